@@ -1,0 +1,52 @@
+/**
+ * What every CLI command file gets: `invoke`, which calls a protocol method in-process with a
+ * terminal context and prints its result (rendered for people, or JSON with --json), and the
+ * option parsers shared by several commands.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import type { METHODS, MethodName, ParamsOf, ResultOf, Role } from '../../protocol/index.js';
+import { callMethod } from '../../server/commands/index.js';
+import { PyFloat } from '../../server/workspace/pyjson.js';
+import { parseRole } from '../../server/workspace/names.js';
+import { terminalContext } from './terminal.js';
+
+export type Render<M extends MethodName> = (result: ResultOf<(typeof METHODS)[M]>) => string;
+
+interface GlobalOptions {
+  batch?: boolean;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+export async function invoke<M extends MethodName>(cmd: Command, method: M, params: ParamsOf<(typeof METHODS)[M]>, render: Render<M>): Promise<void> {
+  const g = globalOptions(cmd);
+  const ctx = terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json: g.json === true });
+  const result = await callMethod(ctx, method, params);
+  process.stdout.write(g.json ? `${toJson(result)}\n` : render(result));
+}
+
+/** JSON for scripts: Python-style floats become plain numbers. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (v instanceof PyFloat ? v.value : typeof v === 'bigint' ? Number(v) : v), 2);
+}
+
+export function roleOption(value: string): Role {
+  const role = parseRole(value);
+  if (!role) throw new InvalidArgumentError('Invalid resource role. Must be one of: source-data, intermediate-data, code, results');
+  return role;
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`'${value}' is not a positive whole number`);
+  return n;
+}
+
+/** Add `--json` to a command that prints. */
+export function withJson(cmd: Command): Command {
+  return cmd.option('--json', 'print the result as JSON (for scripts)');
+}

@@ -1,0 +1,85 @@
+/**
+ * The CLI's platform for handlers: log lines and warnings on stderr, progress drawn on stderr
+ * only when a person watches a terminal (never with --json or when stdout is not a TTY), and
+ * questions read from standard input unless --batch.
+ */
+import { createInterface } from 'node:readline/promises';
+import { UserAbortError } from '../../protocol/errors.js';
+import { createContext, type Context, type Logger, type ProgressReporter, type Prompter } from '../../server/context.js';
+
+export interface TerminalOptions {
+  batch: boolean;
+  verbose: boolean;
+  json: boolean;
+}
+
+export function terminalContext(o: TerminalOptions): Context {
+  return createContext({
+    verbose: o.verbose,
+    log: terminalLogger(o),
+    progress: process.stdout.isTTY && process.stderr.isTTY && !o.json ? terminalProgress() : { begin: () => ({ report() {}, end() {} }) },
+    prompter: o.batch ? null : stdinPrompter(),
+  });
+}
+
+function terminalLogger(o: TerminalOptions): Logger {
+  const err = (m: string) => process.stderr.write(`${m}\n`);
+  return {
+    info: o.json ? () => {} : err,
+    warn: err,
+    debug: o.verbose ? err : () => {},
+  };
+}
+
+/** One status line, redrawn at most 10 times a second, shown only for work that lasts over 0.3 s. */
+function terminalProgress(): ProgressReporter {
+  return {
+    begin(title) {
+      const started = Date.now();
+      let last = 0;
+      let drawn = false;
+      return {
+        report(done, total, detail) {
+          const now = Date.now();
+          if (now - started < 300 || now - last < 100) return;
+          last = now;
+          drawn = true;
+          const count = total ? `${done}/${total} files (${Math.floor((100 * done) / total)}%)` : `${done} files`;
+          process.stderr.write(`\r\x1b[K${title}: ${count}${detail ? ` ${detail}` : ''}`);
+        },
+        end() {
+          if (drawn) process.stderr.write('\r\x1b[K');
+        },
+      };
+    },
+  };
+}
+
+function stdinPrompter(): Prompter {
+  const ask = async (question: string): Promise<string> => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
+    try {
+      const closed = new Promise<never>((_, reject) =>
+        rl.once('close', () => reject(new UserAbortError('No answer on standard input (use --batch to run without questions)'))),
+      );
+      return (await Promise.race([rl.question(question), closed])).trim();
+    } finally {
+      rl.close();
+    }
+  };
+  return {
+    async confirm(message, defaultYes) {
+      const a = (await ask(`${message} [${defaultYes ? 'Y/n' : 'y/N'}]: `)).toLowerCase();
+      return a === '' ? defaultYes : a === 'y' || a === 'yes';
+    },
+    async text(message, options = {}) {
+      for (;;) {
+        const a = await ask(`${message}${options.default !== undefined ? ` [${options.default}]` : ''}: `);
+        const answer = a === '' && options.default !== undefined ? options.default : a;
+        const problem = options.validate?.(answer) ?? null;
+        if (problem === null) return answer;
+        process.stderr.write(`${problem}\n`);
+      }
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * The integration API (the TypeScript counterpart of dws 1.6's `dataworkspaces.api`, spec/api.md):
+ * the same operations as the CLI, in-process, typed from protocol/. Every function takes an
+ * optional workspace directory; without it the workspace enclosing the current directory is used.
+ * Like 1.6's API, nothing here asks questions (batch mode).
+ */
+import { METHODS, type MethodName, type ParamsOf, type ResourceInfo, type ResultOf, type SnapshotInfo } from './protocol/index.js';
+import { callMethod } from './server/commands/index.js';
+import { createContext, type Context } from './server/context.js';
+import { findWorkspaceDir } from './server/workspace/workspace.js';
+import { API_VERSION } from './server/commands/version.js';
+import { NotFoundError } from './protocol/errors.js';
+
+export * from './protocol/index.js';
+export { PyFloat } from './server/workspace/pyjson.js';
+
+export interface ApiOptions {
+  /** Workspace root, or any directory inside it; default the current directory. */
+  workspaceDir?: string;
+  /** Where log lines go; default nowhere. */
+  log?: Context['log'];
+}
+
+function ctxFor(o: ApiOptions): Context {
+  return createContext({ ...(o.log ? { log: o.log } : {}) });
+}
+
+/** Call any protocol method in-process (what every function below does). */
+export function call<M extends MethodName>(method: M, params: ParamsOf<(typeof METHODS)[M]>, options: ApiOptions = {}): Promise<ResultOf<(typeof METHODS)[M]>> {
+  return callMethod(ctxFor(options), method, params);
+}
+
+export function getVersion(): string {
+  return __DWS_VERSION__;
+}
+
+export function getApiVersion(): string {
+  return API_VERSION;
+}
+
+/** The root of the workspace that encloses `dir` (default: the current directory). */
+export function findWorkspace(dir: string = process.cwd()): string {
+  const found = findWorkspaceDir(dir);
+  if (!found) throw new NotFoundError(`Did not find a data workspace enclosing the directory ${dir}`, { path: dir });
+  return found;
+}
+
+function wsParams(o: ApiOptions): { workspaceDir?: string } {
+  return o.workspaceDir === undefined ? {} : { workspaceDir: findWorkspace(o.workspaceDir) };
+}
+
+/** Resources in resources.json order, with their local paths. */
+export function getResourceInfo(options: ApiOptions = {}): Promise<ResourceInfo[]> {
+  return call('dws/resources', wsParams(options), options);
+}
+
+/** Local path of a resource, or null when it has none. */
+export async function getLocalPathForResource(name: string, options: ApiOptions = {}): Promise<string | null> {
+  const r = (await getResourceInfo(options)).find((x) => x.name === name);
+  if (!r) throw new NotFoundError(`A resource by the name '${name}' does not exist in this workspace`, { resource: name });
+  return r.localPath;
+}
+
+/** Take a snapshot; returns its full hash. */
+export async function takeSnapshot(options: ApiOptions & { tag?: string; message?: string } = {}): Promise<string> {
+  const r = await call('dws/snapshot', { ...wsParams(options), tag: options.tag, message: options.message ?? '' }, options);
+  return r.hash;
+}
+
+export interface HistoryEntry extends SnapshotInfo {
+  /** 1 for the oldest snapshot; numbers follow the order shown. */
+  snapshotNumber: number;
+}
+
+/**
+ * Snapshot history, oldest first numbered 1, 2, ...; with `reverse`, newest first numbered
+ * N, N-1, ... (api.md `get_snapshot_history`); `maxCount` truncates after ordering.
+ */
+export async function getSnapshotHistory(options: ApiOptions & { reverse?: boolean; maxCount?: number } = {}): Promise<HistoryEntry[]> {
+  const { snapshots, total } = await call('dws/report/history', wsParams(options), options);
+  const newestFirst = snapshots.map((s, i) => ({ ...s, snapshotNumber: total - i }));
+  const ordered = options.reverse ? newestFirst : newestFirst.reverse();
+  return ordered.slice(0, options.maxCount ?? ordered.length);
+}
+
+export { METHODS };

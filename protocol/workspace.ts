@@ -1,0 +1,192 @@
+/**
+ * Methods on the workspace itself: version, init, add (one per resource type), snapshot, status,
+ * reports. Params are the CLI options in camelCase; results are what `--json` prints.
+ */
+import { z } from 'zod';
+import { defineMethod } from './method.js';
+
+export const ROLES = ['source-data', 'intermediate-data', 'code', 'results'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+/** Every method that works on an existing workspace takes this: default is discovery from the cwd. */
+const WorkspaceParams = z.object({
+  /** Workspace root; default: the nearest enclosing directory that has `.dataworkspace/`. */
+  workspaceDir: z.string().optional(),
+});
+
+/** A JSON value as read from a Python-written file (integral floats keep their float-ness). */
+const JsonValue = z.unknown();
+
+export const SnapshotInfo = z.object({
+  hash: z.string(),
+  tags: z.array(z.string()),
+  message: z.string(),
+  hostname: z.string(),
+  timestamp: z.string(),
+  relativeDestinationPath: z.string(),
+  restoreHashes: z.record(z.string(), z.string().nullable()),
+  metrics: z.record(z.string(), JsonValue).nullable(),
+  updatedTimestamp: z.string().optional(),
+});
+export type SnapshotInfo = z.infer<typeof SnapshotInfo>;
+
+export const ResourceInfo = z.object({
+  name: z.string(),
+  role: Role,
+  resourceType: z.string(),
+  /** Local directory of the resource, null for resources without one (api-resource, s3). */
+  localPath: z.string().nullable(),
+  /** The resource's parameters as stored in resources.json (without type, name and role). */
+  params: z.record(z.string(), JsonValue),
+});
+export type ResourceInfo = z.infer<typeof ResourceInfo>;
+
+export const version = defineMethod({
+  method: 'dws/version',
+  doc: 'Any client: the dws version, the dws 1.6 format it reads and writes, and the API version.',
+  mutates: false,
+  params: z.object({}),
+  result: z.object({ version: z.string(), formatVersion: z.string(), apiVersion: z.string() }),
+});
+
+export const init = defineMethod({
+  method: 'dws/init',
+  doc: 'CLI `dws init`: make the directory a workspace (git init if needed) and optionally create one git-subdirectory resource per role.',
+  mutates: true,
+  params: z.object({
+    /** The directory to initialize; default the current directory. */
+    directory: z.string().optional(),
+    /** Workspace name; default the directory's basename. */
+    name: z.string().optional(),
+    /** This machine's name in snapshot paths; default the short hostname. */
+    hostname: z.string().optional(),
+    createResources: z.array(Role).default([]),
+    /** Default `<workspace>/scratch`. */
+    scratchDirectory: z.string().optional(),
+    /** Patterns to track with git-lfs. */
+    gitLfsAttributes: z.array(z.string()).optional(),
+  }),
+  result: z.object({
+    workspaceDir: z.string(),
+    name: z.string(),
+    hostname: z.string(),
+    alreadyGitRepo: z.boolean(),
+    createdResources: z.array(z.object({ name: z.string(), relativePath: z.string(), createdDirectory: z.boolean() })),
+  }),
+});
+
+const AddCommon = WorkspaceParams.extend({
+  /** Role of the new resource; asked for when missing (error in batch mode), source-data when imported. */
+  role: Role.optional(),
+  /** Resource name; default a suggestion from the path. */
+  name: z.string().optional(),
+  /** Export the resource's lineage for other workspaces (not for source-data or code). */
+  export: z.boolean().default(false),
+  /** The resource was exported by another workspace: import its lineage (source-data only). */
+  imported: z.boolean().default(false),
+});
+
+export const AddResult = z.object({
+  name: z.string(),
+  role: Role,
+  resourceType: z.string(),
+  localPath: z.string().nullable(),
+});
+export type AddResult = z.infer<typeof AddResult>;
+
+export const addGit = defineMethod({
+  method: 'dws/add/git',
+  doc: 'CLI `dws add git`: add a separate local git repository, or a directory of the workspace repository (a git-subdirectory resource).',
+  mutates: true,
+  params: AddCommon.extend({
+    path: z.string(),
+    /** Branch to use; default the repository's current branch. */
+    branch: z.string().optional(),
+    readOnly: z.boolean().default(false),
+  }),
+  result: AddResult,
+});
+
+export const addLocalFiles = defineMethod({
+  method: 'dws/add/local-files',
+  doc: 'CLI `dws add local-files`: add a local directory whose state is recorded as a hash tree.',
+  mutates: true,
+  params: AddCommon.extend({
+    path: z.string(),
+    /** Hash file contents (SHA-1); default: record sizes only. */
+    computeHash: z.boolean().default(false),
+  }),
+  result: AddResult,
+});
+
+export const snapshot = defineMethod({
+  method: 'dws/snapshot',
+  doc: 'CLI `dws snapshot`, the runner after a successful run, editors: record the state of every resource under one hash.',
+  mutates: true,
+  params: WorkspaceParams.extend({
+    message: z.string().default(''),
+    tag: z.string().optional(),
+  }),
+  result: z.object({
+    hash: z.string(),
+    tag: z.string().nullable(),
+    /** True when the state equals an existing snapshot whose metadata was updated. */
+    updatedExisting: z.boolean(),
+    relativeDestinationPath: z.string(),
+    resources: z.array(z.object({ name: z.string(), compareHash: z.string().nullable(), restoreHash: z.string().nullable() })),
+    metrics: z.record(z.string(), JsonValue).nullable(),
+  }),
+});
+
+const ReportStatusResult = z.object({
+  workspaceName: z.string(),
+  workspaceDir: z.string(),
+  resources: z.array(ResourceInfo),
+  /** Roles that have no resource. */
+  missingRoles: z.array(Role),
+});
+
+export type ReportStatus = z.infer<typeof ReportStatusResult>;
+
+export const reportStatus = defineMethod({
+  method: 'dws/report/status',
+  doc: 'CLI `dws report status`: the workspace name and its resources with their parameters.',
+  mutates: false,
+  params: WorkspaceParams,
+  result: ReportStatusResult,
+});
+
+export const reportHistory = defineMethod({
+  method: 'dws/report/history',
+  doc: 'CLI `dws report history`: snapshots, newest first, with tags, messages and metrics.',
+  mutates: false,
+  params: WorkspaceParams.extend({ limit: z.number().int().positive().optional() }),
+  result: z.object({
+    /** Newest first. */
+    snapshots: z.array(SnapshotInfo),
+    /** Number of snapshots in the workspace (may exceed `snapshots.length` with a limit). */
+    total: z.number().int(),
+  }),
+});
+
+export const status = defineMethod({
+  method: 'dws/status',
+  doc: 'CLI `dws status`: the resources of the workspace and, with `history`, its snapshots.',
+  mutates: false,
+  params: WorkspaceParams.extend({
+    history: z.boolean().default(false),
+    limit: z.number().int().positive().optional(),
+  }),
+  result: ReportStatusResult.extend({
+    history: z.object({ snapshots: z.array(SnapshotInfo), total: z.number().int() }).optional(),
+  }),
+});
+
+export const resources = defineMethod({
+  method: 'dws/resources',
+  doc: 'Scripts and editors: the resources of the workspace in order, with their local paths.',
+  mutates: false,
+  params: WorkspaceParams,
+  result: z.array(ResourceInfo),
+});

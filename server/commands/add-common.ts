@@ -1,0 +1,122 @@
+/**
+ * What every `dws/add/*` handler shares (resources.md §1.1): option rules, choosing the role and
+ * the name, path conflicts with other resources, and registering the new resource.
+ */
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConflictError, InvalidParamsError } from '../../protocol/errors.js';
+import type { Role } from '../../protocol/workspace.js';
+import { needPrompter, type Context } from '../context.js';
+import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
+import { openResource } from '../resources/registry.js';
+import { parseRole } from '../workspace/names.js';
+import { isWithin, relativePosix } from '../workspace/paths.js';
+import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
+import { corrupt, readJsonFile } from '../workspace/files.js';
+
+export interface AddOptions {
+  role?: Role | undefined;
+  name?: string | undefined;
+  export: boolean;
+  imported: boolean;
+}
+
+/** The option rules of cli.md `add`, in 1.6's order; returns the role (asking for it if needed). */
+export async function chooseRole(ctx: Context, o: AddOptions, allowed?: readonly Role[]): Promise<Role> {
+  if (o.export && (o.role === 'source-data' || o.role === 'code')) throw new InvalidParamsError('Cannot export a source data or code resource');
+  if (o.export && o.imported) throw new InvalidParamsError('Cannot specify both --export and --imported');
+  if (o.imported && o.role !== undefined && o.role !== 'source-data') throw new InvalidParamsError('--imported only for source-data roles');
+  if (o.role !== undefined) {
+    if (allowed && !allowed.includes(o.role)) throw new InvalidParamsError(`Invalid resource role. Must be one of: ${allowed.join(', ')}`, { role: o.role });
+    return o.role;
+  }
+  if (o.imported) return 'source-data';
+  const answer = await needPrompter(ctx, '--role').text(
+    'Please enter a role for this resource, one of [s]ource-data, [i]ntermediate-data, [c]ode, or [r]esults',
+    { validate: (a) => (parseRole(a) ? null : 'Invalid resource role. Must be one of: source-data, intermediate-data, code, results') },
+  );
+  const role = parseRole(answer)!;
+  if (o.export && (role === 'source-data' || role === 'code')) throw new InvalidParamsError('Cannot export a source data or code resource');
+  return role;
+}
+
+/** `--name` if free; else the suggestion (batch) or the person's choice. */
+export async function chooseName(ctx: Context, ws: Workspace, given: string | undefined, base: string, role: Role): Promise<string> {
+  const taken = (n: string) => ws.resources.some((r) => r.name === n);
+  if (given !== undefined) {
+    if (given === '' || /[/\\]/.test(given)) throw new InvalidParamsError(`Resource name '${given}' is not valid: it may not be empty or contain '/'`, { name: given });
+    if (taken(given)) throw new ConflictError(`Resource name '${given}' already in use`, { name: given });
+    return given;
+  }
+  let suggestion = taken(base) ? `${base}-${role}` : base;
+  for (let i = 2; taken(suggestion); i++) suggestion = `${base}-${role}-${i}`;
+  if (!ctx.prompter) return suggestion;
+  return ctx.prompter.text('Please enter a short, unique name for this resource', {
+    default: suggestion,
+    validate: (a) => (taken(a) ? `Resource name '${a}' already in use.` : a.trim() === '' ? 'A name is required' : null),
+  });
+}
+
+/** Refuse the workspace root itself and any path that contains, or lies in, another resource's. */
+export async function checkPathConflicts(ws: Workspace, path: string): Promise<void> {
+  const real = realOrResolved(path);
+  if (real === realOrResolved(ws.dir)) {
+    throw new InvalidParamsError('Cannot use the entire workspace as a resource local path', { path });
+  }
+  for (const params of ws.resources) {
+    let other: string | null;
+    try {
+      other = (await openResource(ws, params)).localPath;
+    } catch {
+      continue; // a resource we cannot open here (e.g. not cloned) has no local path to clash with
+    }
+    if (other === null) continue;
+    const otherReal = realOrResolved(other);
+    if (isWithin(real, otherReal) || isWithin(otherReal, real)) {
+      throw new ConflictError(`Proposed path ${path} for a new resource conflicts with local path ${other} of resource ${params.name}`, {
+        path,
+        resource: params.name,
+      });
+    }
+  }
+}
+
+export function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/**
+ * Append the resource to resources.json and its local params, add the `.gitignore` entry for a
+ * local path inside the workspace (not for git-subdirectory), and commit "add of <name>".
+ */
+export async function registerResource(
+  ws: Workspace,
+  params: ResourceParams,
+  localParams: JsonObject,
+  ignoredPath: string | null,
+): Promise<void> {
+  ws.resources.push(params);
+  ws.resourceLocalParams[params.name] = localParams;
+  ws.writeResources();
+  ws.writeResourceLocalParams();
+  if (ignoredPath !== null && isWithin(realOrResolved(ignoredPath), realOrResolved(ws.dir))) {
+    ensureGitignoreEntry(join(ws.dir, '.gitignore'), `/${relativePosix(realOrResolved(ws.dir), realOrResolved(ignoredPath))}/`);
+  }
+  await ws.git.commitAll(`add of ${params.name}`);
+}
+
+/** `--imported`: the exported lineage file of the other workspace, checked (resources.md §1.6). */
+export function readExportedLineage(localPath: string, name: string): unknown[] {
+  const file = join(localPath, 'lineage.json');
+  const data = readJsonFile(file, () => new InvalidParamsError(`--imported was specified, but missing exported lineage file ${file}`, { path: file }));
+  const o = data as JsonObject;
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.lineages)) throw corrupt(file, '"lineages"', 'must be a list');
+  if (o.resource_name !== name) {
+    throw new InvalidParamsError(`Resource name in imported lineage '${String(o.resource_name)}' does not match '${name}'`, { path: file });
+  }
+  return o.lineages;
+}

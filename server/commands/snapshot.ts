@@ -1,0 +1,167 @@
+/**
+ * `dws/snapshot`: record the state of every resource under one hash (cli.md `snapshot`,
+ * workspace-format §6-7). Order of work: every check and every hash that can fail first, then
+ * the results move, the per-resource snapshots, the manifest, lineage and metadata, one commit.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { ConfigurationError, ConflictError, InvalidParamsError, UserAbortError } from '../../protocol/errors.js';
+import type { ResultOf, snapshot as Snapshot, ValidParamsOf } from '../../protocol/index.js';
+import type { Context } from '../context.js';
+import { clearCurrentLineage, replacePlaceholders, snapshotLineage } from '../../lineage/store.js';
+import { buildManifest, SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.js';
+import { openResources } from '../resources/registry.js';
+import type { Resource } from '../resources/types.js';
+import { readJsonFile } from '../workspace/files.js';
+import { isValidHostname, looksLikeHash, NAME_RULE } from '../workspace/names.js';
+import { expandTemplate, templateExcludeRegex, validateTemplate } from '../workspace/results-template.js';
+import { localIsoTimestamp } from '../workspace/time.js';
+import { Workspace, type JsonObject } from '../workspace/workspace.js';
+
+export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
+  const ws = Workspace.open(ctx, p.workspaceDir);
+  const store = new SnapshotStore(ws);
+  const tag = p.tag ?? null;
+  const moveTagFrom = tag === null ? null : await checkTag(ctx, store, tag);
+
+  const timestamp = localIsoTimestamp(ctx.now());
+  const template = ws.dirTemplate;
+  validateTemplate(template);
+  const relDest = expandTemplate(template, {
+    username: loginName(ctx.env),
+    hostname: ws.hostname,
+    snapshotNumber: store.nextNumber(),
+    timestamp,
+    tag,
+  });
+
+  const resources = await openResources(ws);
+  for (const r of resources) await r.snapshotPrecheck();
+
+  // Exported resources get a fresh lineage.json after the snapshot; drop the stale one.
+  for (const r of resources) {
+    if (r.params.export === true && r.localPath) rmSync(join(r.localPath, 'lineage.json'), { force: true });
+  }
+
+  const metrics = readMetrics(resources);
+  const moved: string[] = [];
+  let filesMoved = 0;
+  for (const r of resources) {
+    if (r.role !== 'results' || !r.results) continue;
+    filesMoved += await r.results.moveCurrentFiles(relDest, ws.moveExcludeFiles, templateExcludeRegex(template));
+    if (r.params.export !== true) moved.push(r.name);
+  }
+
+  const compareHashes = new Map<string, string | null>();
+  const restoreHashes: Record<string, string | null> = {};
+  for (const r of resources) {
+    ctx.log.info(`[snapshot] Taking snapshot of resource ${r.name}`);
+    const h = await r.snapshot();
+    compareHashes.set(r.name, h.compareHash);
+    restoreHashes[r.name] = h.restoreHash;
+  }
+  ctx.log.info('[snapshot] all resources snapshotted successfully.');
+  const { bytes, hash } = buildManifest(ws.resources, compareHashes);
+
+  let md: SnapshotMetadata = {
+    hash,
+    tags: tag === null ? [] : [tag],
+    message: p.message,
+    hostname: ws.hostname,
+    timestamp,
+    relative_destination_path: relDest,
+    restore_hashes: restoreHashes,
+    metrics,
+  };
+  const updatedExisting = store.exists(hash);
+  if (updatedExisting) md = await mergeWithExisting(ctx, store.read(hash), md, filesMoved > 0);
+  // Lineage after the merge check, so "No differences" leaves every file as it was.
+  const known = new Map([...compareHashes].filter((e): e is [string, string] => e[1] !== null));
+  replacePlaceholders(ws, known);
+  snapshotLineage(ws, hash, ws.resources.map((r) => r.name));
+  for (const name of moved) clearCurrentLineage(ws, name);
+  if (moveTagFrom) {
+    const old = store.read(moveTagFrom);
+    store.writeMetadata({ ...old, tags: old.tags.filter((t) => t !== tag) });
+  }
+  store.writeManifest(hash, bytes);
+  store.writeMetadata(md);
+  await ws.git.commitAll(`Completed snapshot ${hash}`);
+  return {
+    hash,
+    tag,
+    updatedExisting,
+    relativeDestinationPath: relDest,
+    resources: resources.map((r) => ({ name: r.name, compareHash: compareHashes.get(r.name) ?? null, restoreHash: restoreHashes[r.name] ?? null })),
+    metrics,
+  };
+}
+
+/** Refuse bad or used tags; returns the hash of a snapshot the person agreed to take the tag from. */
+async function checkTag(ctx: Context, store: SnapshotStore, tag: string): Promise<string | null> {
+  if (looksLikeHash(tag)) throw new InvalidParamsError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
+  if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${tag}' is not valid: a tag ${NAME_RULE}`, { tag });
+  const owner = store.findTag(tag);
+  if (!owner) return null;
+  const msg = `Tag '${tag}' already exists for snapshot ${owner.hash} taken ${owner.timestamp}`;
+  if (!ctx.prompter) throw new ConflictError(msg, { tag, snapshot: owner.hash });
+  if (!(await ctx.prompter.confirm(`${msg}. Remove this tag so we can add it to the new snapshot?`, false))) throw new UserAbortError();
+  return owner.hash;
+}
+
+/** `metrics` of the first results resource whose root results.json has them (read before the move). */
+function readMetrics(resources: Resource[]): JsonObject | null {
+  for (const r of resources) {
+    if (r.role !== 'results' || !r.results || !r.localPath) continue;
+    const file = join(r.localPath, 'results.json');
+    if (!existsSync(file)) continue;
+    let data: unknown;
+    try {
+      data = readJsonFile(file);
+    } catch {
+      throw new ConfigurationError(`Parse error when reading results.json in resource ${r.name} (${file})`, { resource: r.name, file });
+    }
+    if (typeof data === 'object' && data !== null && !Array.isArray(data) && 'metrics' in data) {
+      return (data as JsonObject).metrics as JsonObject;
+    }
+  }
+  return null;
+}
+
+/**
+ * Same state as an existing snapshot: keep its hash, add the new tag (workspace-format §7).
+ * Unlike 1.6, when this snapshot moved no results, the old results directory and metrics stay
+ * (1.6 pointed the entry at a directory that was never created and dropped the metrics).
+ */
+async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: SnapshotMetadata, movedResults: boolean): Promise<SnapshotMetadata> {
+  const tags = [...old.tags, ...md.tags.filter((t) => !old.tags.includes(t))];
+  let message = old.message;
+  if (md.message !== '' && md.message !== old.message && ctx.prompter) {
+    const update = await ctx.prompter.confirm(
+      `A snapshot with this hash already exists. Do you want to update the message from '${old.message}' to '${md.message}'?`,
+      false,
+    );
+    if (update) message = md.message;
+  }
+  if (tags.length === old.tags.length && message === old.message) {
+    throw new ConfigurationError('No differences from previous snapshot, doing nothing.', { snapshot: old.hash });
+  }
+  ctx.log.info(`Snapshot ${old.hash} already exists, updating metadata...`);
+  return {
+    hash: old.hash,
+    tags,
+    message,
+    hostname: md.hostname,
+    timestamp: old.timestamp,
+    relative_destination_path: movedResults ? md.relative_destination_path : old.relative_destination_path,
+    restore_hashes: md.restore_hashes,
+    metrics: movedResults ? md.metrics : (old.metrics ?? null),
+    updated_timestamp: md.timestamp,
+  };
+}
+
+/** OS login name, as Python's getpass.getuser(). */
+function loginName(env: NodeJS.ProcessEnv): string {
+  return env.LOGNAME || env.USER || env.LNAME || env.USERNAME || userInfo().username;
+}

@@ -1,0 +1,64 @@
+/**
+ * What a handler gets besides its params: where it runs, how to talk to the person (if any), and
+ * the platform (clock, environment). Front ends build one; tests pass their own (STYLE.md 4).
+ * Handlers never write to stdout themselves.
+ */
+import { BatchModeError } from '../protocol/errors.js';
+
+export interface Logger {
+  /** Progress lines a person wants to see, e.g. "[snapshot] Taking snapshot of resource code". */
+  info(message: string): void;
+  /** Something is off but the operation goes on. */
+  warn(message: string): void;
+  /** Shown with --verbose only: subprocess calls and their output. */
+  debug(message: string): void;
+}
+
+export interface ProgressTask {
+  report(done: number, total?: number, detail?: string): void;
+  end(): void;
+}
+
+export interface ProgressReporter {
+  begin(title: string): ProgressTask;
+}
+
+/** Questions to a person. Absent in batch mode and in servers without a user. */
+export interface Prompter {
+  confirm(message: string, defaultYes: boolean): Promise<boolean>;
+  /** Asks until `validate` returns null (or accepts); returns the answer or the default. */
+  text(message: string, options?: { default?: string; validate?: (answer: string) => string | null }): Promise<string>;
+}
+
+export interface Context {
+  cwd: string;
+  verbose: boolean;
+  log: Logger;
+  progress: ProgressReporter;
+  /** null = batch mode: anything that needs an answer fails with BatchModeError. */
+  prompter: Prompter | null;
+  now(): Date;
+  env: NodeJS.ProcessEnv;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };
+export const noProgress: ProgressReporter = { begin: () => ({ report() {}, end() {} }) };
+
+export function createContext(overrides: Partial<Context> = {}): Context {
+  return {
+    cwd: process.cwd(),
+    verbose: false,
+    log: silentLogger,
+    progress: noProgress,
+    prompter: null,
+    now: () => new Date(),
+    env: process.env,
+    ...overrides,
+  };
+}
+
+/** The prompter, or a BatchModeError naming the option that would have answered the question. */
+export function needPrompter(ctx: Context, what: string): Prompter {
+  if (!ctx.prompter) throw new BatchModeError(what);
+  return ctx.prompter;
+}

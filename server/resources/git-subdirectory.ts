@@ -1,0 +1,70 @@
+/**
+ * `git-subdirectory`: a directory of the workspace repository itself (resources.md §2).
+ * Compare hash = git tree id of the directory at HEAD; restore hash = the workspace HEAD commit.
+ */
+import { join } from 'node:path';
+import type { Role } from '../../protocol/workspace.js';
+import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
+import { EMPTY_TREE, moveResultsInGit } from './git-common.js';
+import type { Resource, ResourceType, SnapshotHashes } from './types.js';
+
+export class GitSubdirectoryResource implements Resource {
+  readonly name: string;
+  readonly role: Role;
+  readonly localPath: string;
+  readonly relativePath: string;
+
+  constructor(
+    readonly ws: Workspace,
+    readonly params: ResourceParams,
+  ) {
+    this.name = params.name;
+    this.role = params.role;
+    this.relativePath = String(params.relative_path);
+    // Always relative to the workspace, whatever resource_local_params.json says (1.6 too).
+    this.localPath = join(ws.dir, this.relativePath);
+  }
+
+  async snapshotPrecheck(): Promise<void> {}
+
+  async snapshot(): Promise<SnapshotHashes> {
+    const git = this.ws.git;
+    // Results were committed by the move just before; other roles commit their edits now.
+    if (this.role !== 'results') {
+      await git.commitAll('autocommit ahead of snapshot', { pathspec: `${this.relativePath}/`, only: true });
+    }
+    const tree = await this.treeAtHead();
+    return { compareHash: tree, restoreHash: await git.headCommit() };
+  }
+
+  /** Tree id of the directory at HEAD; a directory with no tracked files is the empty tree (1.6 crashed). */
+  private async treeAtHead(): Promise<string> {
+    const out = await this.ws.git.run(['ls-tree', '-t', '-z', 'HEAD', '--', this.relativePath]);
+    for (const line of out.split('\0')) {
+      const tab = line.indexOf('\t');
+      if (tab > 0 && line.slice(tab + 1) === this.relativePath) return line.slice(0, tab).split(' ')[2]!;
+    }
+    return EMPTY_TREE;
+  }
+
+  get results() {
+    if (this.role !== 'results') return undefined;
+    return {
+      moveCurrentFiles: (relDest: string, excludeFiles: string[], excludeDirs: RegExp) =>
+        moveResultsInGit(this.ws.git, {
+          root: this.localPath,
+          repoRel: this.relativePath,
+          resourceName: this.name,
+          relDest,
+          excludeFiles,
+          excludeDirs,
+          copy: this.params.export === true,
+        }),
+    };
+  }
+}
+
+export const gitSubdirectoryType: ResourceType = {
+  typeName: 'git-subdirectory',
+  open: (ws: Workspace, params: ResourceParams, _local: JsonObject | undefined) => new GitSubdirectoryResource(ws, params),
+};

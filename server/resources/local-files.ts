@@ -1,0 +1,107 @@
+/**
+ * `file` (CLI `local-files`): a local directory recorded as a hash tree (resources.md §4,
+ * workspace-format §13). Compare hash = root tree hash; restore hash = null (not restorable).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigurationError } from '../../protocol/errors.js';
+import type { Role } from '../../protocol/workspace.js';
+import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
+import { computeHashTree } from './hashtree/index.js';
+import { checkDestinationFree, filesToMove, moveFiles } from './results-move.js';
+import type { Resource, ResourceType, SnapshotHashes } from './types.js';
+
+/** The hash-tree directory of a resource, `.dataworkspace/file/<role>/<name>`. */
+export function hashTreeDir(ws: Workspace, role: string, name: string): string {
+  return ws.meta('file', role, name);
+}
+
+export class LocalFilesResource implements Resource {
+  readonly name: string;
+  readonly role: Role;
+  readonly localPath: string;
+  readonly computeHash: boolean;
+  private rootHash: string | undefined;
+
+  constructor(
+    readonly ws: Workspace,
+    readonly params: ResourceParams,
+    local: JsonObject | undefined,
+  ) {
+    this.name = params.name;
+    this.role = params.role;
+    this.computeHash = params.compute_hash === true;
+    // A machine-local override wins over the path recorded when the resource was added.
+    const override = local?.my_local_path ?? local?.local_path;
+    const global = params.global_local_path ?? params.local_path;
+    this.localPath = String(typeof override === 'string' ? override : global);
+  }
+
+  get treeDir(): string {
+    return hashTreeDir(this.ws, this.role, this.name);
+  }
+
+  /** Hashing is done here, before anything changes, so an unreadable tree stops the snapshot early. */
+  async snapshotPrecheck(): Promise<void> {
+    if (!existsSync(this.localPath)) {
+      throw new ConfigurationError(
+        `Local path ${this.localPath} of resource '${this.name}' does not exist. If the data moved, run 'dws config --resource ${this.name} global_local_path NEW_PATH'.`,
+        { resource: this.name, path: this.localPath },
+      );
+    }
+    if (this.role === 'results') return; // hashed after its files are moved
+    this.rootHash = await this.hash();
+  }
+
+  async snapshot(): Promise<SnapshotHashes> {
+    const root = this.rootHash ?? (await this.hash());
+    const rel = join('.dataworkspace', 'file', this.role, this.name);
+    await this.ws.git.run(['add', '--', rel], { bulk: true });
+    if ((await this.ws.git.run(['diff', '--cached', '--name-only', '-z', '--', rel])) !== '') {
+      await this.ws.git.run(['commit', '--quiet', '--no-verify', '-m', `Add snapshot hash files for resource ${this.name}`, '--', rel], { bulk: true });
+    }
+    return { compareHash: root, restoreHash: null };
+  }
+
+  private async hash(): Promise<string> {
+    mkdirSync(this.treeDir, { recursive: true });
+    const cacheDir = join(localCacheDir(this.ws), 'hashcache');
+    mkdirSync(cacheDir, { recursive: true });
+    const task = this.ws.ctx.progress.begin(`Hashing ${this.name}`);
+    try {
+      const r = await computeHashTree({
+        root: this.localPath,
+        computeHash: this.computeHash,
+        treeDir: this.treeDir,
+        cacheFile: join(cacheDir, encodeURIComponent(`${this.role}--${this.name}`)),
+        onProgress: (done, total) => task.report(done, total),
+        onWarning: (m) => this.ws.ctx.log.warn(m),
+      });
+      return r.rootHash;
+    } catch (e) {
+      throw new ConfigurationError(`Cannot hash resource '${this.name}' at ${this.localPath}: ${(e as Error).message}`, {
+        resource: this.name,
+      });
+    } finally {
+      task.end();
+    }
+  }
+
+  get results() {
+    if (this.role !== 'results') return undefined;
+    return {
+      moveCurrentFiles: async (relDest: string, excludeFiles: string[], excludeDirs: RegExp) => {
+        const files = filesToMove(this.localPath, excludeFiles, excludeDirs);
+        if (files.length === 0) return 0;
+        checkDestinationFree(this.localPath, relDest, this.name);
+        moveFiles(this.localPath, relDest, files, this.params.export === true);
+        return files.length;
+      },
+    };
+  }
+}
+
+export const localFilesType: ResourceType = {
+  typeName: 'file',
+  open: (ws, params, local) => new LocalFilesResource(ws, params, local),
+};

@@ -1,0 +1,65 @@
+/**
+ * File helpers for metadata: atomic writes (temp file + rename, so a crash never leaves a
+ * half-written file) and JSON reading that names the file when it is broken.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { CorruptMetadataError, ConfigurationError } from '../../protocol/errors.js';
+import { dumpPyJson, JsonSyntaxError, parsePyJson } from './pyjson.js';
+
+let tempCounter = 0;
+
+export function atomicWriteFile(path: string, data: string | Uint8Array, mode?: number): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
+  try {
+    const fd = openSync(tmp, 'w', mode ?? 0o644);
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (mode !== undefined) chmodSync(tmp, mode);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Write a JSON file exactly as Python dws 1.6 writes it (workspace-format §2), atomically. */
+export function writeJsonFile(path: string, value: unknown): void {
+  atomicWriteFile(path, dumpPyJson(value));
+}
+
+/** Read and parse a JSON file; a missing file gives `missing()`'s error, a broken one names the file and the position. */
+export function readJsonFile(path: string, missing?: () => Error): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw missing ? missing() : new ConfigurationError(`Did not find workspace metadata file ${path}`, { file: path });
+    }
+    throw e;
+  }
+  try {
+    return parsePyJson(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) {
+      throw new CorruptMetadataError(
+        `${path} is not valid JSON: ${e.message}. Fix the file by hand, or bring back the committed version with 'git checkout -- ${path}'.`,
+        { file: path, line: e.line, column: e.column },
+      );
+    }
+    throw e;
+  }
+}
+
+/** Describe where a value sits in a metadata file, for error messages: `resources.json[2].name`. */
+export function corrupt(file: string, where: string, problem: string): CorruptMetadataError {
+  return new CorruptMetadataError(
+    `${file}: ${where} ${problem}. Fix the file by hand, or bring back the committed version with 'git checkout -- ${file}'.`,
+    { file, where },
+  );
+}

@@ -1,0 +1,13 @@
+/** Path tests by components (1.6 compared strings, so `/ws-scratch` counted as inside `/ws`). */
+import { isAbsolute, relative } from 'node:path';
+
+/** True when `child` is `parent` or lies below it. */
+export function isWithin(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** `child` relative to `parent`, with `/` separators. */
+export function relativePosix(parent: string, child: string): string {
+  return relative(parent, child).split('\\').join('/');
+}

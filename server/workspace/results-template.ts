@@ -1,0 +1,85 @@
+/**
+ * The results directory template (`results.dir_template`, workspace-format §9): where a snapshot
+ * moves the files of results resources, e.g. `snapshots/{HOSTNAME}-{TAG}` -> `snapshots/laptop-v1`.
+ */
+import { ConfigurationError } from '../../protocol/errors.js';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/** Each variable and the regex its values match (used to skip old snapshot directories). */
+const VARIABLES: Record<string, string> = {
+  USERNAME: '\\w([\\w\\-\\.])*',
+  HOSTNAME: '\\w([\\w\\-\\.])*',
+  SNAPSHOT_NO: '\\d\\d+',
+  ISO_TIMESTAMP: '\\d\\d\\d\\d\\-\\d\\d\\-\\d\\dT\\d\\d:\\d\\d:\\d\\d',
+  YEAR: '\\d\\d\\d\\d',
+  MONTH: '\\d\\d',
+  SHORT_MONTH: '\\w\\w\\w',
+  DAY: '\\d\\d',
+  HOUR: '\\d\\d',
+  MIN: '\\d\\d',
+  SEC: '\\d\\d',
+  DAY_OF_WEEK: '\\w+',
+  TAG: '\\w([\\w\\-\\.])*',
+};
+
+const VAR_RE = /\{(\w+)\}/g;
+
+export function validateTemplate(template: string): void {
+  if (!template.startsWith('snapshots/')) {
+    throw new ConfigurationError(`Results directory template '${template}' must start with 'snapshots/'`);
+  }
+  for (const m of template.matchAll(VAR_RE)) {
+    if (!(m[1]! in VARIABLES)) {
+      throw new ConfigurationError(`Unknown variable '${m[1]}' in results directory template '${template}'`);
+    }
+  }
+}
+
+export interface TemplateValues {
+  username: string;
+  hostname: string;
+  snapshotNumber: number;
+  /** The snapshot's ISO timestamp (local time). */
+  timestamp: string;
+  tag: string | null;
+}
+
+export function expandTemplate(template: string, v: TemplateValues): string {
+  const ts = v.timestamp;
+  const [y, mo, d] = [Number(ts.slice(0, 4)), Number(ts.slice(5, 7)), Number(ts.slice(8, 10))];
+  const number = String(v.snapshotNumber).padStart(3, '0');
+  const values: Record<string, string> = {
+    USERNAME: v.username,
+    HOSTNAME: v.hostname,
+    SNAPSHOT_NO: number,
+    ISO_TIMESTAMP: ts.slice(0, 19),
+    YEAR: ts.slice(0, 4),
+    MONTH: ts.slice(5, 7),
+    SHORT_MONTH: MONTHS[mo - 1]!,
+    DAY: ts.slice(8, 10),
+    HOUR: ts.slice(11, 13),
+    MIN: ts.slice(14, 16),
+    SEC: ts.slice(17, 19),
+    DAY_OF_WEEK: DAYS[new Date(y, mo - 1, d).getDay()]!,
+    TAG: v.tag ?? number,
+  };
+  return template.replace(VAR_RE, (_, name: string) => values[name]!);
+}
+
+/** Matches directories made from the template (relative to a resource root), so moves skip them. */
+export function templateExcludeRegex(template: string): RegExp {
+  let re = '';
+  let last = 0;
+  for (const m of template.matchAll(VAR_RE)) {
+    re += escapeRegex(template.slice(last, m.index)) + VARIABLES[m[1]!]!;
+    last = m.index! + m[0].length;
+  }
+  re += escapeRegex(template.slice(last));
+  return new RegExp(`^${re}$`);
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\\-/]/g, '\\$&');
+}

@@ -1,0 +1,220 @@
+/**
+ * A loaded workspace: the `.dataworkspace/` metadata of a git repository (workspace-format §1-5),
+ * discovery from a directory, and the atomic writers for each metadata file.
+ */
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { NotFoundError } from '../../protocol/errors.js';
+import { ROLES, type Role } from '../../protocol/workspace.js';
+import type { Context } from '../context.js';
+import { corrupt, readJsonFile, writeJsonFile } from './files.js';
+import { Git } from './git.js';
+
+export const META_DIR = '.dataworkspace';
+
+/** dws 1.6 defaults of the global parameters (workspace-format §10). */
+export const DEFAULT_DIR_TEMPLATE = 'snapshots/{HOSTNAME}-{TAG}';
+export const DEFAULT_MOVE_EXCLUDE_FILES = ['README.txt', 'README.rst', 'README.md'];
+
+export type JsonObject = Record<string, unknown>;
+
+/** One entry of resources.json, as read (key order kept: it is part of the manifest bytes). */
+export interface ResourceParams extends JsonObject {
+  resource_type: string;
+  name: string;
+  role: Role;
+}
+
+export interface WorkspaceConfig extends JsonObject {
+  name: string;
+  'dws-version': string;
+  global_params: JsonObject;
+}
+
+export class Workspace {
+  readonly metaDir: string;
+  readonly git: Git;
+  private branchCache: string | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly ctx: Context,
+    public config: WorkspaceConfig,
+    public localParams: JsonObject,
+    public resources: ResourceParams[],
+    public resourceLocalParams: Record<string, JsonObject>,
+  ) {
+    this.metaDir = join(dir, META_DIR);
+    this.git = new Git(dir, ctx);
+  }
+
+  /** Load the workspace at `dir` (workspace-format §5 load errors). */
+  static load(ctx: Context, dir: string): Workspace {
+    const root = resolve(ctx.cwd, dir);
+    if (!existsSync(root)) throw new NotFoundError(`Workspace directory ${root} does not exist`, { path: root });
+    const meta = join(root, META_DIR);
+    if (!existsSync(meta)) {
+      throw new NotFoundError(
+        `Workspace directory ${root} does not correspond to an initialized git-backend workspace. Run 'dws init' there, or pass --workspace-dir.`,
+        { path: root },
+      );
+    }
+    const config = parseConfig(join(meta, 'config.json'));
+    const localParams = parseObject(join(meta, 'local_params.json'));
+    if (typeof localParams.hostname !== 'string') {
+      throw corrupt(join(meta, 'local_params.json'), 'hostname', "is missing; set it with 'dws config hostname NAME'");
+    }
+    const resources = parseResources(join(meta, 'resources.json'));
+    const resourceLocalParams = parseObject(join(meta, 'resource_local_params.json')) as Record<string, JsonObject>;
+    return new Workspace(root, ctx, config, localParams, resources, resourceLocalParams);
+  }
+
+  /** Load the workspace given by `--workspace-dir`, else the one enclosing the cwd. */
+  static open(ctx: Context, workspaceDir?: string): Workspace {
+    if (workspaceDir !== undefined) return Workspace.load(ctx, workspaceDir);
+    const found = findWorkspaceDir(ctx.cwd);
+    if (!found) {
+      throw new NotFoundError(
+        `No workspace found: neither ${ctx.cwd} nor any directory above it has a ${META_DIR} directory. Run 'dws init' to create one, or pass --workspace-dir.`,
+        { cwd: ctx.cwd },
+      );
+    }
+    return Workspace.load(ctx, found);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get hostname(): string {
+    return this.localParams.hostname as string;
+  }
+
+  get globalParams(): JsonObject {
+    return this.config.global_params;
+  }
+
+  get dirTemplate(): string {
+    const t = this.globalParams['results.dir_template'];
+    return typeof t === 'string' ? t : DEFAULT_DIR_TEMPLATE;
+  }
+
+  get moveExcludeFiles(): string[] {
+    const v = this.globalParams['results.move_exclude_files'];
+    return Array.isArray(v) ? v.map(String) : DEFAULT_MOVE_EXCLUDE_FILES;
+  }
+
+  meta(...parts: string[]): string {
+    return join(this.metaDir, ...parts);
+  }
+
+  /** The workspace repository's branch: `dws_git_branch`, else (pre-1.5 workspaces) the current one. */
+  async branch(): Promise<string> {
+    const b = this.globalParams.dws_git_branch;
+    if (typeof b === 'string') return b;
+    this.branchCache ??= await this.git.currentBranch();
+    return this.branchCache;
+  }
+
+  resourceParams(name: string): ResourceParams {
+    const r = this.resources.find((p) => p.name === name);
+    if (!r) throw new NotFoundError(`A resource by the name '${name}' does not exist in this workspace`, { resource: name });
+    return r;
+  }
+
+  writeResources(): void {
+    writeJsonFile(this.meta('resources.json'), this.resources);
+  }
+
+  writeResourceLocalParams(): void {
+    writeJsonFile(this.meta('resource_local_params.json'), this.resourceLocalParams);
+  }
+
+  writeConfig(): void {
+    const { name, 'dws-version': v, global_params } = this.config;
+    writeJsonFile(this.meta('config.json'), { name, 'dws-version': v, global_params });
+  }
+
+  writeLocalParams(): void {
+    writeJsonFile(this.meta('local_params.json'), this.localParams);
+  }
+}
+
+/** Walk up from `start` to the first writable directory with `.dataworkspace/` (never `/` itself). */
+export function findWorkspaceDir(start: string): string | null {
+  let dir = resolve(start);
+  while (dir !== dirname(dir)) {
+    const meta = join(dir, META_DIR);
+    try {
+      if (statSync(meta).isDirectory()) {
+        accessSync(dir, constants.W_OK);
+        return dir;
+      }
+    } catch {
+      // not here (or not writable): keep walking up
+    }
+    dir = dirname(dir);
+  }
+  return null;
+}
+
+function parseObject(file: string): JsonObject {
+  const v = readJsonFile(file);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw corrupt(file, 'the top level', 'must be a JSON object');
+  return v as JsonObject;
+}
+
+function parseConfig(file: string): WorkspaceConfig {
+  const c = parseObject(file);
+  if (typeof c.name !== 'string') throw corrupt(file, '"name"', 'must be a string');
+  if (typeof c['dws-version'] !== 'string') throw corrupt(file, '"dws-version"', 'must be a string');
+  if (typeof c.global_params !== 'object' || c.global_params === null || Array.isArray(c.global_params)) {
+    throw corrupt(file, '"global_params"', 'must be an object');
+  }
+  return c as WorkspaceConfig;
+}
+
+function parseResources(file: string): ResourceParams[] {
+  const list = readJsonFile(file);
+  if (!Array.isArray(list)) throw corrupt(file, 'the top level', 'must be a JSON list of resources');
+  const seen = new Set<string>();
+  list.forEach((r: unknown, i) => {
+    const where = `resource ${i + 1}`;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw corrupt(file, where, 'must be an object');
+    const p = r as JsonObject;
+    for (const key of ['resource_type', 'name', 'role']) {
+      if (typeof p[key] !== 'string') throw corrupt(file, `${where} ("${String(p.name ?? '?')}")`, `has no string "${key}"`);
+    }
+    if (!(ROLES as readonly string[]).includes(p.role as string)) {
+      throw corrupt(file, `resource "${p.name}"`, `has role '${p.role}'; valid roles are ${ROLES.join(', ')}`);
+    }
+    if (seen.has(p.name as string)) throw corrupt(file, `resource "${p.name}"`, 'appears twice');
+    seen.add(p.name as string);
+  });
+  return list as ResourceParams[];
+}
+
+/** The effective scratch directory, or null (workspace-format §11). */
+export function scratchDirectory(ws: Workspace): string | null {
+  const rel = ws.globalParams.scratch_directory;
+  if (typeof rel === 'string') return resolve(ws.dir, rel);
+  const abs = ws.localParams.local_scratch_directory;
+  return typeof abs === 'string' ? abs : null;
+}
+
+/**
+ * Where this clone keeps machine-local caches (the hash stat cache): inside the git directory,
+ * so they are never committed, never copied by clone, and need no .gitignore entry.
+ */
+export function localCacheDir(ws: Workspace): string {
+  const dotGit = join(ws.dir, '.git');
+  try {
+    if (statSync(dotGit).isDirectory()) return join(dotGit, 'dws');
+    // A worktree or submodule: `.git` is a file "gitdir: <path>".
+    const m = /^gitdir: (.*)$/m.exec(readFileSync(dotGit, 'utf8'));
+    if (m) return join(resolve(ws.dir, m[1]!.trim()), 'dws');
+  } catch {
+    // fall through
+  }
+  return join(ws.metaDir, 'scratch', '.cache');
+}
