@@ -17,7 +17,32 @@ export class Git {
     readonly cwd: string,
     private readonly ctx: Pick<Context, 'log' | 'env'>,
   ) {
-    this.sg = simpleGit({ baseDir: cwd, trimmed: false });
+    this.sg = simpleGit({
+      baseDir: cwd,
+      trimmed: false,
+      // Any non-zero exit is a failure (simple-git's default ignores one with an empty stderr,
+      // which turns `git config user.name` with no name into a success).
+      errors(error, result) {
+        if (error) return error;
+        if (result.exitCode === 0) return undefined;
+        const stderr = Buffer.concat(result.stdErr).toString('utf8').trim();
+        return new Error(stderr || `exit code ${result.exitCode}`);
+      },
+      // simple-git refuses environment variables that configure git programs (EDITOR, PAGER,
+      // GIT_SSH_COMMAND, GIT_CONFIG_GLOBAL, ...) to protect callers that pass untrusted input.
+      // dws passes the user's own environment, as their shell would; its arguments are its own.
+      unsafe: {
+        allowUnsafeAskPass: true,
+        allowUnsafeConfigEnvCount: true,
+        allowUnsafeConfigPaths: true,
+        allowUnsafeDiffExternal: true,
+        allowUnsafeEditor: true,
+        allowUnsafeGitProxy: true,
+        allowUnsafePager: true,
+        allowUnsafeSshCommand: true,
+        allowUnsafeTemplateDir: true,
+      },
+    });
   }
 
   /** Run git with `args`; resolves to stdout. */

@@ -1,0 +1,108 @@
+/** Shared test helpers: temporary directories, running the built `dws` as a real process, and disk fingerprints. */
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('..', import.meta.url));
+export const DWS = join(REPO, 'dist', 'dws.js');
+export const FIXTURE = join(REPO, '..', 'shared', 'fixtures', 'python-dws-1.6');
+
+/** A fresh temporary directory, removed by `cleanup()`. */
+const made: string[] = [];
+export function tempDir(prefix = 'dws-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+export function cleanup(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** Environment for git and dws in tests: a fixed identity, no user config, UTC. */
+export const TEST_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.invalid',
+  GIT_CONFIG_GLOBAL: join(REPO, 'test', 'gitconfig'),
+  GIT_CONFIG_NOSYSTEM: '1',
+  TZ: 'UTC',
+};
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the built dws in `cwd`; `input` is written to its stdin (which is then closed). */
+export function dws(cwd: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DWS, ...args], { cwd, env: options.env ?? TEST_ENV });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Run dws and fail the test with its output unless it exits 0. */
+export async function dwsOk(cwd: string, args: string[]): Promise<string> {
+  const r = await dws(cwd, args);
+  if (r.code !== 0) throw new Error(`dws ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
+export function git(cwd: string, args: string[]): string {
+  return execFileSync('git', args, { cwd, env: TEST_ENV, encoding: 'utf8' });
+}
+
+/** Commit subjects, newest first. */
+export function gitLog(cwd: string): string[] {
+  return git(cwd, ['log', '--format=%s']).trim().split('\n');
+}
+
+/**
+ * Everything a command could change: every file's path, mode and content hash (the `.git`
+ * directory excluded), plus the HEAD commit and `git status`. Equal fingerprints = nothing changed.
+ */
+export function fingerprint(dir: string): string {
+  const lines: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (r === '.git') continue;
+      const st = lstatSync(join(dir, r));
+      if (st.isDirectory()) {
+        lines.push(`d ${(st.mode & 0o777).toString(8)} ${r}`);
+        walk(r);
+      } else if (st.isSymbolicLink()) {
+        lines.push(`l ${r} -> ${readlinkSync(join(dir, r))}`);
+      } else {
+        lines.push(`f ${(st.mode & 0o777).toString(8)} ${createHash('sha1').update(readFileSync(join(dir, r))).digest('hex')} ${r}`);
+      }
+    }
+  };
+  walk('');
+  let head = '(no commits)';
+  try {
+    head = git(dir, ['rev-parse', 'HEAD']).trim();
+  } catch {
+    // not a repository yet
+  }
+  return [`HEAD ${head}`, `status ${git(dir, ['status', '--porcelain', '--untracked-files=all'])}`, ...lines].join('\n');
+}
+
+/** A new workspace in a temp dir: `dws --batch init --hostname test ...args`. */
+export async function newWorkspace(args: string[] = []): Promise<string> {
+  const dir = tempDir();
+  await dwsOk(dir, ['--batch', 'init', '--hostname', 'test', ...args]);
+  return dir;
+}

@@ -1,0 +1,166 @@
+/** `dws snapshot`, `status` and `report history` as real processes, against dws 1.6's hashes and files. */
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace } from '../helpers.js';
+
+afterAll(cleanup);
+
+describe('dws snapshot', () => {
+  it('gives the snapshot hash of dws 1.6 for the same content', async () => {
+    // tests/test_snapshots.py of dws 1.6 hard-codes this hash (workspace-format §6).
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    writeFileSync(join(ws, 'code', 'test.py'), "print('this is a test')\n");
+    const out = await dwsOk(ws, ['--batch', 'snapshot', '-m', 'test', 'TAG1']);
+    expect(out).toBe("Have successfully taken snapshot of workspace, tagged with 'TAG1', hash is 9a4e7dd1f31b7edf607443043d7c06f2eaa0c66d.\n");
+    const manifest = readFileSync(join(ws, '.dataworkspace', 'snapshots', 'snapshot-9a4e7dd1f31b7edf607443043d7c06f2eaa0c66d.json'));
+    // The snapshot hash is git's blob hash of the manifest.
+    expect(git(ws, ['hash-object', join(ws, '.dataworkspace', 'snapshots', 'snapshot-9a4e7dd1f31b7edf607443043d7c06f2eaa0c66d.json')]).trim()).toBe(
+      '9a4e7dd1f31b7edf607443043d7c06f2eaa0c66d',
+    );
+    expect(manifest.toString()).not.toMatch(/\n$/);
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+    expect(gitLog(ws)[0]).toBe('Completed snapshot 9a4e7dd1f31b7edf607443043d7c06f2eaa0c66d');
+    // The uncommitted code/test.py was committed ahead of the snapshot.
+    expect(gitLog(ws)).toContain('autocommit ahead of snapshot');
+  });
+
+  it('gives the known hash of an empty manifest', async () => {
+    const ws = await newWorkspace();
+    const out = await dwsOk(ws, ['--batch', 'snapshot']);
+    expect(out).toContain('hash is 0637a088a01e8ddab3bf3fa98dbe804cbde1a0dc.');
+    expect(readFileSync(join(ws, '.dataworkspace', 'snapshot_lineage', '0637a088a01e8ddab3bf3fa98dbe804cbde1a0dc', 'placeholder.txt'), 'utf8')).toBe(
+      'No resources for lineage snapshot 0637a088a01e8ddab3bf3fa98dbe804cbde1a0dc\n',
+    );
+  });
+
+  it('moves results into the snapshot directory, read-only, and records their metrics', async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    writeFileSync(join(ws, 'results', 'results.json'), '{"step": "train", "metrics": {"accuracy": 0.95, "loss": 1.0}}');
+    mkdirSync(join(ws, 'results', 'a', 'c'), { recursive: true });
+    writeFileSync(join(ws, 'results', 'a', 'x.txt'), 'x');
+    writeFileSync(join(ws, 'results', 'a', 'c', 'y.txt'), 'y');
+    await dwsOk(ws, ['--batch', 'snapshot', '-m', 'first', 'V1']);
+    const dest = join(ws, 'results', 'snapshots', 'test-V1');
+    expect(readFileSync(join(dest, 'results.json'), 'utf8')).toContain('"accuracy": 0.95');
+    // 1.6 put a/x.txt under a/c/ (resources.md §1.4 BUG); it belongs at a/x.txt.
+    expect(readFileSync(join(dest, 'a', 'x.txt'), 'utf8')).toBe('x');
+    expect(readFileSync(join(dest, 'a', 'c', 'y.txt'), 'utf8')).toBe('y');
+    expect(statSync(join(dest, 'a', 'x.txt')).mode & 0o222).toBe(0);
+    expect(existsSync(join(ws, 'results', 'results.json'))).toBe(false);
+    expect(existsSync(join(ws, 'results', 'a'))).toBe(false);
+    expect(existsSync(join(ws, 'results', 'README.txt'))).toBe(true);
+    expect(gitLog(ws)).toContain('Move current results to snapshots/test-V1');
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+
+    const hist = await dwsOk(ws, ['report', 'history']);
+    expect(hist).toMatch(/^History of snapshots\n\| Hash    \| Tags \| Created             \| accuracy \| loss \| Message \|\n/);
+    expect(hist).toMatch(/\| V1   \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d \|     0\.95 \|  1\.0 \| first   \|\n1 snapshots total\n$/);
+    const md = JSON.parse(readFileSync(join(ws, '.dataworkspace', 'snapshot_metadata', `${git(ws, ['log', '-1', '--format=%s']).trim().split(' ')[2]}_md.json`), 'utf8'));
+    expect(md.metrics).toEqual({ accuracy: 0.95, loss: 1.0 });
+    expect(md.relative_destination_path).toBe('snapshots/test-V1');
+    expect(Object.keys(md)).toEqual(['hash', 'tags', 'message', 'hostname', 'timestamp', 'relative_destination_path', 'restore_hashes', 'metrics']);
+    expect(md.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
+  });
+
+  it('numbers untagged snapshots in the results directory', async () => {
+    const ws = await newWorkspace(['--create-resources=results']);
+    writeFileSync(join(ws, 'results', 'out.txt'), '1');
+    await dwsOk(ws, ['--batch', 'snapshot']);
+    expect(readFileSync(join(ws, 'results', 'snapshots', 'test-001', 'out.txt'), 'utf8')).toBe('1');
+  });
+
+  it('re-tags an unchanged state under the same hash, and refuses a snapshot that adds nothing', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    const first = await dwsOk(ws, ['--batch', 'snapshot', '-m', 'one', 'A']);
+    const hash = /hash is ([0-9a-f]{40})/.exec(first)![1]!;
+    const again = await dws(ws, ['--batch', 'snapshot', 'B']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`hash is ${hash}.`);
+    expect(again.stderr).toContain(`Snapshot ${hash} already exists, updating metadata...`);
+    const md = JSON.parse(readFileSync(join(ws, '.dataworkspace', 'snapshot_metadata', `${hash}_md.json`), 'utf8'));
+    expect(md.tags).toEqual(['A', 'B']);
+    expect(md.message).toBe('one');
+    expect(md.updated_timestamp).toMatch(/^\d{4}-.*\.\d{6}$/);
+
+    const before = fingerprint(ws);
+    const none = await dws(ws, ['--batch', 'snapshot']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('Configuration error: No differences from previous snapshot, doing nothing.');
+    expect(fingerprint(ws)).toBe(before);
+  });
+
+  it('records local-files resources as hash trees and skips unchanged contents', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(join(data, 'sub'), { recursive: true });
+    writeFileSync(join(data, 'a.txt'), 'hello\n');
+    writeFileSync(join(data, 'sub', 'b.txt'), 'b');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', 'data']);
+    const s1 = await dwsOk(ws, ['--batch', 'snapshot', 'one']);
+    const manifest = (h: string) => JSON.parse(readFileSync(join(ws, '.dataworkspace', 'snapshots', `snapshot-${h}.json`), 'utf8'));
+    const h1 = /hash is ([0-9a-f]{40})/.exec(s1)![1]!;
+    const root1 = manifest(h1)[0].hash as string;
+    // Expected tree files, built by hand (workspace-format §13): `<sha1>\t<blob|tree>\t<name>\n`.
+    const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+    const subTree = `${sha1('b')}\tblob\tb.txt\n`;
+    const rootTree = `${sha1('hello\n')}\tblob\ta.txt\n${sha1(subTree)}\ttree\tsub\n`;
+    expect(root1).toBe(sha1(rootTree));
+    const treeDir = join(ws, '.dataworkspace', 'file', 'source-data', 'data');
+    expect(readFileSync(join(treeDir, root1), 'utf8')).toBe(rootTree);
+    expect(readFileSync(join(treeDir, sha1(subTree)), 'utf8')).toBe(subTree);
+    expect(statSync(join(treeDir, root1)).mode & 0o777).toBe(0o755);
+    expect(gitLog(ws)).toContain('Add snapshot hash files for resource data');
+    expect(readFileSync(join(ws, '.gitignore'), 'utf8')).toContain('/data/\n');
+    writeFileSync(join(data, 'sub', 'b.txt'), 'changed');
+    const s2 = await dwsOk(ws, ['--batch', 'snapshot', 'two']);
+    const root2 = manifest(/hash is ([0-9a-f]{40})/.exec(s2)![1]!)[0].hash as string;
+    expect(root2).not.toBe(root1);
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+  });
+
+  it.each([
+    [['0123456789abcdef'], 2, "Tag '0123456789abcdef' looks like a git hash. Please pick something else."],
+    [['bad_tag'], 2, "Tag 'bad_tag' is not valid"],
+    [['used'], 1, "Configuration error: Tag 'used' already exists for snapshot"],
+  ])('refuses tag %j, leaving every file as it was', async (args, code, message) => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'used']);
+    writeFileSync(join(ws, 'code', 'new.py'), 'x = 1\n');
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'snapshot', ...args]);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toContain(message);
+    expect(fingerprint(ws)).toBe(before);
+  });
+
+  it('stops before changing anything when a local-files resource cannot be read', async () => {
+    const ws = await newWorkspace(['--create-resources=results']);
+    mkdirSync(join(ws, 'data'));
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', 'data']);
+    writeFileSync(join(ws, 'results', 'r.txt'), 'r');
+    writeFileSync(join(ws, 'data', 'secret.txt'), 's');
+    chmodSync(join(ws, 'data', 'secret.txt'), 0o000);
+    const canRead = (() => {
+      try {
+        readFileSync(join(ws, 'data', 'secret.txt'));
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    if (canRead) {
+      // Running as root, permissions do not stop reads: use a dangling symlink instead.
+      chmodSync(join(ws, 'data', 'secret.txt'), 0o644);
+      const { symlinkSync } = await import('node:fs');
+      symlinkSync(join(ws, 'nowhere'), join(ws, 'data', 'broken'));
+    }
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'snapshot']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Cannot hash resource 'data'/);
+    expect(fingerprint(ws)).toBe(before);
+    expect(existsSync(join(ws, 'results', 'r.txt'))).toBe(true);
+  });
+});

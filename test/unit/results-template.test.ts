@@ -1,0 +1,26 @@
+/** The results directory template (workspace-format §9), with dws 1.6's own test cases. */
+import { describe, expect, it } from 'vitest';
+import { expandTemplate, templateExcludeRegex, validateTemplate } from '../../server/workspace/results-template.js';
+
+describe('results directory template', () => {
+  const base = { username: 'jfischer', hostname: 'localhost', snapshotNumber: 22, timestamp: '2018-09-30T18:19:54.123456' };
+
+  it('expands every variable as dws 1.6 does', () => {
+    expect(expandTemplate('snapshots/{ISO_TIMESTAMP}/{USERNAME}-{TAG}', { ...base, tag: 'V1' })).toBe('snapshots/2018-09-30T18:19:54/jfischer-V1');
+    expect(expandTemplate('results/{YEAR}-{MONTH}/{DAY}.{DAY_OF_WEEK}-{TAG}-{HOSTNAME}', { ...base, tag: null })).toBe('results/2018-09/30.Sunday-022-localhost');
+    expect(expandTemplate('snapshots/{SHORT_MONTH}{HOUR}{MIN}{SEC}-{SNAPSHOT_NO}', { ...base, tag: null })).toBe('snapshots/Sep181954-022');
+  });
+
+  it('matches directories made from the template, not their parents', () => {
+    const re = templateExcludeRegex('snapshots/{HOSTNAME}-{TAG}');
+    expect(re.test('snapshots/h1-V1')).toBe(true);
+    expect(re.test('snapshots')).toBe(false);
+    expect(re.test('snapshots/h1-V1/sub')).toBe(false);
+  });
+
+  it('refuses unknown variables and templates outside snapshots/', () => {
+    expect(() => validateTemplate('snapshots/{HOST}-{TAG}')).toThrow("Unknown variable 'HOST' in results directory template 'snapshots/{HOST}-{TAG}'");
+    expect(() => validateTemplate('out/{TAG}')).toThrow("must start with 'snapshots/'");
+    expect(() => validateTemplate('snapshots/{HOSTNAME}-{TAG}')).not.toThrow();
+  });
+});
