@@ -1,0 +1,124 @@
+// Benchmarks of the workspace core (issue: "Hashing that scales"). Prints medians of several
+// runs, each next to a floor measured in the same run on the same data (../shared/PERF-NOTES.md
+// explains the floors). Figures only: nothing here asserts a time.
+//
+//   npm run bench                 # all
+//   BENCH_RUNS=3 npm run bench    # fewer runs
+//   BENCH_FILES=20000 npm run bench
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DWS = fileURLToPath(new URL('../dist/dws.js', import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const FILES = Number(process.env.BENCH_FILES ?? 100_000);
+const DIRS = Math.max(1, Math.round(FILES / 100));
+const BIG_FILES = Number(process.env.BENCH_BIG_FILES ?? 20);
+const BIG_MB = 50;
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+  GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  GIT_CONFIG_GLOBAL: fileURLToPath(new URL('../test/gitconfig', import.meta.url)),
+};
+
+const root = mkdtempSync(join(tmpdir(), 'dws-bench-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+/** Seconds taken by a command (it must succeed). */
+function time(cmd, args, cwd = root) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], shell: false });
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return s;
+}
+const sh = (script, cwd = root) => time('bash', ['-c', script], cwd);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const runs = (n, f) => Array.from({ length: n }, (_, i) => f(i));
+const dws = (cwd, ...args) => time(process.execPath, [DWS, '--batch', ...args], cwd);
+
+const rows = [];
+function report(what, seconds, floorName, floor, target) {
+  rows.push({ what, seconds, floorName, floor, target });
+  const ratio = floor ? ` (${(seconds / floor).toFixed(2)}x ${floorName} ${floor.toFixed(3)} s)` : '';
+  console.log(`${what}: ${seconds.toFixed(3)} s${ratio}${target ? `  target: ${target}` : ''}`);
+}
+
+function newWorkspace(name, dataDir) {
+  const ws = join(root, name);
+  mkdirSync(ws);
+  dws(ws, 'init', '--hostname', 'bench');
+  dws(ws, 'add', 'local-files', '--role', 'source-data', '--compute-hash', '--name', 'data', dataDir);
+  return ws;
+}
+
+function peakRssMb(args, cwd) {
+  if (!existsSync('/usr/bin/time')) return null;
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, DWS, '--batch', ...args], { cwd, env, encoding: 'utf8' });
+  const kb = Number(r.stderr.trim().split('\n').pop());
+  return Number.isFinite(kb) ? kb / 1024 : null;
+}
+
+console.log(`dws benchmarks: ${RUNS} runs each, medians; ${FILES} files of 1 KB in ${DIRS} dirs; ${BIG_FILES} x ${BIG_MB} MB\n`);
+
+// --- startup
+const nodeFloor = median(runs(Math.max(RUNS, 10), () => time(process.execPath, ['-e', '0'])));
+report('dws --version', median(runs(Math.max(RUNS, 10), () => time(process.execPath, [DWS, '--version']))), 'node -e 0', nodeFloor, 'within 50 ms of node -e 0');
+
+// --- 100k small files
+const small = join(root, 'small');
+console.log(`\ngenerating ${FILES} files...`);
+for (let d = 0; d < DIRS; d++) {
+  const dir = join(small, `d${String(d).padStart(4, '0')}`);
+  mkdirSync(dir, { recursive: true });
+  const buf = randomBytes(1024 * Math.ceil(FILES / DIRS));
+  for (let f = 0; f < FILES / DIRS; f++) writeFileSync(join(dir, `f${f}.bin`), buf.subarray(f * 1024, (f + 1) * 1024));
+}
+const sha1Floor = median(runs(RUNS, () => sh(`find small -type f -print0 | xargs -0 -P2 sha1sum > /dev/null`)));
+const first = median(runs(RUNS, (i) => {
+  const ws = newWorkspace(`first${i}`, small);
+  const s = dws(ws, 'snapshot');
+  if (i < RUNS - 1) rmSync(ws, { recursive: true, force: true });
+  return s;
+}));
+report('first snapshot, 100k x 1 KB', first, 'find|xargs -P2 sha1sum', sha1Floor, '<= 1.6x sha1sum');
+
+const ws = join(root, `first${RUNS - 1}`);
+const walkScript = `const fs=require('fs'),p=require('path');let n=0;(function w(d){for(const e of fs.readdirSync(d,{withFileTypes:true})){const f=p.join(d,e.name);fs.lstatSync(f);n++;if(e.isDirectory())w(f)}})(${JSON.stringify(small)});`;
+const walkFloor = median(runs(RUNS, () => time(process.execPath, ['-e', walkScript])));
+report('no-change snapshot (re-tag)', median(runs(RUNS, (i) => dws(ws, 'snapshot', `nc${i}`))), 'walk+lstat', walkFloor, '<= 1.0 s');
+report('one-file-changed snapshot', median(runs(RUNS, (i) => {
+  appendFileSync(join(small, 'd0000', `f${i}.bin`), 'x');
+  return dws(ws, 'snapshot');
+})), 'walk+lstat', walkFloor, '<= 1.1 s');
+report('status', median(runs(RUNS, () => dws(ws, 'status'))), 'node -e 0', nodeFloor);
+const rss = peakRssMb(['snapshot', 'rss'], newWorkspace('rss', small));
+if (rss !== null) console.log(`peak RSS, first snapshot of ${FILES} files: ${rss.toFixed(0)} MB  target: <= 250 MB`);
+rmSync(small, { recursive: true, force: true });
+
+// --- 20 x 50 MB
+const big = join(root, 'big');
+mkdirSync(big);
+console.log(`\ngenerating ${BIG_FILES} x ${BIG_MB} MB...`);
+const chunk = randomBytes(BIG_MB * 1024 * 1024);
+for (let i = 0; i < BIG_FILES; i++) {
+  chunk[0] = i; // distinct contents
+  writeFileSync(join(big, `big${i}.bin`), chunk);
+}
+const opensslFloor = median(runs(RUNS, () => sh(`openssl sha1 big/*.bin > /dev/null`)));
+const bigFirst = median(runs(RUNS, (i) => {
+  const w = newWorkspace(`big${i}`, big);
+  const s = dws(w, 'snapshot');
+  rmSync(w, { recursive: true, force: true });
+  return s;
+}));
+report(`first snapshot, ${BIG_FILES} x ${BIG_MB} MB`, bigFirst, 'openssl sha1 (1 core)', opensslFloor, '<= 0.8x openssl');
+
+console.log('\n| what | dws (s) | floor | floor (s) | ratio | target |\n|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.what} | ${r.seconds.toFixed(3)} | ${r.floorName ?? ''} | ${r.floor?.toFixed(3) ?? ''} | ${r.floor ? (r.seconds / r.floor).toFixed(2) + 'x' : ''} | ${r.target ?? ''} |`);
+}
