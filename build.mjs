@@ -29,6 +29,7 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
+  minify: true,
   chunkNames: 'chunks/[name]-[hash]',
   define: { __DWS_VERSION__: JSON.stringify(pkg.version) },
   // Bundled CommonJS dependencies (simple-git, vscode-jsonrpc) call require() for Node built-ins.

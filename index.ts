@@ -10,9 +10,9 @@ import { createContext, type Context } from './server/context.js';
 import { findWorkspaceDir } from './server/workspace/workspace.js';
 import { API_VERSION } from './server/commands/version.js';
 import { NotFoundError } from './protocol/errors.js';
+import { toPlainJson } from './server/workspace/pyjson.js';
 
 export * from './protocol/index.js';
-export { PyFloat } from './server/workspace/pyjson.js';
 
 export interface ApiOptions {
   /** Workspace root, or any directory inside it; default the current directory. */
@@ -25,9 +25,12 @@ function ctxFor(o: ApiOptions): Context {
   return createContext({ ...(o.log ? { log: o.log } : {}) });
 }
 
-/** Call any protocol method in-process (what every function below does). */
-export function call<M extends MethodName>(method: M, params: ParamsOf<(typeof METHODS)[M]>, options: ApiOptions = {}): Promise<ResultOf<(typeof METHODS)[M]>> {
-  return callMethod(ctxFor(options), method, params);
+/**
+ * Call any protocol method in-process (what every function below does). Numbers in results are
+ * plain JavaScript numbers (Python's `4.0` arrives as 4).
+ */
+export async function call<M extends MethodName>(method: M, params: ParamsOf<(typeof METHODS)[M]>, options: ApiOptions = {}): Promise<ResultOf<(typeof METHODS)[M]>> {
+  return toPlainJson(await callMethod(ctxFor(options), method, params)) as ResultOf<(typeof METHODS)[M]>;
 }
 
 export function getVersion(): string {

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { METHODS, MethodName, ParamsOf, ResultOf, Role } from '../../protocol/index.js';
 import { callMethod } from '../../server/commands/index.js';
-import { PyFloat } from '../../server/workspace/pyjson.js';
+import { toPlainJson } from '../../server/workspace/pyjson.js';
 import { parseRole } from '../../server/workspace/names.js';
 import { terminalContext } from './terminal.js';
 
@@ -31,7 +31,7 @@ export async function invoke<M extends MethodName>(cmd: Command, method: M, para
 
 /** JSON for scripts: Python-style floats become plain numbers. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v instanceof PyFloat ? v.value : typeof v === 'bigint' ? Number(v) : v), 2);
+  return JSON.stringify(toPlainJson(value), null, 2);
 }
 
 export function roleOption(value: string): Role {

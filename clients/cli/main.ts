@@ -4,7 +4,7 @@
  * flags and rendering live in commands/<name>.ts.
  */
 import { Command, CommanderError } from 'commander';
-import { DwsError, InternalError } from '../../protocol/errors.js';
+import { DwsError, InternalError, InvalidParamsError } from '../../protocol/errors.js';
 import { toJson } from './cli.js';
 import * as add from './commands/add.js';
 import * as demo from './commands/demo.js';
@@ -21,6 +21,7 @@ function buildProgram(): Command {
     .description('Data Workspaces: snapshot, restore, share and trace the data, code and results of a data-science project')
     .option('-b, --batch', 'never ask questions: fail where an answer would be needed')
     .option('--verbose', 'show each git call and more detail')
+    .option('--json', 'print results (and errors) as JSON, for scripts')
     .version(__DWS_VERSION__, '--version', 'print the version')
     .showSuggestionAfterError()
     .exitOverride();
@@ -48,26 +49,25 @@ export async function main(argv: string[]): Promise<number> {
 function reportError(e: unknown, argv: string[]): number {
   if (e instanceof CommanderError) {
     if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
-    if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return e.exitCode;
-    const path = commandPath(argv);
-    process.stderr.write(`Usage: dws ${path}${path ? ' ' : ''}[OPTIONS] ...\nTry 'dws ${path}${path ? ' ' : ''}--help' for help.\n\nError: ${e.message.replace(/^error: /, '')}\n`);
-    return 2;
+    if (e.code === 'commander.help') return 2; // a group without its sub-command: help was shown
+    // Anything else from the argument parser (including a group given no sub-command) is a usage error.
+    e = new InvalidParamsError(e.message.replace(/^error: /, ''));
   }
   const err = e instanceof DwsError ? e : new InternalError(`unexpected exception: ${e instanceof Error ? e.message : String(e)}`);
   if (argv.includes('--json')) {
     process.stdout.write(`${toJson({ error: err.toJSON() })}\n`);
   } else {
     if (argv.includes('--verbose') && e instanceof Error && !(e instanceof DwsError)) process.stderr.write(`${e.stack}\n`);
-    process.stderr.write(`${errorLine(err, argv)}\n`);
+    process.stderr.write(`${errorText(err, argv)}\n`);
   }
   return err.exitCode;
 }
 
-function errorLine(err: DwsError, argv: string[]): string {
+function errorText(err: DwsError, argv: string[]): string {
   switch (err.code) {
     case 'InvalidParams': {
-      const path = commandPath(argv);
-      return `Error: ${err.message}\nTry 'dws ${path}${path ? ' ' : ''}--help' for help.`;
+      const { path, usage } = commandUsage(argv);
+      return `Usage: dws ${path}${usage}\nTry 'dws ${path}--help' for help.\n\nError: ${err.message}`;
     }
     case 'ConfigurationError':
     case 'NotFound':
@@ -83,16 +83,16 @@ function errorLine(err: DwsError, argv: string[]): string {
   }
 }
 
-/** The command words of argv (e.g. `report history`), for usage hints. */
-function commandPath(argv: string[]): string {
-  const words: string[] = [];
-  let cmd: Command | undefined = buildProgram();
+/** The command words of argv (e.g. `report history `) and that command's usage line. */
+function commandUsage(argv: string[]): { path: string; usage: string } {
+  let cmd: Command = buildProgram();
+  let path = '';
   for (const a of argv) {
     if (a.startsWith('-')) continue;
-    const sub: Command | undefined = cmd?.commands.find((c) => c.name() === a);
+    const sub = cmd.commands.find((c) => c.name() === a);
     if (!sub) break;
-    words.push(a);
+    path += `${a} `;
     cmd = sub;
   }
-  return words.join(' ');
+  return { path, usage: cmd.usage() };
 }

@@ -38,11 +38,11 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
 
   const resources = await openResources(ws);
   for (const r of resources) await r.snapshotPrecheck();
-
-  // Exported resources get a fresh lineage.json after the snapshot; drop the stale one.
+  // Exported resources get a fresh lineage.json after the snapshot; the stale one is not part of the state.
   for (const r of resources) {
     if (r.params.export === true && r.localPath) rmSync(join(r.localPath, 'lineage.json'), { force: true });
   }
+  for (const r of resources) await r.prepareSnapshot?.();
 
   const metrics = readMetrics(resources);
   const moved: string[] = [];

@@ -41,16 +41,18 @@ export class LocalFilesResource implements Resource {
     return hashTreeDir(this.ws, this.role, this.name);
   }
 
-  /** Hashing is done here, before anything changes, so an unreadable tree stops the snapshot early. */
   async snapshotPrecheck(): Promise<void> {
     if (!existsSync(this.localPath)) {
       throw new ConfigurationError(
-        `Local path ${this.localPath} of resource '${this.name}' does not exist. If the data moved, run 'dws config --resource ${this.name} global_local_path NEW_PATH'.`,
+        `Local path ${this.localPath} of resource '${this.name}' does not exist. If the data moved, set its new place as "global_local_path" of '${this.name}' in .dataworkspace/resources.json.`,
         { resource: this.name, path: this.localPath },
       );
     }
-    if (this.role === 'results') return; // hashed after its files are moved
-    this.rootHash = await this.hash();
+  }
+
+  /** Hash before results move or anything is committed, so an unreadable tree stops the snapshot early. */
+  async prepareSnapshot(): Promise<void> {
+    if (this.role !== 'results') this.rootHash = await this.hash(); // results: hashed after the move
   }
 
   async snapshot(): Promise<SnapshotHashes> {
@@ -65,15 +67,16 @@ export class LocalFilesResource implements Resource {
 
   private async hash(): Promise<string> {
     mkdirSync(this.treeDir, { recursive: true });
-    const cacheDir = join(localCacheDir(this.ws), 'hashcache');
-    mkdirSync(cacheDir, { recursive: true });
+    const gitLocal = localCacheDir(this.ws);
+    const cacheDir = gitLocal === null ? null : join(gitLocal, 'hashcache');
+    if (cacheDir !== null) mkdirSync(cacheDir, { recursive: true });
     const task = this.ws.ctx.progress.begin(`Hashing ${this.name}`);
     try {
       const r = await computeHashTree({
         root: this.localPath,
         computeHash: this.computeHash,
         treeDir: this.treeDir,
-        cacheFile: join(cacheDir, encodeURIComponent(`${this.role}--${this.name}`)),
+        ...(cacheDir !== null ? { cacheFile: join(cacheDir, encodeURIComponent(`${this.role}--${this.name}`)) } : {}),
         onProgress: (done, total) => task.report(done, total),
         onWarning: (m) => this.ws.ctx.log.warn(m),
       });

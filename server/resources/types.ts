@@ -22,6 +22,8 @@ export interface Resource {
   readonly localPath: string | null;
   /** Checks that must pass before a snapshot changes anything. */
   snapshotPrecheck(): Promise<void>;
+  /** Work that can fail, done before results move or anything is committed (hashing). */
+  prepareSnapshot?(): Promise<void>;
   snapshot(): Promise<SnapshotHashes>;
   /** Capability of resources with local files: results handling at snapshot time. */
   readonly results?: ResultsCapability;

@@ -27,7 +27,7 @@ export class Git {
     const env = { ...this.ctx.env, ...(options.bulk ? BULK_ENV : {}), LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
     return new Promise((resolve, reject) => {
       execFile('git', args, { cwd: this.cwd, env, maxBuffer: 1 << 30, encoding: 'utf8' }, (error, stdout, stderr) => {
-        if (stdout) this.ctx.log.debug(stdout.trimEnd());
+        if (stdout) this.ctx.log.debug(stdout.replaceAll('\0', '\n').trimEnd());
         if (!error) return resolve(stdout);
         const exitCode = typeof error.code === 'number' ? error.code : null;
         const detail = stderr.trim() || stdout.trim() || error.message;

@@ -1,10 +1,10 @@
 /** Path tests by components (1.6 compared strings, so `/ws-scratch` counted as inside `/ws`). */
-import { isAbsolute, relative } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 
 /** True when `child` is `parent` or lies below it. */
 export function isWithin(child: string, parent: string): boolean {
   const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /** `child` relative to `parent`, with `/` separators. */

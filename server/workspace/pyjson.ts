@@ -573,3 +573,19 @@ export function pyRound(x: number, digits: number): number {
   const sign = x < 0 || Object.is(x, -0) ? '-' : '';
   return Number(`${sign}${q}e${-digits}`);
 }
+
+/**
+ * A deep copy with Python-only number forms made plain for JavaScript callers and JSON:
+ * PyFloat -> number, bigint -> number (nearest double). Other values are copied as they are.
+ */
+export function toPlainJson(value: unknown): unknown {
+  if (value instanceof PyFloat) return value.value;
+  if (typeof value === 'bigint') return Number(value);
+  if (Array.isArray(value)) return value.map(toPlainJson);
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: toPlainJson(v), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return value;
+}

@@ -62,7 +62,7 @@ export class Workspace {
     const config = parseConfig(join(meta, 'config.json'));
     const localParams = parseObject(join(meta, 'local_params.json'));
     if (typeof localParams.hostname !== 'string') {
-      throw corrupt(join(meta, 'local_params.json'), 'hostname', "is missing; set it with 'dws config hostname NAME'");
+      throw corrupt(join(meta, 'local_params.json'), '"hostname"', 'is missing: add this machine\'s name, e.g. {"hostname": "laptop"}');
     }
     const resources = parseResources(join(meta, 'resources.json'));
     const resourceLocalParams = parseObject(join(meta, 'resource_local_params.json')) as Record<string, JsonObject>;
@@ -204,9 +204,10 @@ export function scratchDirectory(ws: Workspace): string | null {
 
 /**
  * Where this clone keeps machine-local caches (the hash stat cache): inside the git directory,
- * so they are never committed, never copied by clone, and need no .gitignore entry.
+ * so they are never committed, never copied by clone, and need no .gitignore entry. Null when
+ * there is no git directory to use (then nothing is cached).
  */
-export function localCacheDir(ws: Workspace): string {
+export function localCacheDir(ws: Workspace): string | null {
   const dotGit = join(ws.dir, '.git');
   try {
     if (statSync(dotGit).isDirectory()) return join(dotGit, 'dws');
@@ -214,7 +215,7 @@ export function localCacheDir(ws: Workspace): string {
     const m = /^gitdir: (.*)$/m.exec(readFileSync(dotGit, 'utf8'));
     if (m) return join(resolve(ws.dir, m[1]!.trim()), 'dws');
   } catch {
-    // fall through
+    // no usable git directory
   }
-  return join(ws.metaDir, 'scratch', '.cache');
+  return null;
 }

@@ -43,7 +43,7 @@ export function register(program: Command): void {
       const say = (s: string) => process.stdout.write(`\n== ${s}\n`);
       const wsCtx = { ...ctx, cwd: dir };
 
-      say(`dws init --create-resources code,results   (in ${dir})`);
+      say(`dws init --hostname demo --create-resources code,results   (in ${dir})`);
       await callMethod(wsCtx, 'dws/init', { createResources: ['code', 'results'], hostname: 'demo' });
       mkdirSync(join(dir, 'source-data'));
       writeFileSync(join(dir, 'source-data', 'flowers.csv'), DATA);
@@ -61,6 +61,6 @@ export function register(program: Command): void {
       }
       say('dws report history');
       process.stdout.write(renderHistory(await callMethod(wsCtx, 'dws/report/history', {}), undefined));
-      process.stdout.write(`\nThe demo workspace is in ${dir}. Try: cd ${dirArg} && dws status --history\n`);
+      process.stdout.write(`\nThe demo workspace is in ${dir}. Try: cd ${dirArg} && dws status --history  (npx dws ... inside the dws repository)\n`);
     });
 }
