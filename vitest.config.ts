@@ -11,5 +11,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests spawn real git and dws processes; two cores.
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -1,0 +1,211 @@
+/**
+ * The per-file work of the hash-tree engine: open, fstat, read in 1 MB chunks into one reused
+ * buffer, SHA-1 with node:crypto. Runs inside the hashing worker threads (worker.ts) and, when
+ * there are none, in the calling thread: the same function either way. Only sync fs calls: they
+ * are several times faster than async ones for this bulk work (PERF-NOTES.md).
+ */
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import * as crypto from 'node:crypto';
+import { createHash } from 'node:crypto';
+
+/** What a job's file came to. */
+export const FileStatus = {
+  /** Content read and hashed (`hashes[i]` set). */
+  Hashed: 0,
+  /** Stat matched the cache entry (decided by the caller, never by a job). */
+  Cached: 1,
+  /** At least `deferBytes` long: left for a job of its own (stats set). */
+  Deferred: 2,
+  /** A symbolic link to a directory: not descended, left out of the tree. */
+  SkippedDirLink: 3,
+  /** Not a regular file (socket, FIFO, device), possibly behind a link: left out, never read. */
+  SkippedSpecial: 4,
+  /** Size mode (no compute_hash): the tree uses the size (decided by the caller). */
+  Sized: 5,
+  /** Not attempted: the job had read its `budgetBytes` already. */
+  NotDone: 6,
+} as const;
+export type FileStatus = (typeof FileStatus)[keyof typeof FileStatus];
+
+/** Set once per thread. */
+export interface HashSettings {
+  /** Absolute resource directory without a trailing slash; job paths are relative to it. */
+  base: string;
+}
+
+export interface HashJob {
+  id: number;
+  /**
+   * Paths relative to the base, `/`-separated, each followed by a NUL (which no file name
+   * holds): one string clones much faster than an array of strings.
+   */
+  paths: string;
+  /** 1 when the directory entry is a symbolic link (followed), 0 for a regular file. */
+  links: Uint8Array;
+  /** Files at least this long come back Deferred (Infinity: hash everything). */
+  deferBytes: number;
+  /** Once this much is read, the remaining files come back NotDone (Infinity: no limit). */
+  budgetBytes: number;
+}
+
+export interface HashJobResult {
+  id: number;
+  status: Uint8Array;
+  /** size, mtimeMs, ctimeMs, ino per file, from the fstat taken before reading (0s for skipped files). */
+  stats: Float64Array;
+  /** 40 characters per file: the SHA-1 hex of a Hashed file, else NO_HASH. */
+  hashes: string;
+  /** Content bytes read. */
+  bytesRead: number;
+  /** The first failure; the files after it are not done. */
+  error?: { path: string; message: string };
+}
+
+/** Numbers per file in stats arrays: size, mtimeMs, ctimeMs, ino. */
+export const STAT_FIELDS = 4;
+export const NO_HASH = '-'.repeat(40);
+const CHUNK = 1 << 20;
+// O_NONBLOCK: opening a FIFO that appeared behind our back must not block; regular files ignore it.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+let buffer: Buffer | undefined;
+
+/** crypto.hash (Node >= 20.12) skips the Hash object: ~0.6 µs less per small file. */
+const oneShotSha1: (data: Buffer) => string =
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha1', data, 'hex')
+    : (data) => createHash('sha1').update(data).digest('hex');
+
+/** An error about one file; its message names the path. */
+export class FileError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FileError';
+  }
+}
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException | null)?.code ?? '';
+}
+
+export function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function statFailure(abs: string, link: boolean, e: unknown): FileError {
+  const code = errCode(e);
+  if (link && (code === 'ENOENT' || code === 'ELOOP')) return new FileError(abs, `Broken symbolic link: ${abs}`);
+  if (code === 'ENOENT' && abs.includes('\uFFFD')) {
+    return new FileError(abs, `File name is not valid UTF-8, so it cannot be recorded in a hash tree: ${abs}`);
+  }
+  return new FileError(abs, `Cannot read ${abs}: ${describe(e)}`);
+}
+
+/** Stat a walked file: lstat for a regular file, stat (through the link) for a symbolic link. */
+export function statFile(abs: string, link: boolean): Stats {
+  try {
+    return link ? statSync(abs) : lstatSync(abs);
+  } catch (e) {
+    throw statFailure(abs, link, e);
+  }
+}
+
+/** The skip status of a stat that is not a regular file; an error for a file that became a directory. */
+export function skipStatus(abs: string, st: Stats, link: boolean): FileStatus {
+  if (st.isDirectory()) {
+    if (link) return FileStatus.SkippedDirLink;
+    throw new FileError(abs, `${abs} changed from a file to a directory during the snapshot`);
+  }
+  return FileStatus.SkippedSpecial;
+}
+
+/** SHA-1 hex of an open file's content, streamed through the reused buffer. */
+function hashFd(fd: number, expectedSize: number): { hex: string; bytes: number } {
+  const buf = (buffer ??= Buffer.allocUnsafe(CHUNK));
+  let n = readSync(fd, buf, 0, CHUNK, null);
+  // A short read that reaches the size fstat gave is the end: saves one read call per small
+  // file, and the one-shot hash saves a Hash object.
+  if (n < CHUNK && n === expectedSize) return { hex: oneShotSha1(buf.subarray(0, n)), bytes: n };
+  const h = createHash('sha1');
+  let total = 0;
+  while (n > 0) {
+    h.update(n === CHUNK ? buf : buf.subarray(0, n));
+    total += n;
+    if (n < CHUNK && total === expectedSize) break;
+    n = readSync(fd, buf, 0, CHUNK, null);
+  }
+  return { hex: h.digest('hex'), bytes: total };
+}
+
+/** Run one job. Never throws: a failure is reported in `error`. */
+export function runHashJob(settings: HashSettings, job: HashJob): HashJobResult {
+  const n = job.links.length;
+  const paths = job.paths.split('\0');
+  const status = new Uint8Array(n);
+  const stats = new Float64Array(n * STAT_FIELDS);
+  const hashes = new Array<string>(n).fill(NO_HASH);
+  const result: HashJobResult = { id: job.id, status, stats, hashes: '', bytesRead: 0 };
+  let abs = settings.base;
+  try {
+    for (let i = 0; i < n; i++) {
+      if (result.bytesRead >= job.budgetBytes) {
+        status.fill(FileStatus.NotDone, i);
+        break;
+      }
+      abs = settings.base + '/' + paths[i]!;
+      const link = job.links[i] === 1;
+      let fd: number;
+      try {
+        fd = openSync(abs, OPEN_FLAGS);
+      } catch (e) {
+        // Opening a socket fails (ENXIO): classify by stat before calling it an error.
+        let st: Stats | undefined;
+        try {
+          st = statSync(abs);
+        } catch {
+          st = undefined;
+        }
+        if (st !== undefined && !st.isFile()) {
+          status[i] = skipStatus(abs, st, link);
+          continue;
+        }
+        throw statFailure(abs, link, e);
+      }
+      try {
+        const st = fstatSync(fd);
+        if (!st.isFile()) {
+          status[i] = skipStatus(abs, st, link);
+          continue;
+        }
+        const o = i * STAT_FIELDS;
+        stats[o] = st.size;
+        stats[o + 1] = st.mtimeMs;
+        stats[o + 2] = st.ctimeMs;
+        stats[o + 3] = st.ino;
+        if (st.size >= job.deferBytes) {
+          status[i] = FileStatus.Deferred;
+          continue;
+        }
+        let r: { hex: string; bytes: number };
+        try {
+          r = hashFd(fd, st.size);
+        } catch (e) {
+          throw new FileError(abs, `Cannot read ${abs}: ${describe(e)}`);
+        }
+        hashes[i] = r.hex;
+        result.bytesRead += r.bytes;
+        status[i] = FileStatus.Hashed;
+      } finally {
+        closeSync(fd);
+      }
+    }
+  } catch (e) {
+    result.error = e instanceof FileError ? { path: e.path, message: e.message } : { path: abs, message: describe(e) };
+  }
+  result.hashes = hashes.join('');
+  return result;
+}

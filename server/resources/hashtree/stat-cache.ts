@@ -1,0 +1,169 @@
+/**
+ * The stat cache of the hash-tree engine: relative path -> (size, mtime, ctime, inode, SHA-1), so
+ * that a snapshot in which nothing changed reads only stats, no file content. It lives outside
+ * git and correctness never depends on it: a missing, corrupt, foreign or other-version cache is
+ * ignored and rebuilt.
+ *
+ * Format (binary; loads 100,000 entries in ~15 ms where a JSON cache takes 0.4 s), version 1:
+ *
+ *   offset  bytes      what
+ *   0       8          magic "DWSHTC" 0x00 0x01 (the last byte is the version)
+ *   8       4          0x01020304 written in this machine's byte order (the stats are native floats)
+ *   12      4          entry count N
+ *   16      4          root length R (bytes of UTF-8)
+ *   20      4          paths length P (bytes)
+ *   24      R          the root directory, UTF-8, then zero bytes up to a multiple of 8
+ *   ...     32 N       per entry: size, mtimeMs, ctimeMs, ino as float64 (exactly what fs.Stats gave)
+ *   ...     20 N       per entry: the SHA-1 of the content
+ *   ...     P          per entry: the path relative to the root, UTF-8, followed by "\n"
+ *   ...     20         SHA-1 of all the bytes before it (rejects a torn or damaged file)
+ *
+ * Entries are in walk order, so the lookup is a cursor that compares the next path in place
+ * while nothing changed, and only builds a Map at the first surprise. Paths containing a line
+ * feed are not cached (those files are simply hashed every time).
+ *
+ * Racy entries (the "racy git" problem): an entry is only written when the file's mtime is more
+ * than RACY_MARGIN_MS older than the start of the run that took its stat (the stat is taken before
+ * the content is read). Any later write to the file then gets a different mtime, even on file
+ * systems with 2-second timestamps (FAT), so a cached hash can never hide a change made within
+ * the same timestamp tick as the stat. Files modified within the margin are simply hashed again
+ * at the next run. (A clock skew larger than the margin between this machine and a network file
+ * server weakens the guard.)
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
+import { STAT_FIELDS } from './hash-files.js';
+
+const MAGIC = Buffer.from('DWSHTC\x00\x01', 'latin1');
+const BOM = 0x01020304;
+const HEADER = 24;
+const ENTRY_STATS = STAT_FIELDS * 8;
+const SHA1_BYTES = 20;
+/** Wider than the coarsest common mtime granularity (FAT: 2 s), plus some clock lag. */
+export const RACY_MARGIN_MS = 3000;
+
+function pad8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** A loaded cache, with the lookup cursor. */
+export class StatCache {
+  private next = 0;
+  private pos = 0;
+  private map: Map<string, number> | undefined;
+  private starts: Int32Array | undefined;
+
+  private constructor(
+    readonly count: number,
+    /** STAT_FIELDS numbers per entry. */
+    readonly stats: Float64Array,
+    private readonly hex: string,
+    private readonly paths: string,
+  ) {}
+
+  /** Load the cache written for `root`; null when missing, corrupt, foreign or of another version. */
+  static load(file: string, root: string): StatCache | null {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(file);
+    } catch {
+      return null;
+    }
+    if (buf.length < HEADER + SHA1_BYTES || !buf.subarray(0, 8).equals(MAGIC)) return null;
+    const native = new Uint32Array(buf.buffer.slice(buf.byteOffset + 8, buf.byteOffset + 12))[0];
+    if (native !== BOM) return null;
+    const count = buf.readUInt32LE(12);
+    const rootLen = buf.readUInt32LE(16);
+    const pathsLen = buf.readUInt32LE(20);
+    const statsAt = HEADER + pad8(rootLen);
+    const hashesAt = statsAt + count * ENTRY_STATS;
+    const pathsAt = hashesAt + count * SHA1_BYTES;
+    const end = pathsAt + pathsLen;
+    if (end + SHA1_BYTES !== buf.length) return null;
+    if (buf.toString('utf8', HEADER, HEADER + rootLen) !== root) return null;
+    const sum = createHash('sha1').update(buf.subarray(0, end)).digest();
+    if (!sum.equals(buf.subarray(end))) return null;
+    const stats = new Float64Array(buf.buffer.slice(buf.byteOffset + statsAt, buf.byteOffset + hashesAt));
+    const paths = buf.toString('utf8', pathsAt, end);
+    return new StatCache(count, stats, buf.toString('hex', hashesAt, pathsAt), paths);
+  }
+
+  /** The cached SHA-1 hex of entry k. */
+  hash(k: number): string {
+    return this.hex.slice(k * 40, k * 40 + 40);
+  }
+
+  /** Index of the entry for the path `prefix + name` (prefix '' or ending in '/'), or -1. */
+  find(prefix: string, name: string): number {
+    const p = this.paths;
+    const pos = this.pos;
+    const end = pos + prefix.length + name.length;
+    if (
+      this.next < this.count &&
+      p.charCodeAt(end) === 10 &&
+      p.startsWith(name, pos + prefix.length) &&
+      p.startsWith(prefix, pos)
+    ) {
+      this.pos = end + 1;
+      return this.next++;
+    }
+    if (this.map === undefined) this.index();
+    const k = this.map!.get(prefix + name);
+    if (k === undefined) return -1;
+    this.next = k + 1;
+    this.pos = this.starts![k + 1]!;
+    return k;
+  }
+
+  private index(): void {
+    const map = new Map<string, number>();
+    const starts = new Int32Array(this.count + 1);
+    let pos = 0;
+    for (let k = 0; k < this.count; k++) {
+      const lf = this.paths.indexOf('\n', pos);
+      starts[k] = pos;
+      map.set(this.paths.slice(pos, lf), k);
+      pos = lf + 1;
+    }
+    starts[this.count] = pos;
+    this.map = map;
+    this.starts = starts;
+  }
+}
+
+/** Write the cache atomically (temp file + rename): entry i is paths[i], hashes[i] (hex), stats[4i..4i+3]. */
+export function saveStatCache(file: string, root: string, paths: string[], hashes: string[], stats: Float64Array): void {
+  const n = paths.length;
+  if (hashes.length !== n || stats.length !== n * STAT_FIELDS) throw new Error('Internal error: stat cache entries do not match');
+  const rootBytes = Buffer.from(root, 'utf8');
+  const joined = n === 0 ? '' : paths.join('\n') + '\n';
+  const pathsLen = Buffer.byteLength(joined, 'utf8');
+  const statsAt = HEADER + pad8(rootBytes.length);
+  const hashesAt = statsAt + n * ENTRY_STATS;
+  const pathsAt = hashesAt + n * SHA1_BYTES;
+  const end = pathsAt + pathsLen;
+  const out = Buffer.alloc(end + SHA1_BYTES); // fresh and zeroed: aligned, padding is 0
+  MAGIC.copy(out, 0);
+  new Uint32Array(out.buffer, out.byteOffset + 8, 1)[0] = BOM;
+  out.writeUInt32LE(n, 12);
+  out.writeUInt32LE(rootBytes.length, 16);
+  out.writeUInt32LE(pathsLen, 20);
+  rootBytes.copy(out, HEADER);
+  out.set(new Uint8Array(stats.buffer, stats.byteOffset, n * ENTRY_STATS), statsAt);
+  let at = hashesAt;
+  for (let i = 0; i < n; i++, at += SHA1_BYTES) {
+    if (out.write(hashes[i]!, at, SHA1_BYTES, 'hex') !== SHA1_BYTES) throw new Error('Internal error: bad hash in the stat cache entries');
+  }
+  out.write(joined, pathsAt, 'utf8');
+  createHash('sha1').update(out.subarray(0, end)).digest().copy(out, end);
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, out);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
