@@ -53,7 +53,7 @@ function wsParams(o: ApiOptions): { workspaceDir?: string } {
 }
 
 /** Resources in resources.json order, with their local paths. */
-export function getResourceInfo(options: ApiOptions = {}): Promise<ResourceInfo[]> {
+export async function getResourceInfo(options: ApiOptions = {}): Promise<ResourceInfo[]> {
   return call('dws/resources', wsParams(options), options);
 }
 

@@ -3,7 +3,7 @@
  * only when a person watches a terminal (never with --json or when stdout is not a TTY), and
  * questions read from standard input unless --batch.
  */
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { UserAbortError } from '../../protocol/errors.js';
 import { createContext, type Context, type Logger, type ProgressReporter, type Prompter } from '../../server/context.js';
 
@@ -56,16 +56,16 @@ function terminalProgress(): ProgressReporter {
 }
 
 function stdinPrompter(): Prompter {
+  // One reader for the whole run: a reader per question would lose lines already buffered
+  // from a pipe (answers given as `printf 's\nname\n' | dws add ...`).
+  let lines: LineQueue | null = null;
   const ask = async (question: string): Promise<string> => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
-    try {
-      const closed = new Promise<never>((_, reject) =>
-        rl.once('close', () => reject(new UserAbortError('No answer on standard input (use --batch to run without questions)'))),
-      );
-      return (await Promise.race([rl.question(question), closed])).trim();
-    } finally {
-      rl.close();
-    }
+    process.stderr.write(question);
+    lines ??= new LineQueue();
+    const answer = await lines.next();
+    if (answer === null) throw new UserAbortError('No answer on standard input (use --batch to run without questions)');
+    if (!process.stdin.isTTY) process.stderr.write('\n');
+    return answer.trim();
   };
   return {
     async confirm(message, defaultYes) {
@@ -82,4 +82,34 @@ function stdinPrompter(): Prompter {
       }
     },
   };
+}
+
+/** Lines of standard input, one at a time; null once it has ended. */
+class LineQueue {
+  private readonly buffered: string[] = [];
+  private readonly waiting: Array<(line: string | null) => void> = [];
+  private closed = false;
+  private readonly rl = createInterface({ input: process.stdin, terminal: false });
+
+  constructor() {
+    this.rl.on('line', (line) => {
+      const w = this.waiting.shift();
+      if (w) w(line);
+      else this.buffered.push(line);
+      // Paused between questions, so a terminal's stdin does not keep the process alive.
+      if (this.waiting.length === 0) this.rl.pause();
+    });
+    this.rl.on('close', () => {
+      this.closed = true;
+      for (const w of this.waiting.splice(0)) w(null);
+    });
+  }
+
+  next(): Promise<string | null> {
+    const line = this.buffered.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.closed) return Promise.resolve(null);
+    this.rl.resume();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace } from '../helpers.js';
+import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -162,5 +162,77 @@ describe('dws snapshot', () => {
     expect(r.stderr).toMatch(/Cannot hash resource 'data'/);
     expect(fingerprint(ws)).toBe(before);
     expect(existsSync(join(ws, 'results', 'r.txt'))).toBe(true);
+  });
+});
+
+describe('separate git repositories and workspace discovery', () => {
+  function repoWithOrigin(): string {
+    const base = tempDir();
+    git(base, ['init', '--quiet', '--bare', 'origin.git']);
+    git(base, ['init', '--quiet', 'repo']);
+    const repo = join(base, 'repo');
+    writeFileSync(join(repo, 'README.md'), 'results repo\n');
+    git(repo, ['add', '.']);
+    git(repo, ['commit', '--quiet', '-m', 'first']);
+    git(repo, ['remote', 'add', 'origin', join(base, 'origin.git')]);
+    return repo;
+  }
+
+  it('commits edits of a code repository and moves results inside a results repository', async () => {
+    const ws = await newWorkspace();
+    const code = repoWithOrigin();
+    const results = repoWithOrigin();
+    await dwsOk(ws, ['--batch', 'add', 'git', '--role', 'code', '--name', 'code', code]);
+    await dwsOk(ws, ['--batch', 'add', 'git', '--role', 'results', '--name', 'results', results]);
+    writeFileSync(join(code, 'train.py'), 'print(1)\n'); // not committed by hand
+    writeFileSync(join(results, 'metrics.txt'), 'm'); // untracked result
+    mkdirSync(join(results, 'plots'));
+    writeFileSync(join(results, 'plots', 'a.png'), 'png');
+    // From a subdirectory: the workspace is found by walking up.
+    mkdirSync(join(ws, 'notes'));
+    await dwsOk(join(ws, 'notes'), ['--batch', 'snapshot', 'issue1-test']);
+    expect(gitLog(code)[0]).toBe('autocommit ahead of snapshot');
+    expect(git(code, ['status', '--porcelain'])).toBe('');
+    expect(gitLog(results)[0]).toBe('Move current results to snapshots/test-issue1-test');
+    expect(readFileSync(join(results, 'snapshots', 'test-issue1-test', 'plots', 'a.png'), 'utf8')).toBe('png');
+    expect(existsSync(join(results, 'plots'))).toBe(false);
+    expect(existsSync(join(results, 'README.md'))).toBe(true);
+    expect(git(results, ['status', '--porcelain'])).toBe('');
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+  });
+
+  it('works on a workspace given by --workspace-dir from anywhere', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    const elsewhere = tempDir();
+    const out = await dwsOk(elsewhere, ['--batch', 'snapshot', '--workspace-dir', ws, 'T1']);
+    expect(out).toContain("tagged with 'T1'");
+    const st = await dwsOk(elsewhere, ['report', '--workspace-dir', ws, 'history']);
+    expect(st).toContain('| T1   |');
+    const missing = await dws(elsewhere, ['status', '--workspace-dir', join(elsewhere, 'nope')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`Workspace directory ${join(elsewhere, 'nope')} does not exist`);
+  });
+});
+
+describe('questions, when not in batch mode', () => {
+  it('asks for the role and the name on standard input', async () => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    const r = await dws(ws, ['add', 'local-files', 'data'], { input: 'x\ni\n\n' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('Please enter a role for this resource, one of [s]ource-data, [i]ntermediate-data, [c]ode, or [r]esults');
+    expect(r.stderr).toContain('Invalid resource role'); // 'x' was refused, then asked again
+    expect(r.stderr).toContain('Please enter a short, unique name for this resource [data]');
+    expect(JSON.parse(readFileSync(join(ws, '.dataworkspace', 'resources.json'), 'utf8'))[0]).toMatchObject({ name: 'data', role: 'intermediate-data' });
+  });
+
+  it('stops cleanly when standard input ends before an answer', async () => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['add', 'local-files', 'data'], { input: '' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('No answer on standard input (use --batch to run without questions)');
+    expect(fingerprint(ws)).toBe(before);
   });
 });
