@@ -3,16 +3,21 @@
 // `dws --version` pays for almost nothing (STYLE.md 10).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const skipTypes = process.argv.includes('--no-types');
 
-rmSync('dist', { recursive: true, force: true });
+// Build beside dist/ and swap it in at the end, so a dws that is running (a test, a benchmark)
+// never sees a half-written dist/.
+const out = `dist.building-${process.pid}`;
+rmSync(out, { recursive: true, force: true });
 if (!skipTypes) {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--emitDeclarationOnly'], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--emitDeclarationOnly', '--outDir', `${out}/types`],
+    { stdio: 'inherit' },
+  );
 }
 
 await build({
@@ -22,7 +27,7 @@ await build({
     protocol: 'protocol/index.ts',
     'hash-worker': 'server/resources/hashtree/worker.ts',
   },
-  outdir: 'dist',
+  outdir: out,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -36,4 +41,8 @@ await build({
   banner: { js: "import { createRequire as __dwsCreateRequire } from 'node:module'; const require = __dwsCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
-chmodSync('dist/dws.js', 0o755);
+chmodSync(`${out}/dws.js`, 0o755);
+const old = `dist.old-${process.pid}`;
+if (existsSync('dist')) renameSync('dist', old);
+renameSync(out, 'dist');
+rmSync(old, { recursive: true, force: true });
