@@ -25,6 +25,7 @@ await build({
     dws: 'clients/cli/bin.ts',
     index: 'index.ts',
     protocol: 'protocol/index.ts',
+    client: 'clients/node/index.ts',
     'hash-worker': 'server/resources/hashtree/worker.ts',
   },
   outdir: out,

@@ -10,11 +10,12 @@ import * as add from './commands/add.js';
 import * as demo from './commands/demo.js';
 import * as init from './commands/init.js';
 import * as report from './commands/report.js';
+import * as server from './commands/server.js';
 import * as snapshot from './commands/snapshot.js';
 import * as status from './commands/status.js';
 import * as version from './commands/version.js';
 
-const COMMANDS = [init, add, snapshot, status, report, version, demo];
+const COMMANDS = [init, add, snapshot, status, report, version, demo, server];
 
 function buildProgram(): Command {
   const program = new Command('dws')

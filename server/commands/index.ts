@@ -10,6 +10,7 @@ import type { Context } from '../context.js';
 type Handler<M extends MethodName> = (ctx: Context, params: ValidParamsOf<(typeof METHODS)[M]>) => Promise<ResultOf<(typeof METHODS)[M]>>;
 
 export const HANDLERS: { [M in MethodName]: () => Promise<Handler<M>> } = {
+  'dws/methods': async () => (await import('./methods.js')).methods,
   'dws/version': async () => (await import('./version.js')).version,
   'dws/init': async () => (await import('./init.js')).init,
   'dws/add/git': async () => (await import('./add-git.js')).addGit,

@@ -1,0 +1,60 @@
+/** `dws server --stdio` as a real process, driven by clients/node (the same handlers as the CLI). */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connect, type DwsClient } from '../../clients/node/index.js';
+import { DwsError } from '../../protocol/index.js';
+import { cleanup, DWS, git, newWorkspace, TEST_ENV } from '../helpers.js';
+
+const clients: DwsClient[] = [];
+afterAll(() => {
+  clients.forEach((c) => c.close());
+  cleanup();
+});
+
+async function client(cwd: string): Promise<DwsClient> {
+  const c = await connect({ cwd, command: [process.execPath, DWS], env: TEST_ENV });
+  clients.push(c);
+  return c;
+}
+
+describe('dws server --stdio', () => {
+  it('serves every protocol method with JSON Schemas, and the workspace methods', async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    const c = await client(ws);
+    expect((await c.request('dws/version', {})).formatVersion).toBe('1.6.0');
+    const methods = await c.request('dws/methods', {});
+    const snapshot = methods.find((m) => m.method === 'dws/snapshot')!;
+    expect(snapshot.mutates).toBe(true);
+    expect(snapshot.params).toMatchObject({ type: 'object', properties: { tag: { type: 'string' }, message: { type: 'string' } } });
+    const status = await c.request('dws/report/status', {});
+    expect(status.resources.map((r) => r.name)).toEqual(['code', 'results']);
+  });
+
+  it('answers bad requests with JSON-RPC errors and keeps serving', async () => {
+    const ws = await newWorkspace();
+    const c = await client(ws);
+    const invalid = await c.request('dws/report/history', { limit: -3 }).catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(DwsError);
+    expect((invalid as DwsError).code).toBe('InvalidParams');
+    const raw = await c.connection.sendRequest('dws/no-such-method', {}).catch((e: { code: number }) => e);
+    expect((raw as { code: number }).code).toBe(-32601);
+    const missing = await c.request('dws/status', { workspaceDir: join(ws, 'nope') }).catch((e: unknown) => e);
+    expect((missing as DwsError).code).toBe('NotFound');
+    expect((missing as DwsError).rpcCode).toBe(1001);
+    expect((await c.request('dws/version', {})).apiVersion).toBe('0.2');
+  });
+
+  it('runs two snapshots sent at once one after the other', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    const c = await client(ws);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    const [a, b] = await Promise.all([c.request('dws/snapshot', { tag: 'A' }), c.request('dws/snapshot', { tag: 'B' })]);
+    expect(a.hash).toBe(b.hash); // same state: the second re-tags the first
+    expect(b.updatedExisting).toBe(true);
+    const history = await c.request('dws/report/history', {});
+    expect(history.snapshots).toHaveLength(1);
+    expect(history.snapshots[0]!.tags).toEqual(['A', 'B']);
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+  });
+});
