@@ -9,10 +9,13 @@ import { callMethod } from './server/commands/index.js';
 import { createContext, type Context } from './server/context.js';
 import { findWorkspaceDir } from './server/workspace/workspace.js';
 import { API_VERSION } from './server/commands/version.js';
-import { NotFoundError } from './protocol/errors.js';
+import { DwsError, InvalidParamsError, NotFoundError } from './protocol/errors.js';
 import { toPlainJson } from './server/workspace/pyjson.js';
 
 export * from './protocol/index.js';
+/** Recording lineage from a TypeScript step (lineage.md §8; README "Recording lineage"). */
+export { LineageStep, recordStep, type StepOptions } from './lineage/step.js';
+export { LineageConflictError, LineageConsistencyError, LineageNotFoundError, LineagePlaceHolderError } from './lineage/model.js';
 
 export interface ApiOptions {
   /** Workspace root, or any directory inside it; default the current directory. */
@@ -84,6 +87,32 @@ export async function getSnapshotHistory(options: ApiOptions & { reverse?: boole
   const newestFirst = snapshots.map((s, i) => ({ ...s, snapshotNumber: total - i }));
   const ordered = options.reverse ? newestFirst : newestFirst.reverse();
   return ordered.slice(0, options.maxCount ?? ordered.length);
+}
+
+/**
+ * Restore resources to a snapshot (api.md `restore`): not strict unless `only` is given; returns
+ * the number of restored resources. Results resources are never restored.
+ */
+export async function restore(tagOrHash: string, options: ApiOptions & { only?: string[]; leave?: string[] } = {}): Promise<number> {
+  if (options.only && options.leave) throw new InvalidParamsError('Cannot specify both only and leave for restore command.');
+  const r = await call('dws/restore', { ...wsParams(options), tagOrHash, only: options.only, leave: options.leave }, options);
+  return r.restored.length;
+}
+
+/**
+ * A results.json and where it was found ("<resource>:/<subpath>"), or null when there is none
+ * (api.md `get_results`; the search rules of `dws report results`).
+ */
+export async function getResults(
+  options: ApiOptions & { tagOrHash?: string; resourceName?: string } = {},
+): Promise<{ results: Record<string, unknown>; location: string } | null> {
+  try {
+    const r = await call('dws/report/results', { ...wsParams(options), snapshot: options.tagOrHash, resource: options.resourceName }, options);
+    return { results: r.results, location: `${r.resource}:/${r.subpath}` };
+  } catch (e) {
+    if (e instanceof DwsError && e.data.reason === 'no-results-file') return null;
+    throw e;
+  }
 }
 
 export { METHODS };

@@ -4,10 +4,16 @@
  * in `snapshot_lineage/<HASH>/<resource>.json` (committed). This module holds the operations the
  * workspace commands need; the lineage model and its queries build on it.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, opendirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { NotFoundError } from '../protocol/errors.js';
 import { atomicWriteFile, readJsonFile, writeJsonFile } from '../server/workspace/files.js';
-import type { JsonObject, Workspace } from '../server/workspace/workspace.js';
+import type { Workspace } from '../server/workspace/workspace.js';
+import {
+  certFor, certText, covers, LineageConflictError, LineageNotFoundError, LineagePlaceHolderError, lineageToJson,
+  parseResourceLineageFile, providedCerts, refEquals, refKey, refName, refRepr,
+  type Certificate, type Lineage, type ResourceRef,
+} from './model.js';
 
 function currentFile(ws: Workspace, resource: string): string {
   return ws.meta('current_lineage', `${resource}.json`);
@@ -15,28 +21,53 @@ function currentFile(ws: Workspace, resource: string): string {
 
 /**
  * Replace placeholder certificates of the given resources by hash certificates with the
- * resource's compare hash (keeping ref and comment), in every current lineage file.
+ * resource's compare hash (keeping ref and comment), in every current lineage file. A step that
+ * touches a mapped resource but keeps an unmapped placeholder cannot be frozen into a snapshot:
+ * LineagePlaceHolderError, checked for every file before any file is written.
  */
 export function replacePlaceholders(ws: Workspace, hashes: Map<string, string>): void {
-  const dir = ws.meta('current_lineage');
-  if (!existsSync(dir)) return;
-  for (const file of listJson(dir)) {
-    const path = join(dir, file);
-    const data = readJsonFile(path);
-    let changed = false;
-    const visit = (v: unknown): void => {
-      if (Array.isArray(v)) return v.forEach(visit);
-      if (typeof v !== 'object' || v === null) return;
-      const o = v as JsonObject;
-      const cert = o.certificate as JsonObject | undefined;
-      if (typeof o.resource_name === 'string' && cert && cert.cert_type === 'placeholder' && hashes.has(o.resource_name)) {
-        o.certificate = { cert_type: 'hash', hashval: hashes.get(o.resource_name), comment: cert.comment };
-        changed = true;
+  const store = new LineageStore(ws);
+  const rewrites: Array<[string, Lineage[]]> = [];
+  for (const name of store.resourceNames()) {
+    let rewrite = false;
+    const lineages = store.fileLineages(name).map((l) => {
+      const { lineage, replaced } = replaceIn(l, hashes);
+      if (replaced || l.type === 'step') rewrite = true;
+      return lineage;
+    });
+    if (rewrite) rewrites.push([name, lineages]);
+  }
+  for (const [name, lineages] of rewrites) store.writeFile(name, lineages);
+}
+
+function replaceIn(l: Lineage, hashes: Map<string, string>): { lineage: Lineage; replaced: boolean } {
+  let replaced = false;
+  const fix = (c: Certificate): Certificate => {
+    const h = c.type === 'placeholder' ? hashes.get(c.ref.name) : undefined;
+    if (h === undefined) return c;
+    replaced = true;
+    return { type: 'hash', ref: c.ref, hashval: h, comment: c.comment };
+  };
+  switch (l.type) {
+    case 'source_data':
+    case 'code':
+      return { lineage: { ...l, cert: fix(l.cert) }, replaced };
+    case 'imported': {
+      const nested = l.nested.map((n) => replaceIn(n, hashes));
+      return { lineage: { ...l, nested: nested.map((n) => n.lineage) }, replaced: nested.some((n) => n.replaced) };
+    }
+    case 'step': {
+      const all = [...l.inputs, ...l.code, ...l.outputs];
+      const step = { ...l, inputs: l.inputs.map(fix), code: l.code.map(fix), outputs: l.outputs.map(fix) };
+      const left = [...step.inputs, ...step.code, ...step.outputs].filter((c) => c.type === 'placeholder');
+      if (all.some((c) => hashes.has(c.ref.name)) && left.length > 0) {
+        throw new LineagePlaceHolderError(
+          `Lineage step ${l.stepName} will be included in snapshot, but has unmapped placeholders: ${left.map(certText).join(', ')}`,
+          { step: l.stepName },
+        );
       }
-      Object.values(o).forEach(visit);
-    };
-    visit(data);
-    if (changed) writeJsonFile(path, data);
+      return { lineage: step, replaced };
+    }
   }
 }
 
@@ -58,6 +89,22 @@ export function snapshotLineage(ws: Workspace, hash: string, resourceNames: stri
   });
 }
 
+/**
+ * Bring back the lineage of restored resources as it was at snapshot `hash` (lineage.md §3
+ * `restore`): each resource's snapshot file becomes its current lineage; a resource without one
+ * loses its current lineage. Checks that the snapshot has lineage before changing anything.
+ */
+export function restoreLineage(ws: Workspace, hash: string, resourceNames: string[]): void {
+  const dir = ws.meta('snapshot_lineage', hash);
+  if (!existsSync(dir)) throw new NotFoundError(`Did not find lineage data for snapshot ${hash}`, { snapshot: hash });
+  mkdirSync(ws.meta('current_lineage'), { recursive: true });
+  for (const name of resourceNames) {
+    const saved = join(dir, `${name}.json`);
+    if (existsSync(saved)) atomicWriteFile(currentFile(ws, name), readFileSync(saved));
+    else rmSync(currentFile(ws, name), { force: true });
+  }
+}
+
 /** Forget how a resource's current state came to be (its files were moved or replaced). */
 export function clearCurrentLineage(ws: Workspace, resource: string): void {
   rmSync(currentFile(ws, resource), { force: true });
@@ -75,4 +122,212 @@ export function importLineage(ws: Workspace, resource: string, lineages: unknown
 function listJson(dir: string): string[] {
   // Sorted, so every run visits files in the same order (1.6 used file-system order).
   return readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+}
+
+/** Entry names in the order the file system lists them (readdirSync sorts them; opendir does not). */
+function directoryOrder(dir: string): string[] {
+  const d = opendirSync(dir);
+  const names: string[] = [];
+  try {
+    for (let e = d.readSync(); e !== null; e = d.readSync()) names.push(e.name);
+  } finally {
+    d.closeSync();
+  }
+  return names;
+}
+
+/** One entry of a resource's lineage map: the ref it is stored at, and the record. */
+export interface StoreEntry {
+  ref: ResourceRef;
+  lineage: Lineage;
+}
+
+/**
+ * The lineage store of one workspace (lineage.md §3): the current lineage, or (read-only) the
+ * lineage frozen in a snapshot. Each resource's file is read once and kept; writes are atomic
+ * per file.
+ */
+export class LineageStore {
+  private readonly maps = new Map<string, Map<string, StoreEntry>>();
+  private readonly raw = new Map<string, Lineage[]>();
+
+  /** `snapshotHash` set: the store as of that snapshot (LineageNotFoundError if it has none). */
+  constructor(
+    readonly ws: Workspace,
+    readonly snapshotHash: string | null = null,
+  ) {
+    if (snapshotHash !== null && !existsSync(this.dir)) {
+      throw new LineageNotFoundError(`Did not find lineage data for snapshot ${snapshotHash}`, { snapshot: snapshotHash });
+    }
+  }
+
+  get dir(): string {
+    return this.snapshotHash === null ? this.ws.meta('current_lineage') : this.ws.meta('snapshot_lineage', this.snapshotHash);
+  }
+
+  private file(resource: string): string {
+    return join(this.dir, `${resource}.json`);
+  }
+
+  /**
+   * Resources that have a lineage file. Snapshots: sorted by name, as 1.6. Current lineage: the
+   * file system's order, as 1.6 (its `report lineage` rows come in that order).
+   */
+  resourceNames(): string[] {
+    if (!existsSync(this.dir)) return [];
+    const names = (this.snapshotHash === null ? directoryOrder(this.dir) : readdirSync(this.dir).sort())
+      .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+      .map((f) => f.slice(0, -'.json'.length));
+    return names;
+  }
+
+  /** The records of a resource file as listed there. */
+  fileLineages(resource: string): Lineage[] {
+    let l = this.raw.get(resource);
+    if (l === undefined) {
+      const file = this.file(resource);
+      l = existsSync(file) ? parseResourceLineageFile(readJsonFile(file), file).lineages : [];
+      this.raw.set(resource, l);
+    }
+    return l;
+  }
+
+  /** ref → record for a resource, rebuilt from the provided certs of its records (later ones win). */
+  entries(resource: string): Map<string, StoreEntry> {
+    let m = this.maps.get(resource);
+    if (m === undefined) {
+      m = new Map();
+      for (const lineage of this.fileLineages(resource)) {
+        for (const c of providedCerts(lineage)) if (c.ref.name === resource) m.set(refKey(c.ref), { ref: c.ref, lineage });
+      }
+      this.maps.set(resource, m);
+    }
+    return m;
+  }
+
+  writeFile(resource: string, lineages: Lineage[]): void {
+    if (this.snapshotHash !== null) throw new Error('snapshot lineage is read-only');
+    mkdirSync(this.dir, { recursive: true });
+    writeJsonFile(this.file(resource), { resource_name: resource, lineages: lineages.map(lineageToJson) });
+    this.raw.set(resource, lineages);
+    this.maps.delete(resource);
+  }
+
+  private writeMap(resource: string, m: Map<string, StoreEntry>): void {
+    this.writeFile(resource, [...m.values()].map((e) => e.lineage));
+  }
+
+  /** The entry stored at `r` or at a ref covering it (first in file order). */
+  lookup(r: ResourceRef): StoreEntry | undefined {
+    for (const e of this.entries(r.name).values()) if (refEquals(e.ref, r) || covers(e.ref, r)) return e;
+    return undefined;
+  }
+
+  retrieve(r: ResourceRef): Lineage {
+    const e = this.lookup(r);
+    if (!e) throw new LineageNotFoundError(`No lineage exists for ${refRepr(r)}`, { ref: refName(r) });
+    return e.lineage;
+  }
+
+  /** The store's current certificate for `r`, if any. */
+  currentCert(r: ResourceRef): Certificate | undefined {
+    const e = this.lookup(r);
+    return e && certFor(e.lineage, r);
+  }
+
+  /** The conflict checks of `store` (no writes), so a caller can check every output first. */
+  checkStore(lineage: Lineage): void {
+    for (const c of providedCerts(lineage)) {
+      for (const e of this.entries(c.ref.name).values()) {
+        if (refEquals(e.ref, c.ref)) break;
+        if (covers(e.ref, c.ref)) {
+          throw new LineageConflictError(`Cannot store new lineage data at ${refRepr(c.ref)}: existing lineage data ${refRepr(e.ref)} is a parent path`, {
+            ref: refName(c.ref),
+            existing: refName(e.ref),
+          });
+        }
+        if (covers(c.ref, e.ref)) {
+          throw new LineageConflictError(`Cannot store new lineage data at ${refRepr(c.ref)}: existing lineage data ${refRepr(e.ref)} is a child path`, {
+            ref: refName(c.ref),
+            existing: refName(e.ref),
+          });
+        }
+      }
+    }
+  }
+
+  /** Record `lineage` at every ref it provides. Unlike 1.6, all conflicts are checked before any file is written. */
+  store(lineage: Lineage): void {
+    this.checkStore(lineage);
+    const touched = new Set<string>();
+    for (const c of providedCerts(lineage)) {
+      this.entries(c.ref.name).set(refKey(c.ref), { ref: c.ref, lineage });
+      touched.add(c.ref.name);
+    }
+    for (const name of touched) this.writeMap(name, this.entries(name));
+  }
+
+  /** Forget the lineage of `r` and of everything below it. (Fix: 1.6 crashed clearing a subpath of a resource without a file.) */
+  clear(r: ResourceRef): void {
+    if (r.subpath === null) {
+      rmSync(this.file(r.name), { force: true });
+      this.raw.delete(r.name);
+      this.maps.delete(r.name);
+      return;
+    }
+    if (!existsSync(this.file(r.name))) return;
+    const m = this.entries(r.name);
+    const gone = (x: ResourceRef) => refEquals(x, r) || covers(r, x);
+    if (![...m.values()].some((e) => gone(e.ref))) return;
+    // A step that also wrote other refs keeps explaining them, without the cleared outputs (else
+    // the file, read back, would provide them again).
+    const trimmed = new Map<Lineage, Lineage>();
+    const trim = (l: Lineage): Lineage => {
+      if (l.type !== 'step' || !l.outputs.some((c) => gone(c.ref))) return l;
+      if (!trimmed.has(l)) trimmed.set(l, { ...l, outputs: l.outputs.filter((c) => !gone(c.ref)) });
+      return trimmed.get(l)!;
+    };
+    const keep = new Map([...m].filter(([, e]) => !gone(e.ref)).map(([k, e]): [string, StoreEntry] => [k, { ref: e.ref, lineage: trim(e.lineage) }]));
+    this.writeMap(r.name, keep);
+  }
+
+  /**
+   * The certificate of `r` to record as a step's input or code: the stored one, else a new input
+   * placeholder, stored at once as source-data (or code) lineage.
+   */
+  getOrCreateCert(r: ResourceRef, comment: string, forCode: boolean): Certificate {
+    const existing = this.currentCert(r);
+    if (existing) return existing;
+    return this.newInputPlaceholder(r, comment, forCode);
+  }
+
+  /** Store a fresh input placeholder (version 1) for `r` as source-data or code lineage. */
+  newInputPlaceholder(r: ResourceRef, comment: string, forCode: boolean): Certificate {
+    const cert: Certificate = { type: 'placeholder', ref: r, version: 1, comment, isOutput: false };
+    this.store({ type: forCode ? 'code' : 'source_data', cert });
+    return cert;
+  }
+
+  /** The next output placeholder of `r`: one version above a current placeholder, else 1. Stores nothing. */
+  placeholderForOutput(r: ResourceRef, comment: string): Certificate {
+    const c = this.currentCert(r);
+    const version = c?.type === 'placeholder' ? c.version + 1 : 1;
+    return { type: 'placeholder', ref: r, version, comment, isOutput: true };
+  }
+
+  /**
+   * Every (ref, record) of the store (1.6 `iterate_all`): imported records are expanded into
+   * their nested records, at each nested cert they provide.
+   */
+  *iterate(): Generator<StoreEntry> {
+    for (const name of this.resourceNames()) {
+      for (const e of this.entries(name).values()) {
+        if (e.lineage.type !== 'imported') {
+          yield e;
+          continue;
+        }
+        for (const n of e.lineage.nested) for (const c of providedCerts(n)) yield { ref: c.ref, lineage: n };
+      }
+    }
+  }
 }

@@ -2,13 +2,19 @@
  * THE contract between dws's core and its front ends: every method's name, params and result,
  * and the error codes. Imported by the server, the CLI and every client; imports nothing else of ours.
  */
+import * as history from './history.js';
+import * as lineage from './lineage.js';
 import * as server from './server.js';
+import * as sharing from './sharing.js';
 import * as workspace from './workspace.js';
 import type { MethodDef } from './method.js';
 
 export * from './errors.js';
+export * from './history.js';
+export * from './lineage.js';
 export * from './method.js';
 export * from './server.js';
+export * from './sharing.js';
 export * from './workspace.js';
 
 /** Every method of the protocol, by name. */
@@ -23,6 +29,23 @@ export const METHODS = {
   [workspace.reportStatus.method]: workspace.reportStatus,
   [workspace.reportHistory.method]: workspace.reportHistory,
   [workspace.resources.method]: workspace.resources,
+  [history.restore.method]: history.restore,
+  [history.deleteSnapshot.method]: history.deleteSnapshot,
+  [history.diff.method]: history.diff,
+  [history.config.method]: history.config,
+  [history.reportResults.method]: history.reportResults,
+  [sharing.push.method]: sharing.push,
+  [sharing.pull.method]: sharing.pull,
+  [sharing.publish.method]: sharing.publish,
+  [sharing.clone.method]: sharing.clone,
+  [sharing.addRclone.method]: sharing.addRclone,
+  [sharing.addApiResource.method]: sharing.addApiResource,
+  [lineage.reportLineage.method]: lineage.reportLineage,
+  [lineage.lineageUpstream.method]: lineage.lineageUpstream,
+  [lineage.lineageDownstream.method]: lineage.lineageDownstream,
+  [lineage.lineageShow.method]: lineage.lineageShow,
+  [lineage.lineageDiff.method]: lineage.lineageDiff,
+  [lineage.lineageGraph.method]: lineage.lineageGraph,
 } as const satisfies Record<string, MethodDef>;
 
 export type MethodName = keyof typeof METHODS;

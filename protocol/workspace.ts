@@ -76,7 +76,7 @@ export const init = defineMethod({
   }),
 });
 
-const AddCommon = WorkspaceParams.extend({
+export const AddCommon = WorkspaceParams.extend({
   /** Role of the new resource; asked for when missing (error in batch mode), source-data when imported. */
   role: Role.optional(),
   /** Resource name; default a suggestion from the path. */
@@ -180,6 +180,19 @@ export const status = defineMethod({
   }),
   result: ReportStatusResult.extend({
     history: z.object({ snapshots: z.array(SnapshotInfo), total: z.number().int() }).optional(),
+    /** Recorded steps whose inputs or code changed since they ran (or that read a stale step's output), and what they wrote. */
+    stale: z.object({
+      steps: z.array(
+        z.object({
+          step: z.string(),
+          startTime: z.string(),
+          changed: z.array(z.object({ ref: z.string(), kind: z.enum(['input', 'code']), recorded: z.string(), current: z.string() })),
+          upstream: z.array(z.string()),
+          outputs: z.array(z.string()),
+        }),
+      ),
+      outputs: z.array(z.string()),
+    }),
   }),
 });
 

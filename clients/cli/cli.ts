@@ -50,3 +50,8 @@ export function positiveInt(value: string): number {
 export function withJson(cmd: Command): Command {
   return cmd.option('--json', 'print the result as JSON (for scripts)');
 }
+
+/** A resource list (`--only`, `--skip`): comma-separated names, not trimmed (cli.md 1.5). */
+export function resourceList(value: string): string[] {
+  return value.split(',');
+}

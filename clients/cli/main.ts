@@ -7,15 +7,24 @@ import { Command, CommanderError } from 'commander';
 import { DwsError, InternalError, InvalidParamsError } from '../../protocol/errors.js';
 import { toJson } from './cli.js';
 import * as add from './commands/add.js';
+import * as clone from './commands/clone.js';
+import * as config from './commands/config.js';
+import * as deleteSnapshot from './commands/delete-snapshot.js';
+import * as diff from './commands/diff.js';
 import * as demo from './commands/demo.js';
 import * as init from './commands/init.js';
+import * as lineage from './commands/lineage.js';
+import * as publish from './commands/publish.js';
+import * as pull from './commands/pull.js';
+import * as push from './commands/push.js';
 import * as report from './commands/report.js';
+import * as restore from './commands/restore.js';
 import * as server from './commands/server.js';
 import * as snapshot from './commands/snapshot.js';
 import * as status from './commands/status.js';
 import * as version from './commands/version.js';
 
-const COMMANDS = [init, add, snapshot, status, report, version, demo, server];
+const COMMANDS = [init, add, snapshot, restore, deleteSnapshot, diff, config, status, report, lineage, version, demo, server, push, pull, publish, clone];
 
 function buildProgram(): Command {
   const program = new Command('dws')

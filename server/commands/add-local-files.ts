@@ -2,7 +2,7 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { InvalidParamsError } from '../../protocol/errors.js';
-import type { addLocalFiles as AddLocalFiles, ValidParamsOf, ResultOf } from '../../protocol/index.js';
+import type { addLocalFiles as AddLocalFiles, ValidParamsOf, ResultOf, Role } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { importLineage } from '../../lineage/store.js';
 import { hashTreeDir } from '../resources/local-files.js';
@@ -27,15 +27,7 @@ export async function addLocalFiles(ctx: Context, p: ValidParamsOf<typeof AddLoc
   const name = await chooseName(ctx, ws, p.name, basename(localPath), role);
   const lineages = opts.imported ? readExportedLineage(localPath, name) : null;
 
-  // The hash-tree directory, with a placeholder so git keeps it (workspace-format §13).
-  const treeDir = hashTreeDir(ws, role, name);
-  if (!existsSync(treeDir)) {
-    mkdirSync(treeDir, { recursive: true });
-    atomicWriteFile(join(treeDir, 'dummy.txt'), 'Placeholder to ensure directory is added to git\n');
-    const rel = join('.dataworkspace', 'file', role, name);
-    await ws.git.run(['add', '--', rel]);
-    await ws.git.run(['commit', '--quiet', '--no-verify', '-m', `Adding resource ${name}`, '--', rel]);
-  }
+  await createHashTreeDir(ws, role, name);
   await registerResource(
     ws,
     {
@@ -52,4 +44,15 @@ export async function addLocalFiles(ctx: Context, p: ValidParamsOf<typeof AddLoc
   );
   if (lineages) importLineage(ws, name, lineages);
   return { name, role, resourceType: 'file', localPath };
+}
+
+/** The hash-tree directory, with a placeholder so git keeps it (workspace-format §13); also used by rclone. */
+export async function createHashTreeDir(ws: Workspace, role: Role, name: string): Promise<void> {
+  const treeDir = hashTreeDir(ws, role, name);
+  if (existsSync(treeDir)) return;
+  mkdirSync(treeDir, { recursive: true });
+  atomicWriteFile(join(treeDir, 'dummy.txt'), 'Placeholder to ensure directory is added to git\n');
+  const rel = join('.dataworkspace', 'file', role, name);
+  await ws.git.run(['add', '--', rel]);
+  await ws.git.run(['commit', '--quiet', '--no-verify', '-m', `Adding resource ${name}`, '--', rel]);
 }

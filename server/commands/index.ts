@@ -20,6 +20,23 @@ export const HANDLERS: { [M in MethodName]: () => Promise<Handler<M>> } = {
   'dws/report/status': async () => (await import('./report-status.js')).reportStatus,
   'dws/report/history': async () => (await import('./report-history.js')).reportHistory,
   'dws/resources': async () => (await import('./resources.js')).resources,
+  'dws/push': async () => (await import('./push.js')).push,
+  'dws/pull': async () => (await import('./pull.js')).pull,
+  'dws/publish': async () => (await import('./publish.js')).publish,
+  'dws/clone': async () => (await import('./clone.js')).clone,
+  'dws/add/rclone': async () => (await import('./add-rclone.js')).addRclone,
+  'dws/add/api-resource': async () => (await import('./add-api-resource.js')).addApiResource,
+  'dws/report/lineage': async () => (await import('./report-lineage.js')).reportLineage,
+  'dws/lineage/upstream': async () => (await import('./lineage-upstream.js')).lineageUpstream,
+  'dws/lineage/downstream': async () => (await import('./lineage-downstream.js')).lineageDownstream,
+  'dws/lineage/show': async () => (await import('./lineage-show.js')).lineageShow,
+  'dws/lineage/diff': async () => (await import('./lineage-diff.js')).lineageDiff,
+  'dws/lineage/graph': async () => (await import('./lineage-graph.js')).lineageGraph,
+  'dws/restore': async () => (await import('./restore.js')).restore,
+  'dws/delete-snapshot': async () => (await import('./delete-snapshot.js')).deleteSnapshot,
+  'dws/diff': async () => (await import('./diff.js')).diff,
+  'dws/config': async () => (await import('./config.js')).config,
+  'dws/report/results': async () => (await import('./report-results.js')).reportResults,
 };
 
 export function isMethodName(name: string): name is MethodName {

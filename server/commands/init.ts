@@ -90,7 +90,7 @@ export async function init(ctx: Context, p: ValidParamsOf<typeof Init>): Promise
   return { workspaceDir: dir, name, hostname, alreadyGitRepo, createdResources };
 }
 
-async function checkGitIdentity(ctx: Context, git: Git): Promise<void> {
+export async function checkGitIdentity(ctx: Context, git: Git): Promise<void> {
   const missing: string[] = [];
   for (const key of ['user.name', 'user.email']) {
     if (!(await git.succeeds(['config', key]))) missing.push(key);
@@ -108,7 +108,7 @@ async function checkGitIdentity(ctx: Context, git: Git): Promise<void> {
   }
 }
 
-async function chooseHostname(ctx: Context, given: string | undefined): Promise<string> {
+export async function chooseHostname(ctx: Context, given: string | undefined): Promise<string> {
   const check = (h: string) => (isValidHostname(h) ? null : `Hostname '${h}' is not valid: it ${NAME_RULE}`);
   if (given !== undefined) {
     const problem = check(given);

@@ -10,6 +10,7 @@ import { ConfigurationError, ConflictError, InvalidParamsError, UserAbortError }
 import type { ResultOf, snapshot as Snapshot, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { clearCurrentLineage, replacePlaceholders, snapshotLineage } from '../../lineage/store.js';
+import { writeLineageFiles } from '../../lineage/export.js';
 import { buildManifest, SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
@@ -80,6 +81,7 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
   const known = new Map([...compareHashes].filter((e): e is [string, string] => e[1] !== null));
   replacePlaceholders(ws, known);
   snapshotLineage(ws, hash, ws.resources.map((r) => r.name));
+  await writeLineageFiles(ws, resources, relDest);
   for (const name of moved) clearCurrentLineage(ws, name);
   if (moveTagFrom) {
     const old = store.read(moveTagFrom);

@@ -2,13 +2,15 @@
  * `git`: a separate local git repository (resources.md §3). Compare hash = restore hash = the
  * repository's HEAD commit after committing all its changes.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { InternalError } from '../../protocol/errors.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { ConfigurationError, InternalError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
+import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
 import { Git } from '../workspace/git.js';
+import { isWithin, relativePosix } from '../workspace/paths.js';
 import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
-import { moveResultsInGit } from './git-common.js';
+import { moveResultsInGit, pushState, stageTreeOfCommit } from './git-common.js';
 import type { Resource, ResourceType, SnapshotHashes } from './types.js';
 
 export class GitRepoResource implements Resource {
@@ -48,6 +50,92 @@ export class GitRepoResource implements Resource {
     return { compareHash: head, restoreHash: head };
   }
 
+  get readOnly(): boolean {
+    return this.params.read_only === true;
+  }
+
+  async pushPrecheck(): Promise<void> {
+    if (this.readOnly) return;
+    await this.checkClean('pushing');
+    const state = await pushState(this.git, this.branch);
+    if (state === 'unreachable') throw this.unreachable();
+    if (state === 'needs-pull') {
+      throw new ConfigurationError(`Resource '${this.name}' requires a pull from the remote origin before pushing.`, { resource: this.name });
+    }
+  }
+
+  async push(): Promise<void> {
+    if (this.readOnly) return this.ws.ctx.log.info(`Skipping push of resource ${this.name}, as it is read-only`);
+    await this.git.run(['push', '--quiet', 'origin', this.branch]);
+  }
+
+  async pullPrecheck(): Promise<void> {
+    await this.checkClean('pulling');
+    if (!(await this.git.succeeds(['ls-remote', '--quiet', 'origin']))) throw this.unreachable();
+  }
+
+  async pull(): Promise<void> {
+    await this.switchToBranch();
+    await this.git.run(['pull', '--quiet', '--no-rebase', '--no-edit', 'origin', this.branch]);
+  }
+
+  private async checkClean(doing: string): Promise<void> {
+    if (await this.git.isDirty()) {
+      throw new ConfigurationError(`Git repo at ${this.localPath} has uncommitted changes. Please commit your changes before ${doing}.`, {
+        resource: this.name,
+        path: this.localPath,
+      });
+    }
+  }
+
+  private unreachable(): ConfigurationError {
+    return new ConfigurationError(
+      `Problem in accessing remote repository of resource '${this.name}' (origin ${String(this.params.remote_origin_url)} of ${this.localPath}). Check that it exists and you can reach it.`,
+      { resource: this.name },
+    );
+  }
+
+  /** The commit must exist, the branch too, and uncommitted changes are refused unless `force`. */
+  async restorePrecheck(restoreHash: string, options: { force: boolean }): Promise<void> {
+    await this.snapshotPrecheck();
+    if (!(await this.git.succeeds(['cat-file', '-e', `${restoreHash}^{commit}`]))) {
+      throw new ConfigurationError(`No commit found with hash '${restoreHash}' in Git repository ${this.localPath} in role '${this.role}'`, {
+        resource: this.name,
+        restoreHash,
+      });
+    }
+    if (!(await this.git.succeeds(['rev-parse', '--verify', '--quiet', `refs/heads/${this.branch}`]))) {
+      throw new ConfigurationError(`Cannot restore resource '${this.name}': branch ${this.branch} does not exist in the git repository at ${this.localPath}`, {
+        resource: this.name,
+      });
+    }
+    if (!options.force && (await this.git.isDirty())) {
+      throw new ConfigurationError(
+        `Cannot restore resource '${this.name}': the git repository at ${this.localPath} has uncommitted changes. Commit or discard them, or run restore with --force to commit them first.`,
+        { resource: this.name, path: this.localPath },
+      );
+    }
+  }
+
+  /** The repository's content becomes the recorded commit's, as a new commit on its branch. */
+  async restore(restoreHash: string): Promise<boolean> {
+    await this.git.commitAll('auto-commit ahead of restore');
+    await this.switchToBranch();
+    if (!(await stageTreeOfCommit(this.git, restoreHash, ''))) return false;
+    await this.git.commitStaged(`Revert to commit ${restoreHash}`);
+    return true;
+  }
+
+  /** `git rm -rf` the snapshot's results directory in the resource repository, commit "Deleted <abs dir>". */
+  async deleteSnapshotDir(relDest: string): Promise<string | null> {
+    const abs = join(this.localPath, relDest);
+    if (!existsSync(abs)) return null;
+    await this.switchToBranch();
+    await this.git.run(['rm', '-r', '-f', '--quiet', '--', relDest], { bulk: true });
+    await this.git.commitStaged(`Deleted ${abs}`);
+    return abs;
+  }
+
   async switchToBranch(): Promise<void> {
     if ((await this.git.currentBranch()) === this.branch) return;
     if (!(await this.git.succeeds(['rev-parse', '--verify', '--quiet', `refs/heads/${this.branch}`]))) {
@@ -78,4 +166,41 @@ export class GitRepoResource implements Resource {
 export const gitType: ResourceType = {
   typeName: 'git',
   open: (ws, params, local) => new GitRepoResource(ws, params, local),
+  clone: cloneGitRepo,
 };
+
+/**
+ * Clone the resource's origin to `<ws>/<relative_local_path>` (or `<ws>/<name>`), or where the
+ * person says; an existing repository there must have the same origin and is pulled instead.
+ */
+async function cloneGitRepo(ws: Workspace, params: ResourceParams): Promise<JsonObject> {
+  const { ctx } = ws;
+  const url = String(params.remote_origin_url);
+  const branch = String(params.branch);
+  const rel = params.relative_local_path;
+  const defaultPath = resolve(ws.dir, typeof rel === 'string' ? rel : params.name);
+  const path = ctx.prompter
+    ? resolve(ctx.cwd, await ctx.prompter.text(`Git resource '${params.name}' is being added to your workspace. Where do you want to clone it?`, { default: defaultPath }))
+    : defaultPath;
+  const git = new Git(path, ctx);
+  if (existsSync(path)) {
+    if (!existsSync(join(path, '.git'))) {
+      throw new ConfigurationError(`Unable to add resource '${params.name}' as local path '${path}' exists but is not a git repository.`, { resource: params.name, path });
+    }
+    const origin = (await git.succeeds(['config', '--get', 'remote.origin.url'])) ? (await git.run(['config', '--get', 'remote.origin.url'])).trim() : '(none)';
+    if (origin !== url) {
+      throw new ConfigurationError(`Unable to add resource '${params.name}' as remote origin in local path '${path}' is ${origin}, but data workspace has '${url}'`, {
+        resource: params.name,
+        path,
+      });
+    }
+    await git.run(['pull', '--quiet', '--no-rebase', '--no-edit', 'origin', branch]);
+  } else {
+    mkdirSync(dirname(path), { recursive: true });
+    await new Git(dirname(path), ctx).run(['clone', '--quiet', url, path]);
+  }
+  if ((await git.currentBranch()) !== branch) await git.run(['checkout', '--quiet', branch]);
+  if (isWithin(path, ws.dir)) ensureGitignoreEntry(join(ws.dir, '.gitignore'), `/${relativePosix(ws.dir, path)}/`);
+  // Relative when it is the recorded place inside the workspace (it moves with the workspace).
+  return { local_path: typeof rel === 'string' && resolve(ws.dir, rel) === path ? rel : path };
+}

@@ -3,9 +3,10 @@
  * workspace-format §13). Compare hash = root tree hash; restore hash = null (not restorable).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigurationError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
+import { needPrompter } from '../context.js';
 import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { computeHashTree } from './hashtree/index.js';
 import { checkDestinationFree, filesToMove, moveFiles } from './results-move.js';
@@ -33,8 +34,7 @@ export class LocalFilesResource implements Resource {
     this.computeHash = params.compute_hash === true;
     // A machine-local override wins over the path recorded when the resource was added.
     const override = local?.my_local_path ?? local?.local_path;
-    const global = params.global_local_path ?? params.local_path;
-    this.localPath = String(typeof override === 'string' ? override : global);
+    this.localPath = typeof override === 'string' ? override : recordedPath(params);
   }
 
   get treeDir(): string {
@@ -107,4 +107,26 @@ export class LocalFilesResource implements Resource {
 export const localFilesType: ResourceType = {
   typeName: 'file',
   open: (ws, params, local) => new LocalFilesResource(ws, params, local),
+  clone: async (ws, params) => {
+    const recorded = recordedPath(params);
+    if (existsSync(recorded)) return { local_path: null };
+    if (!ws.ctx.prompter) {
+      throw new ConfigurationError(`Local files resource ${params.name} is missing from ${recorded}.`, { resource: params.name, path: recorded });
+    }
+    return { local_path: await askLocalPath(ws, `Local files resource '${params.name}' was located at '${recorded}' on the original system. Where is it located on this system?`, true) };
+  },
 };
+
+/** The path recorded when the resource was added (older files call it `local_path`). */
+export function recordedPath(params: ResourceParams): string {
+  return String(params.global_local_path ?? params.local_path);
+}
+
+/** Ask where the data is on this machine (an absolute path); `mustExist` re-asks until it does. */
+export async function askLocalPath(ws: Workspace, question: string, mustExist: boolean): Promise<string> {
+  const abs = (a: string) => resolve(ws.ctx.cwd, a);
+  const answer = await needPrompter(ws.ctx, 'the local path').text(question, {
+    validate: (a) => (a === '' ? 'A path is required' : mustExist && !existsSync(abs(a)) ? `${abs(a)} does not exist` : null),
+  });
+  return abs(answer);
+}

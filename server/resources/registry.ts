@@ -10,6 +10,8 @@ const LOADERS: Record<string, () => Promise<ResourceType>> = {
   git: async () => (await import('./git.js')).gitType,
   'git-subdirectory': async () => (await import('./git-subdirectory.js')).gitSubdirectoryType,
   file: async () => (await import('./local-files.js')).localFilesType,
+  rclone: async () => (await import('./rclone.js')).rcloneType,
+  'api-resource': async () => (await import('./api-resource.js')).apiResourceType,
 };
 
 export const RESOURCE_TYPE_NAMES = Object.keys(LOADERS).sort();

@@ -27,6 +27,21 @@ export interface Resource {
   snapshot(): Promise<SnapshotHashes>;
   /** Capability of resources with local files: results handling at snapshot time. */
   readonly results?: ResultsCapability;
+  /**
+   * Restore (resources.md §1.5), for resources whose snapshots have a restore hash. The restore
+   * command runs every resource's precheck before any restore, so a failing check changes nothing.
+   * Absent = not restorable (the snapshot's restore hash is null).
+   */
+  restorePrecheck?(restoreHash: string, options: { force: boolean }): Promise<void>;
+  /** Make the resource's content equal its state at `restoreHash`; returns true if anything changed. */
+  restore?(restoreHash: string, options: { force: boolean }): Promise<boolean>;
+  /** Remove the snapshot's results directory `relDest` if present; returns its absolute path when removed. */
+  deleteSnapshotDir?(relDest: string): Promise<string | null>;
+  /** Sharing (cli.md push/pull). Absent = nothing to do: the workspace push/pull carries the data, or there is no remote. */
+  pushPrecheck?(): Promise<void>;
+  push?(): Promise<void>;
+  pullPrecheck?(): Promise<void>;
+  pull?(): Promise<void>;
 }
 
 export interface ResultsCapability {
@@ -42,4 +57,10 @@ export interface ResourceType {
   /** The `resource_type` value in resources.json. */
   readonly typeName: string;
   open(ws: Workspace, params: ResourceParams, localParams: JsonObject | undefined): Resource;
+  /**
+   * Create the resource's local state on this machine (clone, or a pull that brought the
+   * resource) and return its resource_local_params.json entry. Absent = no local state: never
+   * cloned, skipped by push and pull.
+   */
+  clone?(ws: Workspace, params: ResourceParams): Promise<JsonObject>;
 }

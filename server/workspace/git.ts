@@ -58,6 +58,12 @@ export class Git {
     return (await this.run(['rev-parse', 'HEAD'])).trim();
   }
 
+  /** The commit `branch` points to on `remote`, or null when it has no such branch; an unreachable remote is a SubprocessError. */
+  async remoteHead(remote: string, branch: string): Promise<string | null> {
+    const out = await this.run(['ls-remote', '--quiet', remote, `refs/heads/${branch}`]);
+    return out.split('\t')[0]!.trim() || null;
+  }
+
   async currentBranch(): Promise<string> {
     return (await this.run(['symbolic-ref', '--short', 'HEAD'])).trim();
   }

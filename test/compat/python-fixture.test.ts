@@ -35,7 +35,11 @@ describe('a workspace made by Python dws 1.6', () => {
     ['report-history-limit2', ['--batch', 'report', 'history', '--limit', '2']],
   ])('%s prints exactly what dws 1.6 printed', async (name, args) => {
     const before = fingerprint(WS);
-    expect(await dwsOk(WS, args)).toBe(expected(`${name}.txt`));
+    const out = await dwsOk(WS, args);
+    // `status` adds the steps whose recorded inputs changed after 1.6's output (the fixture's
+    // prepare step recorded stale certificates: lineage.md §5); 1.6's part stays byte for byte.
+    const stale = name.startsWith('status') ? out.indexOf('\nStale steps') : -1;
+    expect(stale === -1 ? out : out.slice(0, stale)).toBe(expected(`${name}.txt`));
     expect(fingerprint(WS)).toBe(before);
   });
 

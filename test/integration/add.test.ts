@@ -138,7 +138,7 @@ describe('hand-broken metadata', () => {
   it.each([
     ['resources.json', '[{"resource_type": "git-subdirectory", "name": "code", "role": "code",', /resources\.json is not valid JSON: .* at line 1 column \d+/],
     ['resources.json', '[{"resource_type": "git-subdirectory", "name": "code", "role": "models"}]', /resources\.json: resource "code" has role 'models'; valid roles are/],
-    ['resources.json', '[{"resource_type": "ftp", "name": "x", "role": "code"}]', /'ftp' not a valid resource type. Valid types are: file, git, git-subdirectory/],
+    ['resources.json', '[{"resource_type": "ftp", "name": "x", "role": "code"}]', /'ftp' not a valid resource type. Valid types are: api-resource, file, git, git-subdirectory, rclone\./],
     ['config.json', '{"name": "x", "dws-version": "1.6.0"}', /config\.json: "global_params" must be an object/],
     ['config.json', '', /config\.json is not valid JSON: Unexpected end of input/],
   ])('%s containing %j is named in the error and nothing changes', async (file, content, message) => {

@@ -4,6 +4,8 @@ import type { ReportStatus, SnapshotInfo } from '../../../protocol/index.js';
 import { pyStr } from '../../../server/workspace/pyjson.js';
 import { invoke, positiveInt, withJson } from '../cli.js';
 import { formatColumns } from '../table.js';
+import { registerResults } from './report-results.js';
+import { renderLineageTable } from './lineage.js';
 
 export function renderStatus(r: ReportStatus): string {
   const params = r.resources.map((res) =>
@@ -77,5 +79,15 @@ export function register(program: Command): void {
     .option('--workspace-dir <DIR>', 'workspace root')
     .action(async (o: { workspaceDir?: string; limit?: number }, cmd: Command) => {
       await invoke(cmd, 'dws/report/history', { workspaceDir: wsDir(cmd, o), limit: o.limit }, (r) => renderHistory(r, o.limit));
+    });
+
+  registerResults(report, wsDir);
+
+  withJson(report.command('lineage'))
+    .description('The lineage table: one row per resource or path with lineage')
+    .option('--snapshot <S>', 'as of this snapshot (tag or hash) instead of the current state')
+    .option('--workspace-dir <DIR>', 'workspace root')
+    .action(async (o: { workspaceDir?: string; snapshot?: string }, cmd: Command) => {
+      await invoke(cmd, 'dws/report/lineage', { workspaceDir: wsDir(cmd, o), snapshot: o.snapshot }, renderLineageTable);
     });
 }

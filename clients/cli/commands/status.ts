@@ -2,6 +2,21 @@
 import type { Command } from 'commander';
 import { invoke, positiveInt, withJson } from '../cli.js';
 import { renderHistory, renderStatus } from './report.js';
+import type { ResultOf, status as Status } from '../../../protocol/index.js';
+
+/** After 1.6's output (which stays byte for byte the same): the steps whose recorded inputs changed. */
+function renderStale(s: ResultOf<typeof Status>['stale']): string {
+  if (s.steps.length === 0) return '';
+  let out = '\nStale steps (inputs changed since they ran):\n';
+  for (const st of s.steps) {
+    const why = [
+      ...st.changed.map((c) => `${c.kind} ${c.ref} changed (recorded ${c.recorded}, now ${c.current})`),
+      ...st.upstream.map((u) => `reads the output of stale step ${u}`),
+    ];
+    out += `  ${st.step} (run at ${st.startTime.replace('T', ' ')}): ${why.join('; ')}\n`;
+  }
+  return `${out}Outputs that depend on them: ${s.outputs.join(', ')}\n`;
+}
 
 export function register(program: Command): void {
   withJson(program.command('status'))
@@ -11,7 +26,7 @@ export function register(program: Command): void {
     .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
     .action(async (o: { history?: boolean; limit?: number; workspaceDir?: string }, cmd: Command) => {
       await invoke(cmd, 'dws/status', { history: o.history ?? false, limit: o.limit, workspaceDir: o.workspaceDir }, (r) =>
-        renderStatus(r) + (r.history ? `\n\n${renderHistory(r.history, o.limit)}` : ''),
+        renderStatus(r) + (r.history ? `\n\n${renderHistory(r.history, o.limit)}` : '') + renderStale(r.stale),
       );
     });
 }

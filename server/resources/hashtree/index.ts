@@ -37,8 +37,11 @@ export interface HashTreeOptions {
   root: string;
   /** true: plain SHA-1 hex of each file's content; false: its size in decimal. */
   computeHash: boolean;
-  /** Where tree files go: `.dataworkspace/file/<role>/<name>/` (must exist). */
-  treeDir: string;
+  /**
+   * Where tree files go: `.dataworkspace/file/<role>/<name>/` (must exist); null = only compute
+   * the root hash, writing nothing (lineage staleness checks in `dws status`).
+   */
+  treeDir: string | null;
   /** Stat cache path (outside git); only used with computeHash. */
   cacheFile?: string;
   /**
@@ -225,7 +228,7 @@ class HashRun {
       this.treeHashes[d] = hash;
       if (!this.seenTrees.has(hash)) {
         this.seenTrees.add(hash);
-        if (writeTreeFile(this.opts.treeDir, hash, content)) this.treeFilesWritten++;
+        if (this.opts.treeDir !== null && writeTreeFile(this.opts.treeDir, hash, content)) this.treeFilesWritten++;
       }
       node.refs = [];
       node.names = [];

@@ -1,0 +1,63 @@
+/**
+ * Which recorded steps no longer match the workspace (for `dws status`): a step is stale when an
+ * input or code certificate it recorded is a hash that differs from the resource's hash now, or
+ * when it read an output of a stale step. Certificates are per resource (1.6 format), so a change
+ * anywhere in a resource makes every step that read part of it stale.
+ */
+import type { Resource } from '../server/resources/types.js';
+import { currentCompareHash } from './current-hash.js';
+import { certName, covers, refEquals, refName, type ResourceRef } from './model.js';
+import { steps } from './queries.js';
+import type { LineageStore } from './store.js';
+
+export interface StaleStep {
+  step: string;
+  startTime: string;
+  /** Why: each changed input/code ref, or the stale steps whose outputs it read. */
+  changed: Array<{ ref: string; kind: 'input' | 'code'; recorded: string; current: string }>;
+  upstream: string[];
+  outputs: string[];
+}
+
+export async function staleSteps(store: LineageStore, resources: Resource[]): Promise<{ steps: StaleStep[]; outputs: string[] }> {
+  const all = steps(store);
+  if (all.length === 0) return { steps: [], outputs: [] };
+  const hashes = new Map<string, Promise<string | null>>();
+  const hashOf = (name: string) => {
+    let h = hashes.get(name);
+    if (h === undefined) {
+      const r = resources.find((x) => x.name === name);
+      h = r ? currentCompareHash(r) : Promise.resolve(null);
+      hashes.set(name, h);
+    }
+    return h;
+  };
+  const stale = new Map<(typeof all)[number], StaleStep>();
+  for (const s of all) {
+    const changed: StaleStep['changed'] = [];
+    for (const [certs, kind] of [[s.inputs, 'input'], [s.code, 'code']] as const) {
+      for (const c of certs) {
+        if (c.type !== 'hash') continue; // recorded since the last snapshot: nothing to compare yet
+        const now = await hashOf(c.ref.name);
+        if (now !== null && now !== c.hashval) changed.push({ ref: refName(c.ref), kind, recorded: certName(c), current: now.includes('+') ? 'uncommitted changes' : `Hash:${now.slice(0, 8)}` });
+      }
+    }
+    if (changed.length > 0) stale.set(s, { step: s.stepName, startTime: s.startTime, changed, upstream: [], outputs: s.outputs.map((o) => refName(o.ref)) });
+  }
+  // Steps that read what a stale step wrote are stale too, transitively.
+  const overlaps = (a: ResourceRef, b: ResourceRef) => refEquals(a, b) || covers(a, b) || covers(b, a);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const s of all) {
+      const from = [...stale.keys()].filter((u) => u !== s && u.outputs.some((o) => s.inputs.some((i) => overlaps(i.ref, o.ref))));
+      const names = [...new Set(from.map((u) => u.stepName))].filter((n) => !stale.get(s)?.upstream.includes(n));
+      if (names.length === 0) continue;
+      const entry = stale.get(s) ?? { step: s.stepName, startTime: s.startTime, changed: [], upstream: [], outputs: s.outputs.map((o) => refName(o.ref)) };
+      entry.upstream.push(...names);
+      stale.set(s, entry);
+      grew = true;
+    }
+  }
+  const list = [...stale.values()];
+  return { steps: list, outputs: [...new Set(list.flatMap((s) => s.outputs))] };
+}

@@ -1,0 +1,45 @@
+/**
+ * `dws/delete-snapshot`: remove a snapshot's manifest, metadata and frozen lineage, and (unless
+ * `noIncludeResources`) its results directories (cli.md `delete-snapshot`).
+ */
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { InvalidParamsError, UserAbortError } from '../../protocol/errors.js';
+import type { deleteSnapshot as DeleteSnapshot, ResultOf, ValidParamsOf } from '../../protocol/index.js';
+import type { Context } from '../context.js';
+import { SnapshotStore } from '../backends/git/snapshots.js';
+import { openResources } from '../resources/registry.js';
+import { isValidHostname, NAME_RULE } from '../workspace/names.js';
+import { Workspace } from '../workspace/workspace.js';
+
+export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof DeleteSnapshot>): Promise<ResultOf<typeof DeleteSnapshot>> {
+  if (!isValidHostname(p.tagOrHash)) {
+    throw new InvalidParamsError(`Snapshot tag or hash '${p.tagOrHash}' is not valid: it ${NAME_RULE}`, { tagOrHash: p.tagOrHash });
+  }
+  const ws = Workspace.open(ctx, p.workspaceDir);
+  const md = new SnapshotStore(ws).resolve(p.tagOrHash);
+  const name = `${md.hash.slice(0, 7)} (Tagged as: ${md.tags.join(', ')})`;
+  // Only results resources have snapshot directories; 1.6 also tried every other resource with
+  // a restore hash, which would delete a code directory that happens to have the same path.
+  const resources = p.noIncludeResources
+    ? []
+    : (await openResources(ws)).filter((r) => r.role === 'results' && Object.hasOwn(md.restore_hashes, r.name));
+  if (ctx.prompter && !(await ctx.prompter.confirm(`Should I delete snapshot ${name}? This is not reversible.`, false))) throw new UserAbortError();
+
+  const deletedDirectories: string[] = [];
+  const noRestoreHash: string[] = [];
+  for (const r of resources) {
+    if (md.restore_hashes[r.name] === null || !r.deleteSnapshotDir) {
+      noRestoreHash.push(r.name);
+      continue;
+    }
+    const removed = await r.deleteSnapshotDir(md.relative_destination_path);
+    if (removed) deletedDirectories.push(removed);
+  }
+  const files = [ws.meta('snapshots', `snapshot-${md.hash}.json`), ws.meta('snapshot_metadata', `${md.hash}_md.json`), ws.meta('snapshot_lineage', md.hash)]
+    .filter((f) => existsSync(f))
+    .map((f) => relative(ws.dir, f));
+  await ws.git.run(['rm', '-r', '-f', '--quiet', '--ignore-unmatch', '--', ...files], { bulk: true });
+  await ws.git.commitStaged(`Deleted snapshot ${name}`);
+  return { hash: md.hash, name, deletedDirectories, noRestoreHash };
+}

@@ -1,0 +1,69 @@
+/**
+ * `dws/pull`: bring the workspace repository up to date with its origin, pull the selected
+ * resources and clone those that came with the pull (cli.md pull). The origin is fetched first,
+ * so the resource names and every precheck are checked before the workspace changes.
+ */
+import { ConfigurationError, SubprocessError } from '../../protocol/errors.js';
+import type { pull as Pull, ResultOf, ValidParamsOf } from '../../protocol/index.js';
+import type { Context } from '../context.js';
+import { clearCurrentLineage, importLineage } from '../../lineage/store.js';
+import { openResource, resourceType } from '../resources/registry.js';
+import { parsePyJson } from '../workspace/pyjson.js';
+import { Workspace, type ResourceParams } from '../workspace/workspace.js';
+import { readExportedLineage } from './add-common.js';
+import { selectResources, unreachableOrigin } from './share-common.js';
+
+export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise<ResultOf<typeof Pull>> {
+  const ws = Workspace.open(ctx, p.workspaceDir);
+  ctx.log.info('Syncing workspace');
+  if (await ws.git.isDirty()) {
+    throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pulling.`, { path: ws.dir });
+  }
+  const branch = await ws.branch();
+  try {
+    await ws.git.run(['fetch', '--quiet', 'origin', branch]);
+  } catch (e) {
+    if (e instanceof SubprocessError) throw unreachableOrigin(ws, String(e.data.stderr ?? '').trim());
+    throw e;
+  }
+  const sel = await selectResources(ctx, await incomingResources(ws), p);
+  const toPull = sel.selected.filter((r) => ws.resources.some((x) => x.name === r.name) && ws.resourceLocalParams[r.name] !== undefined);
+  const toClone = sel.selected.filter((r) => !toPull.includes(r));
+  const resources = await Promise.all(toPull.map((r) => openResource(ws, ws.resourceParams(r.name))));
+  for (const r of resources) await r.pullPrecheck?.();
+
+  await ws.git.run(['merge', '--quiet', '--no-edit', 'FETCH_HEAD']);
+  const pulled = Workspace.load(ctx, ws.dir);
+  if (!p.onlyWorkspace) {
+    ctx.log.info(resources.length > 0 ? `Updating resources: ${resources.map((r) => r.name).join(', ')}` : 'No resources to update.');
+    for (const r of resources) {
+      ctx.log.info(`[pull] pulling resource ${r.name}`);
+      await r.pull?.();
+    }
+    ctx.log.info('[pull] all resources pulled successfully.');
+    // Their files may have changed: what we knew of how they came to be no longer holds.
+    for (const r of resources) {
+      clearCurrentLineage(pulled, r.name);
+      if (r.params.imported === true && r.localPath) importLineage(pulled, r.name, readExportedLineage(r.localPath, r.name));
+    }
+    if (toClone.length > 0) ctx.log.info(`Cloning new resources: ${toClone.map((r) => r.name).join(', ')}`);
+    for (const r of toClone) {
+      const params = pulled.resourceParams(r.name);
+      pulled.resourceLocalParams[r.name] = await (await resourceType(params.resource_type)).clone!(pulled, params);
+      pulled.writeResourceLocalParams();
+    }
+  }
+  await pulled.git.commitAll('Pull command');
+  return { resources: resources.map((r) => r.name), cloned: toClone.map((r) => r.name), skippedNoLocalState: sel.noLocalState };
+}
+
+/** The resources the workspace will have after the merge (those of the fetched commit). */
+async function incomingResources(ws: Workspace): Promise<ResourceParams[]> {
+  try {
+    const list = parsePyJson(await ws.git.run(['show', 'FETCH_HEAD:.dataworkspace/resources.json']));
+    if (Array.isArray(list)) return list as ResourceParams[];
+  } catch {
+    // unreadable at the origin: the merge will bring it; select from what we have
+  }
+  return ws.resources;
+}

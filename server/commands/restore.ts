@@ -1,0 +1,96 @@
+/**
+ * `dws/restore`: bring resources back to their state at a snapshot (cli.md `restore`). Results
+ * resources are never restored. Every check (names, snapshot, lineage, each resource's restore
+ * precheck) runs before anything changes; then each restore, the lineage, one commit.
+ */
+import { existsSync } from 'node:fs';
+import { ConfigurationError, InvalidParamsError, NotFoundError, UserAbortError } from '../../protocol/errors.js';
+import type { restore as Restore, ResultOf, ValidParamsOf } from '../../protocol/index.js';
+import type { Context } from '../context.js';
+import { restoreLineage } from '../../lineage/store.js';
+import { SnapshotStore } from '../backends/git/snapshots.js';
+import { openResources } from '../resources/registry.js';
+import { Workspace } from '../workspace/workspace.js';
+
+export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): Promise<ResultOf<typeof Restore>> {
+  if (p.only && p.leave) throw new InvalidParamsError('Please specify either --only or --leave, but not both', { only: p.only, leave: p.leave });
+  const ws = Workspace.open(ctx, p.workspaceDir);
+  const current = ws.resources.map((r) => r.name);
+  for (const [option, names] of [['--only', p.only], ['--leave', p.leave]] as const) {
+    for (const n of names ?? []) {
+      if (!current.includes(n)) {
+        throw new NotFoundError(`A resource by the name '${n}' does not exist in this workspace (given in ${option}). Resources are: ${current.join(', ')}`, {
+          resource: n,
+        });
+      }
+    }
+  }
+  const md = new SnapshotStore(ws).resolve(p.tagOrHash);
+  const inSnapshot = Object.entries(md.restore_hashes)
+    .filter(([, h]) => h !== null)
+    .map(([n]) => n);
+  const strict = p.strict || p.only !== undefined;
+
+  let set: string[];
+  if (p.only) set = [...new Set(p.only)];
+  else set = [...new Set([...current, ...inSnapshot])].filter((n) => !p.leave?.includes(n));
+  const gone = set.filter((n) => !current.includes(n));
+  if (gone.length > 0) {
+    throw new NotFoundError(
+      `A resource by the name '${gone[0]}' does not exist in this workspace: it is in snapshot ${md.hash} but was removed since. Use --leave ${gone.join(',')}.`,
+      { resource: gone[0] },
+    );
+  }
+
+  const results = set.filter((n) => ws.resourceParams(n).role === 'results');
+  if (results.length > 0 && strict) {
+    throw new ConfigurationError(
+      `Restore set contains result resources, which cannot be restored. The following are result resources: ${results.join(', ')}`,
+      { resources: results },
+    );
+  }
+  set = set.filter((n) => !results.includes(n));
+  const notInSnapshot = set.filter((n) => !inSnapshot.includes(n)).sort();
+  if (notInSnapshot.length > 0) {
+    if (strict) {
+      throw new ConfigurationError(
+        `Resources have been added to workspace since restore, and strict mode enabled. Added resources: ${notInSnapshot.join(', ')}`,
+        { resources: notInSnapshot },
+      );
+    }
+    ctx.log.warn(`Resources have been added to workspace since restore, will leave them as-is: ${notInSnapshot.join(', ')}`);
+  }
+  // Workspace order, as 1.6 prints and restores them.
+  const toRestore = current.filter((n) => set.includes(n) && !notInSnapshot.includes(n));
+  const left = current.filter((n) => !toRestore.includes(n)).sort();
+  const result = { hash: md.hash, tags: md.tags, restored: toRestore, left, skippedResults: results, notInSnapshot, changed: [] as string[] };
+  if (toRestore.length === 0) return result;
+
+  const resources = (await openResources(ws)).filter((r) => toRestore.includes(r.name));
+  for (const r of resources) {
+    if (!r.restore || !r.restorePrecheck) {
+      throw new ConfigurationError(`Resource '${r.name}' (type ${r.params.resource_type}) cannot be restored`, { resource: r.name });
+    }
+    await r.restorePrecheck(md.restore_hashes[r.name]!, { force: p.force });
+  }
+  if (!existsSync(ws.meta('snapshot_lineage', md.hash))) {
+    throw new NotFoundError(`Did not find lineage data for snapshot ${md.hash}`, { snapshot: md.hash });
+  }
+  if (ctx.prompter) {
+    const plan = planText(result);
+    if (!(await ctx.prompter.confirm(`${plan}Should I perform this restore?`, true))) throw new UserAbortError();
+  }
+
+  for (const r of resources) {
+    if (await r.restore!(md.restore_hashes[r.name]!, { force: p.force })) result.changed.push(r.name);
+  }
+  restoreLineage(ws, md.hash, toRestore);
+  await ws.git.commitAll(`Restore to ${md.hash}`);
+  return result;
+}
+
+/** What 1.6 prints before restoring (also the CLI's output). */
+export function planText(r: { hash: string; tags: string[]; restored: string[]; left: string[] }): string {
+  const tags = r.tags.length > 0 ? ` (${r.tags.join(',')})` : '';
+  return `Restoring snapshot ${r.hash}${tags}\n  Resources to restore: ${r.restored.join(', ')}\n  Resources to leave: ${r.left.length > 0 ? r.left.join(', ') : 'None'}\n`;
+}

@@ -1,0 +1,93 @@
+/**
+ * What push, pull and publish share (cli.md push/pull): the `--only`/`--skip`/`--only-workspace`
+ * rules, the choice of resources, the workspace repository's origin checks and the push itself.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigurationError, InvalidParamsError, UserAbortError } from '../../protocol/errors.js';
+import type { Context } from '../context.js';
+import { openResource, resourceType } from '../resources/registry.js';
+import { pushState } from '../resources/git-common.js';
+import type { ResourceParams, Workspace } from '../workspace/workspace.js';
+
+export interface SelectionParams {
+  only?: string[] | undefined;
+  skip?: string[] | undefined;
+  onlyWorkspace: boolean;
+}
+
+export interface Selection {
+  /** Resources to push or pull, in order. */
+  selected: ResourceParams[];
+  /** Chosen resources without local state (never pushed or pulled). */
+  noLocalState: string[];
+}
+
+/** Check the options and pick resources from `resources` (the workspace's, or the incoming ones on pull). */
+export async function selectResources(ctx: Context, resources: ResourceParams[], p: SelectionParams): Promise<Selection> {
+  if ([p.only !== undefined, p.skip !== undefined, p.onlyWorkspace].filter(Boolean).length > 1) {
+    throw new InvalidParamsError('Please specify at most one of --only, --skip, or --only-workspace');
+  }
+  const known = new Set(resources.map((r) => r.name));
+  for (const [flag, list] of [['--only', p.only], ['--skip', p.skip]] as const) {
+    const bad = (list ?? []).filter((n) => !known.has(n));
+    if (bad.length > 0) {
+      throw new InvalidParamsError(`Invalid resource names were included with ${flag}: ${[...new Set(bad)].sort().join(', ')}`, { names: bad });
+    }
+  }
+  if (p.onlyWorkspace) return { selected: [], noLocalState: [] };
+  const chosen = p.only ? p.only.map((n) => resources.find((r) => r.name === n)!) : resources.filter((r) => !p.skip?.includes(r.name));
+  const selected: ResourceParams[] = [];
+  const noLocalState: string[] = [];
+  for (const r of chosen) {
+    if ((await resourceType(r.resource_type)).clone) selected.push(r);
+    else noLocalState.push(r.name);
+  }
+  if (noLocalState.length > 0) ctx.log.info(`Skipping the following resources, which do not have local state: ${[...noLocalState].sort().join(', ')}`);
+  return { selected, noLocalState };
+}
+
+export function unreachableOrigin(ws: Workspace, detail = ''): ConfigurationError {
+  return new ConfigurationError(
+    `Problem in accessing remote repository associated with '${ws.dir}'${detail ? `: ${detail}` : ''}. Check that its origin exists and can be reached (set one with 'dws publish URL').`,
+    { path: ws.dir },
+  );
+}
+
+/** A local path (relative to the cwd) made absolute, so the recorded origin works from anywhere; URLs as given. */
+export function repositoryLocation(ctx: Context, repo: string): string {
+  const local = resolve(ctx.cwd, repo);
+  return existsSync(local) ? local : repo;
+}
+
+/**
+ * Push the selected resources, then the workspace repository (cli.md push). Every check, the
+ * workspace's and each resource's, passes before anything is pushed. Returns the names pushed.
+ */
+export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection, onlyWorkspace: boolean): Promise<string[]> {
+  const names = sel.selected.map((r) => r.name);
+  if (onlyWorkspace) ctx.log.info('Pushing workspace.');
+  else if (names.length > 0) ctx.log.info(`Pushing workspace and resources: ${names.join(', ')}`);
+  else ctx.log.info('No resources to push, will still push workspace');
+  const branch = await ws.branch();
+  const state = await pushState(ws.git, branch);
+  if (state === 'unreachable') throw unreachableOrigin(ws);
+  if (state === 'needs-pull') throw new ConfigurationError(`Data workspace at ${ws.dir} requires a pull from remote origin`, { path: ws.dir });
+  if (await ws.git.isDirty()) {
+    if (!ctx.prompter) {
+      throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pushing.`, { path: ws.dir });
+    }
+    ctx.log.info(`Data workspace metadata repo at ${ws.dir} has uncommitted changes:\n${await ws.git.run(['status'])}`);
+    if (!(await ctx.prompter.confirm('Do you wish to continue anyway?', false))) throw new UserAbortError('Aborted!');
+  }
+  const resources = await Promise.all(sel.selected.map((r) => openResource(ws, r)));
+  for (const r of resources) await r.pushPrecheck?.();
+  for (const r of resources) {
+    ctx.log.info(`[push] pushing resource ${r.name}`);
+    await r.push?.();
+  }
+  if (!onlyWorkspace) ctx.log.info('[push] all resources pushed successfully.');
+  await ws.git.run(['push', '--quiet', 'origin', branch]);
+  await ws.git.commitAll('push command');
+  return names;
+}

@@ -1,0 +1,178 @@
+/**
+ * `rclone`: a local copy of an rclone remote (resources.md §5). Snapshots hash the local copy
+ * exactly like local-files; pull copies remote -> local when the remote is master, push local ->
+ * remote when the local copy is. Every call runs the real binary as
+ * `rclone <cmd> --config <path> <args...>`, in the workspace directory.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigurationError, SubprocessError } from '../../protocol/errors.js';
+import type { Context } from '../context.js';
+import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
+import { askLocalPath, LocalFilesResource, recordedPath } from './local-files.js';
+import type { ResourceType } from './types.js';
+
+export type RcloneMaster = 'none' | 'remote' | 'local';
+export type RcloneSyncMode = 'copy' | 'sync';
+
+/** The rclone executable with one configuration file. */
+export class Rclone {
+  private constructor(
+    private readonly ctx: Context,
+    private readonly cwd: string,
+    readonly configPath: string,
+  ) {}
+
+  /**
+   * Check that rclone runs and find its configuration: `config` if given (1.6 crashed on a
+   * non-null `config`; we use it as the path, as intended), else the file `rclone config file` names.
+   */
+  static async open(ctx: Context, cwd: string, config: string | null): Promise<Rclone> {
+    await exec(ctx, cwd, ['version']);
+    if (config !== null) {
+      const path = resolve(cwd, config);
+      if (!existsSync(path)) throw new ConfigurationError(`rclone configuration file ${path} does not exist`, { config: path });
+      return new Rclone(ctx, cwd, path);
+    }
+    let out: string;
+    try {
+      out = await exec(ctx, cwd, ['config', 'file']);
+    } catch {
+      throw new ConfigurationError('RClone requires either a configuration file or a configuration string');
+    }
+    const path = out.split('\n')[1]?.trim();
+    if (!path) throw new ConfigurationError('RClone requires either a configuration file or a configuration string');
+    return new Rclone(ctx, cwd, path);
+  }
+
+  run(cmd: string, args: string[]): Promise<string> {
+    return exec(this.ctx, this.cwd, [cmd, '--config', this.configPath, ...args]);
+  }
+
+  /** `remote` is `name:path`: its name must be a remote of the configuration. */
+  async checkRemote(remote: string): Promise<void> {
+    const name = remote.slice(0, remote.indexOf(':'));
+    const remotes = (await this.run('listremotes', [])).split('\n').map((l) => l.trim().replace(/:$/, ''));
+    if (!remotes.includes(name)) {
+      throw new ConfigurationError(`Remote '${name}' not found by rclone (configuration file ${this.configPath}). Define it with 'rclone config --config ${this.configPath}'.`, {
+        remote: name,
+        config: this.configPath,
+      });
+    }
+  }
+
+  async transfer(mode: RcloneSyncMode, src: string, dest: string, sizeOnly: boolean): Promise<void> {
+    await this.run(mode, [...(sizeOnly ? ['--size-only'] : []), '--verbose', src, dest]);
+  }
+}
+
+function exec(ctx: Context, cwd: string, args: string[]): Promise<string> {
+  ctx.log.debug(`rclone ${args.join(' ')} [run in ${cwd}]`);
+  return new Promise((resolvePromise, reject) => {
+    execFile('rclone', args, { cwd, env: ctx.env, maxBuffer: 1 << 26, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (stderr) ctx.log.debug(stderr.trimEnd());
+      if (!error) return resolvePromise(stdout);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return reject(new ConfigurationError('rclone executable not found. Install rclone (Debian: apt-get install rclone) and make sure it is on the PATH.'));
+      }
+      const exitCode = typeof error.code === 'number' ? error.code : null;
+      reject(
+        new SubprocessError(`rclone ${args[0]} raised error ${exitCode}: ${stderr.trim() || error.message}`, { command: ['rclone', ...args], cwd, stderr, exitCode }),
+      );
+    });
+  });
+}
+
+/** The settings of an rclone resource that transfers need. */
+export interface RcloneSettings {
+  name: string;
+  remote: string;
+  localPath: string;
+  master: RcloneMaster;
+  syncMode: RcloneSyncMode;
+  sizeOnly: boolean;
+}
+
+/** The initial-copy decision of add and clone (resources.md §5), with 1.6's messages. */
+export async function initialCopy(ctx: Context, rclone: Rclone, s: RcloneSettings): Promise<void> {
+  const exists = existsSync(s.localPath);
+  if (s.master === 'remote') {
+    ctx.log.info(`${s.name}: performing initial ${s.syncMode} from remote`);
+    mkdirSync(s.localPath, { recursive: true });
+    await rclone.transfer(s.syncMode, s.remote, s.localPath, s.sizeOnly);
+  } else if (s.master === 'none' && !exists) {
+    ctx.log.info(`${s.name}: performing initial copy from remote`);
+    mkdirSync(s.localPath, { recursive: true });
+    await rclone.transfer('copy', s.remote, s.localPath, s.sizeOnly);
+  } else if (s.master === 'local' && !exists) {
+    ctx.log.info(`Creating empty directory at ${s.localPath} for resource ${s.name}`);
+    mkdirSync(s.localPath, { recursive: true });
+  } else {
+    ctx.log.info(`Skipping initial copy of resource ${s.name} to ${s.localPath}: path already exists and remote is local`);
+  }
+}
+
+export class RcloneResource extends LocalFilesResource {
+  private rclone: Rclone | undefined;
+
+  get settings(): RcloneSettings {
+    const p = this.params;
+    return {
+      name: this.name,
+      remote: String(p.remote_origin),
+      localPath: this.localPath,
+      master: (p.master ?? 'none') as RcloneMaster,
+      syncMode: (p.sync_mode ?? 'copy') as RcloneSyncMode,
+      sizeOnly: p.size_only === true,
+    };
+  }
+
+  /** rclone must work and know the remote before anything moves (only when there is something to transfer). */
+  private async ready(side: RcloneMaster): Promise<void> {
+    if (this.settings.master !== side) return;
+    const config = typeof this.params.config === 'string' ? this.params.config : null;
+    this.rclone = await Rclone.open(this.ws.ctx, this.ws.dir, config);
+    await this.rclone.checkRemote(this.settings.remote);
+  }
+
+  pullPrecheck(): Promise<void> {
+    return this.ready('remote');
+  }
+
+  async pull(): Promise<void> {
+    const s = this.settings;
+    if (s.master !== 'remote' || !this.rclone) return this.ws.ctx.log.info(`Skipping pull of resource ${s.name}, master is ${s.master}`);
+    mkdirSync(s.localPath, { recursive: true });
+    await this.rclone.transfer(s.syncMode, s.remote, s.localPath, s.sizeOnly);
+  }
+
+  pushPrecheck(): Promise<void> {
+    return this.ready('local');
+  }
+
+  async push(): Promise<void> {
+    const s = this.settings;
+    if (s.master !== 'local' || !this.rclone) return this.ws.ctx.log.info(`Skipping push of resource ${s.name}, master is ${s.master}`);
+    await this.rclone.transfer(s.syncMode, s.localPath, s.remote, s.sizeOnly);
+  }
+}
+
+export const rcloneType: ResourceType = {
+  typeName: 'rclone',
+  open: (ws, params, local) => new RcloneResource(ws, params, local),
+  /** Like local-files, but a missing copy is made again from the remote (batch: at the recorded place). */
+  clone: async (ws: Workspace, params: ResourceParams): Promise<JsonObject> => {
+    const recorded = recordedPath(params);
+    let local: JsonObject = { local_path: null };
+    if (!existsSync(recorded) && ws.ctx.prompter) {
+      const path = await askLocalPath(ws, `Rclone resource '${params.name}' was located at '${recorded}' on the original system. Where is it located on this system?`, false);
+      if (path !== recorded) local = { local_path: path };
+    }
+    const r = new RcloneResource(ws, params, local);
+    const rclone = await Rclone.open(ws.ctx, ws.dir, typeof params.config === 'string' ? params.config : null);
+    await rclone.checkRemote(r.settings.remote);
+    await initialCopy(ws.ctx, rclone, r.settings);
+    return local;
+  },
+};

@@ -1,0 +1,306 @@
+/**
+ * `dws publish`, `push`, `pull`, `clone` and `add api-resource` as real processes, with bare git
+ * repositories in temporary directories as origins and a second clone as a collaborator.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, tempDir } from '../helpers.js';
+
+afterAll(cleanup);
+
+const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+const head = (repo: string, ref = 'HEAD') => git(repo, ['rev-parse', ref]).trim();
+const originHead = (bare: string) => (existsSync(bare) ? git(bare, ['rev-parse', 'refs/heads/master']).trim() : '(moved away)');
+
+function commitIn(repo: string, file: string, content: string): void {
+  writeFileSync(join(repo, file), content);
+  git(repo, ['add', '.']);
+  git(repo, ['commit', '--quiet', '-m', `edit ${file}`]);
+}
+
+/**
+ * A published workspace: git-subdirectory resources code and results, a separate git
+ * repository `lib` (inside the workspace, with its own bare origin) and a local-files
+ * resource `data` outside it. Returns the paths.
+ */
+async function publishedWorkspace() {
+  const base = tempDir();
+  const wsOrigin = join(base, 'ws.git');
+  const libOrigin = join(base, 'lib.git');
+  git(base, ['init', '--quiet', '--bare', wsOrigin]);
+  git(base, ['init', '--quiet', '--bare', libOrigin]);
+  const ws = await newWorkspace(['--create-resources', 'code,results']);
+  const lib = join(ws, 'lib');
+  git(ws, ['init', '--quiet', 'lib']);
+  git(lib, ['remote', 'add', 'origin', libOrigin]);
+  commitIn(lib, 'model.py', 'print(1)\n');
+  git(lib, ['push', '--quiet', 'origin', 'master']);
+  const data = join(base, 'data');
+  mkdirSync(data);
+  writeFileSync(join(data, 'rows.csv'), 'a,b\n1,2\n');
+  await dwsOk(ws, ['--batch', 'add', 'git', '--role', 'source-data', 'lib']);
+  await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'intermediate-data', data]);
+  const r = await dws(ws, ['--batch', 'publish', wsOrigin]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toBe(`Published workspace to ${wsOrigin}.\n`);
+  expect(r.stderr).toContain(`Set remote origin to ${wsOrigin}\nPushing workspace and resources: code, results, lib, data\n`);
+  return { base, ws, wsOrigin, lib, libOrigin, data };
+}
+
+/** A collaborator's clone in batch mode. */
+async function collaborator(wsOrigin: string): Promise<string> {
+  const dir = join(tempDir(), 'copy');
+  await dwsOk(tempDir(), ['--batch', 'clone', '--hostname', 'other', wsOrigin, dir]);
+  return dir;
+}
+
+describe('dws publish and clone', () => {
+  it('publishes to an empty bare repository and clones every resource back in batch mode', async () => {
+    const { ws, wsOrigin, libOrigin, lib, data } = await publishedWorkspace();
+    expect(originHead(wsOrigin)).toBe(head(ws));
+    expect(git(ws, ['config', '--get', 'remote.origin.url']).trim()).toBe(wsOrigin);
+    expect(originHead(libOrigin)).toBe(head(lib));
+
+    const parent = tempDir();
+    const r = await dws(parent, ['--batch', 'clone', '--hostname', 'other', wsOrigin]);
+    expect(r.code, r.stderr).toBe(0);
+    const name = json(join(ws, '.dataworkspace', 'config.json')).name as string;
+    const copy = join(parent, name);
+    expect(r.stdout).toBe(`Successfully completed clone of workspace ${name}.\n`);
+    expect(r.stderr).toContain(`Completed initial clone of workspace ${name}, will check for resources to clone...\nWill clone the following resources: code, results, lib, data\n`);
+    // git-subdirectory from the workspace clone, the git resource from its own origin, local-files in place.
+    expect(readFileSync(join(copy, 'code', 'README.txt'), 'utf8')).toContain('This directory is for code.');
+    expect(readFileSync(join(copy, 'lib', 'model.py'), 'utf8')).toBe('print(1)\n');
+    expect(git(join(copy, 'lib'), ['config', '--get', 'remote.origin.url']).trim()).toBe(libOrigin);
+    expect(head(join(copy, 'lib'))).toBe(head(lib));
+    expect(json(join(copy, '.dataworkspace', 'resource_local_params.json'))).toEqual({
+      code: { local_path: join(copy, 'code') },
+      results: { local_path: join(copy, 'results') },
+      lib: { local_path: 'lib' },
+      data: { local_path: null },
+    });
+    expect(json(join(copy, '.dataworkspace', 'local_params.json'))).toEqual({ hostname: 'other' });
+    for (const d of ['snapshots', 'snapshot_metadata', 'current_lineage']) expect(existsSync(join(copy, '.dataworkspace', d))).toBe(true);
+    expect(existsSync(join(copy, 'scratch'))).toBe(true);
+    expect(git(copy, ['status', '--porcelain'])).toBe('');
+    // The clone snapshots: every resource opens there.
+    await dwsOk(copy, ['--batch', 'snapshot', 'in-clone']);
+    expect(existsSync(data)).toBe(true);
+  });
+
+  it('asks where to put resources when not in batch mode', async () => {
+    const { base, wsOrigin, data } = await publishedWorkspace();
+    renameSync(data, join(base, 'moved-data'));
+    const parent = tempDir();
+    // lib: accept the default place; data: first a path that does not exist, then the right one.
+    const r = await dws(parent, ['clone', '--hostname', 'other', wsOrigin, 'copy'], { input: `\n${join(base, 'nope')}\n${join(base, 'moved-data')}\n` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Git resource 'lib' is being added to your workspace. Where do you want to clone it? [${join(parent, 'copy', 'lib')}]`);
+    expect(r.stderr).toContain(`Local files resource 'data' was located at '${data}' on the original system. Where is it located on this system?`);
+    expect(r.stderr).toContain(`${join(base, 'nope')} does not exist`);
+    expect(json(join(parent, 'copy', '.dataworkspace', 'resource_local_params.json')).data).toEqual({ local_path: join(base, 'moved-data') });
+    expect(existsSync(join(parent, 'copy', 'lib', 'model.py'))).toBe(true);
+  });
+
+  it('removes the new directory when a resource cannot be cloned, and refuses bad targets and origins', async () => {
+    const { base, ws, wsOrigin, data } = await publishedWorkspace();
+    renameSync(data, join(base, 'moved-data'));
+    const parent = tempDir();
+    let r = await dws(parent, ['--batch', 'clone', '--hostname', 'other', wsOrigin, 'copy']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Configuration error: Local files resource data is missing from ${data}.`);
+    expect(readdirSync(parent)).toEqual([]);
+
+    r = await dws(parent, ['--batch', 'clone', join(base, 'deleted.git'), 'copy']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Unable to access remote repository '${join(base, 'deleted.git')}'`);
+    r = await dws(parent, ['--batch', 'clone', wsOrigin, ws]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Clone target directory '${ws}' already exists`);
+    r = await dws(parent, ['--batch', 'clone', wsOrigin, join(base, 'no', 'such', 'dir')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Parent directory '${join(base, 'no', 'such')}' does not exist`);
+    expect(readdirSync(parent)).toEqual([]);
+
+    // publish: the workspace already has an origin.
+    const wsBefore = fingerprint(ws);
+    r = await dws(ws, ['--batch', 'publish', join(base, 'other.git')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`already has the origin ${wsOrigin}`);
+    expect(fingerprint(ws)).toBe(wsBefore);
+  });
+
+  it('publish to an unreachable origin changes nothing, not even the remote setting', async () => {
+    const ws = await newWorkspace(['--create-resources', 'code']);
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'publish', join(tempDir(), 'missing.git')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Unable to access remote repository');
+    expect(git(ws, ['remote'])).toBe('');
+    expect(fingerprint(ws)).toBe(before);
+  });
+});
+
+describe('dws push and pull between collaborators', () => {
+  it('snapshot in one clone, push, pull in the other, restore there', async () => {
+    const { ws, wsOrigin, lib, libOrigin } = await publishedWorkspace();
+    const other = await collaborator(wsOrigin);
+
+    writeFileSync(join(ws, 'code', 'train.py'), 'v1\n');
+    commitIn(lib, 'model.py', 'print(2)\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'S1']);
+    writeFileSync(join(ws, 'code', 'train.py'), 'v2\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'S2']);
+    let r = await dws(ws, ['--batch', 'push']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('Pushed workspace and resources: code, results, lib, data\n');
+    expect(r.stderr).toContain('[push] pushing resource lib\n');
+    expect(r.stderr).toContain('[push] all resources pushed successfully.\n');
+    expect(originHead(wsOrigin)).toBe(head(ws));
+    expect(originHead(libOrigin)).toBe(head(lib));
+
+    // Current lineage of pulled resources is forgotten.
+    mkdirSync(join(other, '.dataworkspace', 'current_lineage'), { recursive: true });
+    writeFileSync(join(other, '.dataworkspace', 'current_lineage', 'code.json'), '{"resource_name": "code", "lineages": []}');
+    r = await dws(other, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Syncing workspace\nUpdating resources: code, results, lib, data\n[pull] pulling resource code\n');
+    expect(r.stdout).toBe('Pulled workspace and resources: code, results, lib, data\n');
+    expect(readFileSync(join(other, 'code', 'train.py'), 'utf8')).toBe('v2\n');
+    expect(head(join(other, 'lib'))).toBe(head(lib));
+    expect(existsSync(join(other, '.dataworkspace', 'current_lineage', 'code.json'))).toBe(false);
+    expect(git(other, ['status', '--porcelain'])).toBe('');
+    const history = JSON.parse((await dwsOk(other, ['--batch', 'report', 'history', '--json'])) as string) as { snapshots: { tags: string[] }[] };
+    expect(history.snapshots.map((s) => s.tags)).toEqual([['S2'], ['S1']]);
+
+    // Restore exists: the collaborator goes back to S1.
+    await dwsOk(other, ['--batch', 'restore', 'S1']);
+    expect(readFileSync(join(other, 'code', 'train.py'), 'utf8')).toBe('v1\n');
+    expect(readFileSync(join(other, 'lib', 'model.py'), 'utf8')).toBe('print(2)\n');
+  });
+
+  it('pull clones a resource that came with it; --only, --skip and --only-workspace choose what moves', async () => {
+    const { ws, wsOrigin, lib, libOrigin } = await publishedWorkspace();
+    const other = await collaborator(wsOrigin);
+    mkdirSync(join(other, 'docs'));
+    writeFileSync(join(other, 'docs', 'notes.md'), 'hello\n');
+    await dwsOk(other, ['--batch', 'add', 'git', '--role', 'code', 'docs']);
+    await dwsOk(other, ['--batch', 'snapshot', 'with-docs']);
+    let r = await dws(other, ['--batch', 'push', '--only-workspace']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Pushing workspace.\n');
+
+    r = await dws(ws, ['--batch', 'pull', '--only', 'docs']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('Pulled workspace.\nCloned new resources: docs\n');
+    expect(readFileSync(join(ws, 'docs', 'notes.md'), 'utf8')).toBe('hello\n');
+    expect(json(join(ws, '.dataworkspace', 'resource_local_params.json')).docs).toEqual({ local_path: join(ws, 'docs') });
+    expect(gitLog(ws)[0]).not.toBe('Pull command'); // nothing left to commit after the merge
+
+    // --skip lib: the lib commit stays local, the workspace goes out.
+    commitIn(lib, 'model.py', 'print(3)\n');
+    const libOriginBefore = originHead(libOrigin);
+    r = await dws(ws, ['--batch', 'push', '--skip', 'lib']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('Pushed workspace and resources: code, results, data, docs\n');
+    expect(originHead(libOrigin)).toBe(libOriginBefore);
+    r = await dws(ws, ['--batch', 'push', '--only', 'lib']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(originHead(libOrigin)).toBe(head(lib));
+  });
+
+  it('refuses bad selections, dirty repositories, unreachable origins and a needed pull, changing nothing', async () => {
+    const { base, ws, wsOrigin, lib, libOrigin } = await publishedWorkspace();
+    const other = await collaborator(wsOrigin);
+    const unchanged = async (cwd: string, args: string[], exit: number, message: string) => {
+      const before = [fingerprint(ws), fingerprint(lib), fingerprint(other), fingerprint(join(other, 'lib'))];
+      const origins = [originHead(wsOrigin), originHead(libOrigin)];
+      const r = await dws(cwd, ['--batch', ...args]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(exit);
+      expect(r.stderr).toContain(message);
+      expect([fingerprint(ws), fingerprint(lib), fingerprint(other), fingerprint(join(other, 'lib'))]).toEqual(before);
+      expect([originHead(wsOrigin), originHead(libOrigin)]).toEqual(origins);
+    };
+
+    for (const cmd of ['push', 'pull']) {
+      await unchanged(ws, [cmd, '--only', 'code', '--skip', 'lib'], 2, 'Please specify at most one of --only, --skip, or --only-workspace');
+      await unchanged(ws, [cmd, '--skip', 'lib', '--only-workspace'], 2, 'Please specify at most one of --only, --skip, or --only-workspace');
+      await unchanged(ws, [cmd, '--only', 'code,nope,zzz'], 2, 'Invalid resource names were included with --only: nope, zzz');
+      await unchanged(ws, [cmd, '--skip', 'nope'], 2, 'Invalid resource names were included with --skip: nope');
+    }
+
+    // A dirty workspace.
+    writeFileSync(join(ws, 'code', 'wip.py'), 'wip\n');
+    await unchanged(ws, ['push'], 1, `Data workspace metadata repo at ${ws} has uncommitted changes. Please commit before pushing.`);
+    await unchanged(ws, ['pull'], 1, `Data workspace metadata repo at ${ws} has uncommitted changes. Please commit before pulling.`);
+    git(ws, ['add', '.']);
+    git(ws, ['commit', '--quiet', '-m', 'wip']);
+
+    // A dirty git resource; on pull with something new on the workspace origin that must not be merged.
+    writeFileSync(join(lib, 'model.py'), 'dirty\n');
+    await unchanged(ws, ['push', '--only', 'lib'], 1, `Git repo at ${lib} has uncommitted changes. Please commit your changes before pushing.`);
+    writeFileSync(join(other, 'code', 'theirs.py'), 'theirs\n');
+    await dwsOk(other, ['--batch', 'snapshot', 'theirs']);
+    await dwsOk(other, ['--batch', 'push']);
+    await unchanged(ws, ['pull'], 1, `Git repo at ${lib} has uncommitted changes. Please commit your changes before pulling.`);
+    git(lib, ['checkout', '--', 'model.py']);
+
+    // The collaborator pushed: our push needs a pull first.
+    await unchanged(ws, ['push'], 1, `Data workspace at ${ws} requires a pull from remote origin`);
+    // The resource's origin is ahead too.
+    commitIn(join(other, 'lib'), 'other.py', 'x\n');
+    git(join(other, 'lib'), ['push', '--quiet', 'origin', 'master']);
+    await unchanged(ws, ['push', '--only-workspace'], 1, `Data workspace at ${ws} requires a pull from remote origin`);
+
+    // Unreachable origins: the resource's, then the workspace's.
+    renameSync(libOrigin, `${libOrigin}.away`);
+    await unchanged(ws, ['pull'], 1, "Problem in accessing remote repository of resource 'lib'");
+    renameSync(`${libOrigin}.away`, libOrigin);
+    renameSync(wsOrigin, join(base, 'ws-away.git'));
+    const before = [fingerprint(ws), fingerprint(lib)];
+    for (const cmd of ['push', 'pull']) {
+      const r = await dws(ws, ['--batch', cmd]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Configuration error: Problem in accessing remote repository associated with '${ws}'`);
+    }
+    expect([fingerprint(ws), fingerprint(lib)]).toEqual(before);
+  });
+});
+
+describe('dws add api-resource', () => {
+  it('adds a resource with a scratch directory; its hash is hashval.txt, or null with a warning', async () => {
+    const ws = await newWorkspace();
+    const r = await dws(ws, ['--batch', 'add', 'api-resource', '--role', 'source-data']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(join(ws, '.dataworkspace', 'resources.json'))).toEqual([{ resource_type: 'api-resource', name: 'source-data-api', role: 'source-data' }]);
+    expect(json(join(ws, '.dataworkspace', 'resource_local_params.json'))).toEqual({ 'source-data-api': {} });
+    expect(readFileSync(join(ws, '.dataworkspace', '.gitignore'), 'utf8')).toContain('/scratch/source-data-api/\n');
+    expect(gitLog(ws).slice(0, 2)).toEqual(['add of source-data-api', 'Add .gitignore entry for /scratch/source-data-api/']);
+    const scratch = join(ws, '.dataworkspace', 'scratch', 'source-data-api');
+    expect(existsSync(scratch)).toBe(true);
+
+    let s = await dws(ws, ['--batch', 'snapshot', '--json', 'first']);
+    expect(s.stderr).toContain('WARNING: no hash available for resource source-data-api');
+    expect(JSON.parse(s.stdout).resources).toEqual([{ name: 'source-data-api', compareHash: null, restoreHash: null }]);
+    writeFileSync(join(scratch, 'hashval.txt'), 'abc123\n');
+    s = await dws(ws, ['--batch', 'snapshot', '--json', 'second']);
+    expect(JSON.parse(s.stdout).resources).toEqual([{ name: 'source-data-api', compareHash: 'abc123', restoreHash: null }]);
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+
+    const before = fingerprint(ws);
+    const bad = await dws(ws, ['--batch', 'add', 'api-resource', '--role', 'results']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Invalid resource role. Must be one of: source-data, intermediate-data');
+    expect(fingerprint(ws)).toBe(before);
+
+    // A clone recreates the scratch directory.
+    const origin = join(tempDir(), 'ws.git');
+    git(ws, ['init', '--quiet', '--bare', origin]);
+    await dwsOk(ws, ['--batch', 'publish', origin]);
+    const copy = join(tempDir(), 'copy');
+    await dwsOk(tempDir(), ['--batch', 'clone', '--hostname', 'other', origin, copy]);
+    expect(existsSync(join(copy, '.dataworkspace', 'scratch', 'source-data-api'))).toBe(true);
+    expect(git(copy, ['status', '--porcelain'])).toBe('');
+  });
+});
