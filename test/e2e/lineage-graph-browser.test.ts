@@ -2,7 +2,7 @@
 // with the network off, driven over the DevTools protocol on a pipe (fd 3/4, NUL-delimited JSON),
 // so the test needs no browser library. It checks console errors, the names in the DOM, hover and
 // click details, and that the screenshot is not blank (PNG decoded here with node:zlib).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../lineage/graph-render.js';
 import type { LineageGraph } from '../../lineage/graph-model.js';
 import { fixtureGraph, generatedGraph, nodeNames } from '../graph-fixture.js';
+import { dwsOk, FIXTURE } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT_MS = 10_000;
@@ -272,6 +273,18 @@ describe('lineage graph page in headless Chromium', () => {
     const before = await evaluate(browser!, page, `document.getElementById('scene').getAttribute('transform')`);
     await mouse(browser!, page, 'mouseWheel', 400, 300, { deltaX: 0, deltaY: -300 });
     expect(await evaluate(browser!, page, `document.getElementById('scene').getAttribute('transform')`)).not.toBe(before);
+    expect(page.errors).toEqual([]);
+  });
+
+  it('opens the page `dws lineage graph` writes for the fixture, from disk, with the network off', async () => {
+    execFileSync('tar', ['-xzf', join(FIXTURE, 'workspace.tar.gz'), '-C', dir]);
+    const ws = join(dir, 'python-workspace');
+    const file = join(dir, 'cli-v3.html');
+    await dwsOk(ws, ['--batch', 'lineage', 'graph', '--snapshot', 'v3', file]);
+    const page = await open(browser!, file);
+    const drawn = (await evaluate(browser!, page, `Array.from(document.querySelectorAll('#graph .node text.title'), (t) => t.textContent)`)) as string[];
+    expect(drawn).toEqual(expect.arrayContaining(['prepare', 'train', 'source-data', 'intermediate-data:/prepared', 'results']));
+    expect(page.requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
     expect(page.errors).toEqual([]);
   });
 

@@ -1,17 +1,14 @@
 /** `dws restore [--only R1,R2 | --leave R1,R2] [--strict] [--force] TAG_OR_HASH` */
 import type { Command } from 'commander';
 import { planText } from '../../../server/commands/restore.js';
-import { invoke, withJson } from '../cli.js';
-
-/** Resource lists: split on `,`, no trimming (cli.md §1.5). */
-export const nameList = (v: string): string[] => v.split(',');
+import { invoke, resourceList, withJson } from '../cli.js';
 
 export function register(program: Command): void {
   withJson(program.command('restore'))
     .description('Bring resources back to their state at a snapshot (results resources are left as they are)')
     .argument('<TAG_OR_HASH>', 'a tag, a full hash, or a unique prefix of 6+ hex digits')
-    .option('--only <R1,R2>', 'restore only these resources (implies --strict)', nameList)
-    .option('--leave <R1,R2>', 'leave these resources as they are', nameList)
+    .option('--only <R1,R2>', 'restore only these resources (implies --strict)', resourceList)
+    .option('--leave <R1,R2>', 'leave these resources as they are', resourceList)
     .option('--strict', 'fail instead of skipping results resources and resources not in the snapshot')
     .option('--force', 'commit uncommitted changes of separate git repositories before restoring them')
     .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
