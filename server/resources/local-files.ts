@@ -23,6 +23,7 @@ export class LocalFilesResource implements Resource {
   readonly localPath: string;
   readonly computeHash: boolean;
   private rootHash: string | undefined;
+  private wroteTreeFiles = true;
 
   constructor(
     readonly ws: Workspace,
@@ -58,6 +59,11 @@ export class LocalFilesResource implements Resource {
   async snapshot(): Promise<SnapshotHashes> {
     const root = this.rootHash ?? (await this.hash());
     const rel = join('.dataworkspace', 'file', this.role, this.name);
+    // Nothing new written and the root tree already committed: its whole tree was committed with
+    // it, so skip `git add` of the directory (it stats every tree file: 0.1 s for 1,000 dirs).
+    if (!this.wroteTreeFiles && (await this.ws.git.run(['ls-files', '--', `${rel}/${root}`])) !== '') {
+      return { compareHash: root, restoreHash: null };
+    }
     await this.ws.git.run(['add', '--', rel], { bulk: true });
     if ((await this.ws.git.run(['diff', '--cached', '--name-only', '-z', '--', rel])) !== '') {
       await this.ws.git.run(['commit', '--quiet', '--no-verify', '-m', `Add snapshot hash files for resource ${this.name}`, '--', rel], { bulk: true });
@@ -80,6 +86,7 @@ export class LocalFilesResource implements Resource {
         onProgress: (done, total) => task.report(done, total),
         onWarning: (m) => this.ws.ctx.log.warn(m),
       });
+      this.wroteTreeFiles = r.treeFilesWritten > 0;
       return r.rootHash;
     } catch (e) {
       throw new ConfigurationError(`Cannot hash resource '${this.name}' at ${this.localPath}: ${(e as Error).message}`, {
