@@ -3,7 +3,8 @@
 // `dws --version` pays for almost nothing (STYLE.md 10).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { writeVsix } from './clients/vscode/vsix.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const skipTypes = process.argv.includes('--no-types');
@@ -41,8 +42,27 @@ await build({
   // Bundled CommonJS dependencies (simple-git, vscode-jsonrpc) call require() for Node built-ins.
   banner: { js: "import { createRequire as __dwsCreateRequire } from 'node:module'; const require = __dwsCreateRequire(import.meta.url);" },
   logLevel: 'warning',
+  // esbuild runs at run time (step files, editor syntax checks) and ships a native binary: not bundleable.
+  external: ['esbuild'],
 });
 chmodSync(`${out}/dws.js`, 0o755);
+
+// The VS Code extension: one CommonJS bundle (VS Code provides `vscode`), packed into a .vsix.
+const vscodeBundle = await build({
+  entryPoints: ['clients/vscode/src/extension.ts'],
+  write: false,
+  outfile: `${out}/vscode/dist/extension.js`,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node18', // VS Code 1.82's Electron
+  minify: true,
+  external: ['vscode'],
+  logLevel: 'warning',
+});
+const vscodePkg = JSON.parse(readFileSync('clients/vscode/package.json', 'utf8'));
+mkdirSync(`${out}/vscode`, { recursive: true });
+writeVsix(`${out}/vscode/${vscodePkg.name}-${vscodePkg.version}.vsix`, 'clients/vscode', vscodeBundle.outputFiles[0].contents);
 const old = `dist.old-${process.pid}`;
 if (existsSync('dist')) renameSync('dist', old);
 renameSync(out, 'dist');

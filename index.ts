@@ -16,6 +16,9 @@ export * from './protocol/index.js';
 /** Recording lineage from a TypeScript step (lineage.md §8; README "Recording lineage"). */
 export { LineageStep, recordStep, type StepOptions } from './lineage/step.js';
 export { LineageConflictError, LineageConsistencyError, LineageNotFoundError, LineagePlaceHolderError } from './lineage/model.js';
+/** Pipeline steps for `dws run` (README "Pipeline steps"): `import { defineStep, z } from 'dataworkspaces'`. */
+export { defineStep, isStep, type Step, type StepDefinition, type StepRunContext } from './runner/step.js';
+export { z } from 'zod';
 
 export interface ApiOptions {
   /** Workspace root, or any directory inside it; default the current directory. */

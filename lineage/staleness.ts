@@ -19,7 +19,12 @@ export interface StaleStep {
   outputs: string[];
 }
 
-export async function staleSteps(store: LineageStore, resources: Resource[]): Promise<{ steps: StaleStep[]; outputs: string[] }> {
+/** `currentHash` gives a resource's hash now (a watcher's cache in the server). */
+export async function staleSteps(
+  store: LineageStore,
+  resources: Resource[],
+  currentHash: (r: Resource) => Promise<string | null> = currentCompareHash,
+): Promise<{ steps: StaleStep[]; outputs: string[] }> {
   const all = steps(store);
   if (all.length === 0) return { steps: [], outputs: [] };
   const hashes = new Map<string, Promise<string | null>>();
@@ -27,7 +32,7 @@ export async function staleSteps(store: LineageStore, resources: Resource[]): Pr
     let h = hashes.get(name);
     if (h === undefined) {
       const r = resources.find((x) => x.name === name);
-      h = r ? currentCompareHash(r) : Promise.resolve(null);
+      h = r ? currentHash(r) : Promise.resolve(null);
       hashes.set(name, h);
     }
     return h;

@@ -4,6 +4,8 @@
  */
 import * as history from './history.js';
 import * as lineage from './lineage.js';
+import * as runnerWatch from './runner-watch.js';
+import * as runner from './runner.js';
 import * as server from './server.js';
 import * as sharing from './sharing.js';
 import * as workspace from './workspace.js';
@@ -13,7 +15,10 @@ export * from './errors.js';
 export * from './history.js';
 export * from './lineage.js';
 export * from './method.js';
+export * from './runner-watch.js';
+export * from './runner.js';
 export * from './server.js';
+export * from './server-events.js';
 export * from './sharing.js';
 export * from './workspace.js';
 
@@ -46,6 +51,8 @@ export const METHODS = {
   [lineage.lineageShow.method]: lineage.lineageShow,
   [lineage.lineageDiff.method]: lineage.lineageDiff,
   [lineage.lineageGraph.method]: lineage.lineageGraph,
+  [runnerWatch.reproduce.method]: runnerWatch.reproduce,
+  [runner.run.method]: runner.run,
 } as const satisfies Record<string, MethodDef>;
 
 export type MethodName = keyof typeof METHODS;

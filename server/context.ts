@@ -4,6 +4,8 @@
  * Handlers never write to stdout themselves.
  */
 import { BatchModeError } from '../protocol/errors.js';
+import type { RunEvent } from '../protocol/runner.js';
+import type { Resource } from './resources/types.js';
 
 export interface Logger {
   /** Progress lines a person wants to see, e.g. "[snapshot] Taking snapshot of resource code". */
@@ -39,6 +41,22 @@ export interface Context {
   prompter: Prompter | null;
   now(): Date;
   env: NodeJS.ProcessEnv;
+  /** Aborted when the caller gives up (a server request cancelled); handlers check it before changing anything. */
+  signal?: AbortSignal;
+  /** The runner's progress events (`dws/run/progress`): the CLI prints them, the server sends them as notifications. */
+  onRunEvent?: ((e: RunEvent) => void) | undefined;
+  /** Server mode: a file watcher's view of the workspaces (server/rpc/watch.ts); absent = compute everything each time. */
+  watched?: WatchedState | undefined;
+  /** How long a change waits for the workspace lock held by another process; undefined = as long as it takes (the server). */
+  lockTimeoutMs?: number | undefined;
+}
+
+/** Resources' current hashes, kept by following their files instead of rehashing on every request. */
+export interface WatchedState {
+  /** Start following the workspace at `dir` (once); resolves when changes from then on are seen. */
+  follow(dir: string): Promise<void>;
+  /** The resource's current compare hash (lineage/current-hash.ts), recomputed only after its files changed. */
+  currentHash(r: Resource): Promise<string | null>;
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };

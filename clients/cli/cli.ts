@@ -4,6 +4,7 @@
  * option parsers shared by several commands.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidParamsError } from '../../protocol/errors.js';
 import type { METHODS, MethodName, ParamsOf, ResultOf, Role } from '../../protocol/index.js';
 import { callMethod } from '../../server/commands/index.js';
 import { toPlainJson } from '../../server/workspace/pyjson.js';
@@ -16,6 +17,7 @@ interface GlobalOptions {
   batch?: boolean;
   verbose?: boolean;
   json?: boolean;
+  lockTimeout?: string;
 }
 
 export function globalOptions(cmd: Command): GlobalOptions {
@@ -24,9 +26,18 @@ export function globalOptions(cmd: Command): GlobalOptions {
 
 export async function invoke<M extends MethodName>(cmd: Command, method: M, params: ParamsOf<(typeof METHODS)[M]>, render: Render<M>): Promise<void> {
   const g = globalOptions(cmd);
-  const ctx = terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json: g.json === true });
+  const ctx = { ...terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json: g.json === true }), lockTimeoutMs: lockTimeoutMs(g) };
   const result = await callMethod(ctx, method, params);
   process.stdout.write(g.json ? `${toJson(result)}\n` : render(result));
+}
+
+/** How long a change waits for another process's workspace lock: --lock-timeout, DWS_LOCK_TIMEOUT_MS, else a minute. */
+export function lockTimeoutMs(g: GlobalOptions): number {
+  const given = g.lockTimeout ?? process.env.DWS_LOCK_TIMEOUT_MS;
+  if (given === undefined || given === '') return 60_000;
+  const ms = Number(given);
+  if (!Number.isInteger(ms) || ms < 0) throw new InvalidParamsError(`Invalid lock timeout '${given}' (from ${g.lockTimeout !== undefined ? '--lock-timeout' : 'DWS_LOCK_TIMEOUT_MS'}): give a whole number of milliseconds, e.g. 5000`);
+  return ms;
 }
 
 /** JSON for scripts: Python-style floats become plain numbers. */

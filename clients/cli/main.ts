@@ -18,13 +18,16 @@ import * as publish from './commands/publish.js';
 import * as pull from './commands/pull.js';
 import * as push from './commands/push.js';
 import * as report from './commands/report.js';
+import * as reproduce from './commands/reproduce.js';
 import * as restore from './commands/restore.js';
+import * as run from './commands/run.js';
 import * as server from './commands/server.js';
 import * as snapshot from './commands/snapshot.js';
 import * as status from './commands/status.js';
 import * as version from './commands/version.js';
+import * as watch from './commands/watch.js';
 
-const COMMANDS = [init, add, snapshot, restore, deleteSnapshot, diff, config, status, report, lineage, version, demo, server, push, pull, publish, clone];
+const COMMANDS = [init, add, snapshot, restore, deleteSnapshot, diff, config, status, report, lineage, version, demo, server, push, pull, publish, clone, run, watch, reproduce];
 
 function buildProgram(): Command {
   const program = new Command('dws')
@@ -32,6 +35,7 @@ function buildProgram(): Command {
     .option('-b, --batch', 'never ask questions: fail where an answer would be needed')
     .option('--verbose', 'show each git call and more detail')
     .option('--json', 'print results (and errors) as JSON, for scripts')
+    .option('--lock-timeout <ms>', 'how long a change waits for the workspace lock held by another dws (default: DWS_LOCK_TIMEOUT_MS or 60000)')
     .version(__DWS_VERSION__, '--version', 'print the version')
     .showSuggestionAfterError()
     .exitOverride();
@@ -50,7 +54,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command that printed its result but did not succeed (a failed `dws run`) sets the code.
+    return Number(process.exitCode ?? 0);
   } catch (e) {
     return reportError(e, argv);
   }

@@ -1,18 +1,34 @@
 /**
- * A typed client for scripts: starts (or attaches to) `dws server --stdio` and calls protocol
- * methods over JSON-RPC. Results and params are typed from protocol/, errors arrive as DwsError.
+ * A typed client for scripts: starts `dws server --stdio`, or connects to a running
+ * `dws server --socket PORT` (reading its token file for you) or `--pipe PATH`, and calls
+ * protocol methods over JSON-RPC. Results and params are typed from protocol/, errors arrive as
+ * DwsError, and the server's notifications (files changed, progress) are events.
  *
- *   const dws = await connect({ cwd: '/path/to/workspace' });
+ *   const dws = await connect({ cwd: '/path/to/workspace' });              // its own server
+ *   const dws = await connect({ socket: { port: 7777, tokenFile } });      // a shared one
+ *   const dws = await connect({ pipe: '/run/user/1000/dws.sock' });
  *   const history = await dws.request('dws/report/history', { limit: 5 });
+ *   dws.onWorkspaceChanged(({ resources }) => console.log('changed:', resources));
  *   dws.close();
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node.js';
-import { errorFromJSON, METHODS, type MethodName, type ParamsOf, type ResultOf } from '../../protocol/index.js';
+import {
+  createMessageConnection,
+  ResponseError,
+  SocketMessageReader,
+  SocketMessageWriter,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node.js';
+import { errorFromJSON, workspaceChanged, type METHODS, type MethodName, type ParamsOf, type ResultOf, type WorkspaceChangedParams } from '../../protocol/index.js';
 
-export interface ConnectOptions {
+export interface StdioConnectOptions {
+  /** Start a server of our own on its stdin/stdout (the default). */
+  stdio?: true;
   /** Directory the server resolves workspaces from; default the current directory. */
   cwd?: string;
   /** Command that starts the server; default this package's own `dws`. */
@@ -21,33 +37,78 @@ export interface ConnectOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+export type ConnectOptions =
+  | StdioConnectOptions
+  /** A `dws server --socket PORT`: the token is read from `tokenFile` (the `token-file:` line it printed). */
+  | { socket: { port: number; tokenFile: string; host?: string } }
+  /** A `dws server --pipe PATH`. */
+  | { pipe: string };
+
 export interface DwsClient {
   request<M extends MethodName>(method: M, params: ParamsOf<(typeof METHODS)[M]>): Promise<ResultOf<(typeof METHODS)[M]>>;
-  /** The raw connection, for notifications and progress. */
+  /** The server saw files of a workspace change (it follows a workspace from its first `dws/status`). */
+  onWorkspaceChanged(listener: (e: WorkspaceChangedParams) => void): { dispose(): void };
+  /** The raw connection, for other notifications and `$/progress`. */
   readonly connection: MessageConnection;
   close(): void;
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<DwsClient> {
+  if ('socket' in options) {
+    const { port, host = '127.0.0.1', tokenFile } = options.socket;
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    const socket = await open(() => netConnect(port, host));
+    const connection = socketConnection(socket);
+    // The server answers nothing before `initialize` with the token (server/rpc/auth.ts).
+    await connection.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: { token } }).catch(rethrow);
+    await connection.sendNotification('initialized', {});
+    return client(connection, () => socket.end());
+  }
+  if ('pipe' in options) {
+    const path = options.pipe;
+    const socket = await open(() => netConnect(path));
+    return client(socketConnection(socket), () => socket.end());
+  }
   // This file is bundled to dist/client.js (or a chunk below it) beside dist/dws.js.
   const dws = ['./dws.js', '../dws.js'].map((p) => fileURLToPath(new URL(p, import.meta.url))).find((p) => existsSync(p)) ?? 'dws';
   const [cmd, ...args] = options.command ?? [process.execPath, dws];
-  const child: ChildProcess = spawn(cmd!, [...args, 'server', '--stdio'], { cwd: options.cwd ?? process.cwd(), env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'inherit'] });
-  const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const child = spawn(cmd!, [...args, 'server', '--stdio'], { cwd: options.cwd ?? process.cwd(), env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   connection.listen();
+  return client(connection, () => {
+    child.stdin.end();
+    child.kill();
+  });
+}
+
+function open(make: () => Socket): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = make();
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function socketConnection(socket: Socket): MessageConnection {
+  const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  connection.listen();
+  return connection;
+}
+
+function rethrow(e: unknown): never {
+  throw e instanceof ResponseError ? errorFromJSON({ code: e.code, message: e.message, data: e.data }) : e;
+}
+
+function client(connection: MessageConnection, end: () => void): DwsClient {
   return {
     connection,
     async request(method, params) {
-      try {
-        return (await connection.sendRequest(method, params)) as ResultOf<(typeof METHODS)[typeof method]>;
-      } catch (e) {
-        throw e instanceof ResponseError ? errorFromJSON({ code: e.code, message: e.message, data: e.data }) : e;
-      }
+      return (await connection.sendRequest(method, params).catch(rethrow)) as ResultOf<(typeof METHODS)[typeof method]>;
     },
+    onWorkspaceChanged: (listener) => connection.onNotification(workspaceChanged, listener),
     close() {
       connection.dispose();
-      child.stdin?.end();
-      child.kill();
+      end();
     },
   };
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { InvalidParamsError, METHODS, type MethodName, type ResultOf, type ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
+import { withLock, workspaceLockFile } from '../workspace/lock.js';
 
 type Handler<M extends MethodName> = (ctx: Context, params: ValidParamsOf<(typeof METHODS)[M]>) => Promise<ResultOf<(typeof METHODS)[M]>>;
 
@@ -37,6 +38,8 @@ export const HANDLERS: { [M in MethodName]: () => Promise<Handler<M>> } = {
   'dws/diff': async () => (await import('./diff.js')).diff,
   'dws/config': async () => (await import('./config.js')).config,
   'dws/report/results': async () => (await import('./report-results.js')).reportResults,
+  'dws/reproduce': async () => (await import('./reproduce.js')).reproduce,
+  'dws/run': async () => (await import('./run.js')).run,
 };
 
 export function isMethodName(name: string): name is MethodName {
@@ -51,5 +54,8 @@ export async function callMethod<M extends MethodName>(ctx: Context, method: M, 
     throw new InvalidParamsError(`Invalid params for ${method}: ${z.prettifyError(parsed.error)}`, { issues: parsed.error.issues });
   }
   const handler = (await HANDLERS[method]()) as Handler<M>;
-  return handler(ctx, parsed.data as ValidParamsOf<(typeof METHODS)[M]>);
+  const run = () => handler(ctx, parsed.data as ValidParamsOf<(typeof METHODS)[M]>);
+  // Changes are serialized by the workspace lock, across this process and any other dws.
+  const lockFile = def.mutates ? workspaceLockFile(ctx.cwd, (parsed.data as { workspaceDir?: unknown }).workspaceDir) : null;
+  return lockFile === null ? run() : withLock(lockFile, { log: ctx.log, timeoutMs: ctx.lockTimeoutMs, command: method.replaceAll('/', ' ') }, run);
 }

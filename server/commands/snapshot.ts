@@ -38,12 +38,20 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
   });
 
   const resources = await openResources(ws);
-  for (const r of resources) await r.snapshotPrecheck();
+  // A cancelled request (server) stops at these checks, before anything changes.
+  for (const r of resources) {
+    ctx.signal?.throwIfAborted();
+    await r.snapshotPrecheck();
+  }
   // Exported resources get a fresh lineage.json after the snapshot; the stale one is not part of the state.
   for (const r of resources) {
     if (r.params.export === true && r.localPath) rmSync(join(r.localPath, 'lineage.json'), { force: true });
   }
-  for (const r of resources) await r.prepareSnapshot?.();
+  for (const r of resources) {
+    ctx.signal?.throwIfAborted();
+    await r.prepareSnapshot?.();
+  }
+  ctx.signal?.throwIfAborted();
 
   const metrics = readMetrics(resources);
   const moved: string[] = [];

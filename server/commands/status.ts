@@ -10,9 +10,10 @@ import { workspaceStatus } from './report-status.js';
 
 export async function status(ctx: Context, p: ValidParamsOf<typeof Status>): Promise<ResultOf<typeof Status>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
+  await ctx.watched?.follow(ws.dir);
   // A resource that cannot be opened here (unknown type, not cloned) is still listed; it just
   // cannot make a step stale.
   const resources = (await Promise.all(ws.resources.map((r) => openResource(ws, r).catch(() => null)))).filter((r) => r !== null);
-  const result = { ...(await workspaceStatus(ws)), stale: await staleSteps(new LineageStore(ws), resources) };
+  const result = { ...(await workspaceStatus(ws)), stale: await staleSteps(new LineageStore(ws), resources, ctx.watched?.currentHash) };
   return p.history ? { ...result, history: snapshotHistory(ws, p.limit) } : result;
 }

@@ -1,38 +1,77 @@
 /**
  * The JSON-RPC binding (DESIGN.md): every protocol method served under its name by the same
- * handler the CLI calls. Errors become JSON-RPC errors with the code table's numbers; a bad
- * request never stops the server. Methods that change the workspace run one at a time.
+ * handler the CLI calls, on a language-server connection that also carries the editor features
+ * (lsp/). Errors become JSON-RPC errors with the code table's numbers; a bad request never stops
+ * the server. Methods that change the workspace run one at a time.
+ *
+ * Requests need no `initialize` first (vscode-languageserver does not refuse them), so scripts
+ * like clients/node may call `dws/*` methods straight away.
  */
-import { ResponseError, type MessageConnection } from 'vscode-jsonrpc/node.js';
+import { LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from 'vscode-languageserver/node.js';
 import { DwsError, InternalError, METHODS, type MethodName } from '../../protocol/index.js';
 import { callMethod } from '../commands/index.js';
-import { createContext, type Context, type Logger } from '../context.js';
+import { createContext, type Context, type Logger, type WatchedState } from '../context.js';
 import { toPlainJson } from '../workspace/pyjson.js';
+import { serveLsp } from './lsp/index.js';
+import { Workspaces } from './lsp/workspaces.js';
+import { requestContext } from './progress.js';
 
 export interface ServeOptions {
-  /** Directory that requests without `workspaceDir` are resolved against. */
+  /** Directory that requests without `workspaceDir` are resolved against (when the client named no workspace folder). */
   cwd: string;
   log: Logger;
+  /** The file watcher's state shared by every connection of this server (watch.ts). */
+  watched?: WatchedState;
 }
 
-export function serve(connection: MessageConnection, options: ServeOptions): void {
+export interface CallOptions {
+  /** Cancellation of the request (`$/cancelRequest`) or of its progress (`window/workDoneProgress/cancel`). */
+  tokens?: CancellationToken[];
+  /** Where `$/progress` goes; absent = none. */
+  progress?: WorkDoneProgressReporter;
+  /** Directory the method resolves its workspace from. */
+  cwd?: string;
+}
+
+/** One way to run a method for every front end of the server (`dws/*` requests, editor commands). */
+export type Call = (name: MethodName, params: unknown, options?: CallOptions) => Promise<unknown>;
+
+export function serve(connection: Connection, options: ServeOptions): void {
   let mutations: Promise<unknown> = Promise.resolve();
-  const ctx: Context = createContext({ cwd: options.cwd, log: options.log });
+  const base: Context = createContext({ cwd: options.cwd, log: options.log, watched: options.watched });
+  const workspaces = new Workspaces(options.cwd);
+
+  const call: Call = async (name, params, o = {}) => {
+    const tokens = o.tokens ?? [];
+    const { ctx, done } = requestContext(base, { title: name, cwd: o.cwd ?? workspaces.defaultDir(), tokens, ...(o.progress ? { progress: o.progress } : {}) });
+    // A request cancelled while it waited for its turn changes nothing.
+    const run = () => (ctx.signal?.aborted ? Promise.reject(ctx.signal.reason) : callMethod(ctx, name, params ?? {}));
+    try {
+      if (!METHODS[name].mutates) return toPlainJson(await run());
+      // Serialize changes: each waits for the previous one, whatever its outcome.
+      const next = mutations.then(run, run);
+      mutations = next.catch(() => undefined);
+      return toPlainJson(await next);
+    } catch (e) {
+      if (tokens.some((t) => t.isCancellationRequested)) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${name} was cancelled before it changed anything`);
+      throw toResponseError(e, options.log);
+    } finally {
+      done();
+    }
+  };
 
   for (const name of Object.keys(METHODS) as MethodName[]) {
-    connection.onRequest(name, async (params: unknown) => {
-      const run = () => callMethod(ctx, name, params ?? {});
-      try {
-        if (!METHODS[name].mutates) return toPlainJson(await run());
-        // Serialize changes: each waits for the previous one, whatever its outcome.
-        const next = mutations.then(run, run);
-        mutations = next.catch(() => undefined);
-        return toPlainJson(await next);
-      } catch (e) {
-        throw toResponseError(e, options.log);
-      }
+    // vscode-jsonrpc passes (params, token), or only (token) when the request has no params.
+    connection.onRequest(name, (...args: unknown[]) => {
+      const token = args.at(-1) as CancellationToken;
+      const params = args.length > 1 ? (args[0] as Record<string, unknown> | null) : undefined;
+      const workDoneToken = params?.workDoneToken as string | number | undefined;
+      if (params && workDoneToken !== undefined) delete params.workDoneToken;
+      const progress = workDoneToken !== undefined ? connection.window.attachWorkDoneProgress(workDoneToken) : undefined;
+      return call(name, params, { tokens: [token], ...(progress ? { progress } : {}) });
     });
   }
+  serveLsp(connection, { workspaces, call, log: options.log });
 }
 
 function toResponseError(e: unknown, log: Logger): ResponseError<unknown> {

@@ -56,10 +56,13 @@ export function readJsonFile(path: string, missing?: () => Error): unknown {
   }
 }
 
-/** Describe where a value sits in a metadata file, for error messages: `resources.json[2].name`. */
-export function corrupt(file: string, where: string, problem: string): CorruptMetadataError {
+/**
+ * A metadata file whose value at `where` is wrong. `jsonPath` (keys and indexes from the top)
+ * lets editors underline the bad value (server/rpc/lsp/metadata-diagnostics.ts).
+ */
+export function corrupt(file: string, where: string, problem: string, jsonPath: Array<string | number> = []): CorruptMetadataError {
   return new CorruptMetadataError(
     `${file}: ${where} ${problem}. Fix the file by hand, or bring back the committed version with 'git checkout -- ${file}'.`,
-    { file, where },
+    { file, where, jsonPath },
   );
 }

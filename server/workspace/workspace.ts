@@ -59,13 +59,10 @@ export class Workspace {
         { path: root },
       );
     }
-    const config = parseConfig(join(meta, 'config.json'));
-    const localParams = parseObject(join(meta, 'local_params.json'));
-    if (typeof localParams.hostname !== 'string') {
-      throw corrupt(join(meta, 'local_params.json'), '"hostname"', 'is missing: add this machine\'s name, e.g. {"hostname": "laptop"}');
-    }
-    const resources = parseResources(join(meta, 'resources.json'));
-    const resourceLocalParams = parseObject(join(meta, 'resource_local_params.json')) as Record<string, JsonObject>;
+    const config = checkConfig(join(meta, 'config.json'), readJsonFile(join(meta, 'config.json')));
+    const localParams = checkLocalParams(join(meta, 'local_params.json'), readJsonFile(join(meta, 'local_params.json')));
+    const resources = checkResources(join(meta, 'resources.json'), readJsonFile(join(meta, 'resources.json')));
+    const resourceLocalParams = checkObject(join(meta, 'resource_local_params.json'), readJsonFile(join(meta, 'resource_local_params.json'))) as Record<string, JsonObject>;
     return new Workspace(root, ctx, config, localParams, resources, resourceLocalParams);
   }
 
@@ -158,37 +155,43 @@ export function findWorkspaceDir(start: string): string | null {
   return null;
 }
 
-function parseObject(file: string): JsonObject {
-  const v = readJsonFile(file);
+// The checks of each metadata file's content (workspace-format §5), on a parsed value, so editors
+// can check unsaved text with the same rules.
+export function checkObject(file: string, v: unknown): JsonObject {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw corrupt(file, 'the top level', 'must be a JSON object');
   return v as JsonObject;
 }
 
-function parseConfig(file: string): WorkspaceConfig {
-  const c = parseObject(file);
-  if (typeof c.name !== 'string') throw corrupt(file, '"name"', 'must be a string');
-  if (typeof c['dws-version'] !== 'string') throw corrupt(file, '"dws-version"', 'must be a string');
+export function checkLocalParams(file: string, v: unknown): JsonObject {
+  const p = checkObject(file, v);
+  if (typeof p.hostname !== 'string') throw corrupt(file, '"hostname"', 'is missing: add this machine\'s name, e.g. {"hostname": "laptop"}', ['hostname']);
+  return p;
+}
+
+export function checkConfig(file: string, v: unknown): WorkspaceConfig {
+  const c = checkObject(file, v);
+  if (typeof c.name !== 'string') throw corrupt(file, '"name"', 'must be a string', ['name']);
+  if (typeof c['dws-version'] !== 'string') throw corrupt(file, '"dws-version"', 'must be a string', ['dws-version']);
   if (typeof c.global_params !== 'object' || c.global_params === null || Array.isArray(c.global_params)) {
-    throw corrupt(file, '"global_params"', 'must be an object');
+    throw corrupt(file, '"global_params"', 'must be an object', ['global_params']);
   }
   return c as WorkspaceConfig;
 }
 
-function parseResources(file: string): ResourceParams[] {
-  const list = readJsonFile(file);
+export function checkResources(file: string, list: unknown): ResourceParams[] {
   if (!Array.isArray(list)) throw corrupt(file, 'the top level', 'must be a JSON list of resources');
   const seen = new Set<string>();
   list.forEach((r: unknown, i) => {
     const where = `resource ${i + 1}`;
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw corrupt(file, where, 'must be an object');
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw corrupt(file, where, 'must be an object', [i]);
     const p = r as JsonObject;
     for (const key of ['resource_type', 'name', 'role']) {
-      if (typeof p[key] !== 'string') throw corrupt(file, `${where} ("${String(p.name ?? '?')}")`, `has no string "${key}"`);
+      if (typeof p[key] !== 'string') throw corrupt(file, `${where} ("${String(p.name ?? '?')}")`, `has no string "${key}"`, key in p ? [i, key] : [i]);
     }
     if (!(ROLES as readonly string[]).includes(p.role as string)) {
-      throw corrupt(file, `resource "${p.name}"`, `has role '${p.role}'; valid roles are ${ROLES.join(', ')}`);
+      throw corrupt(file, `resource "${p.name}"`, `has role '${p.role}'; valid roles are ${ROLES.join(', ')}`, [i, 'role']);
     }
-    if (seen.has(p.name as string)) throw corrupt(file, `resource "${p.name}"`, 'appears twice');
+    if (seen.has(p.name as string)) throw corrupt(file, `resource "${p.name}"`, 'appears twice', [i, 'name']);
     seen.add(p.name as string);
   });
   return list as ResourceParams[];
@@ -207,7 +210,7 @@ export function scratchDirectory(ws: Workspace): string | null {
  * so they are never committed, never copied by clone, and need no .gitignore entry. Null when
  * there is no git directory to use (then nothing is cached).
  */
-export function localCacheDir(ws: Workspace): string | null {
+export function localCacheDir(ws: Pick<Workspace, 'dir'>): string | null {
   const dotGit = join(ws.dir, '.git');
   try {
     if (statSync(dotGit).isDirectory()) return join(dotGit, 'dws');

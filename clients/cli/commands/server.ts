@@ -1,15 +1,39 @@
-/** `dws server --stdio`: serve every protocol method over JSON-RPC (loaded only when used). */
-import type { Command } from 'commander';
+/** `dws server --stdio | --socket PORT | --pipe PATH`: serve every protocol method over JSON-RPC (loaded only when used). */
+import { InvalidArgumentError, type Command } from 'commander';
 import { InvalidParamsError } from '../../../protocol/errors.js';
 import { globalOptions } from '../cli.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`'${value}' is not a port number (0-65535)`);
+  return n;
+}
 
 export function register(program: Command): void {
   program
     .command('server')
     .description('Serve every dws method over JSON-RPC (LSP framing) for editors and scripts')
     .option('--stdio', 'talk on standard input and output')
-    .action(async (o: { stdio?: boolean }, cmd: Command) => {
-      if (!o.stdio) throw new InvalidParamsError('Choose a transport: --stdio');
+    .option('--socket <port>', 'listen on 127.0.0.1:PORT (0: any free port); clients need the token', port)
+    .option('--pipe <path>', 'listen on a unix socket at PATH, created with mode 0600')
+    .option('--token-file <path>', 'with --socket: where to write the token (default: in $XDG_RUNTIME_DIR or the temp directory)')
+    .action(async (o: { stdio?: boolean; socket?: number; pipe?: string; tokenFile?: string }, cmd: Command) => {
+      const chosen = [o.stdio && '--stdio', o.socket !== undefined && '--socket', o.pipe !== undefined && '--pipe'].filter(Boolean);
+      if (chosen.length > 1) throw new InvalidParamsError(`Choose one transport, not ${chosen.join(' and ')}`);
+      if (o.tokenFile !== undefined && o.socket === undefined) throw new InvalidParamsError('--token-file goes with --socket (a --pipe needs no token: its file mode admits only you)');
+      if (o.socket !== undefined || o.pipe !== undefined) {
+        const { runSocketServer } = await import('../../../server/rpc/socket.js');
+        const { resolve } = await import('node:path');
+        await runSocketServer({
+          cwd: process.cwd(),
+          verbose: globalOptions(cmd).verbose === true,
+          port: o.socket,
+          pipe: o.pipe === undefined ? undefined : resolve(o.pipe),
+          tokenFile: o.tokenFile === undefined ? undefined : resolve(o.tokenFile),
+        });
+        return;
+      }
+      if (!o.stdio) throw new InvalidParamsError('Choose a transport: --stdio, --socket PORT or --pipe PATH');
       const { runStdioServer } = await import('../../../server/rpc/stdio.js');
       await runStdioServer({ cwd: process.cwd(), verbose: globalOptions(cmd).verbose === true });
     });

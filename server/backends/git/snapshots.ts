@@ -123,18 +123,18 @@ export class SnapshotStore {
   }
 }
 
-function checkMetadata(file: string, v: unknown, hash: string): SnapshotMetadata {
+export function checkMetadata(file: string, v: unknown, hash: string): SnapshotMetadata {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw corrupt(file, 'the top level', 'must be a JSON object');
   const md = v as JsonObject;
-  if (typeof md.hash !== 'string' || md.hash.toLowerCase() !== hash) throw corrupt(file, '"hash"', `must be "${hash}", the hash in the file name`);
+  if (typeof md.hash !== 'string' || md.hash.toLowerCase() !== hash) throw corrupt(file, '"hash"', `must be "${hash}", the hash in the file name`, ['hash']);
   md.hash = md.hash.toLowerCase();
-  if (!Array.isArray(md.tags) || md.tags.some((t) => typeof t !== 'string')) throw corrupt(file, '"tags"', 'must be a list of strings');
+  if (!Array.isArray(md.tags) || md.tags.some((t) => typeof t !== 'string')) throw corrupt(file, '"tags"', 'must be a list of strings', ['tags']);
   for (const key of ['message', 'hostname', 'timestamp', 'relative_destination_path']) {
-    if (typeof md[key] !== 'string') throw corrupt(file, `"${key}"`, 'must be a string');
+    if (typeof md[key] !== 'string') throw corrupt(file, `"${key}"`, 'must be a string', [key]);
   }
-  if (typeof md.restore_hashes !== 'object' || md.restore_hashes === null) throw corrupt(file, '"restore_hashes"', 'must be an object');
+  if (typeof md.restore_hashes !== 'object' || md.restore_hashes === null) throw corrupt(file, '"restore_hashes"', 'must be an object', ['restore_hashes']);
   if (md.metrics !== undefined && md.metrics !== null && (typeof md.metrics !== 'object' || Array.isArray(md.metrics))) {
-    throw corrupt(file, '"metrics"', 'must be an object or null');
+    throw corrupt(file, '"metrics"', 'must be an object or null', ['metrics']);
   }
   return md as SnapshotMetadata;
 }

@@ -1,0 +1,67 @@
+// Benchmarks of the pipeline runner (issue 6 "Acceptance"): its own overhead per step next to
+// the floor of spawning `node -e 0`, and 20 independent no-op steps with --jobs 2 against
+// --jobs 1. Medians of several runs; figures only, nothing asserted.
+//
+//   npm run bench:runner            BENCH_RUNS=3 npm run bench:runner
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const DWS = fileURLToPath(new URL('../dist/dws.js', import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const N = Number(process.env.BENCH_STEPS ?? 20);
+const env = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid',
+  GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid',
+  GIT_CONFIG_GLOBAL: fileURLToPath(new URL('../test/gitconfig', import.meta.url)),
+};
+
+const root = mkdtempSync(join(tmpdir(), 'dws-bench-runner-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+function time(cmd, args) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const s = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return s;
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const dws = (...args) => time(process.execPath, [DWS, ...args]);
+
+time(process.execPath, [DWS, '--batch', 'init', '--hostname', 'bench', '--create-resources', 'code,intermediate-data']);
+const noop = (name) => `import { defineStep } from 'dataworkspaces';\nexport const ${name} = defineStep({ name: '${name}', run() {} });\n`;
+mkdirSync(join(root, 'code', 'one'));
+writeFileSync(join(root, 'code', 'one', 'noop.step.mjs'), noop('noop'));
+mkdirSync(join(root, 'code', 'many'));
+for (let i = 0; i < N; i++) writeFileSync(join(root, 'code', 'many', `s${i}.step.mjs`), noop(`s${i}`));
+// Steps that wait 100 ms each (I/O-bound work): what --jobs buys when steps take time.
+mkdirSync(join(root, 'code', 'wait'));
+for (let i = 0; i < N; i++) {
+  writeFileSync(join(root, 'code', 'wait', `w${i}.step.mjs`), `import { defineStep } from 'dataworkspaces';\nexport const w${i} = defineStep({ name: 'w${i}', run: () => new Promise((r) => setTimeout(r, 100)) });\n`);
+}
+const run = (dir, jobs) => dws('run', `code/${dir}`, '--force', '--no-snapshot', '--jobs', String(jobs));
+
+const floor = [], one = [], seq = [], par = [], wseq = [], wpar = [];
+for (let i = 0; i < RUNS; i++) {
+  floor.push(time(process.execPath, ['-e', '0']));
+  one.push(run('one', 1));
+  seq.push(run('many', 1));
+  par.push(run('many', 2));
+  wseq.push(run('wait', 1));
+  wpar.push(run('wait', 2));
+}
+const f = median(floor), o = median(one), s = median(seq), p = median(par);
+const perStep = (s - o) / (N - 1);
+const line = (what, ms, note) => console.log(`${what.padEnd(58)} ${ms.toFixed(1).padStart(8)} ms  ${note}`);
+console.log(`dws run benchmarks: medians of ${RUNS} runs, ${N} no-op steps, --force --no-snapshot\n`);
+line('floor: spawn `node -e 0`', f, '');
+line('`dws run` of one no-op step (whole process)', o, `${(o - f).toFixed(1)} ms over the floor`);
+line(`runner overhead per step (${N} steps, --jobs 1, (T${N}-T1)/${N - 1})`, perStep, `target: within 50 ms of the floor: ${perStep <= 50 ? 'met' : 'NOT met'}`);
+line(`${N} independent no-op steps, --jobs 1`, s, '');
+line(`${N} independent no-op steps, --jobs 2`, p, `${((100 * p) / s).toFixed(0)}% of sequential; target < 60%: ${p < 0.6 * s ? 'met' : 'NOT met'}`);
+line(`${N} independent 100 ms steps, --jobs 1`, median(wseq), '');
+line(`${N} independent 100 ms steps, --jobs 2`, median(wpar), `${((100 * median(wpar)) / median(wseq)).toFixed(0)}% of sequential`);

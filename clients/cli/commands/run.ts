@@ -1,0 +1,138 @@
+/**
+ * `dws run FILE... | --name N --in R --out R -- CMD ARGS`: flags, live per-step progress lines
+ * (from the runner's events) on stderr, and the run's summary on stdout. Ctrl-C stops the run
+ * cleanly (no lineage for unfinished steps, no snapshot, exit 130).
+ */
+import type { Command } from 'commander';
+import type { ResultOf, RunEvent, run as Run } from '../../../protocol/index.js';
+import { callMethod } from '../../../server/commands/index.js';
+import { globalOptions, lockTimeoutMs, positiveInt, toJson, withJson } from '../cli.js';
+import { terminalContext } from '../terminal.js';
+
+interface RunFlags {
+  param: string[];
+  snapshot: boolean;
+  message?: string;
+  tag?: string;
+  jobs?: number;
+  force?: boolean;
+  dryRun?: boolean;
+  name?: string;
+  in: string[];
+  out: string[];
+  workspaceDir?: string;
+  observe: boolean;
+  strict?: boolean;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function register(program: Command): void {
+  withJson(program.command('run'))
+    .description('Run pipeline steps (step files, folders of *.step.ts, or one command after --): lineage, run cache, parallel, one snapshot')
+    .usage('[options] FILE...  |  --name NAME [--in REF]... [--out REF]... -- COMMAND [ARGS...]')
+    .argument('[FILE...]', 'step files or folders (with --name: the command and its arguments, after --)')
+    .option('--param <NAME=VALUE>', 'a step parameter; VALUE is read as JSON when it parses (3, true, "x"), else as a string (repeatable)', collect, [])
+    .option('-j, --jobs <N>', 'steps run at once (default: the number of CPU cores)', positiveInt)
+    .option('--force', 'rerun steps the run cache would skip')
+    .option('--dry-run', 'print what would run and what would be skipped, and why; change nothing')
+    .option('--no-snapshot', 'do not take a snapshot at the end')
+    .option('-m, --message <TEXT>', 'message of the snapshot (default: the steps that ran and the params)')
+    .option('--tag <TAG>', 'tag of the snapshot')
+    .option('--name <NAME>', 'run a command as a step with this name')
+    .option('--in <REF>', "the command step's input: 'resource' or 'resource:/subpath' (repeatable)", collect, [])
+    .option('--out <REF>', "the command step's output (repeatable)", collect, [])
+    // Observed writes (runner/observe.ts).
+    .option('--strict', 'fail the run (no snapshot) when a step writes outside the declared outputs')
+    .option('--no-observe', 'do not watch for writes outside the declared outputs')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .action(async (files: string[], o: RunFlags, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const json = g.json === true;
+      const controller = new AbortController();
+      const onSigint = () => {
+        if (controller.signal.aborted) process.exit(130);
+        process.stderr.write('\nInterrupted: stopping the run (Ctrl-C again to quit at once)\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      const ctx = {
+        ...terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json }),
+        lockTimeoutMs: lockTimeoutMs(g),
+        signal: controller.signal,
+        onRunEvent: json ? undefined : (e: RunEvent) => process.stderr.write(progressLine(e)),
+      };
+      const command = o.name !== undefined ? { name: o.name, inputs: o.in, outputs: o.out, argv: files } : undefined;
+      let r: ResultOf<typeof Run>;
+      try {
+        r = await callMethod(ctx, 'dws/run', {
+          files: command ? [] : files,
+          param: o.param,
+          jobs: o.jobs,
+          force: o.force === true,
+          dryRun: o.dryRun === true,
+          snapshot: o.snapshot,
+          message: o.message,
+          tag: o.tag,
+          command,
+          workspaceDir: o.workspaceDir,
+          observe: o.observe,
+          strict: o.strict === true,
+        });
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      process.stdout.write(json ? `${toJson(r)}\n` : o.dryRun ? renderPlan(r) : renderSummary(r));
+      if (r.interrupted) {
+        // A step that ignores its abort signal may still hold the event loop: the run is over.
+        process.exit(130);
+      }
+      if (!r.ok) process.exitCode = 1;
+    });
+}
+
+/** One line per event, for a person watching the run. */
+export function progressLine(e: RunEvent): string {
+  switch (e.type) {
+    case 'queued':
+      return `[${e.step}] queued\n`;
+    case 'started':
+      return `[${e.step}] running\n`;
+    case 'skipped':
+      return `[${e.step}] skipped: ${e.reason}\n`;
+    case 'succeeded':
+      return `[${e.step}] done in ${formatMs(e.durationMs)}\n`;
+    case 'failed':
+      return `[${e.step}] FAILED: ${e.reason}\n${e.leftInOutputs?.length ? `[${e.step}] left in its outputs: ${e.leftInOutputs.join(', ')}\n` : ''}`;
+    case 'observed-write':
+      return `WARNING: ${e.path} was written outside the declared outputs${e.step ? ` (while ${e.step} ran)` : ''}\n`;
+    case 'log':
+      return `[${e.step}] ${e.message}\n`;
+  }
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function renderPlan(r: ResultOf<typeof Run>): string {
+  const lines = r.steps.map((s) => `  ${s.status === 'would-run' ? 'run ' : 'skip'}  ${s.step}: ${s.reason ?? ''}`);
+  return `Plan (dry run, nothing changed):\n${lines.join('\n')}\n`;
+}
+
+function renderSummary(r: ResultOf<typeof Run>): string {
+  const count = (st: string) => r.steps.filter((s) => s.status === st).length;
+  const parts = [`${count('succeeded')} ran`, `${count('skipped')} skipped`];
+  if (count('failed') > 0) parts.push(`${count('failed')} failed`);
+  if (count('not-run') > 0) parts.push(`${count('not-run')} not run`);
+  let out = `${r.interrupted ? 'Run interrupted' : r.ok ? 'Run succeeded' : 'Run failed'}: ${parts.join(', ')}.\n`;
+  for (const s of r.steps.filter((x) => x.status === 'failed')) {
+    out += `  ${s.step} failed: ${s.reason}\n`;
+    out += s.leftInOutputs.length > 0 ? `    it left in its outputs: ${s.leftInOutputs.join(', ')}\n` : '    it left nothing in its outputs\n';
+  }
+  if (r.observedWrites.length > 0) out += `Written outside the declared outputs: ${r.observedWrites.map((w) => w.path).join(', ')}\n`;
+  if (r.snapshot) out += `Took snapshot ${r.snapshot.hash}${r.snapshot.tag ? ` tagged '${r.snapshot.tag}'` : ''}: ${r.snapshot.message}\n`;
+  else if (r.ok && r.steps.every((s) => s.status === 'skipped')) out += 'Every step was current: nothing changed, no snapshot taken.\n';
+  else if (!r.ok) out += 'No snapshot taken.\n';
+  return out;
+}

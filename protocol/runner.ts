@@ -1,0 +1,96 @@
+/**
+ * The pipeline runner's methods (issue 6): `dws/run` runs step files or one command as a DAG of
+ * steps, and `dws/run/progress` notifications report each step's progress while it runs.
+ */
+import { z } from 'zod';
+import { NotificationType } from 'vscode-jsonrpc/lib/common/messages.js';
+import { defineMethod } from './method.js';
+
+/** One step's progress: the same events drive the terminal lines, the notifications and watch mode. */
+export const RunEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('queued'), step: z.string() }),
+  /** `at`: ISO time the step started. */
+  z.object({ type: z.literal('started'), step: z.string(), at: z.string() }),
+  z.object({ type: z.literal('skipped'), step: z.string(), reason: z.string() }),
+  z.object({ type: z.literal('succeeded'), step: z.string(), durationMs: z.number() }),
+  /** `leftInOutputs`: workspace-relative files the step wrote into its declared outputs before failing. */
+  z.object({ type: z.literal('failed'), step: z.string(), reason: z.string(), leftInOutputs: z.array(z.string()).optional() }),
+  /** A write outside the running steps' declared outputs (`step`: the only step running then, if one). */
+  z.object({ type: z.literal('observed-write'), path: z.string(), step: z.string().optional() }),
+  /** A line a step logged (its `log()` or its command's output). */
+  z.object({ type: z.literal('log'), step: z.string(), message: z.string() }),
+]);
+export type RunEvent = z.infer<typeof RunEvent>;
+
+export const RunProgressParams = z.object({ workspaceDir: z.string(), event: RunEvent });
+export type RunProgressParams = z.infer<typeof RunProgressParams>;
+
+/** Server to the client that sent `dws/run`: one step's progress, as it happens. */
+export const runProgress = new NotificationType<RunProgressParams>('dws/run/progress');
+
+export const StepOutcome = z.object({
+  step: z.string(),
+  /** `would-run`: dry run only. `not-run`: an upstream step failed or the run was interrupted. */
+  status: z.enum(['succeeded', 'skipped', 'failed', 'not-run', 'would-run']),
+  /** Why it was skipped, failed, not run, or would run. */
+  reason: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  /** For a failed step: the files it left in its declared outputs (workspace-relative). */
+  leftInOutputs: z.array(z.string()),
+  /** The run-cache fingerprint (sha256 of code, params, input contents, upstream fingerprints). */
+  fingerprint: z.string().nullable(),
+});
+export type StepOutcome = z.infer<typeof StepOutcome>;
+
+export const RunResult = z.object({
+  /** Every step succeeded or was skipped, and the run was not interrupted. */
+  ok: z.boolean(),
+  interrupted: z.boolean(),
+  /** In plan order (upstream first). */
+  steps: z.array(StepOutcome),
+  /** The snapshot taken at the end (null: none — dry run, --no-snapshot, a failure, or nothing ran). */
+  snapshot: z.object({ hash: z.string(), tag: z.string().nullable(), message: z.string() }).nullable(),
+  /** Writes seen outside the declared outputs (only when observing). */
+  observedWrites: z.array(z.object({ path: z.string(), step: z.string().optional() })),
+});
+export type RunResult = z.infer<typeof RunResult>;
+
+export const run = defineMethod({
+  method: 'dws/run',
+  doc:
+    'CLI `dws run`, editors: run step files (or one command as a step) as a DAG — params validated, declared inputs/outputs checked, ' +
+    'current steps skipped by the run cache, lineage recorded, one snapshot at the end. Progress arrives as `dws/run/progress`.',
+  mutates: true,
+  params: z.object({
+    /** Workspace root; default: the nearest enclosing directory that has `.dataworkspace/`. */
+    workspaceDir: z.string().optional(),
+    /** Step files, or folders of `*.step.ts` / `*.step.js` files. */
+    files: z.array(z.string()).default([]),
+    /** `--param NAME=VALUE`: VALUE is read as JSON when it parses, else as a string. */
+    param: z.array(z.string()).default([]),
+    /** Steps run at once; default the number of CPU cores. */
+    jobs: z.number().int().min(1).optional(),
+    /** Rerun steps the run cache would skip. */
+    force: z.boolean().default(false),
+    /** Print the plan (what would run or be skipped, and why); change nothing. */
+    dryRun: z.boolean().default(false),
+    /** Take a snapshot at the end (when something ran and nothing failed). */
+    snapshot: z.boolean().default(true),
+    message: z.string().optional(),
+    tag: z.string().optional(),
+    /** Watch the resources' local files while steps run and report writes outside the declared outputs (runner/observe.ts). */
+    observe: z.boolean().default(true),
+    /** With observe: such a write fails the run (no snapshot). */
+    strict: z.boolean().default(false),
+    /** A command as a step (any language): `--name N --in REF --out REF -- CMD ARGS`. */
+    command: z
+      .object({
+        name: z.string().min(1),
+        inputs: z.array(z.string()).default([]),
+        outputs: z.array(z.string()).default([]),
+        argv: z.array(z.string()).min(1),
+      })
+      .optional(),
+  }),
+  result: RunResult,
+});

@@ -1,0 +1,295 @@
+/**
+ * The pipeline engine: plan, validate, then run the steps of a DAG with p-queue (independent
+ * steps in parallel, `jobs` at a time), each recorded through the lineage API (lineage/step.ts);
+ * skip what the run cache says is current; one snapshot at the end through `dws/snapshot`.
+ * Outcomes are values (RunEvent, StepOutcome): the engine never prints. Every check that can
+ * refuse the run happens before any step starts.
+ *
+ *   load → plan (refs, DAG, cycles, writers) → params → inputs exist → [dry run: stop]
+ *        → per step, when its upstream succeeded: fingerprint → skip | run + lineage
+ *        → cache → snapshot (if something ran and nothing failed)
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import PQueue from 'p-queue';
+import { ConfigurationError, InvalidParamsError } from '../protocol/errors.js';
+import { LineageStep } from '../lineage/step.js';
+import { refName } from '../lineage/model.js';
+import { callMethod } from '../server/commands/index.js';
+import type { Context } from '../server/context.js';
+import { openResources } from '../server/resources/registry.js';
+import { isWithin, relativePosix } from '../server/workspace/paths.js';
+import type { Workspace } from '../server/workspace/workspace.js';
+import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts } from './cache.js';
+import { planSteps, type PlannedStep } from './plan.js';
+import type { LoadedStep, RunEvent, RunOptions, RunResult, StepOutcome } from './types.js';
+
+export type { LoadedStep, RunEvent, RunObserver, RunOptions, RunResult, StepOutcome, StepStatus } from './types.js';
+
+/** Thrown inside a step's promise when the run is interrupted. */
+class Interrupted extends Error {}
+
+/** Run (or with dryRun, plan) the pipeline. Bad declarations and params throw before anything runs. */
+export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): Promise<RunResult> {
+  const emit = (e: RunEvent) => o.onEvent?.(e);
+  const resources = await openResources(ws);
+  const plan = planSteps(o.steps, resources, ctx.cwd);
+  const params = validateParams(o.steps, o.params);
+  checkInputsExist(plan.steps);
+
+  const cache = new RunCache(ws);
+  const outcomes = new Map<string, StepOutcome>();
+  const fingerprints = new Map<string, string>();
+  const outcome = (step: string, status: StepOutcome['status'], reason: string | null, extra: Partial<StepOutcome> = {}): StepOutcome => {
+    const r: StepOutcome = { step, status, reason, durationMs: null, leftInOutputs: [], fingerprint: fingerprints.get(step) ?? null, ...extra };
+    outcomes.set(step, r);
+    return r;
+  };
+
+  // Freshness of one step: its fingerprint parts now, and why it must run (null: it may be skipped).
+  const freshness = async (p: PlannedStep): Promise<{ parts: FingerprintParts; reason: string | null }> => {
+    const inputs: Record<string, string> = {};
+    for (const i of p.inputs) inputs[refName(i.ref)] = i.path === null ? 'no-local-files' : await contentHash(i.path);
+    const upstream = Object.fromEntries(p.upstream.map((u) => [u, fingerprints.get(u) ?? 'unknown']));
+    const parts: FingerprintParts = { code: codeHash(ws.dir, p.step.codeFiles), params: params.get(p.step.name), inputs, upstream };
+    fingerprints.set(p.step.name, fingerprintOf(parts));
+    if (o.force) return { parts, reason: '--force' };
+    return { parts, reason: staleReason(cache.get(p.step.name), parts, await outputHashes(p)) };
+  };
+
+  if (o.dryRun) {
+    for (const p of plan.steps) {
+      const ranUp = p.upstream.find((u) => outcomes.get(u)?.status === 'would-run');
+      if (ranUp !== undefined) {
+        outcome(p.step.name, 'would-run', `upstream step ${ranUp} would run`);
+        continue;
+      }
+      const { reason } = await freshness(p);
+      if (reason === null) outcome(p.step.name, 'skipped', 'unchanged since its last successful run');
+      else outcome(p.step.name, 'would-run', reason);
+    }
+    return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, observedWrites: [] };
+  }
+
+  const signal = o.signal ?? new AbortController().signal;
+  const interrupted = new Promise<never>((_, reject) => {
+    const stop = () => reject(new Interrupted('interrupted'));
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  interrupted.catch(() => {});
+  // Lineage store updates are read-modify-write of files: one at a time.
+  let lineageLock: Promise<unknown> = Promise.resolve();
+  const serially = <T>(f: () => Promise<T>): Promise<T> => {
+    const r = lineageLock.then(f);
+    lineageLock = r.catch(() => {});
+    return r;
+  };
+  const succeededParts = new Map<string, FingerprintParts>();
+
+  const execute = async (p: PlannedStep): Promise<StepOutcome> => {
+    const name = p.step.name;
+    if (signal.aborted) return outcome(name, 'not-run', 'the run was interrupted');
+    const { parts, reason } = await freshness(p);
+    if (reason === null) {
+      emit({ type: 'skipped', step: name, reason: 'unchanged since its last successful run' });
+      return outcome(name, 'skipped', 'unchanged since its last successful run');
+    }
+    const startMs = Date.now();
+    emit({ type: 'started', step: name, at: new Date(startMs).toISOString() });
+    const outPaths = p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]));
+    let lineage: LineageStep | null = null;
+    const fail = (why: string): StepOutcome => {
+      const left = filesChangedSince(ws.dir, outPaths, startMs);
+      emit({ type: 'failed', step: name, reason: why, leftInOutputs: left });
+      return outcome(name, 'failed', why, { durationMs: Date.now() - startMs, leftInOutputs: left });
+    };
+    try {
+      lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources));
+      for (const out of outPaths) mkdirSync(dirname(out), { recursive: true });
+      const before = new Map(outPaths.map((x) => [x, statSignature(x)]));
+      const step = lineage;
+      await Promise.race([runWork(ws, p, params.get(name), step, signal, (m) => emit({ type: 'log', step: name, message: m })), interrupted]);
+      const unwritten = p.outputs.filter((x) => x.path !== null && (!existsSync(x.path) || statSignature(x.path) === before.get(x.path)));
+      if (unwritten.length > 0) throw new StepFailure(`it did not write its declared output${unwritten.length > 1 ? 's' : ''} ${unwritten.map((x) => refName(x.ref)).join(', ')}`);
+      await serially(() => step.complete());
+    } catch (e) {
+      lineage?.abort();
+      cache.set(name, null);
+      return fail(e instanceof Interrupted ? 'interrupted' : message(e));
+    }
+    succeededParts.set(name, parts);
+    const durationMs = Date.now() - startMs;
+    emit({ type: 'succeeded', step: name, durationMs });
+    return outcome(name, 'succeeded', null, { durationMs });
+  };
+
+  await o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]))));
+  const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
+  const done = new Map<string, Promise<StepOutcome>>();
+  for (const p of plan.steps) {
+    const ups = p.upstream.map((u) => done.get(u)!);
+    done.set(
+      p.step.name,
+      Promise.all(ups).then((results) => {
+        const bad = results.find((r) => r.status === 'failed' || r.status === 'not-run');
+        if (bad) {
+          emit({ type: 'skipped', step: p.step.name, reason: `upstream step ${bad.step} ${bad.status === 'failed' ? 'failed' : 'did not run'}` });
+          return outcome(p.step.name, 'not-run', `upstream step ${bad.step} ${bad.status === 'failed' ? 'failed' : 'did not run'}`);
+        }
+        if (signal.aborted) return outcome(p.step.name, 'not-run', 'the run was interrupted');
+        emit({ type: 'queued', step: p.step.name });
+        return queue.add(() => execute(p));
+      }),
+    );
+  }
+  await Promise.all(done.values());
+  const observedWrites = (await o.observer?.stop()) ?? [];
+  for (const w of observedWrites) emit({ type: 'observed-write', path: w.path, ...(w.step ? { step: w.step } : {}) });
+
+  const steps = plan.steps.map((p) => outcomes.get(p.step.name)!);
+  // --strict (observed writes, runner/observe.ts): a write outside the declared outputs fails the run.
+  const ok = !signal.aborted && steps.every((s) => s.status === 'succeeded' || s.status === 'skipped') && !(o.strict === true && observedWrites.length > 0);
+  const ran = steps.filter((s) => s.status === 'succeeded');
+  let snapshot: RunResult['snapshot'] = null;
+  if (ok && o.snapshot && ran.length > 0) {
+    const msg = o.message ?? runMessage(ran.map((s) => s.step), o.params);
+    const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
+    snapshot = { hash: r.hash, tag: r.tag, message: msg };
+  }
+  // Output states after the snapshot (which moves results files): what the next run compares to.
+  for (const p of plan.steps) {
+    const parts = succeededParts.get(p.step.name);
+    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p) });
+  }
+  cache.save();
+  return { ok, interrupted: signal.aborted, steps, snapshot, observedWrites };
+}
+
+class StepFailure extends Error {}
+
+function message(e: unknown): string {
+  if (e instanceof StepFailure) return e.message;
+  if (e instanceof Error) return `${e.constructor.name === 'Error' ? '' : `${e.constructor.name}: `}${e.message}`;
+  return String(e);
+}
+
+async function outputHashes(p: PlannedStep): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await contentHash(x.path);
+  return out;
+}
+
+/** "dws run: prepare, train (scale=3)" */
+function runMessage(steps: string[], params: Record<string, unknown>): string {
+  const ps = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return `dws run: ${steps.join(', ')}${ps.length > 0 ? ` (${ps.join(', ')})` : ''}`;
+}
+
+/**
+ * Each step's params: the given ones validated by its schema (unknown keys are dropped by zod
+ * objects). Every bad field of every step is listed; a param no step declares is refused too.
+ */
+function validateParams(steps: LoadedStep[], given: Record<string, unknown>): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const problems: string[] = [];
+  const known = new Set<string>();
+  let open = false;
+  for (const s of steps) {
+    if (s.paramsSchema === null) {
+      out.set(s.name, given);
+      open = true;
+      continue;
+    }
+    const shape = (s.paramsSchema as { shape?: Record<string, unknown> }).shape;
+    if (shape && typeof shape === 'object') Object.keys(shape).forEach((k) => known.add(k));
+    else open = true;
+    const r = s.paramsSchema.safeParse(given);
+    if (r.success) out.set(s.name, r.data);
+    else for (const i of r.error.issues) problems.push(`step ${s.name}: param ${i.path.map(String).join('.') || '(all)'}: ${i.message}`);
+  }
+  if (!open) for (const k of Object.keys(given)) if (!known.has(k)) problems.push(`param ${k}: no step of this run takes it (known: ${[...known].join(', ') || 'none'})`);
+  if (problems.length > 0) {
+    throw new InvalidParamsError(`Invalid params, nothing was run:\n  ${problems.join('\n  ')}\nPass each as --param NAME=VALUE (VALUE is read as JSON when it parses, e.g. 3, true, "x").`, { problems });
+  }
+  return out;
+}
+
+/** Declared inputs not written by a step of this run must exist now. */
+function checkInputsExist(steps: PlannedStep[]): void {
+  for (const p of steps) {
+    for (const i of p.inputs) {
+      if (i.path === null || existsSync(i.path)) continue;
+      const producer = steps.some((q) => p.upstream.includes(q.step.name) && q.outputs.some((o) => i.path !== null && o.path !== null && (isWithin(i.path, o.path) || isWithin(o.path, i.path))));
+      if (!producer) {
+        throw new ConfigurationError(`Input '${i.key}' of step ${p.step.name} (${refName(i.ref)}) does not exist: expected it at ${i.path}. Create it, or run the step that writes it.`, {
+          step: p.step.name,
+          ref: refName(i.ref),
+        });
+      }
+    }
+  }
+}
+
+/** Start the step's lineage: inputs, the code resources holding its code files, outputs (a results-role output as the results dir). */
+async function startLineage(ws: Workspace, p: PlannedStep, params: Record<string, unknown>, resources: Awaited<ReturnType<typeof openResources>>): Promise<LineageStep> {
+  const codeResources = [...new Set(p.step.codeFiles.flatMap((f) => resources.filter((r) => r.role === 'code' && r.localPath !== null && isWithin(f, r.localPath)).map((r) => r.name)))];
+  const resultsOut = p.outputs.find((x) => x.role === 'results' && x.path !== null);
+  return LineageStep.start({
+    workspaceDir: ws.dir,
+    name: p.step.name,
+    params: params ?? {},
+    inputs: p.inputs.map((x) => refName(x.ref)),
+    code: codeResources,
+    outputs: p.outputs.filter((x) => x !== resultsOut).map((x) => refName(x.ref)),
+    ...(resultsOut ? { results: { dir: refName(resultsOut.ref) } } : {}),
+    // A step file is recorded relative to the workspace, so a restored copy elsewhere can rerun it.
+    commandLine: p.step.work.type === 'command' ? p.step.work.argv : ['dws', 'run', ...(p.step.file ? [relativePosix(ws.dir, p.step.file)] : [])],
+  });
+}
+
+/** Run the step's work: its `run` function in this process, or its command as a child process. */
+async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: LineageStep, signal: AbortSignal, log: (m: string) => void): Promise<void> {
+  const paths = (refs: PlannedStep['inputs']) => Object.fromEntries(refs.map((x) => [x.key, x.path ?? refName(x.ref)]));
+  const work = p.step.work;
+  if (work.type === 'module') {
+    await work.run({
+      params,
+      inputs: paths(p.inputs),
+      outputs: paths(p.outputs),
+      results: {
+        write: (metrics) => {
+          if (!p.outputs.some((x) => x.role === 'results')) {
+            throw new ConfigurationError(`Step ${p.step.name} wrote results but declares no output in a results resource: add one, e.g. outputs: { results: 'results' }`, { step: p.step.name });
+          }
+          return lineage.writeResults(metrics);
+        },
+      },
+      log,
+      signal,
+      workspaceDir: ws.dir,
+    });
+    return;
+  }
+  const [cmd, ...args] = work.argv;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(cmd!, args, {
+      cwd: work.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DWS_PARAMS: JSON.stringify(params ?? {}), DWS_INPUTS: JSON.stringify(paths(p.inputs)), DWS_OUTPUTS: JSON.stringify(paths(p.outputs)) },
+    });
+    const kill = () => child.kill('SIGTERM');
+    signal.addEventListener('abort', kill, { once: true });
+    const lines = (chunk: Buffer) => chunk.toString().split(/\r?\n/).filter((l) => l !== '').forEach(log);
+    child.stdout.on('data', lines);
+    child.stderr.on('data', lines);
+    child.on('error', (e) => reject(new StepFailure(`could not start '${cmd}': ${e.message}`)));
+    child.on('close', (code, sig) => {
+      signal.removeEventListener('abort', kill);
+      if (code === 0) resolve();
+      else reject(new StepFailure(sig ? `command killed by ${sig}` : `command exited with code ${code}`));
+    });
+  });
+}
+

@@ -1,0 +1,134 @@
+/**
+ * Observed writes (issue 6, item 5): while steps run, chokidar follows the local files of every
+ * resource, and a write outside the running steps' declared outputs is reported. chokidar is
+ * imported only here, when a run observes.
+ *
+ * Events arrive a little after the writes that cause them, so `stop()` flushes first: it writes a
+ * marker file into each watched root and waits until chokidar has reported every marker (events
+ * come in order from one inotify/FSEvents queue), then closes the watcher and removes the markers.
+ */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, sep } from 'node:path';
+import type { FSWatcher } from 'chokidar';
+import { openResources } from '../server/resources/registry.js';
+import { isWithin, relativePosix } from '../server/workspace/paths.js';
+import type { Workspace } from '../server/workspace/workspace.js';
+import type { RunEvent, RunObserver } from './types.js';
+
+/**
+ * A file or directory changed outside every declared output (workspace-relative when inside the
+ * workspace, else absolute); `step`: the only step running then, when there was one.
+ */
+export interface ObservedWrite {
+  path: string;
+  step?: string;
+}
+
+/** Directories never reported: git's and dws's own metadata. */
+const IGNORED_NAMES = new Set(['.git', '.dataworkspace']);
+const MARKER_PREFIX = '.dws-observe-flush-';
+
+export function isIgnoredPath(path: string): boolean {
+  return path.split(sep).some((part) => IGNORED_NAMES.has(part));
+}
+
+/** chokidar, loaded on first use (STYLE.md 9/10: the watcher costs nothing to runs that do not watch). */
+export async function loadChokidar(): Promise<typeof import('chokidar')> {
+  return import('chokidar');
+}
+
+/** Start a chokidar watcher on `paths` and resolve once its initial scan is done ('ready'). */
+export async function startWatcher(paths: string[], onEvent: (event: string, path: string) => void): Promise<FSWatcher> {
+  const { watch } = await loadChokidar();
+  // awaitWriteFinish off: we want every event as it comes, the flush marker orders them.
+  const watcher = watch(paths, { ignoreInitial: true, awaitWriteFinish: false, ignored: (p: string) => isIgnoredPath(p) });
+  watcher.on('all', (event, path) => onEvent(event, path));
+  await new Promise<void>((resolve, reject) => {
+    watcher.once('ready', resolve);
+    watcher.once('error', reject);
+  });
+  return watcher;
+}
+
+/** The local directories of a workspace's resources, outermost only (a root inside another is watched through it). */
+export async function resourceRoots(ws: Workspace): Promise<string[]> {
+  const dirs = (await openResources(ws)).map((r) => r.localPath).filter((p): p is string => p !== null && existsSync(p));
+  return [...new Set(dirs)].filter((d, _i, all) => !all.some((o) => o !== d && isWithin(d, o)));
+}
+
+/**
+ * The runner's observer hook: `start` before the first step, `stop` after the last. Fed the run's
+ * events through `onRunEvent`, it attributes a write to the step that was the only one running.
+ */
+export class WriteObserver implements RunObserver {
+  private watcher: FSWatcher | null = null;
+  private roots: string[] = [];
+  private outputs: string[] = [];
+  private wsDir = '';
+  private readonly running = new Set<string>();
+  private readonly writes = new Map<string, ObservedWrite>();
+  private readonly markersSeen = new Set<string>();
+  private markerWaiters = new Map<string, () => void>();
+
+  async start(ws: Workspace, outputs: string[]): Promise<void> {
+    this.outputs = outputs;
+    this.wsDir = ws.dir;
+    this.roots = await resourceRoots(ws);
+    if (this.roots.length === 0) return;
+    this.watcher = await startWatcher(this.roots, (event, path) => this.onEvent(event, path));
+  }
+
+  /** Follow the run's events (chain it into `onEvent`) to know which steps are running. */
+  onRunEvent(e: RunEvent): void {
+    if (e.type === 'started') this.running.add(e.step);
+    else if (e.type === 'succeeded' || e.type === 'failed') this.running.delete(e.step);
+  }
+
+  /** Flush pending events, stop watching, and return the writes outside the declared outputs (sorted by path). */
+  async stop(): Promise<ObservedWrite[]> {
+    const watcher = this.watcher;
+    this.watcher = null;
+    if (watcher) {
+      const markers = this.roots.map((root, i) => join(root, `${MARKER_PREFIX}${process.pid}-${i}`));
+      const seen = markers.map(
+        (m) =>
+          new Promise<void>((resolve) => {
+            if (this.markersSeen.has(m)) resolve();
+            else this.markerWaiters.set(m, resolve);
+          }),
+      );
+      const written: string[] = [];
+      markers.forEach((m, i) => {
+        try {
+          writeFileSync(m, '');
+          written.push(m);
+        } catch {
+          // A root we cannot write to cannot have been written by a step either: nothing to flush.
+          seen[i] = Promise.resolve();
+        }
+      });
+      try {
+        await Promise.all(seen);
+      } finally {
+        await watcher.close();
+        for (const m of written) rmSync(m, { force: true });
+      }
+    }
+    return [...this.writes.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  private onEvent(event: string, path: string): void {
+    if (basename(path).startsWith(MARKER_PREFIX)) {
+      if (event !== 'add') return;
+      this.markersSeen.add(path);
+      this.markerWaiters.get(path)?.();
+      return;
+    }
+    if (this.outputs.some((o) => isWithin(path, o))) return;
+    // Creating the parent directories of an output is part of writing it.
+    if (event === 'addDir' && this.outputs.some((o) => isWithin(o, path))) return;
+    const only = this.running.size === 1 ? [...this.running][0] : undefined;
+    const shown = isWithin(path, this.wsDir) ? relativePosix(this.wsDir, path) : path;
+    if (!this.writes.has(path)) this.writes.set(path, only === undefined ? { path: shown } : { path: shown, step: only });
+  }
+}

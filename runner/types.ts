@@ -1,0 +1,62 @@
+/**
+ * The runner's shared vocabulary: a loaded step, the events a run emits (STYLE.md 7: outcomes
+ * are values, consumed by the terminal reporter, protocol notifications and watch mode alike),
+ * the options of a run and its result.
+ */
+import type { RunEvent, StepOutcome } from '../protocol/runner.js';
+import type { Workspace } from '../server/workspace/workspace.js';
+
+export type { RunEvent, RunResult, StepOutcome } from '../protocol/runner.js';
+
+/** How a step's work is done: an exported `run` function, or a command (any language). */
+export type StepWork =
+  | { type: 'module'; run: (ctx: import('./step.js').StepRunContext<unknown, string, string>) => Promise<void> | void }
+  | { type: 'command'; argv: string[]; cwd: string };
+
+/** A step ready to plan: its declaration, where it came from, and the files its code is made of. */
+export interface LoadedStep {
+  name: string;
+  /** The step file (absolute) for a module step; null for a command step. */
+  file: string | null;
+  /** Files whose content is the step's code (step file + local imports; a command's script files). Absolute, sorted. */
+  codeFiles: string[];
+  /** Declared refs by name (`resource` or `resource:/subpath`). */
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+  /** The step's zod schema (any zod copy: only safeParse is used); null = params taken as given. */
+  paramsSchema: { safeParse(v: unknown): { success: true; data: unknown } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } } | null;
+  description?: string;
+  work: StepWork;
+}
+
+/** Watches the workspace while steps run (runner/observe.ts); the engine starts and stops it. */
+export interface RunObserver {
+  /** Start watching; `outputs` are the absolute paths steps may write. */
+  start(ws: Workspace, outputs: string[]): Promise<void>;
+  /** Stop and return the writes seen outside `outputs`. */
+  stop(): Promise<Array<{ path: string; step?: string }>>;
+}
+
+export interface RunOptions {
+  steps: LoadedStep[];
+  /** `--param k=v` values (already JSON-decoded); each step's schema picks its own. */
+  params: Record<string, unknown>;
+  /** Steps run at once (>= 1). */
+  jobs: number;
+  /** Rerun steps the run cache would skip. */
+  force: boolean;
+  /** Plan only: events say what would run or be skipped and why; nothing changes. */
+  dryRun: boolean;
+  /** Take one snapshot at the end when something ran and nothing failed. */
+  snapshot: boolean;
+  message?: string;
+  tag?: string;
+  /** Aborting stops the run: no new steps, running ones are abandoned, no lineage for them, no snapshot. */
+  signal?: AbortSignal;
+  onEvent?: (e: RunEvent) => void;
+  observer?: RunObserver;
+  /** Observed writes (runner/observe.ts): a write outside the declared outputs fails the run (no snapshot). */
+  strict?: boolean;
+}
+
+export type StepStatus = StepOutcome['status'];

@@ -1,0 +1,46 @@
+/**
+ * Code lenses on each `defineStep` of a step file: `Run <name>` (runs the file through
+ * `dws/run`), and the step's last recorded run from lineage: `last run: <status>, <time>,
+ * snapshot <short hash>` (status: succeeded, or stale when an input changed since).
+ */
+import type { CodeLens } from 'vscode-languageserver/node.js';
+import { steps as lineageSteps } from '../../../lineage/queries.js';
+import { staleSteps } from '../../../lineage/staleness.js';
+import { LineageStore } from '../../../lineage/store.js';
+import { SnapshotStore } from '../../backends/git/snapshots.js';
+import { isMethodName } from '../../commands/index.js';
+import type { Resource } from '../../resources/types.js';
+import type { LoadedWorkspace } from './loaded-workspace.js';
+import { scanSteps } from './step-scan.js';
+import { rangeOf } from './text.js';
+
+export async function codeLenses(text: string, uri: string, lw: LoadedWorkspace): Promise<CodeLens[]> {
+  const decls = scanSteps(text).filter((s) => s.name !== null);
+  if (decls.length === 0) return [];
+  const store = new LineageStore(lw.ws);
+  const recorded = lineageSteps(store);
+  const stale = await staleSteps(store, [...lw.resources.values()].filter((r): r is Resource => r !== null));
+  const snapshots = new SnapshotStore(lw.ws).history();
+  const lenses: CodeLens[] = [];
+  for (const d of decls) {
+    const range = rangeOf(text, d.start, d.end);
+    if (isMethodName('dws/run')) lenses.push({ range, command: { title: `Run ${d.name}`, command: 'dws.run', arguments: [{ uri }] } });
+    const last = recorded.filter((s) => s.stepName === d.name).sort((a, b) => (a.startTime < b.startTime ? 1 : -1))[0];
+    let title = 'never run';
+    if (last) {
+      // The newest snapshot whose lineage holds this very run.
+      const snap = snapshots.find((md) => {
+        try {
+          return lineageSteps(new LineageStore(lw.ws, md.hash)).some((s) => s.stepName === last.stepName && s.startTime === last.startTime);
+        } catch {
+          return false; // a snapshot without lineage
+        }
+      });
+      const status = stale.steps.some((s) => s.step === d.name) ? 'stale' : 'succeeded';
+      title = `last run: ${status}, ${last.startTime.replace('T', ' ').slice(0, 19)}, ${snap ? `snapshot ${snap.hash.slice(0, 7)}` : 'not in a snapshot yet'}`;
+    }
+    // No command: an informational lens (clients show its title, nothing to click).
+    lenses.push({ range, command: { title, command: '' } });
+  }
+  return lenses;
+}

@@ -1,0 +1,131 @@
+/**
+ * The server's watcher (DESIGN.md "Watching"): follows the files of every workspace it serves
+ * with chokidar (imported only here, in server mode) and keeps each resource's current compare
+ * hash, so `dws/status` rehashes only resources whose files changed. Listeners (the transports)
+ * turn changes into `dws/workspaceChanged` notifications.
+ *
+ * Per workspace:        (none) --follow--> starting --chokidar ready--> following --close--> closed
+ * Per resource hash:    unknown --asked--> cached --change event--> unknown
+ *
+ * A hash is cached as the promise of its computation at the time it was asked for; a change event
+ * drops it, so a computation that raced with a change is never reused.
+ */
+import { join } from 'node:path';
+import { createContext, type Logger, type WatchedState } from '../context.js';
+import { currentCompareHash } from '../../lineage/current-hash.js';
+import type { WorkspaceChangedParams } from '../../protocol/server-events.js';
+import { GitRepoResource } from '../resources/git.js';
+import { openResources } from '../resources/registry.js';
+import type { Resource } from '../resources/types.js';
+import { isWithin } from '../workspace/paths.js';
+import { META_DIR, Workspace } from '../workspace/workspace.js';
+
+/** Changes arriving within this many ms are reported in one notification. */
+const BATCH_MS = 30;
+
+interface Followed {
+  started: Promise<void>;
+  /** Resource name -> local directory, for mapping a changed path to resources. */
+  paths: Map<string, string>;
+  hashes: Map<string, Promise<string | null>>;
+  close(): Promise<void>;
+}
+
+export class WorkspaceWatcher implements WatchedState {
+  private readonly followed = new Map<string, Followed>();
+  private readonly listeners = new Set<(e: WorkspaceChangedParams) => void>();
+  private readonly pending = new Map<string, Set<string>>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly log: Logger) {}
+
+  onChanged(listener: (e: WorkspaceChangedParams) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  follow = async (dir: string): Promise<void> => {
+    let f = this.followed.get(dir);
+    if (!f) {
+      f = this.start(dir);
+      this.followed.set(dir, f);
+    }
+    await f.started;
+  };
+
+  currentHash = async (r: Resource): Promise<string | null> => {
+    // A git repository's hash is its HEAD (plus a dirty flag), which moves without any file of
+    // its work tree changing: asking git is cheap, so it is never cached.
+    if (r instanceof GitRepoResource) return currentCompareHash(r);
+    await this.follow(r.ws.dir);
+    const f = this.followed.get(r.ws.dir)!;
+    let h = f.hashes.get(r.name);
+    if (h === undefined) {
+      h = currentCompareHash(r);
+      f.hashes.set(r.name, h);
+      h.catch(() => f.hashes.delete(r.name));
+    }
+    return h;
+  };
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.all([...this.followed.values()].map((f) => f.close()));
+    this.followed.clear();
+  }
+
+  private start(dir: string): Followed {
+    const f: Followed = { started: Promise.resolve(), paths: new Map(), hashes: new Map(), close: async () => {} };
+    f.started = (async () => {
+      await this.loadPaths(dir, f);
+      const { watch } = await import('chokidar');
+      const outside = [...f.paths.values()].filter((p) => !isWithin(p, dir));
+      const watcher = watch([dir, ...outside], {
+        ignoreInitial: true,
+        persistent: false, // the transport keeps the process alive, never the watcher
+        // Git's own files change on every command; the metadata that matters is the resource list.
+        ignored: (p: string) => /[\\/]\.git([\\/]|$)/.test(p) || (isWithin(p, join(dir, META_DIR)) && !/^(|resources\.json|resource_local_params\.json)$/.test(p.slice(join(dir, META_DIR).length + 1))),
+      });
+      watcher.on('all', (_event, path) => this.changed(dir, f, path));
+      watcher.on('error', (e) => this.log.warn(`watching ${dir}: ${e instanceof Error ? e.message : String(e)}`));
+      f.close = () => watcher.close();
+      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+      this.log.debug(`following the files of ${dir}`);
+    })();
+    return f;
+  }
+
+  private async loadPaths(dir: string, f: Followed): Promise<void> {
+    f.paths.clear();
+    const ws = Workspace.load(createContext({ cwd: dir, log: this.log }), dir);
+    for (const r of await openResources(ws).catch(() => [])) if (r.localPath !== null) f.paths.set(r.name, r.localPath);
+  }
+
+  private changed(dir: string, f: Followed, path: string): void {
+
+    if (isWithin(path, join(dir, META_DIR))) {
+      // The resource list changed: every hash may be of something else now.
+      f.hashes.clear();
+      void this.loadPaths(dir, f).then(
+        () => this.report(dir, [...f.paths.keys()]),
+        (e: unknown) => this.log.warn(`reloading ${dir}: ${e instanceof Error ? e.message : String(e)}`),
+      );
+      return;
+    }
+    const names = [...f.paths].filter(([, p]) => isWithin(path, p)).map(([n]) => n);
+    for (const n of names) f.hashes.delete(n);
+    if (names.length > 0) this.report(dir, names);
+  }
+
+  private report(dir: string, names: string[]): void {
+    const set = this.pending.get(dir) ?? new Set();
+    names.forEach((n) => set.add(n));
+    this.pending.set(dir, set);
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      const batches = [...this.pending];
+      this.pending.clear();
+      for (const [workspaceDir, resources] of batches) for (const l of this.listeners) l({ workspaceDir, resources: [...resources].sort() });
+    }, BATCH_MS);
+  }
+}

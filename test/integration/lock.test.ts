@@ -1,0 +1,67 @@
+/** The workspace lock: changes from separate dws processes run one at a time; a live holder makes the CLI wait, then refuse; a dead one's lock is taken over. */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, dws, fingerprint, git, newWorkspace, TEST_ENV } from '../helpers.js';
+
+afterAll(cleanup);
+
+function writeLock(ws: string, pid: number): string {
+  const file = join(ws, '.git', 'dws', 'lock');
+  mkdirSync(join(ws, '.git', 'dws'), { recursive: true });
+  writeFileSync(file, JSON.stringify({ pid, hostname: hostname(), command: 'dws snapshot', started: '2024-01-02T03:04:05.000Z', token: 'x' }));
+  return file;
+}
+
+describe('workspace lock', () => {
+  it('runs two CLI snapshots started at once one after the other, with a consistent history', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    const [a, b] = await Promise.all([dws(ws, ['--batch', 'snapshot', '-m', 'first', 'A']), dws(ws, ['--batch', 'snapshot', '-m', 'second', 'B'])]);
+    expect([a.code, b.code, a.stderr + b.stderr]).toEqual([0, 0, expect.not.stringContaining('rror')]);
+    const history = JSON.parse((await dws(ws, ['report', 'history', '--json'])).stdout) as { snapshots: Array<{ tags: string[] }> };
+    // Same state twice: one snapshot carrying both tags, in the order the lock let them in.
+    expect(history.snapshots).toHaveLength(1);
+    expect([...history.snapshots[0]!.tags].sort()).toEqual(['A', 'B']);
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+    expect(existsSync(join(ws, '.git', 'dws', 'lock'))).toBe(false);
+  });
+
+  it('makes the CLI wait for a lock held by a live process, then refuse with a Conflict', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      writeLock(ws, holder.pid!);
+      const before = fingerprint(ws);
+      const r = await dws(ws, ['--batch', 'snapshot', 'A'], { env: { ...TEST_ENV, DWS_LOCK_TIMEOUT_MS: '300' } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`waiting for the workspace lock held by pid ${holder.pid} (dws snapshot) since 2024-01-02T03:04:05.000Z`);
+      expect(r.stderr).toMatch(new RegExp(`Configuration error: The workspace is locked by pid ${holder.pid} .*gave up after 300 ms`));
+      expect(fingerprint(ws)).toBe(before);
+      // The global option says the same.
+      const o = await dws(ws, ['--batch', '--lock-timeout', '100', 'snapshot', 'A']);
+      expect([o.code, o.stderr]).toEqual([1, expect.stringContaining('gave up after 100 ms')]);
+      const bad = await dws(ws, ['--batch', '--lock-timeout', 'soon', 'snapshot', 'A']);
+      expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("Invalid lock timeout 'soon' (from --lock-timeout)")]);
+      expect(fingerprint(ws)).toBe(before);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('takes over a stale lock left by a dead process, with a warning', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    const pid = Number(dead.stdout.trim());
+    const lock = writeLock(ws, pid);
+    const r = await dws(ws, ['--batch', 'snapshot', 'A']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Taking over a stale workspace lock left by pid ${pid} (dws snapshot)`);
+    expect(existsSync(lock)).toBe(false);
+    expect(JSON.parse((await dws(ws, ['report', 'history', '--json'])).stdout).snapshots[0].tags).toEqual(['A']);
+  });
+});

@@ -1,0 +1,320 @@
+/**
+ * `dws run` (issue 6 items 1-4, 8): real processes, real git. Ordering is controlled by the
+ * steps themselves (each waits for a file the other creates), never by sleeps.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, DWS, dws, dwsOk, fingerprint, gitLog, newWorkspace, TEST_ENV, tempDir } from '../helpers.js';
+
+afterAll(cleanup);
+
+/** A step module: reads its inputs, writes `text` into its output; `pre` runs first (e.g. a rendezvous). */
+function stepFile(o: { name: string; inputs: Record<string, string>; outputs: Record<string, string>; body: string; params?: string }): string {
+  return `import { defineStep, z } from 'dataworkspaces';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+${RENDEZVOUS}
+export default defineStep({
+  name: ${JSON.stringify(o.name)},
+  ${o.params ? `params: ${o.params},` : ''}
+  inputs: ${JSON.stringify(o.inputs)},
+  outputs: ${JSON.stringify(o.outputs)},
+  async run({ params, inputs, outputs, results, log, signal }) {
+${o.body}
+  },
+});
+`;
+}
+
+/** Steps wait for each other's marker files in $SYNC_DIR (bounded: a missing partner fails the step, not the test run). */
+const RENDEZVOUS = `
+async function meet(me, other) {
+  writeFileSync(join(process.env.SYNC_DIR, me), '');
+  for (let i = 0; i < 1000 && !existsSync(join(process.env.SYNC_DIR, other)); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!existsSync(join(process.env.SYNC_DIR, other))) throw new Error('partner ' + other + ' never started');
+}`;
+
+const WRITE = (out: string, text: string) => `    mkdirSync(outputs.${out}, { recursive: true });\n    writeFileSync(join(outputs.${out}, 'data.txt'), ${text});`;
+
+async function pipelineWorkspace(): Promise<{ dir: string; sync: string; env: NodeJS.ProcessEnv }> {
+  const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+  const sync = tempDir('dws-sync-');
+  writeFileSync(join(dir, 'source-data', 'a.txt'), 'A');
+  writeFileSync(join(dir, 'source-data', 'b.txt'), 'B');
+  mkdirSync(join(dir, 'code', 'pipe'));
+  writeFileSync(
+    join(dir, 'code', 'pipe', 'a.step.mjs'),
+    stepFile({ name: 'a', inputs: { src: 'source-data:/a.txt' }, outputs: { out: 'intermediate-data:/a' }, body: `    await meet('a', 'b');\n${WRITE('out', "readFileSync(inputs.src, 'utf8') + '!'")}` }),
+  );
+  writeFileSync(
+    join(dir, 'code', 'pipe', 'b.step.ts'),
+    stepFile({ name: 'b', inputs: { src: 'source-data:/b.txt' }, outputs: { out: 'intermediate-data:/b' }, body: `    if (!process.env.NO_MEET) await meet('b', 'a');\n${WRITE('out', "readFileSync(inputs.src, 'utf8') + '?'")}` }),
+  );
+  writeFileSync(
+    join(dir, 'code', 'pipe', 'c.step.ts'),
+    stepFile({
+      name: 'c',
+      params: 'z.object({ scale: z.number().default(1) })',
+      inputs: { a: 'intermediate-data:/a', b: 'intermediate-data:/b' },
+      outputs: { res: 'results' },
+      body: `    const text = readFileSync(join(inputs.a, 'data.txt'), 'utf8') + readFileSync(join(inputs.b, 'data.txt'), 'utf8');\n    await results.write({ length: text.length * params.scale });`,
+    }),
+  );
+  return { dir, sync, env: { ...TEST_ENV, SYNC_DIR: sync } };
+}
+
+function lineageOf(dir: string, resource: string): Array<{ step_name: string; start_time: string; execution_time_seconds: number; parameters: Record<string, unknown>; command_line: string[] }> {
+  const file = join(dir, '.dataworkspace', 'current_lineage', `${resource}.json`);
+  if (!existsSync(file)) return [];
+  return (JSON.parse(readFileSync(file, 'utf8')) as { lineages: Array<{ type: string }> }).lineages.filter((l) => l.type === 'step') as never;
+}
+
+function snapshotLineage(dir: string): Array<{ step_name: string; start_time: string; execution_time_seconds: number }> {
+  const snaps = join(dir, '.dataworkspace', 'snapshot_lineage');
+  const hash = readdirSync(snaps)[0]!;
+  return readdirSync(join(snaps, hash)).flatMap((f) => (JSON.parse(readFileSync(join(snaps, hash, f), 'utf8')) as { lineages: Array<{ type: string }> }).lineages.filter((l) => l.type === 'step')) as never;
+}
+
+const ms = (t: string) => Date.parse(`${t.slice(0, 23)}Z`) + Number(`0.${t.slice(23) || '0'}`);
+
+describe('dws run: a three-step pipeline', () => {
+  it('runs independent steps in parallel, the third after both, one snapshot; a second run skips all; a changed input reruns exactly its downstream', async () => {
+    const { dir, env } = await pipelineWorkspace();
+    const r = await dws(dir, ['run', 'code/pipe', '--jobs', '2', '--param', 'scale=3', '--tag', 'first'], { env });
+    expect(r.stderr).toContain('[a] running');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Took snapshot [0-9a-f]{40} tagged 'first': dws run: a, b, c \(scale=3\)/);
+    expect(gitLog(dir)[0]).toMatch(/^Completed snapshot/);
+
+    // Overlap and ordering from the recorded start and execution times.
+    const steps = new Map(snapshotLineage(dir).map((l) => [l.step_name, { start: ms(l.start_time), end: ms(l.start_time) + l.execution_time_seconds * 1000 }]));
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => steps.get(n)!);
+    expect(a!.start < b!.end && b!.start < a!.end).toBe(true);
+    expect(c!.start).toBeGreaterThanOrEqual(Math.max(a!.end, b!.end) - 1);
+    const results = JSON.parse(readFileSync(join(dir, 'results', 'snapshots', 'test-first', 'results.json'), 'utf8'));
+    expect(results.metrics).toEqual({ length: 12 });
+    expect(results.parameters).toEqual({ scale: 3 });
+
+    // Everything current: every step skipped, exit 0, nothing changes (no snapshot).
+    const before = fingerprint(dir);
+    const again = await dws(dir, ['run', 'code/pipe', '--param', 'scale=3'], { env });
+    expect(again.code, again.stderr).toBe(0);
+    for (const s of ['a', 'b', 'c']) expect(again.stderr).toContain(`[${s}] skipped: unchanged since its last successful run`);
+    expect(again.stdout).toContain('no snapshot taken');
+    expect(fingerprint(dir)).toBe(before);
+
+    // Dry run after changing b's input: the plan names b and c, nothing changes.
+    writeFileSync(join(dir, 'source-data', 'b.txt'), 'BB');
+    const changed = fingerprint(dir);
+    const plan = await dws(dir, ['run', 'code/pipe', '--param', 'scale=3', '--dry-run'], { env });
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('skip  a: unchanged since its last successful run');
+    expect(plan.stdout).toContain('run   b: input source-data:/b.txt changed');
+    expect(plan.stdout).toContain('run   c: upstream step b would run');
+    expect(fingerprint(dir)).toBe(changed);
+
+    const third = await dws(dir, ['run', 'code/pipe', '--param', 'scale=3'], { env: { ...env, NO_MEET: '1' } });
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stderr).toContain('[a] skipped');
+    expect(third.stderr).toContain('[b] done');
+    expect(third.stderr).toContain('[c] done');
+    expect(third.stdout).toMatch(/Run succeeded: 2 ran, 1 skipped/);
+
+    // --force reruns a current step.
+    const forced = await dws(dir, ['run', 'code/pipe/b.step.ts', '--force', '--no-snapshot'], { env: { ...env, NO_MEET: '1' } });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toContain('[b] done');
+  });
+
+  it('a failing step stops its downstream, lets unrelated steps finish, records no lineage for it and takes no snapshot', async () => {
+    const { dir, env } = await pipelineWorkspace();
+    writeFileSync(
+      join(dir, 'code', 'pipe', 'a.step.mjs'),
+      stepFile({ name: 'a', inputs: { src: 'source-data:/a.txt' }, outputs: { out: 'intermediate-data:/a' }, body: `${WRITE('out', "'partial'")}\n    throw new Error('disk on fire');` }),
+    );
+    const head = gitLog(dir)[0];
+    const r = await dws(dir, ['run', 'code/pipe'], { env: { ...env, NO_MEET: '1' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('[a] FAILED: disk on fire');
+    expect(r.stderr).toContain('[b] done');
+    expect(r.stderr).toContain('[c] skipped: upstream step a failed');
+    expect(r.stdout).toContain('it left in its outputs: intermediate-data/a/data.txt');
+    expect(r.stdout).toContain('No snapshot taken.');
+    expect(gitLog(dir)[0]).toBe(head);
+    expect(lineageOf(dir, 'intermediate-data').map((l) => l.step_name)).toEqual(['b']);
+  });
+});
+
+describe('dws run: params and any-language steps', () => {
+  it('reads --param as JSON when it parses, validates with the schema, and refuses bad params before running anything', async () => {
+    const { dir, env } = await pipelineWorkspace();
+    const before = fingerprint(dir);
+    const r = await dws(dir, ['run', 'code/pipe/c.step.ts', '--param', 'scale=big', '--param', 'colour=red'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('step c: param scale: Invalid input: expected number, received string');
+    expect(r.stderr).toContain('param colour: no step of this run takes it');
+    expect(fingerprint(dir)).toBe(before);
+  });
+
+  it('runs a command as a step and records the same lineage, with its command line', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,results']);
+    writeFileSync(join(dir, 'source-data', 'x.csv'), '1,2,3\n');
+    writeFileSync(
+      join(dir, 'code', 'train.mjs'),
+      "import { readFileSync, writeFileSync } from 'node:fs';\nconst alpha = process.argv[2];\nwriteFileSync('results/results.json', JSON.stringify({ alpha, n: readFileSync('source-data/x.csv', 'utf8').length }));\nconsole.log('trained');\n",
+    );
+    const r = await dws(dir, ['run', '--name', 'train', '--in', 'source-data', '--out', 'results', '--', process.execPath, 'code/train.mjs', '0.5']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('[train] trained');
+    expect(r.stdout).toMatch(/Took snapshot [0-9a-f]{40}: dws run: train/);
+    const lin = snapshotLineage(dir) as unknown as Array<{ step_name: string; command_line: string[]; input_resources: Array<{ resource_name: string }>; code_resources: Array<{ resource_name: string }> }>;
+    expect(lin[0]!.step_name).toBe('train');
+    expect(lin[0]!.command_line).toEqual([process.execPath, 'code/train.mjs', '0.5']);
+    expect(lin[0]!.input_resources.map((x) => x.resource_name)).toEqual(['source-data']);
+    expect(lin[0]!.code_resources.map((x) => x.resource_name)).toEqual(['code']);
+    // Same command, same inputs: skipped.
+    const again = await dws(dir, ['run', '--name', 'train', '--in', 'source-data', '--out', 'results', '--', process.execPath, 'code/train.mjs', '0.5']);
+    expect(again.stderr).toContain('[train] skipped');
+  });
+});
+
+describe('dws run: bad input changes nothing', () => {
+  const cases: Array<{ what: string; file: string; text: string; args?: string[]; code: number; message: RegExp }> = [
+    { what: 'a file that exports no step', file: 'code/none.step.ts', text: 'export const x = 1;\n', code: 1, message: /Step file code\/none\.step\.ts exports no step: write `export default defineStep/ },
+    { what: 'a syntax error', file: 'code/bad.step.ts', text: "import { defineStep } from 'dataworkspaces';\nexport default defineStep({ name: 'x', run() { return ( } });\n", code: 1, message: /Cannot load step file code\/bad\.step\.ts:\ncode\/bad\.step\.ts:2:\d+: / },
+    {
+      what: 'an undeclared resource',
+      file: 'code/u.step.ts',
+      text: stepFile({ name: 'u', inputs: { x: 'nowhere:/x' }, outputs: {}, body: '' }),
+      code: 1,
+      message: /No resource named 'nowhere' \(input 'x' of step u nowhere:\/x\)\. Known resources: source-data, code, intermediate-data, results/,
+    },
+    { what: 'a missing input', file: 'code/m.step.ts', text: stepFile({ name: 'm', inputs: { x: 'source-data:/missing.csv' }, outputs: {}, body: '' }), code: 1, message: /Input 'x' of step m \(source-data:\/missing\.csv\) does not exist/ },
+    {
+      what: 'an output overlapping an input',
+      file: 'code/o.step.ts',
+      text: stepFile({ name: 'o', inputs: { x: 'intermediate-data' }, outputs: { y: 'intermediate-data:/sub' }, body: '' }),
+      code: 1,
+      message: /Step o reads intermediate-data and writes intermediate-data:\/sub, which overlap/,
+    },
+  ];
+  for (const c of cases) {
+    it(`refuses ${c.what}`, async () => {
+      const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+      writeFileSync(join(dir, c.file), c.text);
+      const before = fingerprint(dir);
+      const r = await dws(dir, ['run', c.file, ...(c.args ?? [])]);
+      expect(r.code, r.stderr).toBe(c.code);
+      expect(r.stderr).toMatch(c.message);
+      expect(fingerprint(dir)).toBe(before);
+    });
+  }
+
+  it('refuses cycles and two writers of nested outputs before running anything', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    writeFileSync(
+      join(dir, 'code', 'cycle.step.ts'),
+      `import { defineStep } from 'dataworkspaces';
+export const p = defineStep({ name: 'p', inputs: { x: 'intermediate-data:/q' }, outputs: { y: 'intermediate-data:/p' }, run() {} });
+export const q = defineStep({ name: 'q', inputs: { x: 'intermediate-data:/p' }, outputs: { y: 'intermediate-data:/q' }, run() {} });
+`,
+    );
+    writeFileSync(
+      join(dir, 'code', 'writers.step.ts'),
+      `import { defineStep } from 'dataworkspaces';
+export const w1 = defineStep({ name: 'w1', outputs: { y: 'intermediate-data:/out' }, run() {} });
+export const w2 = defineStep({ name: 'w2', outputs: { y: 'intermediate-data:/out/inner' }, run() {} });
+`,
+    );
+    const before = fingerprint(dir);
+    const cyc = await dws(dir, ['run', 'code/cycle.step.ts']);
+    expect(cyc.code).toBe(1);
+    expect(cyc.stderr).toMatch(/The steps form a cycle: (p -> q -> p|q -> p -> q)/);
+    const wr = await dws(dir, ['run', 'code/writers.step.ts']);
+    expect(wr.code).toBe(1);
+    expect(wr.stderr).toContain('Steps w1 and w2 both write intermediate-data:/out / intermediate-data:/out/inner: each output must have one writer');
+    expect(fingerprint(dir)).toBe(before);
+  });
+
+  it('fails a step that throws or never writes its output: non-zero exit, no lineage, no snapshot', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    writeFileSync(join(dir, 'code', 'lazy.step.ts'), stepFile({ name: 'lazy', inputs: {}, outputs: { out: 'intermediate-data:/never' }, body: '    log("did nothing");' }));
+    writeFileSync(join(dir, 'code', 'throws.step.ts'), stepFile({ name: 'throws', inputs: {}, outputs: { out: 'intermediate-data:/t' }, body: "    throw new TypeError('bad value 42');" }));
+    const head = gitLog(dir)[0];
+    const r = await dws(dir, ['run', 'code/lazy.step.ts', 'code/throws.step.ts']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('[lazy] FAILED: it did not write its declared output intermediate-data:/never');
+    expect(r.stderr).toContain('[throws] FAILED: TypeError: bad value 42');
+    expect(r.stdout).toContain('it left nothing in its outputs');
+    expect(lineageOf(dir, 'intermediate-data')).toEqual([]);
+    expect(gitLog(dir)[0]).toBe(head);
+  });
+
+  it('stops cleanly on SIGINT: exit 130, no lineage for the unfinished step, no snapshot', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const sync = tempDir('dws-sync-');
+    writeFileSync(
+      join(dir, 'code', 'hang.step.ts'),
+      stepFile({ name: 'hang', inputs: {}, outputs: { out: 'intermediate-data:/h' }, body: "    writeFileSync(join(process.env.SYNC_DIR, 'started'), '');\n    await new Promise(() => setInterval(() => {}, 1000));" }),
+    );
+    const head = gitLog(dir)[0];
+    const child = spawn(process.execPath, [DWS, 'run', 'code/hang.step.ts'], { cwd: dir, env: { ...TEST_ENV, SYNC_DIR: sync } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+    // Wait for the step to start (a file it writes), then interrupt.
+    await new Promise<void>((res) => {
+      const poll = setInterval(() => {
+        if (existsSync(join(sync, 'started'))) {
+          clearInterval(poll);
+          res();
+        }
+      }, 10);
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('[hang] FAILED: interrupted');
+    expect(lineageOf(dir, 'intermediate-data')).toEqual([]);
+    expect(gitLog(dir)[0]).toBe(head);
+  });
+});
+
+describe('dws run: loading', () => {
+  it('loads a file exporting several steps, resolves dataworkspaces to the running dws, and covers local imports in the code', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    writeFileSync(join(dir, 'source-data', 'n.txt'), '5');
+    writeFileSync(join(dir, 'code', 'helper.ts'), 'export const double = (n: number): number => n * 2;\n');
+    writeFileSync(
+      join(dir, 'code', 'two.step.ts'),
+      `import { defineStep } from 'dataworkspaces';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { double } from './helper.js';
+export default defineStep({ name: 'first', inputs: { n: 'source-data:/n.txt' }, outputs: { o: 'intermediate-data:/one.txt' },
+  run({ inputs, outputs }) { writeFileSync(outputs.o, String(double(Number(readFileSync(inputs.n, 'utf8'))))); } });
+export const second = defineStep({ name: 'second', inputs: { o: 'intermediate-data:/one.txt' }, outputs: { t: 'intermediate-data:/two.txt' },
+  run({ inputs, outputs }) { writeFileSync(outputs.t, String(double(Number(readFileSync(inputs.o, 'utf8'))))); } });
+`,
+    );
+    await dwsOk(dir, ['run', 'code/two.step.ts', '--no-snapshot']);
+    expect(readFileSync(join(dir, 'intermediate-data', 'two.txt'), 'utf8')).toBe('20');
+    // A change in the local import is a code change of both steps.
+    writeFileSync(join(dir, 'code', 'helper.ts'), 'export const double = (n: number): number => n * 2 + 0;\n');
+    const plan = await dws(dir, ['run', 'code/two.step.ts', '--dry-run']);
+    expect(plan.stdout).toContain('run   first: code changed');
+    expect(plan.stdout).toContain('run   second: upstream step first would run');
+  });
+});
+
+describe('dws demo', () => {
+  it('builds a two-step pipeline, runs it twice (the second run skips prepare), snapshots and graphs it', async () => {
+    const parent = tempDir();
+    const out = await dwsOk(parent, ['demo', 'd']);
+    const dir = join(parent, 'd');
+    expect(out).toContain('[prepare] skipped: unchanged since its last successful run');
+    expect(out).toMatch(/snapshot [0-9a-f]{40}: dws run: train \(threshold=5\.5\)/);
+    expect(JSON.parse(readFileSync(join(dir, 'results', 'snapshots', 'demo-v2', 'results.json'), 'utf8')).metrics).toEqual({ accuracy: 1, rows: 6 });
+    expect(readFileSync(join(dir, 'lineage.mmd'), 'utf8')).toContain('flowchart LR');
+  });
+});

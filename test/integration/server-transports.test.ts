@@ -1,0 +1,126 @@
+/**
+ * `dws server --socket` and `--pipe` as real processes (the token, the socket file's mode), and
+ * the server's watcher: a changed file is notified as dws/workspaceChanged and shows in dws/status.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connect, type DwsClient } from '../../clients/node/index.js';
+import { recordStep } from '../../lineage/step.js';
+import { DwsError, type WorkspaceChangedParams } from '../../protocol/index.js';
+import { cleanup, DWS, dwsOk, newWorkspace, tempDir, TEST_ENV } from '../helpers.js';
+
+const children: ChildProcess[] = [];
+const clients: DwsClient[] = [];
+afterAll(() => {
+  clients.forEach((c) => c.close());
+  children.forEach((c) => c.kill());
+  cleanup();
+});
+
+/** Start `dws server ...args` and resolve with its first stderr lines once it says it listens. */
+function startServer(cwd: string, args: string[]): Promise<string[]> {
+  const child = spawn(process.execPath, [DWS, 'server', ...args], { cwd, env: TEST_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/^listening: .*\n/m.test(err)) resolve(err.split('\n'));
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+}
+
+/** Send raw LSP-framed messages on a fresh connection; resolve with what came back when the server closed it. */
+function rawExchange(port: number, messages: object[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => (got += d.toString()));
+    s.on('close', () => resolve(got));
+    s.on('error', reject);
+    for (const m of messages) {
+      const body = JSON.stringify(m);
+      s.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    }
+  });
+}
+
+const body = (raw: string) => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { id: unknown; error?: { code: number; message: string } };
+
+describe('dws server --socket', () => {
+  it('writes a 0600 token file named on the first stderr line, refuses connections without the token, serves those with it', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    const tokenFile = join(tempDir(), 'token');
+    const lines = await startServer(ws, ['--socket', '0', '--token-file', tokenFile]);
+    expect(lines[0]).toBe(`token-file: ${tokenFile}`);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const port = Number(/^listening: 127\.0\.0\.1:(\d+)$/.exec(lines[1]!)![1]);
+
+    // Anything but initialize first: an error, then the connection is closed.
+    const first = body(await rawExchange(port, [{ jsonrpc: '2.0', id: 1, method: 'dws/version', params: {} }]));
+    expect(first).toMatchObject({ id: 1, error: { code: -32002, message: expect.stringContaining("needs a token first: send 'initialize'") } });
+    const wrong = body(await rawExchange(port, [{ jsonrpc: '2.0', id: 7, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {}, initializationOptions: { token: 'guess' } } }]));
+    expect(wrong).toMatchObject({ id: 7, error: { code: -32600, message: expect.stringContaining("Wrong token in initialize's initializationOptions.token") } });
+    const missing = body(await rawExchange(port, [{ jsonrpc: '2.0', id: 8, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } }]));
+    expect(missing.error!.message).toContain('Missing token');
+
+    // clients/node reads the token file; requests then work, on two connections at once.
+    const [a, b] = await Promise.all([connect({ socket: { port, tokenFile } }), connect({ socket: { port, tokenFile } })]);
+    clients.push(a, b);
+    expect((await a.request('dws/report/status', {})).resources.map((r) => r.name)).toEqual(['code']);
+    expect((await b.request('dws/version', {})).formatVersion).toBe('1.6.0');
+    const err = await a.request('dws/report/history', { limit: -1 }).catch((e: unknown) => e);
+    expect((err as DwsError).code).toBe('InvalidParams');
+  });
+
+  it('refuses --token-file without --socket', async () => {
+    const dir = tempDir();
+    const r = spawn(process.execPath, [DWS, 'server', '--pipe', join(dir, 's'), '--token-file', join(dir, 't')], { env: TEST_ENV });
+    const err = await new Promise<string>((resolve) => {
+      let e = '';
+      r.stderr.on('data', (d: Buffer) => (e += d.toString()));
+      r.on('close', (code) => resolve(`${code} ${e}`));
+    });
+    expect(err).toMatch(/^2 .*--token-file goes with --socket/s);
+  });
+});
+
+describe('dws server --pipe', () => {
+  it('creates the socket with mode 0600 and serves clients on it', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    const pipe = join(tempDir(), 'dws.sock');
+    const lines = await startServer(ws, ['--pipe', pipe]);
+    expect(lines[0]).toBe(`listening: ${pipe}`);
+    const st = statSync(pipe);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+    const c = await connect({ pipe });
+    clients.push(c);
+    expect((await c.request('dws/resources', {})).map((r) => r.name)).toEqual(['code']);
+  });
+});
+
+describe('watching', () => {
+  it('notifies dws/workspaceChanged when a resource file changes, and dws/status shows the step it makes stale', async () => {
+    const ws = await newWorkspace(['--create-resources=intermediate-data']);
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'a.csv'), '1,2\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', '--name', 'data', data]);
+    await recordStep({ workspaceDir: ws, name: 'prepare', inputs: ['data'], outputs: ['intermediate-data'], commandLine: null }, async () => {});
+    await dwsOk(ws, ['--batch', 'snapshot', 'S1']); // the step's input certificate becomes the data's hash
+
+    const c = await connect({ cwd: ws, command: [process.execPath, DWS], env: TEST_ENV });
+    clients.push(c);
+    expect((await c.request('dws/status', {})).stale.steps).toEqual([]); // and the server now follows the workspace
+    const changed = new Promise<WorkspaceChangedParams>((resolve) => c.onWorkspaceChanged(resolve));
+    writeFileSync(join(data, 'a.csv'), '3,4\n');
+    expect(await changed).toEqual({ workspaceDir: ws, resources: ['data'] });
+    const status = await c.request('dws/status', {});
+    expect(status.stale.steps.map((s) => [s.step, s.changed.map((x) => x.ref)])).toEqual([['prepare', ['data']]]);
+  });
+});
