@@ -8,7 +8,7 @@
  * like clients/node may call `dws/*` methods straight away.
  */
 import { LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from 'vscode-languageserver/node.js';
-import { DwsError, InternalError, METHODS, type MethodName } from '../../protocol/index.js';
+import { DwsError, InternalError, METHODS, runProgress, type MethodName } from '../../protocol/index.js';
 import { callMethod } from '../commands/index.js';
 import { createContext, type Context, type Logger, type WatchedState } from '../context.js';
 import { toPlainJson } from '../workspace/pyjson.js';
@@ -43,7 +43,13 @@ export function serve(connection: Connection, options: ServeOptions): void {
 
   const call: Call = async (name, params, o = {}) => {
     const tokens = o.tokens ?? [];
-    const { ctx, done } = requestContext(base, { title: name, cwd: o.cwd ?? workspaces.defaultDir(), tokens, ...(o.progress ? { progress: o.progress } : {}) });
+    const request = requestContext(base, { title: name, cwd: o.cwd ?? workspaces.defaultDir(), tokens, ...(o.progress ? { progress: o.progress } : {}) });
+    const { done } = request;
+    // A run's step events go to the client as `dws/run/progress` notifications.
+    const ctx: Context =
+      name === 'dws/run'
+        ? { ...request.ctx, onRunEvent: (event) => void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, request.ctx.cwd), event }) }
+        : request.ctx;
     // A request cancelled while it waited for its turn changes nothing.
     const run = () => (ctx.signal?.aborted ? Promise.reject(ctx.signal.reason) : callMethod(ctx, name, params ?? {}));
     try {
@@ -79,4 +85,10 @@ function toResponseError(e: unknown, log: Logger): ResponseError<unknown> {
   if (!(e instanceof DwsError)) log.warn(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   const json = err.toJSON();
   return new ResponseError(err.rpcCode, json.message, json.data);
+}
+
+/** The workspace a run reports on: its `workspaceDir` param, else the directory it resolves from. */
+function runWorkspace(params: unknown, cwd: string): string {
+  const dir = (params as { workspaceDir?: unknown } | null | undefined)?.workspaceDir;
+  return typeof dir === 'string' ? dir : cwd;
 }

@@ -1,10 +1,11 @@
 /** `dws server --stdio` as a real process, driven by clients/node (the same handlers as the CLI). */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, type DwsClient } from '../../clients/node/index.js';
 import { DwsError } from '../../protocol/index.js';
 import { cleanup, DWS, git, newWorkspace, TEST_ENV } from '../helpers.js';
+import { DOUBLE, stepWorkspace } from '../runner-fixture.js';
 
 const clients: DwsClient[] = [];
 afterAll(() => {
@@ -56,5 +57,19 @@ describe('dws server --stdio', () => {
     expect(history.snapshots).toHaveLength(1);
     expect(history.snapshots[0]!.tags).toEqual(['A', 'B']);
     expect(git(ws, ['status', '--porcelain'])).toBe('');
+  });
+});
+
+describe('dws/run over the server', () => {
+  it('sends each step event as a dws/run/progress notification', async () => {
+    const ws = await stepWorkspace({ 'double.step.ts': DOUBLE });
+    const c = await client(ws);
+    const events: Array<{ workspaceDir: string; event: { type: string; step?: string } }> = [];
+    c.connection.onNotification('dws/run/progress', (p: (typeof events)[number]) => events.push(p));
+    const r = await c.request('dws/run', { files: ['code/double.step.ts'], snapshot: false });
+    expect(r).toBeTruthy();
+    expect(readFileSync(join(ws, 'intermediate-data', 'doubled', 'out.txt'), 'utf8')).toBe('42\n');
+    expect(events.map((e) => `${e.event.type}:${e.event.step ?? ''}`)).toEqual(expect.arrayContaining(['queued:double', 'started:double', 'succeeded:double']));
+    expect(new Set(events.map((e) => e.workspaceDir))).toEqual(new Set([ws]));
   });
 });
