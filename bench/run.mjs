@@ -5,28 +5,19 @@
 //   npm run bench                 # all
 //   BENCH_RUNS=3 npm run bench    # fewer runs
 //   BENCH_FILES=20000 npm run bench
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchRoot, DWS, env, median } from './common.mjs';
 
-const DWS = fileURLToPath(new URL('../dist/dws.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const FILES = Number(process.env.BENCH_FILES ?? 100_000);
 const DIRS = Math.max(1, Math.round(FILES / 100));
 const BIG_FILES = Number(process.env.BENCH_BIG_FILES ?? 20);
 const BIG_MB = 50;
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  GIT_CONFIG_GLOBAL: fileURLToPath(new URL('../test/gitconfig', import.meta.url)),
-};
 
-const root = mkdtempSync(join(tmpdir(), 'dws-bench-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+const root = benchRoot('core');
 
 /** Seconds taken by a command (it must succeed). */
 function time(cmd, args, cwd = root) {
@@ -37,7 +28,7 @@ function time(cmd, args, cwd = root) {
   return s;
 }
 const sh = (script, cwd = root) => time('bash', ['-c', script], cwd);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 const runs = (n, f) => Array.from({ length: n }, (_, i) => f(i));
 const dws = (cwd, ...args) => time(process.execPath, [DWS, '--batch', ...args], cwd);
 

@@ -4,23 +4,14 @@
 //
 //   npm run bench:runner            BENCH_RUNS=3 npm run bench:runner
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchRoot, DWS, env, median } from './common.mjs';
 
-const DWS = fileURLToPath(new URL('../dist/dws.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const N = Number(process.env.BENCH_STEPS ?? 20);
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  GIT_CONFIG_GLOBAL: fileURLToPath(new URL('../test/gitconfig', import.meta.url)),
-};
 
-const root = mkdtempSync(join(tmpdir(), 'dws-bench-runner-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+const root = benchRoot('runner');
 
 function time(cmd, args) {
   const t = process.hrtime.bigint();
@@ -29,7 +20,7 @@ function time(cmd, args) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return s;
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 const dws = (...args) => time(process.execPath, [DWS, ...args]);
 
 time(process.execPath, [DWS, '--batch', 'init', '--hostname', 'bench', '--create-resources', 'code,intermediate-data']);

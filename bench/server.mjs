@@ -7,25 +7,17 @@
 //   npm run bench:server
 //   BENCH_FILES=20000 BENCH_REQUESTS=1000 npm run bench:server
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
+import { benchRoot, DWS, env } from './common.mjs';
 
-const DWS = fileURLToPath(new URL('../dist/dws.js', import.meta.url));
 const FILES = Number(process.env.BENCH_FILES ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 500);
 const IN_FLIGHT = 64;
-const env = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid',
-  GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid',
-  GIT_CONFIG_GLOBAL: fileURLToPath(new URL('../test/gitconfig', import.meta.url)),
-};
 
-const root = mkdtempSync(join(tmpdir(), 'dws-bench-server-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+const root = benchRoot('server');
 const dws = (...args) => {
   const r = spawnSync(process.execPath, [DWS, '--batch', ...args], { cwd: ws, env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`dws ${args.join(' ')}: ${r.stderr}`);
