@@ -8,6 +8,8 @@
  *
  * In one process, callers queue on a promise chain first, so only one of them polls the file;
  * a caller that already holds the lock (e.g. a run that snapshots) runs without waiting again.
+ * Child processes of the holder (a run's command steps calling `dws`) share its lock: the holder
+ * puts the lock's token in DWS_LOCK_TOKENS, which they inherit.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
@@ -42,12 +44,15 @@ const queues = new Map<string, Promise<unknown>>();
 export async function withLock<T>(lockFile: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   const mine = held.getStore();
   if (mine?.has(lockFile)) return fn();
+  if (inheritedTokens().includes(readToken(lockFile) ?? '')) return fn(); // our parent holds it for us
   const previous = queues.get(lockFile) ?? Promise.resolve();
   const turn = previous.then(async () => {
     const token = await acquire(lockFile, options);
+    setInheritedTokens([...inheritedTokens(), token]);
     try {
       return await held.run(new Set([...(mine ?? []), lockFile]), fn);
     } finally {
+      setInheritedTokens(inheritedTokens().filter((t) => t !== token));
       release(lockFile, token);
     }
   });
@@ -106,11 +111,25 @@ async function acquire(lockFile: string, o: LockOptions): Promise<string> {
 }
 
 function release(lockFile: string, token: string): void {
+  if (readToken(lockFile) === token) rmSync(lockFile, { force: true });
+}
+
+function readToken(lockFile: string): string | null {
   try {
-    if ((JSON.parse(readFileSync(lockFile, 'utf8')) as { token?: string }).token === token) rmSync(lockFile, { force: true });
+    return (JSON.parse(readFileSync(lockFile, 'utf8')) as { token?: string }).token ?? null;
   } catch {
-    // already gone
+    return null; // no lock, or not one of ours
   }
+}
+
+/** Tokens of the locks this process or its parents hold (env, so child processes inherit them). */
+function inheritedTokens(): string[] {
+  return (process.env.DWS_LOCK_TOKENS ?? '').split(':').filter((t) => t !== '');
+}
+
+function setInheritedTokens(tokens: string[]): void {
+  if (tokens.length > 0) process.env.DWS_LOCK_TOKENS = tokens.join(':');
+  else delete process.env.DWS_LOCK_TOKENS;
 }
 
 function readHolder(lockFile: string): LockHolder | null {

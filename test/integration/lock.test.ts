@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, fingerprint, git, newWorkspace, TEST_ENV } from '../helpers.js';
+import { cleanup, dws, DWS, fingerprint, git, newWorkspace, TEST_ENV } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -50,6 +50,21 @@ describe('workspace lock', () => {
     } finally {
       holder.kill();
     }
+  });
+
+  it('lets the command of a running step call dws without waiting for its own run\'s lock', async () => {
+    const ws = await newWorkspace(['--create-resources=code,intermediate-data']);
+    const script = [
+      `require('child_process').execFileSync(process.execPath, [${JSON.stringify(DWS)}, '--batch', 'config', 'results.move_exclude_files', '["README.md"]'], { stdio: 'inherit' });`,
+      `require('fs').mkdirSync('intermediate-data/x', { recursive: true });`,
+      `require('fs').writeFileSync('intermediate-data/x/out.txt', '1');`,
+    ].join(' ');
+    const env = { ...TEST_ENV, DWS_LOCK_TIMEOUT_MS: '3000' };
+    const r = await dws(ws, ['--batch', 'run', '--name', 'configure', '--out', 'intermediate-data:/x', '--no-snapshot', '--', process.execPath, '-e', script], { env });
+    expect(r.stderr).not.toContain('waiting for the workspace lock');
+    expect(r.code).toBe(0);
+    expect(git(ws, ['log', '-1', '--format=%s'])).toContain('Update of workspace parameter results.move_exclude_files');
+    expect(existsSync(join(ws, '.git', 'dws', 'lock'))).toBe(false);
   });
 
   it('takes over a stale lock left by a dead process, with a warning', async () => {
