@@ -28,6 +28,7 @@ await build({
     protocol: 'protocol/index.ts',
     client: 'clients/node/index.ts',
     'hash-worker': 'server/resources/hashtree/worker.ts',
+    'step-worker': 'runner/step-worker.ts',
   },
   outdir: out,
   bundle: true,

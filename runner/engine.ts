@@ -1,6 +1,7 @@
 /**
  * The pipeline engine: plan, validate, then run the steps of a DAG with p-queue (independent
- * steps in parallel, `jobs` at a time), each recorded through the lineage API (lineage/step.ts);
+ * steps in parallel, `jobs` at a time; a step file's run() in a worker thread, runner/step-threads.ts),
+ * each recorded through the lineage API (lineage/step.ts, in this thread);
  * skip what the run cache says is current; one snapshot at the end through `dws/snapshot`.
  * Outcomes are values (RunEvent, StepOutcome): the engine never prints. Every check that can
  * refuse the run happens before any step starts.
@@ -23,6 +24,8 @@ import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts } from './cache.js';
 import { planSteps, type PlannedStep } from './plan.js';
+import { errorText, StepFailure } from './step-thread-protocol.js';
+import { StepThreads } from './step-threads.js';
 import type { LoadedStep, RunEvent, RunOptions, RunResult, StepOutcome } from './types.js';
 
 export type { LoadedStep, RunEvent, RunObserver, RunOptions, RunResult, StepOutcome, StepStatus } from './types.js';
@@ -110,14 +113,14 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       for (const out of outPaths) mkdirSync(dirname(out), { recursive: true });
       const before = new Map(outPaths.map((x) => [x, statSignature(x)]));
       const step = lineage;
-      await Promise.race([runWork(ws, p, params.get(name), step, signal, (m) => emit({ type: 'log', step: name, message: m })), interrupted]);
+      await Promise.race([runWork(ws, p, params.get(name), step, signal, (m) => emit({ type: 'log', step: name, message: m }), threads), interrupted]);
       const unwritten = p.outputs.filter((x) => x.path !== null && (!existsSync(x.path) || statSignature(x.path) === before.get(x.path)));
       if (unwritten.length > 0) throw new StepFailure(`it did not write its declared output${unwritten.length > 1 ? 's' : ''} ${unwritten.map((x) => refName(x.ref)).join(', ')}`);
       await serially(() => step.complete());
     } catch (e) {
       lineage?.abort();
       cache.set(name, null);
-      return fail(e instanceof Interrupted ? 'interrupted' : message(e));
+      return fail(e instanceof Interrupted ? 'interrupted' : errorText(e));
     }
     succeededParts.set(name, parts);
     const durationMs = Date.now() - startMs;
@@ -127,6 +130,10 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
 
   await o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]))));
   const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
+  // Threads only where they can pay: two or more file steps that may run side by side. Workers
+  // start when a step first needs one, so a run whose steps are all skipped starts none.
+  const moduleSteps = plan.steps.filter((p) => p.step.work.type === 'module').length;
+  const threads = o.jobs > 1 && moduleSteps > 1 ? StepThreads.create(o.jobs, 0) : null;
   const done = new Map<string, Promise<StepOutcome>>();
   for (const p of plan.steps) {
     const ups = p.upstream.map((u) => done.get(u)!);
@@ -144,7 +151,11 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       }),
     );
   }
-  await Promise.all(done.values());
+  try {
+    await Promise.all(done.values());
+  } finally {
+    await threads?.close();
+  }
   const observedWrites = (await o.observer?.stop()) ?? [];
   for (const w of observedWrites) emit({ type: 'observed-write', path: w.path, ...(w.step ? { step: w.step } : {}) });
 
@@ -167,13 +178,6 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   return { ok, interrupted: signal.aborted, steps, snapshot, observedWrites };
 }
 
-class StepFailure extends Error {}
-
-function message(e: unknown): string {
-  if (e instanceof StepFailure) return e.message;
-  if (e instanceof Error) return `${e.constructor.name === 'Error' ? '' : `${e.constructor.name}: `}${e.message}`;
-  return String(e);
-}
 
 async function outputHashes(p: PlannedStep): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -249,10 +253,15 @@ async function startLineage(ws: Workspace, p: PlannedStep, params: Record<string
   });
 }
 
-/** Run the step's work: its `run` function in this process, or its command as a child process. */
-async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: LineageStep, signal: AbortSignal, log: (m: string) => void): Promise<void> {
+/** Run the step's work: its `run` function in a worker thread (in this thread without `threads`), or its command as a child process. */
+async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: LineageStep, signal: AbortSignal, log: (m: string) => void, threads: StepThreads | null): Promise<void> {
   const paths = (refs: PlannedStep['inputs']) => Object.fromEntries(refs.map((x) => [x.key, x.path ?? refName(x.ref)]));
   const work = p.step.work;
+  if (work.type === 'module' && threads !== null && work.bundle !== undefined) {
+    const r = { stepName: p.step.name, params, inputs: paths(p.inputs), outputs: paths(p.outputs), workspaceDir: ws.dir, hasResults: p.outputs.some((x) => x.role === 'results') };
+    await threads.run(work.bundle, { ...r, writeResults: (metrics) => lineage.writeResults(metrics), log, signal });
+    return;
+  }
   if (work.type === 'module') {
     await work.run({
       params,

@@ -3,7 +3,8 @@
  * into a temporary .mjs (TypeScript or JavaScript alike), then imported. Packages stay external
  * (resolved from the step file's own directory, as Node would), and `dataworkspaces` resolves to
  * the running dws's own dist/index.js, however dws was installed. The bundle's list of inputs is
- * the step's code: the step file and the local modules it imports.
+ * the step's code: the step file and the local modules it imports. The bundled code is kept with
+ * each step: the run imports it again in a worker thread (runner/step-threads.ts).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -91,7 +92,8 @@ async function loadStepFile(ws: Workspace, file: string): Promise<LoadedStep[]> 
       { file: shown },
     );
   }
-  return steps.map(([, s]) => ({
+  const code = result.outputFiles[0]!.contents;
+  return steps.map(([exportName, s]) => ({
     name: s.name,
     file,
     codeFiles,
@@ -99,7 +101,7 @@ async function loadStepFile(ws: Workspace, file: string): Promise<LoadedStep[]> 
     outputs: { ...(s.outputs ?? {}) },
     paramsSchema: (s.params as LoadedStep['paramsSchema']) ?? NO_PARAMS,
     ...(s.description !== undefined ? { description: s.description } : {}),
-    work: { type: 'module', run: s.run as never },
+    work: { type: 'module', run: s.run as never, bundle: { file, code, exportName } },
   }));
 }
 

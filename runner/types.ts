@@ -10,7 +10,12 @@ export type { RunEvent, RunResult, StepOutcome } from '../protocol/runner.js';
 
 /** How a step's work is done: an exported `run` function, or a command (any language). */
 export type StepWork =
-  | { type: 'module'; run: (ctx: import('./step.js').StepRunContext<unknown, string, string>) => Promise<void> | void }
+  | {
+      type: 'module';
+      run: (ctx: import('./step.js').StepRunContext<unknown, string, string>) => Promise<void> | void;
+      /** The step file bundled (runner/load.ts) and the export that is this step: what a worker thread imports (runner/step-threads.ts). Absent: run in this thread. */
+      bundle?: { file: string; code: Uint8Array; exportName: string };
+    }
   | { type: 'command'; argv: string[]; cwd: string };
 
 /** A step ready to plan: its declaration, where it came from, and the files its code is made of. */

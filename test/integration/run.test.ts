@@ -281,6 +281,32 @@ export const w2 = defineStep({ name: 'w2', outputs: { y: 'intermediate-data:/out
   });
 });
 
+describe('dws run: worker threads', () => {
+  it('runs two CPU-bound steps at the same time in different threads with --jobs 2, and removes the modules it wrote for them', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const sync = tempDir('dws-sync-');
+    const tmp = tempDir('dws-tmp-');
+    // Each step writes its marker, then spins WITHOUT yielding until the other's exists: only two
+    // threads running at once can both get past it (in one thread, the first would spin to its deadline).
+    const spin = (me: string, other: string) =>
+      `    writeFileSync(join(process.env.SYNC_DIR, '${me}'), '');
+    const deadline = Date.now() + 20000;
+    while (!existsSync(join(process.env.SYNC_DIR, '${other}'))) {
+      if (Date.now() > deadline) throw new Error('step ${me}: step ${other} never ran at the same time (steps are not running in parallel threads)');
+    }
+${WRITE('out', `'${me}'`)}`;
+    mkdirSync(join(dir, 'code', 'cpu'));
+    writeFileSync(join(dir, 'code', 'cpu', 'x.step.ts'), stepFile({ name: 'x', inputs: {}, outputs: { out: 'intermediate-data:/x' }, body: spin('x', 'y') }));
+    writeFileSync(join(dir, 'code', 'cpu', 'y.step.ts'), stepFile({ name: 'y', inputs: {}, outputs: { out: 'intermediate-data:/y' }, body: spin('y', 'x') }));
+    const r = await dws(dir, ['run', 'code/cpu', '--jobs', '2', '--no-snapshot'], { env: { ...TEST_ENV, SYNC_DIR: sync, TMPDIR: tmp } });
+    expect(r.stderr).not.toContain('FAILED');
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, 'intermediate-data', 'x', 'data.txt'), 'utf8')).toBe('x');
+    expect(readFileSync(join(dir, 'intermediate-data', 'y', 'data.txt'), 'utf8')).toBe('y');
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
 describe('dws run: loading', () => {
   it('loads a file exporting several steps, resolves dataworkspaces to the running dws, and covers local imports in the code', async () => {
     const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
