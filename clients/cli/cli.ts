@@ -66,3 +66,15 @@ export function withJson(cmd: Command): Command {
 export function resourceList(value: string): string[] {
   return value.split(',');
 }
+
+/** An AbortSignal for long commands: the first Ctrl-C aborts it (saying `message`), a second ends the process. */
+export function onInterrupt(message: string): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const handler = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${message} (Ctrl-C again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', handler) };
+}

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { ResultOf, RunEvent, run as Run } from '../../../protocol/index.js';
 import { callMethod } from '../../../server/commands/index.js';
-import { globalOptions, lockTimeoutMs, positiveInt, toJson, withJson } from '../cli.js';
+import { globalOptions, lockTimeoutMs, onInterrupt, positiveInt, toJson, withJson } from '../cli.js';
 import { terminalContext } from '../terminal.js';
 
 interface RunFlags {
@@ -49,17 +49,11 @@ export function register(program: Command): void {
     .action(async (files: string[], o: RunFlags, cmd: Command) => {
       const g = globalOptions(cmd);
       const json = g.json === true;
-      const controller = new AbortController();
-      const onSigint = () => {
-        if (controller.signal.aborted) process.exit(130);
-        process.stderr.write('\nInterrupted: stopping the run (Ctrl-C again to quit at once)\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
+      const interrupt = onInterrupt('Interrupted: stopping the run');
       const ctx = {
         ...terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json }),
         lockTimeoutMs: lockTimeoutMs(g),
-        signal: controller.signal,
+        signal: interrupt.signal,
         onRunEvent: json ? undefined : (e: RunEvent) => process.stderr.write(progressLine(e)),
       };
       const command = o.name !== undefined ? { name: o.name, inputs: o.in, outputs: o.out, argv: files } : undefined;
@@ -80,7 +74,7 @@ export function register(program: Command): void {
           strict: o.strict === true,
         });
       } finally {
-        process.off('SIGINT', onSigint);
+        interrupt.dispose();
       }
       process.stdout.write(json ? `${toJson(r)}\n` : o.dryRun ? renderPlan(r) : renderSummary(r));
       if (r.interrupted) {

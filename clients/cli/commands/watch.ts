@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidParamsError } from '../../../protocol/errors.js';
 import { Workspace } from '../../../server/workspace/workspace.js';
-import { globalOptions, positiveInt } from '../cli.js';
+import { globalOptions, onInterrupt, positiveInt } from '../cli.js';
 import { terminalContext } from '../terminal.js';
 import { progressLine } from './run.js';
 
@@ -32,26 +32,20 @@ export function register(program: Command): void {
       const { parseParams } = await import('../../../runner/plan.js');
       const given = files.length > 0 ? files : recordedStepFiles(ws);
       if (given.length === 0) throw new InvalidParamsError('Nothing to watch: give step files or folders (dws watch code/), or run them once with dws run');
-      const controller = new AbortController();
-      const onSigint = () => {
-        if (controller.signal.aborted) process.exit(130);
-        process.stderr.write('\nStopping (Ctrl-C again to quit at once)\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
+      const interrupt = onInterrupt('Stopping');
       try {
         await watchPipeline(ctx, ws, {
           files: given,
           params: parseParams(o.param),
           jobs: o.jobs ?? availableParallelism(),
           snapshot: o.snapshot === true,
-          signal: controller.signal,
+          signal: interrupt.signal,
           ...(o.debounce !== undefined ? { debounceMs: o.debounce } : {}),
           ...(g.verbose ? { onEvent: (e) => process.stderr.write(progressLine(e)) } : {}),
           onLine: (line) => process.stdout.write(`${line}\n`),
         });
       } finally {
-        process.off('SIGINT', onSigint);
+        interrupt.dispose();
       }
       process.stdout.write('Stopped watching.\n');
     });
