@@ -3,22 +3,26 @@
  * failure text both sides give a thrown error, so a step fails with the same message in either.
  */
 
+/** The plain data of a step's run() that crosses to the worker (functions stay on the main thread). */
+export interface StepRunData {
+  stepName: string;
+  params: unknown;
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+  workspaceDir: string;
+  /** The step declares an output in a results resource (else results.write is refused). */
+  hasResults: boolean;
+}
+
 /** Main thread → worker. */
 export type ToWorker =
-  | {
+  | ({
       type: 'run';
       id: number;
       /** file: URL of the step's bundled module (runner/step-threads.ts writes it for the run). */
       moduleUrl: string;
       exportName: string;
-      stepName: string;
-      params: unknown;
-      inputs: Record<string, string>;
-      outputs: Record<string, string>;
-      workspaceDir: string;
-      /** The step declares an output in a results resource (else results.write is refused). */
-      hasResults: boolean;
-    }
+    } & StepRunData)
   | { type: 'abort'; id: number }
   | { type: 'results-done'; call: number; file: string }
   | { type: 'results-failed'; call: number; message: string };

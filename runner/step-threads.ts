@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { errorText, StepFailure, type FromWorker, type ToWorker } from './step-thread-protocol.js';
+import { errorText, StepFailure, type FromWorker, type StepRunData, type ToWorker } from './step-thread-protocol.js';
 import type { StepWork } from './types.js';
 
 /** How long an interrupted step may take to stop before its thread is terminated. */
@@ -38,14 +38,8 @@ function findWorker(): URL | null {
   return workerUrl;
 }
 
-/** What a step's run() gets that is not a function (functions stay on this side). */
-export interface ThreadRun {
-  stepName: string;
-  params: unknown;
-  inputs: Record<string, string>;
-  outputs: Record<string, string>;
-  workspaceDir: string;
-  hasResults: boolean;
+/** A step to run in a thread: its plain data, and the functions that stay on this side. */
+export interface ThreadRun extends StepRunData {
   writeResults: (metrics: Record<string, unknown>) => Promise<string>;
   log: (message: string) => void;
   signal: AbortSignal;

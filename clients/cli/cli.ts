@@ -78,3 +78,8 @@ export function onInterrupt(message: string): { signal: AbortSignal; dispose(): 
   process.on('SIGINT', handler);
   return { signal: controller.signal, dispose: () => process.off('SIGINT', handler) };
 }
+
+/** Collects every value of a repeatable option (`--param a=1 --param b=2`). */
+export function repeatable(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

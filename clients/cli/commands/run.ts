@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { ResultOf, RunEvent, run as Run } from '../../../protocol/index.js';
 import { callMethod } from '../../../server/commands/index.js';
-import { globalOptions, lockTimeoutMs, onInterrupt, positiveInt, toJson, withJson } from '../cli.js';
+import { globalOptions, lockTimeoutMs, onInterrupt, positiveInt, repeatable, toJson, withJson } from '../cli.js';
 import { terminalContext } from '../terminal.js';
 
 interface RunFlags {
@@ -25,14 +25,12 @@ interface RunFlags {
   strict?: boolean;
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
-
 export function register(program: Command): void {
   withJson(program.command('run'))
     .description('Run pipeline steps (step files, folders of *.step.ts, or one command after --): lineage, run cache, parallel, one snapshot')
     .usage('[options] FILE...  |  --name NAME [--in REF]... [--out REF]... -- COMMAND [ARGS...]')
     .argument('[FILE...]', 'step files or folders (with --name: the command and its arguments, after --)')
-    .option('--param <NAME=VALUE>', 'a step parameter; VALUE is read as JSON when it parses (3, true, "x"), else as a string (repeatable)', collect, [])
+    .option('--param <NAME=VALUE>', 'a step parameter; VALUE is read as JSON when it parses (3, true, "x"), else as a string (repeatable)', repeatable, [])
     .option('-j, --jobs <N>', 'steps run at once (default: the number of CPU cores)', positiveInt)
     .option('--force', 'rerun steps the run cache would skip')
     .option('--dry-run', 'print what would run and what would be skipped, and why; change nothing')
@@ -40,8 +38,8 @@ export function register(program: Command): void {
     .option('-m, --message <TEXT>', 'message of the snapshot (default: the steps that ran and the params)')
     .option('--tag <TAG>', 'tag of the snapshot')
     .option('--name <NAME>', 'run a command as a step with this name')
-    .option('--in <REF>', "the command step's input: 'resource' or 'resource:/subpath' (repeatable)", collect, [])
-    .option('--out <REF>', "the command step's output (repeatable)", collect, [])
+    .option('--in <REF>', "the command step's input: 'resource' or 'resource:/subpath' (repeatable)", repeatable, [])
+    .option('--out <REF>', "the command step's output (repeatable)", repeatable, [])
     // Observed writes (runner/observe.ts).
     .option('--strict', 'fail the run (no snapshot) when a step writes outside the declared outputs')
     .option('--no-observe', 'do not watch for writes outside the declared outputs')

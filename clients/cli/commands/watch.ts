@@ -8,18 +8,16 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidParamsError } from '../../../protocol/errors.js';
 import { Workspace } from '../../../server/workspace/workspace.js';
-import { globalOptions, onInterrupt, positiveInt } from '../cli.js';
+import { globalOptions, onInterrupt, positiveInt, repeatable } from '../cli.js';
 import { terminalContext } from '../terminal.js';
 import { progressLine } from './run.js';
-
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function register(program: Command): void {
   program
     .command('watch')
     .description('Rerun steps when their inputs or code change (debounced, downstream steps follow); Ctrl-C to stop')
     .argument('[FILE...]', 'step files or folders (default: the step files of the steps in the current lineage)')
-    .option('--param <NAME=VALUE>', 'a step parameter, as for dws run (repeatable)', collect, [])
+    .option('--param <NAME=VALUE>', 'a step parameter, as for dws run (repeatable)', repeatable, [])
     .option('-j, --jobs <N>', 'steps run at once (default: the number of CPU cores)', positiveInt)
     .option('--snapshot', 'take a snapshot after each run that ran something (default: none)')
     .option('--debounce <MS>', 'quiet time after the last change before rerunning (default 200)', positiveInt)
