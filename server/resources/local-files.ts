@@ -8,6 +8,7 @@ import { ConfigurationError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
 import { needPrompter } from '../context.js';
 import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
+import { BlobPackWriter, packDirOf } from '../backends/git/pack.js';
 import { computeHashTree } from './hashtree/index.js';
 import { checkDestinationFree, filesToMove, moveFiles } from './results-move.js';
 import type { Resource, ResourceType, SnapshotHashes } from './types.js';
@@ -23,7 +24,10 @@ export class LocalFilesResource implements Resource {
   readonly localPath: string;
   readonly computeHash: boolean;
   private rootHash: string | undefined;
-  private wroteTreeFiles = true;
+  /** Names of the tree files written by the last hash(), for snapshot() to stage... */
+  private written: string[] = [];
+  /** ...and their blobs, packed while hashing goes on (null: no pack here; `git add` them). */
+  private pack: BlobPackWriter | null = null;
 
   constructor(
     readonly ws: Workspace,
@@ -56,26 +60,37 @@ export class LocalFilesResource implements Resource {
     if (this.role !== 'results') this.rootHash = await this.hash(); // results: hashed after the move
   }
 
+  /**
+   * Stage the tree files written by hash() for the snapshot's one commit (which also takes any
+   * left by an interrupted snapshot, through its `git add --all`). Their blobs go into git as one
+   * pack (backends/git/pack.ts), not as a loose object each; git then only records the paths.
+   */
   async snapshot(): Promise<SnapshotHashes> {
     const root = this.rootHash ?? (await this.hash());
-    const rel = join('.dataworkspace', 'file', this.role, this.name);
-    // Nothing new written and the root tree already committed: its whole tree was committed with
-    // it, so skip `git add` of the directory (it stats every tree file: 0.1 s for 1,000 dirs).
-    if (!this.wroteTreeFiles && (await this.ws.git.run(['ls-files', '--', `${rel}/${root}`])) !== '') {
-      return { compareHash: root, restoreHash: null };
-    }
-    await this.ws.git.run(['add', '--', rel], { bulk: true });
-    if ((await this.ws.git.run(['diff', '--cached', '--name-only', '-z', '--', rel])) !== '') {
-      await this.ws.git.run(['commit', '--quiet', '--no-verify', '-m', `Add snapshot hash files for resource ${this.name}`, '--', rel], { bulk: true });
+    const { written, pack } = this;
+    this.written = [];
+    if (written.length > 0) {
+      const rel = `.dataworkspace/file/${this.role}/${this.name}`;
+      const paths = written.map((name) => `${rel}/${name}\0`).join('');
+      if (pack !== null) {
+        pack.flush();
+        await this.ws.git.run(['update-index', '--add', '--info-only', '-z', '--stdin'], { input: paths, bulk: true });
+      } else {
+        await this.ws.git.run(['add', '--pathspec-from-file=-', '--pathspec-file-nul'], { input: paths, bulk: true });
+      }
     }
     return { compareHash: root, restoreHash: null };
   }
 
+  /** Hash the tree, writing the tree files that are new and packing their blobs as they come. */
   private async hash(): Promise<string> {
     mkdirSync(this.treeDir, { recursive: true });
     const gitLocal = localCacheDir(this.ws);
     const cacheDir = gitLocal === null ? null : join(gitLocal, 'hashcache');
     if (cacheDir !== null) mkdirSync(cacheDir, { recursive: true });
+    const packDir = packDirOf(this.ws.dir, this.ws.ctx.env);
+    const pack = (this.pack = packDir === null ? null : new BlobPackWriter(packDir));
+    const written: string[] = (this.written = []);
     const task = this.ws.ctx.progress.begin(`Hashing ${this.name}`);
     try {
       const r = await computeHashTree({
@@ -83,10 +98,16 @@ export class LocalFilesResource implements Resource {
         computeHash: this.computeHash,
         treeDir: this.treeDir,
         ...(cacheDir !== null ? { cacheFile: join(cacheDir, encodeURIComponent(`${this.role}--${this.name}`)) } : {}),
+        deferCacheSave: true,
         onProgress: (done, total) => task.report(done, total),
         onWarning: (m) => this.ws.ctx.log.warn(m),
+        onTreeFileWritten: (name, content) => {
+          written.push(name);
+          pack?.add(content);
+        },
       });
-      this.wroteTreeFiles = r.treeFilesWritten > 0;
+      // Saved when this thread next waits (for git, in snapshot()), rather than before going on.
+      setImmediate(r.saveCache);
       return r.rootHash;
     } catch (e) {
       throw new ConfigurationError(`Cannot hash resource '${this.name}' at ${this.localPath}: ${(e as Error).message}`, {

@@ -56,6 +56,13 @@ export interface HashTreeOptions {
    */
   onProgress?: (filesDone: number, filesTotal: number, bytesDone: number) => void;
   onWarning?: (message: string) => void;
+  /**
+   * true: the stat cache is not saved before returning but by the result's `saveCache()`, so that
+   * the caller can do it while waiting for something else (a snapshot: while git stages the tree).
+   */
+  deferCacheSave?: boolean;
+  /** Called for each tree file written into treeDir (not for those already there), with its bytes. */
+  onTreeFileWritten?: (name: string, content: Buffer) => void;
 }
 
 export interface HashTreeResult {
@@ -69,6 +76,8 @@ export interface HashTreeResult {
   filesFromCache: number;
   /** Files in the tree (blob entries). */
   files: number;
+  /** Save the stat cache if it changed (with deferCacheSave; otherwise already done, and a no-op). */
+  saveCache: () => void;
 }
 
 /** Files per batch sent to a worker (a batch of 1 KB files takes ~2 ms). */
@@ -228,7 +237,10 @@ class HashRun {
       this.treeHashes[d] = hash;
       if (!this.seenTrees.has(hash)) {
         this.seenTrees.add(hash);
-        if (this.opts.treeDir !== null && writeTreeFile(this.opts.treeDir, hash, content)) this.treeFilesWritten++;
+        if (this.opts.treeDir !== null && writeTreeFile(this.opts.treeDir, hash, content)) {
+          this.treeFilesWritten++;
+          this.opts.onTreeFileWritten?.(hash, content);
+        }
       }
       node.refs = [];
       node.names = [];
@@ -545,9 +557,14 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
 
     const rootHash = run.rootHash;
     if (rootHash === undefined) throw new Error(`Internal error: the hash tree of ${root} is incomplete`);
-    if (useCache) saveCacheIfChanged(run, cache, opts.cacheFile!, runStart - RACY_MARGIN_MS);
+    let saveCache = () => {
+      saveCache = () => {};
+      if (useCache) saveCacheIfChanged(run, cache, opts.cacheFile!, runStart - RACY_MARGIN_MS);
+    };
+    if (!opts.deferCacheSave) saveCache();
     run.progress(true);
     return {
+      saveCache: () => saveCache(),
       rootHash,
       treeFilesWritten: run.treeFilesWritten,
       filesHashed: run.filesHashed,
