@@ -108,11 +108,11 @@ export class Git {
    * commit it; `only` restricts the commit to that path even if other paths are staged
    * (dws 1.6's `commit --only <subdir>/`). Returns false when there was nothing to commit.
    */
-  async commitAll(message: string, options: { pathspec?: string; only?: boolean } = {}): Promise<boolean> {
+  async commitAll(message: string, options: { pathspec?: string; only?: boolean; changed?: boolean } = {}): Promise<boolean> {
     const spec = options.pathspec ?? '.';
     await this.run(['add', '--all', '--', spec], { bulk: true });
-    const staged = await this.run(['diff', '--cached', '--name-only', '-z', '--', spec]);
-    if (staged === '') return false;
+    // `changed`: the caller has just written files there, so skip asking git.
+    if (!options.changed && (await this.run(['diff', '--cached', '--name-only', '-z', '--', spec])) === '') return false;
     const args = ['commit', '--quiet', '--no-verify', '-m', message];
     if (options.only) args.push('--only', '--', spec);
     await this.run(args, { bulk: true });

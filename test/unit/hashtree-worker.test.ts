@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -67,16 +67,20 @@ interface ChildRun {
 async function inChild(
   bundle: string,
   opts: { root: string; computeHash: boolean; treeDir: string; cacheFile?: string; workers?: number },
+  how: { runs?: number; prestart?: boolean } = {},
 ): Promise<ChildRun> {
   const script = `
-    const { computeHashTree } = await import(${JSON.stringify(bundle)});
+    const { computeHashTree, prestartHashThreads } = await import(${JSON.stringify(bundle)});
     let workersStarted = 0;
     process.on('worker', () => workersStarted++);
+    if (${how.prestart === true}) prestartHashThreads();
     const warnings = [];
     let lastProgress = null;
     const opts = { ...${JSON.stringify(opts)}, onWarning: (m) => warnings.push(m), onProgress: (...a) => { lastProgress = a; } };
     const out = { warnings, workersStarted: 0, lastProgress: null };
-    try { out.result = await computeHashTree(opts); } catch (e) { out.error = e.message; }
+    try {
+      for (let i = 0; i < ${how.runs ?? 1}; i++) out.result = await computeHashTree(opts);
+    } catch (e) { out.error = e.message; }
     out.workersStarted = workersStarted;
     out.lastProgress = lastProgress;
     console.log(JSON.stringify(out));
@@ -134,6 +138,18 @@ describe.each([
     mkdirSync(join(big, 'medium'));
     for (let i = 0; i < 30; i++) fill(join(big, 'medium', `m${i}`), 900 * 1024, 50_000 + i);
     for (let i = 0; i < 3; i++) fill(join(big, `large${i}`), 3 * 1024 * 1024 + i, 60_000 + i);
+  });
+
+  it('keeps its threads for the next run, started ahead or not, without keeping the process alive', async () => {
+    const ref = await reference(big, true);
+    // No stat cache: both runs hash everything; the second one with the first one's threads.
+    const twice = await inChild(bundlePath(), { root: big, computeHash: true, treeDir: fresh('trees'), workers: 2 }, { runs: 2 });
+    expect(twice.result?.rootHash).toBe(ref.rootHash);
+    expect(twice.result?.filesHashed).toBe(ref.filesHashed);
+    expect(twice.workersStarted).toBe(2);
+    const ahead = await inChild(bundlePath(), { root: big, computeHash: true, treeDir: fresh('trees'), workers: 2 }, { prestart: true, runs: 2 });
+    expect(ahead.result?.rootHash).toBe(ref.rootHash);
+    expect(ahead.workersStarted).toBe(Math.max(Math.min(availableParallelism(), 4), 2)); // the ones started ahead, or 2
   });
 
   it('gives the same trees as the in-thread engine, and a no-change run needs no workers', async () => {

@@ -28,14 +28,10 @@ export const FileStatus = {
 } as const;
 export type FileStatus = (typeof FileStatus)[keyof typeof FileStatus];
 
-/** Set once per thread. */
-export interface HashSettings {
-  /** Absolute resource directory without a trailing slash; job paths are relative to it. */
-  base: string;
-}
-
 export interface HashJob {
   id: number;
+  /** Absolute resource directory without a trailing slash; the paths are relative to it. */
+  base: string;
   /**
    * Paths relative to the base, `/`-separated, each followed by a NUL (which no file name
    * holds): one string clones much faster than an array of strings.
@@ -142,21 +138,21 @@ function hashFd(fd: number, expectedSize: number): { hex: string; bytes: number 
 }
 
 /** Run one job. Never throws: a failure is reported in `error`. */
-export function runHashJob(settings: HashSettings, job: HashJob): HashJobResult {
+export function runHashJob(job: HashJob): HashJobResult {
   const n = job.links.length;
   const paths = job.paths.split('\0');
   const status = new Uint8Array(n);
   const stats = new Float64Array(n * STAT_FIELDS);
   const hashes = new Array<string>(n).fill(NO_HASH);
   const result: HashJobResult = { id: job.id, status, stats, hashes: '', bytesRead: 0 };
-  let abs = settings.base;
+  let abs = job.base;
   try {
     for (let i = 0; i < n; i++) {
       if (result.bytesRead >= job.budgetBytes) {
         status.fill(FileStatus.NotDone, i);
         break;
       }
-      abs = settings.base + '/' + paths[i]!;
+      abs = job.base + '/' + paths[i]!;
       const link = job.links[i] === 1;
       let fd: number;
       try {

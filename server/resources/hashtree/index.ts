@@ -17,20 +17,20 @@
  * Deviation from Python (which crashes on them): symbolic links to directories, sockets, FIFOs
  * and devices are left out of the tree with a warning; normal trees hash exactly as in Python.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { closeSync, existsSync, fchmodSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import { closeSync, fchmodSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { FileStatus, STAT_FIELDS, describe, runHashJob, skipStatus, statFile } from './hash-files.js';
-import type { HashJob, HashJobResult, HashSettings } from './hash-files.js';
+import type { HashJob, HashJobResult } from './hash-files.js';
 import { RACY_MARGIN_MS, StatCache, saveStatCache } from './stat-cache.js';
 import { compareCodePoints } from './tree-format.js';
+import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from './threads.js';
 
 export { readTreeFile, parseTreeFile, compareCodePoints } from './tree-format.js';
 export type { TreeEntry } from './tree-format.js';
+export { prestartHashThreads } from './threads.js';
 
 export interface HashTreeOptions {
   /** The resource's local directory (absolute). */
@@ -108,22 +108,6 @@ interface DirNode {
   refs: number[];
   /** Entries not done yet (files to hash, subdirectories whose tree is not written yet). */
   pending: number;
-}
-
-let workerUrl: URL | null | undefined;
-
-/** The bundled worker next to the bundled code (dist/ or dist/chunks/); null when running from source. */
-function findWorker(): URL | null {
-  if (workerUrl !== undefined) return workerUrl;
-  workerUrl = null;
-  for (const rel of ['./hash-worker.js', '../hash-worker.js']) {
-    const url = new URL(rel, import.meta.url);
-    if (url.protocol === 'file:' && existsSync(fileURLToPath(url))) {
-      workerUrl = url;
-      break;
-    }
-  }
-  return workerUrl;
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;
@@ -353,7 +337,7 @@ class HashRun {
       paths += this.rel(files[i]!) + '\0';
       links[i] = this.fileLink[files[i]!]!;
     }
-    return { id, paths, links, deferBytes, budgetBytes };
+    return { id, base: this.base, paths, links, deferBytes, budgetBytes };
   }
 
   /**
@@ -422,9 +406,6 @@ class HashRun {
   }
 }
 
-/** The parent's Node options, but for --input-type (of `node -e`), which a worker refuses. */
-const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-
 /** Worker threads for one run; each gets up to IN_FLIGHT batches, big files only when idle. */
 class HashPool {
   private readonly slots: { worker: Worker; inFlight: number }[] = [];
@@ -435,11 +416,10 @@ class HashPool {
   constructor(
     url: URL,
     count: number,
-    settings: HashSettings,
     private readonly run: HashRun,
   ) {
-    for (let i = 0; i < count; i++) {
-      const slot = { worker: new Worker(url, { workerData: settings, execArgv: WORKER_EXEC_ARGV }), inFlight: 0 };
+    for (const worker of takeHashThreads(url, count)) {
+      const slot = { worker, inFlight: 0 };
       slot.worker.on('message', (res: HashJobResult) => {
         slot.inFlight--;
         if (this.error !== null) return;
@@ -497,14 +477,12 @@ class HashPool {
     });
   }
 
-  /** Stop the threads without waiting; they no longer keep the process alive. */
+  /** Give the threads back (stopping them after a failure); they no longer keep the process alive. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const slot of this.slots) {
-      slot.worker.unref();
-      void slot.worker.terminate();
-    }
+    // A thread with jobs in flight (after an error elsewhere) would answer into the next run.
+    for (const slot of this.slots) giveBackHashThread(slot.worker, this.error === null && slot.inFlight === 0);
   }
 }
 
@@ -521,9 +499,8 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
   if (rootStat === undefined) throw new Error(`Resource directory does not exist: ${root}`);
   if (!rootStat.isDirectory()) throw new Error(`Resource path is not a directory: ${root}`);
 
-  const settings: HashSettings = { base };
-  const wanted = opts.workers ?? Math.min(availableParallelism(), 4);
-  const url = wanted > 0 ? findWorker() : null;
+  const wanted = opts.workers ?? DEFAULT_HASH_THREADS;
+  const url = wanted > 0 ? hashWorkerUrl() : null;
   const useCache = opts.computeHash && opts.cacheFile !== undefined;
   const cache = useCache ? StatCache.load(opts.cacheFile!, base) : null;
   const run = new HashRun(base, opts);
@@ -532,7 +509,7 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
     await walk(run, cache, () => {
       // Start workers once there is enough to hash: they boot while the walk goes on.
       if (threads.pool === null && url !== null && run.queued >= INLINE_MAX_FILES) {
-        threads.pool = new HashPool(url, wanted, settings, run);
+        threads.pool = new HashPool(url, wanted, run);
       }
       return threads.pool;
     });
@@ -541,12 +518,12 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
       // Few files to hash: this thread; big ones are set aside in case they deserve workers.
       const parallel = url !== null;
       for (let job = run.nextBatch(parallel); job !== null; job = run.nextBatch(parallel)) {
-        run.apply(runHashJob(settings, job));
+        run.apply(runHashJob(job));
       }
       if (url !== null && run.bigCount >= 2 && run.bigBytes >= INLINE_BIG_BYTES) {
-        threads.pool = new HashPool(url, Math.min(wanted, run.bigCount), settings, run);
+        threads.pool = new HashPool(url, Math.min(wanted, run.bigCount), run);
       } else {
-        for (let job = run.nextBigJob(); job !== null; job = run.nextBigJob()) run.apply(runHashJob(settings, job));
+        for (let job = run.nextBigJob(); job !== null; job = run.nextBigJob()) run.apply(runHashJob(job));
       }
     }
     if (threads.pool !== null) {

@@ -1,0 +1,72 @@
+/**
+ * The hashing worker threads of this process. A thread takes ~30 ms of CPU to start, so threads
+ * are kept between hash-tree runs (idle ones never keep the process alive), and the CLI starts
+ * them ahead for `dws snapshot` while it is still loading its own code (clients/cli/bin.ts).
+ * Kept small and free of other imports: bin.ts loads it before anything else.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/** Threads for one run unless told otherwise: one per core, at most 4. */
+export const DEFAULT_HASH_THREADS = Math.min(availableParallelism(), 4);
+
+/** The parent's Node options, but for --input-type (of `node -e`), which a worker refuses. */
+const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+
+let workerUrl: URL | null | undefined;
+const idle: Worker[] = [];
+
+/** The bundled worker next to the bundled code (dist/ or dist/chunks/); null when running from source. */
+export function hashWorkerUrl(): URL | null {
+  if (workerUrl !== undefined) return workerUrl;
+  workerUrl = null;
+  for (const rel of ['./hash-worker.js', '../hash-worker.js']) {
+    const url = new URL(rel, import.meta.url);
+    if (url.protocol === 'file:' && existsSync(fileURLToPath(url))) {
+      workerUrl = url;
+      break;
+    }
+  }
+  return workerUrl;
+}
+
+function park(worker: Worker): void {
+  worker.removeAllListeners();
+  // A thread that dies while idle is simply forgotten.
+  worker.once('exit', () => {
+    const i = idle.indexOf(worker);
+    if (i >= 0) idle.splice(i, 1);
+  });
+  worker.on('error', () => {});
+  worker.unref();
+  idle.push(worker);
+}
+
+/** Start threads now, to be taken later; does nothing where there is no bundled worker. */
+export function prestartHashThreads(count = DEFAULT_HASH_THREADS): void {
+  const url = hashWorkerUrl();
+  if (url === null) return;
+  while (idle.length < count) park(new Worker(url, { execArgv: WORKER_EXEC_ARGV }));
+}
+
+/** `count` threads for a run, idle ones first; they keep the process alive until given back. */
+export function takeHashThreads(url: URL, count: number): Worker[] {
+  const taken = idle.splice(0, count);
+  while (taken.length < count) taken.push(new Worker(url, { execArgv: WORKER_EXEC_ARGV }));
+  for (const w of taken) {
+    w.removeAllListeners();
+    w.ref();
+  }
+  return taken;
+}
+
+/** Give back a thread that finished its jobs; a thread that failed is stopped instead. */
+export function giveBackHashThread(worker: Worker, healthy: boolean): void {
+  if (healthy) park(worker);
+  else {
+    worker.unref();
+    void worker.terminate();
+  }
+}
