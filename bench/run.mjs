@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchRoot, DWS, env, median } from './common.mjs';
+import { fileURLToPath } from 'node:url';
+import { benchRoot, caCertsRemoved, DWS, env, median } from './common.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const FILES = Number(process.env.BENCH_FILES ?? 100_000);
@@ -19,10 +20,12 @@ const BIG_MB = 50;
 
 const root = benchRoot('core');
 
+const NODE_FLOOR = fileURLToPath(new URL('./node-floor.mjs', import.meta.url));
+
 /** Seconds taken by a command (it must succeed). */
-function time(cmd, args, cwd = root) {
+function time(cmd, args, cwd = root, withEnv = env) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'], shell: false });
+  const r = spawnSync(cmd, args, { cwd, env: withEnv, stdio: ['ignore', 'ignore', 'pipe'], shell: false });
   const s = Number(process.hrtime.bigint() - t) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return s;
@@ -58,6 +61,10 @@ console.log(`dws benchmarks: ${RUNS} runs each, medians; ${FILES} files of 1 KB 
 
 // --- startup
 const nodeFloor = median(runs(Math.max(RUNS, 10), () => time(process.execPath, ['-e', '0'])));
+if (caCertsRemoved) {
+  const withCa = median(runs(Math.max(RUNS, 10), () => time(process.execPath, ['-e', '0'], root, { ...env, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS })));
+  console.log(`(measured without this machine's NODE_EXTRA_CA_CERTS: node -e 0 takes ${withCa.toFixed(3)} s with it, ${nodeFloor.toFixed(3)} s without)`);
+}
 report('dws --version', median(runs(Math.max(RUNS, 10), () => time(process.execPath, [DWS, '--version']))), 'node -e 0', nodeFloor, 'within 50 ms of node -e 0');
 
 // --- 100k small files
@@ -72,11 +79,14 @@ for (let d = 0; d < DIRS; d++) {
 // Floor and dws alternate, so drift on this noisy machine hits both alike. Workspaces are removed
 // only at the end: deleting thousands of files just before a run slows the next file creations.
 const sha1Times = [];
+const nodeSmall = [];
 const first = median(runs(RUNS, (i) => {
   sha1Times.push(sh(`find small -type f -print0 | xargs -0 -P2 sha1sum > /dev/null`));
+  nodeSmall.push(time(process.execPath, [NODE_FLOOR, small]));
   return dws(newWorkspace(`first${i}`, small), 'snapshot');
 }));
 const sha1Floor = median(sha1Times);
+report(`Node floor: walk + SHA-1 of ${FILES} x 1 KB in 2 threads`, median(nodeSmall), 'find|xargs -P2 sha1sum', sha1Floor);
 report(`first snapshot, ${FILES} x 1 KB`, first, 'find|xargs -P2 sha1sum', sha1Floor, '<= 1.6x sha1sum');
 
 const ws = join(root, `first${RUNS - 1}`);
@@ -102,11 +112,14 @@ for (let i = 0; i < BIG_FILES; i++) {
   writeFileSync(join(big, `big${i}.bin`), chunk);
 }
 const opensslTimes = [];
+const nodeBig = [];
 const bigFirst = median(runs(RUNS, (i) => {
   opensslTimes.push(sh(`openssl sha1 big/*.bin > /dev/null`));
+  nodeBig.push(time(process.execPath, [NODE_FLOOR, big]));
   return dws(newWorkspace(`big${i}`, big), 'snapshot');
 }));
 const opensslFloor = median(opensslTimes);
+report(`Node floor: SHA-1 of ${BIG_FILES} x ${BIG_MB} MB in 2 threads`, median(nodeBig), 'openssl sha1 (1 core)', opensslFloor);
 report(`first snapshot, ${BIG_FILES} x ${BIG_MB} MB`, bigFirst, 'openssl sha1 (1 core)', opensslFloor, '<= 0.8x openssl');
 
 console.log('\n| what | dws (s) | floor | floor (s) | ratio | target |\n|---|---|---|---|---|---|');

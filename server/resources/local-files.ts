@@ -62,22 +62,19 @@ export class LocalFilesResource implements Resource {
 
   /**
    * Stage the tree files written by hash() for the snapshot's one commit (which also takes any
-   * left by an interrupted snapshot, through its `git add --all`). Their blobs go into git as one
-   * pack (backends/git/pack.ts), not as a loose object each; git then only records the paths.
+   * left by an interrupted snapshot, through its `git add --all`). Their blobs are already in a
+   * pack (backends/git/pack.ts), so `git add` finds them there and writes no loose object for
+   * each; git still decides what is stored (filters, file modes), as for any file.
    */
   async snapshot(): Promise<SnapshotHashes> {
     const root = this.rootHash ?? (await this.hash());
     const { written, pack } = this;
     this.written = [];
     if (written.length > 0) {
+      pack?.flush();
       const rel = `.dataworkspace/file/${this.role}/${this.name}`;
       const paths = written.map((name) => `${rel}/${name}\0`).join('');
-      if (pack !== null) {
-        pack.flush();
-        await this.ws.git.run(['update-index', '--add', '--info-only', '-z', '--stdin'], { input: paths, bulk: true });
-      } else {
-        await this.ws.git.run(['add', '--pathspec-from-file=-', '--pathspec-file-nul'], { input: paths, bulk: true });
-      }
+      await this.ws.git.run(['add', '--pathspec-from-file=-', '--pathspec-file-nul'], { input: paths, bulk: true });
     }
     return { compareHash: root, restoreHash: null };
   }

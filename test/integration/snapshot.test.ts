@@ -170,6 +170,22 @@ describe('dws snapshot', () => {
     expect(existsSync(join(ws, 'results', 'r.txt'))).toBe(true);
   });
 
+  it('leaves to git what it stores for tree files: a clean filter set by the user applies', async () => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'a.txt'), 'a');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', 'data']);
+    git(ws, ['config', 'filter.upper.clean', 'tr a-f A-F']);
+    writeFileSync(join(ws, '.gitattributes'), '.dataworkspace/file/** filter=upper\n');
+    const out = await dwsOk(ws, ['--batch', 'snapshot']);
+    const hash = /hash is ([0-9a-f]{40})/.exec(out)![1]!;
+    const root = JSON.parse(readFileSync(join(ws, '.dataworkspace', 'snapshots', `snapshot-${hash}.json`), 'utf8'))[0].hash as string;
+    const onDisk = readFileSync(join(ws, '.dataworkspace', 'file', 'source-data', 'data', root), 'utf8');
+    expect(git(ws, ['cat-file', 'blob', `HEAD:.dataworkspace/file/source-data/data/${root}`])).toBe(onDisk.replace(/[a-f]/g, (c) => c.toUpperCase()));
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+    expect(git(ws, ['fsck', '--strict', '--no-progress', '--no-dangling'])).toBe('');
+  });
+
   it('stages nothing when a snapshot stops after hashing, and the next one commits every tree file', async () => {
     const ws = await newWorkspace(['--create-resources=results']);
     mkdirSync(join(ws, 'data', 'sub'), { recursive: true });

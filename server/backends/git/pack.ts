@@ -3,7 +3,8 @@
  * instead of one loose object each. `git add` of the 1,001 tree files of a 100,000-file
  * resource creates 1,001 object files, and file creation is what costs most on this machine kind
  * (0.2–1 s for those alone); the same blobs as a pack are two files. The layout is git's own
- * (gitformat-pack(5)); git then only needs `update-index --info-only` to stage the paths.
+ * (gitformat-pack(5)). Staging stays git's: `git add` of the files finds their blobs in the pack
+ * and writes nothing more (if filters make git store other bytes, it writes those itself).
  */
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
