@@ -12,9 +12,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { computeHashTree } from '../../server/resources/hashtree/index.js';
+import { FIXTURE } from '../helpers.js';
 
 const SRC = resolve(import.meta.dirname, '../../server/resources/hashtree');
-const FIXTURE_TAR = '/work/shared/fixtures/python-dws-1.6/workspace.tar.gz';
+const FIXTURE_TAR = join(FIXTURE, 'workspace.tar.gz');
 const run = promisify(execFile);
 
 let tmp: string;

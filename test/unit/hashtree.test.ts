@@ -26,7 +26,7 @@ import { compareCodePoints, computeHashTree, parseTreeFile, readTreeFile } from 
 import type { HashTreeOptions } from '../../server/resources/hashtree/index.js';
 import { StatCache } from '../../server/resources/hashtree/stat-cache.js';
 
-const FIXTURE = '/work/shared/fixtures/python-dws-1.6';
+import { FIXTURE } from '../helpers.js';
 const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
 
 let tmp: string;
