@@ -25,8 +25,8 @@ import { join } from 'node:path';
 import { compareCodePoints, computeHashTree, parseTreeFile, readTreeFile } from '../../server/resources/hashtree/index.js';
 import type { HashTreeOptions } from '../../server/resources/hashtree/index.js';
 import { StatCache } from '../../server/resources/hashtree/stat-cache.js';
-
 import { FIXTURE } from '../helpers.js';
+
 const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
 
 let tmp: string;
