@@ -52,6 +52,11 @@ export const RunResult = z.object({
   snapshot: z.object({ hash: z.string(), tag: z.string().nullable(), message: z.string() }).nullable(),
   /** Writes seen outside the declared outputs (only when observing). */
   observedWrites: z.array(z.object({ path: z.string(), step: z.string().optional() })),
+  /**
+   * Wall time of the steps phase, ms: from the first step's start (its fingerprint) to the last
+   * step's end, lineage recorded; null for a dry run. Start-up, loading and the snapshot are outside it.
+   */
+  stepsMs: z.number().nullable(),
 });
 export type RunResult = z.infer<typeof RunResult>;
 

@@ -72,7 +72,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       if (reason === null) outcome(p.step.name, 'skipped', 'unchanged since its last successful run');
       else outcome(p.step.name, 'would-run', reason);
     }
-    return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, observedWrites: [] };
+    return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, observedWrites: [], stepsMs: null };
   }
 
   const signal = o.signal ?? new AbortController().signal;
@@ -135,6 +135,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const moduleSteps = plan.steps.filter((p) => p.step.work.type === 'module').length;
   const threads = o.jobs > 1 && moduleSteps > 1 ? StepThreads.create(o.jobs, 0) : null;
   const done = new Map<string, Promise<StepOutcome>>();
+  const stepsStart = performance.now();
   for (const p of plan.steps) {
     const ups = p.upstream.map((u) => done.get(u)!);
     done.set(
@@ -151,9 +152,11 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       }),
     );
   }
+  let stepsMs: number;
   try {
     await Promise.all(done.values());
   } finally {
+    stepsMs = performance.now() - stepsStart;
     await threads?.close();
   }
   const observedWrites = (await o.observer?.stop()) ?? [];
@@ -175,7 +178,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p) });
   }
   cache.save();
-  return { ok, interrupted: signal.aborted, steps, snapshot, observedWrites };
+  return { ok, interrupted: signal.aborted, steps, snapshot, observedWrites, stepsMs };
 }
 
 

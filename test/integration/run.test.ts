@@ -126,6 +126,14 @@ describe('dws run: a three-step pipeline', () => {
     const forced = await dws(dir, ['run', 'code/pipe/b.step.ts', '--force', '--no-snapshot'], { env: { ...env, NO_MEET: '1' } });
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toContain('[b] done');
+
+    // --json: the steps phase's wall time covers every step's run (none for a dry run).
+    const timed = await dws(dir, ['--json', 'run', 'code/pipe', '--param', 'scale=3', '--force', '--no-snapshot'], { env: { ...env, NO_MEET: '1' } });
+    expect(timed.code, timed.stderr).toBe(0);
+    const result = JSON.parse(timed.stdout) as { stepsMs: number; steps: Array<{ durationMs: number }> };
+    expect(result.stepsMs).toBeGreaterThanOrEqual(Math.max(...result.steps.map((x) => x.durationMs)) - 1); // durations are whole ms
+    const dry = await dws(dir, ['--json', 'run', 'code/pipe', '--param', 'scale=3', '--dry-run'], { env });
+    expect(JSON.parse(dry.stdout).stepsMs).toBeNull();
   });
 
   it('a failing step stops its downstream, lets unrelated steps finish, records no lineage for it and takes no snapshot', async () => {
