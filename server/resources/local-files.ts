@@ -24,9 +24,7 @@ export class LocalFilesResource implements Resource {
   readonly localPath: string;
   readonly computeHash: boolean;
   private rootHash: string | undefined;
-  /** Names of the tree files written by the last hash(), for snapshot() to stage... */
-  private written: string[] = [];
-  /** ...and their blobs, packed while hashing goes on (null: no pack here; `git add` them). */
+  /** The blobs of the tree files written by hash(), packed while hashing goes on (null: no pack here). */
   private pack: BlobPackWriter | null = null;
 
   constructor(
@@ -61,21 +59,14 @@ export class LocalFilesResource implements Resource {
   }
 
   /**
-   * Stage the tree files written by hash() for the snapshot's one commit (which also takes any
-   * left by an interrupted snapshot, through its `git add --all`). Their blobs are already in a
-   * pack (backends/git/pack.ts), so `git add` finds them there and writes no loose object for
-   * each; git still decides what is stored (filters, file modes), as for any file.
+   * The tree files written by hash() are committed with the snapshot (its `git add --all`, which
+   * also takes any left by an interrupted snapshot). Their blobs go into a pack first
+   * (backends/git/pack.ts), so git finds them there and writes no loose object for each; git
+   * still decides what it stores (filters, file modes), as for any file.
    */
   async snapshot(): Promise<SnapshotHashes> {
     const root = this.rootHash ?? (await this.hash());
-    const { written, pack } = this;
-    this.written = [];
-    if (written.length > 0) {
-      pack?.flush();
-      const rel = `.dataworkspace/file/${this.role}/${this.name}`;
-      const paths = written.map((name) => `${rel}/${name}\0`).join('');
-      await this.ws.git.run(['add', '--pathspec-from-file=-', '--pathspec-file-nul'], { input: paths, bulk: true });
-    }
+    this.pack?.flush();
     return { compareHash: root, restoreHash: null };
   }
 
@@ -87,7 +78,6 @@ export class LocalFilesResource implements Resource {
     if (cacheDir !== null) mkdirSync(cacheDir, { recursive: true });
     const packDir = packDirOf(this.ws.dir, this.ws.ctx.env);
     const pack = (this.pack = packDir === null ? null : new BlobPackWriter(packDir));
-    const written: string[] = (this.written = []);
     const task = this.ws.ctx.progress.begin(`Hashing ${this.name}`);
     try {
       const r = await computeHashTree({
@@ -98,12 +88,9 @@ export class LocalFilesResource implements Resource {
         deferCacheSave: true,
         onProgress: (done, total) => task.report(done, total),
         onWarning: (m) => this.ws.ctx.log.warn(m),
-        onTreeFileWritten: (name, content) => {
-          written.push(name);
-          pack?.add(content);
-        },
+        onTreeFileWritten: (content) => pack?.add(content),
       });
-      // Saved when this thread next waits (for git, in snapshot()), rather than before going on.
+      // Saved when this thread next waits (for git, at the latest the snapshot's commit), not now.
       setImmediate(r.saveCache);
       return r.rootHash;
     } catch (e) {

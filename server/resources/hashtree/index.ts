@@ -61,8 +61,8 @@ export interface HashTreeOptions {
    * the caller can do it while waiting for something else (a snapshot: while git stages the tree).
    */
   deferCacheSave?: boolean;
-  /** Called for each tree file written into treeDir (not for those already there), with its bytes. */
-  onTreeFileWritten?: (name: string, content: Buffer) => void;
+  /** Called with the bytes of each tree file written into treeDir (not for those already there). */
+  onTreeFileWritten?: (content: Buffer) => void;
 }
 
 export interface HashTreeResult {
@@ -223,7 +223,7 @@ class HashRun {
         this.seenTrees.add(hash);
         if (this.opts.treeDir !== null && writeTreeFile(this.opts.treeDir, hash, content)) {
           this.treeFilesWritten++;
-          this.opts.onTreeFileWritten?.(hash, content);
+          this.opts.onTreeFileWritten?.(content);
         }
       }
       node.refs = [];
