@@ -125,6 +125,15 @@ describe('hash tree bytes', () => {
     expect(sha1sum({ file: join(r.treeDir, r.rootHash) })).toBe(r.rootHash);
   });
 
+  it('fails naming the tree file it cannot write', async () => {
+    const gone = join(freshDir('trees'), 'missing');
+    await expect(computeHashTree({ root, computeHash: true, treeDir: gone, workers: 0 })).rejects.toThrow(`Cannot write hash tree file ${gone}/`);
+    const blocked = freshDir('trees');
+    const r = await hashTree(root, true);
+    mkdirSync(join(blocked, r.rootHash)); // a directory where the root tree file goes
+    await expect(computeHashTree({ root, computeHash: true, treeDir: blocked, workers: 0 })).rejects.toThrow(`Cannot write hash tree file ${join(blocked, r.rootHash)}`);
+  });
+
   it('uses decimal sizes without compute_hash', async () => {
     const subText = `7\tblob\tnested.txt\n4\tblob\tz.bin\n`;
     const sub = sha1sum({ text: subText });
