@@ -9,34 +9,17 @@
  * ABORT_GRACE_MS is terminated. Without a bundled step-worker.js (running from the TypeScript
  * source, e.g. engine tests under vitest) there is no pool and steps run in the calling thread.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { bundledFile, WORKER_EXEC_ARGV } from '../server/bundled.js';
 import { errorText, StepFailure, type FromWorker, type StepRunData, type ToWorker } from './step-thread-protocol.js';
 import type { StepWork } from './types.js';
 
 /** How long an interrupted step may take to stop before its thread is terminated. */
 const ABORT_GRACE_MS = 1000;
-
-const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-
-let workerUrl: URL | null | undefined;
-
-/** The bundled worker next to the bundled code (dist/ or dist/chunks/); null when running from source. */
-function findWorker(): URL | null {
-  if (workerUrl !== undefined) return workerUrl;
-  workerUrl = null;
-  for (const rel of ['./step-worker.js', '../step-worker.js']) {
-    const url = new URL(rel, import.meta.url);
-    if (url.protocol === 'file:' && existsSync(fileURLToPath(url))) {
-      workerUrl = url;
-      break;
-    }
-  }
-  return workerUrl;
-}
 
 /** A step to run in a thread: its plain data, and the functions that stay on this side. */
 export interface ThreadRun extends StepRunData {
@@ -69,7 +52,7 @@ export class StepThreads {
    * thread checks and records); null when no bundled worker exists (run steps in this thread).
    */
   static create(jobs: number, start: number): StepThreads | null {
-    const url = findWorker();
+    const url = bundledFile('step-worker.js');
     if (!url) return null;
     const pool = new StepThreads(url, Math.max(1, jobs));
     for (let i = 0; i < Math.min(start, pool.size); i++) pool.spawn();

@@ -4,32 +4,18 @@
  * them ahead for `dws snapshot` while it is still loading its own code (clients/cli/bin.ts).
  * Kept small and free of other imports: bin.ts loads it before anything else.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { bundledFile, WORKER_EXEC_ARGV } from '../../bundled.js';
 
 /** Threads for one run unless told otherwise: one per core, at most 4. */
 export const DEFAULT_HASH_THREADS = Math.min(availableParallelism(), 4);
 
-/** The parent's Node options, but for --input-type (of `node -e`), which a worker refuses. */
-const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-
-let workerUrl: URL | null | undefined;
 const idle: Worker[] = [];
 
-/** The bundled worker next to the bundled code (dist/ or dist/chunks/); null when running from source. */
+/** The bundled worker (dist/hash-worker.js); null when running from source. */
 export function hashWorkerUrl(): URL | null {
-  if (workerUrl !== undefined) return workerUrl;
-  workerUrl = null;
-  for (const rel of ['./hash-worker.js', '../hash-worker.js']) {
-    const url = new URL(rel, import.meta.url);
-    if (url.protocol === 'file:' && existsSync(fileURLToPath(url))) {
-      workerUrl = url;
-      break;
-    }
-  }
-  return workerUrl;
+  return bundledFile('hash-worker.js');
 }
 
 function park(worker: Worker): void {

@@ -1,0 +1,30 @@
+/**
+ * The worker threads' entry files the build puts next to the bundled code (dist/hash-worker.js,
+ * dist/step-worker.js): found from dist/ or dist/chunks/, and absent when running from the
+ * TypeScript source (tests under vitest), where callers work in the calling thread instead. No
+ * other imports: the CLI's entry loads this before anything else.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const found = new Map<string, URL | null>();
+
+/** The URL of a bundled file such as `hash-worker.js`, or null when there is no bundle. */
+export function bundledFile(name: string): URL | null {
+  let url = found.get(name);
+  if (url === undefined) {
+    url = null;
+    for (const rel of [`./${name}`, `../${name}`]) {
+      const candidate = new URL(rel, import.meta.url);
+      if (candidate.protocol === 'file:' && existsSync(fileURLToPath(candidate))) {
+        url = candidate;
+        break;
+      }
+    }
+    found.set(name, url);
+  }
+  return url;
+}
+
+/** Node options for a worker thread: the parent's, but for --input-type (of `node -e`), which a worker refuses. */
+export const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-type'));
