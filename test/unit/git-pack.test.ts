@@ -82,5 +82,8 @@ describe('BlobPackWriter', () => {
     mkdirSync(join(plain, 'sub'));
     expect(packDirOf(plain, TEST_ENV)).toBeNull();
     expect(packDirOf(repo, TEST_ENV)).toBe(join(repo, '.git', 'objects', 'pack'));
+    const sha256 = tempDir('dws-pack-');
+    git(sha256, ['init', '--quiet', '--object-format=sha256']);
+    expect(packDirOf(sha256, TEST_ENV)).toBeNull();
   });
 });

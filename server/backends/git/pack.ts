@@ -6,7 +6,7 @@
  * (gitformat-pack(5)). Staging stays git's: `git add` of the files finds their blobs in the pack
  * and writes nothing more (if filters make git store other bytes, it writes those itself).
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -21,11 +21,17 @@ interface PackedObject {
   crc: number;
 }
 
-/** The pack directory of a repository whose `.git` is a plain directory; null otherwise (worktrees, GIT_DIR...). */
+/**
+ * The pack directory of a repository whose `.git` is a plain directory with SHA-1 object names;
+ * null otherwise (worktrees, GIT_DIR, SHA-256 repositories...), where git writes the objects itself.
+ */
 export function packDirOf(repoDir: string, env: NodeJS.ProcessEnv): string | null {
   if (env.GIT_DIR !== undefined || env.GIT_OBJECT_DIRECTORY !== undefined) return null;
   const dir = join(repoDir, '.git', 'objects', 'pack');
-  return existsSync(dir) && statSync(join(repoDir, '.git')).isDirectory() ? dir : null;
+  if (!existsSync(dir) || !statSync(join(repoDir, '.git')).isDirectory()) return null;
+  const config = readFileSync(join(repoDir, '.git', 'config'), 'utf8');
+  const format = /^\s*objectformat\s*=\s*(\S+)/im.exec(config)?.[1]?.toLowerCase() ?? 'sha1';
+  return format === 'sha1' ? dir : null;
 }
 
 /** Git's type-and-size header of a pack entry: 3 type bits, then the size in 4 + 7k bits. */
