@@ -15,13 +15,6 @@ const BULK_ENV = { MALLOC_TOP_PAD_: '33554432', MALLOC_TRIM_THRESHOLD_: '6710886
  * that prints nothing (its completion detection), which made a snapshot's 6-15 calls cost
  * 56 ms each instead of 4-9 ms, and it refuses the user's own EDITOR, PAGER, GIT_SSH_COMMAND...
  */
-export interface GitRunOptions {
-  /** Set malloc tunables that speed up git on many files (PERF-NOTES). */
-  bulk?: boolean;
-  /** Written to git's standard input. */
-  input?: string;
-}
-
 export class Git {
   constructor(
     readonly cwd: string,
@@ -29,11 +22,11 @@ export class Git {
   ) {}
 
   /** Run git with `args`; resolves to stdout. A non-zero exit is a SubprocessError. */
-  run(args: string[], options: GitRunOptions = {}): Promise<string> {
+  run(args: string[], options: { bulk?: boolean } = {}): Promise<string> {
     this.ctx.log.debug(`git ${args.join(' ')} [run in ${this.cwd}]`);
     const env = { ...this.ctx.env, ...(options.bulk ? BULK_ENV : {}), LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
     return new Promise((resolve, reject) => {
-      const child = execFile('git', args, { cwd: this.cwd, env, maxBuffer: 1 << 30, encoding: 'utf8' }, (error, stdout, stderr) => {
+      execFile('git', args, { cwd: this.cwd, env, maxBuffer: 1 << 30, encoding: 'utf8' }, (error, stdout, stderr) => {
         if (stdout) this.ctx.log.debug(stdout.replaceAll('\0', '\n').trimEnd());
         if (!error) return resolve(stdout);
         const exitCode = typeof error.code === 'number' ? error.code : null;
@@ -47,9 +40,6 @@ export class Git {
           }),
         );
       });
-      // A git that exits before reading all of it reports its own error above.
-      child.stdin?.on('error', () => {});
-      child.stdin?.end(options.input);
     });
   }
 
