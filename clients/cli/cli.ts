@@ -67,6 +67,28 @@ export function resourceList(value: string): string[] {
   return value.split(',');
 }
 
+/** Options of `push` and `pull`: which resources, and the workspace. */
+export interface SyncOptions {
+  only?: string[];
+  skip?: string[];
+  onlyWorkspace?: boolean;
+  workspaceDir?: string;
+}
+
+/** Declare the SyncOptions on `cmd`. */
+export function syncOptions(cmd: Command): Command {
+  return cmd
+    .option('--only <NAMES>', 'only these resources (comma list)', resourceList)
+    .option('--skip <NAMES>', 'all resources except these (comma list)', resourceList)
+    .option('--only-workspace', 'only the workspace repository, no resource')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)');
+}
+
+/** The params of `dws/push` and `dws/pull` from their options. */
+export function syncParams(o: SyncOptions) {
+  return { only: o.only, skip: o.skip, onlyWorkspace: o.onlyWorkspace ?? false, workspaceDir: o.workspaceDir };
+}
+
 /** An AbortSignal for long commands: the first Ctrl-C aborts it (saying `message`), a second ends the process. */
 export function onInterrupt(message: string): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
