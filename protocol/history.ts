@@ -23,7 +23,11 @@ export const restore = defineMethod({
     leave: z.array(z.string()).optional(),
     /** Fail instead of skipping results resources and resources not restorable from the snapshot. */
     strict: z.boolean().default(false),
-    /** Commit uncommitted changes of separate git repositories before restoring them (else refused). */
+    /**
+     * Commit uncommitted changes of separate git repositories before restoring them, and keep
+     * unsnapshotted files of local-files/rclone resources in the content store before replacing
+     * them (else both are refused).
+     */
     force: z.boolean().default(false),
   }),
   result: z.object({

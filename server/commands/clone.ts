@@ -9,6 +9,8 @@ import { ConfigurationError, ConflictError, InternalError, NotFoundError } from 
 import type { clone as Clone, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { openResource, resourceType } from '../resources/registry.js';
+import type { Resource } from '../resources/types.js';
+import { materializeLatest } from '../store/share.js';
 import { readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { Git } from '../workspace/git.js';
 import { isWithin } from '../workspace/paths.js';
@@ -60,11 +62,15 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
     }
     ctx.log.info(withState.length === 0 ? 'No resources with local state to clone.' : `Will clone the following resources: ${withState.map((r) => r.params.name).join(', ')}`);
     const resources: ResultOf<typeof Clone>['resources'] = [];
+    const opened: Resource[] = [];
     for (const { params, clone: cloneResource } of withState) {
       ws.resourceLocalParams[params.name] = await cloneResource(ws, params);
       ws.writeResourceLocalParams();
-      resources.push({ name: params.name, localPath: (await openResource(ws, params)).localPath });
+      const r = await openResource(ws, params);
+      opened.push(r);
+      resources.push({ name: params.name, localPath: r.localPath });
     }
+    await materializeLatest(ws, opened);
     mkdirSync(scratchDirectory(ws)!, { recursive: true });
     await ws.git.commitAll('Clone');
     return { workspaceDir: dir, name: ws.name, hostname, resources };

@@ -14,6 +14,7 @@ import { openResource } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { isValidHostname, shortHostname } from '../workspace/names.js';
 import { validateTemplate } from '../workspace/results-template.js';
+import { STORE_DIR_PARAM, STORE_REMOTE_PARAM } from '../store/workspace-store.js';
 import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, Workspace, type JsonObject, type ResourceParams } from '../workspace/workspace.js';
 
 type Scope = 'global' | 'local';
@@ -96,6 +97,23 @@ const WORKSPACE_PARAMS: ParamDef[] = [
     description:
       'Directory where scratch files are stored (checkpoints, temporary data, etc.). If this is set, it is absolute and only specific to the local machine.',
     validate: (v) => (typeof v === 'string' && isAbsolute(v) ? null : 'must be an absolute path'),
+  },
+  // dws only (1.6 keeps unknown parameters as they are and never reads them): the content store.
+  {
+    name: STORE_DIR_PARAM,
+    scope: 'local',
+    default: null,
+    kind: 'string',
+    description: "Directory of this machine's content store (file contents of local-files and rclone resources); several workspaces may share one. Default: the git directory's dws/store.",
+    validate: (v) => (typeof v === 'string' && isAbsolute(v) ? null : 'must be an absolute path'),
+  },
+  {
+    name: STORE_REMOTE_PARAM,
+    scope: 'global',
+    default: null,
+    kind: 'string',
+    description: "Where push sends and clone, pull and restore fetch the content store's objects: an rclone remote (name:path) or a directory.",
+    validate: nonEmpty,
   },
 ];
 

@@ -11,6 +11,7 @@ import { openResource, resourceType } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { Workspace, type ResourceParams } from '../workspace/workspace.js';
 import { readExportedLineage } from './add-common.js';
+import { knownTrees, materializeLatest } from '../store/share.js';
 import { selectResources, unreachableOrigin } from './share-common.js';
 
 export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise<ResultOf<typeof Pull>> {
@@ -32,6 +33,7 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
   const resources = await Promise.all(toPull.map((r) => openResource(ws, ws.resourceParams(r.name))));
   for (const r of resources) await r.pullPrecheck?.();
 
+  const snapshotted = knownTrees(ws); // before the merge: a resource at one of these has nothing unsnapshotted
   await ws.git.run(['merge', '--quiet', '--no-edit', 'FETCH_HEAD']);
   const pulled = Workspace.load(ctx, ws.dir);
   if (!p.onlyWorkspace) {
@@ -52,6 +54,10 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
       pulled.resourceLocalParams[r.name] = await (await resourceType(params.resource_type)).clone!(pulled, params);
       pulled.writeResourceLocalParams();
     }
+    // Data: pulled resources to their latest snapshot (when nothing unsnapshotted is in the way), cloned ones too.
+    const withFiles = await Promise.all([...toPull, ...toClone].map((r) => openResource(pulled, pulled.resourceParams(r.name))));
+    await materializeLatest(pulled, withFiles.filter((r) => !toClone.some((c) => c.name === r.name)), snapshotted);
+    await materializeLatest(pulled, withFiles.filter((r) => toClone.some((c) => c.name === r.name)));
   }
   await pulled.git.commitAll('Pull command');
   return { resources: resources.map((r) => r.name), cloned: toClone.map((r) => r.name), skippedNoLocalState: sel.noLocalState };

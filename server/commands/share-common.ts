@@ -9,6 +9,7 @@ import type { Context } from '../context.js';
 import { openResource, resourceType } from '../resources/registry.js';
 import { pushState } from '../resources/git-common.js';
 import type { ResourceParams, Workspace } from '../workspace/workspace.js';
+import { pushStore } from '../store/share.js';
 
 export interface SelectionParams {
   only?: string[] | undefined;
@@ -87,6 +88,7 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
     await r.push?.();
   }
   if (!onlyWorkspace) ctx.log.info('[push] all resources pushed successfully.');
+  if (!onlyWorkspace) await pushStore(ws); // the data before the metadata that names it
   await ws.git.run(['push', '--quiet', 'origin', branch]);
   await ws.git.commitAll('push command');
   return names;

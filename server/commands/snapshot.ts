@@ -19,9 +19,23 @@ import { isValidHostname, looksLikeHash, NAME_RULE } from '../workspace/names.js
 import { expandTemplate, templateExcludeRegex, validateTemplate } from '../workspace/results-template.js';
 import { localIsoTimestamp } from '../workspace/time.js';
 import { Workspace, type JsonObject } from '../workspace/workspace.js';
+import { usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
 
 export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
+  if (!ws.resources.some(usesContentStore)) return takeSnapshot(ctx, ws, p);
+  // Files go to the content store while they are hashed: gc (also of another workspace sharing the store) waits.
+  return withStoreLock(ws, 'dws snapshot', async () => {
+    const contents = workspaceStore(ws);
+    try {
+      return await takeSnapshot(ctx, ws, p);
+    } finally {
+      contents.abort(); // whatever a failed snapshot stored and did not make visible
+    }
+  });
+}
+
+async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const store = new SnapshotStore(ws);
   const tag = p.tag ?? null;
   const moveTagFrom = tag === null ? null : await checkTag(ctx, store, tag);
@@ -64,11 +78,13 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
 
   const compareHashes = new Map<string, string | null>();
   const restoreHashes: Record<string, string | null> = {};
+  const storeTrees: StoreRecord = {};
   for (const r of resources) {
     ctx.log.info(`[snapshot] Taking snapshot of resource ${r.name}`);
     const h = await r.snapshot();
     compareHashes.set(r.name, h.compareHash);
     restoreHashes[r.name] = h.restoreHash;
+    if (h.storeTree !== undefined) storeTrees[r.name] = h.storeTree;
   }
   ctx.log.info('[snapshot] all resources snapshotted successfully.');
   const { bytes, hash } = buildManifest(ws.resources, compareHashes);
@@ -96,6 +112,10 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
     store.writeMetadata({ ...old, tags: old.tags.filter((t) => t !== tag) });
   }
   store.writeManifest(hash, bytes);
+  if (Object.keys(storeTrees).length > 0) {
+    workspaceStore(ws).commit(); // the objects are visible before a record names them
+    writeStoreRecord(ws, hash, storeTrees);
+  }
   store.writeMetadata(md);
   await ws.git.commitAll(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
   return {

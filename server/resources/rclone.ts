@@ -67,7 +67,8 @@ export class Rclone {
   }
 }
 
-function exec(ctx: Context, cwd: string, args: string[]): Promise<string> {
+/** Run `rclone args...` in `cwd`; a clear error when rclone is missing or fails. */
+export function exec(ctx: Context, cwd: string, args: string[]): Promise<string> {
   ctx.log.debug(`rclone ${args.join(' ')} [run in ${cwd}]`);
   return new Promise((resolvePromise, reject) => {
     execFile('rclone', args, { cwd, env: ctx.env, maxBuffer: 1 << 26, encoding: 'utf8' }, (error, stdout, stderr) => {
