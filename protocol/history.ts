@@ -99,6 +99,8 @@ export const ConfigParam = z.object({
   value: z.unknown(),
   isDefault: z.boolean(),
   description: z.string(),
+  /** A parameter of this dws that Python dws 1.6 does not have (it keeps but never reads it). */
+  dwsOnly: z.boolean(),
 });
 export type ConfigParam = z.infer<typeof ConfigParam>;
 

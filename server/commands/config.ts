@@ -34,6 +34,8 @@ interface ParamDef {
   key?: string;
   /** Other names accepted on the command line. */
   aliases?: string[];
+  /** Not a parameter of Python dws 1.6 (listed after 1.6's table). */
+  dwsOnly?: boolean;
 }
 
 const relativePath = (v: unknown) => (typeof v === 'string' && v !== '' && !isAbsolute(v) ? null : 'must be a relative path');
@@ -102,6 +104,7 @@ const WORKSPACE_PARAMS: ParamDef[] = [
   {
     name: STORE_DIR_PARAM,
     scope: 'local',
+    dwsOnly: true,
     default: null,
     kind: 'string',
     description: "Directory of this machine's content store (file contents of local-files and rclone resources); several workspaces may share one. Default: the git directory's dws/store.",
@@ -110,6 +113,7 @@ const WORKSPACE_PARAMS: ParamDef[] = [
   {
     name: STORE_REMOTE_PARAM,
     scope: 'global',
+    dwsOnly: true,
     default: null,
     kind: 'string',
     description: "Where push sends and clone, pull and restore fetch the content store's objects: an rclone remote (name:path) or a directory.",
@@ -195,7 +199,7 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   const current = (d: ParamDef) => (target === null ? workspaceValue(ws, d) : resourceValue(ws, target, d));
   const show = async (d: ParamDef): Promise<ConfigParam> => {
     const { value, stored } = await current(d);
-    return { name: d.name, scope: d.scope, value, isDefault: !stored || same(value, d.default), description: d.description };
+    return { name: d.name, scope: d.scope, value, isDefault: !stored || same(value, d.default), description: d.description, dwsOnly: d.dwsOnly === true };
   };
   const resource = target?.name ?? null;
   if (p.name === undefined) return { resource, params: await Promise.all(defs.map(show)) };

@@ -56,13 +56,10 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
     );
   }
   set = set.filter((n) => !results.includes(n));
-  const noStore = set.filter((n) => withoutStore.includes(n)).sort();
-  if (noStore.length > 0) {
-    const why = `Snapshot ${md.hash} was taken without a content store (by Python dws 1.6 or an older dws), so it holds no copy of the files of ${noStore.join(', ')}`;
-    if (strict) throw new ConfigurationError(`${why}; they cannot be restored. Use --leave ${noStore.join(',')}.`, { resources: noStore });
-    ctx.log.warn(`${why}: leaving them as they are.`);
-  }
-  const notInSnapshot = set.filter((n) => !inSnapshot.includes(n) && !noStore.includes(n)).sort();
+  const notInSnapshot = set.filter((n) => !inSnapshot.includes(n)).sort();
+  const noStore = notInSnapshot.filter((n) => withoutStore.includes(n));
+  const why = `Snapshot ${md.hash} was taken without a content store (by Python dws 1.6 or an older dws), so it holds no copy of the files of ${noStore.join(', ')}`;
+  if (noStore.length > 0 && strict) throw new ConfigurationError(`${why}: they cannot be restored. Use --leave ${noStore.join(',')}.`, { resources: noStore });
   if (notInSnapshot.length > 0) {
     if (strict) {
       throw new ConfigurationError(
@@ -71,11 +68,13 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
       );
     }
     ctx.log.warn(`Resources have been added to workspace since restore, will leave them as-is: ${notInSnapshot.join(', ')}`);
+    // 1.6's words above; why, for local-files resources of a snapshot without a store:
+    if (noStore.length > 0) ctx.log.warn(`(${why}.)`);
   }
   // Workspace order, as 1.6 prints and restores them.
-  const toRestore = current.filter((n) => set.includes(n) && !notInSnapshot.includes(n) && !noStore.includes(n));
+  const toRestore = current.filter((n) => set.includes(n) && !notInSnapshot.includes(n));
   const left = current.filter((n) => !toRestore.includes(n)).sort();
-  const result = { hash: md.hash, tags: md.tags, restored: toRestore, left, skippedResults: results, notInSnapshot: [...notInSnapshot, ...noStore].sort(), changed: [] as string[] };
+  const result = { hash: md.hash, tags: md.tags, restored: toRestore, left, skippedResults: results, notInSnapshot, changed: [] as string[] };
   if (toRestore.length === 0) return result;
 
   const resources = (await openResources(ws)).filter((r) => toRestore.includes(r.name));

@@ -19,11 +19,11 @@ import { isValidHostname, looksLikeHash, NAME_RULE } from '../workspace/names.js
 import { expandTemplate, templateExcludeRegex, validateTemplate } from '../workspace/results-template.js';
 import { localIsoTimestamp } from '../workspace/time.js';
 import { Workspace, type JsonObject } from '../workspace/workspace.js';
-import { usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
+import { contentStoreEnabled, usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
 
 export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
-  if (!ws.resources.some(usesContentStore)) return takeSnapshot(ctx, ws, p);
+  if (!ws.resources.some(usesContentStore) || !contentStoreEnabled(ctx.env)) return takeSnapshot(ctx, ws, p);
   // Files go to the content store while they are hashed: gc (also of another workspace sharing the store) waits.
   return withStoreLock(ws, 'dws snapshot', async () => {
     const contents = workspaceStore(ws);

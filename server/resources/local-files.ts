@@ -10,7 +10,7 @@ import { needPrompter } from '../context.js';
 import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { BlobPackWriter, packDirOf } from '../backends/git/pack.js';
 import { computeHashTree } from './hashtree/index.js';
-import { workspaceStore } from '../store/workspace-store.js';
+import { contentStoreEnabled, workspaceStore } from '../store/workspace-store.js';
 import { latestTrees } from '../store/share.js';
 import { checkDestinationFree, filesToMove, moveFiles } from './results-move.js';
 import type { Resource, ResourceType, SnapshotHashes } from './types.js';
@@ -70,7 +70,7 @@ export class LocalFilesResource implements Resource {
   async snapshot(): Promise<SnapshotHashes> {
     const root = this.rootHash ?? (await this.hash());
     this.pack?.flush();
-    return { compareHash: root, restoreHash: null, storeTree: this.storeRoot! };
+    return { compareHash: root, restoreHash: null, ...(this.storeRoot !== undefined ? { storeTree: this.storeRoot } : {}) };
   }
 
   get storeFiles() {
@@ -88,7 +88,7 @@ export class LocalFilesResource implements Resource {
     mkdirSync(this.treeDir, { recursive: true });
     const cacheFile = this.cacheFile;
     if (cacheFile !== null) mkdirSync(dirname(cacheFile), { recursive: true });
-    const store = workspaceStore(this.ws);
+    const store = contentStoreEnabled(this.ws.ctx.env) ? workspaceStore(this.ws) : null;
     const packDir = packDirOf(this.ws.dir, this.ws.ctx.env);
     const pack = (this.pack = packDir === null ? null : new BlobPackWriter(packDir));
     const task = this.ws.ctx.progress.begin(`Hashing ${this.name}`);
@@ -98,7 +98,7 @@ export class LocalFilesResource implements Resource {
         computeHash: this.computeHash,
         treeDir: this.treeDir,
         ...(cacheFile !== null ? { cacheFile } : {}),
-        store: { session: store.session(), has: (id) => store.has(id), putSmall: (id, b) => store.putSmall(id, b), adoptLarge: (id, t) => store.adoptLarge(id, t), recordPacked: (p, id, o, l) => store.recordPacked(p, id, o, l) },
+        ...(store !== null ? { store: store.sink() } : {}),
         deferCacheSave: true,
         onProgress: (done, total) => task.report(done, total),
         onWarning: (m) => this.ws.ctx.log.warn(m),
@@ -106,7 +106,7 @@ export class LocalFilesResource implements Resource {
       });
       // Saved when this thread next waits (for git, at the latest the snapshot's commit), not now.
       setImmediate(r.saveCache);
-      this.storeRoot = r.storeRoot!;
+      this.storeRoot = r.storeRoot ?? undefined;
       return r.rootHash;
     } catch (e) {
       throw new ConfigurationError(`Cannot hash resource '${this.name}' at ${this.localPath}: ${(e as Error).message}`, {

@@ -178,9 +178,13 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
   return plan;
 }
 
-/** Only the changes (status): also works when target objects are missing, as long as its trees are here. */
-export function diffTrees(store: ContentStore, current: ScannedTree, target: string): TreeChanges {
-  return planRestore(store, current, target).changes;
+/**
+ * What changed from the snapshot tree `since` to the current state (status): the other direction
+ * of a restore's plan. Works when file contents are missing here, as long as the trees are here.
+ */
+export function diffTrees(store: ContentStore, current: ScannedTree, since: string): TreeChanges {
+  const { added, modified, deleted } = planRestore(store, current, since).changes;
+  return { added: deleted, modified, deleted: added };
 }
 
 /** Store the current content of the files in `rels` (restore --force), and the current trees; returns the current tree id. */

@@ -16,6 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StoreSink } from '../resources/hashtree/index.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
 
@@ -118,6 +119,17 @@ export class ContentStore {
 
   has(id: string): boolean {
     return this.added.has(id) || this.known().has(id);
+  }
+
+  /** What a hash-tree run stores into (resources/hashtree StoreSink): this store, with a new session. */
+  sink(): StoreSink {
+    return {
+      session: this.session(),
+      has: (id) => this.has(id),
+      putSmall: (id, bytes) => this.putSmall(id, bytes),
+      adoptLarge: (id, tmp) => this.adoptLarge(id, tmp),
+      recordPacked: (path, id, offset, length) => this.recordPacked(path, id, offset, length),
+    };
   }
 
   /** A session for hashing threads that store what they read. */

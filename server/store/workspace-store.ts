@@ -25,6 +25,15 @@ export function usesContentStore(r: ResourceParams): boolean {
   return r.resource_type === 'file' || r.resource_type === 'rclone';
 }
 
+/**
+ * DWS_CONTENT_STORE=off snapshots as Python 1.6 does, without keeping file contents (such
+ * snapshots cannot restore those files). For measuring what the store costs, and for data that is
+ * kept safe elsewhere.
+ */
+export function contentStoreEnabled(env: NodeJS.ProcessEnv): boolean {
+  return env.DWS_CONTENT_STORE !== 'off';
+}
+
 const opened = new WeakMap<Workspace, ContentStore>();
 
 export function storeDirOf(ws: Workspace): string {

@@ -10,17 +10,20 @@ function render(r: ResultOf<typeof Config>, name: string | undefined): string {
   if (r.set) return `Successfully set ${what} ${r.set.scope} parameter '${r.set.name}' to ${pyRepr(r.set.value)}.\n`;
   const dflt = (d: boolean) => (d ? 'Y' : 'N');
   if (name === undefined) {
-    const table = formatColumns(
-      [
-        ['Name', r.params.map((p) => p.name)],
-        ['Scope', r.params.map((p) => p.scope)],
-        ['Value', r.params.map((p) => p.value)],
-        ['Default?', r.params.map((p) => dflt(p.isDefault))],
-        ['Description', r.params.map((p) => p.description)],
-      ],
-      { spec: { Description: { width: 40 } } },
-    );
-    return `${table}\n`;
+    // 1.6's table byte for byte, then the parameters only this dws has.
+    const list = (params: typeof r.params) =>
+      formatColumns(
+        [
+          ['Name', params.map((p) => p.name)],
+          ['Scope', params.map((p) => p.scope)],
+          ['Value', params.map((p) => p.value)],
+          ['Default?', params.map((p) => dflt(p.isDefault))],
+          ['Description', params.map((p) => p.description)],
+        ],
+        { spec: { Description: { width: 40 } } },
+      );
+    const extra = r.params.filter((p) => p.dwsOnly);
+    return `${list(r.params.filter((p) => !p.dwsOnly))}\n${extra.length > 0 ? `\nParameters of this dws that Python dws 1.6 does not have:\n${list(extra)}\n` : ''}`;
   }
   // Python's str.capitalize(): first letter upper, the rest lower.
   const title = `${what.charAt(0).toUpperCase()}${what.slice(1).toLowerCase()} parameter '${name}'`;
