@@ -1,16 +1,15 @@
 /**
- * History commands on a workspace made by Python dws 1.6 (../shared/fixtures/python-dws-1.6),
+ * History commands on a workspace made by Python dws 1.6 (test/fixtures/python-dws-1.6),
  * extracted to a temporary directory (so its local-files resources point at a path that does not
  * exist here, as in the fixture's relocation test): diff, config and report results print what
  * 1.6 printed, restore behaves as 1.6's (byte for byte on the relocated transcript), and
  * setting `global_local_path` repairs the relocated workspace.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dws, dwsOk, FIXTURE, fingerprint, git, gitLog } from '../helpers.js';
+import { dws, dwsOk, extractFixture, FIXTURE, fingerprint, git, gitLog } from '../helpers.js';
 
 const EXPECTED = join(FIXTURE, 'expected');
 const expected = (name: string) => readFileSync(join(EXPECTED, name), 'utf8');
@@ -27,8 +26,7 @@ function extract(): string {
   const pad = BUILD_WS.length - '/python-workspace'.length - tmpdir().length - 1 - 6;
   const dir = mkdtempSync(join(tmpdir(), 'h'.repeat(pad)));
   made.push(dir);
-  execFileSync('tar', ['-xzf', join(FIXTURE, 'workspace.tar.gz'), '-C', dir]);
-  const ws = join(dir, 'python-workspace');
+  const ws = extractFixture(dir);
   expect(ws.length).toBe(BUILD_WS.length);
   return ws;
 }
