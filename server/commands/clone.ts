@@ -12,6 +12,7 @@ import { openResource, resourceType } from '../resources/registry.js';
 import { readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { Git } from '../workspace/git.js';
 import { isWithin } from '../workspace/paths.js';
+import { linkStepTypes } from '../workspace/step-types.js';
 import { META_DIR, scratchDirectory, Workspace, type JsonObject } from '../workspace/workspace.js';
 import { checkGitIdentity, chooseHostname } from './init.js';
 import { repositoryLocation } from './share-common.js';
@@ -67,6 +68,7 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
     }
     mkdirSync(scratchDirectory(ws)!, { recursive: true });
     await ws.git.commitAll('Clone');
+    await linkStepTypes(ctx, ws.git, dir);
     return { workspaceDir: dir, name: ws.name, hostname, resources };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ describe('dws init', () => {
     expect(meta('local_params.json')).toBe('{\n  "hostname": "host1"\n}');
     expect(meta('resource_local_params.json')).toBe('{}');
     expect(meta('.gitignore')).toBe('local_params.json\nresource_local_params.json\ncurrent_lineage/\n');
-    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('/scratch\n.ipynb_checkpoints/\n.~*\n');
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('/scratch\n.ipynb_checkpoints/\n.~*\nnode_modules/\n');
     expect(existsSync(join(dir, 'scratch'))).toBe(true);
     expect(gitLog(dir)).toEqual(['dws init (config.json)', 'dws init']);
     expect(git(dir, ['status', '--porcelain'])).toBe('');
