@@ -132,7 +132,7 @@ export async function chooseHostname(ctx: Context, given: string | undefined): P
 /** Where the scratch directory goes: inside the workspace (committed setting) or outside (local setting). */
 function scratchSettings(ws: string, scratch: string): { path: string; scratchDirectory?: string; localScratchDirectory?: string } {
   if (scratch === ws) {
-    throw new InvalidParamsError(
+    throw new ConfigurationError(
       'Scratch directory cannot be equal to workspace directory. It should either be a subdirectory or completely outside it.',
       { scratchDirectory: scratch },
     );

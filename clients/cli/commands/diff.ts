@@ -1,7 +1,7 @@
 /** `dws diff SNAPSHOT_OR_TAG1 SNAPSHOT_OR_TAG2`: 1.6's comparison, then the files that changed. */
 import type { Command } from 'commander';
 import type { diff as Diff, ResultOf } from '../../../protocol/index.js';
-import { invoke, withJson } from '../cli.js';
+import { invoke, withJson, workspaceDirOption } from '../cli.js';
 
 export function renderDiff(r: ResultOf<typeof Diff>): string {
   const snap = (s: { hash: string; tags: string[] }) => `Snapshot ${s.hash}${s.tags.length > 0 ? `, tags ${s.tags.join(',')}` : ''}`;
@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .description('Which resources (and which of their files) differ between two snapshots')
     .argument('<SNAPSHOT_OR_TAG1>')
     .argument('<SNAPSHOT_OR_TAG2>')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (snapshot1: string, snapshot2: string, o: { workspaceDir?: string }, cmd: Command) => {
       await invoke(cmd, 'dws/diff', { snapshot1, snapshot2, workspaceDir: o.workspaceDir }, renderDiff);
     });
