@@ -61,6 +61,53 @@ describe('read-only history commands on the Python 1.6 workspace', () => {
     expect(r.files.results.changes.map((c: { path: string }) => c.path)).toContain('snapshots/fixture-host-v3/results.json');
   });
 
+  it('diff v2 v3 ends with the params of the Python steps and the metrics that changed', async () => {
+    const out = await dwsOk(WS, ['--batch', 'diff', 'v2', 'v3']);
+    expect(out.slice(out.indexOf('Params that changed:'))).toBe(
+      [
+        'Params that changed:',
+        '    prepare.scale: 2 -> 3 (+1)',
+        '    train.alpha: 0.5 -> 0.25 (-0.25)',
+        'Metrics that changed:',
+        '    alpha: 0.5 -> 0.25 (-0.25)',
+        '    mean: 4.0 -> 7.5 (+3.5)',
+        '    sum: 12 -> 30 (+18)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('report experiments: the params from the lineage Python steps wrote, the metrics of 1.6 metadata', async () => {
+    const before = fingerprint(WS);
+    expect(await dwsOk(WS, ['report', 'experiments'])).toBe(
+      [
+        'Experiments: params (step.param) and metrics of each snapshot',
+        '| Hash    | Tags | Created             | prepare.scale | train.alpha | accuracy | sum | mean | alpha |',
+        '|_________|______|_____________________|_______________|_____________|__________|_____|______|_______|',
+        '| e2cbb8e | v3   | 2026-11-25T16:35:33 |             3 |        0.25 |          |  30 |  7.5 |  0.25 |',
+        '| 7fca31f | v2   | 2026-11-25T16:35:31 |             2 |         0.5 |          |  12 |  4.0 |   0.5 |',
+        '| 78ac194 | v1   | 2026-11-25T16:35:29 |               |             |      0.5 |     |      |       |',
+        '3 snapshots',
+        '',
+      ].join('\n'),
+    );
+    // Ascending or descending, a snapshot without the value (v1 has no mean) comes last.
+    const order = (out: string) => [...out.matchAll(/^[0-9a-f]{40},(v\d)/gm)].map((m) => m[1]);
+    expect(order(await dwsOk(WS, ['report', 'experiments', '--csv', '--sort', 'mean']))).toEqual(['v2', 'v3', 'v1']);
+    expect(order(await dwsOk(WS, ['report', 'experiments', '--csv', '--sort', 'mean', '--desc']))).toEqual(['v3', 'v2', 'v1']);
+    const csv = await dwsOk(WS, ['report', 'experiments', '--csv', '--sort', 'accuracy']);
+    expect(csv).toBe(
+      [
+        'hash,tags,created,message,prepare.scale,train.alpha,accuracy,sum,mean,alpha',
+        '78ac19434c048cf140052627561c337d8b7cb4b6,v1,2026-11-25T16:35:29.008791,first snapshot,,,0.5,,,',
+        'e2cbb8e19eb52338512e1ab3823f46278bc71730,v3,2026-11-25T16:35:33.506796,third snapshot,3,0.25,,30,7.5,0.25',
+        '7fca31ff6a22fee9721f9c2941e2e8cc4650f903,v2,2026-11-25T16:35:31.238473,"second snapshot, with lineage",2,0.5,,12,4.0,0.5',
+        '',
+      ].join('\n'),
+    );
+    expect(fingerprint(WS)).toBe(before);
+  });
+
   it.each([
     ['config', ['config']],
     ['config-hostname', ['config', 'hostname']],

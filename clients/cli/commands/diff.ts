@@ -1,6 +1,7 @@
-/** `dws diff SNAPSHOT_OR_TAG1 SNAPSHOT_OR_TAG2`: 1.6's comparison, then the files that changed. */
+/** `dws diff SNAPSHOT_OR_TAG1 SNAPSHOT_OR_TAG2`: 1.6's comparison, then the files, params and metrics that changed. */
 import type { Command } from 'commander';
-import type { diff as Diff, ResultOf } from '../../../protocol/index.js';
+import type { diff as Diff, ResultOf, ValueChange } from '../../../protocol/index.js';
+import { pyStr } from '../../../server/workspace/pyjson.js';
 import { invoke, withJson, workspaceDirOption } from '../cli.js';
 
 export function renderDiff(r: ResultOf<typeof Diff>): string {
@@ -21,7 +22,23 @@ export function renderDiff(r: ResultOf<typeof Diff>): string {
       else out += `  ${name}:\n${f.changes.map((c) => `    ${c.status} ${c.path}\n`).join('')}`;
     }
   }
+  // Beyond 1.6: the params and metrics that changed (as `report experiments` shows them).
+  out += changes('Params that changed', r.params);
+  out += changes('Metrics that changed', r.metrics);
   return out;
+}
+
+function changes(title: string, list: ValueChange[]): string {
+  if (list.length === 0) return '';
+  const shown = (v: unknown) => (v === undefined ? '(none)' : pyStr(v));
+  const lines = list.map((c) => `    ${c.name}: ${shown(c.from)} -> ${shown(c.to)}${c.delta === null ? '' : ` (${formatDelta(c.delta)})`}\n`);
+  return `${title}:\n${lines.join('')}`;
+}
+
+/** A signed difference without binary noise (0.3 - 0.1 shows as +0.2). */
+function formatDelta(d: number): string {
+  const n = Number(d.toPrecision(12));
+  return n > 0 ? `+${n}` : `${n}`;
 }
 
 export function register(program: Command): void {

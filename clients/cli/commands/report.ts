@@ -1,9 +1,10 @@
-/** `dws report status|history`: tables as dws 1.6 prints them (cli.md `report`). */
+/** `dws report status|history|results|lineage|experiments`: tables as dws 1.6 prints them (cli.md `report`), and experiments. */
 import type { Command } from 'commander';
 import type { ReportStatus, SnapshotInfo } from '../../../protocol/index.js';
 import { pyStr } from '../../../server/workspace/pyjson.js';
 import { invoke, positiveInt, withJson, workspaceDirOption } from '../cli.js';
 import { formatColumns } from '../table.js';
+import { registerExperiments } from './report-experiments.js';
 import { registerResults } from './report-results.js';
 import { renderLineageTable } from './lineage.js';
 
@@ -82,6 +83,7 @@ export function register(program: Command): void {
     });
 
   registerResults(report, wsDir);
+  registerExperiments(report, wsDir);
 
   withJson(report.command('lineage'))
     .description('The lineage table: one row per resource or path with lineage')
