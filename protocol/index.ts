@@ -41,6 +41,7 @@ export const METHODS = {
   [history.diff.method]: history.diff,
   [history.config.method]: history.config,
   [history.reportResults.method]: history.reportResults,
+  [history.reportExperiments.method]: history.reportExperiments,
   [sharing.push.method]: sharing.push,
   [sharing.pull.method]: sharing.pull,
   [sharing.publish.method]: sharing.publish,

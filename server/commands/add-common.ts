@@ -4,7 +4,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConflictError, InvalidParamsError } from '../../protocol/errors.js';
+import { ConfigurationError, ConflictError, InvalidParamsError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
 import { needPrompter, type Context } from '../context.js';
 import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
@@ -61,7 +61,7 @@ export async function chooseName(ctx: Context, ws: Workspace, given: string | un
 export async function checkPathConflicts(ws: Workspace, path: string): Promise<void> {
   const real = realOrResolved(path);
   if (real === realOrResolved(ws.dir)) {
-    throw new InvalidParamsError('Cannot use the entire workspace as a resource local path', { path });
+    throw new ConfigurationError('Cannot use the entire workspace as a resource local path', { path });
   }
   for (const params of ws.resources) {
     let other: string | null;
@@ -112,11 +112,11 @@ export async function registerResource(
 /** `--imported`: the exported lineage file of the other workspace, checked (resources.md §1.6). */
 export function readExportedLineage(localPath: string, name: string): unknown[] {
   const file = join(localPath, 'lineage.json');
-  const data = readJsonFile(file, () => new InvalidParamsError(`--imported was specified, but missing exported lineage file ${file}`, { path: file }));
+  const data = readJsonFile(file, () => new ConfigurationError(`--imported was specified, but missing exported lineage file ${file}`, { path: file }));
   const o = data as JsonObject;
   if (typeof o !== 'object' || o === null || !Array.isArray(o.lineages)) throw corrupt(file, '"lineages"', 'must be a list');
   if (o.resource_name !== name) {
-    throw new InvalidParamsError(`Resource name in imported lineage '${String(o.resource_name)}' does not match '${name}'`, { path: file });
+    throw new ConfigurationError(`Resource name in imported lineage '${String(o.resource_name)}' does not match '${name}'`, { path: file });
   }
   return o.lineages;
 }

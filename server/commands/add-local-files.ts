@@ -1,7 +1,7 @@
 /** `dws/add/local-files`: a local directory recorded by hash trees (cli.md `add`, resources.md §4). */
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { InvalidParamsError } from '../../protocol/errors.js';
+import { ConfigurationError, InvalidParamsError } from '../../protocol/errors.js';
 import type { addLocalFiles as AddLocalFiles, ValidParamsOf, ResultOf, Role } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { importLineage } from '../../lineage/store.js';
@@ -18,7 +18,7 @@ export async function addLocalFiles(ctx: Context, p: ValidParamsOf<typeof AddLoc
   try {
     accessSync(localPath, constants.R_OK | constants.X_OK);
   } catch {
-    throw new InvalidParamsError(`${localPath} does not have read permission`, { path: localPath });
+    throw new ConfigurationError(`${localPath} does not have read permission`, { path: localPath });
   }
   const opts = { role: p.role, name: p.name, export: p.export, imported: p.imported };
   const role = await chooseRole(ctx, opts);

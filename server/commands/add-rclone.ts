@@ -1,7 +1,7 @@
 /** `dws/add/rclone`: a local copy of an rclone remote (cli.md `add`, resources.md §5). */
 import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { InvalidParamsError } from '../../protocol/errors.js';
+import { ConfigurationError, InvalidParamsError } from '../../protocol/errors.js';
 import type { addRclone as AddRclone, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { importLineage } from '../../lineage/store.js';
@@ -21,7 +21,7 @@ export async function addRclone(ctx: Context, p: ValidParamsOf<typeof AddRclone>
     try {
       accessSync(localPath, constants.W_OK);
     } catch {
-      throw new InvalidParamsError(`${localPath} does not have write permission`, { path: localPath });
+      throw new ConfigurationError(`${localPath} does not have write permission`, { path: localPath });
     }
   }
   await checkPathConflicts(ws, localPath);

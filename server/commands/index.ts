@@ -41,6 +41,7 @@ export const HANDLERS: { [M in MethodName]: () => Promise<Handler<M>> } = {
   'dws/diff': async () => (await import('./diff.js')).diff,
   'dws/config': async () => (await import('./config.js')).config,
   'dws/report/results': async () => (await import('./report-results.js')).reportResults,
+  'dws/report/experiments': async () => (await import('./report-experiments.js')).reportExperiments,
   'dws/reproduce': async () => (await import('./reproduce.js')).reproduce,
   'dws/run': async () => (await import('./run.js')).run,
 };

@@ -11,6 +11,7 @@ import { needPrompter, type Context } from '../context.js';
 import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
 import { atomicWriteFile, writeJsonFile } from '../workspace/files.js';
 import { Git } from '../workspace/git.js';
+import { linkStepTypes, writeStepTsconfig } from '../workspace/step-types.js';
 import { isValidHostname, NAME_RULE, shortHostname } from '../workspace/names.js';
 import { isWithin, relativePosix } from '../workspace/paths.js';
 import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, META_DIR, Workspace } from '../workspace/workspace.js';
@@ -51,7 +52,12 @@ export async function init(ctx: Context, p: ValidParamsOf<typeof Init>): Promise
   if (scratch.scratchDirectory !== undefined) ensureGitignoreEntry(rootIgnore, `/${scratch.scratchDirectory}`);
   ensureGitignoreEntry(rootIgnore, '.ipynb_checkpoints/');
   ensureGitignoreEntry(rootIgnore, '.~*');
+  // Not in 1.6: step files import the dws package; installing it (or the link below) must not
+  // get node_modules/ committed by the next snapshot. A tsconfig.json makes them type-check.
+  ensureGitignoreEntry(rootIgnore, 'node_modules/');
+  writeStepTsconfig(dir);
   await git.commitAll('dws init');
+  await linkStepTypes(ctx, git, dir);
 
   const branch = await git.currentBranch();
   writeJsonFile(join(meta, 'config.json'), {
@@ -126,7 +132,7 @@ export async function chooseHostname(ctx: Context, given: string | undefined): P
 /** Where the scratch directory goes: inside the workspace (committed setting) or outside (local setting). */
 function scratchSettings(ws: string, scratch: string): { path: string; scratchDirectory?: string; localScratchDirectory?: string } {
   if (scratch === ws) {
-    throw new InvalidParamsError(
+    throw new ConfigurationError(
       'Scratch directory cannot be equal to workspace directory. It should either be a subdirectory or completely outside it.',
       { scratchDirectory: scratch },
     );

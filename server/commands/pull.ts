@@ -3,8 +3,11 @@
  * resources and clone those that came with the pull (cli.md pull). The origin is fetched first,
  * so the resource names and every precheck are checked before the workspace changes.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigurationError, SubprocessError } from '../../protocol/errors.js';
 import type { pull as Pull, ResultOf, ValidParamsOf } from '../../protocol/index.js';
+import { gitFatRepositories, refuseGitFat } from '../backends/git/git-fat.js';
 import type { Context } from '../context.js';
 import { clearCurrentLineage, importLineage } from '../../lineage/store.js';
 import { openResource, resourceType } from '../resources/registry.js';
@@ -12,7 +15,7 @@ import { parsePyJson } from '../workspace/pyjson.js';
 import { Workspace, type ResourceParams } from '../workspace/workspace.js';
 import { readExportedLineage } from './add-common.js';
 import { knownTrees, materializeLatest } from '../store/share.js';
-import { selectResources, unreachableOrigin } from './share-common.js';
+import { gitRepositories, selectResources, unreachableOrigin } from './share-common.js';
 
 export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise<ResultOf<typeof Pull>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
@@ -31,6 +34,9 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
   const toPull = sel.selected.filter((r) => ws.resources.some((x) => x.name === r.name) && ws.resourceLocalParams[r.name] !== undefined);
   const toClone = sel.selected.filter((r) => !toPull.includes(r));
   const resources = await Promise.all(toPull.map((r) => openResource(ws, ws.resourceParams(r.name))));
+  // The workspace may use git-fat already, or start to with the commits being pulled.
+  const incomingFat = await ws.git.succeeds(['cat-file', '-e', 'FETCH_HEAD:.gitfat']);
+  refuseGitFat('pull', gitFatRepositories([ws.dir, ...gitRepositories(resources)]).concat(incomingFat && !existsSync(join(ws.dir, '.gitfat')) ? [ws.dir] : []));
   for (const r of resources) await r.pullPrecheck?.();
 
   const snapshotted = knownTrees(ws); // before the merge: a resource at one of these has nothing unsnapshotted

@@ -130,7 +130,8 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
 
 /** Refuse bad or used tags; returns the hash of a snapshot the person agreed to take the tag from. */
 async function checkTag(ctx: Context, store: SnapshotStore, tag: string): Promise<string | null> {
-  if (looksLikeHash(tag)) throw new InvalidParamsError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
+  // A ConfigurationError (exit 1) as in 1.6; only the tag's syntax is a usage error (exit 2).
+  if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
   if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${tag}' is not valid: a tag ${NAME_RULE}`, { tag });
   const owner = store.findTag(tag);
   if (!owner) return null;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { config as Config, ResultOf } from '../../../protocol/index.js';
 import { pyRepr } from '../../../server/workspace/pyjson.js';
-import { invoke, withJson } from '../cli.js';
+import { invoke, withJson, workspaceDirOption } from '../cli.js';
 import { formatColumns } from '../table.js';
 
 function render(r: ResultOf<typeof Config>, name: string | undefined): string {
@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .argument('[PARAMETER_NAME]')
     .argument('[PARAMETER_VALUE]')
     .option('--resource <R>', 'the parameters of this resource')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (name: string | undefined, value: string | undefined, o: { resource?: string; workspaceDir?: string }, cmd: Command) => {
       await invoke(cmd, 'dws/config', { name, value, resource: o.resource, workspaceDir: o.workspaceDir }, (r) => render(r, name));
     });

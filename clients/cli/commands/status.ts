@@ -1,6 +1,6 @@
 /** `dws status [--history] [--limit N]` */
 import type { Command } from 'commander';
-import { globalOptions, invoke, positiveInt, withJson } from '../cli.js';
+import { globalOptions, invoke, positiveInt, withJson, workspaceDirOption } from '../cli.js';
 import { renderHistory, renderStatus } from './report.js';
 import type { ResultOf, status as Status } from '../../../protocol/index.js';
 
@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .description('The workspace and its resources; with --history, its snapshots too')
     .option('--history', 'also show the snapshot history')
     .option('--limit <N>', 'with --history, show at most N snapshots', positiveInt)
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (o: { history?: boolean; limit?: number; workspaceDir?: string }, cmd: Command) => {
       const verbose = globalOptions(cmd).verbose === true;
       await invoke(cmd, 'dws/status', { history: o.history ?? false, limit: o.limit, workspaceDir: o.workspaceDir }, (r) =>
