@@ -5,7 +5,8 @@ import { ConfigurationError, InvalidParamsError } from '../../protocol/errors.js
 import type { addRclone as AddRclone, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { importLineage } from '../../lineage/store.js';
-import { initialCopy, Rclone } from '../resources/rclone.js';
+import { initialCopy } from '../resources/rclone.js';
+import { Rclone } from '../resources/rclone-binary.js';
 import { Workspace } from '../workspace/workspace.js';
 import { checkPathConflicts, chooseName, chooseRole, readExportedLineage, registerResource } from './add-common.js';
 import { createHashTreeDir } from './add-local-files.js';

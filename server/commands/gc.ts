@@ -7,7 +7,7 @@ import { applyGc, planGc, reachableFrom, registeredWorkspaces, savedRoots, snaps
 import { copyFiles, fetchObjects, listRemote, requireRemote } from '../store/remote.js';
 import { scanTree, scannedFileIds } from '../store/restore-files.js';
 import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
-import { exec as rclone } from '../resources/rclone.js';
+import { exec as rclone } from '../resources/rclone-binary.js';
 import { ID_BYTES } from '../store/known-ids.js';
 import { readPackIndex } from '../store/pack.js';
 import { Workspace } from '../workspace/workspace.js';

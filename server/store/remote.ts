@@ -10,7 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError, NotFoundError } from '../../protocol/errors.js';
-import { exec as rclone } from '../resources/rclone.js';
+import { exec as rclone } from '../resources/rclone-binary.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { ID_BYTES } from './known-ids.js';
 import { readPackIndex } from './pack.js';
