@@ -66,7 +66,7 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
       resources.push({ name: params.name, localPath: (await openResource(ws, params)).localPath });
     }
     mkdirSync(scratchDirectory(ws)!, { recursive: true });
-    await ws.git.commitAll('Clone');
+    await ws.commit('Clone');
     return { workspaceDir: dir, name: ws.name, hostname, resources };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });

@@ -16,7 +16,7 @@ import { selectResources, unreachableOrigin } from './share-common.js';
 export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise<ResultOf<typeof Pull>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
   ctx.log.info('Syncing workspace');
-  if (await ws.git.isDirty()) {
+  if (await ws.hasUncommittedChanges()) {
     throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pulling.`, { path: ws.dir });
   }
   const branch = await ws.branch();
@@ -26,7 +26,9 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
     if (e instanceof SubprocessError) throw unreachableOrigin(ws, String(e.data.stderr ?? '').trim());
     throw e;
   }
-  const sel = await selectResources(ctx, await incomingResources(ws), p);
+  // Every resource the merge will leave, as 1.6 pulls every resource of the merged resources.json:
+  // those only we have (added here since) count as much as those only the origin has.
+  const sel = await selectResources(ctx, await mergedResources(ws), p);
   const toPull = sel.selected.filter((r) => ws.resources.some((x) => x.name === r.name) && ws.resourceLocalParams[r.name] !== undefined);
   const toClone = sel.selected.filter((r) => !toPull.includes(r));
   const resources = await Promise.all(toPull.map((r) => openResource(ws, ws.resourceParams(r.name))));
@@ -53,17 +55,32 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
       pulled.writeResourceLocalParams();
     }
   }
-  await pulled.git.commitAll('Pull command');
+  await pulled.commit('Pull command');
   return { resources: resources.map((r) => r.name), cloned: toClone.map((r) => r.name), skippedNoLocalState: sel.noLocalState };
 }
 
-/** The resources the workspace will have after the merge (those of the fetched commit). */
-async function incomingResources(ws: Workspace): Promise<ResourceParams[]> {
+/**
+ * The resources the workspace will have after merging FETCH_HEAD, from the three versions of
+ * resources.json (ours, the origin's, their merge base): a resource on either side is kept
+ * unless it was in the base and one side has dropped it. Order: the origin's, then ours.
+ */
+async function mergedResources(ws: Workspace): Promise<ResourceParams[]> {
+  const theirs = await resourcesAt(ws, 'FETCH_HEAD');
+  if (theirs === null) return ws.resources; // unreadable at the origin: the merge will bring it; select from what we have
+  const base = (await ws.git.run(['merge-base', 'HEAD', 'FETCH_HEAD']).catch(() => '')).trim();
+  const baseNames = new Set(((base ? await resourcesAt(ws, base) : null) ?? []).map((r) => r.name));
+  const ours = new Set(ws.resources.map((r) => r.name));
+  const theirNames = new Set(theirs.map((r) => r.name));
+  const dropped = (n: string) => baseNames.has(n) && !(ours.has(n) && theirNames.has(n));
+  return [...theirs, ...ws.resources.filter((r) => !theirNames.has(r.name))].filter((r) => !dropped(r.name));
+}
+
+async function resourcesAt(ws: Workspace, commit: string): Promise<ResourceParams[] | null> {
   try {
-    const list = parsePyJson(await ws.git.run(['show', 'FETCH_HEAD:.dataworkspace/resources.json']));
+    const list = parsePyJson(await ws.git.run(['show', `${commit}:.dataworkspace/resources.json`]));
     if (Array.isArray(list)) return list as ResourceParams[];
   } catch {
-    // unreadable at the origin: the merge will bring it; select from what we have
+    // no such file at that commit
   }
-  return ws.resources;
+  return null;
 }

@@ -85,7 +85,7 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
     if (await r.restore!(md.restore_hashes[r.name]!, { force: p.force })) result.changed.push(r.name);
   }
   restoreLineage(ws, md.hash, toRestore);
-  await ws.git.commitAll(`Restore to ${md.hash}`);
+  await ws.commit(`Restore to ${md.hash}`);
   return result;
 }
 

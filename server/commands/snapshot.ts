@@ -97,7 +97,7 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
   }
   store.writeManifest(hash, bytes);
   store.writeMetadata(md);
-  await ws.git.commitAll(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
+  await ws.commit(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
   return {
     hash,
     tag,

@@ -9,6 +9,7 @@ import type { Role } from '../../protocol/workspace.js';
 import { needPrompter } from '../context.js';
 import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { BlobPackWriter, packDirOf } from '../backends/git/pack.js';
+import { cloneInside, pathInsideClone } from './clone-path.js';
 import { computeHashTree } from './hashtree/index.js';
 import { checkDestinationFree, filesToMove, moveFiles } from './results-move.js';
 import type { Resource, ResourceType, SnapshotHashes } from './types.js';
@@ -121,6 +122,9 @@ export const localFilesType: ResourceType = {
   open: (ws, params, local) => new LocalFilesResource(ws, params, local),
   clone: async (ws, params) => {
     const recorded = recordedPath(params);
+    // Inside the original workspace: inside this one too, never the original's folder.
+    const inside = pathInsideClone(ws, recorded);
+    if (inside !== null) return cloneInside(ws, params.name, recorded, inside);
     if (existsSync(recorded)) return { local_path: null };
     if (!ws.ctx.prompter) {
       throw new ConfigurationError(`Local files resource ${params.name} is missing from ${recorded}.`, { resource: params.name, path: recorded });
