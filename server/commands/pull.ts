@@ -3,7 +3,7 @@
  * resources and clone those that came with the pull (cli.md pull). The origin is fetched first,
  * so the resource names and every precheck are checked before the workspace changes.
  */
-import { ConfigurationError, SubprocessError } from '../../protocol/errors.js';
+import { ConfigurationError, ConflictError, SubprocessError } from '../../protocol/errors.js';
 import type { pull as Pull, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { clearCurrentLineage, importLineage } from '../../lineage/store.js';
@@ -34,7 +34,7 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
   const resources = await Promise.all(toPull.map((r) => openResource(ws, ws.resourceParams(r.name))));
   for (const r of resources) await r.pullPrecheck?.();
 
-  await ws.git.run(['merge', '--quiet', '--no-edit', 'FETCH_HEAD']);
+  await merge(ws);
   const pulled = Workspace.load(ctx, ws.dir);
   if (!p.onlyWorkspace) {
     ctx.log.info(resources.length > 0 ? `Updating resources: ${resources.map((r) => r.name).join(', ')}` : 'No resources to update.');
@@ -57,6 +57,25 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
   }
   await pulled.commit('Pull command');
   return { resources: resources.map((r) => r.name), cloned: toClone.map((r) => r.name), skippedNoLocalState: sel.noLocalState };
+}
+
+/**
+ * Merge the fetched commit. A conflict (e.g. both sides added a resource to resources.json) is
+ * undone at once, so the workspace is left as it was, and the message says how to merge by hand.
+ */
+async function merge(ws: Workspace): Promise<void> {
+  try {
+    await ws.git.run(['merge', '--quiet', '--no-edit', 'FETCH_HEAD']);
+  } catch (e) {
+    if (!(e instanceof SubprocessError)) throw e;
+    const conflicted = (await ws.git.run(['diff', '--name-only', '--diff-filter=U']).catch(() => '')).trim().split('\n').filter(Boolean);
+    if (conflicted.length === 0) throw e;
+    await ws.git.run(['merge', '--abort']);
+    throw new ConflictError(
+      `Pulling into ${ws.dir} conflicts with local changes in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (in resources.json keep both sides' entries), 'git commit', then 'dws pull' again.`,
+      { path: ws.dir, files: conflicted },
+    );
+  }
 }
 
 /**
