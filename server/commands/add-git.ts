@@ -127,7 +127,7 @@ async function addSubdirectory(
     await createSubdirectory(ws, rel, role);
   }
   registerGitSubdirectory(ws, { name, role, relativePath: rel, export: p.export });
-  await ws.git.commitAll(`add of ${name}`);
+  await ws.commit(`add of ${name}`);
   return { name, role, resourceType: 'git-subdirectory', localPath };
 }
 

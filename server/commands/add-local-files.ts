@@ -8,7 +8,7 @@ import { importLineage } from '../../lineage/store.js';
 import { hashTreeDir } from '../resources/local-files.js';
 import { atomicWriteFile } from '../workspace/files.js';
 import { Workspace } from '../workspace/workspace.js';
-import { checkPathConflicts, chooseName, chooseRole, readExportedLineage, registerResource } from './add-common.js';
+import { checkNotTracked, checkPathConflicts, chooseName, chooseRole, readExportedLineage, registerResource } from './add-common.js';
 
 export async function addLocalFiles(ctx: Context, p: ValidParamsOf<typeof AddLocalFiles>): Promise<ResultOf<typeof AddLocalFiles>> {
   const localPath = resolve(ctx.cwd, p.path);
@@ -24,6 +24,7 @@ export async function addLocalFiles(ctx: Context, p: ValidParamsOf<typeof AddLoc
   const role = await chooseRole(ctx, opts);
   const ws = Workspace.open(ctx, p.workspaceDir);
   await checkPathConflicts(ws, localPath);
+  await checkNotTracked(ws, localPath, 'local-files');
   const name = await chooseName(ctx, ws, p.name, basename(localPath), role);
   const lineages = opts.imported ? readExportedLineage(localPath, name) : null;
 

@@ -8,7 +8,7 @@ import { importLineage } from '../../lineage/store.js';
 import { initialCopy } from '../resources/rclone.js';
 import { Rclone } from '../resources/rclone-binary.js';
 import { Workspace } from '../workspace/workspace.js';
-import { checkPathConflicts, chooseName, chooseRole, readExportedLineage, registerResource } from './add-common.js';
+import { checkNotTracked, checkPathConflicts, chooseName, chooseRole, readExportedLineage, registerResource } from './add-common.js';
 import { createHashTreeDir } from './add-local-files.js';
 
 export async function addRclone(ctx: Context, p: ValidParamsOf<typeof AddRclone>): Promise<ResultOf<typeof AddRclone>> {
@@ -26,6 +26,7 @@ export async function addRclone(ctx: Context, p: ValidParamsOf<typeof AddRclone>
     }
   }
   await checkPathConflicts(ws, localPath);
+  await checkNotTracked(ws, localPath, 'rclone');
   const config = p.config === undefined ? null : resolve(ctx.cwd, p.config);
   const rclone = await Rclone.open(ctx, ws.dir, config);
   await rclone.checkRemote(p.remote);

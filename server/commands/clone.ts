@@ -76,7 +76,7 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
     const gitResources = await Promise.all(ws.resources.filter((r) => r.resource_type === 'git').map((r) => openResource(ws, r)));
     for (const fat of gitFatRepositories([dir, ...gitRepositories(gitResources)])) ctx.log.warn(gitFatCloneWarning(fat));
     mkdirSync(scratchDirectory(ws)!, { recursive: true });
-    await ws.git.commitAll('Clone');
+    await ws.commit('Clone');
     await linkStepTypes(ctx, ws.git, dir);
     return { workspaceDir: dir, name: ws.name, hostname, resources };
   } catch (e) {

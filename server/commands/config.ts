@@ -225,7 +225,7 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
     if (def.scope === 'global') {
       ws.config.global_params[def.name] = value;
       ws.writeConfig();
-      await ws.git.commitAll(`Update of workspace parameter ${def.name}`, { pathspec: '.dataworkspace/config.json', only: true });
+      await ws.git.commitAll(`Update of workspace parameter ${def.name}`, '.dataworkspace/config.json', { only: true });
     } else {
       ws.localParams[def.name] = value;
       ws.writeLocalParams();
@@ -233,7 +233,7 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   } else if (def.scope === 'global') {
     target[def.name] = value;
     ws.writeResources();
-    await ws.git.commitAll(`Update of resource '${target.name}' parameter ${def.name}`, { pathspec: '.dataworkspace/resources.json', only: true });
+    await ws.git.commitAll(`Update of resource '${target.name}' parameter ${def.name}`, '.dataworkspace/resources.json', { only: true });
   } else {
     ws.resourceLocalParams[target.name] = { ...ws.resourceLocalParams[target.name], [def.key ?? def.name]: value };
     ws.writeResourceLocalParams();

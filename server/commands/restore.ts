@@ -122,7 +122,7 @@ async function restoreResources(
     } else if (await r.restore!(md.restore_hashes[r.name]!, { force })) result.changed.push(r.name);
   }
   restoreLineage(ws, md.hash, toRestore);
-  await ws.git.commitAll(`Restore to ${md.hash}`);
+  await ws.commit(`Restore to ${md.hash}`);
   return result;
 }
 

@@ -81,7 +81,7 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   const state = await pushState(ws.git, branch);
   if (state === 'unreachable') throw unreachableOrigin(ws);
   if (state === 'needs-pull') throw new ConfigurationError(`Data workspace at ${ws.dir} requires a pull from remote origin`, { path: ws.dir });
-  if (await ws.git.isDirty()) {
+  if (await ws.hasUncommittedChanges()) {
     if (!ctx.prompter) {
       throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pushing.`, { path: ws.dir });
     }
@@ -98,6 +98,6 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   if (!onlyWorkspace) ctx.log.info('[push] all resources pushed successfully.');
   if (!onlyWorkspace) await pushStore(ws); // the data before the metadata that names it
   await ws.git.run(['push', '--quiet', 'origin', branch]);
-  await ws.git.commitAll('push command');
+  await ws.commit('push command');
   return names;
 }

@@ -117,7 +117,7 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
     writeStoreRecord(ws, hash, storeTrees);
   }
   store.writeMetadata(md);
-  await ws.git.commitAll(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
+  await ws.commit(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
   return {
     hash,
     tag,

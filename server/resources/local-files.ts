@@ -9,6 +9,7 @@ import type { Role } from '../../protocol/workspace.js';
 import { needPrompter } from '../context.js';
 import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { BlobPackWriter, packDirOf } from '../backends/git/pack.js';
+import { cloneInside, pathInsideClone } from './clone-path.js';
 import { computeHashTree } from './hashtree/index.js';
 import { contentStoreEnabled, workspaceStore } from '../store/workspace-store.js';
 import { latestTrees } from '../store/share.js';
@@ -136,6 +137,9 @@ export const localFilesType: ResourceType = {
   open: (ws, params, local) => new LocalFilesResource(ws, params, local),
   clone: async (ws, params) => {
     const recorded = recordedPath(params);
+    // Inside the original workspace: inside this one too, never the original's folder.
+    const inside = pathInsideClone(ws, recorded);
+    if (inside !== null) return cloneInside(ws, params.name, recorded, inside);
     if (existsSync(recorded)) return { local_path: null };
     // Its files are in the content store: the clone writes them there (store/share.ts).
     if (!ws.ctx.prompter && latestTrees(ws).has(params.name)) return { local_path: null };

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Context } from '../context.js';
 import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
+import { pathInsideClone } from './clone-path.js';
 import { askLocalPath, LocalFilesResource, recordedPath } from './local-files.js';
 import { Rclone, type RcloneSyncMode } from './rclone-binary.js';
 import type { ResourceType } from './types.js';
@@ -94,7 +95,11 @@ export const rcloneType: ResourceType = {
   clone: async (ws: Workspace, params: ResourceParams): Promise<JsonObject> => {
     const recorded = recordedPath(params);
     let local: JsonObject = { local_path: null };
-    if (!existsSync(recorded) && ws.ctx.prompter) {
+    // Inside the original workspace: the copy is made inside this one, never in the original's folder.
+    const inside = pathInsideClone(ws, recorded);
+    if (inside !== null) {
+      if (inside !== recorded) local = { local_path: inside };
+    } else if (!existsSync(recorded) && ws.ctx.prompter) {
       const path = await askLocalPath(ws, `Rclone resource '${params.name}' was located at '${recorded}' on the original system. Where is it located on this system?`, false);
       if (path !== recorded) local = { local_path: path };
     }
