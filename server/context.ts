@@ -22,7 +22,8 @@ export interface ProgressTask {
 }
 
 export interface ProgressReporter {
-  begin(title: string): ProgressTask;
+  /** `unit`: what `done` and `total` count (files by default; bytes for transfers). */
+  begin(title: string, unit?: 'files' | 'bytes'): ProgressTask;
 }
 
 /** Questions to a person. Absent in batch mode and in servers without a user. */

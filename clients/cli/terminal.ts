@@ -34,7 +34,7 @@ function terminalLogger(o: TerminalOptions): Logger {
 /** One status line, redrawn at most 10 times a second, shown only for work that lasts over 0.3 s. */
 function terminalProgress(): ProgressReporter {
   return {
-    begin(title) {
+    begin(title, unit = 'files') {
       const started = Date.now();
       let last = 0;
       let drawn = false;
@@ -44,7 +44,9 @@ function terminalProgress(): ProgressReporter {
           if (now - started < 300 || now - last < 100) return;
           last = now;
           drawn = true;
-          const count = total ? `${done}/${total} files (${Math.floor((100 * done) / total)}%)` : `${done} files`;
+          const n = (x: number) => (unit === 'bytes' ? (x / 1e6).toFixed(1) : String(x));
+          const what = unit === 'bytes' ? 'MB' : 'files';
+          const count = total ? `${n(done)}/${n(total)} ${what} (${Math.floor((100 * done) / total)}%)` : `${n(done)} ${what}`;
           process.stderr.write(`\r\x1b[K${title}: ${count}${detail ? ` ${detail}` : ''}`);
         },
         end() {

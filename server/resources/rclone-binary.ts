@@ -61,20 +61,61 @@ export class Rclone {
   }
 }
 
-/** Run `rclone args...` in `cwd`; a clear error when rclone is missing or fails. */
-export function exec(ctx: Context, cwd: string, args: string[]): Promise<string> {
-  ctx.log.debug(`rclone ${args.join(' ')} [run in ${cwd}]`);
+/** What rclone's JSON stats lines say of a transfer so far. */
+export interface RcloneStats {
+  bytes: number;
+  totalBytes: number;
+}
+
+/**
+ * Run `rclone args...` in `cwd`; a clear error when rclone is missing or fails. With `onStats`,
+ * rclone logs JSON and its transfer stats every half second are passed on (for progress).
+ */
+export function exec(ctx: Context, cwd: string, args: string[], onStats?: (s: RcloneStats) => void): Promise<string> {
+  const argv = onStats ? [...args, '--use-json-log', '--stats', '500ms'] : args;
+  ctx.log.debug(`rclone ${argv.join(' ')} [run in ${cwd}]`);
   return new Promise((resolvePromise, reject) => {
-    execFile('rclone', args, { cwd, env: ctx.env, maxBuffer: 1 << 26, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (stderr) ctx.log.debug(stderr.trimEnd());
+    const child = execFile('rclone', argv, { cwd, env: ctx.env, maxBuffer: 1 << 26, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (stderr && !onStats) ctx.log.debug(stderr.trimEnd());
       if (!error) return resolvePromise(stdout);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         return reject(new ConfigurationError('rclone executable not found. Install rclone (Debian: apt-get install rclone) and make sure it is on the PATH.'));
       }
       const exitCode = typeof error.code === 'number' ? error.code : null;
+      const said = onStats ? errorsOfJsonLog(stderr) : stderr.trim();
       reject(
-        new SubprocessError(`rclone ${args[0]} raised error ${exitCode}: ${stderr.trim() || error.message}`, { command: ['rclone', ...args], cwd, stderr, exitCode }),
+        new SubprocessError(`rclone ${args[0]} raised error ${exitCode}: ${said || error.message}`, { command: ['rclone', ...argv], cwd, stderr, exitCode }),
       );
     });
+    if (onStats) {
+      let partial = '';
+      child.stderr?.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) {
+          const stats = parseJsonLine(line)?.stats as Partial<RcloneStats> | undefined;
+          if (typeof stats?.bytes === 'number' && typeof stats.totalBytes === 'number') onStats({ bytes: stats.bytes, totalBytes: stats.totalBytes });
+        }
+      });
+    }
   });
+}
+
+function parseJsonLine(line: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The messages of the error lines of a JSON log (what rclone would have printed as text). */
+function errorsOfJsonLog(stderr: string): string {
+  return stderr
+    .split('\n')
+    .map((line) => parseJsonLine(line) ?? (line.trim() ? { level: 'error', msg: line } : undefined))
+    .filter((l) => l !== undefined && (l.level === 'error' || l.level === 'critical' || l.level === 'fatal'))
+    .map((l) => String(l!.msg).trim())
+    .join('\n');
 }

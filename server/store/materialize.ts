@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { ConflictError } from '../../protocol/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail } from './remote.js';
-import { applyRestore, missingTrees, planRestore, RESTORE_TMP, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
+import { RESTORE_TMP } from '../resources/hashtree/index.js';
+import { applyRestore, missingTrees, planRestore, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 
 export interface FilesTarget {

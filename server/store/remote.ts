@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError, NotFoundError } from '../../protocol/errors.js';
 import { exec as rclone } from '../resources/rclone-binary.js';
+import type { ProgressTask } from '../context.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { ID_BYTES } from './known-ids.js';
 import { readPackIndex } from './pack.js';
@@ -43,13 +44,14 @@ export async function listRemote(ws: Workspace, remote: string): Promise<Set<str
   return new Set(out.split('\n').filter((l) => l !== ''));
 }
 
-/** Copy `files` (relative paths) from `src` to `dest` with one rclone call. */
-export async function copyFiles(ws: Workspace, src: string, dest: string, files: string[], tmpDir: string): Promise<void> {
+/** Copy `files` (relative paths) from `src` to `dest` with one rclone call, reporting bytes to `task`. */
+export async function copyFiles(ws: Workspace, src: string, dest: string, files: string[], tmpDir: string, task?: ProgressTask): Promise<void> {
   if (files.length === 0) return;
   const list = join(tmpDir, `files-${process.pid}-${randomBytes(4).toString('hex')}`);
   writeFileSync(list, files.join('\n') + '\n');
+  const args = ['copy', '--files-from-raw', list, '--no-traverse', '--transfers', '8', '--checkers', '16', src, dest];
   try {
-    await rclone(ws.ctx, ws.dir, ['copy', '--files-from-raw', list, '--no-traverse', '--transfers', '8', '--checkers', '16', src, dest]);
+    await rclone(ws.ctx, ws.dir, args, task && ((s) => task.report(s.bytes, s.totalBytes)));
   } finally {
     rmSync(list, { force: true });
   }
@@ -69,9 +71,9 @@ export async function pushObjects(ws: Workspace, store: ContentStore, remote: st
   }
   const loose = [...store.looseIds].map((id) => `objects/${id.slice(0, 2)}/${id.slice(2)}`).filter((f) => !there.has(f));
   objects += loose.length;
-  const task = ws.ctx.progress.begin('Uploading to the store remote');
+  const task = ws.ctx.progress.begin('Uploading to the store remote', 'bytes');
   try {
-    await copyFiles(ws, store.dir, remote, [...packs, ...loose], store.tmpDir);
+    await copyFiles(ws, store.dir, remote, [...packs, ...loose], store.tmpDir, task);
     await copyFiles(ws, store.dir, remote, idxs, store.tmpDir); // indexes last: packs are visible only when complete
   } finally {
     task.end();
@@ -91,7 +93,7 @@ export async function fetchObjects(ws: Workspace, store: ContentStore, remote: s
   const remoteIdx = [...there].filter((f) => /^packs\/[0-9a-f]{40}\.idx$/.test(f) && !local.has(f.slice(6, 46)));
   const stage = join(store.tmpDir, `fetch-${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(stage, { recursive: true });
-  const task = ws.ctx.progress.begin('Downloading from the store remote');
+  const task = ws.ctx.progress.begin('Downloading from the store remote', 'bytes');
   try {
     await copyFiles(ws, remote, stage, remoteIdx, store.tmpDir);
     const packs: string[] = [];
@@ -107,7 +109,7 @@ export async function fetchObjects(ws: Workspace, store: ContentStore, remote: s
     }
     const loose = [...want].filter((id) => there.has(`objects/${id.slice(0, 2)}/${id.slice(2)}`));
     for (const id of loose) want.delete(id);
-    await copyFiles(ws, remote, stage, [...packs.map((n) => `packs/${n}.pack`), ...loose.map((id) => `objects/${id.slice(0, 2)}/${id.slice(2)}`)], store.tmpDir);
+    await copyFiles(ws, remote, stage, [...packs.map((n) => `packs/${n}.pack`), ...loose.map((id) => `objects/${id.slice(0, 2)}/${id.slice(2)}`)], store.tmpDir, task);
     // Into the store: large objects, then each pack before its index.
     for (const id of loose) {
       mkdirSync(join(store.objectDir, id.slice(0, 2)), { recursive: true });

@@ -15,11 +15,10 @@
  */
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, chmodSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { computeHashTree } from '../resources/hashtree/index.js';
+import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore } from './store.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, parseTree, readTree, type StoreTreeEntry } from './trees.js';
 
-export const RESTORE_TMP = '.dws-restore.tmp';
 
 /** The current state of a directory as store trees (kept in memory, nothing stored). */
 export interface ScannedTree {

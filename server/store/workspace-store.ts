@@ -63,7 +63,7 @@ export function workspaceStore(ws: Workspace): ContentStore {
 /** Run `fn` holding the store's lock (gc against writers, also those of other workspaces sharing the store). */
 export function withStoreLock<T>(ws: Workspace, command: string, fn: () => Promise<T>): Promise<T> {
   const store = workspaceStore(ws);
-  return withLock(join(store.dir, 'lock'), { log: ws.ctx.log, timeoutMs: ws.ctx.lockTimeoutMs, command }, fn);
+  return withLock(join(store.dir, 'lock'), { log: ws.ctx.log, timeoutMs: ws.ctx.lockTimeoutMs, command, what: `content store (${store.dir})` }, fn);
 }
 
 export function storeRemoteOf(ws: Workspace): string | null {

@@ -34,6 +34,8 @@ export interface LockOptions {
   timeoutMs?: number | undefined;
   /** What the holder is doing, shown to whoever waits, e.g. `dws snapshot`. */
   command: string;
+  /** What is locked, in messages; 'workspace' unless given. */
+  what?: string;
 }
 
 const POLL_MS = 50;
@@ -86,7 +88,7 @@ async function acquire(lockFile: string, o: LockOptions): Promise<string> {
     const holder = readHolder(lockFile);
     if (holder === null) continue; // released in between
     if (holder.hostname === me.hostname && !alive(holder.pid)) {
-      o.log.warn(`Taking over a stale workspace lock left by pid ${holder.pid} (${holder.command}) since ${holder.started}: that process is gone`);
+      o.log.warn(`Taking over a stale ${o.what ?? 'workspace'} lock left by pid ${holder.pid} (${holder.command}) since ${holder.started}: that process is gone`);
       // Moved aside first, so two processes taking over at once cannot delete each other's new lock.
       const aside = `${lockFile}.stale-${token}`;
       try {
@@ -100,11 +102,11 @@ async function acquire(lockFile: string, o: LockOptions): Promise<string> {
     const who = `pid ${holder.pid}${holder.hostname !== me.hostname ? ` on ${holder.hostname}` : ''} (${holder.command}) since ${holder.started}`;
     if (Date.now() >= deadline) {
       throw new ConflictError(
-        `The workspace is locked by ${who}; gave up after ${o.timeoutMs} ms. Wait for that command to finish and try again (--lock-timeout MS waits longer). If that process is gone, remove ${lockFile}.`,
+        `The ${o.what ?? 'workspace'} is locked by ${who}; gave up after ${o.timeoutMs} ms. Wait for that command to finish and try again (--lock-timeout MS waits longer). If that process is gone, remove ${lockFile}.`,
         { lockFile, holder },
       );
     }
-    if (!announced) o.log.warn(`waiting for the workspace lock held by ${who}`);
+    if (!announced) o.log.warn(`waiting for the ${o.what ?? 'workspace'} lock held by ${who}`);
     announced = true;
     await sleep(POLL_MS);
   }

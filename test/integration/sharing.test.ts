@@ -265,7 +265,7 @@ describe('dws push and pull between collaborators', () => {
       expect(r.stderr).toContain(`Configuration error: Problem in accessing remote repository associated with '${ws}'`);
     }
     expect([fingerprint(ws), fingerprint(lib)]).toEqual(before);
-  });
+  }, 180_000); // some 30 dws and git processes: allow for a loaded machine
 });
 
 describe('dws add api-resource', () => {

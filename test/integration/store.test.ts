@@ -4,11 +4,11 @@
  * travels with push/clone/pull, status of changes, gc and fsck, and bad stores.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, fingerprint, git, newWorkspace, TEST_ENV, tempDir } from '../helpers.js';
+import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, TEST_ENV, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -237,6 +237,63 @@ describe('restore of local-files resources from the content store', () => {
     await dwsOk(ws, ['--batch', 'restore', 'v1']);
     const got = execFileSync('sha1sum', [big], { encoding: 'utf8' }).slice(0, 40);
     expect(got).toBe(want);
+  });
+});
+
+/** Run dws and SIGKILL it as soon as `when()` holds (polled every 2 ms); true if it was killed. */
+function killWhen(cwd: string, args: string[], when: () => boolean): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DWS, ...args], { cwd, env: TEST_ENV, stdio: 'ignore' });
+    const poll = setInterval(() => {
+      if (when()) child.kill('SIGKILL');
+    }, 2);
+    child.on('error', reject);
+    child.on('exit', (_code, signal) => {
+      clearInterval(poll);
+      resolve(signal === 'SIGKILL');
+    });
+  });
+}
+
+describe('a restore killed with SIGKILL', () => {
+  it('leaves the files as they were while it writes, and a rerun completes it; snapshots and status never see its temp folder', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    for (let i = 0; i < 3000; i++) writeFileSync(join(data, `f${i}`), `v1 ${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const v1 = join(tempDir('dws-v1-'), 'data');
+    cpSync(data, v1, { recursive: true });
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}`), `v2 ${i}\n`);
+    rmSync(join(data, 'f2999'));
+    writeFileSync(join(data, 'new'), 'new\n');
+    const v2Hash = /hash is ([0-9a-f]{40})/.exec(await dwsOk(ws, ['--batch', 'snapshot', 'v2']))![1];
+    const v2 = treePrint(data);
+
+    const tmp = join(data, '.dws-restore.tmp');
+    expect(await killWhen(ws, ['--batch', 'restore', 'v1'], () => existsSync(tmp))).toBe(true);
+    // Killed while writing to its temp folder: no file of the resource was replaced yet.
+    expect(existsSync(tmp)).toBe(true);
+    rmSync(tmp, { recursive: true, force: true });
+    expect(treePrint(data)).toBe(v2);
+    cpSync(v1, tmp, { recursive: true }); // as if the kill came later: status and snapshot ignore it
+    const status = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status']));
+    expect(status.changes).toEqual([expect.objectContaining({ resource: 'data', added: [], modified: [], deleted: [] })]);
+    const snap = await dws(ws, ['--batch', 'snapshot', 'v2b']);
+    expect(snap.stderr).toMatch(/Taking over a stale content store \(.*\) lock left by pid \d+ \(dws restore\)/);
+    expect(snap.stdout).toContain(`hash is ${v2Hash}`); // the same tree as v2: the temp folder is not in it
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(existsSync(tmp)).toBe(false);
+    expect(diffR(data, v1)).toBe('');
+
+    // Killed at any later point (during the renames, or after): a rerun gives v1 back.
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    expect(treePrint(data)).toBe(v2);
+    await killWhen(ws, ['--batch', 'restore', 'v1'], () => existsSync(tmp) && readFileSync(join(data, 'f0'), 'utf8') === 'v1 0\n');
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(diffR(data, v1)).toBe('');
+    expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck'])).ok).toBe(true);
   });
 });
 

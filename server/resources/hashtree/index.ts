@@ -542,6 +542,13 @@ class HashPool {
  * return the root tree hash. Throws an Error naming the path for an unreadable directory or
  * file, or a broken symbolic link.
  */
+/**
+ * The folder at a resource's root where a restore writes and checks files before renaming them
+ * into place (server/store/restore-files.ts). Never part of the resource's tree: a snapshot or
+ * status after a killed restore does not see it.
+ */
+export const RESTORE_TMP = '.dws-restore.tmp';
+
 export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeResult> {
   const runStart = Date.now();
   const root = resolve(opts.root);
@@ -647,6 +654,10 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
       if ((e & 1023) === 1023) await slice(); // a huge directory
       const ent = ents[e]!;
       const name = ent.name;
+      if (d === 0 && name === RESTORE_TMP) {
+        node.pending--; // an interrupted restore's files, not the resource's
+        continue;
+      }
       const isFile = ent.isFile();
       if (!isFile && !ent.isSymbolicLink()) {
         if (ent.isDirectory()) {
