@@ -450,6 +450,37 @@ describe('gc and fsck', () => {
   });
 });
 
+describe('gc against other processes', () => {
+  it('runs one after the other with a snapshot started at the same time, and a killed gc leaves a valid store', async () => {
+    const { ws, data, v1 } = await workspaceWithData();
+    for (let i = 0; i < 20; i++) writeFileSync(join(data, `big${i}.bin`), Buffer.alloc(1 << 20, i + 1)); // large objects
+    for (let i = 0; i < 500; i++) writeFileSync(join(data, 'sub', `g${i}.csv`), `g,${i}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    await dwsOk(ws, ['--batch', 'delete-snapshot', 'v2']); // its objects become garbage
+    for (let i = 0; i < 500; i++) writeFileSync(join(data, 'sub', `h${i}.csv`), `h,${i}\n`);
+    const v3 = treePrint(data);
+    const [snap, gc] = await Promise.all([dws(ws, ['--batch', 'snapshot', 'v3']), dws(ws, ['--batch', 'gc'])]);
+    expect(snap.code, snap.stderr).toBe(0);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck'])).ok).toBe(true);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(diffR(data, v1)).toBe('');
+    await dwsOk(ws, ['--batch', 'restore', 'v3']);
+    expect(treePrint(data)).toBe(v3);
+
+    // v3's own objects become garbage; gc is killed as soon as it holds the store lock.
+    await dwsOk(ws, ['--batch', 'delete-snapshot', 'v3']);
+    const lock = join(ws, '.git', 'dws', 'store', 'lock');
+    await killWhen(ws, ['--batch', 'gc'], () => existsSync(lock) && readFileSync(lock, 'utf8').includes('dws gc'));
+    expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck'])).ok).toBe(true);
+    await dwsOk(ws, ['--batch', 'restore', '--force', 'v1']);
+    expect(diffR(data, v1)).toBe('');
+    const again = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'gc']));
+    expect(again.kept.objects).toBeGreaterThan(0);
+    expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'gc', '--dry-run'])).removed.objects).toBe(0);
+  });
+});
+
 describe('a store that cannot be used', () => {
   it('fails the snapshot cleanly, naming the store, and records nothing', async () => {
     const ws = await newWorkspace();
