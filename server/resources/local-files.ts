@@ -110,7 +110,8 @@ export class LocalFilesResource implements Resource {
       this.storeRoot = r.storeRoot ?? undefined;
       return r.rootHash;
     } catch (e) {
-      throw new ConfigurationError(`Cannot hash resource '${this.name}' at ${this.localPath}: ${(e as Error).message}`, {
+      const into = store !== null ? ` (storing its files in the content store at ${store.dir})` : '';
+      throw new ConfigurationError(`Cannot hash resource '${this.name}' at ${this.localPath}${into}: ${(e as Error).message}`, {
         resource: this.name,
       });
     } finally {

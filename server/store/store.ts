@@ -64,6 +64,8 @@ export class ContentStore {
   private packWriter: SmallObjectWriter | undefined;
   /** Packs written by hashing threads in the current session: path -> entries. */
   private sessionPacks = new Map<string, PackEntry[]>();
+  /** The sessions of hashing threads since the last abort, whose temp files abort removes. */
+  private sessionIds: string[] = [];
 
   private constructor(readonly dir: string) {
     this.packDir = join(dir, 'packs');
@@ -134,7 +136,9 @@ export class ContentStore {
 
   /** A session for hashing threads that store what they read. */
   session(): StoreSession {
-    return { id: `${process.pid}-${randomBytes(6).toString('hex')}`, tmpDir: this.tmpDir, known: this.known().buffer };
+    const id = `${process.pid}-${randomBytes(6).toString('hex')}`;
+    this.sessionIds.push(id);
+    return { id, tmpDir: this.tmpDir, known: this.known().buffer };
   }
 
   private locationMap(): Map<string, ObjectLocation> {
@@ -284,6 +288,12 @@ export class ContentStore {
     }
     for (const path of this.sessionPacks.keys()) rmSync(path, { force: true });
     this.sessionPacks = new Map();
+    // Temp files of threads that failed before reporting them (a full disk): named by session.
+    if (this.sessionIds.length > 0) {
+      const mine = (f: string) => this.sessionIds.some((id) => f.includes(`-${id}-`));
+      for (const f of readdirSync(this.tmpDir)) if (mine(f)) rmSync(join(this.tmpDir, f), { force: true });
+      this.sessionIds = [];
+    }
     this.added = new Map([...this.added].filter(([, l]) => l.pack === -1));
   }
 

@@ -498,6 +498,40 @@ describe('a store that cannot be used', () => {
     expect(await dwsOk(ws, ['--batch', 'report', 'history'])).not.toContain('v1');
   });
 
+  it('fails the snapshot cleanly when the store’s disk is full, then read-only, naming the store; records nothing and leaves no temp files', async (ctx) => {
+    const mnt = tempDir('dws-store-disk-');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // needs to mount a 1 MB tmpfs (root, as on CI); noted on issue 11
+    }
+    try {
+      const ws = await newWorkspace();
+      mkdirSync(join(ws, 'data'));
+      writeFileSync(join(ws, 'data', 'big.bin'), Buffer.alloc(3 << 20, 1));
+      for (let i = 0; i < 300; i++) writeFileSync(join(ws, 'data', `s${i}`), Buffer.alloc(5000, i));
+      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+      const store = join(mnt, 'store');
+      await dwsOk(ws, ['--batch', 'config', 'store.dir', store]);
+      const before = fingerprint(ws);
+      const full = await dws(ws, ['--batch', 'snapshot', 'v1']);
+      expect(full.code).toBe(1);
+      expect(full.stderr).toContain(`Cannot hash resource 'data' at ${join(ws, 'data')} (storing its files in the content store at ${store}): ENOSPC`);
+      expect(fingerprint(ws)).toBe(before);
+      expect(readdirSync(join(store, 'tmp'))).toEqual([]);
+      expect(readdirSync(join(store, 'packs'))).toEqual([]);
+
+      rmSync(join(ws, 'data', 'big.bin'));
+      execFileSync('mount', ['-o', 'remount,ro', mnt]);
+      const ro = await dws(ws, ['--batch', 'snapshot', 'v1']);
+      expect(ro.code).toBe(1);
+      expect(ro.stderr).toMatch(new RegExp(`${store}.*EROFS|EROFS.*${store}`));
+      expect(await dwsOk(ws, ['--batch', 'report', 'history'])).not.toContain('v1');
+    } finally {
+      execFileSync('umount', ['-l', mnt]);
+    }
+  });
+
   it('shares one store between two workspaces via store.dir, and gc there keeps both', async () => {
     const shared = join(tempDir(), 'store');
     const made: string[] = [];
