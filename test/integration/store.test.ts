@@ -8,6 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { connect } from '../../clients/node/index.js';
 import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, TEST_ENV, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
@@ -447,6 +448,18 @@ describe('gc and fsck', () => {
     expect(printV2).not.toBe(treePrint(data));
     const again = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'gc']));
     expect(again.removed.objects).toBe(0);
+
+    // The same methods through the server and the Node client.
+    const c = await connect({ cwd: ws, command: [process.execPath, DWS], env: TEST_ENV });
+    try {
+      const fsck = await c.request('dws/fsck', {});
+      expect(fsck).toMatchObject({ ok: true, corrupt: [], missingLocally: 0 });
+      expect(fsck.objects).toBe(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck'])).objects);
+      expect(await c.request('dws/gc', { dryRun: true })).toMatchObject({ dryRun: true, removed: { objects: 0, bytes: 0 } });
+      await expect(c.request('dws/store/checkout', { tree: 'nothex', directory: join(ws, 'out') })).rejects.toThrow(/a store tree id is 40 lowercase hex digits/);
+    } finally {
+      c.close();
+    }
   });
 });
 
