@@ -94,31 +94,35 @@ export function missingTrees(store: ContentStore, current: ScannedTree, target: 
 /** Compare the current state with the target tree (every target tree must be in the store). */
 export function planRestore(store: ContentStore, current: ScannedTree, target: string): RestorePlan {
   const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), unsaved: [] };
-  const removeAll = (id: string, prefix: string) => {
-    for (const e of currentTree(current, id)) {
-      const rel = prefix + e.name;
-      if (e.mode === MODE_DIR) removeAll(e.id, rel + '/');
-      else {
-        plan.changes.deleted.push(rel);
-        if (e.mode !== MODE_LINK && !store.has(e.id)) plan.unsaved.push(rel);
-      }
-    }
+  const unsavedIfLost = (rel: string, e: StoreTreeEntry) => {
+    if (e.mode !== MODE_LINK && e.mode !== MODE_DIR && !store.has(e.id)) plan.unsaved.push(rel);
   };
-  const addAll = (id: string, prefix: string) => {
-    for (const e of readTree(store, id)) {
-      const rel = prefix + e.name;
-      if (e.mode === MODE_DIR) {
-        plan.actions.push({ kind: 'mkdir', rel });
-        addAll(e.id, rel + '/');
-      } else {
-        plan.changes.added.push(rel);
-        write(rel, e);
-      }
+  /** Files below a current directory (or a current file) that go: counted, never the action. */
+  const countDeleted = (rel: string, e: StoreTreeEntry) => {
+    if (e.mode !== MODE_DIR) {
+      plan.changes.deleted.push(rel);
+      unsavedIfLost(rel, e);
+      return;
     }
+    for (const x of currentTree(current, e.id)) countDeleted(`${rel}/${x.name}`, x);
+  };
+  const remove = (rel: string, e: StoreTreeEntry) => {
+    countDeleted(rel, e);
+    plan.actions.push({ kind: 'remove', rel, dir: e.mode === MODE_DIR });
   };
   const write = (rel: string, e: StoreTreeEntry) => {
     plan.actions.push({ kind: 'write', rel, entry: e });
     if (!store.has(e.id)) plan.missing.add(e.id);
+  };
+  /** A target entry where nothing is now: a file written, a directory made and filled. */
+  const add = (rel: string, t: StoreTreeEntry) => {
+    if (t.mode !== MODE_DIR) {
+      plan.changes.added.push(rel);
+      write(rel, t);
+      return;
+    }
+    plan.actions.push({ kind: 'mkdir', rel });
+    for (const x of readTree(store, t.id)) add(`${rel}/${x.name}`, x);
   };
   const walk = (cur: string, tgt: string, prefix: string) => {
     if (cur === tgt) return;
@@ -127,51 +131,23 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
       const rel = prefix + t.name;
       const e = c.get(t.name);
       c.delete(t.name);
-      if (e === undefined) {
-        if (t.mode === MODE_DIR) {
-          plan.actions.push({ kind: 'mkdir', rel });
-          addAll(t.id, rel + '/');
-        } else {
-          plan.changes.added.push(rel);
-          write(rel, t);
-        }
-      } else if (e.mode === MODE_DIR && t.mode === MODE_DIR) {
-        walk(e.id, t.id, rel + '/');
-      } else if (e.mode === MODE_DIR || t.mode === MODE_DIR) {
+      if (e === undefined) add(rel, t);
+      else if (e.mode === MODE_DIR && t.mode === MODE_DIR) walk(e.id, t.id, rel + '/');
+      else if (e.mode === MODE_DIR || t.mode === MODE_DIR) {
         // a directory became a file or the other way round
-        if (e.mode === MODE_DIR) removeAll(e.id, rel + '/');
-        else {
-          plan.changes.deleted.push(rel);
-          if (e.mode !== MODE_LINK && !store.has(e.id)) plan.unsaved.push(rel);
-        }
-        plan.actions.push({ kind: 'remove', rel, dir: e.mode === MODE_DIR });
-        if (t.mode === MODE_DIR) {
-          plan.actions.push({ kind: 'mkdir', rel });
-          addAll(t.id, rel + '/');
-        } else {
-          plan.changes.added.push(rel);
-          write(rel, t);
-        }
-      } else if (e.id === t.id && e.mode === t.mode) {
-        continue;
-      } else if (e.id === t.id && e.mode !== MODE_LINK && t.mode !== MODE_LINK) {
+        remove(rel, e);
+        add(rel, t);
+      } else if (e.id === t.id && e.mode === t.mode) continue;
+      else if (e.id === t.id && e.mode !== MODE_LINK && t.mode !== MODE_LINK) {
         plan.changes.modified.push(rel);
         plan.actions.push({ kind: 'chmod', rel, exec: t.mode === MODE_EXEC });
       } else {
         plan.changes.modified.push(rel);
-        if (e.mode !== MODE_LINK && !store.has(e.id)) plan.unsaved.push(rel);
+        unsavedIfLost(rel, e);
         write(rel, t);
       }
     }
-    for (const [name, e] of c) {
-      const rel = prefix + name;
-      if (e.mode === MODE_DIR) removeAll(e.id, rel + '/');
-      else {
-        plan.changes.deleted.push(rel);
-        if (e.mode !== MODE_LINK && !store.has(e.id)) plan.unsaved.push(rel);
-      }
-      plan.actions.push({ kind: 'remove', rel, dir: e.mode === MODE_DIR });
-    }
+    for (const [name, e] of c) remove(prefix + name, e);
   };
   walk(current.tree, target, '');
   return plan;
