@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { ConfigurationError, InvalidParamsError } from '../protocol/errors.js';
 import { LineageStep } from '../lineage/step.js';
@@ -25,7 +26,9 @@ import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts } from './cache.js';
 import { planSteps, type PlannedStep } from './plan.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
+import { OutputLines } from './output-lines.js';
 import { StepThreads } from './step-threads.js';
+import type { SourceFrame } from '../protocol/runner.js';
 import type { LoadedStep, RunEvent, RunOptions, RunResult, StepOutcome } from './types.js';
 
 export type { LoadedStep, RunEvent, RunObserver, RunOptions, RunResult, StepOutcome, StepStatus } from './types.js';
@@ -45,7 +48,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const outcomes = new Map<string, StepOutcome>();
   const fingerprints = new Map<string, string>();
   const outcome = (step: string, status: StepOutcome['status'], reason: string | null, extra: Partial<StepOutcome> = {}): StepOutcome => {
-    const r: StepOutcome = { step, status, reason, durationMs: null, leftInOutputs: [], fingerprint: fingerprints.get(step) ?? null, ...extra };
+    const r: StepOutcome = { step, status, reason, durationMs: null, leftInOutputs: [], fingerprint: fingerprints.get(step) ?? null, where: [], ...extra };
     outcomes.set(step, r);
     return r;
   };
@@ -72,7 +75,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       if (reason === null) outcome(p.step.name, 'skipped', 'unchanged since its last successful run');
       else outcome(p.step.name, 'would-run', reason);
     }
-    return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, observedWrites: [], stepsMs: null };
+    return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, sameAsSnapshot: null, observedWrites: [], stepsMs: null };
   }
 
   const signal = o.signal ?? new AbortController().signal;
@@ -103,24 +106,25 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     emit({ type: 'started', step: name, at: new Date(startMs).toISOString() });
     const outPaths = p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]));
     let lineage: LineageStep | null = null;
-    const fail = (why: string): StepOutcome => {
+    const fail = (why: string, where: SourceFrame[] = []): StepOutcome => {
       const left = filesChangedSince(ws.dir, outPaths, startMs);
-      emit({ type: 'failed', step: name, reason: why, leftInOutputs: left });
-      return outcome(name, 'failed', why, { durationMs: Date.now() - startMs, leftInOutputs: left });
+      emit({ type: 'failed', step: name, reason: why, leftInOutputs: left, ...(where.length > 0 ? { where } : {}) });
+      return outcome(name, 'failed', why, { durationMs: Date.now() - startMs, leftInOutputs: left, where });
     };
     try {
       lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources));
       for (const out of outPaths) mkdirSync(dirname(out), { recursive: true });
       const before = new Map(outPaths.map((x) => [x, statSignature(x)]));
       const step = lineage;
-      await Promise.race([runWork(ws, p, params.get(name), step, signal, (m) => emit({ type: 'log', step: name, message: m }), threads), interrupted]);
+      const log = (m: string, partial?: boolean) => emit({ type: 'log', step: name, message: m, ...(partial ? { partial } : {}) });
+      await Promise.race([runWork(ws, p, params.get(name), step, signal, log, threads), interrupted]);
       const unwritten = p.outputs.filter((x) => x.path !== null && (!existsSync(x.path) || statSignature(x.path) === before.get(x.path)));
       if (unwritten.length > 0) throw new StepFailure(`it did not write its declared output${unwritten.length > 1 ? 's' : ''} ${unwritten.map((x) => refName(x.ref)).join(', ')}`);
       await serially(() => step.complete());
     } catch (e) {
       lineage?.abort();
       cache.set(name, null);
-      return fail(e instanceof Interrupted ? 'interrupted' : errorText(e));
+      return fail(e instanceof Interrupted ? 'interrupted' : errorText(e), e instanceof Error ? stepFrames(e.stack, ws.dir, p.step.codeFiles) : []);
     }
     succeededParts.set(name, parts);
     const durationMs = Date.now() - startMs;
@@ -130,10 +134,12 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
 
   await o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]))));
   const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
-  // Threads only where they can pay: two or more file steps that may run side by side. Workers
-  // start when a step first needs one, so a run whose steps are all skipped starts none.
+  // Workers start when a step first needs one, so a run whose steps are all skipped starts none.
   const moduleSteps = plan.steps.filter((p) => p.step.work.type === 'module').length;
-  const threads = o.jobs > 1 && moduleSteps > 1 ? StepThreads.create(o.jobs, 0) : null;
+  // Every step file's run() goes to a thread (issue 12 item 5): its console output is captured
+  // there (never this process's stdout, which may carry JSON-RPC or --json output) and its
+  // process.exit() ends only its thread. Without a bundled worker (tests from source) steps run here.
+  const threads = moduleSteps > 0 ? StepThreads.create(Math.max(1, o.jobs), 0) : null;
   const done = new Map<string, Promise<StepOutcome>>();
   const stepsStart = performance.now();
   for (const p of plan.steps) {
@@ -167,10 +173,19 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const ok = !signal.aborted && steps.every((s) => s.status === 'succeeded' || s.status === 'skipped') && !(o.strict === true && observedWrites.length > 0);
   const ran = steps.filter((s) => s.status === 'succeeded');
   let snapshot: RunResult['snapshot'] = null;
+  let sameAsSnapshot: string | null = null;
   if (ok && o.snapshot && ran.length > 0) {
     const msg = o.message ?? runMessage(ran.map((s) => s.step), o.params);
-    const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
-    snapshot = { hash: r.hash, tag: r.tag, message: msg };
+    try {
+      const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
+      snapshot = { hash: r.hash, tag: r.tag, message: msg };
+    } catch (e) {
+      // Steps that reran (--force, a comment-only change) and wrote the same bytes leave the
+      // workspace as an existing snapshot has it: that is a success, with no new snapshot.
+      const same = unchangedSnapshot(e);
+      if (same === null) throw e;
+      sameAsSnapshot = same;
+    }
   }
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
@@ -178,7 +193,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p) });
   }
   cache.save();
-  return { ok, interrupted: signal.aborted, steps, snapshot, observedWrites, stepsMs };
+  return { ok, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };
 }
 
 
@@ -186,6 +201,31 @@ async function outputHashes(p: PlannedStep): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await contentHash(x.path);
   return out;
+}
+
+/**
+ * The frames of a stack that lie in the step's own source files (stacks are source-mapped in
+ * step threads), innermost first, with workspace-relative paths: where a failing step failed.
+ */
+export function stepFrames(stack: string | undefined, wsDir: string, codeFiles: string[]): SourceFrame[] {
+  if (stack === undefined) return [];
+  const own = new Set(codeFiles);
+  const frames: SourceFrame[] = [];
+  for (const line of stack.split('\n')) {
+    const m = /^\s+at (?:(.*?) \()?(.+?):(\d+):(\d+)\)?$/.exec(line);
+    if (!m) continue;
+    let file = m[2]!;
+    if (file.startsWith('file://')) file = fileURLToPath(file);
+    if (!own.has(file)) continue;
+    frames.push({ file: isWithin(file, wsDir) ? relativePosix(wsDir, file) : file, line: Number(m[3]), column: Number(m[4]), function: m[1] ?? null });
+  }
+  return frames;
+}
+
+/** The existing snapshot named by `dws/snapshot`'s "No differences" refusal, else null. */
+function unchangedSnapshot(e: unknown): string | null {
+  if (!(e instanceof ConfigurationError) || !/^No differences from previous snapshot/.test(e.message)) return null;
+  return typeof e.data.snapshot === 'string' ? e.data.snapshot : null;
 }
 
 /** "dws run: prepare, train (scale=3)" */
@@ -257,7 +297,7 @@ async function startLineage(ws: Workspace, p: PlannedStep, params: Record<string
 }
 
 /** Run the step's work: its `run` function in a worker thread (in this thread without `threads`), or its command as a child process. */
-async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: LineageStep, signal: AbortSignal, log: (m: string) => void, threads: StepThreads | null): Promise<void> {
+async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: LineageStep, signal: AbortSignal, log: (m: string, partial?: boolean) => void, threads: StepThreads | null): Promise<void> {
   const paths = (refs: PlannedStep['inputs']) => Object.fromEntries(refs.map((x) => [x.key, x.path ?? refName(x.ref)]));
   const work = p.step.work;
   if (work.type === 'module' && threads !== null && work.bundle !== undefined) {
@@ -278,7 +318,7 @@ async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: 
           return lineage.writeResults(metrics);
         },
       },
-      log,
+      log: (m: string) => log(m),
       signal,
       workspaceDir: ws.dir,
     });
@@ -293,9 +333,13 @@ async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: 
     });
     const kill = () => child.kill('SIGTERM');
     signal.addEventListener('abort', kill, { once: true });
-    const lines = (chunk: Buffer) => chunk.toString().split(/\r?\n/).filter((l) => l !== '').forEach(log);
-    child.stdout.on('data', lines);
-    child.stderr.on('data', lines);
+    // Each stream cut into lines on its own; a progress bar's carriage returns become partial lines.
+    for (const stream of [child.stdout, child.stderr]) {
+      const lines = new OutputLines(log);
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => lines.write(chunk));
+      stream.on('end', () => lines.end());
+    }
     child.on('error', (e) => reject(new StepFailure(`could not start '${cmd}': ${e.message}`)));
     child.on('close', (code, sig) => {
       signal.removeEventListener('abort', kill);
