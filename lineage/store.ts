@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, opendirSync, readdirSync, readFileSync, rmSync }
 import { join } from 'node:path';
 import { NotFoundError } from '../protocol/errors.js';
 import { atomicWriteFile, readJsonFile, writeJsonFile } from '../server/workspace/files.js';
+import { SnapshotStore } from '../server/backends/git/snapshots.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import {
   certFor, certText, covers, LineageConflictError, LineageNotFoundError, LineagePlaceHolderError, lineageToJson,
@@ -151,6 +152,9 @@ export class LineageStore {
   private readonly maps = new Map<string, Map<string, StoreEntry>>();
   private readonly raw = new Map<string, Lineage[]>();
 
+  /** Resource → the snapshot lineage file read in place of its missing current file (withFallback). */
+  private fallback = new Map<string, string>();
+
   /** `snapshotHash` set: the store as of that snapshot (LineageNotFoundError if it has none). */
   constructor(
     readonly ws: Workspace,
@@ -161,12 +165,36 @@ export class LineageStore {
     }
   }
 
+  /**
+   * The current lineage, read-only, where a results resource whose current lineage a snapshot
+   * moved away (its files went into the snapshot directory, lineage.md §5) reads as in the newest
+   * snapshot that has it (issue 12 item 4): its steps do not vanish from `dws status`, the
+   * editor and the graph after each snapshot. Not for recording steps: 1.6's rules hold there.
+   */
+  static withFallback(ws: Workspace): LineageStore {
+    const store = new LineageStore(ws);
+    const missing = ws.resources.filter((r) => r.role === 'results' && !existsSync(store.file(r.name))).map((r) => r.name);
+    if (missing.length === 0) return store;
+    const snapshots = new SnapshotStore(ws).history();
+    for (const name of missing) {
+      for (const md of snapshots) {
+        const file = join(ws.meta('snapshot_lineage', md.hash), `${name}.json`);
+        if (!existsSync(file)) continue;
+        // A snapshot without steps for it (taken after the results were moved) does not count.
+        if (parseResourceLineageFile(readJsonFile(file), file).lineages.length === 0) continue;
+        store.fallback.set(name, file);
+        break;
+      }
+    }
+    return store;
+  }
+
   get dir(): string {
     return this.snapshotHash === null ? this.ws.meta('current_lineage') : this.ws.meta('snapshot_lineage', this.snapshotHash);
   }
 
   private file(resource: string): string {
-    return join(this.dir, `${resource}.json`);
+    return this.fallback.get(resource) ?? join(this.dir, `${resource}.json`);
   }
 
   /**
@@ -178,7 +206,7 @@ export class LineageStore {
     const names = (this.snapshotHash === null ? directoryOrder(this.dir) : readdirSync(this.dir).sort())
       .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
       .map((f) => f.slice(0, -'.json'.length));
-    return names;
+    return [...names, ...[...this.fallback.keys()].filter((n) => !names.includes(n))];
   }
 
   /** The records of a resource file as listed there. */
@@ -206,7 +234,7 @@ export class LineageStore {
   }
 
   writeFile(resource: string, lineages: Lineage[]): void {
-    if (this.snapshotHash !== null) throw new Error('snapshot lineage is read-only');
+    if (this.snapshotHash !== null || this.fallback.size > 0) throw new Error('snapshot lineage is read-only');
     mkdirSync(this.dir, { recursive: true });
     writeJsonFile(this.file(resource), { resource_name: resource, lineages: lineages.map(lineageToJson) });
     this.raw.set(resource, lineages);

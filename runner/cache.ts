@@ -19,8 +19,29 @@ export interface FingerprintParts {
   params: unknown;
   /** Declared input ref → content hash (`missing` when absent). */
   inputs: Record<string, string>;
-  /** Upstream step → its fingerprint in this run. */
+  /**
+   * Upstream step → its fingerprint in this run, only for upstream steps whose outputs reach this
+   * one through refs without local files. Where the step reads an upstream output's content, that
+   * content is in `inputs`: an upstream step that reran and wrote the same bytes leaves this one
+   * current (early cutoff).
+   */
   upstream: Record<string, string>;
+}
+
+/**
+ * What a step's fingerprint is computed from, kept with its record so that `dws status` and the
+ * editor can recompute it without loading the step (runner/freshness.ts). Paths are
+ * workspace-relative when inside the workspace.
+ */
+export interface StepFacts {
+  /** The step file; null for a command step. */
+  file: string | null;
+  codeFiles: string[];
+  /** Declared input / output ref → local path (null: a resource without local files). */
+  inputs: Record<string, string | null>;
+  outputs: Record<string, string | null>;
+  /** Every step this one reads from. */
+  upstream: string[];
 }
 
 export interface CacheRecord {
@@ -28,6 +49,10 @@ export interface CacheRecord {
   parts: FingerprintParts;
   /** Output ref → content hash, taken at the end of the run that recorded this. */
   outputs: Record<string, string>;
+  /** Absent in records written before issue 12 (such a step is then judged by its lineage). */
+  facts?: StepFacts;
+  /** The lineage start time of the run that recorded this. */
+  startTime?: string;
 }
 
 export function fingerprintOf(parts: FingerprintParts): string {
@@ -67,6 +92,11 @@ export class RunCache {
 
   get(step: string): CacheRecord | undefined {
     return this.records[step];
+  }
+
+  /** Every step with a record, in the order they were first recorded. */
+  steps(): string[] {
+    return Object.keys(this.records);
   }
 
   set(step: string, record: CacheRecord | null): void {

@@ -17,13 +17,13 @@ import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { ConfigurationError, InvalidParamsError } from '../protocol/errors.js';
 import { LineageStep } from '../lineage/step.js';
-import { refName } from '../lineage/model.js';
+import { covers, refEquals, refName } from '../lineage/model.js';
 import { callMethod } from '../server/commands/index.js';
 import type { Context } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
-import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts } from './cache.js';
+import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
 import { planSteps, type PlannedStep } from './plan.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
 import { OutputLines } from './output-lines.js';
@@ -57,7 +57,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const freshness = async (p: PlannedStep): Promise<{ parts: FingerprintParts; reason: string | null }> => {
     const inputs: Record<string, string> = {};
     for (const i of p.inputs) inputs[refName(i.ref)] = i.path === null ? 'no-local-files' : await contentHash(i.path);
-    const upstream = Object.fromEntries(p.upstream.map((u) => [u, fingerprints.get(u) ?? 'unknown']));
+    const upstream = Object.fromEntries(fingerprintUpstream(p, plan.steps).map((u) => [u, fingerprints.get(u) ?? 'unknown']));
     const parts: FingerprintParts = { code: codeHash(ws.dir, p.step.codeFiles), params: params.get(p.step.name), inputs, upstream };
     fingerprints.set(p.step.name, fingerprintOf(parts));
     if (o.force) return { parts, reason: '--force' };
@@ -93,6 +93,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     return r;
   };
   const succeededParts = new Map<string, FingerprintParts>();
+  const startTimes = new Map<string, string>();
 
   const execute = async (p: PlannedStep): Promise<StepOutcome> => {
     const name = p.step.name;
@@ -127,6 +128,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       return fail(e instanceof Interrupted ? 'interrupted' : errorText(e), e instanceof Error ? stepFrames(e.stack, ws.dir, p.step.codeFiles) : []);
     }
     succeededParts.set(name, parts);
+    startTimes.set(name, lineage.startTime);
     const durationMs = Date.now() - startMs;
     emit({ type: 'succeeded', step: name, durationMs });
     return outcome(name, 'succeeded', null, { durationMs });
@@ -190,14 +192,34 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
-    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p) });
+    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
   }
   cache.save();
   return { ok, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };
 }
 
 
-async function outputHashes(p: PlannedStep): Promise<Record<string, string>> {
+/**
+ * The upstream steps whose fingerprint is part of `p`'s: those whose outputs reach it through a
+ * ref without local files (its content cannot be hashed). Every other link is covered by the
+ * content of `p`'s inputs, which is what makes early cutoff work.
+ */
+export function fingerprintUpstream(p: PlannedStep, all: PlannedStep[]): string[] {
+  return p.upstream.filter((u) => {
+    const up = all.find((q) => q.step.name === u);
+    if (!up) return true;
+    return p.inputs.some((i) => i.path === null && up.outputs.some((o) => refEquals(o.ref, i.ref) || covers(o.ref, i.ref) || covers(i.ref, o.ref)));
+  });
+}
+
+/** What the cache keeps to recompute `p`'s fingerprint later without loading it (runner/freshness.ts). */
+function stepFacts(ws: Workspace, p: PlannedStep): StepFacts {
+  const rel = (f: string) => (isWithin(f, ws.dir) ? relativePosix(ws.dir, f) : f);
+  const paths = (refs: PlannedStep['inputs']) => Object.fromEntries(refs.map((x) => [refName(x.ref), x.path === null ? null : rel(x.path)]));
+  return { file: p.step.file === null ? null : rel(p.step.file), codeFiles: p.step.codeFiles.map(rel), inputs: paths(p.inputs), outputs: paths(p.outputs), upstream: p.upstream };
+}
+
+export async function outputHashes(p: PlannedStep): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await contentHash(x.path);
   return out;

@@ -127,7 +127,7 @@ describe('lineage recorded by a TypeScript program', () => {
     writeFileSync(join(ws, 'source-data', 'data.csv'), 'value\n1\n2\n3\n4\n');
     const before = fingerprint(ws);
     const status = await dwsOk(ws, ['status']);
-    expect(status).toMatch(/\nStale steps \(inputs changed since they ran\):\n  prepare \(run at .*\): input source-data changed \(recorded Hash:[0-9a-f]{8}, now Hash:[0-9a-f]{8}\)\n/);
+    expect(status).toMatch(/\nStale steps \(dws run would rerun them\):\n  prepare \(run at .*\): input source-data changed \(recorded Hash:[0-9a-f]{8}, now Hash:[0-9a-f]{8}\)\n/);
     expect(status).toContain('Outputs that depend on them: intermediate-data:/prepared\n');
     expect(fingerprint(ws)).toBe(before); // status hashed the working tree without staging or committing
 
