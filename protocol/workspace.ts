@@ -177,9 +177,26 @@ export const status = defineMethod({
   params: WorkspaceParams.extend({
     history: z.boolean().default(false),
     limit: z.number().int().positive().optional(),
+    /** Compare local-files and rclone resources with their latest snapshot (a walk with the stat cache); false skips it. */
+    changes: z.boolean().default(true),
   }),
   result: ReportStatusResult.extend({
     history: z.object({ snapshots: z.array(SnapshotInfo), total: z.number().int() }).optional(),
+    /** Per local-files/rclone resource: files added, modified and deleted since its latest snapshot. */
+    changes: z
+      .array(
+        z.object({
+          resource: z.string(),
+          /** The snapshot compared with, or null when none recorded this resource's files. */
+          snapshot: z.string().nullable(),
+          /** false: nothing to compare with here (no snapshot, or its trees are not in the local store). */
+          known: z.boolean(),
+          added: z.array(z.string()),
+          modified: z.array(z.string()),
+          deleted: z.array(z.string()),
+        }),
+      )
+      .optional(),
     /**
      * Recorded steps that are stale — by the runner's fingerprints for steps `dws run` ran (what
      * `dws run` would rerun), by certificates for the others — and what they wrote; removed steps.

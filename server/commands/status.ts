@@ -3,6 +3,7 @@ import type { ResultOf, status as Status, ValidParamsOf } from '../../protocol/i
 import type { Context } from '../context.js';
 import { LineageStore } from '../../lineage/store.js';
 import { openResource } from '../resources/registry.js';
+import { changesSinceSnapshot } from '../store/share.js';
 import { Workspace } from '../workspace/workspace.js';
 import { snapshotHistory } from './report-history.js';
 import { workspaceStatus } from './report-status.js';
@@ -15,6 +16,10 @@ export async function status(ctx: Context, p: ValidParamsOf<typeof Status>): Pro
   const resources = (await Promise.all(ws.resources.map((r) => openResource(ws, r).catch(() => null)))).filter((r) => r !== null);
   const { workspaceStaleness } = await import('../../runner/freshness.js');
   const st = await workspaceStaleness(ws, LineageStore.withFallback(ws), resources, ctx.watched?.currentHash);
-  const result = { ...(await workspaceStatus(ws)), stale: { steps: st.steps, outputs: st.outputs, removed: st.removed } };
+  const result = {
+    ...(await workspaceStatus(ws)),
+    stale: { steps: st.steps, outputs: st.outputs, removed: st.removed },
+    ...(p.changes ? { changes: await changesSinceSnapshot(ws, resources) } : {}),
+  };
   return p.history ? { ...result, history: snapshotHistory(ws, p.limit) } : result;
 }
