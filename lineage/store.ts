@@ -13,7 +13,7 @@ import type { Workspace } from '../server/workspace/workspace.js';
 import {
   certFor, certText, covers, LineageConflictError, LineageNotFoundError, LineagePlaceHolderError, lineageToJson,
   parseResourceLineageFile, providedCerts, refEquals, refKey, refName, refRepr,
-  type Certificate, type Lineage, type ResourceRef,
+  type Certificate, type Lineage, type ObservedWriteRecord, type ResourceRef,
 } from './model.js';
 
 function currentFile(ws: Workspace, resource: string): string {
@@ -138,6 +138,32 @@ function directoryOrder(dir: string): string[] {
 }
 
 /** One entry of a resource's lineage map: the ref it is stored at, and the record. */
+/**
+ * Add observed writes to the current lineage records of one step run (every resource file
+ * holding it), merged by path with any already there (issue 12 items 3 and 9). Returns whether
+ * a record was found.
+ */
+export function recordObservedWrites(ws: Workspace, stepName: string, startTime: string, writes: ObservedWriteRecord[]): boolean {
+  const store = new LineageStore(ws);
+  let found = false;
+  for (const name of store.resourceNames()) {
+    const lineages = store.fileLineages(name);
+    let changed = false;
+    const visit = (l: Lineage): void => {
+      if (l.type === 'imported') l.nested.forEach(visit);
+      if (l.type !== 'step' || l.stepName !== stepName || l.startTime !== startTime) return;
+      found = true;
+      const byPath = new Map((l.observedWrites ?? []).map((w) => [w.path, w]));
+      for (const w of writes) byPath.set(w.path, w);
+      l.observedWrites = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      changed = true;
+    };
+    lineages.forEach(visit);
+    if (changed) store.writeFile(name, lineages);
+  }
+  return found;
+}
+
 export interface StoreEntry {
   ref: ResourceRef;
   lineage: Lineage;

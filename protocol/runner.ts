@@ -22,8 +22,12 @@ export const RunEvent = z.discriminatedUnion('type', [
    * `where`: the frames of the error's stack in the step's own source files (source-mapped), innermost first.
    */
   z.object({ type: z.literal('failed'), step: z.string(), reason: z.string(), leftInOutputs: z.array(z.string()).optional(), where: z.array(SourceFrame).optional() }),
-  /** A write outside the running steps' declared outputs (`step`: the only step running then, if one). */
-  z.object({ type: z.literal('observed-write'), path: z.string(), step: z.string().optional() }),
+  /**
+   * A write outside the running steps' declared outputs (`step`: the only step running then, if
+   * one), or a declared output a symlink led out of its resource; `outside`: where a symlink led
+   * it (absolute). Recorded in the lineage of the steps that ran then.
+   */
+  z.object({ type: z.literal('observed-write'), path: z.string(), step: z.string().optional(), outside: z.string().optional() }),
   /**
    * A line a step logged (its `log()`, its console output, or its command's output). `partial`:
    * a carriage-return update of the line in progress (a progress bar): a terminal redraws it in
@@ -68,8 +72,12 @@ export const RunResult = z.object({
    * this existing snapshot (full hash) and no new snapshot was needed; null otherwise.
    */
   sameAsSnapshot: z.string().nullable(),
-  /** Writes seen outside the declared outputs (only when observing). */
-  observedWrites: z.array(z.object({ path: z.string(), step: z.string().optional() })),
+  /**
+   * Writes seen outside the declared outputs (only when observing), and declared outputs a
+   * symlink led out of their resource (always). `steps`: the steps running then, whose lineage
+   * records it; `step`: the only one, when one; `outside`: where a symlink led it.
+   */
+  observedWrites: z.array(z.object({ path: z.string(), step: z.string().optional(), steps: z.array(z.string()), outside: z.string().optional() })),
   /**
    * Wall time of the steps phase, ms: from the first step's start (its fingerprint) to the last
    * step's end, lineage recorded; null for a dry run. Start-up, loading and the snapshot are outside it.
@@ -103,7 +111,10 @@ export const run = defineMethod({
     tag: z.string().optional(),
     /** Watch the resources' local files while steps run and report writes outside the declared outputs (runner/observe.ts). */
     observe: z.boolean().default(true),
-    /** With observe: such a write fails the run (no snapshot). */
+    /**
+     * With observe: such a write fails the run (no snapshot). Observed or not: a declared output a
+     * symlink leads out of its resource is refused before anything runs (or fails the step that made the link).
+     */
     strict: z.boolean().default(false),
     /** A command as a step (any language): `--name N --in REF --out REF -- CMD ARGS`. */
     command: z

@@ -7,7 +7,7 @@
  * lives in the git directory (localCacheDir), never committed.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { atomicWriteFile } from '../server/workspace/files.js';
 import { relativePosix } from '../server/workspace/paths.js';
@@ -116,7 +116,8 @@ export async function contentHash(path: string): Promise<string> {
   if (!existsSync(path)) return 'missing';
   const h = createHash('sha256');
   const walk = async (p: string, rel: string): Promise<void> => {
-    const st = lstatSync(p);
+    // The declared path itself is followed when it is a link (its content is what the step wrote, item 9).
+    const st = rel === '' ? statSync(p) : lstatSync(p);
     if (st.isDirectory()) {
       h.update(`d ${rel}\0`);
       for (const name of readdirSync(p).sort()) if (name !== '.git') await walk(join(p, name), rel === '' ? name : `${rel}/${name}`);
@@ -156,7 +157,7 @@ export function statSignature(path: string): string | null {
   if (!existsSync(path)) return null;
   const parts: string[] = [];
   const walk = (p: string, rel: string) => {
-    const st = lstatSync(p);
+    const st = rel === '' ? statSync(p) : lstatSync(p);
     parts.push(`${rel} ${st.isDirectory() ? 'd' : st.size} ${st.isDirectory() ? '' : st.mtimeMs}`);
     if (st.isDirectory()) for (const name of readdirSync(p).sort()) walk(join(p, name), `${rel}/${name}`);
   };

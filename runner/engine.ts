@@ -12,12 +12,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { ConfigurationError, InvalidParamsError } from '../protocol/errors.js';
 import { LineageStep } from '../lineage/step.js';
-import { covers, refEquals, refName } from '../lineage/model.js';
+import { covers, ref, refEquals, refName, type ObservedWriteRecord } from '../lineage/model.js';
+import { recordObservedWrites } from '../lineage/store.js';
 import { callMethod } from '../server/commands/index.js';
 import type { Context } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
@@ -25,6 +26,7 @@ import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
 import { planSteps, type PlannedStep } from './plan.js';
+import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
 import { OutputLines } from './output-lines.js';
 import { StepThreads } from './step-threads.js';
@@ -78,6 +80,13 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, sameAsSnapshot: null, observedWrites: [], stepsMs: null };
   }
 
+  // --strict: an output a symlink leads out of its resource is refused before anything runs (item 9).
+  if (o.strict) {
+    const escaped = plan.steps.flatMap((p) => escapedOutputs(p, resources).map((e) => ({ step: p.step.name, ...e })));
+    if (escaped.length > 0) throw escapeError(ws, escaped);
+  }
+  const escapes = new Map<string, EscapedOutput[]>();
+
   const signal = o.signal ?? new AbortController().signal;
   const interrupted = new Promise<never>((_, reject) => {
     const stop = () => reject(new Interrupted('interrupted'));
@@ -121,14 +130,21 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       await Promise.race([runWork(ws, p, params.get(name), step, signal, log, threads), interrupted]);
       const unwritten = p.outputs.filter((x) => x.path !== null && (!existsSync(x.path) || statSignature(x.path) === before.get(x.path)));
       if (unwritten.length > 0) throw new StepFailure(`it did not write its declared output${unwritten.length > 1 ? 's' : ''} ${unwritten.map((x) => refName(x.ref)).join(', ')}`);
+      // A link the step made that leads its output out of the resource (item 9).
+      const escaped = escapedOutputs(p, resources);
+      if (escaped.length > 0 && o.strict) throw new StepFailure(escapeError(ws, escaped.map((e) => ({ step: name, ...e }))).message);
+      if (escaped.length > 0) escapes.set(name, escaped);
       await serially(() => step.complete());
     } catch (e) {
       lineage?.abort();
       cache.set(name, null);
+      // Its writes seen before it leaves the running set (observed writes are attributed by it).
+      await o.observer?.flush?.().catch(() => {});
       return fail(e instanceof Interrupted ? 'interrupted' : errorText(e), e instanceof Error ? stepFrames(e.stack, ws.dir, p.step.codeFiles) : []);
     }
     succeededParts.set(name, parts);
     startTimes.set(name, lineage.startTime);
+    await o.observer?.flush?.();
     const durationMs = Date.now() - startMs;
     emit({ type: 'succeeded', step: name, durationMs });
     return outcome(name, 'succeeded', null, { durationMs });
@@ -167,8 +183,17 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     stepsMs = performance.now() - stepsStart;
     await threads?.close();
   }
-  const observedWrites = (await o.observer?.stop()) ?? [];
-  for (const w of observedWrites) emit({ type: 'observed-write', path: w.path, ...(w.step ? { step: w.step } : {}) });
+  const observedWrites: RunResult['observedWrites'] = [...((await o.observer?.stop()) ?? [])];
+  for (const [step, list] of escapes) {
+    for (const e of list) {
+      const path = shownPath(ws.dir, e.path);
+      if (!observedWrites.some((w) => w.path === path)) observedWrites.push({ path, step, steps: [step], outside: e.outside });
+    }
+  }
+  observedWrites.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const w of observedWrites) emit({ type: 'observed-write', path: w.path, ...(w.step ? { step: w.step } : {}), ...(w.outside ? { outside: w.outside } : {}) });
+  // Into the lineage of the steps that ran then (item 3), before the snapshot freezes it.
+  await recordObserved(ws, resources, observedWrites, startTimes);
 
   const steps = plan.steps.map((p) => outcomes.get(p.step.name)!);
   // --strict (observed writes, runner/observe.ts): a write outside the declared outputs fails the run.
@@ -299,6 +324,31 @@ function checkInputsExist(steps: PlannedStep[]): void {
       }
     }
   }
+}
+
+/** Each observed write into the lineage record of every step (that succeeded) running when it was seen. */
+async function recordObserved(ws: Workspace, resources: Awaited<ReturnType<typeof openResources>>, writes: RunResult['observedWrites'], startTimes: Map<string, string>): Promise<void> {
+  const perStep = new Map<string, ObservedWriteRecord[]>();
+  for (const w of writes) {
+    const abs = isAbsolute(w.path) ? w.path : join(ws.dir, w.path);
+    const r = resources.find((x) => x.localPath !== null && isWithin(abs, x.localPath));
+    const subpath = r ? relativePosix(r.localPath!, abs) : null;
+    const at = r ? ref(r.name, subpath === '' ? null : subpath) : null;
+    for (const s of w.steps) {
+      if (!startTimes.has(s)) continue;
+      perStep.set(s, [...(perStep.get(s) ?? []), { path: w.path, ref: at, outside: w.outside ?? null, runningWith: w.steps.filter((x) => x !== s) }]);
+    }
+  }
+  for (const [s, list] of perStep) recordObservedWrites(ws, s, startTimes.get(s)!, list);
+}
+
+/** The refusal of outputs a symlink leads out of their resource (--strict). */
+function escapeError(ws: Workspace, escaped: Array<EscapedOutput & { step: string }>): ConfigurationError {
+  const list = escaped.map((e) => `${shownPath(ws.dir, e.path)} (step ${e.step}) is a link to ${e.outside}, outside resource ${e.resource}`).join('; ');
+  return new ConfigurationError(
+    `Writes through a symlink out of the workspace (--strict): ${list}. A snapshot would not hold what is written there: make it a directory inside the resource, or run without --strict to record it in the step's lineage.`,
+    { paths: escaped.map((e) => e.path) },
+  );
 }
 
 /** Start the step's lineage: inputs, the code resources holding its code files, outputs (a results-role output as the results dir). */

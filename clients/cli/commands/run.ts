@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--in <REF>', "the command step's input: 'resource' or 'resource:/subpath' (repeatable)", repeatable, [])
     .option('--out <REF>', "the command step's output (repeatable)", repeatable, [])
     // Observed writes (runner/observe.ts).
-    .option('--strict', 'fail the run (no snapshot) when a step writes outside the declared outputs')
+    .option('--strict', 'fail the run (no snapshot) when a step writes outside the declared outputs or through a symlink out of its resource')
     .option('--no-observe', 'do not watch for writes outside the declared outputs')
     .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (files: string[], o: RunFlags, cmd: Command) => {
@@ -123,7 +123,9 @@ export function progressLine(e: RunEvent): string {
         (e.leftInOutputs?.length ? `[${e.step}] left in its outputs: ${e.leftInOutputs.join(', ')}\n` : '')
       );
     case 'observed-write':
-      return `WARNING: ${e.path} was written outside the declared outputs${e.step ? ` (while ${e.step} ran)` : ''}\n`;
+      return e.outside
+        ? `WARNING: ${e.path} leads through a symlink out of its resource, to ${e.outside}${e.step ? ` (written by ${e.step})` : ''}: the snapshot will not hold it; recorded in the step's lineage\n`
+        : `WARNING: ${e.path} was written outside the declared outputs${e.step ? ` (while ${e.step} ran)` : ''}\n`;
     case 'log':
       return e.partial ? '' : `[${e.step}] ${e.message}\n`;
   }
@@ -149,7 +151,9 @@ function renderSummary(r: ResultOf<typeof Run>): string {
     if (s.where[0]) out += `    at ${s.where[0].file}:${s.where[0].line}:${s.where[0].column}\n`;
     out += s.leftInOutputs.length > 0 ? `    it left in its outputs: ${s.leftInOutputs.join(', ')}\n` : '    it left nothing in its outputs\n';
   }
-  if (r.observedWrites.length > 0) out += `Written outside the declared outputs: ${r.observedWrites.map((w) => w.path).join(', ')}\n`;
+  if (r.observedWrites.length > 0) {
+    out += `Written outside the declared outputs: ${r.observedWrites.map((w) => (w.outside ? `${w.path} (through a symlink to ${w.outside})` : w.path)).join(', ')}\n`;
+  }
   if (r.snapshot) out += `Took snapshot ${r.snapshot.hash}${r.snapshot.tag ? ` tagged '${r.snapshot.tag}'` : ''}: ${r.snapshot.message}\n`;
   else if (r.sameAsSnapshot) out += `The outputs came out identical: the workspace is still snapshot ${r.sameAsSnapshot}, no new snapshot was needed.\n`;
   else if (r.ok && r.steps.every((s) => s.status === 'skipped')) out += 'Every step was current: nothing changed, no snapshot taken.\n';
