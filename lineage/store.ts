@@ -164,6 +164,33 @@ export function recordObservedWrites(ws: Workspace, stepName: string, startTime:
   return found;
 }
 
+const runKey = (step: string, startTime: string) => `${step}\0${startTime}`;
+
+/** Where `dws lineage forget` lists the step runs it hid from the fallback view (machine-local, as the current lineage; a dot-file, so no resource). */
+function forgottenFile(ws: Workspace): string {
+  return ws.meta('current_lineage', '.forgotten.json');
+}
+
+function readForgotten(ws: Workspace): Set<string> {
+  const file = forgottenFile(ws);
+  if (!existsSync(file)) return new Set();
+  const v = readJsonFile(file);
+  const keys = new Set<string>();
+  for (const x of Array.isArray(v) ? (v as unknown[]) : []) {
+    const o = x as { step?: unknown; start_time?: unknown } | null;
+    if (o !== null && typeof o === 'object' && typeof o.step === 'string' && typeof o.start_time === 'string') keys.add(runKey(o.step, o.start_time));
+  }
+  return keys;
+}
+
+/** Hide these step runs from the fallback view of moved results lineage (`dws lineage forget`). */
+export function forgetFallbackRuns(ws: Workspace, runs: Array<{ step: string; startTime: string }>): void {
+  const known = [...readForgotten(ws)].map((k) => ({ step: k.split('\0')[0]!, start_time: k.split('\0')[1]! }));
+  for (const r of runs) if (!known.some((k) => k.step === r.step && k.start_time === r.startTime)) known.push({ step: r.step, start_time: r.startTime });
+  mkdirSync(ws.meta('current_lineage'), { recursive: true });
+  writeJsonFile(forgottenFile(ws), known);
+}
+
 export interface StoreEntry {
   ref: ResourceRef;
   lineage: Lineage;
@@ -180,6 +207,8 @@ export class LineageStore {
 
   /** Resource → the snapshot lineage file read in place of its missing current file (withFallback). */
   private fallback = new Map<string, string>();
+  /** Step runs (`step\0startTime`) `dws lineage forget` hid from the fallback view. */
+  private forgotten = new Set<string>();
 
   /** `snapshotHash` set: the store as of that snapshot (LineageNotFoundError if it has none). */
   constructor(
@@ -201,6 +230,7 @@ export class LineageStore {
     const store = new LineageStore(ws);
     const missing = ws.resources.filter((r) => r.role === 'results' && !existsSync(store.file(r.name))).map((r) => r.name);
     if (missing.length === 0) return store;
+    store.forgotten = readForgotten(ws);
     const snapshots = new SnapshotStore(ws).history();
     for (const name of missing) {
       for (const md of snapshots) {
@@ -213,6 +243,11 @@ export class LineageStore {
       }
     }
     return store;
+  }
+
+  /** Whether `resource` is read from a snapshot in place of its moved current lineage (withFallback). */
+  isFallback(resource: string): boolean {
+    return this.fallback.has(resource);
   }
 
   get dir(): string {
@@ -241,6 +276,7 @@ export class LineageStore {
     if (l === undefined) {
       const file = this.file(resource);
       l = existsSync(file) ? parseResourceLineageFile(readJsonFile(file), file).lineages : [];
+      if (this.fallback.has(resource) && this.forgotten.size > 0) l = l.filter((x) => !(x.type === 'step' && this.forgotten.has(runKey(x.stepName, x.startTime))));
       this.raw.set(resource, l);
     }
     return l;

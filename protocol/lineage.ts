@@ -135,3 +135,27 @@ export const lineageGraph = defineMethod({
     warnings: z.array(z.string()),
   }),
 });
+
+export const lineageForget = defineMethod({
+  method: 'dws/lineage/forget',
+  doc:
+    'CLI `dws lineage forget STEP`: drop a step `dws status` lists as removed (its step file is gone): its run-cache record and its records in the current lineage; ' +
+    'a results step seen in the latest snapshot is hidden from the current view. Snapshots are never rewritten.',
+  mutates: true,
+  params: WorkspaceParams.extend({
+    step: z.string().min(1),
+    /** Forget it although its step file still exists (the next `dws run` reruns it and records it afresh). */
+    force: z.boolean().default(false),
+  }),
+  result: z.object({
+    step: z.string(),
+    /** Whether a run-cache record was dropped. */
+    runCache: z.boolean(),
+    /** Step records removed from the current lineage. */
+    records: z.number().int(),
+    /** Current lineage files rewritten (resource names). */
+    resources: z.array(z.string()),
+    /** Step records of the latest snapshot's lineage (results moved by it) now hidden from the current view. */
+    hidden: z.number().int(),
+  }),
+});

@@ -7,8 +7,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, gitLog } from '../helpers.js';
-import { DOUBLE, stepSource, stepWorkspace } from '../runner-fixture.js';
+import { cleanup, dws, dwsOk, fingerprint, gitLog } from '../helpers.js';
+import { currentSteps, DOUBLE, stepSource, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
 
@@ -77,5 +77,35 @@ describe('honest runs and one notion of stale', () => {
     expect(gone).toContain('Removed steps');
     expect(gone).toContain('  quad (code/quad.step.mjs)');
     expect(gone).not.toMatch(/Stale steps[\s\S]*quad/);
+  });
+
+  it('dws lineage forget drops a removed step: run cache, current lineage, and a results step seen in the latest snapshot', async () => {
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD, 'train.step.mjs': TRAIN });
+    await dwsOk(dir, ['run', 'code']);
+    const snapshotLineage = () => fingerprint(join(dir, '.dataworkspace', 'snapshot_lineage'));
+
+    // Its file is still there: refused without --force, nothing changed.
+    const present = await dws(dir, ['lineage', 'forget', 'quad']);
+    expect(present.code).toBe(1);
+    expect(present.stderr).toContain('code/quad.step.mjs still exists');
+    const unknown = await dws(dir, ['lineage', 'forget', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No recorded step named nope');
+
+    rmSync(join(dir, 'code', 'quad.step.mjs'));
+    rmSync(join(dir, 'code', 'train.step.mjs'));
+    const frozen = snapshotLineage();
+    expect(await dwsOk(dir, ['status'])).toMatch(/Removed steps[^\n]*\n {2}quad \(code\/quad\.step\.mjs\)\n {2}train \(code\/train\.step\.mjs\)\n/);
+
+    const r = JSON.parse(await dwsOk(dir, ['--json', 'lineage', 'forget', 'quad'])) as { step: string; runCache: boolean; records: number; resources: string[] };
+    expect(r).toMatchObject({ step: 'quad', runCache: true, records: 1, resources: ['intermediate-data'] });
+    expect(currentSteps(dir, 'intermediate-data').map((s) => s.step_name)).toEqual(['double']);
+    // train's lineage was moved into the snapshot: hidden from the current view, the snapshot untouched.
+    expect(await dwsOk(dir, ['lineage', 'forget', 'train'])).toMatch(/^Forgot step train: /);
+    expect(snapshotLineage()).toBe(frozen);
+    const after = await dwsOk(dir, ['status']);
+    expect(after).not.toContain('Removed steps');
+    expect(after).not.toContain('Stale steps');
+    expect(await dwsOk(dir, ['lineage', 'show', '--snapshot', gitLog(dir)[0]!.split(' ')[2]!])).toContain('Step train at');
   });
 });
