@@ -28,6 +28,11 @@ export const LineageRecord = z.discriminatedUnion('type', [
     code: z.array(CertInfo),
     outputs: z.array(CertInfo),
     commandLine: z.array(z.string()).nullable(),
+    /**
+     * Writes seen while it ran outside its declared outputs, or through a symlink out of their
+     * resource (`outside`: where they went); `runningWith`: other steps running then. Absent when none.
+     */
+    observedWrites: z.array(z.object({ path: z.string(), outside: z.string().nullable(), runningWith: z.array(z.string()) })).optional(),
   }),
   z.object({ type: z.literal('source_data'), ...CertInfo.shape }),
   z.object({ type: z.literal('code'), ...CertInfo.shape }),

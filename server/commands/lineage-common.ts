@@ -46,6 +46,9 @@ export function records(l: Lineage): LineageRecord[] {
           code: l.code.map(info),
           outputs: l.outputs.map(info),
           commandLine: l.commandLine,
+          ...(l.observedWrites && l.observedWrites.length > 0
+            ? { observedWrites: l.observedWrites.map((w) => ({ path: w.path, outside: w.outside, runningWith: w.runningWith })) }
+            : {}),
         },
       ];
   }

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, gitLog } from '../helpers.js';
+import { cleanup, dws, dwsOk, gitLog } from '../helpers.js';
 import { currentSteps, DOUBLE, stepSource, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
@@ -86,6 +86,7 @@ describe('observed writes in lineage (issue 12 item 3)', () => {
     expect(node).toMatchObject({ kind: 'resource', resource: 'intermediate-data', subpath: 'stray.txt' });
     const step = g.nodes.find((n) => n.kind === 'step' && n.name === 'stray')!;
     expect(g.edges).toContainEqual({ from: step.id, to: node.id, kind: 'observed' });
+    expect(await dwsOk(dir, ['lineage', 'show', '--snapshot', hash])).toContain('  observed:   intermediate-data/stray.txt\n');
   });
 
   it('a write is recorded with the step that made it, not the one that ran next', async () => {

@@ -40,6 +40,10 @@ export function renderRecords(records: LineageRecord[]): string {
     out += `  inputs:     ${r.inputs.map(cert).join(', ') || '(none)'}\n`;
     out += `  code:       ${r.code.map(cert).join(', ') || '(none)'}\n`;
     out += `  outputs:    ${r.outputs.map(cert).join(', ') || '(none)'}\n`;
+    const observed = (r.observedWrites ?? []).map(
+      (w) => `${w.path}${w.outside !== null ? ` (through a symlink to ${w.outside})` : ''}${w.runningWith.length > 0 ? ` (while ${w.runningWith.join(', ')} also ran)` : ''}`,
+    );
+    if (observed.length > 0) out += `  observed:   ${observed.join(', ')}\n`;
   }
   return out;
 }
