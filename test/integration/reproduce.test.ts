@@ -3,7 +3,7 @@
  * equal, exit 0 with --check); a step that writes the time and random bytes differs (exit 1 with
  * --check). Reproducing changes nothing in the workspace.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, dws, dwsOk, fingerprint } from '../helpers.js';
@@ -93,6 +93,29 @@ describe('dws reproduce', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ {2}intermediate-data:\/stable: equal \(Hash:[0-9a-f]{8}\)$/m);
     expect(r.stdout).toMatch(/^ {2}intermediate-data:\/noisy: differs \(recorded Hash:[0-9a-f]{8}, recomputed Hash:[0-9a-f]{8}\)$/m);
+  });
+
+  it('compares subpath outputs of a local-files resource by their hash-tree entries', async () => {
+    const STEP = (name: string, sub: string, text: string) =>
+      stepSource({
+        name,
+        inputs: { raw: 'source-data:/in.txt' },
+        outputs: { out: `data:/${sub}` },
+        body: `    mkdirSync(join(outputs.out, 'deep'), { recursive: true });
+    writeFileSync(join(outputs.out, 'deep', 'f.txt'), readFileSync(inputs.raw, 'utf8') + ${JSON.stringify(text)});`,
+      });
+    const dir = await stepWorkspace({ 'a.step.mjs': STEP('a', 'a', 'A'), 'b.step.mjs': STEP('b', 'b', 'B') });
+    mkdirSync(join(dir, 'data'));
+    await dwsOk(dir, ['--batch', 'add', 'local-files', '--role', 'intermediate-data', '--compute-hash', 'data']);
+    await dwsOk(dir, ['run', 'code/a.step.mjs', '--tag', 'v1']);
+    await dwsOk(dir, ['run', 'code/b.step.mjs', '--tag', 'v2']);
+    const r = await dws(dir, ['--json', 'reproduce', 'v2']);
+    const outputs = (JSON.parse(r.stdout) as { outputs: Array<{ ref: string; recorded: string; recomputed: string; equal: boolean }> }).outputs;
+    expect(outputs.map((o) => [o.ref, o.equal])).toEqual([
+      ['data:/a', true],
+      ['data:/b', true],
+    ]);
+    expect(outputs[0]!.recorded).not.toBe(outputs[1]!.recorded);
   });
 
   it('an unknown snapshot, or one without steps, is refused and changes nothing', async () => {
