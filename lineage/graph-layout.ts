@@ -35,6 +35,7 @@ export function refName(node: Extract<GraphNode, { kind: 'resource' }>): string 
 /** A short certificate: the hash's first 7 digits (as 1.6's graph labels) or the placeholder version. */
 export function certificateLabel(node: Extract<GraphNode, { kind: 'resource' }>): string {
   const c = node.certificate;
+  if (node.origin === 'observed_write') return node.outside !== undefined ? `symlink to ${node.outside}` : 'written, not declared';
   if (c === null) return 'no certificate';
   return c.type === 'hash' ? c.hash.slice(0, 7) : `placeholder v${c.version}`;
 }

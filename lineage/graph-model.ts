@@ -12,7 +12,21 @@ export interface LineageGraph { title: string; nodes: GraphNode[]; edges: GraphE
  */
 export type GraphNode =
   | { id: string; kind: 'step'; name: string; startTime: string; executionTimeSeconds: number | null; parameters: Record<string, unknown>; commandLine: string[] | null }
-  | { id: string; kind: 'resource'; resource: string; subpath: string | null; role: string | null; certificate: { type: 'hash'; hash: string } | { type: 'placeholder'; version: number } | null; origin: 'source_data' | 'code' | 'step_output' | 'imported' };
+  | {
+      id: string;
+      kind: 'resource';
+      resource: string;
+      subpath: string | null;
+      role: string | null;
+      certificate: { type: 'hash'; hash: string } | { type: 'placeholder'; version: number } | null;
+      /** `observed_write`: a write the step did not declare (no certificate), recorded in its lineage (issue 12 item 3). */
+      origin: 'source_data' | 'code' | 'step_output' | 'imported' | 'observed_write';
+      /** An observed write a symlink led out of its resource: where it really went (item 9). */
+      outside?: string;
+    };
 
-/** `input`: resource → step it fed; `code`: code resource → step; `output`: step → resource it wrote. */
-export interface GraphEdge { from: string; to: string; kind: 'input' | 'code' | 'output' }
+/**
+ * `input`: resource → step it fed; `code`: code resource → step; `output`: step → resource it
+ * wrote; `observed`: step → a path it wrote outside its declared outputs.
+ */
+export interface GraphEdge { from: string; to: string; kind: 'input' | 'code' | 'output' | 'observed' }

@@ -31,7 +31,8 @@ main { position: relative; flex: 1; min-height: 0; overflow: hidden; background-
 .edge.input { stroke: #64748b; }
 .edge.code { stroke: #8b5cf6; stroke-width: 1.2; stroke-dasharray: 5 4; opacity: 0.55; }
 .edge.output { stroke: #1e293b; stroke-width: 1.9; }
-.arrow.input { fill: #64748b; } .arrow.code { fill: #8b5cf6; } .arrow.output { fill: #1e293b; }
+.edge.observed { stroke: #dc2626; stroke-width: 1.6; stroke-dasharray: 2 3; }
+.arrow.input { fill: #64748b; } .arrow.code { fill: #8b5cf6; } .arrow.output { fill: #1e293b; } .arrow.observed { fill: #dc2626; }
 .dim, .edge.code.dim { opacity: 0.15; }
 .edge.lit { stroke-width: 2.6; opacity: 1; }
 .controls { position: absolute; left: 12px; bottom: 12px; display: flex; gap: 4px; }
@@ -240,7 +241,8 @@ export const PAGE_SCRIPT = String.raw`
     if (n.kind === 'step') {
       linkList('Inputs', ends(up.get(id), 'input', 'from'), details);
       linkList('Code', ends(up.get(id), 'code', 'from'), details);
-      linkList('Outputs', ends(down.get(id), null, 'to'), details);
+      linkList('Outputs', ends(down.get(id), 'output', 'to'), details);
+      linkList('Written, not declared', ends(down.get(id), 'observed', 'to'), details);
     } else {
       linkList('Written by', ends(up.get(id), null, 'from'), details);
       linkList('Read by', ends(down.get(id), null, 'to'), details);

@@ -46,6 +46,7 @@ const ORIGINS: Record<ResourceNode['origin'], string> = {
   code: 'code',
   step_output: 'written by a step',
   imported: 'imported from another workspace',
+  observed_write: 'seen written while the step ran: outside its declared outputs, or through a symlink out of its resource',
 };
 
 /** What the page's tooltip and details panel show for a node (the script only lays it out). */
@@ -70,6 +71,7 @@ function nodeInfo(node: GraphNode): { rows: Array<[string, string]>; params: Arr
       ['Role', node.role ?? 'unknown'],
       ['Certificate', c === null ? 'none' : c.type === 'hash' ? `hash ${c.hash}` : `placeholder v${c.version} (not snapshotted yet)`],
       ['Origin', ORIGINS[node.origin]],
+      ...(node.outside !== undefined ? ([['Really written to', `${node.outside} (through a symlink)`]] as Array<[string, string]>) : []),
     ],
     params: null,
   };
@@ -94,8 +96,9 @@ function legend(g: LineageGraph): string {
   for (const role of Object.keys(ROLE_COLOURS).filter((r) => roles.has(r))) {
     items.push(`<span class="item"><svg width="26" height="16"><rect x="1" y="2" width="24" height="12" rx="6" class="res-box role-${role}"/></svg>${role === 'other' ? 'other resource' : role}</span>`);
   }
-  for (const kind of ['input', 'code', 'output'] as const) {
-    items.push(`<span class="item"><svg width="30" height="16"><path d="M2,8 L22,8" class="edge ${kind}" marker-end="url(#arrow-${kind})"/></svg>${kind === 'input' ? 'reads' : kind === 'code' ? 'runs code' : 'writes'}</span>`);
+  const kinds = (['input', 'code', 'output', 'observed'] as const).filter((k) => k !== 'observed' || g.edges.some((e) => e.kind === 'observed'));
+  for (const kind of kinds) {
+    items.push(`<span class="item"><svg width="30" height="16"><path d="M2,8 L22,8" class="edge ${kind}" marker-end="url(#arrow-${kind})"/></svg>${kind === 'input' ? 'reads' : kind === 'code' ? 'runs code' : kind === 'output' ? 'writes' : 'observed write'}</span>`);
   }
   return items.join('');
 }
@@ -132,7 +135,7 @@ export function renderHtml(g: LineageGraph): string {
     edges: g.edges,
   };
   const steps = g.nodes.filter((n) => n.kind === 'step').length;
-  const markers = (['input', 'code', 'output'] as const).map((k) =>
+  const markers = (['input', 'code', 'output', 'observed'] as const).map((k) =>
     `<marker id="arrow-${k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrow ${k}"/></marker>`);
   return `<!DOCTYPE html>
 <html lang="en">
@@ -194,7 +197,8 @@ export function renderDot(g: LineageGraph): string {
       lines.push(`  ${num.get(n.id)} [label=${label},shape=ellipse,style=filled,fillcolor="${c.fill}",color="${c.stroke}"];`);
     }
   }
-  for (const e of g.edges) lines.push(`  ${nodeNumber(num, e.from)} -> ${nodeNumber(num, e.to)}${e.kind === 'code' ? ' [style=dashed]' : ''};`);
+  const style = { input: '', output: '', code: ' [style=dashed]', observed: ' [style=dotted,color="#dc2626",label="observed"]' };
+  for (const e of g.edges) lines.push(`  ${nodeNumber(num, e.from)} -> ${nodeNumber(num, e.to)}${style[e.kind]};`);
   return lines.join('\n') + '\n}\n';
 }
 
@@ -223,7 +227,8 @@ export function renderMermaid(g: LineageGraph): string {
     const cls = n.kind === 'step' ? 'step' : `role_${roleKey(n).replace(/-/g, '_')}`;
     classes.set(cls, [...(classes.get(cls) ?? []), num.get(n.id)!]);
   }
-  for (const e of g.edges) lines.push(`  n${nodeNumber(num, e.from)} ${e.kind === 'code' ? '-.->' : '-->'} n${nodeNumber(num, e.to)}`);
+  const arrow = { input: '-->', output: '-->', code: '-.->', observed: '-. observed .->' };
+  for (const e of g.edges) lines.push(`  n${nodeNumber(num, e.from)} ${arrow[e.kind]} n${nodeNumber(num, e.to)}`);
   lines.push(`  classDef step fill:${STEP_COLOURS.fill},stroke:${STEP_COLOURS.stroke},color:${STEP_COLOURS.text}`);
   for (const [role, c] of Object.entries(ROLE_COLOURS)) lines.push(`  classDef role_${role.replace(/-/g, '_')} fill:${c.fill},stroke:${c.stroke},color:#0f172a`);
   for (const [cls, ids] of classes) lines.push(`  class ${ids.map((i) => `n${i}`).join(',')} ${cls}`);

@@ -30,6 +30,25 @@ export interface StepLineage {
   outputs: Certificate[];
   commandLine: string[] | null;
   runFromDirectory: ResourceRef | null;
+  /**
+   * dws's addition (issue 12 items 3 and 9): writes seen while the step ran that it did not
+   * declare, and declared outputs a symlink led out of their resource. Written as
+   * `observed_writes` after 1.6's keys, only when there are some, so other records stay
+   * byte-identical; 1.6 ignores the key (and drops it if it rewrites the file).
+   */
+  observedWrites?: ObservedWriteRecord[];
+}
+
+/** One write a step made outside its declared outputs, or through a symlink out of its resource. */
+export interface ObservedWriteRecord {
+  /** As reported: workspace-relative when inside the workspace, else absolute. */
+  path: string;
+  /** The resource ref written, when the path is inside a resource's local files. */
+  ref: ResourceRef | null;
+  /** The real place written when a symlink led the write out of its resource (absolute), else null. */
+  outside: string | null;
+  /** Other steps running when the write was seen: it may be theirs. */
+  runningWith: string[];
 }
 export interface SourceDataLineage { type: 'source_data'; cert: Certificate }
 export interface CodeLineage { type: 'code'; cert: Certificate }
@@ -165,8 +184,25 @@ export function lineageToJson(l: Lineage): Json {
         output_resources: l.outputs.map(certToJson),
         command_line: l.commandLine,
         run_from_directory: l.runFromDirectory === null ? null : [l.runFromDirectory.name, l.runFromDirectory.subpath],
+        ...(l.observedWrites && l.observedWrites.length > 0 ? { observed_writes: l.observedWrites.map(observedToJson) } : {}),
       };
   }
+}
+
+function observedToJson(w: ObservedWriteRecord): Json {
+  return { path: w.path, resource_name: w.ref?.name ?? null, subpath: w.ref?.subpath ?? null, outside: w.outside, running_with: w.runningWith };
+}
+
+function parseObserved(v: unknown, at: At): ObservedWriteRecord {
+  const o = obj(v, at);
+  const path = str(o, 'path', at);
+  const name = o.resource_name ?? null;
+  if (name !== null && typeof name !== 'string') at.child('resource_name').fail('must be a string or null');
+  const outside = o.outside ?? null;
+  if (outside !== null && typeof outside !== 'string') at.child('outside').fail('must be a string or null');
+  const rw = o.running_with ?? [];
+  if (!Array.isArray(rw) || !rw.every((x) => typeof x === 'string')) at.child('running_with').fail('must be a list of strings');
+  return { path, ref: name === null ? null : ref(name as string, optSubpath(o, at)), outside: outside as string | null, runningWith: rw as string[] };
 }
 
 /** Where in which file a value sits, for messages: `/w/.dataworkspace/current_lineage/x.json: lineages[0].input_resources[1]`. */
@@ -267,6 +303,7 @@ function parseLineageAt(v: unknown, at: At): Lineage {
         outputs: certList(o, 'output_resources', at),
         commandLine: cl as string[] | null,
         runFromDirectory: rd === null ? null : ref(...(rd as [string, string | null])),
+        ...('observed_writes' in o ? { observedWrites: list(o.observed_writes, at.child('observed_writes')).map((w, i) => parseObserved(w, at.child('observed_writes').child(i))) } : {}),
       };
     }
     default:

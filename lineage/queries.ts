@@ -8,7 +8,7 @@ import { numberValue, pyStr } from '../server/workspace/pyjson.js';
 import type { GraphEdge, GraphNode, LineageGraph } from './graph-model.js';
 import {
   certEquals, certFor, certName, certText, covers, refEquals, refKey, refName,
-  type Certificate, type Lineage, type ResourceRef, type StepLineage,
+  type Certificate, type Lineage, type ObservedWriteRecord, type ResourceRef, type StepLineage,
 } from './model.js';
 import type { LineageStore } from './store.js';
 
@@ -175,6 +175,25 @@ export function buildGraph(store: LineageStore, resource: string, roles: Map<str
     return { id, isNew: true };
   };
 
+  const observedIds = new Map<string, string>();
+  const observedNode = (w: ObservedWriteRecord): string => {
+    const known = observedIds.get(w.path);
+    if (known) return known;
+    const id = `o${observedIds.size + 1}`;
+    observedIds.set(w.path, id);
+    nodes.push({
+      id,
+      kind: 'resource',
+      resource: w.ref?.name ?? w.path,
+      subpath: w.ref?.subpath ?? null,
+      role: w.ref ? (roles.get(w.ref.name) ?? null) : null,
+      certificate: null,
+      origin: 'observed_write',
+      ...(w.outside !== null ? { outside: w.outside } : {}),
+    });
+    return id;
+  };
+
   const expand = (l: Lineage, fromImport: boolean): void => {
     if (l.type === 'imported') {
       for (const n of l.nested) expand(n, true);
@@ -193,6 +212,7 @@ export function buildGraph(store: LineageStore, resource: string, roles: Map<str
       commandLine: l.commandLine,
     });
     for (const o of l.outputs) edges.push({ from: id, to: certNode(o, fromImport ? 'imported' : 'step_output').id, kind: 'output' });
+    for (const w of l.observedWrites ?? []) edges.push({ from: id, to: observedNode(w), kind: 'observed' });
     for (const [certs, kind] of [[l.inputs, 'input'], [l.code, 'code']] as const) {
       for (const c of certs) {
         const entry = store.lookup(c.ref);

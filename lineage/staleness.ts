@@ -6,27 +6,34 @@
  */
 import type { Resource } from '../server/resources/types.js';
 import { currentCompareHash } from './current-hash.js';
-import { certName, covers, refEquals, refName, type ResourceRef } from './model.js';
+import { certName, covers, refEquals, refName, type ResourceRef, type StepLineage } from './model.js';
 import { steps } from './queries.js';
 import type { LineageStore } from './store.js';
 
 export interface StaleStep {
   step: string;
   startTime: string;
+  /** Why, in one line (the runner's words for steps it ran: `input source-data:/a.txt changed`). */
+  reason: string;
   /** Why: each changed input/code ref, or the stale steps whose outputs it read. */
   changed: Array<{ ref: string; kind: 'input' | 'code'; recorded: string; current: string }>;
   upstream: string[];
   outputs: string[];
 }
 
-/** `currentHash` gives a resource's hash now (a watcher's cache in the server). */
+/**
+ * `currentHash` gives a resource's hash now (a watcher's cache in the server). Steps named in
+ * `exclude` are judged elsewhere (by their fingerprints, runner/freshness.ts) and skipped here.
+ * `recorded`: the step records judged.
+ */
 export async function staleSteps(
   store: LineageStore,
   resources: Resource[],
   currentHash: (r: Resource) => Promise<string | null> = currentCompareHash,
-): Promise<{ steps: StaleStep[]; outputs: string[] }> {
-  const all = steps(store);
-  if (all.length === 0) return { steps: [], outputs: [] };
+  exclude: Set<string> = new Set(),
+): Promise<{ steps: StaleStep[]; outputs: string[]; recorded: StepLineage[] }> {
+  const all = steps(store).filter((s) => !exclude.has(s.stepName));
+  if (all.length === 0) return { steps: [], outputs: [], recorded: [] };
   const hashes = new Map<string, Promise<string | null>>();
   const hashOf = (name: string) => {
     let h = hashes.get(name);
@@ -47,7 +54,7 @@ export async function staleSteps(
         if (now !== null && now !== c.hashval) changed.push({ ref: refName(c.ref), kind, recorded: certName(c), current: now.includes('+') ? 'uncommitted changes' : `Hash:${now.slice(0, 8)}` });
       }
     }
-    if (changed.length > 0) stale.set(s, { step: s.stepName, startTime: s.startTime, changed, upstream: [], outputs: s.outputs.map((o) => refName(o.ref)) });
+    if (changed.length > 0) stale.set(s, { step: s.stepName, startTime: s.startTime, reason: `${changed[0]!.kind} ${changed[0]!.ref} changed`, changed, upstream: [], outputs: s.outputs.map((o) => refName(o.ref)) });
   }
   // Steps that read what a stale step wrote are stale too, transitively.
   const overlaps = (a: ResourceRef, b: ResourceRef) => refEquals(a, b) || covers(a, b) || covers(b, a);
@@ -57,12 +64,12 @@ export async function staleSteps(
       const from = [...stale.keys()].filter((u) => u !== s && u.outputs.some((o) => s.inputs.some((i) => overlaps(i.ref, o.ref))));
       const names = [...new Set(from.map((u) => u.stepName))].filter((n) => !stale.get(s)?.upstream.includes(n));
       if (names.length === 0) continue;
-      const entry = stale.get(s) ?? { step: s.stepName, startTime: s.startTime, changed: [], upstream: [], outputs: s.outputs.map((o) => refName(o.ref)) };
+      const entry = stale.get(s) ?? { step: s.stepName, startTime: s.startTime, reason: `upstream step ${names[0]} is stale`, changed: [], upstream: [], outputs: s.outputs.map((o) => refName(o.ref)) };
       entry.upstream.push(...names);
       stale.set(s, entry);
       grew = true;
     }
   }
   const list = [...stale.values()];
-  return { steps: list, outputs: [...new Set(list.flatMap((s) => s.outputs))] };
+  return { steps: list, outputs: [...new Set(list.flatMap((s) => s.outputs))], recorded: all };
 }

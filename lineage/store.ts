@@ -8,11 +8,12 @@ import { existsSync, mkdirSync, opendirSync, readdirSync, readFileSync, rmSync }
 import { join } from 'node:path';
 import { NotFoundError } from '../protocol/errors.js';
 import { atomicWriteFile, readJsonFile, writeJsonFile } from '../server/workspace/files.js';
+import { SnapshotStore } from '../server/backends/git/snapshots.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import {
   certFor, certText, covers, LineageConflictError, LineageNotFoundError, LineagePlaceHolderError, lineageToJson,
   parseResourceLineageFile, providedCerts, refEquals, refKey, refName, refRepr,
-  type Certificate, type Lineage, type ResourceRef,
+  type Certificate, type Lineage, type ObservedWriteRecord, type ResourceRef,
 } from './model.js';
 
 function currentFile(ws: Workspace, resource: string): string {
@@ -137,6 +138,59 @@ function directoryOrder(dir: string): string[] {
 }
 
 /** One entry of a resource's lineage map: the ref it is stored at, and the record. */
+/**
+ * Add observed writes to the current lineage records of one step run (every resource file
+ * holding it), merged by path with any already there (issue 12 items 3 and 9). Returns whether
+ * a record was found.
+ */
+export function recordObservedWrites(ws: Workspace, stepName: string, startTime: string, writes: ObservedWriteRecord[]): boolean {
+  const store = new LineageStore(ws);
+  let found = false;
+  for (const name of store.resourceNames()) {
+    const lineages = store.fileLineages(name);
+    let changed = false;
+    const visit = (l: Lineage): void => {
+      if (l.type === 'imported') l.nested.forEach(visit);
+      if (l.type !== 'step' || l.stepName !== stepName || l.startTime !== startTime) return;
+      found = true;
+      const byPath = new Map((l.observedWrites ?? []).map((w) => [w.path, w]));
+      for (const w of writes) byPath.set(w.path, w);
+      l.observedWrites = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      changed = true;
+    };
+    lineages.forEach(visit);
+    if (changed) store.writeFile(name, lineages);
+  }
+  return found;
+}
+
+const runKey = (step: string, startTime: string) => `${step}\0${startTime}`;
+
+/** Where `dws lineage forget` lists the step runs it hid from the fallback view (machine-local, as the current lineage; a dot-file, so no resource). */
+function forgottenFile(ws: Workspace): string {
+  return ws.meta('current_lineage', '.forgotten.json');
+}
+
+function readForgotten(ws: Workspace): Set<string> {
+  const file = forgottenFile(ws);
+  if (!existsSync(file)) return new Set();
+  const v = readJsonFile(file);
+  const keys = new Set<string>();
+  for (const x of Array.isArray(v) ? (v as unknown[]) : []) {
+    const o = x as { step?: unknown; start_time?: unknown } | null;
+    if (o !== null && typeof o === 'object' && typeof o.step === 'string' && typeof o.start_time === 'string') keys.add(runKey(o.step, o.start_time));
+  }
+  return keys;
+}
+
+/** Hide these step runs from the fallback view of moved results lineage (`dws lineage forget`). */
+export function forgetFallbackRuns(ws: Workspace, runs: Array<{ step: string; startTime: string }>): void {
+  const known = [...readForgotten(ws)].map((k) => ({ step: k.split('\0')[0]!, start_time: k.split('\0')[1]! }));
+  for (const r of runs) if (!known.some((k) => k.step === r.step && k.start_time === r.startTime)) known.push({ step: r.step, start_time: r.startTime });
+  mkdirSync(ws.meta('current_lineage'), { recursive: true });
+  writeJsonFile(forgottenFile(ws), known);
+}
+
 export interface StoreEntry {
   ref: ResourceRef;
   lineage: Lineage;
@@ -151,6 +205,11 @@ export class LineageStore {
   private readonly maps = new Map<string, Map<string, StoreEntry>>();
   private readonly raw = new Map<string, Lineage[]>();
 
+  /** Resource → the snapshot lineage file read in place of its missing current file (withFallback). */
+  private fallback = new Map<string, string>();
+  /** Step runs (`step\0startTime`) `dws lineage forget` hid from the fallback view. */
+  private forgotten = new Set<string>();
+
   /** `snapshotHash` set: the store as of that snapshot (LineageNotFoundError if it has none). */
   constructor(
     readonly ws: Workspace,
@@ -161,12 +220,42 @@ export class LineageStore {
     }
   }
 
+  /**
+   * The current lineage, read-only, where a results resource whose current lineage a snapshot
+   * moved away (its files went into the snapshot directory, lineage.md §5) reads as in the newest
+   * snapshot that has it (issue 12 item 4): its steps do not vanish from `dws status`, the
+   * editor and the graph after each snapshot. Not for recording steps: 1.6's rules hold there.
+   */
+  static withFallback(ws: Workspace): LineageStore {
+    const store = new LineageStore(ws);
+    const missing = ws.resources.filter((r) => r.role === 'results' && !existsSync(store.file(r.name))).map((r) => r.name);
+    if (missing.length === 0) return store;
+    store.forgotten = readForgotten(ws);
+    const snapshots = new SnapshotStore(ws).history();
+    for (const name of missing) {
+      for (const md of snapshots) {
+        const file = join(ws.meta('snapshot_lineage', md.hash), `${name}.json`);
+        if (!existsSync(file)) continue;
+        // A snapshot without steps for it (taken after the results were moved) does not count.
+        if (parseResourceLineageFile(readJsonFile(file), file).lineages.length === 0) continue;
+        store.fallback.set(name, file);
+        break;
+      }
+    }
+    return store;
+  }
+
+  /** Whether `resource` is read from a snapshot in place of its moved current lineage (withFallback). */
+  isFallback(resource: string): boolean {
+    return this.fallback.has(resource);
+  }
+
   get dir(): string {
     return this.snapshotHash === null ? this.ws.meta('current_lineage') : this.ws.meta('snapshot_lineage', this.snapshotHash);
   }
 
   private file(resource: string): string {
-    return join(this.dir, `${resource}.json`);
+    return this.fallback.get(resource) ?? join(this.dir, `${resource}.json`);
   }
 
   /**
@@ -178,7 +267,7 @@ export class LineageStore {
     const names = (this.snapshotHash === null ? directoryOrder(this.dir) : readdirSync(this.dir).sort())
       .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
       .map((f) => f.slice(0, -'.json'.length));
-    return names;
+    return [...names, ...[...this.fallback.keys()].filter((n) => !names.includes(n))];
   }
 
   /** The records of a resource file as listed there. */
@@ -187,6 +276,7 @@ export class LineageStore {
     if (l === undefined) {
       const file = this.file(resource);
       l = existsSync(file) ? parseResourceLineageFile(readJsonFile(file), file).lineages : [];
+      if (this.fallback.has(resource) && this.forgotten.size > 0) l = l.filter((x) => !(x.type === 'step' && this.forgotten.has(runKey(x.stepName, x.startTime))));
       this.raw.set(resource, l);
     }
     return l;
@@ -206,7 +296,7 @@ export class LineageStore {
   }
 
   writeFile(resource: string, lineages: Lineage[]): void {
-    if (this.snapshotHash !== null) throw new Error('snapshot lineage is read-only');
+    if (this.snapshotHash !== null || this.fallback.size > 0) throw new Error('snapshot lineage is read-only');
     mkdirSync(this.dir, { recursive: true });
     writeJsonFile(this.file(resource), { resource_name: resource, lineages: lineages.map(lineageToJson) });
     this.raw.set(resource, lineages);

@@ -28,6 +28,11 @@ export const LineageRecord = z.discriminatedUnion('type', [
     code: z.array(CertInfo),
     outputs: z.array(CertInfo),
     commandLine: z.array(z.string()).nullable(),
+    /**
+     * Writes seen while it ran outside its declared outputs, or through a symlink out of their
+     * resource (`outside`: where they went); `runningWith`: other steps running then. Absent when none.
+     */
+    observedWrites: z.array(z.object({ path: z.string(), outside: z.string().nullable(), runningWith: z.array(z.string()) })).optional(),
   }),
   z.object({ type: z.literal('source_data'), ...CertInfo.shape }),
   z.object({ type: z.literal('code'), ...CertInfo.shape }),
@@ -133,5 +138,29 @@ export const lineageGraph = defineMethod({
     steps: z.number().int(),
     resources: z.number().int(),
     warnings: z.array(z.string()),
+  }),
+});
+
+export const lineageForget = defineMethod({
+  method: 'dws/lineage/forget',
+  doc:
+    'CLI `dws lineage forget STEP`: drop a step `dws status` lists as removed (its step file is gone): its run-cache record and its records in the current lineage; ' +
+    'a results step seen in the latest snapshot is hidden from the current view. Snapshots are never rewritten.',
+  mutates: true,
+  params: WorkspaceParams.extend({
+    step: z.string().min(1),
+    /** Forget it although its step file still exists (the next `dws run` reruns it and records it afresh). */
+    force: z.boolean().default(false),
+  }),
+  result: z.object({
+    step: z.string(),
+    /** Whether a run-cache record was dropped. */
+    runCache: z.boolean(),
+    /** Step records removed from the current lineage. */
+    records: z.number().int(),
+    /** Current lineage files rewritten (resource names). */
+    resources: z.array(z.string()),
+    /** Step records of the latest snapshot's lineage (results moved by it) now hidden from the current view. */
+    hidden: z.number().int(),
   }),
 });

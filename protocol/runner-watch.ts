@@ -10,7 +10,7 @@ export const reproduce = defineMethod({
   method: 'dws/reproduce',
   doc:
     'CLI `dws reproduce`: replay the steps recorded in a snapshot\'s lineage in a scratch copy of the workspace restored to that snapshot, ' +
-    'and compare each output\'s recomputed certificate with the recorded one. Changes nothing in the workspace.',
+    'and compare each output\'s own content (its subpath\'s tree) in the replay with that in the snapshot. Changes nothing in the workspace.',
   mutates: false,
   params: z.object({
     /** Workspace root; default: the nearest enclosing directory that has `.dataworkspace/`. */
@@ -43,9 +43,13 @@ export const reproduce = defineMethod({
         /** `resource` or `resource:/subpath`. */
         ref: z.string(),
         step: z.string(),
-        /** The certificate recorded in the snapshot's lineage (`Hash:<8 hex>` / `Placeholder:version=<v>`). */
+        /**
+         * The output's own content in the snapshot (`Hash:<8 hex>`): a subpath output's tree or file
+         * there, a whole-resource output's compare hash; the lineage certificate
+         * (`Placeholder:version=<v>`, ...) when the snapshot's content is not known here.
+         */
         recorded: z.string(),
-        /** The certificate of the replayed output, or null when it could not be computed. */
+        /** The same hash of the replayed output (its subpath's tree or file), or null when it could not be computed. */
         recomputed: z.string().nullable(),
         equal: z.boolean(),
       }),

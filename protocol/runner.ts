@@ -6,6 +6,10 @@ import { z } from 'zod';
 import { NotificationType } from 'vscode-jsonrpc/lib/common/messages.js';
 import { defineMethod } from './method.js';
 
+/** A place in a step's own source (workspace-relative when inside the workspace), from a source-mapped stack. */
+export const SourceFrame = z.object({ file: z.string(), line: z.number().int(), column: z.number().int(), function: z.string().nullable() });
+export type SourceFrame = z.infer<typeof SourceFrame>;
+
 /** One step's progress: the same events drive the terminal lines, the notifications and watch mode. */
 export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('queued'), step: z.string() }),
@@ -13,12 +17,23 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('started'), step: z.string(), at: z.string() }),
   z.object({ type: z.literal('skipped'), step: z.string(), reason: z.string() }),
   z.object({ type: z.literal('succeeded'), step: z.string(), durationMs: z.number() }),
-  /** `leftInOutputs`: workspace-relative files the step wrote into its declared outputs before failing. */
-  z.object({ type: z.literal('failed'), step: z.string(), reason: z.string(), leftInOutputs: z.array(z.string()).optional() }),
-  /** A write outside the running steps' declared outputs (`step`: the only step running then, if one). */
-  z.object({ type: z.literal('observed-write'), path: z.string(), step: z.string().optional() }),
-  /** A line a step logged (its `log()` or its command's output). */
-  z.object({ type: z.literal('log'), step: z.string(), message: z.string() }),
+  /**
+   * `leftInOutputs`: workspace-relative files the step wrote into its declared outputs before failing.
+   * `where`: the frames of the error's stack in the step's own source files (source-mapped), innermost first.
+   */
+  z.object({ type: z.literal('failed'), step: z.string(), reason: z.string(), leftInOutputs: z.array(z.string()).optional(), where: z.array(SourceFrame).optional() }),
+  /**
+   * A write outside the running steps' declared outputs (`step`: the only step running then, if
+   * one), or a declared output a symlink led out of its resource; `outside`: where a symlink led
+   * it (absolute). Recorded in the lineage of the steps that ran then.
+   */
+  z.object({ type: z.literal('observed-write'), path: z.string(), step: z.string().optional(), outside: z.string().optional() }),
+  /**
+   * A line a step logged (its `log()`, its console output, or its command's output). `partial`:
+   * a carriage-return update of the line in progress (a progress bar): a terminal redraws it in
+   * place; the line's final text follows as an ordinary log event.
+   */
+  z.object({ type: z.literal('log'), step: z.string(), message: z.string(), partial: z.boolean().optional() }),
 ]);
 export type RunEvent = z.infer<typeof RunEvent>;
 
@@ -39,6 +54,8 @@ export const StepOutcome = z.object({
   leftInOutputs: z.array(z.string()),
   /** The run-cache fingerprint (sha256 of code, params, input contents, upstream fingerprints). */
   fingerprint: z.string().nullable(),
+  /** For a failed step: where in its own source it failed (source-mapped stack frames, innermost first); empty when unknown. */
+  where: z.array(SourceFrame),
 });
 export type StepOutcome = z.infer<typeof StepOutcome>;
 
@@ -50,8 +67,17 @@ export const RunResult = z.object({
   steps: z.array(StepOutcome),
   /** The snapshot taken at the end (null: none — dry run, --no-snapshot, a failure, or nothing ran). */
   snapshot: z.object({ hash: z.string(), tag: z.string().nullable(), message: z.string() }).nullable(),
-  /** Writes seen outside the declared outputs (only when observing). */
-  observedWrites: z.array(z.object({ path: z.string(), step: z.string().optional() })),
+  /**
+   * Set when steps ran but their outputs came out identical, so the workspace is still exactly
+   * this existing snapshot (full hash) and no new snapshot was needed; null otherwise.
+   */
+  sameAsSnapshot: z.string().nullable(),
+  /**
+   * Writes seen outside the declared outputs (only when observing), and declared outputs a
+   * symlink led out of their resource (always). `steps`: the steps running then, whose lineage
+   * records it; `step`: the only one, when one; `outside`: where a symlink led it.
+   */
+  observedWrites: z.array(z.object({ path: z.string(), step: z.string().optional(), steps: z.array(z.string()), outside: z.string().optional() })),
   /**
    * Wall time of the steps phase, ms: from the first step's start (its fingerprint) to the last
    * step's end, lineage recorded; null for a dry run. Start-up, loading and the snapshot are outside it.
@@ -85,7 +111,10 @@ export const run = defineMethod({
     tag: z.string().optional(),
     /** Watch the resources' local files while steps run and report writes outside the declared outputs (runner/observe.ts). */
     observe: z.boolean().default(true),
-    /** With observe: such a write fails the run (no snapshot). */
+    /**
+     * With observe: such a write fails the run (no snapshot). Observed or not: a declared output a
+     * symlink leads out of its resource is refused before anything runs (or fails the step that made the link).
+     */
     strict: z.boolean().default(false),
     /** A command as a step (any language): `--name N --in REF --out REF -- CMD ARGS`. */
     command: z

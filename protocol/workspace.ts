@@ -197,18 +197,25 @@ export const status = defineMethod({
         }),
       )
       .optional(),
-    /** Recorded steps whose inputs or code changed since they ran (or that read a stale step's output), and what they wrote. */
+    /**
+     * Recorded steps that are stale — by the runner's fingerprints for steps `dws run` ran (what
+     * `dws run` would rerun), by certificates for the others — and what they wrote; removed steps.
+     */
     stale: z.object({
       steps: z.array(
         z.object({
           step: z.string(),
           startTime: z.string(),
+          /** Why, in the runner's words (`dws run --dry-run` gives the same), e.g. `input source-data:/a.txt changed`. */
+          reason: z.string(),
           changed: z.array(z.object({ ref: z.string(), kind: z.enum(['input', 'code']), recorded: z.string(), current: z.string() })),
           upstream: z.array(z.string()),
           outputs: z.array(z.string()),
         }),
       ),
       outputs: z.array(z.string()),
+      /** Steps whose step file is gone (forget one with `dws/lineage/forget`). */
+      removed: z.array(z.object({ step: z.string(), file: z.string().nullable() })),
     }),
   }),
 });

@@ -7,7 +7,7 @@
  * lives in the git directory (localCacheDir), never committed.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { atomicWriteFile } from '../server/workspace/files.js';
 import { relativePosix } from '../server/workspace/paths.js';
@@ -19,8 +19,29 @@ export interface FingerprintParts {
   params: unknown;
   /** Declared input ref → content hash (`missing` when absent). */
   inputs: Record<string, string>;
-  /** Upstream step → its fingerprint in this run. */
+  /**
+   * Upstream step → its fingerprint in this run, only for upstream steps whose outputs reach this
+   * one through refs without local files. Where the step reads an upstream output's content, that
+   * content is in `inputs`: an upstream step that reran and wrote the same bytes leaves this one
+   * current (early cutoff).
+   */
   upstream: Record<string, string>;
+}
+
+/**
+ * What a step's fingerprint is computed from, kept with its record so that `dws status` and the
+ * editor can recompute it without loading the step (runner/freshness.ts). Paths are
+ * workspace-relative when inside the workspace.
+ */
+export interface StepFacts {
+  /** The step file; null for a command step. */
+  file: string | null;
+  codeFiles: string[];
+  /** Declared input / output ref → local path (null: a resource without local files). */
+  inputs: Record<string, string | null>;
+  outputs: Record<string, string | null>;
+  /** Every step this one reads from. */
+  upstream: string[];
 }
 
 export interface CacheRecord {
@@ -28,6 +49,10 @@ export interface CacheRecord {
   parts: FingerprintParts;
   /** Output ref → content hash, taken at the end of the run that recorded this. */
   outputs: Record<string, string>;
+  /** Absent in records written before issue 12 (such a step is then judged by its lineage). */
+  facts?: StepFacts;
+  /** The lineage start time of the run that recorded this. */
+  startTime?: string;
 }
 
 export function fingerprintOf(parts: FingerprintParts): string {
@@ -69,6 +94,11 @@ export class RunCache {
     return this.records[step];
   }
 
+  /** Every step with a record, in the order they were first recorded. */
+  steps(): string[] {
+    return Object.keys(this.records);
+  }
+
   set(step: string, record: CacheRecord | null): void {
     if (record === null) delete this.records[step];
     else this.records[step] = record;
@@ -86,7 +116,8 @@ export async function contentHash(path: string): Promise<string> {
   if (!existsSync(path)) return 'missing';
   const h = createHash('sha256');
   const walk = async (p: string, rel: string): Promise<void> => {
-    const st = lstatSync(p);
+    // The declared path itself is followed when it is a link (its content is what the step wrote, item 9).
+    const st = rel === '' ? statSync(p) : lstatSync(p);
     if (st.isDirectory()) {
       h.update(`d ${rel}\0`);
       for (const name of readdirSync(p).sort()) if (name !== '.git') await walk(join(p, name), rel === '' ? name : `${rel}/${name}`);
@@ -126,7 +157,7 @@ export function statSignature(path: string): string | null {
   if (!existsSync(path)) return null;
   const parts: string[] = [];
   const walk = (p: string, rel: string) => {
-    const st = lstatSync(p);
+    const st = rel === '' ? statSync(p) : lstatSync(p);
     parts.push(`${rel} ${st.isDirectory() ? 'd' : st.size} ${st.isDirectory() ? '' : st.mtimeMs}`);
     if (st.isDirectory()) for (const name of readdirSync(p).sort()) walk(join(p, name), `${rel}/${name}`);
   };

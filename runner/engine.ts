@@ -12,20 +12,25 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { ConfigurationError, InvalidParamsError } from '../protocol/errors.js';
 import { LineageStep } from '../lineage/step.js';
-import { refName } from '../lineage/model.js';
+import { covers, ref, refEquals, refName, type ObservedWriteRecord } from '../lineage/model.js';
+import { recordObservedWrites } from '../lineage/store.js';
 import { callMethod } from '../server/commands/index.js';
 import type { Context } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
-import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts } from './cache.js';
+import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
 import { planSteps, type PlannedStep } from './plan.js';
+import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
+import { OutputLines } from './output-lines.js';
 import { StepThreads } from './step-threads.js';
+import type { SourceFrame } from '../protocol/runner.js';
 import type { LoadedStep, RunEvent, RunOptions, RunResult, StepOutcome } from './types.js';
 
 export type { LoadedStep, RunEvent, RunObserver, RunOptions, RunResult, StepOutcome, StepStatus } from './types.js';
@@ -45,7 +50,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const outcomes = new Map<string, StepOutcome>();
   const fingerprints = new Map<string, string>();
   const outcome = (step: string, status: StepOutcome['status'], reason: string | null, extra: Partial<StepOutcome> = {}): StepOutcome => {
-    const r: StepOutcome = { step, status, reason, durationMs: null, leftInOutputs: [], fingerprint: fingerprints.get(step) ?? null, ...extra };
+    const r: StepOutcome = { step, status, reason, durationMs: null, leftInOutputs: [], fingerprint: fingerprints.get(step) ?? null, where: [], ...extra };
     outcomes.set(step, r);
     return r;
   };
@@ -54,7 +59,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const freshness = async (p: PlannedStep): Promise<{ parts: FingerprintParts; reason: string | null }> => {
     const inputs: Record<string, string> = {};
     for (const i of p.inputs) inputs[refName(i.ref)] = i.path === null ? 'no-local-files' : await contentHash(i.path);
-    const upstream = Object.fromEntries(p.upstream.map((u) => [u, fingerprints.get(u) ?? 'unknown']));
+    const upstream = Object.fromEntries(fingerprintUpstream(p, plan.steps).map((u) => [u, fingerprints.get(u) ?? 'unknown']));
     const parts: FingerprintParts = { code: codeHash(ws.dir, p.step.codeFiles), params: params.get(p.step.name), inputs, upstream };
     fingerprints.set(p.step.name, fingerprintOf(parts));
     if (o.force) return { parts, reason: '--force' };
@@ -72,8 +77,15 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       if (reason === null) outcome(p.step.name, 'skipped', 'unchanged since its last successful run');
       else outcome(p.step.name, 'would-run', reason);
     }
-    return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, observedWrites: [], stepsMs: null };
+    return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, sameAsSnapshot: null, observedWrites: [], stepsMs: null };
   }
+
+  // --strict: an output a symlink leads out of its resource is refused before anything runs (item 9).
+  if (o.strict) {
+    const escaped = plan.steps.flatMap((p) => escapedOutputs(p, resources).map((e) => ({ step: p.step.name, ...e })));
+    if (escaped.length > 0) throw escapeError(ws, escaped);
+  }
+  const escapes = new Map<string, EscapedOutput[]>();
 
   const signal = o.signal ?? new AbortController().signal;
   const interrupted = new Promise<never>((_, reject) => {
@@ -90,6 +102,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     return r;
   };
   const succeededParts = new Map<string, FingerprintParts>();
+  const startTimes = new Map<string, string>();
 
   const execute = async (p: PlannedStep): Promise<StepOutcome> => {
     const name = p.step.name;
@@ -103,26 +116,35 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     emit({ type: 'started', step: name, at: new Date(startMs).toISOString() });
     const outPaths = p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]));
     let lineage: LineageStep | null = null;
-    const fail = (why: string): StepOutcome => {
+    const fail = (why: string, where: SourceFrame[] = []): StepOutcome => {
       const left = filesChangedSince(ws.dir, outPaths, startMs);
-      emit({ type: 'failed', step: name, reason: why, leftInOutputs: left });
-      return outcome(name, 'failed', why, { durationMs: Date.now() - startMs, leftInOutputs: left });
+      emit({ type: 'failed', step: name, reason: why, leftInOutputs: left, ...(where.length > 0 ? { where } : {}) });
+      return outcome(name, 'failed', why, { durationMs: Date.now() - startMs, leftInOutputs: left, where });
     };
     try {
       lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources));
       for (const out of outPaths) mkdirSync(dirname(out), { recursive: true });
       const before = new Map(outPaths.map((x) => [x, statSignature(x)]));
       const step = lineage;
-      await Promise.race([runWork(ws, p, params.get(name), step, signal, (m) => emit({ type: 'log', step: name, message: m }), threads), interrupted]);
+      const log = (m: string, partial?: boolean) => emit({ type: 'log', step: name, message: m, ...(partial ? { partial } : {}) });
+      await Promise.race([runWork(ws, p, params.get(name), step, signal, log, threads), interrupted]);
       const unwritten = p.outputs.filter((x) => x.path !== null && (!existsSync(x.path) || statSignature(x.path) === before.get(x.path)));
       if (unwritten.length > 0) throw new StepFailure(`it did not write its declared output${unwritten.length > 1 ? 's' : ''} ${unwritten.map((x) => refName(x.ref)).join(', ')}`);
+      // A link the step made that leads its output out of the resource (item 9).
+      const escaped = escapedOutputs(p, resources);
+      if (escaped.length > 0 && o.strict) throw new StepFailure(escapeError(ws, escaped.map((e) => ({ step: name, ...e }))).message);
+      if (escaped.length > 0) escapes.set(name, escaped);
       await serially(() => step.complete());
     } catch (e) {
       lineage?.abort();
       cache.set(name, null);
-      return fail(e instanceof Interrupted ? 'interrupted' : errorText(e));
+      // Its writes seen before it leaves the running set (observed writes are attributed by it).
+      await o.observer?.flush?.().catch(() => {});
+      return fail(e instanceof Interrupted ? 'interrupted' : errorText(e), e instanceof Error ? stepFrames(e.stack, ws.dir, p.step.codeFiles) : []);
     }
     succeededParts.set(name, parts);
+    startTimes.set(name, lineage.startTime);
+    await o.observer?.flush?.();
     const durationMs = Date.now() - startMs;
     emit({ type: 'succeeded', step: name, durationMs });
     return outcome(name, 'succeeded', null, { durationMs });
@@ -130,10 +152,12 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
 
   await o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]))));
   const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
-  // Threads only where they can pay: two or more file steps that may run side by side. Workers
-  // start when a step first needs one, so a run whose steps are all skipped starts none.
+  // Workers start when a step first needs one, so a run whose steps are all skipped starts none.
   const moduleSteps = plan.steps.filter((p) => p.step.work.type === 'module').length;
-  const threads = o.jobs > 1 && moduleSteps > 1 ? StepThreads.create(o.jobs, 0) : null;
+  // Every step file's run() goes to a thread (issue 12 item 5): its console output is captured
+  // there (never this process's stdout, which may carry JSON-RPC or --json output) and its
+  // process.exit() ends only its thread. Without a bundled worker (tests from source) steps run here.
+  const threads = moduleSteps > 0 ? StepThreads.create(Math.max(1, o.jobs), 0) : null;
   const done = new Map<string, Promise<StepOutcome>>();
   const stepsStart = performance.now();
   for (const p of plan.steps) {
@@ -159,33 +183,96 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     stepsMs = performance.now() - stepsStart;
     await threads?.close();
   }
-  const observedWrites = (await o.observer?.stop()) ?? [];
-  for (const w of observedWrites) emit({ type: 'observed-write', path: w.path, ...(w.step ? { step: w.step } : {}) });
+  const observedWrites: RunResult['observedWrites'] = [...((await o.observer?.stop()) ?? [])];
+  for (const [step, list] of escapes) {
+    for (const e of list) {
+      const path = shownPath(ws.dir, e.path);
+      if (!observedWrites.some((w) => w.path === path)) observedWrites.push({ path, step, steps: [step], outside: e.outside });
+    }
+  }
+  observedWrites.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const w of observedWrites) emit({ type: 'observed-write', path: w.path, ...(w.step ? { step: w.step } : {}), ...(w.outside ? { outside: w.outside } : {}) });
+  // Into the lineage of the steps that ran then (item 3), before the snapshot freezes it.
+  await recordObserved(ws, resources, observedWrites, startTimes);
 
   const steps = plan.steps.map((p) => outcomes.get(p.step.name)!);
   // --strict (observed writes, runner/observe.ts): a write outside the declared outputs fails the run.
   const ok = !signal.aborted && steps.every((s) => s.status === 'succeeded' || s.status === 'skipped') && !(o.strict === true && observedWrites.length > 0);
   const ran = steps.filter((s) => s.status === 'succeeded');
   let snapshot: RunResult['snapshot'] = null;
+  let sameAsSnapshot: string | null = null;
   if (ok && o.snapshot && ran.length > 0) {
     const msg = o.message ?? runMessage(ran.map((s) => s.step), o.params);
-    const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
-    snapshot = { hash: r.hash, tag: r.tag, message: msg };
+    try {
+      const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
+      snapshot = { hash: r.hash, tag: r.tag, message: msg };
+    } catch (e) {
+      // Steps that reran (--force, a comment-only change) and wrote the same bytes leave the
+      // workspace as an existing snapshot has it: that is a success, with no new snapshot.
+      const same = unchangedSnapshot(e);
+      if (same === null) throw e;
+      sameAsSnapshot = same;
+    }
   }
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
-    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p) });
+    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
   }
   cache.save();
-  return { ok, interrupted: signal.aborted, steps, snapshot, observedWrites, stepsMs };
+  return { ok, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };
 }
 
 
-async function outputHashes(p: PlannedStep): Promise<Record<string, string>> {
+/**
+ * The upstream steps whose fingerprint is part of `p`'s: those whose outputs reach it through a
+ * ref without local files (its content cannot be hashed). Every other link is covered by the
+ * content of `p`'s inputs, which is what makes early cutoff work.
+ */
+export function fingerprintUpstream(p: PlannedStep, all: PlannedStep[]): string[] {
+  return p.upstream.filter((u) => {
+    const up = all.find((q) => q.step.name === u);
+    if (!up) return true;
+    return p.inputs.some((i) => i.path === null && up.outputs.some((o) => refEquals(o.ref, i.ref) || covers(o.ref, i.ref) || covers(i.ref, o.ref)));
+  });
+}
+
+/** What the cache keeps to recompute `p`'s fingerprint later without loading it (runner/freshness.ts). */
+function stepFacts(ws: Workspace, p: PlannedStep): StepFacts {
+  const rel = (f: string) => (isWithin(f, ws.dir) ? relativePosix(ws.dir, f) : f);
+  const paths = (refs: PlannedStep['inputs']) => Object.fromEntries(refs.map((x) => [refName(x.ref), x.path === null ? null : rel(x.path)]));
+  return { file: p.step.file === null ? null : rel(p.step.file), codeFiles: p.step.codeFiles.map(rel), inputs: paths(p.inputs), outputs: paths(p.outputs), upstream: p.upstream };
+}
+
+export async function outputHashes(p: PlannedStep): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await contentHash(x.path);
   return out;
+}
+
+/**
+ * The frames of a stack that lie in the step's own source files (stacks are source-mapped in
+ * step threads), innermost first, with workspace-relative paths: where a failing step failed.
+ */
+export function stepFrames(stack: string | undefined, wsDir: string, codeFiles: string[]): SourceFrame[] {
+  if (stack === undefined) return [];
+  const own = new Set(codeFiles);
+  const frames: SourceFrame[] = [];
+  for (const line of stack.split('\n')) {
+    const m = /^\s+at (?:(.*?) \()?(.+?):(\d+):(\d+)\)?$/.exec(line);
+    if (!m) continue;
+    let file = m[2]!;
+    if (file.startsWith('file://')) file = fileURLToPath(file);
+    if (!own.has(file)) continue;
+    frames.push({ file: isWithin(file, wsDir) ? relativePosix(wsDir, file) : file, line: Number(m[3]), column: Number(m[4]), function: m[1] ?? null });
+  }
+  return frames;
+}
+
+/** The existing snapshot named by `dws/snapshot`'s "No differences" refusal, else null. */
+function unchangedSnapshot(e: unknown): string | null {
+  if (!(e instanceof ConfigurationError) || !/^No differences from previous snapshot/.test(e.message)) return null;
+  return typeof e.data.snapshot === 'string' ? e.data.snapshot : null;
 }
 
 /** "dws run: prepare, train (scale=3)" */
@@ -239,6 +326,31 @@ function checkInputsExist(steps: PlannedStep[]): void {
   }
 }
 
+/** Each observed write into the lineage record of every step (that succeeded) running when it was seen. */
+async function recordObserved(ws: Workspace, resources: Awaited<ReturnType<typeof openResources>>, writes: RunResult['observedWrites'], startTimes: Map<string, string>): Promise<void> {
+  const perStep = new Map<string, ObservedWriteRecord[]>();
+  for (const w of writes) {
+    const abs = isAbsolute(w.path) ? w.path : join(ws.dir, w.path);
+    const r = resources.find((x) => x.localPath !== null && isWithin(abs, x.localPath));
+    const subpath = r ? relativePosix(r.localPath!, abs) : null;
+    const at = r ? ref(r.name, subpath === '' ? null : subpath) : null;
+    for (const s of w.steps) {
+      if (!startTimes.has(s)) continue;
+      perStep.set(s, [...(perStep.get(s) ?? []), { path: w.path, ref: at, outside: w.outside ?? null, runningWith: w.steps.filter((x) => x !== s) }]);
+    }
+  }
+  for (const [s, list] of perStep) recordObservedWrites(ws, s, startTimes.get(s)!, list);
+}
+
+/** The refusal of outputs a symlink leads out of their resource (--strict). */
+function escapeError(ws: Workspace, escaped: Array<EscapedOutput & { step: string }>): ConfigurationError {
+  const list = escaped.map((e) => `${shownPath(ws.dir, e.path)} (step ${e.step}) is a link to ${e.outside}, outside resource ${e.resource}`).join('; ');
+  return new ConfigurationError(
+    `Writes through a symlink out of the workspace (--strict): ${list}. A snapshot would not hold what is written there: make it a directory inside the resource, or run without --strict to record it in the step's lineage.`,
+    { paths: escaped.map((e) => e.path) },
+  );
+}
+
 /** Start the step's lineage: inputs, the code resources holding its code files, outputs (a results-role output as the results dir). */
 async function startLineage(ws: Workspace, p: PlannedStep, params: Record<string, unknown>, resources: Awaited<ReturnType<typeof openResources>>): Promise<LineageStep> {
   const codeResources = [...new Set(p.step.codeFiles.flatMap((f) => resources.filter((r) => r.role === 'code' && r.localPath !== null && isWithin(f, r.localPath)).map((r) => r.name)))];
@@ -257,7 +369,7 @@ async function startLineage(ws: Workspace, p: PlannedStep, params: Record<string
 }
 
 /** Run the step's work: its `run` function in a worker thread (in this thread without `threads`), or its command as a child process. */
-async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: LineageStep, signal: AbortSignal, log: (m: string) => void, threads: StepThreads | null): Promise<void> {
+async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: LineageStep, signal: AbortSignal, log: (m: string, partial?: boolean) => void, threads: StepThreads | null): Promise<void> {
   const paths = (refs: PlannedStep['inputs']) => Object.fromEntries(refs.map((x) => [x.key, x.path ?? refName(x.ref)]));
   const work = p.step.work;
   if (work.type === 'module' && threads !== null && work.bundle !== undefined) {
@@ -278,7 +390,7 @@ async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: 
           return lineage.writeResults(metrics);
         },
       },
-      log,
+      log: (m: string) => log(m),
       signal,
       workspaceDir: ws.dir,
     });
@@ -293,9 +405,13 @@ async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: 
     });
     const kill = () => child.kill('SIGTERM');
     signal.addEventListener('abort', kill, { once: true });
-    const lines = (chunk: Buffer) => chunk.toString().split(/\r?\n/).filter((l) => l !== '').forEach(log);
-    child.stdout.on('data', lines);
-    child.stderr.on('data', lines);
+    // Each stream cut into lines on its own; a progress bar's carriage returns become partial lines.
+    for (const stream of [child.stdout, child.stderr]) {
+      const lines = new OutputLines(log);
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => lines.write(chunk));
+      stream.on('end', () => lines.end());
+    }
     child.on('error', (e) => reject(new StepFailure(`could not start '${cmd}': ${e.message}`)));
     child.on('close', (code, sig) => {
       signal.removeEventListener('abort', kill);

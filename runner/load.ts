@@ -58,6 +58,9 @@ async function loadStepFile(ws: Workspace, file: string): Promise<LoadedStep[]> 
       mainFields: ['main'],
       metafile: true,
       sourcemap: 'inline',
+      // Source paths in the map are relative to the step's folder; the bundle runs from a temporary
+      // one, so the map says where they are: stacks then name the step's own files.
+      sourceRoot: `${pathToFileURL(dirname(file)).href}/`,
       logLevel: 'silent',
       plugins: [externals()],
       banner: { js: "import { createRequire as __dwsCreateRequire } from 'node:module'; const require = __dwsCreateRequire(import.meta.url);" },
@@ -78,7 +81,7 @@ async function loadStepFile(ws: Workspace, file: string): Promise<LoadedStep[]> 
     const bundled = join(dir, `${basename(file).replace(/\.[^.]+$/, '')}.mjs`);
     writeFileSync(bundled, result.outputFiles[0]!.contents);
     try {
-      mod = (await import(pathToFileURL(bundled).href)) as Record<string, unknown>;
+      mod = (await withConsoleOnStderr(() => import(pathToFileURL(bundled).href))) as Record<string, unknown>;
     } catch (e) {
       throw new ConfigurationError(`Step file ${shown} failed while loading: ${e instanceof Error ? e.message : String(e)}`, { file: shown });
     }
@@ -148,4 +151,18 @@ function externals(): Plugin {
       });
     },
   };
+}
+
+/**
+ * Run `f` with console.log and friends writing to stderr: a step file's top-level output while it
+ * loads must not reach stdout, which carries `--json` results or JSON-RPC.
+ */
+async function withConsoleOnStderr<T>(f: () => Promise<T>): Promise<T> {
+  const saved = { log: console.log, info: console.info, debug: console.debug };
+  console.log = console.info = console.debug = console.error;
+  try {
+    return await f();
+  } finally {
+    Object.assign(console, saved);
+  }
 }

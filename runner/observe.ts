@@ -9,6 +9,7 @@
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, sep } from 'node:path';
+import { realOf } from './escapes.js';
 import type { FSWatcher } from 'chokidar';
 import { openResources } from '../server/resources/registry.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
@@ -22,6 +23,10 @@ import type { RunEvent, RunObserver } from './types.js';
 export interface ObservedWrite {
   path: string;
   step?: string;
+  /** Every step running when it was seen (issue 12 item 3: each records it in its lineage). */
+  steps: string[];
+  /** The real place written when a symlink led the write out of the watched resource (item 9). */
+  outside?: string;
 }
 
 /** Directories never reported: git's and dws's own metadata. */
@@ -69,6 +74,7 @@ export class WriteObserver implements RunObserver {
   private readonly writes = new Map<string, ObservedWrite>();
   private readonly markersSeen = new Set<string>();
   private markerWaiters = new Map<string, () => void>();
+  private flushes = 0;
 
   async start(ws: Workspace, outputs: string[]): Promise<void> {
     this.outputs = outputs;
@@ -84,34 +90,50 @@ export class WriteObserver implements RunObserver {
     else if (e.type === 'succeeded' || e.type === 'failed') this.running.delete(e.step);
   }
 
+  /**
+   * Wait until every event caused before now has been seen: write a marker into each root and
+   * wait for chokidar to report them all (one queue, in order). The engine calls it when a step
+   * ends, before the step leaves the running set, so its writes are attributed to it.
+   */
+  async flush(): Promise<void> {
+    if (!this.watcher) return;
+    const markers = this.roots.map((root, i) => join(root, `${MARKER_PREFIX}${process.pid}-${++this.flushes}-${i}`));
+    const seen = markers.map(
+      (m) =>
+        new Promise<void>((resolve) => {
+          if (this.markersSeen.has(m)) resolve();
+          else this.markerWaiters.set(m, resolve);
+        }),
+    );
+    const written: string[] = [];
+    markers.forEach((m, i) => {
+      try {
+        writeFileSync(m, '');
+        written.push(m);
+      } catch {
+        // A root we cannot write to cannot have been written by a step either: nothing to flush.
+        seen[i] = Promise.resolve();
+      }
+    });
+    try {
+      await Promise.all(seen);
+    } finally {
+      for (const m of written) {
+        rmSync(m, { force: true });
+        this.markerWaiters.delete(m);
+      }
+    }
+  }
+
   /** Flush pending events, stop watching, and return the writes outside the declared outputs (sorted by path). */
   async stop(): Promise<ObservedWrite[]> {
     const watcher = this.watcher;
-    this.watcher = null;
     if (watcher) {
-      const markers = this.roots.map((root, i) => join(root, `${MARKER_PREFIX}${process.pid}-${i}`));
-      const seen = markers.map(
-        (m) =>
-          new Promise<void>((resolve) => {
-            if (this.markersSeen.has(m)) resolve();
-            else this.markerWaiters.set(m, resolve);
-          }),
-      );
-      const written: string[] = [];
-      markers.forEach((m, i) => {
-        try {
-          writeFileSync(m, '');
-          written.push(m);
-        } catch {
-          // A root we cannot write to cannot have been written by a step either: nothing to flush.
-          seen[i] = Promise.resolve();
-        }
-      });
       try {
-        await Promise.all(seen);
+        await this.flush();
       } finally {
+        this.watcher = null;
         await watcher.close();
-        for (const m of written) rmSync(m, { force: true });
       }
     }
     return [...this.writes.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -127,8 +149,25 @@ export class WriteObserver implements RunObserver {
     if (this.outputs.some((o) => isWithin(path, o))) return;
     // Creating the parent directories of an output is part of writing it.
     if (event === 'addDir' && this.outputs.some((o) => isWithin(o, path))) return;
-    const only = this.running.size === 1 ? [...this.running][0] : undefined;
+    const steps = [...this.running].sort();
     const shown = isWithin(path, this.wsDir) ? relativePosix(this.wsDir, path) : path;
-    if (!this.writes.has(path)) this.writes.set(path, only === undefined ? { path: shown } : { path: shown, step: only });
+    const outside = this.escapedTo(path);
+    const known = this.writes.get(path);
+    if (known) {
+      known.steps = [...new Set([...known.steps, ...steps])].sort();
+      if (known.steps.length !== 1) delete known.step;
+      return;
+    }
+    this.writes.set(path, { path: shown, steps, ...(steps.length === 1 ? { step: steps[0]! } : {}), ...(outside !== null ? { outside } : {}) });
+  }
+
+  /** Where `path` really is when a symlink leads it out of the root it was seen under (chokidar follows links), else null. */
+  private escapedTo(path: string): string | null {
+    const root = this.roots.find((r) => isWithin(path, r));
+    if (root === undefined) return null;
+    const real = realOf(path);
+    const realRoot = realOf(root);
+    return real === null || realRoot === null || isWithin(real, realRoot) ? null : real;
   }
 }
+

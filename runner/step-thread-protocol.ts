@@ -30,6 +30,8 @@ export type ToWorker =
 /** Worker → main thread. */
 export type FromWorker =
   | { type: 'log'; id: number; message: string }
+  /** What the step wrote to process.stdout / process.stderr (console.log included), as written. */
+  | { type: 'output'; id: number; text: string }
   | { type: 'results'; id: number; call: number; metrics: Record<string, unknown> }
   | { type: 'done'; id: number }
   | { type: 'failed'; id: number; message: string; stack: string | undefined };

@@ -15,6 +15,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { bundledFile, WORKER_EXEC_ARGV } from '../server/bundled.js';
+import { OutputLines } from './output-lines.js';
 import { errorText, StepFailure, type FromWorker, type StepRunData, type ToWorker } from './step-thread-protocol.js';
 import type { StepWork } from './types.js';
 
@@ -24,7 +25,7 @@ const ABORT_GRACE_MS = 1000;
 /** A step to run in a thread: its plain data, and the functions that stay on this side. */
 export interface ThreadRun extends StepRunData {
   writeResults: (metrics: Record<string, unknown>) => Promise<string>;
-  log: (message: string) => void;
+  log: (message: string, partial?: boolean) => void;
   signal: AbortSignal;
 }
 
@@ -32,6 +33,11 @@ interface Slot {
   worker: Worker;
   /** The running step's message handler; null when idle. */
   busy: Promise<void> | null;
+  /**
+   * Where the thread's console output goes: the step running, or the last one that ran (its
+   * output may arrive just after its `done` message: the two travel on different ports).
+   */
+  output: (line: string, partial: boolean) => void;
 }
 
 type ModuleWork = Extract<StepWork, { type: 'module' }>;
@@ -76,9 +82,12 @@ export class StepThreads {
       hasResults: r.hasResults,
     };
     const w = slot.worker;
+    slot.output = (line, partial) => r.log(line, partial);
+    const consoleLines = new OutputLines((line, partial) => r.log(line, partial));
     const busy = new Promise<void>((resolve, reject) => {
       let grace: NodeJS.Timeout | undefined;
       const finish = (e?: Error) => {
+        consoleLines.end();
         clearTimeout(grace);
         r.signal.removeEventListener('abort', onAbort);
         w.off('message', onMessage).off('error', onError).off('exit', onExit);
@@ -96,6 +105,7 @@ export class StepThreads {
       const onMessage = (m: FromWorker) => {
         if (m.id !== id) return;
         if (m.type === 'log') r.log(m.message);
+        else if (m.type === 'output') consoleLines.write(m.text);
         else if (m.type === 'results') {
           r.writeResults(m.metrics).then(
             (file) => w.postMessage({ type: 'results-done', call: m.call, file } satisfies ToWorker),
@@ -115,7 +125,7 @@ export class StepThreads {
       };
       const onExit = (code: number) => {
         this.drop(slot);
-        finish(new StepFailure(`its thread exited with code ${code} (process.exit() in a step ends only its thread)`));
+        finish(new StepFailure(`it called process.exit(${code}) before finishing: a step must return (or throw); this ended only its own thread`));
       };
       w.on('message', onMessage).on('error', onError).on('exit', onExit);
       r.signal.addEventListener('abort', onAbort, { once: true });
@@ -134,7 +144,16 @@ export class StepThreads {
 
   private spawn(): Slot {
     if (this.slots.length >= this.size) throw new Error(`step-threads: more than ${this.size} steps at once`);
-    const slot: Slot = { worker: new Worker(this.url, { execArgv: WORKER_EXEC_ARGV }), busy: null };
+    // stdout/stderr: the thread's console is captured (never the process's own stdout, which
+    // may carry JSON-RPC or --json output) and becomes the step's log lines.
+    const worker = new Worker(this.url, { execArgv: WORKER_EXEC_ARGV, stdout: true, stderr: true });
+    const slot: Slot = { worker, busy: null, output: () => {} };
+    for (const stream of [worker.stdout, worker.stderr]) {
+      const lines = new OutputLines((line, partial) => slot.output(line, partial));
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => lines.write(chunk));
+      stream.on('end', () => lines.end());
+    }
     this.slots.push(slot);
     return slot;
   }

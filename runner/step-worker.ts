@@ -9,6 +9,20 @@ import { ConfigurationError } from '../protocol/errors.js';
 import { errorText, StepFailure, type FromWorker, type ToWorker } from './step-thread-protocol.js';
 
 const port = parentPort!;
+// Stacks point into the step's own source (the bundle carries an inline source map), so a
+// failure says file:line:column of the code the user wrote.
+process.setSourceMapsEnabled(true);
+// The step's console output travels on the same port as its `done`, so none of it arrives late
+// or is lost when the thread ends; the main thread cuts it into the step's log lines.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.write = ((chunk: string | Uint8Array, encoding?: unknown, cb?: unknown) => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    if (current !== null) post({ type: 'output', id: current.id, text });
+    const done = typeof encoding === 'function' ? encoding : cb;
+    if (typeof done === 'function') queueMicrotask(() => (done as () => void)());
+    return true;
+  }) as typeof stream.write;
+}
 // Step files import `dataworkspaces`, i.e. dist/index.js next to this file (~60 ms to load):
 // load it now, while the main thread is still checking and recording, not when a step starts.
 import(new URL('./index.js', import.meta.url).href).catch(() => {});

@@ -38,8 +38,10 @@ export interface LoadedStep {
 export interface RunObserver {
   /** Start watching; `outputs` are the absolute paths steps may write. */
   start(ws: Workspace, outputs: string[]): Promise<void>;
-  /** Stop and return the writes seen outside `outputs`. */
-  stop(): Promise<Array<{ path: string; step?: string }>>;
+  /** Wait until the writes made so far have been seen (called as a step ends, so they are attributed to it). */
+  flush?(): Promise<void>;
+  /** Stop and return the writes seen outside `outputs`: `steps` were running then; `outside`: where a symlink led it. */
+  stop(): Promise<Array<{ path: string; step?: string; steps: string[]; outside?: string }>>;
 }
 
 export interface RunOptions {

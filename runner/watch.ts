@@ -48,7 +48,7 @@ export interface WatchOptions {
 
 /** With no files given: the step files of the steps in the current lineage that `dws run FILE` recorded and that still exist. */
 export function recordedStepFiles(ws: Workspace): string[] {
-  const store = new LineageStore(ws);
+  const store = LineageStore.withFallback(ws);
   const files = store.resourceNames().flatMap((r) => store.fileLineages(r).flatMap((l) => (l.type === 'step' ? [recordedStepFile(l)] : [])));
   return [...new Set(files)].filter((f): f is string => f !== null && existsSync(f)).sort();
 }

@@ -8,9 +8,13 @@ import { openResources } from '../resources/registry.js';
 import { numberValue } from '../workspace/pyjson.js';
 import type { Workspace } from '../workspace/workspace.js';
 
-/** The current lineage, or the lineage of `snapshot` (tag, hash or prefix). */
-export function openLineage(ws: Workspace, snapshot: string | undefined): { store: LineageStore; hash: string | null } {
-  if (snapshot === undefined) return { store: new LineageStore(ws), hash: null };
+/**
+ * The current lineage, or the lineage of `snapshot` (tag, hash or prefix). The current lineage
+ * falls back to the newest snapshot's for results resources a snapshot moved away (issue 12
+ * item 4), unless `fallback` is false (the 1.6 table keeps 1.6's view).
+ */
+export function openLineage(ws: Workspace, snapshot: string | undefined, fallback = true): { store: LineageStore; hash: string | null } {
+  if (snapshot === undefined) return { store: fallback ? LineageStore.withFallback(ws) : new LineageStore(ws), hash: null };
   const hash = new SnapshotStore(ws).resolve(snapshot).hash;
   return { store: new LineageStore(ws, hash), hash };
 }
@@ -42,6 +46,9 @@ export function records(l: Lineage): LineageRecord[] {
           code: l.code.map(info),
           outputs: l.outputs.map(info),
           commandLine: l.commandLine,
+          ...(l.observedWrites && l.observedWrites.length > 0
+            ? { observedWrites: l.observedWrites.map((w) => ({ path: w.path, outside: w.outside, runningWith: w.runningWith })) }
+            : {}),
         },
       ];
   }

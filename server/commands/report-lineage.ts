@@ -7,6 +7,6 @@ import { openLineage } from './lineage-common.js';
 
 export async function reportLineage(ctx: Context, p: ValidParamsOf<typeof ReportLineage>): Promise<ResultOf<typeof ReportLineage>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
-  const { store } = openLineage(ws, p.snapshot);
+  const { store } = openLineage(ws, p.snapshot, false);
   return { title: p.snapshot === undefined ? 'Lineage for current state' : `Lineage for ${p.snapshot}`, rows: lineageTable(store) };
 }

@@ -1,6 +1,7 @@
 /**
  * `dws/reproduce`: replay a snapshot's recorded steps in a scratch copy of the workspace and
- * compare each output's recomputed certificate with the recorded one (issue 6, item 7).
+ * compare each output's own content — its subpath's tree — in the replay and in the snapshot
+ * (issue 6 item 7, issue 12 item 1).
  *
  * The scratch copy is a `git clone` of the workspace checked out at the snapshot's commit (so
  * git-subdirectory resources are as they were), separate git resources cloned at their restore
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../protocol/errors.js';
 import type { reproduce as Reproduce, ResultOf, ValidParamsOf } from '../../protocol/index.js';
-import { currentCompareHash } from '../../lineage/current-hash.js';
+import { currentCompareHash, currentSubpathHash, recordedSubpathHash } from '../../lineage/current-hash.js';
 import { certName, refName, type Certificate, type Lineage, type StepLineage } from '../../lineage/model.js';
 import { LineageStore } from '../../lineage/store.js';
 import { SnapshotStore } from '../backends/git/snapshots.js';
@@ -38,7 +39,7 @@ export async function reproduce(ctx: Context, p: ValidParamsOf<typeof Reproduce>
 
   const scratch = mkdtempSync(join(tmpdir(), 'dws-reproduce-'));
   try {
-    const replayed = await replay(ctx, ws, scratch, commit, steps, md.restore_hashes as Record<string, string | null>);
+    const replayed = await replay(ctx, ws, scratch, commit, md.hash, steps, md.restore_hashes as Record<string, string | null>);
     return { hash: md.hash, tags: md.tags, scratchDir: p.keep ? scratch : null, ...replayed };
   } finally {
     if (!p.keep) rmSync(scratch, { recursive: true, force: true });
@@ -62,6 +63,7 @@ async function replay(
   ws: Workspace,
   scratch: string,
   commit: string,
+  hash: string,
   steps: StepLineage[],
   restoreHashes: Record<string, string | null>,
 ): Promise<Omit<Result, 'hash' | 'tags' | 'scratchDir'>> {
@@ -112,17 +114,41 @@ async function replay(
   const ran: Result['steps'] = [];
   for (const s of steps) ran.push({ step: s.stepName, startTime: s.startTime, ...(await replayStep(quiet, sws, s, ws.dir)) });
 
+  // Each output by its own content (issue 12 item 1): a subpath output's certificate names the
+  // whole resource, as it was at the snapshot that first recorded the step — later steps writing
+  // other subpaths change that. So both sides are the output's own tree: the snapshot's (from
+  // its manifest's compare hash) and the replay's.
   const resources = await openResources(sws);
-  const recomputed = new Map<string, string | null>();
+  const snapshotHashes = new Map<string, string | null>();
+  try {
+    for (const r of new SnapshotStore(ws).readManifest(hash)) snapshotHashes.set(r.name, typeof r.hash === 'string' ? r.hash : null);
+  } catch (e) {
+    // No manifest here: each output is compared with the state its own certificate names.
+    if (!(e instanceof NotFoundError)) throw e;
+  }
+  const wholeNow = new Map<string, string | null>();
   const outputs: Result['outputs'] = [];
   for (const s of steps) {
     for (const c of s.outputs) {
-      if (!recomputed.has(c.ref.name)) {
-        const r = resources.find((x) => x.name === c.ref.name);
-        recomputed.set(c.ref.name, r ? await currentCompareHash(r) : null);
+      const r = resources.find((x) => x.name === c.ref.name);
+      const inSnapshot = snapshotHashes.get(c.ref.name) ?? null;
+      let recorded: string | null;
+      let now: string | null;
+      if (c.ref.subpath === null) {
+        recorded = inSnapshot ?? (c.type === 'hash' ? c.hashval : null);
+        if (r && !wholeNow.has(r.name)) wholeNow.set(r.name, await currentCompareHash(r));
+        now = r ? (wholeNow.get(r.name) ?? null) : null;
+      } else {
+        recorded = r ? await recordedOutput(r, c, inSnapshot, c.ref.subpath) : null;
+        now = r ? await currentSubpathHash(r, c.ref.subpath) : null;
       }
-      const now = recomputed.get(c.ref.name) ?? null;
-      outputs.push({ ref: refName(c.ref), step: s.stepName, recorded: certName(c), recomputed: now === null ? null : certName(hashCert(c, now)), equal: c.type === 'hash' && c.hashval === now });
+      outputs.push({
+        ref: refName(c.ref),
+        step: s.stepName,
+        recorded: recorded === null ? certName(c) : certName(hashCert(c, recorded)),
+        recomputed: now === null ? null : certName(hashCert(c, now)),
+        equal: recorded !== null && recorded === now,
+      });
     }
   }
   for (const r of resources) {
@@ -131,6 +157,15 @@ async function replay(
     }
   }
   return { steps: ran, outputs, notes: [...new Set(notes)], allEqual: ran.every((s) => s.ok) && outputs.every((o) => o.equal) };
+}
+
+/** A subpath output's tree in the snapshot, else in the state its own certificate names. */
+async function recordedOutput(r: Resource, c: Certificate, inSnapshot: string | null, subpath: string): Promise<string | null> {
+  if (inSnapshot !== null) {
+    const h = await recordedSubpathHash(r, inSnapshot, subpath);
+    if (h !== null) return h;
+  }
+  return c.type === 'hash' ? recordedSubpathHash(r, c.hashval, subpath) : null;
 }
 
 function hashCert(c: Certificate, hashval: string): Certificate {

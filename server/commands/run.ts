@@ -35,6 +35,8 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
     ...(p.tag !== undefined ? { tag: p.tag } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(onEvent ? { onEvent } : {}),
-    ...(observer ? { observer, strict: p.strict } : {}),
+    // --strict also refuses outputs a symlink leads out of their resource, watched or not.
+    ...(observer ? { observer } : {}),
+    strict: p.strict,
   });
 }

@@ -2,7 +2,6 @@
 import type { ResultOf, status as Status, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { LineageStore } from '../../lineage/store.js';
-import { staleSteps } from '../../lineage/staleness.js';
 import { openResource } from '../resources/registry.js';
 import { changesSinceSnapshot } from '../store/share.js';
 import { Workspace } from '../workspace/workspace.js';
@@ -15,9 +14,11 @@ export async function status(ctx: Context, p: ValidParamsOf<typeof Status>): Pro
   // A resource that cannot be opened here (unknown type, not cloned) is still listed; it just
   // cannot make a step stale.
   const resources = (await Promise.all(ws.resources.map((r) => openResource(ws, r).catch(() => null)))).filter((r) => r !== null);
+  const { workspaceStaleness } = await import('../../runner/freshness.js');
+  const st = await workspaceStaleness(ws, LineageStore.withFallback(ws), resources, ctx.watched?.currentHash);
   const result = {
     ...(await workspaceStatus(ws)),
-    stale: await staleSteps(new LineageStore(ws), resources, ctx.watched?.currentHash),
+    stale: { steps: st.steps, outputs: st.outputs, removed: st.removed },
     ...(p.changes ? { changes: await changesSinceSnapshot(ws, resources) } : {}),
   };
   return p.history ? { ...result, history: snapshotHistory(ws, p.limit) } : result;

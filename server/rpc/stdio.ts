@@ -10,6 +10,9 @@ export async function runStdioServer(options: { cwd: string; verbose: boolean })
   const log: Logger = { info: options.verbose ? err : () => {}, warn: err, debug: options.verbose ? err : () => {} };
   // Streams given explicitly: vscode-languageserver then leaves console.* alone. It ends the
   // process when stdin closes (exit code 0 after `shutdown`, else 1), as LSP asks.
+  // stdout carries JSON-RPC only: console output of anything running in this process (a step
+  // file's top level while it loads, a library) goes to stderr instead.
+  for (const m of ['log', 'info', 'debug', 'dir', 'table'] as const) console[m] = console.error;
   const connection = createConnection(ProposedFeatures.all, new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
   const watcher = new WorkspaceWatcher(log); // follows a workspace from its first dws/status on
   serve(connection, { cwd: options.cwd, log, watched: watcher });

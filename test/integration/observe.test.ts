@@ -3,10 +3,11 @@
  * a write outside the declared outputs is a warning (the run still succeeds and snapshots), an
  * error with --strict (exit 1, no snapshot). The flush markers leave nothing behind.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, gitLog } from '../helpers.js';
+import { cleanup, dws, dwsOk, gitLog } from '../helpers.js';
 import { currentSteps, DOUBLE, stepSource, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
@@ -60,5 +61,91 @@ describe('observed writes', () => {
     const off = await dws(stray, ['run', '--no-observe', '--strict', 'code/stray.step.mjs', '--no-snapshot']);
     expect(off.code).toBe(0);
     expect(off.stderr).not.toContain('WARNING');
+  });
+});
+
+type Observed = { path: string; resource_name: string | null; subpath: string | null; outside: string | null; running_with: string[] };
+const observedOf = (dir: string, resource: string, step: string): Observed[] | undefined =>
+  (currentSteps(dir, resource) as Array<{ step_name: string; observed_writes?: Observed[] }>).find((s) => s.step_name === step)?.observed_writes;
+
+describe('observed writes in lineage (issue 12 item 3)', () => {
+  it("a write outside the declared outputs is recorded in the step's lineage, its snapshot's and the graph", async () => {
+    const dir = await stepWorkspace({ 'stray.step.mjs': STRAY });
+    const r = await dws(dir, ['--json', 'run', 'code/stray.step.mjs']);
+    expect(r.code, r.stderr).toBe(0);
+    const stray: Observed = { path: 'intermediate-data/stray.txt', resource_name: 'intermediate-data', subpath: 'stray.txt', outside: null, running_with: [] };
+    expect(observedOf(dir, 'intermediate-data', 'stray')).toEqual([stray]);
+    const hash = (JSON.parse(r.stdout) as { snapshot: { hash: string } }).snapshot.hash;
+    const frozen = JSON.parse(readFileSync(join(dir, '.dataworkspace', 'snapshot_lineage', hash, 'intermediate-data.json'), 'utf8')) as { lineages: Array<{ observed_writes?: Observed[] }> };
+    expect(frozen.lineages[0]!.observed_writes).toEqual([stray]);
+
+    const file = join(dir, '..', 'g.json');
+    await dws(dir, ['lineage', 'graph', '--resource', 'intermediate-data', '--format', 'json', file]);
+    const g = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: string; kind: string; name?: string; resource?: string; subpath?: string; origin?: string }>; edges: Array<{ from: string; to: string; kind: string }> };
+    const node = g.nodes.find((n) => n.origin === 'observed_write')!;
+    expect(node).toMatchObject({ kind: 'resource', resource: 'intermediate-data', subpath: 'stray.txt' });
+    const step = g.nodes.find((n) => n.kind === 'step' && n.name === 'stray')!;
+    expect(g.edges).toContainEqual({ from: step.id, to: node.id, kind: 'observed' });
+    expect(await dwsOk(dir, ['lineage', 'show', '--snapshot', hash])).toContain('  observed:   intermediate-data/stray.txt\n');
+  });
+
+  it('a write is recorded with the step that made it, not the one that ran next', async () => {
+    const NEXT = stepSource({
+      name: 'next',
+      inputs: { d: 'intermediate-data:/declared' },
+      outputs: { out: 'intermediate-data:/next' },
+      body: `    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'n.txt'), readFileSync(join(inputs.d, 'ok.txt'), 'utf8'));`,
+    });
+    const dir = await stepWorkspace({ 'stray.step.mjs': STRAY, 'next.step.mjs': NEXT });
+    const r = await dws(dir, ['run', '--jobs', '1', '--no-snapshot', 'code/stray.step.mjs', 'code/next.step.mjs']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(observedOf(dir, 'intermediate-data', 'stray')?.map((w) => w.path)).toEqual(['intermediate-data/stray.txt']);
+    expect(observedOf(dir, 'intermediate-data', 'next')).toBeUndefined();
+  });
+});
+
+describe('writes through a symlink out of the workspace (issue 12 item 9)', () => {
+  const outsideDir = () => realpathSync(mkdtempSync(join(tmpdir(), 'dws-outside-')));
+
+  it('an output that is a link out of its resource is recorded in lineage; --strict refuses it before anything runs', async () => {
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE });
+    const ext = outsideDir();
+    symlinkSync(ext, join(dir, 'intermediate-data', 'doubled'));
+    const before = gitLog(dir);
+    const strict = await dws(dir, ['run', '--strict', 'code/double.step.mjs']);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain(`Writes through a symlink out of the workspace (--strict): intermediate-data/doubled (step double) is a link to ${ext}, outside resource intermediate-data`);
+    expect(readdirSync(ext)).toEqual([]);
+    expect(gitLog(dir)).toEqual(before);
+
+    const r = await dws(dir, ['run', 'code/double.step.mjs']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`WARNING: intermediate-data/doubled leads through a symlink out of its resource, to ${ext}`);
+    expect(readFileSync(join(ext, 'out.txt'), 'utf8')).toBe('42\n');
+    expect(observedOf(dir, 'intermediate-data', 'double')).toEqual([
+      { path: 'intermediate-data/doubled', resource_name: 'intermediate-data', subpath: 'doubled', outside: ext, running_with: [] },
+    ]);
+  });
+
+  it('an undeclared write through a link out of the resource is recorded with where it went; --strict fails the run', async () => {
+    const THROUGH = stepSource({
+      name: 'through',
+      inputs: { raw: 'source-data:/in.txt' },
+      outputs: { out: 'intermediate-data:/declared' },
+      body: `    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'ok.txt'), 'ok');
+    writeFileSync(join(workspaceDir, 'intermediate-data', 'ext', 'leak.txt'), 'leaked');`,
+    });
+    const dir = await stepWorkspace({ 'through.step.mjs': THROUGH });
+    const ext = outsideDir();
+    symlinkSync(ext, join(dir, 'intermediate-data', 'ext'));
+    const strict = await dws(dir, ['run', '--strict', '--no-snapshot', 'code/through.step.mjs']);
+    expect(strict.code).toBe(1);
+    const r = await dws(dir, ['run', '--force', 'code/through.step.mjs']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(observedOf(dir, 'intermediate-data', 'through')).toEqual([
+      { path: 'intermediate-data/ext/leak.txt', resource_name: 'intermediate-data', subpath: 'ext/leak.txt', outside: join(ext, 'leak.txt'), running_with: [] },
+    ]);
   });
 });

@@ -3,6 +3,8 @@
  * equal, exit 0 with --check); a step that writes the time and random bytes differs (exit 1 with
  * --check). Reproducing changes nothing in the workspace.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, dws, dwsOk, fingerprint } from '../helpers.js';
 import { DOUBLE, stepSource, stepWorkspace } from '../runner-fixture.js';
@@ -40,6 +42,80 @@ describe('dws reproduce', () => {
     const json = await dws(dir, ['--json', 'reproduce', 'v1']);
     expect(json.code).toBe(0);
     expect((JSON.parse(json.stdout) as { allEqual: boolean; outputs: Array<{ equal: boolean }> }).outputs.map((o) => o.equal)).toEqual([false]);
+  });
+
+  it('compares each output by its own subpath, not the whole resource (issue 12 item 1)', async () => {
+    // single ran before v1; joined ran after it, into the same resource: v2's lineage keeps
+    // single's record with the resource hash taken at v1.
+    const SINGLE = stepSource({
+      name: 'single',
+      inputs: { raw: 'source-data:/in.txt' },
+      outputs: { out: 'intermediate-data:/single' },
+      body: `    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'one.txt'), readFileSync(inputs.raw, 'utf8') + '!\\n');`,
+    });
+    const JOINED = stepSource({
+      name: 'joined',
+      inputs: { single: 'intermediate-data:/single' },
+      outputs: { out: 'intermediate-data:/joined' },
+      body: `    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'two.txt'), readFileSync(join(inputs.single, 'one.txt'), 'utf8') + 'joined\\n');`,
+    });
+    const dir = await stepWorkspace({ 'single.step.mjs': SINGLE });
+    await dwsOk(dir, ['run', 'code/single.step.mjs', '--tag', 'v1']);
+    writeFileSync(join(dir, 'code', 'joined.step.mjs'), JOINED);
+    await dwsOk(dir, ['run', 'code/joined.step.mjs', '--tag', 'v2']);
+    const r = await dws(dir, ['reproduce', 'v2', '--check']);
+    expect(r.stdout).toMatch(/^ {2}intermediate-data:\/single: equal \(Hash:[0-9a-f]{8}\)$/m);
+    expect(r.stdout).toMatch(/^ {2}intermediate-data:\/joined: equal \(Hash:[0-9a-f]{8}\)$/m);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const json = JSON.parse((await dwsOk(dir, ['--json', 'reproduce', 'v2']))) as { outputs: Array<{ ref: string; recorded: string; recomputed: string; equal: boolean }> };
+    const single = json.outputs.find((o) => o.ref === 'intermediate-data:/single')!;
+    const joined = json.outputs.find((o) => o.ref === 'intermediate-data:/joined')!;
+    // Each output's own tree: the two subpaths hold different content, so their hashes differ.
+    expect(single.recorded).not.toBe(joined.recorded);
+    expect(single.recomputed).toBe(single.recorded);
+  });
+
+  it('reports a changed subpath as differing and its unchanged sibling as equal', async () => {
+    const HALF = stepSource({
+      name: 'half',
+      inputs: { raw: 'source-data:/in.txt' },
+      outputs: { a: 'intermediate-data:/stable', b: 'intermediate-data:/noisy' },
+      body: `    mkdirSync(outputs.a, { recursive: true });
+    mkdirSync(outputs.b, { recursive: true });
+    writeFileSync(join(outputs.a, 'a.txt'), readFileSync(inputs.raw, 'utf8'));
+    writeFileSync(join(outputs.b, 'b.txt'), String(Math.random()));`,
+    });
+    const dir = await stepWorkspace({ 'half.step.mjs': HALF });
+    await dwsOk(dir, ['run', 'code/half.step.mjs', '--tag', 'v1']);
+    const r = await dws(dir, ['reproduce', 'v1', '--check']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ {2}intermediate-data:\/stable: equal \(Hash:[0-9a-f]{8}\)$/m);
+    expect(r.stdout).toMatch(/^ {2}intermediate-data:\/noisy: differs \(recorded Hash:[0-9a-f]{8}, recomputed Hash:[0-9a-f]{8}\)$/m);
+  });
+
+  it('compares subpath outputs of a local-files resource by their hash-tree entries', async () => {
+    const STEP = (name: string, sub: string, text: string) =>
+      stepSource({
+        name,
+        inputs: { raw: 'source-data:/in.txt' },
+        outputs: { out: `data:/${sub}` },
+        body: `    mkdirSync(join(outputs.out, 'deep'), { recursive: true });
+    writeFileSync(join(outputs.out, 'deep', 'f.txt'), readFileSync(inputs.raw, 'utf8') + ${JSON.stringify(text)});`,
+      });
+    const dir = await stepWorkspace({ 'a.step.mjs': STEP('a', 'a', 'A'), 'b.step.mjs': STEP('b', 'b', 'B') });
+    mkdirSync(join(dir, 'data'));
+    await dwsOk(dir, ['--batch', 'add', 'local-files', '--role', 'intermediate-data', '--compute-hash', 'data']);
+    await dwsOk(dir, ['run', 'code/a.step.mjs', '--tag', 'v1']);
+    await dwsOk(dir, ['run', 'code/b.step.mjs', '--tag', 'v2']);
+    const r = await dws(dir, ['--json', 'reproduce', 'v2']);
+    const outputs = (JSON.parse(r.stdout) as { outputs: Array<{ ref: string; recorded: string; recomputed: string; equal: boolean }> }).outputs;
+    expect(outputs.map((o) => [o.ref, o.equal])).toEqual([
+      ['data:/a', true],
+      ['data:/b', true],
+    ]);
+    expect(outputs[0]!.recorded).not.toBe(outputs[1]!.recorded);
   });
 
   it('an unknown snapshot, or one without steps, is refused and changes nothing', async () => {

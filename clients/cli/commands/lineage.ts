@@ -1,6 +1,7 @@
 /**
- * `dws lineage table|graph|upstream|downstream|show|diff`: the lineage recorded by steps
- * (lineage.md). `table` is `dws report lineage`; `graph` is 1.6's command with more formats.
+ * `dws lineage table|graph|upstream|downstream|show|diff|forget`: the lineage recorded by steps
+ * (lineage.md). `table` is `dws report lineage`; `graph` is 1.6's command with more formats;
+ * `forget` drops a removed step.
  */
 import type { Command } from 'commander';
 import { GRAPH_FORMATS, type CertInfo, type LineageRecord, type ResultOf, type reportLineage } from '../../../protocol/index.js';
@@ -39,6 +40,10 @@ export function renderRecords(records: LineageRecord[]): string {
     out += `  inputs:     ${r.inputs.map(cert).join(', ') || '(none)'}\n`;
     out += `  code:       ${r.code.map(cert).join(', ') || '(none)'}\n`;
     out += `  outputs:    ${r.outputs.map(cert).join(', ') || '(none)'}\n`;
+    const observed = (r.observedWrites ?? []).map(
+      (w) => `${w.path}${w.outside !== null ? ` (through a symlink to ${w.outside})` : ''}${w.runningWith.length > 0 ? ` (while ${w.runningWith.join(', ')} also ran)` : ''}`,
+    );
+    if (observed.length > 0) out += `  observed:   ${observed.join(', ')}\n`;
   }
   return out;
 }
@@ -120,6 +125,20 @@ export function register(program: Command): void {
           for (const [k, v] of Object.entries(s.code)) out += `  code ${k}: ${change(v)}\n`;
         }
         return out;
+      });
+    });
+
+  withJson(lineage.command('forget'))
+    .description('Forget a removed step (its step file is gone): its run-cache record and its current lineage records; snapshots keep theirs')
+    .argument('<STEP>', 'the step name, as dws status lists it')
+    .option('--force', 'forget it although its step file still exists')
+    .action(async (step: string, o: { force?: boolean }, cmd: Command) => {
+      await invoke(cmd, 'dws/lineage/forget', { workspaceDir: wsDir(cmd), step, force: o.force === true }, (r) => {
+        const what: string[] = [];
+        if (r.runCache) what.push('its run-cache record');
+        if (r.records > 0) what.push(`${r.records} current lineage record${r.records > 1 ? 's' : ''} (${r.resources.join(', ')})`);
+        if (r.hidden > 0) what.push(`${r.hidden} run${r.hidden > 1 ? 's' : ''} seen in the latest snapshot's lineage, now hidden from the current view (the snapshot keeps ${r.hidden > 1 ? 'them' : 'it'})`);
+        return `Forgot step ${r.step}: ${what.join('; ')}\n`;
       });
     });
 }

@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--in <REF>', "the command step's input: 'resource' or 'resource:/subpath' (repeatable)", repeatable, [])
     .option('--out <REF>', "the command step's output (repeatable)", repeatable, [])
     // Observed writes (runner/observe.ts).
-    .option('--strict', 'fail the run (no snapshot) when a step writes outside the declared outputs')
+    .option('--strict', 'fail the run (no snapshot) when a step writes outside the declared outputs or through a symlink out of its resource')
     .option('--no-observe', 'do not watch for writes outside the declared outputs')
     .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (files: string[], o: RunFlags, cmd: Command) => {
@@ -52,7 +52,8 @@ export function register(program: Command): void {
         ...terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json }),
         lockTimeoutMs: lockTimeoutMs(g),
         signal: interrupt.signal,
-        onRunEvent: json ? undefined : (e: RunEvent) => process.stderr.write(progressLine(e)),
+        // Step output always goes to stderr as `[step] line`, also with --json (stdout holds only the result).
+        onRunEvent: stderrReporter(json),
       };
       const command = o.name !== undefined ? { name: o.name, inputs: o.in, outputs: o.out, argv: files } : undefined;
       let r: ResultOf<typeof Run>;
@@ -83,6 +84,27 @@ export function register(program: Command): void {
     });
 }
 
+/**
+ * The run's events on stderr: every event as a line (only the steps' own output with --json); a
+ * progress bar's partial lines redrawn in place on a terminal, dropped elsewhere (its final text
+ * follows as a line).
+ */
+export function stderrReporter(json: boolean, tty = process.stderr.isTTY === true): (e: RunEvent) => void {
+  let partialShown = false;
+  return (e) => {
+    if (json && e.type !== 'log') return;
+    if (e.type === 'log' && e.partial) {
+      if (!tty) return;
+      process.stderr.write(`\r\x1b[K[${e.step}] ${e.message}`);
+      partialShown = true;
+      return;
+    }
+    if (partialShown) process.stderr.write('\r\x1b[K');
+    partialShown = false;
+    process.stderr.write(progressLine(e));
+  };
+}
+
 /** One line per event, for a person watching the run. */
 export function progressLine(e: RunEvent): string {
   switch (e.type) {
@@ -95,11 +117,17 @@ export function progressLine(e: RunEvent): string {
     case 'succeeded':
       return `[${e.step}] done in ${formatMs(e.durationMs)}\n`;
     case 'failed':
-      return `[${e.step}] FAILED: ${e.reason}\n${e.leftInOutputs?.length ? `[${e.step}] left in its outputs: ${e.leftInOutputs.join(', ')}\n` : ''}`;
+      return (
+        `[${e.step}] FAILED: ${e.reason}\n` +
+        (e.where ?? []).map((f) => `[${e.step}]     at ${f.function ? `${f.function} ` : ''}(${f.file}:${f.line}:${f.column})\n`).join('') +
+        (e.leftInOutputs?.length ? `[${e.step}] left in its outputs: ${e.leftInOutputs.join(', ')}\n` : '')
+      );
     case 'observed-write':
-      return `WARNING: ${e.path} was written outside the declared outputs${e.step ? ` (while ${e.step} ran)` : ''}\n`;
+      return e.outside
+        ? `WARNING: ${e.path} leads through a symlink out of its resource, to ${e.outside}${e.step ? ` (written by ${e.step})` : ''}: the snapshot will not hold it; recorded in the step's lineage\n`
+        : `WARNING: ${e.path} was written outside the declared outputs${e.step ? ` (while ${e.step} ran)` : ''}\n`;
     case 'log':
-      return `[${e.step}] ${e.message}\n`;
+      return e.partial ? '' : `[${e.step}] ${e.message}\n`;
   }
 }
 
@@ -120,10 +148,14 @@ function renderSummary(r: ResultOf<typeof Run>): string {
   let out = `${r.interrupted ? 'Run interrupted' : r.ok ? 'Run succeeded' : 'Run failed'}: ${parts.join(', ')}.\n`;
   for (const s of r.steps.filter((x) => x.status === 'failed')) {
     out += `  ${s.step} failed: ${s.reason}\n`;
+    if (s.where[0]) out += `    at ${s.where[0].file}:${s.where[0].line}:${s.where[0].column}\n`;
     out += s.leftInOutputs.length > 0 ? `    it left in its outputs: ${s.leftInOutputs.join(', ')}\n` : '    it left nothing in its outputs\n';
   }
-  if (r.observedWrites.length > 0) out += `Written outside the declared outputs: ${r.observedWrites.map((w) => w.path).join(', ')}\n`;
+  if (r.observedWrites.length > 0) {
+    out += `Written outside the declared outputs: ${r.observedWrites.map((w) => (w.outside ? `${w.path} (through a symlink to ${w.outside})` : w.path)).join(', ')}\n`;
+  }
   if (r.snapshot) out += `Took snapshot ${r.snapshot.hash}${r.snapshot.tag ? ` tagged '${r.snapshot.tag}'` : ''}: ${r.snapshot.message}\n`;
+  else if (r.sameAsSnapshot) out += `The outputs came out identical: the workspace is still snapshot ${r.sameAsSnapshot}, no new snapshot was needed.\n`;
   else if (r.ok && r.steps.every((s) => s.status === 'skipped')) out += 'Every step was current: nothing changed, no snapshot taken.\n';
   else if (!r.ok) out += 'No snapshot taken.\n';
   return out;

@@ -4,18 +4,25 @@ import { globalOptions, invoke, positiveInt, withJson, workspaceDirOption } from
 import { renderHistory, renderStatus } from './report.js';
 import type { ResultOf, status as Status } from '../../../protocol/index.js';
 
-/** After 1.6's output (which stays byte for byte the same): the steps whose recorded inputs changed. */
+/** After 1.6's output (which stays byte for byte the same): the stale steps (what `dws run` would rerun) and the removed ones. */
 function renderStale(s: ResultOf<typeof Status>['stale']): string {
-  if (s.steps.length === 0) return '';
-  let out = '\nStale steps (inputs changed since they ran):\n';
-  for (const st of s.steps) {
-    const why = [
-      ...st.changed.map((c) => `${c.kind} ${c.ref} changed (recorded ${c.recorded}, now ${c.current})`),
-      ...st.upstream.map((u) => `reads the output of stale step ${u}`),
-    ];
-    out += `  ${st.step} (run at ${st.startTime.replace('T', ' ')}): ${why.join('; ')}\n`;
+  let out = '';
+  if (s.steps.length > 0) {
+    out += '\nStale steps (dws run would rerun them):\n';
+    for (const st of s.steps) {
+      const why = [
+        ...(st.changed.length > 0 ? st.changed.map((c) => `${c.kind} ${c.ref} changed (recorded ${c.recorded}, now ${c.current})`) : st.upstream.length > 0 ? [] : [st.reason]),
+        ...st.upstream.map((u) => `reads the output of stale step ${u}`),
+      ];
+      out += `  ${st.step}${st.startTime ? ` (run at ${st.startTime.replace('T', ' ')})` : ''}: ${why.join('; ')}\n`;
+    }
+    out += `Outputs that depend on them: ${s.outputs.join(', ')}\n`;
   }
-  return `${out}Outputs that depend on them: ${s.outputs.join(', ')}\n`;
+  if (s.removed.length > 0) {
+    out += '\nRemoved steps (their step file is gone; forget one with dws lineage forget STEP):\n';
+    for (const r of s.removed) out += `  ${r.step}${r.file ? ` (${r.file})` : ''}\n`;
+  }
+  return out;
 }
 
 /** After the stale steps: what changed in local-files/rclone resources since their latest snapshot (paths with --verbose). */

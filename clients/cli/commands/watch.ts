@@ -10,7 +10,8 @@ import { InvalidParamsError } from '../../../protocol/errors.js';
 import { Workspace } from '../../../server/workspace/workspace.js';
 import { globalOptions, onInterrupt, positiveInt, repeatable, workspaceDirOption } from '../cli.js';
 import { terminalContext } from '../terminal.js';
-import { progressLine } from './run.js';
+import type { RunEvent } from '../../../protocol/index.js';
+import { stderrReporter } from './run.js';
 
 export function register(program: Command): void {
   program
@@ -31,6 +32,7 @@ export function register(program: Command): void {
       const given = files.length > 0 ? files : recordedStepFiles(ws);
       if (given.length === 0) throw new InvalidParamsError('Nothing to watch: give step files or folders (dws watch code/), or run them once with dws run');
       const interrupt = onInterrupt('Stopping');
+      const show = stderrReporter(false);
       try {
         await watchPipeline(ctx, ws, {
           files: given,
@@ -39,7 +41,10 @@ export function register(program: Command): void {
           snapshot: o.snapshot === true,
           signal: interrupt.signal,
           ...(o.debounce !== undefined ? { debounceMs: o.debounce } : {}),
-          ...(g.verbose ? { onEvent: (e) => process.stderr.write(progressLine(e)) } : {}),
+          // Steps' own output always; the other progress lines under --verbose.
+          onEvent: (e: RunEvent) => {
+            if (g.verbose || e.type === 'log') show(e);
+          },
           onLine: (line) => process.stdout.write(`${line}\n`),
         });
       } finally {

@@ -5,7 +5,6 @@
  */
 import type { CodeLens } from 'vscode-languageserver/node.js';
 import { steps as lineageSteps } from '../../../lineage/queries.js';
-import { staleSteps } from '../../../lineage/staleness.js';
 import { LineageStore } from '../../../lineage/store.js';
 import { SnapshotStore } from '../../backends/git/snapshots.js';
 import { isMethodName } from '../../commands/index.js';
@@ -17,9 +16,12 @@ import { rangeOf } from './text.js';
 export async function codeLenses(text: string, uri: string, lw: LoadedWorkspace): Promise<CodeLens[]> {
   const decls = scanSteps(text).filter((s) => s.name !== null);
   if (decls.length === 0) return [];
-  const store = new LineageStore(lw.ws);
+  // With the fallback: a results step's lineage moved into the last snapshot is still its last run.
+  const store = LineageStore.withFallback(lw.ws);
   const recorded = lineageSteps(store);
-  const stale = await staleSteps(store, [...lw.resources.values()].filter((r): r is Resource => r !== null));
+  // The runner's notion of stale (runner/freshness.ts), as `dws status` and `dws run --dry-run`.
+  const { workspaceStaleness } = await import('../../../runner/freshness.js');
+  const stale = await workspaceStaleness(lw.ws, store, [...lw.resources.values()].filter((r): r is Resource => r !== null));
   const snapshots = new SnapshotStore(lw.ws).history();
   const lenses: CodeLens[] = [];
   for (const d of decls) {
@@ -36,7 +38,7 @@ export async function codeLenses(text: string, uri: string, lw: LoadedWorkspace)
           return false; // a snapshot without lineage
         }
       });
-      const status = stale.steps.some((s) => s.step === d.name) ? 'stale' : 'succeeded';
+      const status = stale.removed.some((s) => s.step === d.name) ? 'removed' : stale.steps.some((s) => s.step === d.name) ? 'stale' : 'succeeded';
       title = `last run: ${status}, ${last.startTime.replace('T', ' ').slice(0, 19)}, ${snap ? `snapshot ${snap.hash.slice(0, 7)}` : 'not in a snapshot yet'}`;
     }
     // No command: an informational lens (clients show its title, nothing to click).

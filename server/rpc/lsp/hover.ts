@@ -23,7 +23,7 @@ export async function hover(text: string, offset: number, lw: LoadedWorkspace): 
     lines.push(`**${refName(ref)}**: ${params.resource_type} resource, role ${params.role}`);
     if (ref.subpath !== null && r?.localPath) lines.push(`path: ${join(r.localPath, ref.subpath)}${existsSync(join(r.localPath, ref.subpath)) ? '' : ' (does not exist yet)'}`);
     lines.push(`current hash: ${hash === null ? 'unknown' : hash.includes('+') ? `${hash.slice(0, 8)} + uncommitted changes` : hash.slice(0, 8)}`);
-    const produced = new LineageStore(lw.ws).lookup(ref)?.lineage;
+    const produced = LineageStore.withFallback(lw.ws).lookup(ref)?.lineage;
     lines.push(
       produced?.type === 'step'
         ? `produced by: step ${produced.stepName} at ${produced.startTime.replace('T', ' ')}`

@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node.js';
 import { covers, refEquals } from '../../../lineage/model.js';
-import { staleSteps } from '../../../lineage/staleness.js';
 import { LineageStore } from '../../../lineage/store.js';
 import type { Resource } from '../../resources/types.js';
 import type { LoadedWorkspace } from './loaded-workspace.js';
@@ -56,15 +55,16 @@ export async function stepDiagnostics(text: string, file: string, lw: LoadedWork
   const named = steps.filter((s) => s.name !== null);
   if (named.length > 0) {
     const resources = [...lw.resources.values()].filter((r): r is Resource => r !== null);
-    const stale = await staleSteps(new LineageStore(lw.ws), resources);
+    const { workspaceStaleness } = await import('../../../runner/freshness.js');
+    const stale = await workspaceStaleness(lw.ws, LineageStore.withFallback(lw.ws), resources);
     for (const s of named) {
       const st = stale.steps.find((x) => x.step === s.name);
       if (!st) continue;
       const why = [
-        ...st.changed.map((c) => `${c.kind} ${c.ref} changed (recorded ${c.recorded}, now ${c.current})`),
+        ...(st.changed.length > 0 ? st.changed.map((c) => `${c.kind} ${c.ref} changed (recorded ${c.recorded}, now ${c.current})`) : [st.reason]),
         ...(st.upstream.length > 0 ? [`it read outputs of stale step ${st.upstream.join(', ')}`] : []),
       ];
-      at(s.nameRange ?? s, DiagnosticSeverity.Warning, `Step ${s.name} is stale since its run at ${st.startTime.replace('T', ' ')}: ${why.join('; ')}. Run it again.`);
+      at(s.nameRange ?? s, DiagnosticSeverity.Warning, `Step ${s.name} is stale since its run at ${st.startTime.replace('T', ' ')}: ${[...new Set(why)].join('; ')}. Run it again.`);
     }
   }
   return out;
