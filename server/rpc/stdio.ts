@@ -11,6 +11,7 @@ export async function runStdioServer(options: { cwd: string; verbose: boolean; m
   const err = (m: string) => process.stderr.write(`${m}\n`);
   const log: Logger = { info: options.verbose ? err : () => {}, warn: err, debug: options.verbose ? err : () => {} };
   const writer = new StreamMessageWriter(process.stdout);
+  let shutdownRequested = false;
   // A bad frame is answered and skipped (framing.ts): one client owns this stream, so recovering
   // is better than closing it.
   const reader = new FramedMessageReader(
@@ -20,10 +21,17 @@ export async function runStdioServer(options: { cwd: string; verbose: boolean; m
       log.warn(`dws server: refused a message: ${r.message}`);
       if (r.reply !== false) void writer.write({ jsonrpc: '2.0', id: r.id, error: { code: r.code, message: r.message } } as Message);
     },
-    checkLspParams,
+    (m) => {
+      if ((m as { method?: unknown }).method === 'shutdown') shutdownRequested = true;
+      return checkLspParams(m);
+    },
   );
-  // Streams given explicitly: vscode-languageserver then leaves console.* alone. It ends the
-  // process when stdin closes (exit code 0 after `shutdown`, else 1), as LSP asks.
+  // Given a reader (not a stream), vscode-languageserver leaves console.* alone but does not
+  // watch stdin: the process ends here when stdin closes (0 after `shutdown`, else 1), as LSP asks.
+  reader.onClose(() => {
+    if (!shutdownRequested) log.warn('dws server: standard input closed without shutdown; exiting');
+    process.exit(shutdownRequested ? 0 : 1);
+  });
   const connection = createConnection(ProposedFeatures.all, reader, writer);
   const watcher = new WorkspaceWatcher(log); // follows a workspace from its first dws/status on
   serve(connection, { cwd: options.cwd, log, watched: watcher });
