@@ -187,6 +187,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
         this.state = 'body';
         this.remaining = length;
       } else if (state === 'body') {
+        if (this.bodyChunks.length > 0) return; // a large body in progress: appendBody() has it
         if (available >= this.remaining) {
           const body = this.buf.subarray(this.off, this.off + this.remaining);
           this.off += this.remaining;
@@ -274,6 +275,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
     const m = message as Message;
     const invalid = this.check(m);
     if (invalid !== null) {
+      if (this.limits.strict) return this.fatal(INVALID_PARAMS, invalid);
       const id = (m as { id?: string | number | null }).id;
       this.reject({ id: id === undefined ? null : id, code: INVALID_PARAMS, message: invalid, fatal: false, reply: id !== undefined });
       return;

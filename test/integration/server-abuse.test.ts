@@ -77,6 +77,15 @@ describe('dws server --stdio: bad frames are answered and the stream recovers', 
     }
   });
 
+  it('reads a message that arrives in many chunks (a 3 MB request), then the next one', async () => {
+    const c = stdioServer();
+    const big = c.requestMessage('dws/config', { name: 'x'.repeat(3 << 20) });
+    const next = c.requestMessage('dws/version', {});
+    c.send(big, next);
+    expect((await c.response(big.id)).error!.message).toMatch(/^No workspace parameter named 'x{100}/);
+    expect((await c.response(next.id)).result.formatVersion).toBe('1.6.0');
+  });
+
   it('answers -32600 with the request id when method is not a string, and -32602 when params are not structured', async () => {
     const c = stdioServer();
     for (const method of [5, null, ['dws/status'], { a: 1 }]) {
