@@ -14,7 +14,7 @@ import { openResource } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { isValidHostname, shortHostname } from '../workspace/names.js';
 import { validateTemplate } from '../workspace/results-template.js';
-import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, Workspace, type JsonObject, type ResourceParams } from '../workspace/workspace.js';
+import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, scratchDirectoryProblem, Workspace, type JsonObject, type ResourceParams } from '../workspace/workspace.js';
 
 type Scope = 'global' | 'local';
 type Kind = 'string' | 'bool' | 'list';
@@ -70,7 +70,7 @@ const WORKSPACE_PARAMS: ParamDef[] = [
     default: null,
     kind: 'string',
     description: 'Directory where scratch files are stored (checkpoints, temporary data, etc.). If this is set, it is relative to the workspace directory.',
-    validate: relativePath,
+    validate: (v) => (typeof v === 'string' ? scratchDirectoryProblem(v) : 'must be a relative path inside the workspace'),
   },
   {
     name: 'dws_git_branch',
