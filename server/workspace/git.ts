@@ -4,6 +4,8 @@
  * `<argv> [run in <cwd>]`, and failures become SubprocessError naming the command.
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, sep } from 'node:path';
 import { SubprocessError } from '../../protocol/errors.js';
 import type { Context } from '../context.js';
 
@@ -30,7 +32,8 @@ export class Git {
         if (stdout) this.ctx.log.debug(stdout.replaceAll('\0', '\n').trimEnd());
         if (!error) return resolve(stdout);
         const exitCode = typeof error.code === 'number' ? error.code : null;
-        const detail = stderr.trim() || stdout.trim() || error.message;
+        const lock = /Unable to create '([^']+\.lock)': File exists/.exec(stderr)?.[1];
+        const detail = (stderr.trim() || stdout.trim() || error.message) + (lock ? ` ${staleLockAdvice(lock)}` : '');
         reject(
           new SubprocessError(`git ${args.join(' ')} failed in ${this.cwd}: ${detail}`, {
             command: ['git', ...args],
@@ -127,4 +130,39 @@ export interface StatusEntry {
   worktree: string;
   path: string;
   from?: string | undefined;
+}
+
+/**
+ * What to do about a git lock file that made a command fail (issue 13 item 7): a git (or a dws
+ * with its git child) killed mid-command leaves `index.lock` / `HEAD.lock`, and git refuses to
+ * run until it is removed. On Linux we check /proc for a live git process working in that
+ * repository: none means the file is a leftover and safe to delete.
+ */
+export function staleLockAdvice(lockFile: string): string {
+  const repo = lockFile.includes(`${sep}.git${sep}`) ? lockFile.slice(0, lockFile.indexOf(`${sep}.git${sep}`)) : dirname(lockFile);
+  const live = gitProcessesIn(repo);
+  if (live === null) return `The lock file ${lockFile} exists: if no git command is running in ${repo}, it was left by a killed git and is safe to remove (rm '${lockFile}').`;
+  if (live.length > 0) return `The lock file ${lockFile} belongs to git process ${live.join(', ')} still running in ${repo}: wait for it to finish.`;
+  return `The lock file ${lockFile} was left by a git that was killed: no git process is running in ${repo} now, so it is safe to remove (rm '${lockFile}').`;
+}
+
+/** Pids of git processes whose working directory is in `repo`; null where /proc cannot tell. */
+function gitProcessesIn(repo: string): number[] | null {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return null;
+  }
+  const found: number[] = [];
+  for (const pid of pids) {
+    try {
+      if (!/^git/.test(readFileSync(`/proc/${pid}/comm`, 'utf8'))) continue;
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (cwd === repo || cwd.startsWith(`${repo}${sep}`)) found.push(Number(pid));
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return found;
 }

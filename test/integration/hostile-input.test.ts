@@ -127,3 +127,15 @@ describe('unreadable metadata (item 4)', () => {
     }
   });
 });
+
+describe('a lock left by a killed git (item 7)', () => {
+  it('names the lock file and says why it is safe to remove', async () => {
+    const ws = await newWorkspace(['--create-resources', 'code']);
+    writeFileSync(join(ws, '.git', 'index.lock'), ''); // what a SIGKILLed git leaves
+    writeFileSync(join(ws, 'code', 'a.txt'), 'x');
+    const r = await dws(ws, ['--batch', 'snapshot', 'v1']);
+    expect(r.code).toBe(1);
+    const lock = join(ws, '.git', 'index.lock');
+    expect(r.stderr).toContain(`The lock file ${lock} was left by a git that was killed: no git process is running in ${ws} now, so it is safe to remove (rm '${lock}').`);
+  });
+});
