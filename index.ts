@@ -1,3 +1,6 @@
+// Kept in dist/types/index.d.ts (preserve): the public types use Node's (Buffer, NodeJS.*), and a
+// step file that imports 'dataworkspaces' then gets Node's types too, found next to this package.
+/// <reference types="node" preserve="true" />
 /**
  * The integration API (the TypeScript counterpart of dws 1.6's `dataworkspaces.api`, spec/api.md):
  * the same operations as the CLI, in-process, typed from protocol/. Every function takes an

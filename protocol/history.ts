@@ -23,7 +23,11 @@ export const restore = defineMethod({
     leave: z.array(z.string()).optional(),
     /** Fail instead of skipping results resources and resources not restorable from the snapshot. */
     strict: z.boolean().default(false),
-    /** Commit uncommitted changes of separate git repositories before restoring them (else refused). */
+    /**
+     * Commit uncommitted changes of separate git repositories before restoring them, and keep
+     * unsnapshotted files of local-files/rclone resources in the content store before replacing
+     * them (else both are refused).
+     */
     force: z.boolean().default(false),
   }),
   result: z.object({
@@ -71,6 +75,16 @@ const FileChange = z.object({
 
 const SnapshotRef = z.object({ hash: z.string(), tags: z.array(z.string()) });
 
+/** A param or metric that differs between two snapshots; a missing side is absent. */
+export const ValueChange = z.object({
+  name: z.string(),
+  from: z.unknown().optional(),
+  to: z.unknown().optional(),
+  /** `to - from` when both are numbers, else null. */
+  delta: z.number().nullable(),
+});
+export type ValueChange = z.infer<typeof ValueChange>;
+
 export const diff = defineMethod({
   method: 'dws/diff',
   doc: 'CLI `dws diff`: which resources differ between two snapshots and, where the stored state allows, which files.',
@@ -86,6 +100,50 @@ export const diff = defineMethod({
     removed: z.array(z.string()),
     /** Per different resource: the files added, deleted, modified, or null when they cannot be listed. */
     files: z.record(z.string(), z.object({ changes: z.array(FileChange).nullable(), reason: z.string().optional() })),
+    /** Params (`<step>.<param>`, as in `report experiments`) that differ, sorted by name. */
+    params: z.array(ValueChange),
+    /** Metrics that differ, sorted by name. */
+    metrics: z.array(ValueChange),
+  }),
+});
+
+/** One experiment: a snapshot, the params of the steps in its lineage, and its metrics. */
+export const Experiment = z.object({
+  hash: z.string(),
+  tags: z.array(z.string()),
+  timestamp: z.string(),
+  message: z.string(),
+  /**
+   * `<step>.<param>` → value (nested objects flattened with `.`), from the step records in the
+   * snapshot's lineage; a step recorded more than once counts with its latest run.
+   */
+  params: z.record(z.string(), z.unknown()),
+  /** The snapshot's metrics (metadata `metrics`), `{}` when it has none. */
+  metrics: z.record(z.string(), z.unknown()),
+});
+export type Experiment = z.infer<typeof Experiment>;
+
+const ExperimentColumn = z.object({ kind: z.enum(['param', 'metric']), name: z.string() });
+
+export const reportExperiments = defineMethod({
+  method: 'dws/report/experiments',
+  doc: 'CLI `dws report experiments`: one row per snapshot with every param of its steps and every metric, to compare experiments side by side.',
+  mutates: false,
+  params: WorkspaceParams.extend({
+    /** Keep the columns whose value is the same in every snapshot (default: only columns that change). */
+    all: z.boolean().default(false),
+    /** Sort by this column: a param (`train.alpha`) or metric name, or `param:NAME` / `metric:NAME`. Missing values last. */
+    sort: z.string().optional(),
+    /** Sort descending (default ascending; without `sort`: newest first, and `desc` has no effect). */
+    desc: z.boolean().default(false),
+  }),
+  result: z.object({
+    /** The columns to show, params first (sorted), then metrics (in order of first appearance, oldest first). */
+    columns: z.array(ExperimentColumn),
+    /** Columns left out because every snapshot has the same value (empty with `all`, or with fewer than two snapshots). */
+    unchanged: z.array(ExperimentColumn),
+    /** Every snapshot, with all its params and metrics (not only the shown columns). */
+    experiments: z.array(Experiment),
   }),
 });
 
@@ -95,6 +153,8 @@ export const ConfigParam = z.object({
   value: z.unknown(),
   isDefault: z.boolean(),
   description: z.string(),
+  /** A parameter of this dws that Python dws 1.6 does not have (it keeps but never reads it). */
+  dwsOnly: z.boolean(),
 });
 export type ConfigParam = z.infer<typeof ConfigParam>;
 

@@ -8,6 +8,7 @@ import * as runnerWatch from './runner-watch.js';
 import * as runner from './runner.js';
 import * as server from './server.js';
 import * as sharing from './sharing.js';
+import * as store from './store.js';
 import * as workspace from './workspace.js';
 import type { MethodDef } from './method.js';
 
@@ -20,6 +21,7 @@ export * from './runner.js';
 export * from './server.js';
 export * from './server-events.js';
 export * from './sharing.js';
+export * from './store.js';
 export * from './workspace.js';
 
 /** Every method of the protocol, by name. */
@@ -39,6 +41,7 @@ export const METHODS = {
   [history.diff.method]: history.diff,
   [history.config.method]: history.config,
   [history.reportResults.method]: history.reportResults,
+  [history.reportExperiments.method]: history.reportExperiments,
   [sharing.push.method]: sharing.push,
   [sharing.pull.method]: sharing.pull,
   [sharing.publish.method]: sharing.publish,
@@ -53,6 +56,9 @@ export const METHODS = {
   [lineage.lineageGraph.method]: lineage.lineageGraph,
   [runnerWatch.reproduce.method]: runnerWatch.reproduce,
   [runner.run.method]: runner.run,
+  [store.gc.method]: store.gc,
+  [store.fsck.method]: store.fsck,
+  [store.storeCheckout.method]: store.storeCheckout,
 } as const satisfies Record<string, MethodDef>;
 
 export type MethodName = keyof typeof METHODS;

@@ -177,9 +177,26 @@ export const status = defineMethod({
   params: WorkspaceParams.extend({
     history: z.boolean().default(false),
     limit: z.number().int().positive().optional(),
+    /** Compare local-files and rclone resources with their latest snapshot (a walk with the stat cache); false skips it. */
+    changes: z.boolean().default(true),
   }),
   result: ReportStatusResult.extend({
     history: z.object({ snapshots: z.array(SnapshotInfo), total: z.number().int() }).optional(),
+    /** Per local-files/rclone resource: files added, modified and deleted since its latest snapshot. */
+    changes: z
+      .array(
+        z.object({
+          resource: z.string(),
+          /** The snapshot compared with, or null when none recorded this resource's files. */
+          snapshot: z.string().nullable(),
+          /** false: nothing to compare with here (no snapshot, or its trees are not in the local store). */
+          known: z.boolean(),
+          added: z.array(z.string()),
+          modified: z.array(z.string()),
+          deleted: z.array(z.string()),
+        }),
+      )
+      .optional(),
     /** Recorded steps whose inputs or code changed since they ran (or that read a stale step's output), and what they wrote. */
     stale: z.object({
       steps: z.array(

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GraphEdge, GraphNode, LineageGraph } from '../lineage/graph-model.js';
 
-export const FIXTURE_EXPECTED = fileURLToPath(new URL('../../shared/fixtures/python-dws-1.6/expected/', import.meta.url));
+export const FIXTURE_EXPECTED = fileURLToPath(new URL('./fixtures/python-dws-1.6/expected/', import.meta.url));
 const V3 = 'e2cbb8e19eb52338512e1ab3823f46278bc71730';
 
 interface CertRef { resource_name: string; subpath?: string | null; certificate: { cert_type: string; hashval?: string; version?: number } }

@@ -1,14 +1,52 @@
 /** Shared test helpers: temporary directories, running the built `dws` as a real process, and disk fingerprints. */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const DWS = join(REPO, 'dist', 'dws.js');
-export const FIXTURE = join(REPO, '..', 'shared', 'fixtures', 'python-dws-1.6');
+/** The workspace made by Python dws 1.6 and its recorded outputs (its README says how it was made). */
+export const FIXTURE = join(REPO, 'test', 'fixtures', 'python-dws-1.6');
+
+/**
+ * Extract the fixture's `workspace.tar.gz` into `dir` (giving `dir/python-workspace`). A missing
+ * tarball or `tar` binary is reported as such, not as a bare ENOENT from child_process.
+ */
+export function extractFixture(dir: string): string {
+  const tarball = join(FIXTURE, 'workspace.tar.gz');
+  if (!existsSync(tarball)) throw new Error(`The Python dws 1.6 fixture is missing: ${tarball} does not exist (it is part of the repository; is the checkout complete?)`);
+  try {
+    execFileSync('tar', ['-xzf', tarball, '-C', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (err.code === 'ENOENT') throw new Error('The tests need `tar` on PATH to extract the Python dws 1.6 fixture (install it: apt-get install tar)');
+    throw new Error(`Could not extract ${tarball} into ${dir}: ${err.stderr?.toString().trim() || err.message}`);
+  }
+  return join(dir, 'python-workspace');
+}
+
+/**
+ * The absolute path of an executable found on PATH, or a clear error naming the package to
+ * install (tests that need Chromium, Neovim or rclone call this rather than assume a fixed path).
+ */
+export function requireOnPath(names: string[], install: string): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    for (const name of names) {
+      const candidate = join(dir, name);
+      try {
+        accessSync(candidate, constants.X_OK);
+        if (statSync(candidate).isFile()) return candidate;
+      } catch {
+        // not here, or not executable: keep looking
+      }
+    }
+  }
+  throw new Error(`This test needs ${names.join(' or ')} on PATH; none was found. Install it (${install}; .ci/run does it).`);
+}
 
 /** A fresh temporary directory, removed by `cleanup()`. */
 const made: string[] = [];

@@ -3,6 +3,8 @@
  * terminal context and prints its result (rendered for people, or JSON with --json), and the
  * option parsers shared by several commands.
  */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { InvalidParamsError } from '../../protocol/errors.js';
 import type { METHODS, MethodName, ParamsOf, ResultOf, Role } from '../../protocol/index.js';
@@ -57,6 +59,16 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/**
+ * `--workspace-dir DIR` is checked as an option value, as 1.6 does (cli.md 1.2): a missing
+ * directory or one without .dataworkspace/ is a usage error (exit 2), before any handler runs.
+ */
+export function workspaceDirOption(value: string): string {
+  if (!existsSync(value) || !statSync(value).isDirectory()) throw new InvalidArgumentError(`Directory '${value}' does not exist`);
+  if (!existsSync(join(value, '.dataworkspace'))) throw new InvalidArgumentError(`No .dataworkspace directory found under '${value}'. Did you run 'dws init'?`);
+  return value;
+}
+
 /** Add `--json` to a command that prints. */
 export function withJson(cmd: Command): Command {
   return cmd.option('--json', 'print the result as JSON (for scripts)');
@@ -81,7 +93,7 @@ export function syncOptions(cmd: Command): Command {
     .option('--only <NAMES>', 'only these resources (comma list)', resourceList)
     .option('--skip <NAMES>', 'all resources except these (comma list)', resourceList)
     .option('--only-workspace', 'only the workspace repository, no resource')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)');
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption);
 }
 
 /** The params of `dws/push` and `dws/pull` from their options. */

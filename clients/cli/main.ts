@@ -10,6 +10,7 @@ import * as add from './commands/add.js';
 import * as clone from './commands/clone.js';
 import * as config from './commands/config.js';
 import * as deleteSnapshot from './commands/delete-snapshot.js';
+import * as store from './commands/store.js';
 import * as diff from './commands/diff.js';
 import * as demo from './commands/demo.js';
 import * as init from './commands/init.js';
@@ -27,7 +28,7 @@ import * as status from './commands/status.js';
 import * as version from './commands/version.js';
 import * as watch from './commands/watch.js';
 
-const COMMANDS = [init, add, snapshot, restore, deleteSnapshot, diff, config, status, report, lineage, version, demo, server, push, pull, publish, clone, run, watch, reproduce];
+const COMMANDS = [init, add, snapshot, restore, deleteSnapshot, diff, config, status, report, lineage, version, demo, server, push, pull, publish, clone, run, watch, reproduce, store];
 
 function buildProgram(): Command {
   const program = new Command('dws')

@@ -4,7 +4,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { ConflictError, InvalidParamsError } from '../../protocol/errors.js';
+import { ConfigurationError, ConflictError, InvalidParamsError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
 import { needPrompter, type Context } from '../context.js';
 import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
@@ -85,7 +85,7 @@ export async function checkPathConflicts(ws: Workspace, path: string): Promise<v
   const real = realOrResolved(path);
   const root = realOrResolved(ws.dir);
   if (real === root) {
-    throw new InvalidParamsError('Cannot use the entire workspace as a resource local path', { path });
+    throw new ConfigurationError('Cannot use the entire workspace as a resource local path', { path });
   }
   if (isWithin(root, real)) {
     throw new InvalidParamsError(`Cannot use ${path} as a resource local path: it contains the workspace ${ws.dir}`, { path });
@@ -114,6 +114,30 @@ export async function checkPathConflicts(ws: Workspace, path: string): Promise<v
   }
 }
 
+/**
+ * A local-files or rclone resource's data stays out of git (it is git-ignored once added), so a
+ * folder of the workspace that git already tracks cannot be one: its files would go on being
+ * committed with every dws commit's metadata. Say how to untrack it, keeping the files.
+ */
+export async function checkNotTracked(ws: Workspace, path: string, kind: string): Promise<void> {
+  const real = realOrResolved(path);
+  const root = realOrResolved(ws.dir);
+  if (!isWithin(real, root)) return;
+  const rel = relativePosix(root, real);
+  const tracked = (await ws.git.run(['ls-files', '-z', '--', `${rel}/`])).split('\0').filter(Boolean);
+  if (tracked.length === 0) return;
+  const example = tracked.slice(0, 3).join(', ') + (tracked.length > 3 ? ', ...' : '');
+  throw new ConflictError(
+    `Directory ${rel} is tracked by the workspace's git repository (${tracked.length} file${tracked.length === 1 ? '' : 's'}: ${example}), but the data of a ${kind} resource is kept out of git. ` +
+      `Stop tracking it first (the files stay on disk): git rm -r --cached ${shellWord(rel)} && git commit -m 'Stop tracking ${rel.replaceAll("'", '')}', then add it again.`,
+    { path, tracked: tracked.length },
+  );
+}
+
+function shellWord(s: string): string {
+  return /^[\w./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+
 export function realOrResolved(path: string): string {
   try {
     return realpathSync(path);
@@ -139,17 +163,17 @@ export async function registerResource(
   if (ignoredPath !== null && isWithin(realOrResolved(ignoredPath), realOrResolved(ws.dir))) {
     ensureGitignoreEntry(join(ws.dir, '.gitignore'), `/${relativePosix(realOrResolved(ws.dir), realOrResolved(ignoredPath))}/`);
   }
-  await ws.git.commitAll(`add of ${params.name}`);
+  await ws.commit(`add of ${params.name}`);
 }
 
 /** `--imported`: the exported lineage file of the other workspace, checked (resources.md §1.6). */
 export function readExportedLineage(localPath: string, name: string): unknown[] {
   const file = join(localPath, 'lineage.json');
-  const data = readJsonFile(file, () => new InvalidParamsError(`--imported was specified, but missing exported lineage file ${file}`, { path: file }));
+  const data = readJsonFile(file, () => new ConfigurationError(`--imported was specified, but missing exported lineage file ${file}`, { path: file }));
   const o = data as JsonObject;
   if (typeof o !== 'object' || o === null || !Array.isArray(o.lineages)) throw corrupt(file, '"lineages"', 'must be a list');
   if (o.resource_name !== name) {
-    throw new InvalidParamsError(`Resource name in imported lineage '${String(o.resource_name)}' does not match '${name}'`, { path: file });
+    throw new ConfigurationError(`Resource name in imported lineage '${String(o.resource_name)}' does not match '${name}'`, { path: file });
   }
   return o.lineages;
 }

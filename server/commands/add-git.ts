@@ -99,13 +99,14 @@ async function addSubdirectory(
 ): Promise<ResultOf<typeof AddGit>> {
   const wsBranch = await ws.branch();
   if (p.branch !== undefined && p.branch !== wsBranch) {
-    throw new InvalidParamsError(`Branch for subdirectory must match branch of primary dws git repository (${wsBranch})`, { branch: p.branch });
+    // These four are ConfigurationErrors in 1.6 (exit 1): the options parse, the workspace refuses them.
+    throw new ConfigurationError(`Branch for subdirectory must match branch of primary dws git repository (${wsBranch})`, { branch: p.branch });
   }
-  if (p.readOnly) throw new InvalidParamsError('The --read-only parameter is only valid for separate git repositories, not subdirectories.');
-  if (p.imported) throw new InvalidParamsError('The --imported parameter is only valid for separate git repositories, not subdirectories.');
+  if (p.readOnly) throw new ConfigurationError('The --read-only parameter is only valid for separate git repositories, not subdirectories.');
+  if (p.imported) throw new ConfigurationError('The --imported parameter is only valid for separate git repositories, not subdirectories.');
   const wsReal = realOrResolved(ws.dir);
   if (!isWithin(realOrResolved(localPath), wsReal)) {
-    throw new InvalidParamsError(
+    throw new ConfigurationError(
       `${localPath} is not a git repository, and git subdirectories can only be used as resources when under the workspace repo (${ws.dir}).`,
       { path: localPath },
     );
@@ -126,7 +127,7 @@ async function addSubdirectory(
     await createSubdirectory(ws, rel, role);
   }
   registerGitSubdirectory(ws, { name, role, relativePath: rel, export: p.export });
-  await ws.git.commitAll(`add of ${name}`);
+  await ws.commit(`add of ${name}`);
   return { name, role, resourceType: 'git-subdirectory', localPath };
 }
 

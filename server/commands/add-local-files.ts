@@ -1,14 +1,14 @@
 /** `dws/add/local-files`: a local directory recorded by hash trees (cli.md `add`, resources.md §4). */
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { InvalidParamsError } from '../../protocol/errors.js';
+import { ConfigurationError, InvalidParamsError } from '../../protocol/errors.js';
 import type { addLocalFiles as AddLocalFiles, ValidParamsOf, ResultOf, Role } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { importLineage } from '../../lineage/store.js';
 import { hashTreeDir } from '../resources/local-files.js';
 import { atomicWriteFile } from '../workspace/files.js';
 import { Workspace } from '../workspace/workspace.js';
-import { checkPathConflicts, chooseName, chooseRole, readExportedLineage, registerResource } from './add-common.js';
+import { checkNotTracked, checkPathConflicts, chooseName, chooseRole, readExportedLineage, registerResource } from './add-common.js';
 
 export async function addLocalFiles(ctx: Context, p: ValidParamsOf<typeof AddLocalFiles>): Promise<ResultOf<typeof AddLocalFiles>> {
   const localPath = resolve(ctx.cwd, p.path);
@@ -18,12 +18,13 @@ export async function addLocalFiles(ctx: Context, p: ValidParamsOf<typeof AddLoc
   try {
     accessSync(localPath, constants.R_OK | constants.X_OK);
   } catch {
-    throw new InvalidParamsError(`${localPath} does not have read permission`, { path: localPath });
+    throw new ConfigurationError(`${localPath} does not have read permission`, { path: localPath });
   }
   const opts = { role: p.role, name: p.name, export: p.export, imported: p.imported };
   const role = await chooseRole(ctx, opts);
   const ws = Workspace.open(ctx, p.workspaceDir);
   await checkPathConflicts(ws, localPath);
+  await checkNotTracked(ws, localPath, 'local-files');
   const name = await chooseName(ctx, ws, p.name, basename(localPath), role);
   const lineages = opts.imported ? readExportedLineage(localPath, name) : null;
 

@@ -1,13 +1,14 @@
 /** `dws/add/rclone`: a local copy of an rclone remote (cli.md `add`, resources.md §5). */
 import { accessSync, constants, existsSync, rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { InvalidParamsError } from '../../protocol/errors.js';
+import { ConfigurationError, InvalidParamsError } from '../../protocol/errors.js';
 import type { addRclone as AddRclone, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { importLineage } from '../../lineage/store.js';
-import { initialCopy, Rclone } from '../resources/rclone.js';
+import { initialCopy } from '../resources/rclone.js';
+import { Rclone } from '../resources/rclone-binary.js';
 import { Workspace } from '../workspace/workspace.js';
-import { checkPathConflicts, chooseName, chooseRole, readExportedLineage, registerResource } from './add-common.js';
+import { checkNotTracked, checkPathConflicts, chooseName, chooseRole, readExportedLineage, registerResource } from './add-common.js';
 import { createHashTreeDir } from './add-local-files.js';
 
 export async function addRclone(ctx: Context, p: ValidParamsOf<typeof AddRclone>): Promise<ResultOf<typeof AddRclone>> {
@@ -21,10 +22,11 @@ export async function addRclone(ctx: Context, p: ValidParamsOf<typeof AddRclone>
     try {
       accessSync(localPath, constants.W_OK);
     } catch {
-      throw new InvalidParamsError(`${localPath} does not have write permission`, { path: localPath });
+      throw new ConfigurationError(`${localPath} does not have write permission`, { path: localPath });
     }
   }
   await checkPathConflicts(ws, localPath);
+  await checkNotTracked(ws, localPath, 'rclone');
   const config = p.config === undefined ? null : resolve(ctx.cwd, p.config);
   const rclone = await Rclone.open(ctx, ws.dir, config);
   await rclone.checkRemote(p.remote);

@@ -7,14 +7,18 @@ import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statS
 import { dirname, join, resolve } from 'node:path';
 import { ConfigurationError, ConflictError, InternalError, NotFoundError } from '../../protocol/errors.js';
 import type { clone as Clone, ResultOf, ValidParamsOf } from '../../protocol/index.js';
+import { gitFatCloneWarning, gitFatRepositories } from '../backends/git/git-fat.js';
 import type { Context } from '../context.js';
 import { openResource, resourceType } from '../resources/registry.js';
+import type { Resource } from '../resources/types.js';
+import { materializeLatest } from '../store/share.js';
 import { readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { Git } from '../workspace/git.js';
 import { isWithin } from '../workspace/paths.js';
+import { linkStepTypes } from '../workspace/step-types.js';
 import { META_DIR, scratchDirectory, Workspace, type JsonObject } from '../workspace/workspace.js';
 import { checkGitIdentity, chooseHostname } from './init.js';
-import { repositoryLocation } from './share-common.js';
+import { gitRepositories, repositoryLocation } from './share-common.js';
 
 export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promise<ResultOf<typeof Clone>> {
   const hostname = await chooseHostname(ctx, p.hostname);
@@ -60,13 +64,20 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
     }
     ctx.log.info(withState.length === 0 ? 'No resources with local state to clone.' : `Will clone the following resources: ${withState.map((r) => r.params.name).join(', ')}`);
     const resources: ResultOf<typeof Clone>['resources'] = [];
+    const opened: Resource[] = [];
     for (const { params, clone: cloneResource } of withState) {
       ws.resourceLocalParams[params.name] = await cloneResource(ws, params);
       ws.writeResourceLocalParams();
-      resources.push({ name: params.name, localPath: (await openResource(ws, params)).localPath });
+      const r = await openResource(ws, params);
+      opened.push(r);
+      resources.push({ name: params.name, localPath: r.localPath });
     }
+    await materializeLatest(ws, opened);
+    const gitResources = await Promise.all(ws.resources.filter((r) => r.resource_type === 'git').map((r) => openResource(ws, r)));
+    for (const fat of gitFatRepositories([dir, ...gitRepositories(gitResources)])) ctx.log.warn(gitFatCloneWarning(fat));
     mkdirSync(scratchDirectory(ws)!, { recursive: true });
-    await ws.git.commitAll('Clone');
+    await ws.commit('Clone');
+    await linkStepTypes(ctx, ws.git, dir);
     return { workspaceDir: dir, name: ws.name, hostname, resources };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });

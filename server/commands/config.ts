@@ -14,6 +14,7 @@ import { openResource } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { isValidHostname, shortHostname } from '../workspace/names.js';
 import { validateTemplate } from '../workspace/results-template.js';
+import { STORE_DIR_PARAM, STORE_REMOTE_PARAM, storeDirProblem, storeRemoteProblem } from '../store/workspace-store.js';
 import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, scratchDirectoryProblem, Workspace, type JsonObject, type ResourceParams } from '../workspace/workspace.js';
 
 type Scope = 'global' | 'local';
@@ -26,13 +27,15 @@ interface ParamDef {
   description: string;
   kind: Kind;
   /** Why the value is wrong, or null. */
-  validate?: (v: unknown) => string | null;
+  validate?: (v: unknown, ws: Workspace) => string | null;
   /** Set: the parameter cannot be changed with dws config, and why. */
   readOnly?: string;
   /** The key in resource_local_params.json when it differs from the name. */
   key?: string;
   /** Other names accepted on the command line. */
   aliases?: string[];
+  /** Not a parameter of Python dws 1.6 (listed after 1.6's table). */
+  dwsOnly?: boolean;
 }
 
 const relativePath = (v: unknown) => (typeof v === 'string' && v !== '' && !isAbsolute(v) ? null : 'must be a relative path');
@@ -96,6 +99,25 @@ const WORKSPACE_PARAMS: ParamDef[] = [
     description:
       'Directory where scratch files are stored (checkpoints, temporary data, etc.). If this is set, it is absolute and only specific to the local machine.',
     validate: (v) => (typeof v === 'string' && isAbsolute(v) ? null : 'must be an absolute path'),
+  },
+  // dws only (1.6 keeps unknown parameters as they are and never reads them): the content store.
+  {
+    name: STORE_DIR_PARAM,
+    scope: 'local',
+    dwsOnly: true,
+    default: null,
+    kind: 'string',
+    description: "Directory of this machine's content store (file contents of local-files and rclone resources); several workspaces may share one. Default: the git directory's dws/store.",
+    validate: (v, ws) => storeDirProblem(ws, v),
+  },
+  {
+    name: STORE_REMOTE_PARAM,
+    scope: 'global',
+    dwsOnly: true,
+    default: null,
+    kind: 'string',
+    description: "Where push sends and clone, pull and restore fetch the content store's objects: an rclone remote (name:path) or a directory.",
+    validate: (v, ws) => storeRemoteProblem(ws, v),
   },
 ];
 
@@ -177,7 +199,7 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   const current = (d: ParamDef) => (target === null ? workspaceValue(ws, d) : resourceValue(ws, target, d));
   const show = async (d: ParamDef): Promise<ConfigParam> => {
     const { value, stored } = await current(d);
-    return { name: d.name, scope: d.scope, value, isDefault: !stored || same(value, d.default), description: d.description };
+    return { name: d.name, scope: d.scope, value, isDefault: !stored || same(value, d.default), description: d.description, dwsOnly: d.dwsOnly === true };
   };
   const resource = target?.name ?? null;
   if (p.name === undefined) return { resource, params: await Promise.all(defs.map(show)) };
@@ -195,7 +217,7 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   const what = target === null ? 'workspace' : `resource '${target.name}'`;
   if (def.readOnly) throw new ConfigurationError(`Parameter '${p.name}' of ${what} cannot be changed with dws config: ${def.readOnly}`, { parameter: p.name });
   const value = parseValue(def, p.name, p.value);
-  const problem = def.validate?.(value) ?? null;
+  const problem = def.validate?.(value, ws) ?? null;
   if (problem !== null) {
     throw new ConfigurationError(`Error in validation of configuration parameter '${p.name}': ${problem}`, { parameter: p.name, value: p.value });
   }
@@ -203,7 +225,7 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
     if (def.scope === 'global') {
       ws.config.global_params[def.name] = value;
       ws.writeConfig();
-      await ws.git.commitAll(`Update of workspace parameter ${def.name}`, { pathspec: '.dataworkspace/config.json', only: true });
+      await ws.git.commitAll(`Update of workspace parameter ${def.name}`, '.dataworkspace/config.json', { only: true });
     } else {
       ws.localParams[def.name] = value;
       ws.writeLocalParams();
@@ -211,7 +233,7 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   } else if (def.scope === 'global') {
     target[def.name] = value;
     ws.writeResources();
-    await ws.git.commitAll(`Update of resource '${target.name}' parameter ${def.name}`, { pathspec: '.dataworkspace/resources.json', only: true });
+    await ws.git.commitAll(`Update of resource '${target.name}' parameter ${def.name}`, '.dataworkspace/resources.json', { only: true });
   } else {
     ws.resourceLocalParams[target.name] = { ...ws.resourceLocalParams[target.name], [def.key ?? def.name]: value };
     ws.writeResourceLocalParams();

@@ -36,7 +36,8 @@ export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof Delet
     const removed = await r.deleteSnapshotDir(md.relative_destination_path);
     if (removed) deletedDirectories.push(removed);
   }
-  const files = [ws.meta('snapshots', `snapshot-${md.hash}.json`), ws.meta('snapshot_metadata', `${md.hash}_md.json`), ws.meta('snapshot_lineage', md.hash)]
+  // The store record too: its objects become unreachable, and 'dws gc' removes them.
+  const files = [ws.meta('snapshots', `snapshot-${md.hash}.json`), ws.meta('snapshot_metadata', `${md.hash}_md.json`), ws.meta('snapshot_lineage', md.hash), ws.meta('snapshot_store', `${md.hash}.json`)]
     .filter((f) => existsSync(f))
     .map((f) => relative(ws.dir, f));
   await ws.git.run(['rm', '-r', '-f', '--quiet', '--ignore-unmatch', '--', ...files], { bulk: true });

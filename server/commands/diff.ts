@@ -12,6 +12,7 @@ import { hashTreeDir } from '../resources/local-files.js';
 import { openResource } from '../resources/registry.js';
 import { Git } from '../workspace/git.js';
 import { Workspace, type ResourceParams } from '../workspace/workspace.js';
+import { experimentOf, valueChanges } from './experiments-common.js';
 
 type Files = ResultOf<typeof Diff>['files'][string];
 type Change = NonNullable<Files['changes']>[number];
@@ -31,6 +32,8 @@ export async function diff(ctx: Context, p: ValidParamsOf<typeof Diff>): Promise
   }
   const files: Record<string, Files> = {};
   for (const name of different) files[name] = await fileChanges(ws, ma.get(name)!, mb.get(name)!);
+  // Beyond 1.6: the experiments behind the two snapshots (report experiments) compared.
+  const [ea, eb] = [experimentOf(ws, a), experimentOf(ws, b)];
   return {
     from: { hash: a.hash, tags: a.tags },
     to: { hash: b.hash, tags: b.tags },
@@ -39,6 +42,8 @@ export async function diff(ctx: Context, p: ValidParamsOf<typeof Diff>): Promise
     added: [...mb.keys()].filter((n) => !ma.has(n)).sort(),
     removed: [...ma.keys()].filter((n) => !mb.has(n)).sort(),
     files,
+    params: valueChanges(ea.params, eb.params),
+    metrics: valueChanges(ea.metrics, eb.metrics),
   };
 }
 

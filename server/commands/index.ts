@@ -35,9 +35,13 @@ export const HANDLERS: { [M in MethodName]: () => Promise<Handler<M>> } = {
   'dws/lineage/graph': async () => (await import('./lineage-graph.js')).lineageGraph,
   'dws/restore': async () => (await import('./restore.js')).restore,
   'dws/delete-snapshot': async () => (await import('./delete-snapshot.js')).deleteSnapshot,
+  'dws/gc': async () => (await import('./gc.js')).gc,
+  'dws/fsck': async () => (await import('./fsck.js')).fsck,
+  'dws/store/checkout': async () => (await import('./store-checkout.js')).storeCheckout,
   'dws/diff': async () => (await import('./diff.js')).diff,
   'dws/config': async () => (await import('./config.js')).config,
   'dws/report/results': async () => (await import('./report-results.js')).reportResults,
+  'dws/report/experiments': async () => (await import('./report-experiments.js')).reportExperiments,
   'dws/reproduce': async () => (await import('./reproduce.js')).reproduce,
   'dws/run': async () => (await import('./run.js')).run,
 };

@@ -11,6 +11,7 @@ import { needPrompter, type Context } from '../context.js';
 import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
 import { atomicWriteFile, writeJsonFile } from '../workspace/files.js';
 import { Git } from '../workspace/git.js';
+import { linkStepTypes, writeStepTsconfig } from '../workspace/step-types.js';
 import { isValidHostname, NAME_RULE, shortHostname } from '../workspace/names.js';
 import { isWithin, relativePosix } from '../workspace/paths.js';
 import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, META_DIR, Workspace } from '../workspace/workspace.js';
@@ -51,7 +52,13 @@ export async function init(ctx: Context, p: ValidParamsOf<typeof Init>): Promise
   if (scratch.scratchDirectory !== undefined) ensureGitignoreEntry(rootIgnore, `/${scratch.scratchDirectory}`);
   ensureGitignoreEntry(rootIgnore, '.ipynb_checkpoints/');
   ensureGitignoreEntry(rootIgnore, '.~*');
-  await git.commitAll('dws init');
+  // Not in 1.6: step files import the dws package; installing it (or the link below) must not
+  // get node_modules/ committed by the next snapshot. A tsconfig.json makes them type-check.
+  ensureGitignoreEntry(rootIgnore, 'node_modules/');
+  writeStepTsconfig(dir);
+  // Only what dws made (1.6 staged the whole directory, data included: spec workspace-format §15).
+  await git.commitAll('dws init', [META_DIR, '.gitignore', 'tsconfig.json']);
+  await linkStepTypes(ctx, git, dir);
 
   const branch = await git.currentBranch();
   writeJsonFile(join(meta, 'config.json'), {
@@ -64,13 +71,13 @@ export async function init(ctx: Context, p: ValidParamsOf<typeof Init>): Promise
       dws_git_branch: branch,
     },
   });
-  await git.commitAll('dws init (config.json)');
+  await git.commitAll('dws init (config.json)', [META_DIR, '.gitignore']);
   mkdirSync(scratch.path, { recursive: true });
 
   if (p.gitLfsAttributes?.length) {
     await git.run(['lfs', 'install', '--local']);
     for (const pattern of p.gitLfsAttributes) await git.run(['lfs', 'track', pattern]);
-    await git.commitAll('added git-lfs attributes', { pathspec: '.gitattributes' });
+    await git.commitAll('added git-lfs attributes', '.gitattributes');
   }
 
   const createdResources: ResultOf<typeof Init>['createdResources'] = [];
@@ -85,9 +92,20 @@ export async function init(ctx: Context, p: ValidParamsOf<typeof Init>): Promise
     }
     ctx.log.info('Finished initializing resources:');
     for (const r of createdResources) ctx.log.info(`  ${r.name}: ./${r.relativePath}`);
-    await git.commitAll('workspace initialization');
+    await ws.commit('workspace initialization');
   }
+  await noteUntracked(ctx, git);
   return { workspaceDir: dir, name, hostname, alreadyGitRepo, createdResources };
+}
+
+/** Files dws did not commit at init: say so once, with what to do (1.6 committed them all). */
+async function noteUntracked(ctx: Context, git: Git): Promise<void> {
+  const left = (await git.status(undefined, 'normal')).filter((e) => e.index === '?').map((e) => e.path);
+  if (left.length === 0) return;
+  const shown = left.slice(0, 5).join(', ') + (left.length > 5 ? `, ... (${left.length} in all)` : '');
+  ctx.log.info(
+    `Not committed to git: ${shown}. dws commits only its own metadata and git-subdirectory resources; add data folders as resources ('dws add local-files DIR') and commit code yourself ('git add'), or add them to .gitignore.`,
+  );
 }
 
 export async function checkGitIdentity(ctx: Context, git: Git): Promise<void> {
@@ -126,7 +144,7 @@ export async function chooseHostname(ctx: Context, given: string | undefined): P
 /** Where the scratch directory goes: inside the workspace (committed setting) or outside (local setting). */
 function scratchSettings(ws: string, scratch: string): { path: string; scratchDirectory?: string; localScratchDirectory?: string } {
   if (scratch === ws) {
-    throw new InvalidParamsError(
+    throw new ConfigurationError(
       'Scratch directory cannot be equal to workspace directory. It should either be a subdirectory or completely outside it.',
       { scratchDirectory: scratch },
     );

@@ -3,20 +3,24 @@
  * resources and clone those that came with the pull (cli.md pull). The origin is fetched first,
  * so the resource names and every precheck are checked before the workspace changes.
  */
-import { ConfigurationError, SubprocessError } from '../../protocol/errors.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigurationError, ConflictError, SubprocessError } from '../../protocol/errors.js';
 import type { pull as Pull, ResultOf, ValidParamsOf } from '../../protocol/index.js';
+import { gitFatRepositories, refuseGitFat } from '../backends/git/git-fat.js';
 import type { Context } from '../context.js';
 import { clearCurrentLineage, importLineage } from '../../lineage/store.js';
 import { openResource, resourceType } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { Workspace, type ResourceParams } from '../workspace/workspace.js';
 import { readExportedLineage } from './add-common.js';
-import { selectResources, unreachableOrigin } from './share-common.js';
+import { knownTrees, materializeLatest } from '../store/share.js';
+import { gitRepositories, selectResources, unreachableOrigin } from './share-common.js';
 
 export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise<ResultOf<typeof Pull>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
   ctx.log.info('Syncing workspace');
-  if (await ws.git.isDirty()) {
+  if (await ws.hasUncommittedChanges()) {
     throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pulling.`, { path: ws.dir });
   }
   const branch = await ws.branch();
@@ -26,13 +30,19 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
     if (e instanceof SubprocessError) throw unreachableOrigin(ws, String(e.data.stderr ?? '').trim());
     throw e;
   }
-  const sel = await selectResources(ctx, await incomingResources(ws), p);
+  // Every resource the merge will leave, as 1.6 pulls every resource of the merged resources.json:
+  // those only we have (added here since) count as much as those only the origin has.
+  const sel = await selectResources(ctx, await mergedResources(ws), p);
   const toPull = sel.selected.filter((r) => ws.resources.some((x) => x.name === r.name) && ws.resourceLocalParams[r.name] !== undefined);
   const toClone = sel.selected.filter((r) => !toPull.includes(r));
   const resources = await Promise.all(toPull.map((r) => openResource(ws, ws.resourceParams(r.name))));
+  // The workspace may use git-fat already, or start to with the commits being pulled.
+  const incomingFat = await ws.git.succeeds(['cat-file', '-e', 'FETCH_HEAD:.gitfat']);
+  refuseGitFat('pull', gitFatRepositories([ws.dir, ...gitRepositories(resources)]).concat(incomingFat && !existsSync(join(ws.dir, '.gitfat')) ? [ws.dir] : []));
   for (const r of resources) await r.pullPrecheck?.();
 
-  await ws.git.run(['merge', '--quiet', '--no-edit', 'FETCH_HEAD']);
+  const snapshotted = knownTrees(ws); // before the merge: a resource at one of these has nothing unsnapshotted
+  await merge(ws);
   const pulled = Workspace.load(ctx, ws.dir);
   if (!p.onlyWorkspace) {
     ctx.log.info(resources.length > 0 ? `Updating resources: ${resources.map((r) => r.name).join(', ')}` : 'No resources to update.');
@@ -52,18 +62,56 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
       pulled.resourceLocalParams[r.name] = await (await resourceType(params.resource_type)).clone!(pulled, params);
       pulled.writeResourceLocalParams();
     }
+    // Data: pulled resources to their latest snapshot (when nothing unsnapshotted is in the way), cloned ones too.
+    const withFiles = await Promise.all([...toPull, ...toClone].map((r) => openResource(pulled, pulled.resourceParams(r.name))));
+    await materializeLatest(pulled, withFiles.filter((r) => !toClone.some((c) => c.name === r.name)), snapshotted);
+    await materializeLatest(pulled, withFiles.filter((r) => toClone.some((c) => c.name === r.name)));
   }
-  await pulled.git.commitAll('Pull command');
+  await pulled.commit('Pull command');
   return { resources: resources.map((r) => r.name), cloned: toClone.map((r) => r.name), skippedNoLocalState: sel.noLocalState };
 }
 
-/** The resources the workspace will have after the merge (those of the fetched commit). */
-async function incomingResources(ws: Workspace): Promise<ResourceParams[]> {
+/**
+ * Merge the fetched commit. A conflict (e.g. both sides added a resource to resources.json) is
+ * undone at once, so the workspace is left as it was, and the message says how to merge by hand.
+ */
+async function merge(ws: Workspace): Promise<void> {
   try {
-    const list = parsePyJson(await ws.git.run(['show', 'FETCH_HEAD:.dataworkspace/resources.json']));
+    await ws.git.run(['merge', '--quiet', '--no-edit', 'FETCH_HEAD']);
+  } catch (e) {
+    if (!(e instanceof SubprocessError)) throw e;
+    const conflicted = (await ws.git.run(['diff', '--name-only', '--diff-filter=U']).catch(() => '')).trim().split('\n').filter(Boolean);
+    if (conflicted.length === 0) throw e;
+    await ws.git.run(['merge', '--abort']);
+    throw new ConflictError(
+      `Pulling into ${ws.dir} conflicts with local changes in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (in resources.json keep both sides' entries), 'git commit', then 'dws pull' again.`,
+      { path: ws.dir, files: conflicted },
+    );
+  }
+}
+
+/**
+ * The resources the workspace will have after merging FETCH_HEAD, from the three versions of
+ * resources.json (ours, the origin's, their merge base): a resource on either side is kept
+ * unless it was in the base and one side has dropped it. Order: the origin's, then ours.
+ */
+async function mergedResources(ws: Workspace): Promise<ResourceParams[]> {
+  const theirs = await resourcesAt(ws, 'FETCH_HEAD');
+  if (theirs === null) return ws.resources; // unreadable at the origin: the merge will bring it; select from what we have
+  const base = (await ws.git.run(['merge-base', 'HEAD', 'FETCH_HEAD']).catch(() => '')).trim();
+  const baseNames = new Set(((base ? await resourcesAt(ws, base) : null) ?? []).map((r) => r.name));
+  const ours = new Set(ws.resources.map((r) => r.name));
+  const theirNames = new Set(theirs.map((r) => r.name));
+  const dropped = (n: string) => baseNames.has(n) && !(ours.has(n) && theirNames.has(n));
+  return [...theirs, ...ws.resources.filter((r) => !theirNames.has(r.name))].filter((r) => !dropped(r.name));
+}
+
+async function resourcesAt(ws: Workspace, commit: string): Promise<ResourceParams[] | null> {
+  try {
+    const list = parsePyJson(await ws.git.run(['show', `${commit}:.dataworkspace/resources.json`]));
     if (Array.isArray(list)) return list as ResourceParams[];
   } catch {
-    // unreadable at the origin: the merge will bring it; select from what we have
+    // no such file at that commit
   }
-  return ws.resources;
+  return null;
 }

@@ -8,8 +8,11 @@ import { ConfigurationError, InvalidParamsError, NotFoundError, UserAbortError }
 import type { restore as Restore, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { restoreLineage } from '../../lineage/store.js';
-import { SnapshotStore } from '../backends/git/snapshots.js';
+import { SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
+import type { Resource } from '../resources/types.js';
+import { applyFiles, prepareFiles, type FilesTarget } from '../store/materialize.js';
+import { readStoreRecord, usesContentStore, withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): Promise<ResultOf<typeof Restore>> {
@@ -26,9 +29,12 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
     }
   }
   const md = new SnapshotStore(ws).resolve(p.tagOrHash);
-  const inSnapshot = Object.entries(md.restore_hashes)
-    .filter(([, h]) => h !== null)
-    .map(([n]) => n);
+  // Local-files and rclone resources are restored from the content store's trees (store/).
+  const storeTrees = readStoreRecord(ws, md.hash) ?? {};
+  const restoreHashOf = (n: string) => md.restore_hashes[n] ?? storeTrees[n] ?? null;
+  const inSnapshot = [...new Set([...Object.keys(md.restore_hashes), ...Object.keys(storeTrees)])].filter((n) => restoreHashOf(n) !== null);
+  // In the snapshot, but taken without a store (by Python 1.6, or an older dws): nothing to restore from.
+  const withoutStore = Object.keys(md.restore_hashes).filter((n) => restoreHashOf(n) === null && current.includes(n) && usesContentStore(ws.resourceParams(n)));
   const strict = p.strict || p.only !== undefined;
 
   let set: string[];
@@ -51,6 +57,9 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   }
   set = set.filter((n) => !results.includes(n));
   const notInSnapshot = set.filter((n) => !inSnapshot.includes(n)).sort();
+  const noStore = notInSnapshot.filter((n) => withoutStore.includes(n));
+  const why = `Snapshot ${md.hash} was taken without a content store (by Python dws 1.6 or an older dws), so it holds no copy of the files of ${noStore.join(', ')}`;
+  if (noStore.length > 0 && strict) throw new ConfigurationError(`${why}: they cannot be restored. Use --leave ${noStore.join(',')}.`, { resources: noStore });
   if (notInSnapshot.length > 0) {
     if (strict) {
       throw new ConfigurationError(
@@ -59,6 +68,8 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
       );
     }
     ctx.log.warn(`Resources have been added to workspace since restore, will leave them as-is: ${notInSnapshot.join(', ')}`);
+    // 1.6's words above; why, for local-files resources of a snapshot without a store:
+    if (noStore.length > 0) ctx.log.warn(`(${why}.)`);
   }
   // Workspace order, as 1.6 prints and restores them.
   const toRestore = current.filter((n) => set.includes(n) && !notInSnapshot.includes(n));
@@ -67,12 +78,35 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   if (toRestore.length === 0) return result;
 
   const resources = (await openResources(ws)).filter((r) => toRestore.includes(r.name));
+  const fileTargets: FilesTarget[] = [];
   for (const r of resources) {
+    if (r.storeFiles) {
+      fileTargets.push({ name: r.name, root: r.storeFiles.root, cacheFile: r.storeFiles.cacheFile, tree: storeTrees[r.name]! });
+      continue;
+    }
     if (!r.restore || !r.restorePrecheck) {
       throw new ConfigurationError(`Resource '${r.name}' (type ${r.params.resource_type}) cannot be restored`, { resource: r.name });
     }
     await r.restorePrecheck(md.restore_hashes[r.name]!, { force: p.force });
   }
+  if (fileTargets.length === 0) return restoreResources(ctx, ws, md, resources, toRestore, result, p.force);
+  return withStoreLock(ws, 'dws restore', async () => {
+    const store = workspaceStore(ws);
+    const prepared = await prepareFiles(ws, store, fileTargets, { force: p.force, what: 'restore' });
+    return restoreResources(ctx, ws, md, resources, toRestore, result, p.force, () => applyFiles(ws, store, prepared));
+  });
+}
+
+async function restoreResources(
+  ctx: Context,
+  ws: Workspace,
+  md: SnapshotMetadata,
+  resources: Resource[],
+  toRestore: string[],
+  result: ResultOf<typeof Restore>,
+  force: boolean,
+  restoreFiles: () => string[] = () => [],
+): Promise<ResultOf<typeof Restore>> {
   if (!existsSync(ws.meta('snapshot_lineage', md.hash))) {
     throw new NotFoundError(`Did not find lineage data for snapshot ${md.hash}`, { snapshot: md.hash });
   }
@@ -81,11 +115,14 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
     if (!(await ctx.prompter.confirm(`${plan}Should I perform this restore?`, true))) throw new UserAbortError();
   }
 
+  const filesChanged = restoreFiles();
   for (const r of resources) {
-    if (await r.restore!(md.restore_hashes[r.name]!, { force: p.force })) result.changed.push(r.name);
+    if (r.storeFiles) {
+      if (filesChanged.includes(r.name)) result.changed.push(r.name);
+    } else if (await r.restore!(md.restore_hashes[r.name]!, { force })) result.changed.push(r.name);
   }
   restoreLineage(ws, md.hash, toRestore);
-  await ws.git.commitAll(`Restore to ${md.hash}`);
+  await ws.commit(`Restore to ${md.hash}`);
   return result;
 }
 

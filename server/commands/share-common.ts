@@ -5,10 +5,12 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigurationError, InvalidParamsError, UserAbortError } from '../../protocol/errors.js';
+import { gitFatRepositories, refuseGitFat } from '../backends/git/git-fat.js';
 import type { Context } from '../context.js';
 import { openResource, resourceType } from '../resources/registry.js';
 import { pushState } from '../resources/git-common.js';
 import type { ResourceParams, Workspace } from '../workspace/workspace.js';
+import { pushStore } from '../store/share.js';
 
 export interface SelectionParams {
   only?: string[] | undefined;
@@ -32,7 +34,8 @@ export async function selectResources(ctx: Context, resources: ResourceParams[],
   for (const [flag, list] of [['--only', p.only], ['--skip', p.skip]] as const) {
     const bad = (list ?? []).filter((n) => !known.has(n));
     if (bad.length > 0) {
-      throw new InvalidParamsError(`Invalid resource names were included with ${flag}: ${[...new Set(bad)].sort().join(', ')}`, { names: bad });
+      // 1.6 checks the names after parsing the options: a ConfigurationError (exit 1), not a usage error.
+      throw new ConfigurationError(`Invalid resource names were included with ${flag}: ${[...new Set(bad)].sort().join(', ')}`, { names: bad });
     }
   }
   if (p.onlyWorkspace) return { selected: [], noLocalState: [] };
@@ -45,6 +48,11 @@ export async function selectResources(ctx: Context, resources: ResourceParams[],
   }
   if (noLocalState.length > 0) ctx.log.info(`Skipping the following resources, which do not have local state: ${[...noLocalState].sort().join(', ')}`);
   return { selected, noLocalState };
+}
+
+/** Local paths of the separate git repositories among `resources` (git-subdirectory ones live in the workspace's). */
+export function gitRepositories(resources: Array<{ params: ResourceParams; localPath: string | null }>): Array<string | null> {
+  return resources.filter((r) => r.params.resource_type === 'git').map((r) => r.localPath);
 }
 
 export function unreachableOrigin(ws: Workspace, detail = ''): ConfigurationError {
@@ -73,7 +81,7 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   const state = await pushState(ws.git, branch);
   if (state === 'unreachable') throw unreachableOrigin(ws);
   if (state === 'needs-pull') throw new ConfigurationError(`Data workspace at ${ws.dir} requires a pull from remote origin`, { path: ws.dir });
-  if (await ws.git.isDirty()) {
+  if (await ws.hasUncommittedChanges()) {
     if (!ctx.prompter) {
       throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pushing.`, { path: ws.dir });
     }
@@ -81,13 +89,15 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
     if (!(await ctx.prompter.confirm('Do you wish to continue anyway?', false))) throw new UserAbortError('Aborted!');
   }
   const resources = await Promise.all(sel.selected.map((r) => openResource(ws, r)));
+  refuseGitFat('push', gitFatRepositories([ws.dir, ...gitRepositories(resources)]));
   for (const r of resources) await r.pushPrecheck?.();
   for (const r of resources) {
     ctx.log.info(`[push] pushing resource ${r.name}`);
     await r.push?.();
   }
   if (!onlyWorkspace) ctx.log.info('[push] all resources pushed successfully.');
+  if (!onlyWorkspace) await pushStore(ws); // the data before the metadata that names it
   await ws.git.run(['push', '--quiet', 'origin', branch]);
-  await ws.git.commitAll('push command');
+  await ws.commit('push command');
   return names;
 }

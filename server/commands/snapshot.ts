@@ -19,9 +19,23 @@ import { isValidHostname, looksLikeHash, NAME_RULE } from '../workspace/names.js
 import { expandTemplate, templateExcludeRegex, validateTemplate } from '../workspace/results-template.js';
 import { localIsoTimestamp } from '../workspace/time.js';
 import { Workspace, type JsonObject } from '../workspace/workspace.js';
+import { contentStoreEnabled, usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
 
 export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
+  if (!ws.resources.some(usesContentStore) || !contentStoreEnabled(ctx.env)) return takeSnapshot(ctx, ws, p);
+  // Files go to the content store while they are hashed: gc (also of another workspace sharing the store) waits.
+  return withStoreLock(ws, 'dws snapshot', async () => {
+    const contents = workspaceStore(ws);
+    try {
+      return await takeSnapshot(ctx, ws, p);
+    } finally {
+      contents.abort(); // whatever a failed snapshot stored and did not make visible
+    }
+  });
+}
+
+async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const store = new SnapshotStore(ws);
   const tag = p.tag ?? null;
   const moveTagFrom = tag === null ? null : await checkTag(ctx, store, tag);
@@ -64,11 +78,13 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
 
   const compareHashes = new Map<string, string | null>();
   const restoreHashes: Record<string, string | null> = {};
+  const storeTrees: StoreRecord = {};
   for (const r of resources) {
     ctx.log.info(`[snapshot] Taking snapshot of resource ${r.name}`);
     const h = await r.snapshot();
     compareHashes.set(r.name, h.compareHash);
     restoreHashes[r.name] = h.restoreHash;
+    if (h.storeTree !== undefined) storeTrees[r.name] = h.storeTree;
   }
   ctx.log.info('[snapshot] all resources snapshotted successfully.');
   const { bytes, hash } = buildManifest(ws.resources, compareHashes);
@@ -96,8 +112,12 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
     store.writeMetadata({ ...old, tags: old.tags.filter((t) => t !== tag) });
   }
   store.writeManifest(hash, bytes);
+  if (Object.keys(storeTrees).length > 0) {
+    workspaceStore(ws).commit(); // the objects are visible before a record names them
+    writeStoreRecord(ws, hash, storeTrees);
+  }
   store.writeMetadata(md);
-  await ws.git.commitAll(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
+  await ws.commit(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
   return {
     hash,
     tag,
@@ -110,7 +130,8 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
 
 /** Refuse bad or used tags; returns the hash of a snapshot the person agreed to take the tag from. */
 async function checkTag(ctx: Context, store: SnapshotStore, tag: string): Promise<string | null> {
-  if (looksLikeHash(tag)) throw new InvalidParamsError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
+  // A ConfigurationError (exit 1) as in 1.6; only the tag's syntax is a usage error (exit 2).
+  if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
   if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${tag}' is not valid: a tag ${NAME_RULE}`, { tag });
   const owner = store.findTag(tag);
   if (!owner) return null;

@@ -40,7 +40,7 @@ export class GitSubdirectoryResource implements Resource {
     const git = this.ws.git;
     // Results were committed by the move just before; other roles commit their edits now.
     if (this.role !== 'results') {
-      await git.commitAll('autocommit ahead of snapshot', { pathspec: `${this.relativePath}/`, only: true });
+      await git.commitAll('autocommit ahead of snapshot', `${this.relativePath}/`, { only: true });
     }
     const tree = await this.treeAtHead();
     return { compareHash: tree, restoreHash: await git.headCommit() };
@@ -59,7 +59,7 @@ export class GitSubdirectoryResource implements Resource {
   async restore(restoreHash: string): Promise<boolean> {
     const git = this.ws.git;
     const dir = `${this.relativePath}/`;
-    await git.commitAll('auto-commit ahead of restore', { pathspec: dir, only: true });
+    await git.commitAll('auto-commit ahead of restore', dir, { only: true });
     if (!(await stageTreeOfCommit(git, restoreHash, this.relativePath))) return false;
     await git.run(['commit', '--quiet', '--no-verify', '-m', `Revert to commit ${restoreHash}`, '--only', '--', this.relativePath], { bulk: true });
     return true;

@@ -44,7 +44,8 @@ export class GitRepoResource implements Resource {
   }
 
   async snapshot(): Promise<SnapshotHashes> {
-    if (this.role !== 'results') await this.git.commitAll('autocommit ahead of snapshot');
+    // The repository is wholly the resource's: 1.6 commits all of it.
+    if (this.role !== 'results') await this.git.commitAll('autocommit ahead of snapshot', '.');
     await this.switchToBranch();
     const head = await this.git.headCommit();
     return { compareHash: head, restoreHash: head };
@@ -119,7 +120,7 @@ export class GitRepoResource implements Resource {
 
   /** The repository's content becomes the recorded commit's, as a new commit on its branch. */
   async restore(restoreHash: string): Promise<boolean> {
-    await this.git.commitAll('auto-commit ahead of restore');
+    await this.git.commitAll('auto-commit ahead of restore', '.');
     await this.switchToBranch();
     if (!(await stageTreeOfCommit(this.git, restoreHash, ''))) return false;
     await this.git.commitStaged(`Revert to commit ${restoreHash}`);

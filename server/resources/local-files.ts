@@ -3,13 +3,16 @@
  * workspace-format §13). Compare hash = root tree hash; restore hash = null (not restorable).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigurationError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
 import { needPrompter } from '../context.js';
 import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { BlobPackWriter, packDirOf } from '../backends/git/pack.js';
+import { cloneInside, pathInsideClone } from './clone-path.js';
 import { computeHashTree } from './hashtree/index.js';
+import { contentStoreEnabled, workspaceStore } from '../store/workspace-store.js';
+import { latestTrees } from '../store/share.js';
 import { checkDestinationFree, filesToMove, moveFiles } from './results-move.js';
 import type { Resource, ResourceType, SnapshotHashes } from './types.js';
 
@@ -24,6 +27,7 @@ export class LocalFilesResource implements Resource {
   readonly localPath: string;
   readonly computeHash: boolean;
   private rootHash: string | undefined;
+  private storeRoot: string | undefined;
   /** The blobs of the tree files written by hash(), packed while hashing goes on (null: no pack here). */
   private pack: BlobPackWriter | null = null;
 
@@ -67,15 +71,25 @@ export class LocalFilesResource implements Resource {
   async snapshot(): Promise<SnapshotHashes> {
     const root = this.rootHash ?? (await this.hash());
     this.pack?.flush();
-    return { compareHash: root, restoreHash: null };
+    return { compareHash: root, restoreHash: null, ...(this.storeRoot !== undefined ? { storeTree: this.storeRoot } : {}) };
+  }
+
+  get storeFiles() {
+    return { root: this.localPath, cacheFile: this.cacheFile };
+  }
+
+  /** The stat cache of this resource (in the git directory, never committed), or null. */
+  get cacheFile(): string | null {
+    const gitLocal = localCacheDir(this.ws);
+    return gitLocal === null ? null : join(gitLocal, 'hashcache', encodeURIComponent(`${this.role}--${this.name}`));
   }
 
   /** Hash the tree, writing the tree files that are new and packing their blobs as they come. */
   private async hash(): Promise<string> {
     mkdirSync(this.treeDir, { recursive: true });
-    const gitLocal = localCacheDir(this.ws);
-    const cacheDir = gitLocal === null ? null : join(gitLocal, 'hashcache');
-    if (cacheDir !== null) mkdirSync(cacheDir, { recursive: true });
+    const cacheFile = this.cacheFile;
+    if (cacheFile !== null) mkdirSync(dirname(cacheFile), { recursive: true });
+    const store = contentStoreEnabled(this.ws.ctx.env) ? workspaceStore(this.ws) : null;
     const packDir = packDirOf(this.ws.dir, this.ws.ctx.env);
     const pack = (this.pack = packDir === null ? null : new BlobPackWriter(packDir));
     const task = this.ws.ctx.progress.begin(`Hashing ${this.name}`);
@@ -84,7 +98,8 @@ export class LocalFilesResource implements Resource {
         root: this.localPath,
         computeHash: this.computeHash,
         treeDir: this.treeDir,
-        ...(cacheDir !== null ? { cacheFile: join(cacheDir, encodeURIComponent(`${this.role}--${this.name}`)) } : {}),
+        ...(cacheFile !== null ? { cacheFile } : {}),
+        ...(store !== null ? { store: store.sink() } : {}),
         deferCacheSave: true,
         onProgress: (done, total) => task.report(done, total),
         onWarning: (m) => this.ws.ctx.log.warn(m),
@@ -92,6 +107,7 @@ export class LocalFilesResource implements Resource {
       });
       // Saved when this thread next waits (for git, at the latest the snapshot's commit), not now.
       setImmediate(r.saveCache);
+      this.storeRoot = r.storeRoot ?? undefined;
       return r.rootHash;
     } catch (e) {
       throw new ConfigurationError(`Cannot hash resource '${this.name}' at ${this.localPath}: ${(e as Error).message}`, {
@@ -121,7 +137,12 @@ export const localFilesType: ResourceType = {
   open: (ws, params, local) => new LocalFilesResource(ws, params, local),
   clone: async (ws, params) => {
     const recorded = recordedPath(params);
+    // Inside the original workspace: inside this one too, never the original's folder.
+    const inside = pathInsideClone(ws, recorded);
+    if (inside !== null) return cloneInside(ws, params.name, recorded, inside);
     if (existsSync(recorded)) return { local_path: null };
+    // Its files are in the content store: the clone writes them there (store/share.ts).
+    if (!ws.ctx.prompter && latestTrees(ws).has(params.name)) return { local_path: null };
     if (!ws.ctx.prompter) {
       throw new ConfigurationError(`Local files resource ${params.name} is missing from ${recorded}.`, { resource: params.name, path: recorded });
     }

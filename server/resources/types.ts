@@ -10,6 +10,8 @@ export interface SnapshotHashes {
   compareHash: string | null;
   /** What restore needs (a commit), or null when the state cannot be restored. */
   restoreHash: string | null;
+  /** Resources whose files go to the content store: the store tree of this state (store/trees.ts). */
+  storeTree?: string;
 }
 
 export interface Resource {
@@ -35,6 +37,11 @@ export interface Resource {
   restorePrecheck?(restoreHash: string, options: { force: boolean }): Promise<void>;
   /** Make the resource's content equal its state at `restoreHash`; returns true if anything changed. */
   restore?(restoreHash: string, options: { force: boolean }): Promise<boolean>;
+  /**
+   * Resources whose files go to the content store (local-files, rclone): restore from a store
+   * tree instead of a restore hash (store/restore-files.ts).
+   */
+  readonly storeFiles?: StoreFilesCapability;
   /** Remove the snapshot's results directory `relDest` if present; returns its absolute path when removed. */
   deleteSnapshotDir?(relDest: string): Promise<string | null>;
   /** Sharing (cli.md push/pull). Absent = nothing to do: the workspace push/pull carries the data, or there is no remote. */
@@ -42,6 +49,13 @@ export interface Resource {
   push?(): Promise<void>;
   pullPrecheck?(): Promise<void>;
   pull?(): Promise<void>;
+}
+
+export interface StoreFilesCapability {
+  /** The directory whose files the store trees describe. */
+  readonly root: string;
+  /** The stat cache file of the resource (shared with snapshots), or null. */
+  readonly cacheFile: string | null;
 }
 
 export interface ResultsCapability {

@@ -4,8 +4,8 @@
  * `<argv> [run in <cwd>]`, and failures become SubprocessError naming the command.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { dirname, sep } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { SubprocessError } from '../../protocol/errors.js';
 import type { Context } from '../context.js';
 
@@ -73,10 +73,11 @@ export class Git {
 
   /**
    * Changed paths (porcelain v1, NUL-separated so names are never quoted), optionally limited
-   * to a directory. Untracked files are listed individually.
+   * to a directory. Untracked files are listed individually, or (`untracked: 'normal'`) an
+   * untracked directory as one entry `dir/`, which is cheaper when it holds much data.
    */
-  async status(pathspec?: string): Promise<StatusEntry[]> {
-    const args = ['status', '--porcelain', '-z', '--untracked-files=all'];
+  async status(pathspec?: string, untracked: 'all' | 'normal' = 'all'): Promise<StatusEntry[]> {
+    const args = ['status', '--porcelain', '-z', `--untracked-files=${untracked}`];
     if (pathspec !== undefined) args.push('--', pathspec);
     const out = await this.run(args);
     const entries: StatusEntry[] = [];
@@ -97,19 +98,34 @@ export class Git {
   }
 
   /**
-   * Stage every change (new, modified, deleted) below `pathspec` (default: the whole repo) and
-   * commit it; `only` restricts the commit to that path even if other paths are staged
-   * (dws 1.6's `commit --only <subdir>/`). Returns false when there was nothing to commit.
+   * Stage every change (new, modified, deleted) below `pathspecs` and commit it; `only`
+   * restricts the commit to those paths even if other paths are staged (dws 1.6's
+   * `commit --only <subdir>/`). There is deliberately no default: in the workspace repository a
+   * dws commit takes only what dws owns (Workspace.ownedPaths), never the work tree, which can
+   * hold a resource's data; only a repository that is wholly the user's (a separate git
+   * resource) passes '.'. A path that neither exists nor is tracked is left out (git would
+   * refuse the whole command for it). Returns false when there was nothing to commit.
    */
-  async commitAll(message: string, options: { pathspec?: string; only?: boolean; changed?: boolean } = {}): Promise<boolean> {
-    const spec = options.pathspec ?? '.';
-    await this.run(['add', '--all', '--', spec], { bulk: true });
+  async commitAll(message: string, pathspecs: string | string[], options: { only?: boolean; changed?: boolean } = {}): Promise<boolean> {
+    const specs = await this.presentPaths(typeof pathspecs === 'string' ? [pathspecs] : pathspecs);
+    if (specs.length === 0) return false;
+    await this.run(['add', '--all', '--', ...specs], { bulk: true });
     // `changed`: the caller has just written files there, so skip asking git.
-    if (!options.changed && (await this.run(['diff', '--cached', '--name-only', '-z', '--', spec])) === '') return false;
+    if (!options.changed && (await this.run(['diff', '--cached', '--name-only', '-z', '--', ...specs])) === '') return false;
     const args = ['commit', '--quiet', '--no-verify', '-m', message];
-    if (options.only) args.push('--only', '--', spec);
+    if (options.only) args.push('--only', '--', ...specs);
     await this.run(args, { bulk: true });
     return true;
+  }
+
+  /** The paths (relative to the repository root) that are on disk or in the index. */
+  private async presentPaths(paths: string[]): Promise<string[]> {
+    const missing = paths.filter((p) => !onDisk(join(this.cwd, p)));
+    if (missing.length === 0) return paths;
+    // Gone from disk but tracked: still staged, so its deletion is committed.
+    const tracked = (await this.run(['ls-files', '-z', '--', ...missing])).split('\0').filter(Boolean);
+    const strip = (p: string) => p.replace(/\/+$/, '');
+    return paths.filter((p) => !missing.includes(p) || tracked.some((t) => t === strip(p) || t.startsWith(`${strip(p)}/`)));
   }
 
   /** Commit whatever is staged, if anything. */
@@ -165,4 +181,13 @@ function gitProcessesIn(repo: string): number[] | null {
     }
   }
   return found;
+}
+
+function onDisk(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

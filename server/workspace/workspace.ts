@@ -114,6 +114,34 @@ export class Workspace {
     return this.branchCache;
   }
 
+  /**
+   * The paths of the workspace repository that dws commits (relative, `/`-separated): its
+   * metadata, the root `.gitignore` and `.gitattributes` it edits, and the git-subdirectory
+   * resources, whose content the workspace repository versions. Everything else in the work
+   * tree is the user's: a local-files resource's data above all, which must never reach git.
+   */
+  ownedPaths(): string[] {
+    const subdirs = this.resources.filter((r) => r.resource_type === 'git-subdirectory' && typeof r.relative_path === 'string').map((r) => String(r.relative_path));
+    return [META_DIR, '.gitignore', '.gitattributes', ...subdirs];
+  }
+
+  /** Stage the changes of the owned paths (deleted files too) and commit them; false when there were none. */
+  commit(message: string, options: { changed?: boolean } = {}): Promise<boolean> {
+    return this.git.commitAll(message, this.ownedPaths(), options);
+  }
+
+  /**
+   * Whether the workspace repository has changes a push or pull must not go past: any change to
+   * a tracked file, or an untracked file among the owned paths. Untracked files elsewhere are
+   * not dws's to commit (1.6 committed the whole tree, so it never had any), and git refuses a
+   * merge itself if one would be overwritten.
+   */
+  async hasUncommittedChanges(): Promise<boolean> {
+    const owned = this.ownedPaths();
+    const ownedOrAbove = (p: string) => owned.some((o) => p === o || p.startsWith(`${o}/`) || (p.endsWith('/') && o.startsWith(p)));
+    return (await this.git.status(undefined, 'normal')).some((e) => e.index !== '?' || ownedOrAbove(e.path));
+  }
+
   resourceParams(name: string): ResourceParams {
     const r = this.resources.find((p) => p.name === name);
     if (!r) throw new NotFoundError(`A resource by the name '${name}' does not exist in this workspace`, { resource: name });

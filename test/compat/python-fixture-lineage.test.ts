@@ -3,11 +3,10 @@
  * for byte, queried, graphed, and checked for staleness. Extracted into a private temp dir; the
  * local-files resources are pointed at it so nothing outside is read.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, FIXTURE, fingerprint, tempDir } from '../helpers.js';
+import { cleanup, dws, dwsOk, extractFixture, FIXTURE, fingerprint, tempDir } from '../helpers.js';
 
 const EXPECTED = join(FIXTURE, 'expected');
 const expected = (name: string) => readFileSync(join(EXPECTED, name), 'utf8');
@@ -15,8 +14,7 @@ let WS: string;
 
 beforeAll(() => {
   const dir = tempDir('dws-lineage-fixture-');
-  execFileSync('tar', ['-xzf', join(FIXTURE, 'workspace.tar.gz'), '-C', dir]);
-  WS = join(dir, 'python-workspace');
+  WS = extractFixture(dir);
   const resources = join(WS, '.dataworkspace', 'resources.json');
   writeFileSync(resources, readFileSync(resources, 'utf8').replaceAll('/tmp/dwsref/fixtures/build/python-workspace', WS));
 });

@@ -1,16 +1,15 @@
 /**
- * Compatibility with a workspace made by Python dws 1.6 (../shared/fixtures/python-dws-1.6):
+ * Compatibility with a workspace made by Python dws 1.6 (test/fixtures/python-dws-1.6):
  * the same reports, byte for byte; the same manifest bytes and hashes; and a new snapshot of the
  * unchanged workspace that agrees with the last one on every resource hash.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildManifest, gitBlobHash } from '../../server/backends/git/snapshots.js';
 import { dumpPyJson, parsePyJson } from '../../server/workspace/pyjson.js';
 import type { ResourceParams } from '../../server/workspace/workspace.js';
-import { dws, dwsOk, FIXTURE, fingerprint, git } from '../helpers.js';
+import { dws, dwsOk, extractFixture, FIXTURE, fingerprint, git } from '../helpers.js';
 
 /** The fixture's absolute paths point here (its README): extracting here keeps them valid. */
 const BUILD_DIR = '/tmp/dwsref/fixtures/build';
@@ -22,7 +21,7 @@ const V3 = 'e2cbb8e19eb52338512e1ab3823f46278bc71730';
 beforeAll(() => {
   rmSync(WS, { recursive: true, force: true });
   mkdirSync(BUILD_DIR, { recursive: true });
-  execFileSync('tar', ['-xzf', join(FIXTURE, 'workspace.tar.gz'), '-C', BUILD_DIR]);
+  extractFixture(BUILD_DIR);
 });
 afterAll(() => rmSync(WS, { recursive: true, force: true }));
 

@@ -4,7 +4,7 @@
 // click details, and that the screenshot is not blank (PNG decoded here with node:zlib).
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -14,9 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../lineage/graph-render.js';
 import type { LineageGraph } from '../../lineage/graph-model.js';
 import { fixtureGraph, generatedGraph, nodeNames } from '../graph-fixture.js';
-import { dwsOk, FIXTURE } from '../helpers.js';
+import { dwsOk, FIXTURE, requireOnPath } from '../helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT_MS = 10_000;
 
 type Json = Record<string, any>; // CDP messages are loosely typed JSON
@@ -55,9 +54,9 @@ class Browser {
     });
   }
 
-  static launch(): Browser {
+  static launch(executable: string): Browser {
     const profile = mkdtempSync(join(tmpdir(), 'dws-chromium-'));
-    const proc = spawn(CHROMIUM, [
+    const proc = spawn(executable, [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--no-default-browser-check',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-extensions',
       // Network off: every host is unresolvable and every proxied request goes to a closed port.
@@ -194,9 +193,9 @@ describe('lineage graph page in headless Chromium', () => {
   let dir: string;
 
   beforeAll(() => {
-    expect(existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; .ci/run does it)`).toBe(true);
+    const chromium = requireOnPath(['chromium', 'chromium-browser', 'google-chrome'], "Debian's chromium package: apt-get install chromium");
     dir = mkdtempSync(join(tmpdir(), 'dws-graph-'));
-    browser = Browser.launch();
+    browser = Browser.launch(chromium);
   });
   afterAll(async () => {
     await browser?.close();

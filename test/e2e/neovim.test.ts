@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, DWS, newWorkspace, TEST_ENV, tempDir } from '../helpers.js';
+import { cleanup, DWS, newWorkspace, requireOnPath, TEST_ENV, tempDir } from '../helpers.js';
 
 const STEP = `import { defineStep } from 'dataworkspaces';
 
@@ -62,7 +62,7 @@ describe('Neovim drives dws server --stdio', () => {
     const out = join(dir, 'out.json');
     const lua = join(dir, 'init.lua');
     writeFileSync(lua, script(ws, out, { line: 4, character: STEP.split('\n')[4]!.indexOf('source-data') + 2 }));
-    const nvim = spawn('nvim', ['--headless', '--clean', step, '-c', `luafile ${lua}`], { cwd: ws, env: { ...TEST_ENV, HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir } });
+    const nvim = spawn(requireOnPath(['nvim'], "Debian's neovim package: apt-get install neovim"), ['--headless', '--clean', step, '-c', `luafile ${lua}`], { cwd: ws, env: { ...TEST_ENV, HOME: dir, XDG_STATE_HOME: dir, XDG_DATA_HOME: dir } });
     let stderr = '';
     nvim.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     // A guard so a hung editor fails the test instead of hanging it (not a timed assertion).

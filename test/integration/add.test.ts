@@ -95,11 +95,14 @@ describe('dws add', () => {
       ['export of source data', () => ['add', 'local-files', '--role', 's', '--export', 'data'], 2, 'Cannot export a source data or code resource'],
       ['a duplicate name', () => ['add', 'local-files', '--role', 's', '--name', 'code', 'data'], 1, "Resource name 'code' already in use"],
       ['a path inside another resource', () => ['add', 'local-files', '--role', 's', 'code/sub'], 1, 'conflicts with local path'],
-      ['the workspace itself', () => ['add', 'local-files', '--role', 's', '.'], 2, 'Cannot use the entire workspace as a resource local path'],
+      ['the workspace itself', () => ['add', 'local-files', '--role', 's', '.'], 1, 'Cannot use the entire workspace as a resource local path'],
       ['a git URL', () => ['add', 'git', '--role', 's', 'git@example.invalid:x.git'], 2, 'It looks like you tried to specify a git URL'],
-      ['a subdirectory outside the workspace', () => ['add', 'git', '--role', 's', tempDir()], 2, 'git subdirectories can only be used as resources when under the workspace repo'],
+      ['a subdirectory outside the workspace', () => ['add', 'git', '--role', 's', tempDir()], 1, 'git subdirectories can only be used as resources when under the workspace repo'],
       ['a missing subdirectory', () => ['add', 'git', '--role', 's', 'nothing-here'], 1, "Did not find '"],
-      ['--read-only on a subdirectory', () => ['add', 'git', '--role', 's', '--read-only', 'data'], 2, 'The --read-only parameter is only valid for separate git repositories'],
+      // Exit 1 as in 1.6, where the workspace (not the option parser) refuses these.
+      ['--read-only on a subdirectory', () => ['add', 'git', '--role', 's', '--read-only', 'data'], 1, 'The --read-only parameter is only valid for separate git repositories'],
+      ['--imported on a subdirectory', () => ['add', 'git', '--role', 's', '--imported', 'data'], 1, 'The --imported parameter is only valid for separate git repositories'],
+      ['another branch for a subdirectory', () => ['add', 'git', '--role', 's', '--branch', 'other', 'data'], 1, 'Branch for subdirectory must match branch of primary dws git repository (master)'],
     ];
     it.each(cases)('%s', async (_what, args, code, message) => {
       const ws = await newWorkspace(['--create-resources=code']);

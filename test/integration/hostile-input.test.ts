@@ -71,6 +71,31 @@ describe('paths made from settings stay inside (item 2)', () => {
   });
 });
 
+describe('content store settings stay out of the workspace (items 1-2)', () => {
+  it('refuses a store.dir or store.remote in the workspace, a file, or with control characters; on set and on use', async () => {
+    const ws = await newWorkspace(['--create-resources', 'code']);
+    writeFileSync(join(ws, 'code', 'f'), 'x');
+    await refused(ws, ['config', 'store.dir', '.dataworkspace/store'], 1, `Error in validation of configuration parameter 'store.dir': ${join(ws, '.dataworkspace', 'store')} is inside the workspace ${ws}`);
+    await refused(ws, ['config', 'store.dir', join(ws, 'code', 's')], 1, 'is inside the workspace');
+    await refused(ws, ['config', 'store.dir', '..'], 1, 'contains the workspace');
+    await refused(ws, ['config', 'store.dir', 'code/f'], 1, `${join(ws, 'code', 'f')} exists and is not a directory`);
+    await refused(ws, ['config', 'store.dir', '/tmp/a\nb'], 1, 'may not contain control characters');
+    await refused(ws, ['config', 'store.remote', 'code/remote'], 1, "Error in validation of configuration parameter 'store.remote': the directory");
+    await refused(ws, ['config', 'store.remote', ''], 1, 'must not be empty');
+    // The default store is in the git directory: a store.dir there is fine, and so is an rclone remote.
+    await dwsOk(ws, ['--batch', 'config', 'store.dir', '.git/dws/other-store']);
+    await dwsOk(ws, ['--batch', 'config', 'store.remote', 'remote:bucket/x']);
+    // Hand-edited: named with the file at the next command that uses the store.
+    const local = join(ws, '.dataworkspace', 'local_params.json');
+    const lp = JSON.parse(readFileSync(local, 'utf8'));
+    writeFileSync(local, JSON.stringify({ ...lp, 'store.dir': '.dataworkspace' }));
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'x'), 'x');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await refused(ws, ['snapshot', 'v1'], 1, `${local}: "store.dir" (".dataworkspace") ${join(ws, '.dataworkspace')} is inside the workspace`);
+  });
+});
+
 describe('resource names (item 3)', () => {
   it('refuses bad names on add', async () => {
     const ws = await newWorkspace();

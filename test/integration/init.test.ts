@@ -21,7 +21,7 @@ describe('dws init', () => {
     expect(meta('local_params.json')).toBe('{\n  "hostname": "host1"\n}');
     expect(meta('resource_local_params.json')).toBe('{}');
     expect(meta('.gitignore')).toBe('local_params.json\nresource_local_params.json\ncurrent_lineage/\n');
-    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('/scratch\n.ipynb_checkpoints/\n.~*\n');
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('/scratch\n.ipynb_checkpoints/\n.~*\nnode_modules/\n');
     expect(existsSync(join(dir, 'scratch'))).toBe(true);
     expect(gitLog(dir)).toEqual(['dws init (config.json)', 'dws init']);
     expect(git(dir, ['status', '--porcelain'])).toBe('');
@@ -70,13 +70,14 @@ describe('dws init', () => {
   });
 
   it.each([
-    [['--hostname', 'bad_host'], "Hostname 'bad_host' is not valid"],
-    [['--scratch-directory', '.'], 'Scratch directory cannot be equal to workspace directory'],
-    [['--create-resources', 'code,models'], "Invalid resource role 'models'"],
-  ])('refuses bad options %j with exit 2 and writes nothing', async (args, message) => {
+    [['--hostname', 'bad_host'], 2, "Hostname 'bad_host' is not valid"],
+    // A ConfigurationError in 1.6 (exit 1): the option parses, the value is refused.
+    [['--scratch-directory', '.'], 1, 'Scratch directory cannot be equal to workspace directory'],
+    [['--create-resources', 'code,models'], 2, "Invalid resource role 'models'"],
+  ])('refuses bad options %j with exit %i and writes nothing', async (args, code, message) => {
     const dir = tempDir();
     const r = await dws(dir, ['--batch', 'init', ...args]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(code);
     expect(r.stderr).toContain(message);
     expect(existsSync(join(dir, '.dataworkspace'))).toBe(false);
     expect(existsSync(join(dir, '.git'))).toBe(false);

@@ -156,7 +156,7 @@ describe('dws server --stdio as a language server', () => {
     const missing = await lsp.request('dws/status', { workspaceDir: join(ws, 'nope') });
     expect(missing.error).toMatchObject({ code: 1001, data: { code: 'NotFound' } });
     const conflict = await lsp.request('dws/snapshot', { tag: snapshotHash.slice(0, 10) });
-    expect(conflict.error).toMatchObject({ code: -32602, message: expect.stringContaining('looks like a git hash') });
+    expect(conflict.error).toMatchObject({ code: 1000, message: expect.stringContaining('looks like a git hash') });
     // Without workspaceDir, the workspace folder given in initialize is used.
     expect((await lsp.request('dws/report/history', {})).result.snapshots[0].hash).toBe(snapshotHash);
   });

@@ -4,9 +4,12 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, TEST_ENV, tempDir } from '../helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, requireOnPath, TEST_ENV, tempDir } from '../helpers.js';
 
+beforeAll(() => {
+  requireOnPath(['rclone'], "Debian's rclone package: apt-get install rclone");
+});
 afterAll(cleanup);
 
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
@@ -151,7 +154,7 @@ describe('dws add rclone', () => {
     // PATH with git but without rclone.
     const bin = join(base, 'bin');
     mkdirSync(bin);
-    symlinkSync('/usr/bin/git', join(bin, 'git'));
+    symlinkSync(requireOnPath(['git'], 'apt-get install git'), join(bin, 'git'));
     let r = await dws(ws, ['--batch', 'add', 'rclone', '--config', config, '--role', 's', `localfs:${remote}`, 'mirror'], { env: { ...TEST_ENV, PATH: bin } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('rclone executable not found');

@@ -226,8 +226,8 @@ describe('dws push and pull between collaborators', () => {
     for (const cmd of ['push', 'pull']) {
       await unchanged(ws, [cmd, '--only', 'code', '--skip', 'lib'], 2, 'Please specify at most one of --only, --skip, or --only-workspace');
       await unchanged(ws, [cmd, '--skip', 'lib', '--only-workspace'], 2, 'Please specify at most one of --only, --skip, or --only-workspace');
-      await unchanged(ws, [cmd, '--only', 'code,nope,zzz'], 2, 'Invalid resource names were included with --only: nope, zzz');
-      await unchanged(ws, [cmd, '--skip', 'nope'], 2, 'Invalid resource names were included with --skip: nope');
+      await unchanged(ws, [cmd, '--only', 'code,nope,zzz'], 1, 'Invalid resource names were included with --only: nope, zzz');
+      await unchanged(ws, [cmd, '--skip', 'nope'], 1, 'Invalid resource names were included with --skip: nope');
     }
 
     // A dirty workspace.

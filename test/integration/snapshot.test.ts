@@ -127,7 +127,7 @@ describe('dws snapshot', () => {
   });
 
   it.each([
-    [['0123456789abcdef'], 2, "Tag '0123456789abcdef' looks like a git hash. Please pick something else."],
+    [['0123456789abcdef'], 1, "Tag '0123456789abcdef' looks like a git hash. Please pick something else."],
     [['bad_tag'], 2, "Tag 'bad_tag' is not valid"],
     [['used'], 1, "Configuration error: Tag 'used' already exists for snapshot"],
   ])('refuses tag %j, leaving every file as it was', async (args, code, message) => {
@@ -253,9 +253,13 @@ describe('separate git repositories and workspace discovery', () => {
     expect(out).toContain("tagged with 'T1'");
     const st = await dwsOk(elsewhere, ['report', '--workspace-dir', ws, 'history']);
     expect(st).toContain('| T1   |');
+    // As in 1.6, a bad --workspace-dir is a usage error (exit 2), checked before anything runs.
     const missing = await dws(elsewhere, ['status', '--workspace-dir', join(elsewhere, 'nope')]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(`Workspace directory ${join(elsewhere, 'nope')} does not exist`);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`Directory '${join(elsewhere, 'nope')}' does not exist`);
+    const notWorkspace = await dws(elsewhere, ['report', '--workspace-dir', elsewhere, 'history']);
+    expect(notWorkspace.code).toBe(2);
+    expect(notWorkspace.stderr).toContain(`No .dataworkspace directory found under '${elsewhere}'. Did you run 'dws init'?`);
   });
 });
 

@@ -19,7 +19,7 @@ import {
 } from '../../server/workspace/pyjson.js';
 
 const FIXTURE_DIR = fileURLToPath(
-  new URL('../../../shared/fixtures/python-dws-1.6/expected/dataworkspace/', import.meta.url),
+  new URL('../fixtures/python-dws-1.6/expected/dataworkspace/', import.meta.url),
 );
 
 function jsonFilesUnder(dir: string): string[] {

@@ -7,7 +7,7 @@ import { formatColumns } from '../../clients/cli/table.js';
 import type { ColumnSpec } from '../../clients/cli/table.js';
 import { PyFloat, parsePyJson, pyStr } from '../../server/workspace/pyjson.js';
 
-const EXPECTED_DIR = fileURLToPath(new URL('../../../shared/fixtures/python-dws-1.6/expected/', import.meta.url));
+const EXPECTED_DIR = fileURLToPath(new URL('../fixtures/python-dws-1.6/expected/', import.meta.url));
 
 function expected(name: string): string {
   return readFileSync(EXPECTED_DIR + name, 'utf8');

@@ -1,7 +1,7 @@
 /** `dws add git|local-files|rclone|api-resource ...`: one sub-command per resource type. */
 import { Option, type Command } from 'commander';
 import { RCLONE_MASTERS, RCLONE_SYNC_MODES, type Role } from '../../../protocol/index.js';
-import { invoke, roleOption, withJson } from '../cli.js';
+import { invoke, roleOption, withJson, workspaceDirOption } from '../cli.js';
 
 interface Common {
   role?: Role;
@@ -17,7 +17,7 @@ function common(cmd: Command): Command {
   return withJson(cmd)
     .option('--role <ROLE>', 'source-data, intermediate-data, code or results (s, i, c, r)', roleOption)
     .option('--name <NAME>', 'short unique name (default: from the path)')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)');
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption);
 }
 
 /** `--workspace-dir` may be given to `add` or to the sub-command. */
@@ -29,7 +29,7 @@ export function register(program: Command): void {
   const add = program
     .command('add')
     .description('Add a resource to the workspace')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)');
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption);
 
   common(add.command('git'))
     .description('Add a local git repository, or a directory of the workspace repository (git-subdirectory)')

@@ -1,7 +1,8 @@
-/** `dws diff SNAPSHOT_OR_TAG1 SNAPSHOT_OR_TAG2`: 1.6's comparison, then the files that changed. */
+/** `dws diff SNAPSHOT_OR_TAG1 SNAPSHOT_OR_TAG2`: 1.6's comparison, then the files, params and metrics that changed. */
 import type { Command } from 'commander';
-import type { diff as Diff, ResultOf } from '../../../protocol/index.js';
-import { invoke, withJson } from '../cli.js';
+import type { diff as Diff, ResultOf, ValueChange } from '../../../protocol/index.js';
+import { pyStr } from '../../../server/workspace/pyjson.js';
+import { invoke, withJson, workspaceDirOption } from '../cli.js';
 
 export function renderDiff(r: ResultOf<typeof Diff>): string {
   const snap = (s: { hash: string; tags: string[] }) => `Snapshot ${s.hash}${s.tags.length > 0 ? `, tags ${s.tags.join(',')}` : ''}`;
@@ -21,7 +22,23 @@ export function renderDiff(r: ResultOf<typeof Diff>): string {
       else out += `  ${name}:\n${f.changes.map((c) => `    ${c.status} ${c.path}\n`).join('')}`;
     }
   }
+  // Beyond 1.6: the params and metrics that changed (as `report experiments` shows them).
+  out += changes('Params that changed', r.params);
+  out += changes('Metrics that changed', r.metrics);
   return out;
+}
+
+function changes(title: string, list: ValueChange[]): string {
+  if (list.length === 0) return '';
+  const shown = (v: unknown) => (v === undefined ? '(none)' : pyStr(v));
+  const lines = list.map((c) => `    ${c.name}: ${shown(c.from)} -> ${shown(c.to)}${c.delta === null ? '' : ` (${formatDelta(c.delta)})`}\n`);
+  return `${title}:\n${lines.join('')}`;
+}
+
+/** A signed difference without binary noise (0.3 - 0.1 shows as +0.2). */
+function formatDelta(d: number): string {
+  const n = Number(d.toPrecision(12));
+  return n > 0 ? `+${n}` : `${n}`;
 }
 
 export function register(program: Command): void {
@@ -29,7 +46,7 @@ export function register(program: Command): void {
     .description('Which resources (and which of their files) differ between two snapshots')
     .argument('<SNAPSHOT_OR_TAG1>')
     .argument('<SNAPSHOT_OR_TAG2>')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (snapshot1: string, snapshot2: string, o: { workspaceDir?: string }, cmd: Command) => {
       await invoke(cmd, 'dws/diff', { snapshot1, snapshot2, workspaceDir: o.workspaceDir }, renderDiff);
     });

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { GRAPH_FORMATS, type CertInfo, type LineageRecord, type ResultOf, type reportLineage } from '../../../protocol/index.js';
 import { InvalidParamsError } from '../../../protocol/errors.js';
 import { pyRepr, pyStr } from '../../../server/workspace/pyjson.js';
-import { invoke, withJson } from '../cli.js';
+import { invoke, withJson, workspaceDirOption } from '../cli.js';
 import { formatColumns } from '../table.js';
 
 /** The 1.6 table: Resource / Type / Details / Inputs (inputs one per line, None for non-steps). */
@@ -49,7 +49,7 @@ export function register(program: Command): void {
   const lineage = program
     .command('lineage')
     .description('The lineage recorded by steps: table, graph, what produced a resource, what depends on it')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)');
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption);
   const wsDir = (cmd: Command) => (cmd.parent?.opts() as { workspaceDir?: string }).workspaceDir;
   const snapshotOption = (c: Command) => c.option('--snapshot <S>', 'as of this snapshot (tag or hash) instead of the current state');
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { reportResults as ReportResults, ResultOf } from '../../../protocol/index.js';
 import { pyStr } from '../../../server/workspace/pyjson.js';
-import { invoke, withJson } from '../cli.js';
+import { invoke, withJson, workspaceDirOption } from '../cli.js';
 import { formatColumns } from '../table.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && v.constructor === Object;
@@ -43,7 +43,7 @@ export function registerResults(report: Command, wsDir: (cmd: Command, o: { work
     .description('Show a results.json: the current one, or one of a snapshot')
     .option('--snapshot <S>', 'tag or hash of the snapshot whose results to show')
     .option('--resource <R>', 'look only in this resource')
-    .option('--workspace-dir <DIR>', 'workspace root')
+    .option('--workspace-dir <DIR>', 'workspace root', workspaceDirOption)
     .action(async (o: { workspaceDir?: string; snapshot?: string; resource?: string }, cmd: Command) => {
       await invoke(cmd, 'dws/report/results', { workspaceDir: wsDir(cmd, o), snapshot: o.snapshot, resource: o.resource }, renderResults);
     });

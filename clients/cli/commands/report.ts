@@ -1,9 +1,10 @@
-/** `dws report status|history`: tables as dws 1.6 prints them (cli.md `report`). */
+/** `dws report status|history|results|lineage|experiments`: tables as dws 1.6 prints them (cli.md `report`), and experiments. */
 import type { Command } from 'commander';
 import type { ReportStatus, SnapshotInfo } from '../../../protocol/index.js';
 import { pyStr } from '../../../server/workspace/pyjson.js';
-import { invoke, positiveInt, withJson } from '../cli.js';
+import { invoke, positiveInt, withJson, workspaceDirOption } from '../cli.js';
 import { formatColumns } from '../table.js';
+import { registerExperiments } from './report-experiments.js';
 import { registerResults } from './report-results.js';
 import { renderLineageTable } from './lineage.js';
 
@@ -63,12 +64,12 @@ export function register(program: Command): void {
   const report = program
     .command('report')
     .description('Reports on the workspace')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)');
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption);
   const wsDir = (cmd: Command, o: { workspaceDir?: string }) => o.workspaceDir ?? (cmd.parent?.opts() as { workspaceDir?: string }).workspaceDir;
 
   withJson(report.command('status'))
     .description('The workspace and its resources')
-    .option('--workspace-dir <DIR>', 'workspace root')
+    .option('--workspace-dir <DIR>', 'workspace root', workspaceDirOption)
     .action(async (o: { workspaceDir?: string }, cmd: Command) => {
       await invoke(cmd, 'dws/report/status', { workspaceDir: wsDir(cmd, o) }, renderStatus);
     });
@@ -76,17 +77,18 @@ export function register(program: Command): void {
   withJson(report.command('history'))
     .description('Snapshots, newest first, with tags, messages and metrics')
     .option('--limit <N>', 'show at most N snapshots', positiveInt)
-    .option('--workspace-dir <DIR>', 'workspace root')
+    .option('--workspace-dir <DIR>', 'workspace root', workspaceDirOption)
     .action(async (o: { workspaceDir?: string; limit?: number }, cmd: Command) => {
       await invoke(cmd, 'dws/report/history', { workspaceDir: wsDir(cmd, o), limit: o.limit }, (r) => renderHistory(r, o.limit));
     });
 
   registerResults(report, wsDir);
+  registerExperiments(report, wsDir);
 
   withJson(report.command('lineage'))
     .description('The lineage table: one row per resource or path with lineage')
     .option('--snapshot <S>', 'as of this snapshot (tag or hash) instead of the current state')
-    .option('--workspace-dir <DIR>', 'workspace root')
+    .option('--workspace-dir <DIR>', 'workspace root', workspaceDirOption)
     .action(async (o: { workspaceDir?: string; snapshot?: string }, cmd: Command) => {
       await invoke(cmd, 'dws/report/lineage', { workspaceDir: wsDir(cmd, o), snapshot: o.snapshot }, renderLineageTable);
     });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { reproduce as Reproduce, ResultOf } from '../../../protocol/index.js';
 import { callMethod } from '../../../server/commands/index.js';
-import { globalOptions, toJson, withJson } from '../cli.js';
+import { globalOptions, toJson, withJson, workspaceDirOption } from '../cli.js';
 import { terminalContext } from '../terminal.js';
 
 /** One line per replayed step, one per output (equal / differs), then the notes. */
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .argument('<SNAPSHOT>', 'a tag, a full hash, or a unique prefix of 6+ hex digits')
     .option('--check', 'exit 1 when an output differs or a step fails')
     .option('--keep', 'keep the scratch copy and print where it is')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (snapshot: string, o: { check?: boolean; keep?: boolean; workspaceDir?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const ctx = terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json: g.json === true });

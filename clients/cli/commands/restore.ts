@@ -1,7 +1,7 @@
 /** `dws restore [--only R1,R2 | --leave R1,R2] [--strict] [--force] TAG_OR_HASH` */
 import type { Command } from 'commander';
 import { planText } from '../../../server/commands/restore.js';
-import { invoke, resourceList, withJson } from '../cli.js';
+import { invoke, resourceList, withJson, workspaceDirOption } from '../cli.js';
 
 export function register(program: Command): void {
   withJson(program.command('restore'))
@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .option('--leave <R1,R2>', 'leave these resources as they are', resourceList)
     .option('--strict', 'fail instead of skipping results resources and resources not in the snapshot')
     .option('--force', 'commit uncommitted changes of separate git repositories before restoring them')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (tagOrHash: string, o: { only?: string[]; leave?: string[]; strict?: boolean; force?: boolean; workspaceDir?: string }, cmd: Command) => {
       await invoke(
         cmd,

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { ResultOf, RunEvent, run as Run } from '../../../protocol/index.js';
 import { callMethod } from '../../../server/commands/index.js';
-import { globalOptions, lockTimeoutMs, onInterrupt, positiveInt, repeatable, toJson, withJson } from '../cli.js';
+import { globalOptions, lockTimeoutMs, onInterrupt, positiveInt, repeatable, toJson, withJson, workspaceDirOption } from '../cli.js';
 import { terminalContext } from '../terminal.js';
 
 interface RunFlags {
@@ -43,7 +43,7 @@ export function register(program: Command): void {
     // Observed writes (runner/observe.ts).
     .option('--strict', 'fail the run (no snapshot) when a step writes outside the declared outputs')
     .option('--no-observe', 'do not watch for writes outside the declared outputs')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (files: string[], o: RunFlags, cmd: Command) => {
       const g = globalOptions(cmd);
       const json = g.json === true;

@@ -1,13 +1,13 @@
 /** `dws snapshot [-m MSG] [TAG]` */
 import type { Command } from 'commander';
-import { invoke, withJson } from '../cli.js';
+import { invoke, withJson, workspaceDirOption } from '../cli.js';
 
 export function register(program: Command): void {
   withJson(program.command('snapshot'))
     .description('Record the state of every resource under one hash (moves results into a snapshot directory)')
     .argument('[TAG]', 'a name for the snapshot, unique in the workspace')
     .option('-m, --message <TEXT>', 'what this snapshot is', '')
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (tag: string | undefined, o: { message: string; workspaceDir?: string }, cmd: Command) => {
       await invoke(cmd, 'dws/snapshot', { tag, message: o.message, workspaceDir: o.workspaceDir }, (r) =>
         r.tag !== null

@@ -1,6 +1,6 @@
 /** `dws status [--history] [--limit N]` */
 import type { Command } from 'commander';
-import { invoke, positiveInt, withJson } from '../cli.js';
+import { globalOptions, invoke, positiveInt, withJson, workspaceDirOption } from '../cli.js';
 import { renderHistory, renderStatus } from './report.js';
 import type { ResultOf, status as Status } from '../../../protocol/index.js';
 
@@ -18,15 +18,34 @@ function renderStale(s: ResultOf<typeof Status>['stale']): string {
   return `${out}Outputs that depend on them: ${s.outputs.join(', ')}\n`;
 }
 
+/** After the stale steps: what changed in local-files/rclone resources since their latest snapshot (paths with --verbose). */
+export function renderChanges(changes: ResultOf<typeof Status>['changes'], verbose: boolean): string {
+  if (changes === undefined || changes.length === 0) return '';
+  let out = '\nChanges since the latest snapshot:\n';
+  for (const c of changes) {
+    if (!c.known) {
+      out += `  ${c.resource}: ${c.snapshot === null ? 'no snapshot of its files yet' : `cannot compare (the files of snapshot ${c.snapshot.slice(0, 7)} are not in the local store)`}\n`;
+      continue;
+    }
+    const n = c.added.length + c.modified.length + c.deleted.length;
+    out += `  ${c.resource}: ${n === 0 ? 'no changes' : `${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted`} (since ${c.snapshot!.slice(0, 7)})\n`;
+    if (verbose) {
+      for (const [mark, list] of [['+', c.added], ['M', c.modified], ['-', c.deleted]] as const) for (const p of list) out += `    ${mark} ${p}\n`;
+    }
+  }
+  return out;
+}
+
 export function register(program: Command): void {
   withJson(program.command('status'))
     .description('The workspace and its resources; with --history, its snapshots too')
     .option('--history', 'also show the snapshot history')
     .option('--limit <N>', 'with --history, show at most N snapshots', positiveInt)
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (o: { history?: boolean; limit?: number; workspaceDir?: string }, cmd: Command) => {
+      const verbose = globalOptions(cmd).verbose === true;
       await invoke(cmd, 'dws/status', { history: o.history ?? false, limit: o.limit, workspaceDir: o.workspaceDir }, (r) =>
-        renderStatus(r) + (r.history ? `\n\n${renderHistory(r.history, o.limit)}` : '') + renderStale(r.stale),
+        renderStatus(r) + (r.history ? `\n\n${renderHistory(r.history, o.limit)}` : '') + renderStale(r.stale) + renderChanges(r.changes, verbose),
       );
     });
 }

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidParamsError } from '../../../protocol/errors.js';
 import { Workspace } from '../../../server/workspace/workspace.js';
-import { globalOptions, onInterrupt, positiveInt, repeatable } from '../cli.js';
+import { globalOptions, onInterrupt, positiveInt, repeatable, workspaceDirOption } from '../cli.js';
 import { terminalContext } from '../terminal.js';
 import { progressLine } from './run.js';
 
@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('-j, --jobs <N>', 'steps run at once (default: the number of CPU cores)', positiveInt)
     .option('--snapshot', 'take a snapshot after each run that ran something (default: none)')
     .option('--debounce <MS>', 'quiet time after the last change before rerunning (default 200)', positiveInt)
-    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)')
+    .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (files: string[], o: { param: string[]; jobs?: number; snapshot?: boolean; debounce?: number; workspaceDir?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const ctx = terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json: false });

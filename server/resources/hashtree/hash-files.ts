@@ -4,10 +4,13 @@
  * there are none, in the calling thread: the same function either way. Only sync fs calls: they
  * are several times faster than async ones for this bulk work (PERF-NOTES.md).
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import type { Stats } from 'node:fs';
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { KnownIds } from '../../store/known-ids.js';
+import type { StoreSession } from '../../store/store.js';
 
 /** What a job's file came to. */
 export const FileStatus = {
@@ -43,13 +46,25 @@ export interface HashJob {
   deferBytes: number;
   /** Once this much is read, the remaining files come back NotDone (Infinity: no limit). */
   budgetBytes: number;
+  /**
+   * Set: keep what is read in the content store, from the bytes read for hashing (no second
+   * read). Small contents the store lacks are appended to this thread's pack of the session;
+   * files of LARGE_OBJECT_BYTES or more are copied to a temp file as they are hashed.
+   */
+  store?: StoreSession | undefined;
 }
 
 export interface HashJobResult {
   id: number;
   status: Uint8Array;
-  /** size, mtimeMs, ctimeMs, ino per file, from the fstat taken before reading (0s for skipped files). */
+  /** size, mtimeMs, ctimeMs, ino, mode per file, from the fstat taken before reading (0s for skipped files). */
   stats: Float64Array;
+  /** With a store session: the pack this thread appended to ('' if none). */
+  packPath: string;
+  /** With a store session, per file: offset of its content in packPath, or -1 (not appended). */
+  packOffsets: Float64Array | null;
+  /** With a store session: per file a temp file holding its content (large files), '' if none; NUL-separated. */
+  largeFiles: string;
   /** 40 characters per file: the SHA-1 hex of a Hashed file, else NO_HASH. */
   hashes: string;
   /** Content bytes read. */
@@ -58,8 +73,8 @@ export interface HashJobResult {
   error?: { path: string; message: string };
 }
 
-/** Numbers per file in stats arrays: size, mtimeMs, ctimeMs, ino. */
-export const STAT_FIELDS = 4;
+/** Numbers per file in stats arrays: size, mtimeMs, ctimeMs, ino, mode. */
+export const STAT_FIELDS = 5;
 export const NO_HASH = '-'.repeat(40);
 const CHUNK = 1 << 20;
 // O_NONBLOCK: opening a FIFO that appeared behind our back must not block; regular files ignore it.
@@ -119,22 +134,76 @@ export function skipStatus(abs: string, st: Stats, link: boolean): FileStatus {
   return FileStatus.SkippedSpecial;
 }
 
-/** SHA-1 hex of an open file's content, streamed through the reused buffer. */
-function hashFd(fd: number, expectedSize: number): { hex: string; bytes: number } {
+/**
+ * SHA-1 hex of an open file's content, streamed through the reused buffer. `oneShot`: the whole
+ * content is in `buffer[0..bytes)` afterwards. `copyTo`: every chunk is also written to that fd.
+ */
+function hashFd(fd: number, expectedSize: number, copyTo = -1): { hex: string; bytes: number; oneShot: boolean } {
   const buf = (buffer ??= Buffer.allocUnsafe(CHUNK));
   let n = readSync(fd, buf, 0, CHUNK, null);
   // A short read that reaches the size fstat gave is the end: saves one read call per small
   // file, and the one-shot hash saves a Hash object.
-  if (n < CHUNK && n === expectedSize) return { hex: oneShotSha1(buf.subarray(0, n)), bytes: n };
+  if (n < CHUNK && n === expectedSize && copyTo < 0) return { hex: oneShotSha1(buf.subarray(0, n)), bytes: n, oneShot: true };
   const h = createHash('sha1');
   let total = 0;
   while (n > 0) {
-    h.update(n === CHUNK ? buf : buf.subarray(0, n));
+    const chunk = n === CHUNK ? buf : buf.subarray(0, n);
+    h.update(chunk);
+    if (copyTo >= 0) writeAll(copyTo, chunk);
     total += n;
     if (n < CHUNK && total === expectedSize) break;
     n = readSync(fd, buf, 0, CHUNK, null);
   }
-  return { hex: h.digest('hex'), bytes: total };
+  return { hex: h.digest('hex'), bytes: total, oneShot: false };
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
+/**
+ * This thread's pack of the current store session: small contents are gathered in a buffer and
+ * appended in large writes (one write a job, typically). Opened at the first object of a session;
+ * the previous session's file (published by the main thread meanwhile) is closed then.
+ */
+const PACK_BUFFER = 4 << 20;
+const LARGE_BYTES = 1 << 20; // = store.ts LARGE_OBJECT_BYTES (not imported: keeps the worker bundle small)
+let pack: { session: string; path: string; fd: number; size: number } | undefined;
+let packBuf: Buffer | undefined;
+let packUsed = 0;
+let tmpCounter = 0;
+let known: { session: string; ids: KnownIds } | undefined;
+
+function knownIds(s: StoreSession): KnownIds {
+  if (known?.session !== s.id) known = { session: s.id, ids: new KnownIds(s.known) };
+  return known.ids;
+}
+
+function sessionPack(s: StoreSession): NonNullable<typeof pack> {
+  if (pack?.session !== s.id) {
+    if (pack !== undefined) closeSync(pack.fd);
+    const path = `${s.tmpDir}/pack-${s.id}-${threadId}.tmp`;
+    pack = { session: s.id, path, fd: openSync(path, 'wx', 0o444), size: 0 };
+    packUsed = 0;
+  }
+  return pack;
+}
+
+function flushPack(): void {
+  if (pack !== undefined && packUsed > 0) writeAll(pack.fd, packBuf!.subarray(0, packUsed));
+  packUsed = 0;
+}
+
+/** Append the content now in `buffer[0..n)` to the session pack; returns its offset. */
+function appendToPack(p: NonNullable<typeof pack>, n: number): number {
+  packBuf ??= Buffer.allocUnsafe(PACK_BUFFER);
+  if (packUsed + n > PACK_BUFFER) flushPack();
+  buffer!.copy(packBuf, packUsed, 0, n);
+  packUsed += n;
+  const offset = p.size;
+  p.size += n;
+  return offset;
 }
 
 /** Run one job. Never throws: a failure is reported in `error`. */
@@ -144,7 +213,10 @@ export function runHashJob(job: HashJob): HashJobResult {
   const status = new Uint8Array(n);
   const stats = new Float64Array(n * STAT_FIELDS);
   const hashes = new Array<string>(n).fill(NO_HASH);
-  const result: HashJobResult = { id: job.id, status, stats, hashes: '', bytesRead: 0 };
+  const store = job.store;
+  const packOffsets = store === undefined ? null : new Float64Array(n).fill(-1);
+  const largeFiles = store === undefined ? null : new Array<string>(n).fill('');
+  const result: HashJobResult = { id: job.id, status, stats, hashes: '', bytesRead: 0, packPath: '', packOffsets, largeFiles: '' };
   let abs = job.base;
   try {
     for (let i = 0; i < n; i++) {
@@ -182,17 +254,39 @@ export function runHashJob(job: HashJob): HashJobResult {
         stats[o + 1] = st.mtimeMs;
         stats[o + 2] = st.ctimeMs;
         stats[o + 3] = st.ino;
+        stats[o + 4] = st.mode;
         if (st.size >= job.deferBytes) {
           status[i] = FileStatus.Deferred;
           continue;
         }
-        let r: { hex: string; bytes: number };
+        let r: { hex: string; bytes: number; oneShot: boolean };
+        let largeTmp = '';
+        let tmpFd = -1;
         try {
-          r = hashFd(fd, st.size);
+          if (store !== undefined && !link && st.size >= LARGE_BYTES) {
+            largeTmp = `${store.tmpDir}/large-${store.id}-${threadId}-${++tmpCounter}.tmp`;
+            tmpFd = openSync(largeTmp, 'wx', 0o444);
+          }
+          r = hashFd(fd, st.size, tmpFd);
+          if (tmpFd >= 0) fsyncSync(tmpFd);
         } catch (e) {
+          if (largeTmp !== '') rmSync(largeTmp, { force: true });
           throw new FileError(abs, `Cannot read ${abs}: ${describe(e)}`);
+        } finally {
+          if (tmpFd >= 0) closeSync(tmpFd);
         }
         hashes[i] = r.hex;
+        // A symbolic link is stored as a link (index.ts), never the content it points to.
+        if (store !== undefined && !link) {
+          const ids = knownIds(store);
+          if (largeTmp !== '') {
+            if (ids.has(r.hex)) rmSync(largeTmp, { force: true });
+            else largeFiles![i] = largeTmp;
+          } else if (!ids.has(r.hex)) {
+            if (r.oneShot) packOffsets![i] = appendToPack(sessionPack(store), r.bytes);
+            else throw new FileError(abs, `${abs} changed while it was being read (size ${st.size}, then ${r.bytes} bytes): take the snapshot when it is no longer being written`);
+          }
+        }
         result.bytesRead += r.bytes;
         status[i] = FileStatus.Hashed;
       } finally {
@@ -202,6 +296,11 @@ export function runHashJob(job: HashJob): HashJobResult {
   } catch (e) {
     result.error = e instanceof FileError ? { path: e.path, message: e.message } : { path: abs, message: describe(e) };
   }
+  if (store !== undefined && pack?.session === store.id) {
+    flushPack();
+    result.packPath = pack.path;
+  }
   result.hashes = hashes.join('');
+  if (largeFiles !== null) result.largeFiles = largeFiles.join('\0');
   return result;
 }

@@ -18,7 +18,7 @@
  * and devices are left out of the tree with a warning; normal trees hash exactly as in Python.
  */
 import type { Worker } from 'node:worker_threads';
-import { closeSync, fchmodSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -27,6 +27,8 @@ import type { HashJob, HashJobResult } from './hash-files.js';
 import { RACY_MARGIN_MS, StatCache, saveStatCache } from './stat-cache.js';
 import { compareCodePoints } from './tree-format.js';
 import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from './threads.js';
+import type { StoreSession } from '../../store/store.js';
+import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, type StoreTreeEntry } from '../../store/trees.js';
 
 export { readTreeFile, parseTreeFile, compareCodePoints } from './tree-format.js';
 export type { TreeEntry } from './tree-format.js';
@@ -63,6 +65,22 @@ export interface HashTreeOptions {
   deferCacheSave?: boolean;
   /** Called with the bytes of each tree file written into treeDir (not for those already there). */
   onTreeFileWritten?: (content: Buffer) => void;
+  /**
+   * Build store trees (store/trees.ts) next to the hash trees, with content hashes whatever
+   * `computeHash` says, and hand them to the sink; with a session, file contents go to the store too.
+   */
+  store?: StoreSink | undefined;
+}
+
+/** Where a hash-tree run puts what the content store gets (store/store.ts ContentStore, or a scan's collector). */
+export interface StoreSink {
+  /** Set: file contents are stored (hashing threads append them); null: a scan, only trees and link texts are put. */
+  session: StoreSession | null;
+  /** Consulted for stat-cache hits when storing: content the store lacks is read again. */
+  has(id: string): boolean;
+  putSmall(id: string, bytes: Buffer): void;
+  adoptLarge(id: string, tmpPath: string): void;
+  recordPacked(packPath: string, id: string, offset: number, length: number): void;
 }
 
 export interface HashTreeResult {
@@ -76,6 +94,8 @@ export interface HashTreeResult {
   filesFromCache: number;
   /** Files in the tree (blob entries). */
   files: number;
+  /** With `store`: the root's store tree id. */
+  storeRoot: string | null;
   /** Save the stat cache if it changed (with deferCacheSave; otherwise already done, and a no-op). */
   saveCache: () => void;
 }
@@ -159,6 +179,8 @@ function writeTreeFile(treeDir: string, hash: string, content: Buffer): boolean 
 class HashRun {
   readonly dirs: DirNode[] = [{ prefix: '', parent: -1, names: [], refs: [], pending: 0 }];
   readonly treeHashes: string[] = [];
+  /** Store tree ids per directory (with opts.store). */
+  readonly storeTrees: string[] = [];
   treeFilesWritten = 0;
   /** Blob entries written into trees. */
   blobs = 0;
@@ -204,17 +226,36 @@ class HashRun {
     for (;;) {
       const node = this.dirs[d]!;
       const { names, refs } = node;
+      const sink = this.opts.store;
+      const sizes = !this.opts.computeHash && sink !== undefined; // the tree says sizes, `hashes` holds content hashes
+      const entries: StoreTreeEntry[] | null = sink === undefined ? null : [];
       let text = '';
       for (let j = 0; j < names.length; j++) {
         const ref = refs[j]!;
         if (ref >= 0) {
           const s = this.status[ref];
+          if (entries !== null && this.fileLink[ref] === 1 && s !== FileStatus.SkippedSpecial) {
+            const target = Buffer.from(readlinkSync(this.base + '/' + node.prefix + names[j]!), 'utf8');
+            const id = createHash('sha1').update(target).digest('hex');
+            sink!.putSmall(id, target);
+            entries.push({ name: names[j]!, mode: MODE_LINK, id });
+          }
           if (s === FileStatus.SkippedDirLink || s === FileStatus.SkippedSpecial) continue;
-          text += this.hashes[ref]! + '\tblob\t' + names[j]! + '\n';
+          const hash = this.hashes[ref]!;
+          text += (sizes ? String(this.stats[ref * STAT_FIELDS]) : hash) + '\tblob\t' + names[j]! + '\n';
           this.blobs++;
+          if (entries !== null && this.fileLink[ref] !== 1) {
+            entries.push({ name: names[j]!, mode: (this.stats[ref * STAT_FIELDS + 4]! & 0o100) !== 0 ? MODE_EXEC : MODE_FILE, id: hash });
+          }
         } else {
           text += this.treeHashes[~ref]! + '\ttree\t' + names[j]! + '\n';
+          entries?.push({ name: names[j]!, mode: MODE_DIR, id: this.storeTrees[~ref]! });
         }
+      }
+      if (entries !== null) {
+        const tree = encodeTree(entries);
+        sink!.putSmall(tree.id, tree.bytes);
+        this.storeTrees[d] = tree.id;
       }
       const content = Buffer.from(text, 'utf8');
       const hash = createHash('sha1').update(content).digest('hex');
@@ -283,17 +324,18 @@ class HashRun {
   /** Record a file decided in this thread (cached, sized or skipped). */
   settle(f: number, status: FileStatus, st: Stats | null, hash: string): void {
     this.status[f] = status;
-    if (st !== null) this.setStats(f, st.size, st.mtimeMs, st.ctimeMs, st.ino);
+    if (st !== null) this.setStats(f, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode);
     this.hashes[f] = hash;
     this.done(f, status);
   }
 
-  private setStats(f: number, size: number, mtime: number, ctime: number, ino: number): void {
+  private setStats(f: number, size: number, mtime: number, ctime: number, ino: number, mode: number): void {
     const o = f * STAT_FIELDS;
     this.stats[o] = size;
     this.stats[o + 1] = mtime;
     this.stats[o + 2] = ctime;
     this.stats[o + 3] = ino;
+    this.stats[o + 4] = mode;
   }
 
   private done(f: number, status: number): void {
@@ -337,7 +379,7 @@ class HashRun {
       paths += this.rel(files[i]!) + '\0';
       links[i] = this.fileLink[files[i]!]!;
     }
-    return { id, base: this.base, paths, links, deferBytes, budgetBytes };
+    return { id, base: this.base, paths, links, deferBytes, budgetBytes, store: this.opts.store?.session ?? undefined };
   }
 
   /**
@@ -383,6 +425,8 @@ class HashRun {
     if (files === undefined) throw new Error(`Internal error: unknown hash job ${res.id}`);
     this.jobs.delete(res.id);
     if (res.error !== undefined) throw new Error(res.error.message);
+    const sink = this.opts.store;
+    const large = res.largeFiles === '' ? null : res.largeFiles.split('\0');
     for (let i = 0; i < files.length; i++) {
       const f = files[i]!;
       const s = res.status[i]!;
@@ -391,7 +435,7 @@ class HashRun {
         continue;
       }
       const o = i * STAT_FIELDS;
-      this.setStats(f, res.stats[o]!, res.stats[o + 1]!, res.stats[o + 2]!, res.stats[o + 3]!);
+      this.setStats(f, res.stats[o]!, res.stats[o + 1]!, res.stats[o + 2]!, res.stats[o + 3]!, res.stats[o + 4]!);
       if (s === FileStatus.Deferred) {
         this.big.push(f);
         this.bigSorted = false;
@@ -399,7 +443,14 @@ class HashRun {
         continue;
       }
       this.status[f] = s;
-      if (s === FileStatus.Hashed) this.hashes[f] = res.hashes.slice(i * 40, i * 40 + 40);
+      if (s === FileStatus.Hashed) {
+        const hash = (this.hashes[f] = res.hashes.slice(i * 40, i * 40 + 40));
+        if (sink !== undefined) {
+          const offset = res.packOffsets?.[i] ?? -1;
+          if (offset >= 0) sink.recordPacked(res.packPath, hash, offset, res.stats[o]!);
+          else if (large !== null && large[i] !== '') sink.adoptLarge(hash, large[i]!);
+        }
+      }
       this.done(f, s);
     }
     this.progress(false);
@@ -501,7 +552,8 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
 
   const wanted = opts.workers ?? DEFAULT_HASH_THREADS;
   const url = wanted > 0 ? hashWorkerUrl() : null;
-  const useCache = opts.computeHash && opts.cacheFile !== undefined;
+  const hashContent = opts.computeHash || opts.store !== undefined;
+  const useCache = hashContent && opts.cacheFile !== undefined;
   const cache = useCache ? StatCache.load(opts.cacheFile!, base) : null;
   const run = new HashRun(base, opts);
   const threads: { pool: HashPool | null } = { pool: null };
@@ -547,6 +599,7 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
       filesHashed: run.filesHashed,
       filesFromCache: run.filesFromCache,
       files: run.blobs,
+      storeRoot: opts.store === undefined ? null : run.storeTrees[0]!,
     };
   } finally {
     threads.pool?.stop();
@@ -560,7 +613,8 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
  */
 async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPool | null): Promise<void> {
   const { dirs, base } = run;
-  const computeHash = run.opts.computeHash;
+  const hashContent = run.opts.computeHash || run.opts.store !== undefined;
+  const storing = run.opts.store?.session != null ? run.opts.store : null;
   const cs = cache?.stats;
   let sliceStart = performance.now();
   /** Start workers when due; while they run, let them have batches every SLICE_MS. */
@@ -608,7 +662,7 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
       const f = run.addFile(d, name, !isFile);
       node.names.push(name);
       node.refs.push(f);
-      if (computeHash) {
+      if (hashContent) {
         const k = cache === null ? -1 : cache.find(node.prefix, name);
         if (k < 0) {
           run.enqueue(f);
@@ -620,7 +674,8 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
           run.settle(f, skipStatus(abs, st, !isFile), null, '');
         } else {
           const o = k * STAT_FIELDS;
-          if (st.size === cs![o] && st.mtimeMs === cs![o + 1] && st.ctimeMs === cs![o + 2] && st.ino === cs![o + 3]) {
+          // A cached file whose content the store lacks (never stored, or collected) is read again to store it.
+          if (st.size === cs![o] && st.mtimeMs === cs![o + 1] && st.ctimeMs === cs![o + 2] && st.ino === cs![o + 3] && (storing === null || isFile === false || storing.has(cache!.hash(k)))) {
             run.settle(f, FileStatus.Cached, st, cache!.hash(k));
           } else {
             run.enqueue(f);

@@ -1,0 +1,64 @@
+/** `dws gc [--dry-run] [--remote]`, `dws fsck [--remote]`, `dws store checkout TREE DIR`: the content store. */
+import type { Command } from 'commander';
+import { DwsError } from '../../../protocol/errors.js';
+import { invoke, withJson } from '../cli.js';
+
+const WS_DIR = ['--workspace-dir <DIR>', 'workspace root (default: found from the current directory)'] as const;
+
+/** 1,234,567 bytes as "1.2 MB". */
+export function bytesText(n: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let u = 0;
+  while (n >= 1000 && u < units.length - 1) {
+    n /= 1000;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${n.toFixed(1)} ${units[u]}`;
+}
+
+export function register(program: Command): void {
+  withJson(program.command('gc'))
+    .description('Remove content-store objects that no snapshot, kept tree or current file reaches')
+    .option('--dry-run', 'only say what would be removed')
+    .option('--remote', 'also remove unreachable objects from the store remote')
+    .option(...WS_DIR)
+    .action(async (o: { dryRun?: boolean; remote?: boolean; workspaceDir?: string }, cmd: Command) => {
+      await invoke(cmd, 'dws/gc', { dryRun: o.dryRun ?? false, remote: o.remote ?? false, workspaceDir: o.workspaceDir }, (r) => {
+        const verb = r.dryRun ? 'Would remove' : 'Removed';
+        let out = `${verb} ${r.removed.objects} object(s), ${bytesText(r.removed.bytes)}; kept ${r.kept.objects} object(s), ${bytesText(r.kept.bytes)}`;
+        if (r.packsRewritten > 0) out += `; ${r.dryRun ? 'would rewrite' : 'rewrote'} ${r.packsRewritten} pack(s)`;
+        out += '.\n';
+        if (r.remoteRemoved) out += `Store remote: ${verb.toLowerCase()} ${r.remoteRemoved.objects} object(s), ${bytesText(r.remoteRemoved.bytes)}.\n`;
+        return out;
+      });
+    });
+
+  withJson(program.command('fsck'))
+    .description("Check that every object in the content store is intact and every snapshot's objects can be had")
+    .option('--remote', 'look on the store remote for objects missing here')
+    .option(...WS_DIR)
+    .action(async (o: { remote?: boolean; workspaceDir?: string }, cmd: Command) => {
+      await invoke(cmd, 'dws/fsck', { remote: o.remote ?? false, workspaceDir: o.workspaceDir }, (r) => {
+        let out = `Checked ${r.objects} object(s), ${bytesText(r.bytes)}.\n`;
+        for (const c of r.corrupt) out += `corrupt: ${c.id} in ${c.where}\n`;
+        if (r.missingLocally > 0) {
+          out += `${r.missingLocally} object(s) of snapshots are not in the local store`;
+          out += r.missingEverywhere === null ? " (run 'dws fsck --remote' to look on the store remote)" : `; ${r.missingEverywhere} of them are not on the store remote either`;
+          out += '.\n';
+        }
+        for (const h of r.incompleteSnapshots) out += `incomplete snapshot: ${h}\n`;
+        if (!r.ok) throw new DwsError('ConfigurationError', out + 'The content store has problems (above).');
+        return out + 'No problems found.\n';
+      });
+    });
+
+  const store = program.command('store').description('The content store of local-files and rclone resources');
+  withJson(store.command('checkout'))
+    .description('Write a stored tree (e.g. the one kept by restore --force) into a new or empty directory')
+    .argument('<TREE>', 'store tree id (40 hex digits)')
+    .argument('<DIR>', 'target directory (new or empty)')
+    .option(...WS_DIR)
+    .action(async (tree: string, directory: string, o: { workspaceDir?: string }, cmd: Command) => {
+      await invoke(cmd, 'dws/store/checkout', { tree, directory, workspaceDir: o.workspaceDir }, (r) => `Wrote ${r.files} file(s) into ${r.directory}.\n`);
+    });
+}

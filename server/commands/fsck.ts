@@ -1,0 +1,45 @@
+/** `dws/fsck`: verify the content store and that every snapshot's objects can be had. */
+import type { fsck as Fsck, ResultOf, ValidParamsOf } from '../../protocol/index.js';
+import type { Context } from '../context.js';
+import { reachableFrom, snapshotRoots, verifyObjects } from '../store/gc.js';
+import { fetchObjectsDryRun, requireRemote } from '../store/remote.js';
+import { workspaceStore } from '../store/workspace-store.js';
+import { Workspace } from '../workspace/workspace.js';
+
+export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise<ResultOf<typeof Fsck>> {
+  const ws = Workspace.open(ctx, p.workspaceDir);
+  const remote = p.remote ? requireRemote(ws, 'fsck --remote was asked for') : null;
+  const store = workspaceStore(ws);
+  const task = ctx.progress.begin('Checking the content store');
+  let checked;
+  try {
+    checked = verifyObjects(store, (n) => task.report(n));
+  } finally {
+    task.end();
+  }
+  const incomplete = new Set<string>();
+  let missingLocally = 0;
+  let missingEverywhere: number | null = null;
+  const bySnapshot = snapshotRoots(ws.dir).map((s) => {
+    const missing = new Set<string>();
+    reachableFrom(store, s.trees, missing);
+    return { hash: s.hash, missing };
+  });
+  const allMissing = new Set(bySnapshot.flatMap((s) => [...s.missing]));
+  missingLocally = allMissing.size;
+  let gone = allMissing;
+  if (remote !== null) {
+    gone = await fetchObjectsDryRun(ws, remote, allMissing);
+    missingEverywhere = gone.size;
+  }
+  for (const s of bySnapshot) if ([...s.missing].some((id) => gone.has(id))) incomplete.add(s.hash);
+  return {
+    objects: checked.objects,
+    bytes: checked.bytes,
+    corrupt: checked.corrupt,
+    missingLocally,
+    missingEverywhere,
+    incompleteSnapshots: [...incomplete].sort(),
+    ok: checked.corrupt.length === 0 && incomplete.size === 0,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The rclone executable: one call runs the real binary in a directory, with clear errors when it is
+ * missing or fails. Used by the rclone resource and by the content store's remote.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigurationError, SubprocessError } from '../../protocol/errors.js';
+import type { Context } from '../context.js';
+
+export type RcloneSyncMode = 'copy' | 'sync';
+
+/** The rclone executable with one configuration file. */
+export class Rclone {
+  private constructor(
+    private readonly ctx: Context,
+    private readonly cwd: string,
+    readonly configPath: string,
+  ) {}
+
+  /**
+   * Check that rclone runs and find its configuration: `config` if given (1.6 crashed on a
+   * non-null `config`; we use it as the path, as intended), else the file `rclone config file` names.
+   */
+  static async open(ctx: Context, cwd: string, config: string | null): Promise<Rclone> {
+    await exec(ctx, cwd, ['version']);
+    if (config !== null) {
+      const path = resolve(cwd, config);
+      if (!existsSync(path)) throw new ConfigurationError(`rclone configuration file ${path} does not exist`, { config: path });
+      return new Rclone(ctx, cwd, path);
+    }
+    let out: string;
+    try {
+      out = await exec(ctx, cwd, ['config', 'file']);
+    } catch {
+      throw new ConfigurationError('RClone requires either a configuration file or a configuration string');
+    }
+    const path = out.split('\n')[1]?.trim();
+    if (!path) throw new ConfigurationError('RClone requires either a configuration file or a configuration string');
+    return new Rclone(ctx, cwd, path);
+  }
+
+  run(cmd: string, args: string[]): Promise<string> {
+    return exec(this.ctx, this.cwd, [cmd, '--config', this.configPath, ...args]);
+  }
+
+  /** `remote` is `name:path`: its name must be a remote of the configuration. */
+  async checkRemote(remote: string): Promise<void> {
+    const name = remote.slice(0, remote.indexOf(':'));
+    const remotes = (await this.run('listremotes', [])).split('\n').map((l) => l.trim().replace(/:$/, ''));
+    if (!remotes.includes(name)) {
+      throw new ConfigurationError(`Remote '${name}' not found by rclone (configuration file ${this.configPath}). Define it with 'rclone config --config ${this.configPath}'.`, {
+        remote: name,
+        config: this.configPath,
+      });
+    }
+  }
+
+  async transfer(mode: RcloneSyncMode, src: string, dest: string, sizeOnly: boolean): Promise<void> {
+    await this.run(mode, [...(sizeOnly ? ['--size-only'] : []), '--verbose', src, dest]);
+  }
+}
+
+/** Run `rclone args...` in `cwd`; a clear error when rclone is missing or fails. */
+export function exec(ctx: Context, cwd: string, args: string[]): Promise<string> {
+  ctx.log.debug(`rclone ${args.join(' ')} [run in ${cwd}]`);
+  return new Promise((resolvePromise, reject) => {
+    execFile('rclone', args, { cwd, env: ctx.env, maxBuffer: 1 << 26, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (stderr) ctx.log.debug(stderr.trimEnd());
+      if (!error) return resolvePromise(stdout);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return reject(new ConfigurationError('rclone executable not found. Install rclone (Debian: apt-get install rclone) and make sure it is on the PATH.'));
+      }
+      const exitCode = typeof error.code === 'number' ? error.code : null;
+      reject(
+        new SubprocessError(`rclone ${args[0]} raised error ${exitCode}: ${stderr.trim() || error.message}`, { command: ['rclone', ...args], cwd, stderr, exitCode }),
+      );
+    });
+  });
+}

@@ -1,0 +1,87 @@
+/**
+ * Restoring local-files and rclone resources from the content store, for restore, clone, pull and
+ * `dws store checkout`: every check and download for every resource first, then the changes.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConflictError } from '../../protocol/errors.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { fetchOrFail } from './remote.js';
+import { applyRestore, missingTrees, planRestore, RESTORE_TMP, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
+import type { ContentStore } from './store.js';
+
+export interface FilesTarget {
+  name: string;
+  /** The directory to make equal to the tree. */
+  root: string;
+  cacheFile: string | null;
+  tree: string;
+}
+
+export interface PreparedFiles {
+  target: FilesTarget;
+  current: ScannedTree;
+  plan: RestorePlan;
+}
+
+const SHOWN = 10;
+
+/**
+ * Scan, download what is missing, and check every target; nothing is changed (except, with
+ * `force`, the store, which first gets the content that would be lost).
+ */
+export async function prepareFiles(ws: Workspace, store: ContentStore, targets: FilesTarget[], opts: { force: boolean; what: string }): Promise<PreparedFiles[]> {
+  const prepared: PreparedFiles[] = [];
+  for (const t of targets) {
+    rmSync(join(t.root, RESTORE_TMP), { recursive: true, force: true }); // left by an interrupted restore
+    const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m));
+    // Trees first (their files are known only then), level by level.
+    for (let missing = missingTrees(store, current, t.tree); missing.length > 0; missing = missingTrees(store, current, t.tree)) {
+      await fetchOrFail(ws, store, new Set(missing), `${opts.what} of '${t.name}'`);
+    }
+    const plan = planRestore(store, current, t.tree);
+    await fetchOrFail(ws, store, plan.missing, `${opts.what} of '${t.name}'`);
+    plan.missing.clear();
+    prepared.push({ target: t, current, plan });
+  }
+  const unsaved = prepared.flatMap((p) => p.plan.unsaved.map((rel) => join(p.target.root, rel)));
+  if (unsaved.length > 0 && !opts.force) {
+    const shown = unsaved.slice(0, SHOWN).join(', ');
+    throw new ConflictError(
+      `${unsaved.length} file(s) hold changes that are in no snapshot and would be lost by the ${opts.what}: ${shown}${unsaved.length > SHOWN ? ', ...' : ''}. Take a snapshot first ('dws snapshot'), or run again with --force, which keeps their content in the store before it replaces them.`,
+      { files: unsaved.slice(0, SHOWN), count: unsaved.length },
+    );
+  }
+  for (const p of prepared) {
+    if (p.plan.unsaved.length === 0) continue;
+    const tree = saveCurrent(store, p.current, p.plan.unsaved);
+    keepSaved(store, tree, `${ws.dir} ${p.target.name} ${ws.ctx.now().toISOString()}`);
+    ws.ctx.log.warn(
+      `Kept the unsnapshotted content of ${p.plan.unsaved.length} file(s) of '${p.target.name}' in the store, as tree ${tree}. To get it back: dws store checkout ${tree} DIR`,
+    );
+  }
+  return prepared;
+}
+
+/** Carry out prepared restores; returns the names of the targets that changed. */
+export function applyFiles(ws: Workspace, store: ContentStore, prepared: PreparedFiles[]): string[] {
+  const changed: string[] = [];
+  for (const p of prepared) {
+    if (p.plan.actions.length === 0) continue;
+    const task = ws.ctx.progress.begin(`Restoring ${p.target.name}`);
+    try {
+      applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total));
+    } finally {
+      task.end();
+    }
+    changed.push(p.target.name);
+  }
+  return changed;
+}
+
+/** Trees kept by `--force` are roots for gc (store/gc.ts), like snapshots. */
+export function keepSaved(store: ContentStore, tree: string, note: string): void {
+  const d = join(store.dir, 'saved');
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, tree), note + '\n');
+}

@@ -1,0 +1,138 @@
+/**
+ * Packs of the content store: small objects appended to one file, found through an index. A pack
+ * is visible only once its index exists, and the index is written (temp file, fsync, rename) only
+ * after the pack is complete and synced, so a crash leaves at most an unindexed pack, which
+ * nothing reads and gc removes.
+ *
+ *   <name>.pack   the objects' bytes, back to back (no header: the index says where each is)
+ *   <name>.idx    offset  bytes  what
+ *                 0       8      magic "DWSIDX" 0x00 0x01 (the last byte is the version)
+ *                 8       4      entry count N (big-endian)
+ *                 12      8      size of the pack file (a truncated pack is detected)
+ *                 20      20 N   object ids (SHA-1 of the content), sorted
+ *                 ...     8 N    offsets in the pack (big-endian)
+ *                 ...     4 N    lengths (big-endian; packed objects are under 4 GB)
+ *                 ...     20     SHA-1 of all the bytes before it
+ *
+ * <name> is the hex SHA-1 of the index's bytes before its checksum: the same objects at the same
+ * places give the same name, wherever the pack was written.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { ID_BYTES } from './known-ids.js';
+
+const MAGIC = Buffer.from('DWSIDX\x00\x01', 'latin1');
+const HEADER = 20;
+
+export interface PackEntry {
+  id: string;
+  offset: number;
+  length: number;
+}
+
+/** A loaded pack index: the ids stay binary (no string per object until one is looked up). */
+export interface PackIndex {
+  name: string;
+  count: number;
+  packSize: number;
+  /** 20 bytes per entry, sorted. */
+  ids: Buffer;
+  offsets: Buffer;
+  lengths: Buffer;
+}
+
+export function entryOffset(idx: PackIndex, i: number): number {
+  return idx.offsets.readUInt32BE(i * 8) * 0x100000000 + idx.offsets.readUInt32BE(i * 8 + 4);
+}
+
+export function entryLength(idx: PackIndex, i: number): number {
+  return idx.lengths.readUInt32BE(i * 4);
+}
+
+/** Parse `<dir>/<name>.idx`; throws an Error naming the file when it is damaged. */
+export function readPackIndex(dir: string, name: string): PackIndex {
+  const file = join(dir, `${name}.idx`);
+  const b = readFileSync(file);
+  const bad = (why: string) => new Error(`Pack index ${file} is damaged (${why}); run 'dws fsck' for the whole store`);
+  if (b.length < HEADER + ID_BYTES || !b.subarray(0, 8).equals(MAGIC)) throw bad('not a dws pack index');
+  const count = b.readUInt32BE(8);
+  const packSize = b.readUInt32BE(12) * 0x100000000 + b.readUInt32BE(16);
+  const idsEnd = HEADER + count * ID_BYTES;
+  const offsetsEnd = idsEnd + count * 8;
+  const lengthsEnd = offsetsEnd + count * 4;
+  if (b.length !== lengthsEnd + ID_BYTES) throw bad('wrong size');
+  const sum = createHash('sha1').update(b.subarray(0, lengthsEnd)).digest();
+  if (!sum.equals(b.subarray(lengthsEnd))) throw bad('checksum mismatch');
+  return { name, count, packSize, ids: b.subarray(HEADER, idsEnd), offsets: b.subarray(idsEnd, offsetsEnd), lengths: b.subarray(offsetsEnd, lengthsEnd) };
+}
+
+/** The bytes of an index for `entries` (any order; ids must be unique) of a pack of `packSize` bytes, and its name. */
+export function buildPackIndex(entries: PackEntry[], packSize: number): { name: string; bytes: Buffer } {
+  const sorted = [...entries].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const n = sorted.length;
+  const b = Buffer.alloc(HEADER + n * (ID_BYTES + 12) + ID_BYTES);
+  MAGIC.copy(b, 0);
+  b.writeUInt32BE(n, 8);
+  b.writeUInt32BE(Math.floor(packSize / 0x100000000), 12);
+  b.writeUInt32BE(packSize >>> 0, 16);
+  const idsAt = HEADER;
+  const offsetsAt = idsAt + n * ID_BYTES;
+  const lengthsAt = offsetsAt + n * 8;
+  sorted.forEach((e, i) => {
+    b.write(e.id, idsAt + i * ID_BYTES, 'hex');
+    b.writeUInt32BE(Math.floor(e.offset / 0x100000000), offsetsAt + i * 8);
+    b.writeUInt32BE(e.offset >>> 0, offsetsAt + i * 8 + 4);
+    b.writeUInt32BE(e.length, lengthsAt + i * 4);
+  });
+  const end = lengthsAt + n * 4;
+  const sum = createHash('sha1').update(b.subarray(0, end)).digest();
+  sum.copy(b, end);
+  return { name: sum.toString('hex'), bytes: b };
+}
+
+/**
+ * Make a complete pack file (`tmpPack`, already written) visible as `<packDir>/<name>.pack` with
+ * its index: sync the pack, write and sync the index under a temp name, rename the pack, then the
+ * index (the commit point). Returns the pack's name.
+ */
+export function publishPack(tmpPack: string, packDir: string, entries: PackEntry[], packSize: number): string {
+  const fd = openSync(tmpPack, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const { name, bytes } = buildPackIndex(entries, packSize);
+  const tmpIdx = `${tmpPack}.idx`;
+  try {
+    const ifd = openSync(tmpIdx, 'w', 0o444);
+    try {
+      writeSync(ifd, bytes);
+      fsyncSync(ifd);
+    } finally {
+      closeSync(ifd);
+    }
+    renameSync(tmpPack, join(packDir, `${name}.pack`));
+    renameSync(tmpIdx, join(packDir, `${name}.idx`));
+  } catch (e) {
+    rmSync(tmpIdx, { force: true });
+    throw e;
+  }
+  syncDir(packDir);
+  return name;
+}
+
+/** fsync a directory so that renames into it survive a crash (ignored where not supported). */
+export function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // some file systems cannot sync a directory
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * Make a directory exactly a store tree: the restore of local-files and rclone resources, the
+ * materialization of a clone or a pull, and `dws store checkout`. Cost is O(changed files): the
+ * current state is scanned with the stat cache (unchanged files are not read), its store trees
+ * are compared with the target's, and identical subtrees are skipped whole.
+ *
+ *   scan current ──► diff trees ──► plan ──► checks (nothing changed yet) ──► write new files
+ *   into <root>/.dws-restore.tmp (hash checked as written) ──► rename into place, remove the
+ *   files that are not in the target ──► remove the temp directory
+ *
+ * Checks before anything changes: every object the target needs is in the store (else the caller
+ * fetches it, or it is refused); no file that would be replaced or removed holds content the
+ * store lacks (the user's unsnapshotted work), unless `force`, which stores that content first.
+ * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content.
+ */
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, chmodSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { computeHashTree } from '../resources/hashtree/index.js';
+import { type ContentStore } from './store.js';
+import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, parseTree, readTree, type StoreTreeEntry } from './trees.js';
+
+export const RESTORE_TMP = '.dws-restore.tmp';
+
+/** The current state of a directory as store trees (kept in memory, nothing stored). */
+export interface ScannedTree {
+  root: string;
+  /** Store tree id of the directory (EMPTY_TREE when it does not exist). */
+  tree: string;
+  trees: Map<string, Buffer>;
+}
+
+/** Scan `root` (hashing with the stat cache `cacheFile`, which it updates). */
+export async function scanTree(root: string, cacheFile: string | null, onWarning?: (m: string) => void): Promise<ScannedTree> {
+  const trees = new Map<string, Buffer>();
+  if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees };
+  const r = await computeHashTree({
+    root,
+    computeHash: true,
+    treeDir: null,
+    ...(cacheFile !== null ? { cacheFile } : {}),
+    ...(onWarning ? { onWarning } : {}),
+    store: { session: null, has: () => true, putSmall: (id, bytes) => trees.set(id, bytes), adoptLarge: () => {}, recordPacked: () => {} },
+  });
+  return { root, tree: r.storeRoot!, trees };
+}
+
+export interface TreeChanges {
+  /** Paths (relative, `/`-separated) in the target and not in the current state. */
+  added: string[];
+  /** In both, with another content, kind or mode. */
+  modified: string[];
+  /** In the current state and not in the target. */
+  deleted: string[];
+}
+
+/** One step of making the current tree the target. */
+type Action =
+  | { kind: 'write'; rel: string; entry: StoreTreeEntry }
+  | { kind: 'chmod'; rel: string; exec: boolean }
+  | { kind: 'mkdir'; rel: string }
+  | { kind: 'remove'; rel: string; dir: boolean };
+
+export interface RestorePlan {
+  actions: Action[];
+  changes: TreeChanges;
+  /** Objects of the target that the store lacks (file contents; trees are checked by `needTrees`). */
+  missing: Set<string>;
+  /** Current files that would be replaced or removed and whose content the store lacks. */
+  unsaved: string[];
+}
+
+/**
+ * The target's trees that the store lacks, walking only subtrees that differ from the current
+ * state (fetch them, then plan). Empty when everything needed to plan is here.
+ */
+export function missingTrees(store: ContentStore, current: ScannedTree, target: string): string[] {
+  const missing: string[] = [];
+  const walk = (cur: string | null, tgt: string) => {
+    if (cur === tgt) return;
+    if (tgt !== EMPTY_TREE && !store.has(tgt)) {
+      missing.push(tgt);
+      return;
+    }
+    const curEntries = cur === null ? new Map<string, StoreTreeEntry>() : byName(currentTree(current, cur));
+    for (const e of readTree(store, tgt)) {
+      if (e.mode !== MODE_DIR) continue;
+      const c = curEntries.get(e.name);
+      walk(c?.mode === MODE_DIR ? c.id : null, e.id);
+    }
+  };
+  walk(current.tree, target);
+  return missing;
+}
+
+/** Compare the current state with the target tree (every target tree must be in the store). */
+export function planRestore(store: ContentStore, current: ScannedTree, target: string): RestorePlan {
+  const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), unsaved: [] };
+  const removeAll = (id: string, prefix: string) => {
+    for (const e of currentTree(current, id)) {
+      const rel = prefix + e.name;
+      if (e.mode === MODE_DIR) removeAll(e.id, rel + '/');
+      else {
+        plan.changes.deleted.push(rel);
+        if (e.mode !== MODE_LINK && !store.has(e.id)) plan.unsaved.push(rel);
+      }
+    }
+  };
+  const addAll = (id: string, prefix: string) => {
+    for (const e of readTree(store, id)) {
+      const rel = prefix + e.name;
+      if (e.mode === MODE_DIR) {
+        plan.actions.push({ kind: 'mkdir', rel });
+        addAll(e.id, rel + '/');
+      } else {
+        plan.changes.added.push(rel);
+        write(rel, e);
+      }
+    }
+  };
+  const write = (rel: string, e: StoreTreeEntry) => {
+    plan.actions.push({ kind: 'write', rel, entry: e });
+    if (!store.has(e.id)) plan.missing.add(e.id);
+  };
+  const walk = (cur: string, tgt: string, prefix: string) => {
+    if (cur === tgt) return;
+    const c = byName(currentTree(current, cur));
+    for (const t of readTree(store, tgt)) {
+      const rel = prefix + t.name;
+      const e = c.get(t.name);
+      c.delete(t.name);
+      if (e === undefined) {
+        if (t.mode === MODE_DIR) {
+          plan.actions.push({ kind: 'mkdir', rel });
+          addAll(t.id, rel + '/');
+        } else {
+          plan.changes.added.push(rel);
+          write(rel, t);
+        }
+      } else if (e.mode === MODE_DIR && t.mode === MODE_DIR) {
+        walk(e.id, t.id, rel + '/');
+      } else if (e.mode === MODE_DIR || t.mode === MODE_DIR) {
+        // a directory became a file or the other way round
+        if (e.mode === MODE_DIR) removeAll(e.id, rel + '/');
+        else {
+          plan.changes.deleted.push(rel);
+          if (e.mode !== MODE_LINK && !store.has(e.id)) plan.unsaved.push(rel);
+        }
+        plan.actions.push({ kind: 'remove', rel, dir: e.mode === MODE_DIR });
+        if (t.mode === MODE_DIR) {
+          plan.actions.push({ kind: 'mkdir', rel });
+          addAll(t.id, rel + '/');
+        } else {
+          plan.changes.added.push(rel);
+          write(rel, t);
+        }
+      } else if (e.id === t.id && e.mode === t.mode) {
+        continue;
+      } else if (e.id === t.id && e.mode !== MODE_LINK && t.mode !== MODE_LINK) {
+        plan.changes.modified.push(rel);
+        plan.actions.push({ kind: 'chmod', rel, exec: t.mode === MODE_EXEC });
+      } else {
+        plan.changes.modified.push(rel);
+        if (e.mode !== MODE_LINK && !store.has(e.id)) plan.unsaved.push(rel);
+        write(rel, t);
+      }
+    }
+    for (const [name, e] of c) {
+      const rel = prefix + name;
+      if (e.mode === MODE_DIR) removeAll(e.id, rel + '/');
+      else {
+        plan.changes.deleted.push(rel);
+        if (e.mode !== MODE_LINK && !store.has(e.id)) plan.unsaved.push(rel);
+      }
+      plan.actions.push({ kind: 'remove', rel, dir: e.mode === MODE_DIR });
+    }
+  };
+  walk(current.tree, target, '');
+  return plan;
+}
+
+/**
+ * What changed from the snapshot tree `since` to the current state (status): the other direction
+ * of a restore's plan. Works when file contents are missing here, as long as the trees are here.
+ */
+export function diffTrees(store: ContentStore, current: ScannedTree, since: string): TreeChanges {
+  const { added, modified, deleted } = planRestore(store, current, since).changes;
+  return { added: deleted, modified, deleted: added };
+}
+
+/** Store the current content of the files in `rels` (restore --force), and the current trees; returns the current tree id. */
+export function saveCurrent(store: ContentStore, current: ScannedTree, rels: string[]): string {
+  for (const rel of rels) store.putFile(join(current.root, rel));
+  for (const [id, bytes] of current.trees) store.putSmall(id, bytes);
+  store.commit();
+  return current.tree;
+}
+
+/**
+ * Carry out a plan on `root` (all checks passed; every object is in the store). New contents are
+ * written and checked in a temp directory first, so a corrupt object stops the restore before any
+ * file of the resource is replaced. `onProgress(done, total)`.
+ */
+export function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void): void {
+  mkdirSync(root, { recursive: true });
+  const tmp = join(root, RESTORE_TMP);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  const writes = plan.actions.filter((a): a is Extract<Action, { kind: 'write' }> => a.kind === 'write');
+  const total = writes.length;
+  let done = 0;
+  try {
+    writes.forEach((a, i) => {
+      const t = join(tmp, String(i));
+      if (a.entry.mode === MODE_LINK) symlinkSync(store.read(a.entry.id).toString('utf8'), t);
+      else {
+        const fd = openSync(t, 'wx', a.entry.mode === MODE_EXEC ? 0o777 : 0o666);
+        try {
+          store.writeObjectTo(a.entry.id, fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      if ((++done & 255) === 0) onProgress?.(done, total);
+    });
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  let w = 0;
+  for (const a of plan.actions) {
+    const abs = join(root, a.rel);
+    switch (a.kind) {
+      case 'remove':
+        rmSync(abs, { recursive: a.dir, force: true });
+        break;
+      case 'mkdir':
+        if (!isDir(abs)) {
+          rmSync(abs, { force: true });
+          mkdirSync(abs);
+        }
+        break;
+      case 'chmod':
+        {
+          // exec bits where the file is readable, as git does
+          const m = lstatSync(abs).mode & 0o777;
+          chmodSync(abs, a.exec ? m | ((m & 0o444) >> 2) : m & ~0o111);
+        }
+        break;
+      case 'write': {
+        const t = join(tmp, String(w++));
+        if (isDir(abs)) rmSync(abs, { recursive: true, force: true });
+        renameSync(t, abs);
+        break;
+      }
+    }
+  }
+  rmdirSync(tmp);
+  onProgress?.(total, total);
+}
+
+function isDir(p: string): boolean {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function byName(entries: StoreTreeEntry[]): Map<string, StoreTreeEntry> {
+  return new Map(entries.map((e) => [e.name, e]));
+}
+
+function currentTree(current: ScannedTree, id: string): StoreTreeEntry[] {
+  if (id === EMPTY_TREE) return [];
+  const bytes = current.trees.get(id);
+  if (bytes === undefined) throw new Error(`Internal error: tree ${id} of the scan of ${current.root} is unknown`);
+  return parseTree(bytes, id);
+}
+
+/** The ids of the current files of a scan (gc keeps the content that is on disk now). */
+export function scannedFileIds(current: ScannedTree): Set<string> {
+  const ids = new Set<string>();
+  const visit = (tree: string) => {
+    for (const e of currentTree(current, tree)) {
+      if (e.mode === MODE_DIR) visit(e.id);
+      else ids.add(e.id);
+    }
+  };
+  visit(current.tree);
+  return ids;
+}

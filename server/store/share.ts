@@ -1,0 +1,142 @@
+/**
+ * The content store in push, pull and clone: data travels with the workspace. Objects go up
+ * before the metadata that names them; a clone and a pull bring each local-files/rclone resource
+ * to its latest snapshot.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { SnapshotStore } from '../backends/git/snapshots.js';
+import type { Resource } from '../resources/types.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { applyFiles, prepareFiles, type FilesTarget } from './materialize.js';
+import { pushObjects, remoteLocation } from './remote.js';
+import { diffTrees, missingTrees, scanTree } from './restore-files.js';
+import { readStoreRecord, recordedSnapshots, storeRemoteOf, usesContentStore, withStoreLock, workspaceStore } from './workspace-store.js';
+
+export interface StorePushResult {
+  /** The store remote, or null when none is set. */
+  remote: string | null;
+  /** Objects sent (0: the remote had them all). */
+  objects: number;
+  files: number;
+}
+
+/** Upload the objects of every snapshot that the store remote lacks (before the workspace push). */
+export async function pushStore(ws: Workspace): Promise<StorePushResult> {
+  const remote = storeRemoteOf(ws);
+  if (remote === null) {
+    if (recordedSnapshots(ws).length > 0) {
+      ws.ctx.log.warn(
+        "The files of local-files and rclone resources are in this machine's content store only: set a store remote ('dws config store.remote REMOTE') so that push sends them and clones can get them.",
+      );
+    }
+    return { remote: null, objects: 0, files: 0 };
+  }
+  return withStoreLock(ws, 'dws push', async () => {
+    const r = await pushObjects(ws, workspaceStore(ws), remoteLocation(ws, remote));
+    ws.ctx.log.info(r.objects > 0 ? `[push] sent ${r.objects} object(s) in ${r.files} file(s) to the store remote ${remote}` : `[push] the store remote ${remote} has every object already`);
+    return { remote, ...r };
+  });
+}
+
+/** Each resource's store tree in the newest snapshot that recorded one. */
+export function latestTrees(ws: Workspace): Map<string, string> {
+  const latest = new Map<string, string>();
+  for (const md of new SnapshotStore(ws).history()) {
+    const rec = readStoreRecord(ws, md.hash);
+    if (rec === null) continue;
+    for (const [name, tree] of Object.entries(rec)) if (!latest.has(name)) latest.set(name, tree);
+  }
+  return latest;
+}
+
+/** Every store tree any snapshot recorded for a resource. */
+export function knownTrees(ws: Workspace): Map<string, Set<string>> {
+  const known = new Map<string, Set<string>>();
+  for (const hash of recordedSnapshots(ws)) {
+    for (const [name, tree] of Object.entries(readStoreRecord(ws, hash) ?? {})) {
+      if (!known.has(name)) known.set(name, new Set());
+      known.get(name)!.add(tree);
+    }
+  }
+  return known;
+}
+
+/**
+ * Bring `resources` to their latest snapshot's files (clone: into missing or empty directories;
+ * pull: resources whose files are exactly one of their snapshots, `unchangedSince`). Returns the
+ * names updated; the others are named in a message.
+ */
+export async function materializeLatest(ws: Workspace, resources: Resource[], unchangedSince?: Map<string, Set<string>>): Promise<string[]> {
+  const latest = latestTrees(ws);
+  const candidates = resources.filter((r) => r.storeFiles && usesContentStore(r.params) && latest.has(r.name) && r.role !== 'results');
+  if (candidates.length === 0) return [];
+  return withStoreLock(ws, 'dws materialize', async () => {
+    const store = workspaceStore(ws);
+    const targets: FilesTarget[] = [];
+    for (const r of candidates) {
+      const { root, cacheFile } = r.storeFiles!;
+      const tree = latest.get(r.name)!;
+      if (unchangedSince === undefined) {
+        if (existsSync(root) && readdirSync(root).length > 0) {
+          ws.ctx.log.info(`Resource '${r.name}': ${root} already has files, left as it is (restore a snapshot to replace them)`);
+          continue;
+        }
+      } else {
+        const current = (await scanTree(root, cacheFile)).tree;
+        if (current === tree) continue;
+        if (!unchangedSince.get(r.name)?.has(current)) {
+          ws.ctx.log.warn(`Resource '${r.name}' has changes that are in no snapshot: left as it is. Snapshot them, or restore the latest snapshot ('dws restore') to get the pulled files.`);
+          continue;
+        }
+      }
+      targets.push({ name: r.name, root, cacheFile, tree });
+    }
+    if (targets.length === 0) return [];
+    if (storeRemoteOf(ws) === null && targets.some((t) => !store.has(t.tree))) {
+      ws.ctx.log.warn('This workspace has no store remote, so the files of its local-files resources cannot be fetched; set one with dws config store.remote REMOTE, then restore.');
+      return [];
+    }
+    const prepared = await prepareFiles(ws, store, targets, { force: false, what: 'update' });
+    const changed = applyFiles(ws, store, prepared);
+    for (const name of changed) ws.ctx.log.info(`[store] ${name}: files of the latest snapshot written`);
+    return changed;
+  });
+}
+
+export interface FileChanges {
+  resource: string;
+  /** The snapshot compared with (the newest that recorded this resource's files), or null. */
+  snapshot: string | null;
+  /** false: the snapshot's trees are not in the local store (a clone without its data); no counts. */
+  known: boolean;
+  added: string[];
+  modified: string[];
+  deleted: string[];
+}
+
+/** What changed in each local-files/rclone resource since its latest snapshot (stat cache: no content read for unchanged files). */
+export async function changesSinceSnapshot(ws: Workspace, resources: Resource[]): Promise<FileChanges[]> {
+  const withFiles = resources.filter((r) => r.storeFiles && usesContentStore(r.params));
+  if (withFiles.length === 0) return [];
+  const latest = new Map<string, { hash: string; tree: string }>();
+  for (const md of new SnapshotStore(ws).history()) {
+    for (const [name, tree] of Object.entries(readStoreRecord(ws, md.hash) ?? {})) if (!latest.has(name)) latest.set(name, { hash: md.hash, tree });
+  }
+  const store = workspaceStore(ws);
+  const out: FileChanges[] = [];
+  for (const r of withFiles) {
+    const last = latest.get(r.name);
+    const none = { resource: r.name, snapshot: last?.hash ?? null, added: [], modified: [], deleted: [] };
+    if (last === undefined || !existsSync(r.storeFiles!.root)) {
+      out.push({ ...none, known: false });
+      continue;
+    }
+    const current = await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, (m) => ws.ctx.log.debug(m));
+    if (current.tree !== last.tree && missingTrees(store, current, last.tree).length > 0) {
+      out.push({ ...none, known: false });
+      continue;
+    }
+    out.push({ resource: r.name, snapshot: last.hash, known: true, ...diffTrees(store, current, last.tree) });
+  }
+  return out;
+}

@@ -1,0 +1,390 @@
+/**
+ * The content store: file contents (and the store trees that list them, trees.ts) keyed by the
+ * SHA-1 of their bytes, never committed to git. Small objects live in packs (pack.ts), because
+ * creating a file is the dearest thing on these machines (PERF-NOTES.md); objects of
+ * LARGE_OBJECT_BYTES and more in files of their own. Layout:
+ *
+ *   <store>/packs/<name>.pack + <name>.idx    small objects
+ *   <store>/objects/<2 hex>/<38 hex>           large objects (read-only files)
+ *   <store>/tmp/                               being written (invisible; gc clears old ones)
+ *   <store>/lock                               held by gc, and by writers while they store
+ *   <store>/workspaces/<id>                    the workspaces using this store (gc asks them all)
+ *
+ * Every write is crash-safe: an object is visible only once complete (temp file + rename; packs
+ * through their index), and every read checks the bytes against the id.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StoreSink } from '../resources/hashtree/index.js';
+import { KnownIds, ID_BYTES } from './known-ids.js';
+import { entryLength, entryOffset, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
+
+/** Files this long or longer become objects of their own; shorter ones go into packs. */
+export const LARGE_OBJECT_BYTES = 1 << 20;
+const CHUNK = 1 << 20;
+
+/** Where an object is: in a pack (index into `packs`) at an offset, or a file of its own (pack -1). */
+export interface ObjectLocation {
+  pack: number;
+  offset: number;
+  length: number;
+}
+
+/** What hashing threads need to store what they read (sent with each job; plain data). */
+export interface StoreSession {
+  /** Unique per run: a thread opens one pack per session. */
+  id: string;
+  tmpDir: string;
+  /** KnownIds of the store at the start of the run. */
+  known: SharedArrayBuffer;
+}
+
+export class CorruptObjectError extends Error {
+  constructor(
+    readonly id: string,
+    readonly where: string,
+  ) {
+    super(`Object ${id} in the content store is corrupt (${where}: its bytes do not hash to its id). Run 'dws fsck' to check the whole store; a copy on the store remote can replace it.`);
+    this.name = 'CorruptObjectError';
+  }
+}
+
+export class ContentStore {
+  readonly packDir: string;
+  readonly objectDir: string;
+  readonly tmpDir: string;
+  private packs: PackIndex[] = [];
+  private loose = new Set<string>();
+  /** Objects stored by this process since the indexes were read. */
+  private added = new Map<string, ObjectLocation>();
+  private knownIds: KnownIds | undefined;
+  private locations: Map<string, ObjectLocation> | undefined;
+  private readonly packFds = new Map<number, number>();
+  private packWriter: SmallObjectWriter | undefined;
+  /** Packs written by hashing threads in the current session: path -> entries. */
+  private sessionPacks = new Map<string, PackEntry[]>();
+
+  private constructor(readonly dir: string) {
+    this.packDir = join(dir, 'packs');
+    this.objectDir = join(dir, 'objects');
+    this.tmpDir = join(dir, 'tmp');
+  }
+
+  /** Open (creating it if needed) the store at `dir`; throws an Error naming the directory if it cannot be used. */
+  static open(dir: string): ContentStore {
+    const s = new ContentStore(dir);
+    for (const d of [s.packDir, s.objectDir, s.tmpDir]) mkdirSync(d, { recursive: true });
+    s.reload();
+    return s;
+  }
+
+  /** Read the indexes again (after another process or a download added packs). */
+  reload(): void {
+    this.closeFds();
+    this.packs = readdirSync(this.packDir)
+      .filter((f) => f.endsWith('.idx'))
+      .sort()
+      .map((f) => readPackIndex(this.packDir, f.slice(0, -4)));
+    this.loose = new Set();
+    for (const d of readdirSync(this.objectDir)) {
+      if (!/^[0-9a-f]{2}$/.test(d)) continue;
+      for (const f of readdirSync(join(this.objectDir, d))) if (/^[0-9a-f]{38}$/.test(f)) this.loose.add(d + f);
+    }
+    this.added = new Map();
+    this.knownIds = undefined;
+    this.locations = undefined;
+  }
+
+  get packCount(): number {
+    return this.packs.length;
+  }
+
+  /** The ids known at the last (re)load, for hashing threads; rebuilt only after a reload. */
+  known(): KnownIds {
+    if (this.knownIds === undefined) {
+      let n = this.loose.size;
+      for (const p of this.packs) n += p.count;
+      const k = KnownIds.create(n);
+      for (const p of this.packs) for (let i = 0; i < p.count; i++) k.addBinary(p.ids, i * ID_BYTES);
+      const probe = Buffer.alloc(ID_BYTES);
+      for (const id of this.loose) {
+        probe.write(id, 'hex');
+        k.addBinary(probe, 0);
+      }
+      this.knownIds = k;
+    }
+    return this.knownIds;
+  }
+
+  has(id: string): boolean {
+    return this.added.has(id) || this.known().has(id);
+  }
+
+  /** What a hash-tree run stores into (resources/hashtree StoreSink): this store, with a new session. */
+  sink(): StoreSink {
+    return {
+      session: this.session(),
+      has: (id) => this.has(id),
+      putSmall: (id, bytes) => this.putSmall(id, bytes),
+      adoptLarge: (id, tmp) => this.adoptLarge(id, tmp),
+      recordPacked: (path, id, offset, length) => this.recordPacked(path, id, offset, length),
+    };
+  }
+
+  /** A session for hashing threads that store what they read. */
+  session(): StoreSession {
+    return { id: `${process.pid}-${randomBytes(6).toString('hex')}`, tmpDir: this.tmpDir, known: this.known().buffer };
+  }
+
+  private locationMap(): Map<string, ObjectLocation> {
+    if (this.locations === undefined) {
+      const m = new Map<string, ObjectLocation>();
+      this.packs.forEach((p, pi) => {
+        for (let i = 0; i < p.count; i++) {
+          m.set(p.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES), { pack: pi, offset: entryOffset(p, i), length: entryLength(p, i) });
+        }
+      });
+      for (const id of this.loose) m.set(id, { pack: -1, offset: 0, length: -1 });
+      this.locations = m;
+    }
+    return this.locations;
+  }
+
+  locate(id: string): ObjectLocation | undefined {
+    return this.added.get(id) ?? this.locationMap().get(id);
+  }
+
+  loosePath(id: string): string {
+    return join(this.objectDir, id.slice(0, 2), id.slice(2));
+  }
+
+  /** The bytes of an object (for trees and link targets; files go through writeObjectTo). Checked against the id. */
+  read(id: string): Buffer {
+    const loc = this.locate(id);
+    if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
+    if (loc.pack < -1) {
+      this.commit(); // stored by this process and not visible yet
+      return this.read(id);
+    }
+    let bytes: Buffer;
+    if (loc.pack < 0) {
+      bytes = readFileSync(this.loosePath(id));
+    } else {
+      this.flushSmall();
+      bytes = Buffer.allocUnsafe(loc.length);
+      const n = readSync(this.packFd(loc.pack), bytes, 0, loc.length, loc.offset);
+      if (n !== loc.length) throw new CorruptObjectError(id, `pack ${this.packs[loc.pack]?.name ?? '(new)'} is truncated`);
+    }
+    if (createHash('sha1').update(bytes).digest('hex') !== id) throw new CorruptObjectError(id, loc.pack < 0 ? this.loosePath(id) : `pack ${this.packs[loc.pack]?.name}`);
+    return bytes;
+  }
+
+  /** Write an object's bytes to `fd`, hashing them on the way; throws CorruptObjectError (after writing) when they do not match. */
+  writeObjectTo(id: string, fd: number): number {
+    const loc = this.locate(id);
+    if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
+    if (loc.pack !== -1) {
+      const bytes = this.read(id);
+      writeAll(fd, bytes);
+      return bytes.length;
+    }
+    const src = openSync(this.loosePath(id), 'r');
+    const h = createHash('sha1');
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let total = 0;
+    try {
+      for (let n = readSync(src, buf, 0, CHUNK, null); n > 0; n = readSync(src, buf, 0, CHUNK, null)) {
+        h.update(buf.subarray(0, n));
+        writeAll(fd, buf.subarray(0, n));
+        total += n;
+      }
+    } finally {
+      closeSync(src);
+    }
+    if (h.digest('hex') !== id) throw new CorruptObjectError(id, this.loosePath(id));
+    return total;
+  }
+
+  /** Store a small object (tree, link target, a file read by this thread) unless present. */
+  putSmall(id: string, bytes: Buffer): void {
+    if (this.has(id)) return;
+    if (bytes.length >= LARGE_OBJECT_BYTES) {
+      const tmp = join(this.tmpDir, `put-${process.pid}-${randomBytes(6).toString('hex')}`);
+      writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      this.adoptLarge(id, tmp);
+      return;
+    }
+    this.packWriter ??= new SmallObjectWriter(this.tmpDir);
+    const offset = this.packWriter.append(bytes);
+    this.added.set(id, { pack: -2, offset, length: bytes.length });
+  }
+
+  /** Store a file's content read and hashed here (restore --force saves, link targets). */
+  putFile(path: string): string {
+    const bytes = readFileSync(path);
+    const id = createHash('sha1').update(bytes).digest('hex');
+    this.putSmall(id, bytes);
+    return id;
+  }
+
+  /** Make a large object written by a hashing thread (complete, synced) visible, or drop it if the store has it. */
+  adoptLarge(id: string, tmpPath: string): void {
+    if (this.has(id)) {
+      rmSync(tmpPath, { force: true });
+      return;
+    }
+    const dir = join(this.objectDir, id.slice(0, 2));
+    mkdirSync(dir, { recursive: true });
+    renameSync(tmpPath, join(dir, id.slice(2)));
+    this.added.set(id, { pack: -1, offset: 0, length: -1 });
+  }
+
+  /** Record an object a hashing thread appended to its session pack `packPath`. */
+  recordPacked(packPath: string, id: string, offset: number, length: number): void {
+    let entries = this.sessionPacks.get(packPath);
+    if (entries === undefined) this.sessionPacks.set(packPath, (entries = []));
+    if (this.has(id)) return; // two threads read the same content: the second copy is dead bytes
+    entries.push({ id, offset, length });
+    this.added.set(id, { pack: -3, offset, length });
+  }
+
+  /** Make everything stored since the last commit visible (packs indexed). Call before recording a snapshot. */
+  commit(): void {
+    const published: string[] = [];
+    this.flushSmall();
+    if (this.packWriter !== undefined) {
+      const w = this.packWriter;
+      this.packWriter = undefined;
+      const entries = [...this.added].filter(([, l]) => l.pack === -2).map(([id, l]) => ({ id, offset: l.offset, length: l.length }));
+      w.close();
+      if (entries.length > 0) published.push(publishPack(w.path, this.packDir, entries, w.size));
+      else rmSync(w.path, { force: true });
+    }
+    for (const [path, entries] of this.sessionPacks) {
+      if (entries.length === 0) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      published.push(publishPack(path, this.packDir, entries, statSync(path).size));
+    }
+    this.sessionPacks = new Map();
+    if (published.length > 0 || [...this.added.values()].some((l) => l.pack === -1)) {
+      syncDir(this.objectDir);
+      this.reload();
+    }
+  }
+
+  /** Drop what was stored since the last commit and not yet visible (a failed snapshot). */
+  abort(): void {
+    if (this.packWriter !== undefined) {
+      this.packWriter.close();
+      rmSync(this.packWriter.path, { force: true });
+      this.packWriter = undefined;
+    }
+    for (const path of this.sessionPacks.keys()) rmSync(path, { force: true });
+    this.sessionPacks = new Map();
+    this.added = new Map([...this.added].filter(([, l]) => l.pack === -1));
+  }
+
+  /** Every visible object: id -> bytes (large objects by file size). */
+  *objects(): Generator<{ id: string; bytes: number; pack: string | null }> {
+    for (const p of this.packs) for (let i = 0; i < p.count; i++) yield { id: p.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES), bytes: entryLength(p, i), pack: p.name };
+    for (const id of this.loose) yield { id, bytes: statSync(this.loosePath(id)).size, pack: null };
+  }
+
+  get packIndexes(): readonly PackIndex[] {
+    return this.packs;
+  }
+
+  get looseIds(): ReadonlySet<string> {
+    return this.loose;
+  }
+
+  private packFd(i: number): number {
+    let fd = this.packFds.get(i);
+    if (fd === undefined) {
+      fd = openSync(join(this.packDir, `${this.packs[i]!.name}.pack`), 'r');
+      if (fstatSync(fd).size < this.packs[i]!.packSize) {
+        closeSync(fd);
+        throw new Error(`Pack ${this.packs[i]!.name} in ${this.packDir} is truncated; run 'dws fsck'`);
+      }
+      this.packFds.set(i, fd);
+    }
+    return fd;
+  }
+
+  private flushSmall(): void {
+    this.packWriter?.flush();
+  }
+
+  private closeFds(): void {
+    for (const fd of this.packFds.values()) closeSync(fd);
+    this.packFds.clear();
+  }
+
+  close(): void {
+    this.closeFds();
+  }
+
+  /** Remember that the workspace at `wsDir` uses this store (gc reads every user's snapshots). */
+  registerWorkspace(wsDir: string): void {
+    const d = join(this.dir, 'workspaces');
+    const f = join(d, createHash('sha1').update(wsDir).digest('hex'));
+    if (existsSync(f)) return;
+    mkdirSync(d, { recursive: true });
+    writeFileSync(f, wsDir);
+  }
+
+  /** The workspaces registered with this store that still exist. */
+  workspaces(): string[] {
+    const d = join(this.dir, 'workspaces');
+    if (!existsSync(d)) return [];
+    return readdirSync(d)
+      .map((f) => readFileSync(join(d, f), 'utf8'))
+      .filter((p) => existsSync(join(p, '.dataworkspace')));
+  }
+}
+
+/** The pack this thread appends small objects to; bytes are buffered and written in large writes. */
+class SmallObjectWriter {
+  readonly path: string;
+  private fd: number;
+  size = 0;
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private used = 0;
+
+  constructor(tmpDir: string) {
+    this.path = join(tmpDir, `pack-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+    this.fd = openSync(this.path, 'wx', 0o444);
+  }
+
+  append(bytes: Buffer): number {
+    const offset = this.size;
+    if (this.used + bytes.length > this.buf.length) this.flush();
+    if (bytes.length > this.buf.length) writeAll(this.fd, bytes);
+    else {
+      bytes.copy(this.buf, this.used);
+      this.used += bytes.length;
+    }
+    this.size += bytes.length;
+    return offset;
+  }
+
+  flush(): void {
+    if (this.used > 0) writeAll(this.fd, this.buf.subarray(0, this.used));
+    this.used = 0;
+  }
+
+  close(): void {
+    this.flush();
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+

@@ -1,0 +1,170 @@
+/**
+ * Experiments side by side: `dws report experiments` (table, --all, --sort/--desc, --csv, --json)
+ * and the params and metrics section of `dws diff`, as real processes, on a workspace whose
+ * snapshots were taken by `dws run` with different params; and the same method over
+ * `dws server --stdio`.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../clients/node/index.js';
+import { cleanup, DWS, dws, dwsOk, fingerprint, newWorkspace, TEST_ENV } from '../helpers.js';
+
+afterAll(cleanup);
+
+const PREPARE = `import { defineStep, z } from 'dataworkspaces';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+export default defineStep({
+  name: 'prepare',
+  params: z.object({ scale: z.number().default(2) }),
+  inputs: { raw: 'source-data' },
+  outputs: { prepared: 'intermediate-data:/prepared.txt' },
+  async run({ params, inputs, outputs }) {
+    const values = readFileSync(join(inputs.raw, 'values.txt'), 'utf8').trim().split('\\n').map(Number);
+    writeFileSync(outputs.prepared, values.map((v) => v * params.scale).join('\\n') + '\\n');
+  },
+});
+`;
+
+const TRAIN = `import { defineStep, z } from 'dataworkspaces';
+import { readFileSync } from 'node:fs';
+export default defineStep({
+  name: 'train',
+  params: z.object({ threshold: z.number(), model: z.string().default('linear') }),
+  inputs: { prepared: 'intermediate-data:/prepared.txt' },
+  outputs: { results: 'results' },
+  async run({ params, inputs, results }) {
+    const values = readFileSync(inputs.prepared, 'utf8').trim().split('\\n').map(Number);
+    const above = values.filter((v) => v >= params.threshold).length;
+    await results.write({ accuracy: above / values.length, above, total: values.length });
+  },
+});
+`;
+
+let ws: string;
+const hashes: Record<string, string> = {};
+
+beforeAll(async () => {
+  ws = await newWorkspace(['--create-resources', 'source-data,intermediate-data,code,results']);
+  writeFileSync(join(ws, 'source-data', 'values.txt'), '1\n2\n3\n4\n');
+  writeFileSync(join(ws, 'code', 'prepare.step.ts'), PREPARE);
+  writeFileSync(join(ws, 'code', 'train.step.ts'), TRAIN);
+  // Prepared values are 2, 4, 6, 8: thresholds 5, 7, 3 keep 2, 1 and 3 of them.
+  for (const [tag, threshold] of [['t5', 5], ['t7', 7], ['t3', 3]] as const) {
+    await dwsOk(ws, ['--batch', 'run', 'code/', '--param', `threshold=${threshold}`, '--tag', tag]);
+  }
+  const history = JSON.parse(await dwsOk(ws, ['report', 'history', '--json'])) as { snapshots: Array<{ hash: string; tags: string[] }> };
+  for (const s of history.snapshots) hashes[s.tags[0]!] = s.hash;
+});
+
+const short = (tag: string) => hashes[tag]!.slice(0, 7);
+
+describe('dws report experiments', () => {
+  it('shows one row per snapshot with the params and metrics that change, newest first', async () => {
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['report', 'experiments']);
+    expect(r.code, r.stderr).toBe(0);
+    const created = (r.stdout.match(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/g) ?? []) as string[];
+    expect(created).toHaveLength(3);
+    expect(r.stdout).toBe(
+      [
+        'Experiments: params (step.param) and metrics of each snapshot',
+        '| Hash    | Tags | Created             | train.threshold | accuracy | above |',
+        '|_________|______|_____________________|_________________|__________|_______|',
+        `| ${short('t3')} | t3   | ${created[0]} |               3 |     0.75 |     3 |`,
+        `| ${short('t7')} | t7   | ${created[1]} |               7 |     0.25 |     1 |`,
+        `| ${short('t5')} | t5   | ${created[2]} |               5 |      0.5 |     2 |`,
+        '3 snapshots; the same in every snapshot (--all shows them): prepare.scale = 2, train.model = linear, total = 4',
+        '',
+      ].join('\n'),
+    );
+    expect(fingerprint(ws)).toBe(before);
+  });
+
+  it('--all keeps the unchanged columns; --sort orders by a metric or param, --desc reverses, missing values last', async () => {
+    const all = await dwsOk(ws, ['report', 'experiments', '--all']);
+    expect(all.split('\n')[1]).toBe('| Hash    | Tags | Created             | prepare.scale | train.model | train.threshold | accuracy | above | total |');
+    expect(all.split('\n').at(-2)).toBe('3 snapshots');
+    const tags = (out: string) => [...out.matchAll(/^\| [0-9a-f]{7} \| (\S+)/gm)].map((m) => m[1]);
+    expect(tags(await dwsOk(ws, ['report', 'experiments', '--sort', 'accuracy']))).toEqual(['t7', 't5', 't3']);
+    expect(tags(await dwsOk(ws, ['report', 'experiments', '--sort', 'accuracy', '--desc']))).toEqual(['t3', 't5', 't7']);
+    expect(tags(await dwsOk(ws, ['report', 'experiments', '--sort', 'param:train.threshold', '--desc']))).toEqual(['t7', 't5', 't3']);
+  });
+
+  it('--csv prints every snapshot with full hashes, and --json the typed result with every param and metric', async () => {
+    const csv = await dwsOk(ws, ['report', 'experiments', '--csv']);
+    const lines = csv.split('\n');
+    expect(lines[0]).toBe('hash,tags,created,message,train.threshold,accuracy,above');
+    // The first run's message has a comma, so it is quoted.
+    expect(lines[1]).toMatch(new RegExp(`^${hashes.t3},t3,\\d{4}-\\d\\d-\\d\\dT[\\d:.]{15},dws run: train \\(threshold=3\\),3,0.75,3$`));
+    expect(lines[3]).toMatch(new RegExp(`^${hashes.t5},t5,[^,]+,"dws run: prepare, train \\(threshold=5\\)",5,0.5,2$`));
+    expect(lines).toHaveLength(5);
+    expect(lines[4]).toBe('');
+
+    const json = JSON.parse(await dwsOk(ws, ['report', 'experiments', '--json']));
+    expect(json.columns).toEqual([
+      { kind: 'param', name: 'train.threshold' },
+      { kind: 'metric', name: 'accuracy' },
+      { kind: 'metric', name: 'above' },
+    ]);
+    expect(json.unchanged).toEqual([
+      { kind: 'param', name: 'prepare.scale' },
+      { kind: 'param', name: 'train.model' },
+      { kind: 'metric', name: 'total' },
+    ]);
+    expect(json.experiments[2]).toMatchObject({
+      hash: hashes.t5,
+      tags: ['t5'],
+      params: { 'prepare.scale': 2, 'train.model': 'linear', 'train.threshold': 5 },
+      metrics: { accuracy: 0.5, above: 2, total: 4 },
+    });
+  });
+
+  it('refuses an unknown sort column, --desc without --sort, and --csv with --json (exit 2)', async () => {
+    let r = await dws(ws, ['report', 'experiments', '--sort', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("No param or metric named 'nope' to sort by. Known: prepare.scale, train.model, train.threshold, accuracy, above, total");
+    r = await dws(ws, ['report', 'experiments', '--desc']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--desc needs --sort COL');
+    r = await dws(ws, ['report', 'experiments', '--csv', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'InvalidParams', message: 'Give either --csv or --json, not both' });
+  });
+
+  it('lists a workspace without snapshots as empty', async () => {
+    const empty = await newWorkspace();
+    expect(await dwsOk(empty, ['report', 'experiments'])).toBe(
+      'Experiments: params (step.param) and metrics of each snapshot\n| Hash | Tags | Created |\n|______|______|_________|\n0 snapshots\n',
+    );
+  });
+
+  it('is served by dws server --stdio with the same result', async () => {
+    const c = await connect({ cwd: ws, command: [process.execPath, DWS], env: TEST_ENV });
+    try {
+      const viaServer = await c.request('dws/report/experiments', { sort: 'accuracy' });
+      const viaCli = JSON.parse(await dwsOk(ws, ['report', 'experiments', '--sort', 'accuracy', '--json']));
+      expect(JSON.parse(JSON.stringify(viaServer))).toEqual(viaCli);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe('dws diff, params and metrics', () => {
+  it('adds the params and metrics that changed, with deltas, after the files', async () => {
+    const out = await dwsOk(ws, ['--batch', 'diff', 't5', 't7']);
+    expect(out.slice(out.indexOf('Params that changed'))).toBe(
+      ['Params that changed:', '    train.threshold: 5 -> 7 (+2)', 'Metrics that changed:', '    above: 2 -> 1 (-1)', '    accuracy: 0.5 -> 0.25 (-0.25)', ''].join('\n'),
+    );
+    const json = JSON.parse(await dwsOk(ws, ['diff', '--json', 't5', 't7']));
+    expect(json.params).toEqual([{ name: 'train.threshold', from: 5, to: 7, delta: 2 }]);
+    expect(json.metrics).toEqual([
+      { name: 'above', from: 2, to: 1, delta: -1 },
+      { name: 'accuracy', from: 0.5, to: 0.25, delta: -0.25 },
+    ]);
+    // The same snapshot twice: nothing changed, no section.
+    expect(await dwsOk(ws, ['--batch', 'diff', 't5', 't5'])).not.toContain('changed');
+  });
+});

@@ -1,0 +1,432 @@
+/**
+ * The content store as a user meets it, through real `dws` processes and real git and rclone:
+ * restore that brings data back byte for byte, refusal to lose unsnapshotted work, data that
+ * travels with push/clone/pull, status of changes, gc and fsck, and bad stores.
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, dws, dwsOk, fingerprint, git, newWorkspace, TEST_ENV, tempDir } from '../helpers.js';
+
+afterAll(cleanup);
+
+/** Every path under `dir` with its kind, mode and content hash (or link target): equal prints = equal trees. */
+function treePrint(dir: string): string {
+  const lines: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(join(dir, r));
+      if (st.isDirectory()) {
+        lines.push(`d ${JSON.stringify(r)}`);
+        walk(r);
+      } else if (st.isSymbolicLink()) lines.push(`l ${JSON.stringify(r)} -> ${readlinkSync(join(dir, r))}`);
+      else lines.push(`f ${(st.mode & 0o111) !== 0 ? 'x' : '-'} ${createHash('sha1').update(readFileSync(join(dir, r))).digest('hex')} ${JSON.stringify(r)}`);
+    }
+  };
+  walk('');
+  return lines.join('\n');
+}
+
+/** `diff -r` of two trees, links compared as links: '' when equal. */
+function diffR(a: string, b: string): string {
+  try {
+    return execFileSync('diff', ['-r', '--no-dereference', a, b], { encoding: 'utf8' });
+  } catch (e) {
+    return String((e as { stdout?: string }).stdout ?? e);
+  }
+}
+
+/** Version 1 of a data folder: text, binary, executable, a link inside, nested and empty dirs, awkward names. */
+function writeV1(data: string): void {
+  mkdirSync(join(data, 'sub', 'deeper'), { recursive: true });
+  mkdirSync(join(data, 'empty'));
+  for (let i = 0; i < 30; i++) writeFileSync(join(data, 'sub', `f${i}.csv`), `row,${i}\n`.repeat(i + 1));
+  const bin = Buffer.alloc(3 << 20); // a large object: a file of its own in the store
+  for (let i = 0; i < bin.length; i++) bin[i] = (i * 7 + 3) & 0xff;
+  writeFileSync(join(data, 'model.bin'), bin);
+  writeFileSync(join(data, 'run.sh'), '#!/bin/sh\necho hi\n');
+  chmodSync(join(data, 'run.sh'), 0o755);
+  writeFileSync(join(data, 'sub', 'deeper', 'ünïcode file.txt'), 'ü\n');
+  writeFileSync(join(data, 'line\nfeed.txt'), 'newline in the name\n');
+  symlinkSync('sub/f1.csv', join(data, 'latest.csv'));
+}
+
+/** 1% modified, deleted and added, plus an exec bit flipped and a link retargeted. */
+function changeToV2(data: string): void {
+  writeFileSync(join(data, 'sub', 'f3.csv'), 'changed\n');
+  rmSync(join(data, 'sub', 'f4.csv'));
+  rmSync(join(data, 'sub', 'deeper'), { recursive: true });
+  writeFileSync(join(data, 'sub', 'new.csv'), 'new\n');
+  chmodSync(join(data, 'run.sh'), 0o644);
+  rmSync(join(data, 'latest.csv'));
+  symlinkSync('sub/f2.csv', join(data, 'latest.csv'));
+  rmSync(join(data, 'empty'), { recursive: true });
+  writeFileSync(join(data, 'empty'), 'now a file\n');
+}
+
+async function workspaceWithData(): Promise<{ ws: string; data: string; v1: string }> {
+  const ws = await newWorkspace();
+  const data = join(ws, 'data');
+  mkdirSync(data);
+  writeV1(data);
+  await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+  await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+  const v1 = join(tempDir('dws-v1-'), 'data');
+  cpSync(data, v1, { recursive: true, verbatimSymlinks: true });
+  return { ws, data, v1 };
+}
+
+describe('restore of local-files resources from the content store', () => {
+  it('gives back each version byte for byte, both ways, with exec bits, links, empty dirs and odd names', async () => {
+    const { ws, data, v1 } = await workspaceWithData();
+    const printV1 = treePrint(data);
+    changeToV2(data);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const printV2 = treePrint(data);
+    expect(printV2).not.toBe(printV1);
+
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/added to workspace since restore/);
+    expect(treePrint(data)).toBe(printV1);
+    expect(diffR(data, v1)).toBe('');
+    expect(readlinkSync(join(data, 'latest.csv'))).toBe('sub/f1.csv');
+    expect(lstatSync(join(data, 'run.sh')).mode & 0o111).not.toBe(0);
+    expect(existsSync(join(data, '.dws-restore.tmp'))).toBe(false);
+
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    expect(treePrint(data)).toBe(printV2);
+    // The restored state is the snapshot's: a snapshot now finds nothing new.
+    const again = await dws(ws, ['--batch', 'snapshot']);
+    expect(again.stderr + again.stdout).toMatch(/No differences from previous snapshot/);
+    // Nothing of the store reaches git.
+    expect(git(ws, ['ls-files']).split('\n').filter((f) => f.includes('store'))).toEqual(expect.arrayContaining([expect.stringMatching(/^\.dataworkspace\/snapshot_store\//)]));
+    expect(git(ws, ['ls-files'])).not.toMatch(/\/packs\/|model\.bin/);
+  });
+
+  it('refuses to lose unsnapshotted work, names the files, changes nothing; --force keeps it and checkout gets it back', async () => {
+    const { ws, data } = await workspaceWithData();
+    changeToV2(data);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    writeFileSync(join(data, 'sub', 'f5.csv'), 'my unsaved edit\n');
+    writeFileSync(join(data, 'notes.txt'), 'unsaved new file\n');
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('2 file(s) hold changes that are in no snapshot');
+    expect(r.stderr).toContain(join(data, 'sub', 'f5.csv'));
+    expect(r.stderr).toContain(join(data, 'notes.txt'));
+    expect(r.stderr).toContain('--force');
+    expect(fingerprint(ws)).toBe(before);
+
+    const f = await dws(ws, ['--batch', 'restore', '--force', 'v1']);
+    expect(f.code).toBe(0);
+    const tree = /as tree ([0-9a-f]{40})/.exec(f.stderr)?.[1];
+    expect(tree, f.stderr).toBeDefined();
+    expect(f.stderr).toContain(`dws store checkout ${tree} DIR`);
+    expect(existsSync(join(data, 'notes.txt'))).toBe(false);
+    // gc keeps the kept tree; checkout brings the work back.
+    await dwsOk(ws, ['--batch', 'gc']);
+    const back = join(tempDir(), 'back');
+    await dwsOk(ws, ['--batch', 'store', 'checkout', tree!, back]);
+    expect(readFileSync(join(back, 'sub', 'f5.csv'), 'utf8')).toBe('my unsaved edit\n');
+    expect(readFileSync(join(back, 'notes.txt'), 'utf8')).toBe('unsaved new file\n');
+  });
+
+  it('restores only what --only and --leave name, and a size-mode resource too', async () => {
+    const ws = await newWorkspace();
+    for (const n of ['a', 'b']) {
+      mkdirSync(join(ws, n));
+      writeFileSync(join(ws, n, 'x.txt'), `${n} v1\n`);
+    }
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'a']);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'intermediate-data', '--compute-hash', 'b']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (const n of ['a', 'b']) writeFileSync(join(ws, n, 'x.txt'), `${n} v2 longer\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    await dwsOk(ws, ['--batch', 'restore', '--only', 'a', 'v1']);
+    expect(readFileSync(join(ws, 'a', 'x.txt'), 'utf8')).toBe('a v1\n');
+    expect(readFileSync(join(ws, 'b', 'x.txt'), 'utf8')).toBe('b v2 longer\n');
+    await dwsOk(ws, ['--batch', 'restore', '--leave', 'a', 'v1']);
+    expect(readFileSync(join(ws, 'b', 'x.txt'), 'utf8')).toBe('b v1\n');
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    expect(readFileSync(join(ws, 'a', 'x.txt'), 'utf8')).toBe('a v2 longer\n');
+  });
+
+  it('stores a link that points out of the resource as a link, never what it points to', async () => {
+    const ws = await newWorkspace();
+    const outside = join(tempDir(), 'secret.txt');
+    writeFileSync(outside, 'outside content\n');
+    mkdirSync(join(ws, 'data'));
+    symlinkSync(outside, join(ws, 'data', 'out'));
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const fsck = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck']));
+    // Objects: the root tree and the link's text; not the outside file's content.
+    const storeDir = join(ws, '.git', 'dws', 'store');
+    const packed = readdirSync(join(storeDir, 'packs'))
+      .filter((f) => f.endsWith('.pack'))
+      .map((f) => readFileSync(join(storeDir, 'packs', f), 'utf8'))
+      .join('');
+    expect(packed).toContain(outside);
+    expect(packed).not.toContain('outside content');
+    expect(fsck.ok).toBe(true);
+    rmSync(join(ws, 'data', 'out'));
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(readlinkSync(join(ws, 'data', 'out'))).toBe(outside);
+  });
+
+  it('detects a corrupt object and stops before any file of the resource is replaced', async () => {
+    const { ws, data } = await workspaceWithData();
+    changeToV2(data);
+    writeFileSync(join(data, 'model.bin'), 'replaced\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const storeDir = join(ws, '.git', 'dws', 'store', 'objects');
+    const dir = readdirSync(storeDir)[0]!;
+    const obj = join(storeDir, dir, readdirSync(join(storeDir, dir))[0]!);
+    chmodSync(obj, 0o644);
+    const bytes = readFileSync(obj);
+    bytes[1000] = bytes[1000]! ^ 0xff;
+    writeFileSync(obj, bytes);
+    const before = treePrint(data);
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Object [0-9a-f]{40} in the content store is corrupt/);
+    expect(treePrint(data)).toBe(before);
+    const f = await dws(ws, ['--batch', '--json', 'fsck']);
+    expect(JSON.parse(f.stdout).corrupt).toHaveLength(1);
+    expect(JSON.parse(f.stdout).ok).toBe(false);
+  });
+
+  it('says how to get objects missing from the store, and changes nothing', async () => {
+    const { ws, data } = await workspaceWithData();
+    changeToV2(data);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    rmSync(join(ws, '.git', 'dws', 'store'), { recursive: true, force: true });
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/object\(s\) needed for restore of 'data' are not in the content store/);
+    expect(r.stderr).toContain('dws config store.remote');
+    expect(fingerprint(ws)).toBe(before);
+  });
+
+  it('streams a 200 MB file in and out of the store', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    const big = join(data, 'big.bin');
+    const chunk = Buffer.alloc(1 << 20);
+    for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 13) & 0xff;
+    const fd = (await import('node:fs')).openSync(big, 'w');
+    const h = createHash('sha1');
+    for (let i = 0; i < 200; i++) {
+      chunk[0] = i;
+      (await import('node:fs')).writeSync(fd, chunk);
+      h.update(chunk);
+    }
+    (await import('node:fs')).closeSync(fd);
+    const want = h.digest('hex');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    writeFileSync(big, 'small now\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    const got = execFileSync('sha1sum', [big], { encoding: 'utf8' }).slice(0, 40);
+    expect(got).toBe(want);
+  });
+});
+
+describe('status of local-files resources', () => {
+  it('counts added, modified and deleted files since the latest snapshot; --verbose lists them; --json has them all', async () => {
+    const { ws, data } = await workspaceWithData();
+    expect(await dwsOk(ws, ['--batch', 'status'])).toContain('  data: no changes (since ');
+    writeFileSync(join(data, 'sub', 'f3.csv'), 'changed\n');
+    rmSync(join(data, 'sub', 'f4.csv'));
+    writeFileSync(join(data, 'sub', 'new.csv'), 'new\n');
+    chmodSync(join(data, 'run.sh'), 0o644);
+    const out = await dwsOk(ws, ['--batch', 'status']);
+    expect(out).toMatch(/ {2}data: 1 added, 2 modified, 1 deleted \(since [0-9a-f]{7}\)\n/);
+    const verbose = await dwsOk(ws, ['--batch', '--verbose', 'status']);
+    expect(verbose).toContain('    + sub/new.csv\n');
+    expect(verbose).toContain('    M sub/f3.csv\n');
+    expect(verbose).toContain('    M run.sh\n');
+    expect(verbose).toContain('    - sub/f4.csv\n');
+    const json = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status']));
+    expect(json.changes).toEqual([expect.objectContaining({ resource: 'data', known: true, added: ['sub/new.csv'], deleted: ['sub/f4.csv'] })]);
+    expect([...json.changes[0].modified].sort()).toEqual(['run.sh', 'sub/f3.csv']);
+  });
+});
+
+describe('data that travels: push to a store remote, clone, pull, restore downloading', () => {
+  /** An rclone configuration with a `local`-type remote named `loc`, for the environment of dws. */
+  function rcloneEnv(): NodeJS.ProcessEnv {
+    const conf = join(tempDir('dws-rclone-'), 'rclone.conf');
+    writeFileSync(conf, '[loc]\ntype = local\n');
+    return { ...TEST_ENV, RCLONE_CONFIG: conf };
+  }
+  const run = (cwd: string, args: string[], env: NodeJS.ProcessEnv) => dws(cwd, ['--batch', ...args], { env });
+  const ok = async (cwd: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const r = await run(cwd, args, env);
+    if (r.code !== 0) throw new Error(`dws ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    return r;
+  };
+
+  it('pushes only missing objects, clones with the data, pulls the other side’s snapshot, and restores by downloading', async () => {
+    const env = rcloneEnv();
+    const top = tempDir('dws-share-');
+    const origin = join(top, 'origin.git');
+    git(top, ['init', '--quiet', '--bare', origin]);
+    const remoteDir = join(top, 'remote-store');
+    const { ws, data, v1 } = await workspaceWithData();
+    await ok(ws, ['config', 'store.remote', `loc:${remoteDir}`], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    const p1 = await ok(ws, ['push'], env);
+    expect(p1.stderr).toMatch(/sent \d+ object\(s\) in \d+ file\(s\) to the store remote/);
+    const p2 = await ok(ws, ['push'], env);
+    expect(p2.stderr).toContain('has every object already');
+    changeToV2(data);
+    await ok(ws, ['snapshot', 'v2'], env);
+    const printV2 = treePrint(data);
+    await ok(ws, ['push'], env);
+
+    // "Another machine": the original folder is gone, the clone gets the files from the remote.
+    const moved = `${ws}-away`;
+    renameSync(ws, moved);
+    try {
+      const c = await ok(top, ['--json', 'clone', origin, join(top, 'clone')], env);
+      const where = JSON.parse(c.stdout).resources.find((r: { name: string }) => r.name === 'data').localPath as string;
+      expect(treePrint(where)).toBe(printV2);
+      // Restore of v1 downloads what this clone never had.
+      await ok(join(top, 'clone'), ['restore', 'v1'], env);
+      expect(diffR(where, v1)).toBe('');
+      await ok(join(top, 'clone'), ['restore', 'v2'], env);
+      rmSync(where, { recursive: true, force: true });
+    } finally {
+      rmSync(join(top, 'clone'), { recursive: true, force: true });
+      renameSync(moved, ws);
+    }
+
+    // Pull: a second workspace on the same origin takes a snapshot; the first pulls it.
+    const other = join(top, 'other');
+    await ok(top, ['clone', origin, other], env);
+    const otherData = join(other, 'data');
+    const otherWhere = existsSync(otherData) ? otherData : data; // the clone's own folder (or, where paths are absolute, the original)
+    writeFileSync(join(otherWhere, 'pulled.txt'), 'from the other side\n');
+    await ok(other, ['snapshot', 'v3'], env);
+    await ok(other, ['push'], env);
+    if (otherWhere === data) return; // same folder: nothing left to pull into
+    const pulled = await ok(ws, ['pull'], env);
+    expect(readFileSync(join(data, 'pulled.txt'), 'utf8')).toBe('from the other side\n');
+    expect(pulled.code).toBe(0);
+  });
+
+  it('leaves a resource with unsnapshotted changes as it is on pull, and says so', async () => {
+    const env = rcloneEnv();
+    const top = tempDir('dws-share-');
+    const origin = join(top, 'origin.git');
+    git(top, ['init', '--quiet', '--bare', origin]);
+    const { ws, data } = await workspaceWithData();
+    await ok(ws, ['config', 'store.remote', join(top, 'plain-dir-store')], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const other = join(top, 'other');
+    await ok(top, ['clone', origin, other], env);
+    const otherData = join(other, 'data');
+    if (!existsSync(otherData)) return; // absolute paths: the clone shares the folder
+    writeFileSync(join(otherData, 'theirs.txt'), 'theirs\n');
+    await ok(other, ['snapshot', 'v2'], env);
+    await ok(other, ['push'], env);
+    writeFileSync(join(data, 'mine.txt'), 'mine, not snapshotted\n');
+    const r = await ok(ws, ['pull'], env);
+    expect(r.stderr).toContain("Resource 'data' has changes that are in no snapshot: left as it is");
+    expect(existsSync(join(data, 'theirs.txt'))).toBe(false);
+    expect(readFileSync(join(data, 'mine.txt'), 'utf8')).toBe('mine, not snapshotted\n');
+  });
+
+  it('refuses an unknown rclone remote with a clear message', async () => {
+    const env = rcloneEnv();
+    const { ws, data } = await workspaceWithData();
+    changeToV2(data);
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['config', 'store.remote', 'nosuchremote:bucket/x'], env);
+    rmSync(join(ws, '.git', 'dws', 'store'), { recursive: true, force: true });
+    const before = fingerprint(ws);
+    const r = await run(ws, ['restore', 'v1'], env);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/nosuchremote/);
+    expect(fingerprint(ws)).toBe(before);
+  });
+});
+
+describe('gc and fsck', () => {
+  it('keeps every reachable object (every snapshot restores after gc) and removes unreachable ones after delete-snapshot', async () => {
+    const { ws, data, v1 } = await workspaceWithData();
+    changeToV2(data);
+    writeFileSync(join(data, 'only-in-v2.bin'), Buffer.alloc(2 << 20, 7));
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const printV2 = treePrint(data);
+    rmSync(join(data, 'only-in-v2.bin'));
+    writeFileSync(join(data, 'v3.txt'), 'v3\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v3']);
+    const dry = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'gc', '--dry-run']));
+    expect(dry.removed.objects).toBe(0);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(diffR(data, v1)).toBe('');
+
+    await dwsOk(ws, ['--batch', 'delete-snapshot', 'v2']);
+    const before = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'gc', '--dry-run']));
+    expect(before.removed.objects).toBeGreaterThan(0);
+    expect(before.removed.bytes).toBeGreaterThanOrEqual(2 << 20);
+    const out = await dwsOk(ws, ['--batch', 'gc']);
+    expect(out).toMatch(/^Removed \d+ object\(s\), [\d.]+ MB; kept \d+ object\(s\)/);
+    expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck'])).ok).toBe(true);
+    for (const tag of ['v1', 'v3']) await dwsOk(ws, ['--batch', 'restore', tag]);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(diffR(data, v1)).toBe('');
+    expect(printV2).not.toBe(treePrint(data));
+    const again = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'gc']));
+    expect(again.removed.objects).toBe(0);
+  });
+});
+
+describe('a store that cannot be used', () => {
+  it('fails the snapshot cleanly, naming the store, and records nothing', async () => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'x'), 'x\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    const blocker = join(tempDir(), 'a-file');
+    writeFileSync(blocker, 'not a directory\n');
+    await dwsOk(ws, ['--batch', 'config', 'store.dir', join(blocker, 'store')]);
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'snapshot', 'v1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`Cannot use the content store at ${join(blocker, 'store')}`);
+    expect(fingerprint(ws)).toBe(before);
+    expect(await dwsOk(ws, ['--batch', 'report', 'history'])).not.toContain('v1');
+  });
+
+  it('shares one store between two workspaces via store.dir, and gc there keeps both', async () => {
+    const shared = join(tempDir(), 'store');
+    const made: string[] = [];
+    for (const n of ['one', 'two']) {
+      const ws = await newWorkspace();
+      await dwsOk(ws, ['--batch', 'config', 'store.dir', shared]);
+      mkdirSync(join(ws, 'data'));
+      writeFileSync(join(ws, 'data', 'x'), `${n}\n`);
+      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+      await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+      made.push(ws);
+    }
+    await dwsOk(made[0]!, ['--batch', 'gc']);
+    for (const [i, ws] of made.entries()) {
+      rmSync(join(ws, 'data', 'x'));
+      await dwsOk(ws, ['--batch', 'restore', 'v1']);
+      expect(readFileSync(join(ws, 'data', 'x'), 'utf8')).toBe(`${['one', 'two'][i]}\n`);
+    }
+  });
+});
