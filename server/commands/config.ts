@@ -12,7 +12,7 @@ import type { config as Config, ConfigParam, ResultOf, ValidParamsOf } from '../
 import type { Context } from '../context.js';
 import { openResource } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
-import { isValidHostname, shortHostname } from '../workspace/names.js';
+import { isValidHostname, printable, shortHostname } from '../workspace/names.js';
 import { validateTemplate } from '../workspace/results-template.js';
 import { STORE_DIR_PARAM, STORE_REMOTE_PARAM, storeDirProblem, storeRemoteProblem } from '../store/workspace-store.js';
 import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, scratchDirectoryProblem, Workspace, type JsonObject, type ResourceParams } from '../workspace/workspace.js';
@@ -191,8 +191,8 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   const ws = Workspace.open(ctx, p.workspaceDir);
   const target = p.resource === undefined ? null : ws.resources.find((r) => r.name === p.resource);
   if (target === undefined) {
-    throw new NotFoundError(`No resource in this workspace with name '${p.resource}'. Resources are: ${ws.resources.map((r) => r.name).join(', ')}`, {
-      resource: p.resource,
+    throw new NotFoundError(`No resource in this workspace with name '${printable(p.resource!)}'. Resources are: ${ws.resources.map((r) => r.name).join(', ')}`, {
+      resource: printable(p.resource!),
     });
   }
   const defs = target === null ? WORKSPACE_PARAMS : resourceDefs(target);
@@ -208,8 +208,8 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   if (!def) {
     const names = defs.map((d) => d.name).join(', ');
     throw new ConfigurationError(
-      target === null ? `No workspace parameter named '${p.name}'. Parameters are: ${names}` : `Resource ${target.name} has no parameter named '${p.name}'. Parameters are: ${names}`,
-      { parameter: p.name },
+      target === null ? `No workspace parameter named '${printable(p.name)}'. Parameters are: ${names}` : `Resource ${target.name} has no parameter named '${printable(p.name)}'. Parameters are: ${names}`,
+      { parameter: printable(p.name) },
     );
   }
   if (p.value === undefined) return { resource, params: [await show(def)] };
