@@ -2,7 +2,7 @@
  * Hostile input (issue 13 items 1-4), with the real `dws`: each is refused with a message naming
  * the culprit, a non-zero exit, and the workspace byte-for-byte unchanged (files, HEAD, status).
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, dws, dwsOk, fingerprint, newWorkspace } from '../helpers.js';
@@ -154,13 +154,17 @@ describe('unreadable metadata (item 4)', () => {
 });
 
 describe('a lock left by a killed git (item 7)', () => {
-  it('names the lock file and says why it is safe to remove', async () => {
+  it('clears index.lock and HEAD.lock left by a killed git when no git runs there, naming the file', async () => {
     const ws = await newWorkspace(['--create-resources', 'code']);
-    writeFileSync(join(ws, '.git', 'index.lock'), ''); // what a SIGKILLed git leaves
-    writeFileSync(join(ws, 'code', 'a.txt'), 'x');
-    const r = await dws(ws, ['--batch', 'snapshot', 'v1']);
-    expect(r.code).toBe(1);
-    const lock = join(ws, '.git', 'index.lock');
-    expect(r.stderr).toContain(`The lock file ${lock} was left by a git that was killed: no git process is running in ${ws} now, so it is safe to remove (rm '${lock}').`);
+    for (const [name, tag] of [['index.lock', 'v1'], ['HEAD.lock', 'v2']] as const) {
+      const lock = join(ws, '.git', name);
+      writeFileSync(lock, ''); // what a SIGKILLed git leaves
+      writeFileSync(join(ws, 'code', `${tag}.txt`), tag);
+      const r = await dws(ws, ['--batch', 'snapshot', tag]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`Removed ${lock}: a git lock file left by a git that was killed`);
+      expect(existsSync(lock)).toBe(false);
+    }
+    expect(await dwsOk(ws, ['--batch', 'report', 'history'])).toMatch(/v2[\s\S]*v1|v1[\s\S]*v2/);
   });
 });
