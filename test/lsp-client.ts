@@ -20,8 +20,9 @@ export class LspClient {
   private listeners: Array<() => void> = [];
   readonly exited: Promise<number | null>;
 
-  constructor(cwd: string) {
-    this.child = spawn(process.execPath, [DWS, 'server', '--stdio'], { cwd, env: TEST_ENV });
+  /** `args`: more options for `dws server --stdio`, e.g. `--max-message-bytes`. */
+  constructor(cwd: string, args: string[] = []) {
+    this.child = spawn(process.execPath, [DWS, 'server', '--stdio', ...args], { cwd, env: TEST_ENV });
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.child.stdout.on('data', (d: Buffer) => this.receive(d));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
@@ -53,6 +54,11 @@ export class LspClient {
         })
         .join(''),
     );
+  }
+
+  /** Write bytes as they are: frames a well-behaved client would never send. */
+  sendRaw(raw: string | Buffer): void {
+    this.child.stdin.write(raw);
   }
 
   requestMessage(method: string, params?: unknown): Message & { id: number } {

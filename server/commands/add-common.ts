@@ -3,15 +3,15 @@
  * the name, path conflicts with other resources, and registering the new resource.
  */
 import { realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { ConfigurationError, ConflictError, InvalidParamsError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
 import { needPrompter, type Context } from '../context.js';
 import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
 import { openResource } from '../resources/registry.js';
-import { parseRole } from '../workspace/names.js';
+import { MAX_RESOURCE_NAME_BYTES, parseRole, printable, resourceNameProblem } from '../workspace/names.js';
 import { isWithin, relativePosix } from '../workspace/paths.js';
-import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
+import { localCacheDir, META_DIR, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { corrupt, readJsonFile } from '../workspace/files.js';
 
 export interface AddOptions {
@@ -44,24 +44,57 @@ export async function chooseRole(ctx: Context, o: AddOptions, allowed?: readonly
 export async function chooseName(ctx: Context, ws: Workspace, given: string | undefined, base: string, role: Role): Promise<string> {
   const taken = (n: string) => ws.resources.some((r) => r.name === n);
   if (given !== undefined) {
-    if (given === '' || /[/\\]/.test(given)) throw new InvalidParamsError(`Resource name '${given}' is not valid: it may not be empty or contain '/'`, { name: given });
+    checkResourceName(given, '--name');
     if (taken(given)) throw new ConflictError(`Resource name '${given}' already in use`, { name: given });
     return given;
   }
   let suggestion = taken(base) ? `${base}-${role}` : base;
   for (let i = 2; taken(suggestion); i++) suggestion = `${base}-${role}-${i}`;
-  if (!ctx.prompter) return suggestion;
-  return ctx.prompter.text('Please enter a short, unique name for this resource', {
-    default: suggestion,
-    validate: (a) => (taken(a) ? `Resource name '${a}' already in use.` : a.trim() === '' ? 'A name is required' : null),
+  if (!ctx.prompter) {
+    // The directory's own name may not make a valid resource name (a newline, 300 characters...).
+    checkResourceName(suggestion, 'the directory name (give --name)');
+    return suggestion;
+  }
+  const answer = await ctx.prompter.text('Please enter a short, unique name for this resource', {
+    default: resourceNameProblem(suggestion) === null ? suggestion : undefined,
+    validate: (a) => (taken(a) ? `Resource name '${a}' already in use.` : a.trim() === '' ? 'A name is required' : nameError(a)),
   });
+  checkResourceName(answer, 'the name entered');
+  return answer;
 }
 
-/** Refuse the workspace root itself and any path that contains, or lies in, another resource's. */
+const nameError = (name: string) => {
+  const problem = resourceNameProblem(name);
+  return problem === null ? null : `Resource name '${printable(name)}' is not valid: ${problem}`;
+};
+
+/** Refuse a name that breaks the resource name rule (names.ts), saying where it came from. */
+export function checkResourceName(name: string, from: string): void {
+  const problem = nameError(name);
+  if (problem !== null) throw new InvalidParamsError(`${problem} (from ${from}). ${NAME_RULE_TEXT}`, { name: printable(name) });
+}
+
+const NAME_RULE_TEXT = `A resource name is one path component: not '.' or '..', no '/' or '\\', no control characters, at most ${MAX_RESOURCE_NAME_BYTES} bytes.`;
+
+/**
+ * Refuse the workspace root, any directory containing it, git's and dws's own metadata
+ * (`.git`, `.dataworkspace`: a resource there would be git-ignored or moved, issue 13 item 1),
+ * and any path that contains, or lies in, another resource's. Runs before anything is written.
+ */
 export async function checkPathConflicts(ws: Workspace, path: string): Promise<void> {
   const real = realOrResolved(path);
-  if (real === realOrResolved(ws.dir)) {
+  const root = realOrResolved(ws.dir);
+  if (real === root) {
     throw new ConfigurationError('Cannot use the entire workspace as a resource local path', { path });
+  }
+  if (isWithin(root, real)) {
+    throw new InvalidParamsError(`Cannot use ${path} as a resource local path: it contains the workspace ${ws.dir}`, { path });
+  }
+  const metadata = real.split(sep).find((c) => c === '.git' || c === META_DIR);
+  const gitDir = localCacheDir(ws) === null ? null : dirname(localCacheDir(ws)!); // a worktree's git directory may live elsewhere
+  if (metadata !== undefined || (gitDir !== null && isWithin(real, realOrResolved(gitDir)))) {
+    const what = metadata === META_DIR ? "dws's metadata directory" : "git's own directory";
+    throw new InvalidParamsError(`Cannot use ${path} as a resource local path: it is ${what} (${metadata ?? gitDir}) or inside it. Choose a directory of your data.`, { path });
   }
   for (const params of ws.resources) {
     let other: string | null;

@@ -12,10 +12,10 @@ import type { config as Config, ConfigParam, ResultOf, ValidParamsOf } from '../
 import type { Context } from '../context.js';
 import { openResource } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
-import { isValidHostname, shortHostname } from '../workspace/names.js';
+import { isValidHostname, printable, shortHostname } from '../workspace/names.js';
 import { validateTemplate } from '../workspace/results-template.js';
-import { STORE_DIR_PARAM, STORE_REMOTE_PARAM } from '../store/workspace-store.js';
-import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, Workspace, type JsonObject, type ResourceParams } from '../workspace/workspace.js';
+import { STORE_DIR_PARAM, STORE_REMOTE_PARAM, storeDirProblem, storeRemoteProblem } from '../store/workspace-store.js';
+import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, scratchDirectoryProblem, Workspace, type JsonObject, type ResourceParams } from '../workspace/workspace.js';
 
 type Scope = 'global' | 'local';
 type Kind = 'string' | 'bool' | 'list';
@@ -27,7 +27,7 @@ interface ParamDef {
   description: string;
   kind: Kind;
   /** Why the value is wrong, or null. */
-  validate?: (v: unknown) => string | null;
+  validate?: (v: unknown, ws: Workspace) => string | null;
   /** Set: the parameter cannot be changed with dws config, and why. */
   readOnly?: string;
   /** The key in resource_local_params.json when it differs from the name. */
@@ -73,7 +73,7 @@ const WORKSPACE_PARAMS: ParamDef[] = [
     default: null,
     kind: 'string',
     description: 'Directory where scratch files are stored (checkpoints, temporary data, etc.). If this is set, it is relative to the workspace directory.',
-    validate: relativePath,
+    validate: (v) => (typeof v === 'string' ? scratchDirectoryProblem(v) : 'must be a relative path inside the workspace'),
   },
   {
     name: 'dws_git_branch',
@@ -108,7 +108,7 @@ const WORKSPACE_PARAMS: ParamDef[] = [
     default: null,
     kind: 'string',
     description: "Directory of this machine's content store (file contents of local-files and rclone resources); several workspaces may share one. Default: the git directory's dws/store.",
-    validate: (v) => (typeof v === 'string' && isAbsolute(v) ? null : 'must be an absolute path'),
+    validate: (v, ws) => storeDirProblem(ws, v),
   },
   {
     name: STORE_REMOTE_PARAM,
@@ -117,7 +117,7 @@ const WORKSPACE_PARAMS: ParamDef[] = [
     default: null,
     kind: 'string',
     description: "Where push sends and clone, pull and restore fetch the content store's objects: an rclone remote (name:path) or a directory.",
-    validate: nonEmpty,
+    validate: (v, ws) => storeRemoteProblem(ws, v),
   },
 ];
 
@@ -191,8 +191,8 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   const ws = Workspace.open(ctx, p.workspaceDir);
   const target = p.resource === undefined ? null : ws.resources.find((r) => r.name === p.resource);
   if (target === undefined) {
-    throw new NotFoundError(`No resource in this workspace with name '${p.resource}'. Resources are: ${ws.resources.map((r) => r.name).join(', ')}`, {
-      resource: p.resource,
+    throw new NotFoundError(`No resource in this workspace with name '${printable(p.resource!)}'. Resources are: ${ws.resources.map((r) => r.name).join(', ')}`, {
+      resource: printable(p.resource!),
     });
   }
   const defs = target === null ? WORKSPACE_PARAMS : resourceDefs(target);
@@ -208,8 +208,8 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   if (!def) {
     const names = defs.map((d) => d.name).join(', ');
     throw new ConfigurationError(
-      target === null ? `No workspace parameter named '${p.name}'. Parameters are: ${names}` : `Resource ${target.name} has no parameter named '${p.name}'. Parameters are: ${names}`,
-      { parameter: p.name },
+      target === null ? `No workspace parameter named '${printable(p.name)}'. Parameters are: ${names}` : `Resource ${target.name} has no parameter named '${printable(p.name)}'. Parameters are: ${names}`,
+      { parameter: printable(p.name) },
     );
   }
   if (p.value === undefined) return { resource, params: [await show(def)] };
@@ -217,7 +217,7 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   const what = target === null ? 'workspace' : `resource '${target.name}'`;
   if (def.readOnly) throw new ConfigurationError(`Parameter '${p.name}' of ${what} cannot be changed with dws config: ${def.readOnly}`, { parameter: p.name });
   const value = parseValue(def, p.name, p.value);
-  const problem = def.validate?.(value) ?? null;
+  const problem = def.validate?.(value, ws) ?? null;
   if (problem !== null) {
     throw new ConfigurationError(`Error in validation of configuration parameter '${p.name}': ${problem}`, { parameter: p.name, value: p.value });
   }

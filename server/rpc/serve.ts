@@ -84,7 +84,26 @@ function toResponseError(e: unknown, log: Logger): ResponseError<unknown> {
   const err = e instanceof DwsError ? e : new InternalError(`unexpected exception: ${e instanceof Error ? e.message : String(e)}`);
   if (!(e instanceof DwsError)) log.warn(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   const json = err.toJSON();
-  return new ResponseError(err.rpcCode, json.message, json.data);
+  return new ResponseError(err.rpcCode, cut(json.message, MAX_ERROR_MESSAGE), bounded(json.data, 0));
+}
+
+/**
+ * Error replies are for people: a message quoting a client's 2 MB parameter sent it back twice
+ * (message and data), so a fuzzing client made the server build and queue 4 MB replies and its
+ * memory grew with them (issue 13 item 11). Messages and the strings in `data` are cut.
+ */
+const MAX_ERROR_MESSAGE = 8192;
+const MAX_DATA_STRING = 1024;
+
+function cut(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}... (${s.length - max} more characters)` : s;
+}
+
+function bounded(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return cut(v, MAX_DATA_STRING);
+  if (v === null || typeof v !== 'object' || depth > 8) return depth > 8 ? '...' : v;
+  if (Array.isArray(v)) return v.slice(0, 200).map((x) => bounded(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bounded(x, depth + 1)]));
 }
 
 /** The workspace a run reports on: its `workspaceDir` param, else the directory it resolves from. */

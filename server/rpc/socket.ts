@@ -6,13 +6,15 @@
  */
 import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { createConnection as netConnect, createServer, type Server, type Socket } from 'node:net';
-import { ProposedFeatures, SocketMessageReader, SocketMessageWriter, type Connection } from 'vscode-languageserver/node.js';
+import { ProposedFeatures, SocketMessageWriter, type Connection, type Message } from 'vscode-languageserver/node.js';
 import { createConnection as createLspConnection, type WatchDog } from 'vscode-languageserver/lib/common/server.js';
 import { createProtocolConnection } from 'vscode-languageserver-protocol/node.js';
 import { ConflictError, InvalidParamsError } from '../../protocol/errors.js';
 import { workspaceChanged } from '../../protocol/server-events.js';
 import type { Logger } from '../context.js';
 import { checkFirstMessage, defaultTokenFile, GuardedReader, writeTokenFile } from './auth.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, FramedMessageReader, type Rejection } from './framing.js';
+import { checkLspParams } from './lsp/params.js';
 import { serve } from './serve.js';
 import { WorkspaceWatcher } from './watch.js';
 
@@ -22,7 +24,18 @@ export interface SocketServerOptions {
   port?: number | undefined;
   pipe?: string | undefined;
   tokenFile?: string | undefined;
+  /** Largest message accepted from an authenticated client (default DEFAULT_MAX_MESSAGE_BYTES). */
+  maxMessageBytes?: number | undefined;
+  /** How long a TCP client may take to send its token before it is disconnected. */
+  authTimeoutMs?: number | undefined;
 }
+
+/**
+ * What a TCP connection may send before its token (issue 13 item 9): one `initialize` of at most
+ * this many bytes; anything else, or a bad frame, closes it. Editors' initialize is ~10-20 KB.
+ */
+export const UNAUTHENTICATED_MAX_BYTES = 64 * 1024;
+export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 
 export async function runSocketServer(o: SocketServerOptions): Promise<void> {
   const err = (m: string) => process.stderr.write(`${m}\n`);
@@ -39,7 +52,8 @@ export async function runSocketServer(o: SocketServerOptions): Promise<void> {
   }
 
   const watcher = new WorkspaceWatcher(log);
-  const server = createServer((socket) => serveSocket(socket, { cwd: o.cwd, log, token, watcher }));
+  const limits = { maxMessageBytes: o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, authTimeoutMs: o.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS };
+  const server = createServer((socket) => serveSocket(socket, { cwd: o.cwd, log, token, watcher, ...limits }));
   if (o.port !== undefined) {
     await listen(server, () => server.listen(o.port, '127.0.0.1'));
     const address = server.address();
@@ -90,16 +104,53 @@ async function clearStalePipe(path: string): Promise<void> {
   rmSync(path, { force: true });
 }
 
-function serveSocket(socket: Socket, o: { cwd: string; log: Logger; token: string | null; watcher: WorkspaceWatcher }): void {
+function serveSocket(socket: Socket, o: { cwd: string; log: Logger; token: string | null; watcher: WorkspaceWatcher; maxMessageBytes: number; authTimeoutMs: number }): void {
+  const peer = `${socket.remoteAddress ?? 'pipe'}${socket.remotePort !== undefined ? `:${socket.remotePort}` : ''}`;
   const writer = new SocketMessageWriter(socket);
-  const plain = new SocketMessageReader(socket);
-  const reader =
+  const answer = (r: Pick<Rejection, 'id' | 'code' | 'message'>) => writer.write({ jsonrpc: '2.0', id: r.id, error: { code: r.code, message: r.message } } as Message);
+  let closing = false;
+  /** Answer (when there is something to say), then close; a client that does not close its side is cut off. */
+  const close = (why: string, reply?: Pick<Rejection, 'id' | 'code' | 'message'>) => {
+    if (closing) return;
+    closing = true;
+    reader.stop();
+    clearTimeout(authTimer);
+    o.log.warn(`dws server: closed the connection from ${peer}: ${why}`);
+    const end = () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
+    if (reply) void answer(reply).then(end, end);
+    else end();
+  };
+  const authenticated = { maxMessageBytes: o.maxMessageBytes, strict: false };
+  const reader: FramedMessageReader = new FramedMessageReader(
+    socket,
+    o.token === null ? authenticated : { maxMessageBytes: Math.min(UNAUTHENTICATED_MAX_BYTES, o.maxMessageBytes), strict: true },
+    (r) => {
+      if (r.fatal) return close(r.message, r);
+      o.log.warn(`dws server: refused a message from ${peer}: ${r.message}`);
+      if (r.reply !== false) void answer(r);
+    },
+    checkLspParams,
+  );
+  // Idle or slow connections without the token are not kept (nothing is served before it).
+  const authTimer = o.token === null ? undefined : setTimeout(() => close(`no token within ${o.authTimeoutMs} ms`), o.authTimeoutMs);
+  const guarded =
     o.token === null
-      ? plain
-      : new GuardedReader(plain, (m) => checkFirstMessage(m, o.token!), (r) => {
-          o.log.warn(`refused a connection: ${r.message}`);
-          void writer.write({ jsonrpc: '2.0', id: r.id, error: { code: r.code, message: r.message } } as never).finally(() => socket.end());
-        });
+      ? reader
+      : new GuardedReader(
+          reader,
+          (m) => {
+            const refusal = checkFirstMessage(m, o.token!);
+            if (refusal === null) {
+              clearTimeout(authTimer);
+              reader.setLimits(authenticated);
+            }
+            return refusal;
+          },
+          (r) => close(`refused: ${r.message}`, r),
+        );
   // One client's `exit` (or the death of the process it named in `initialize`) ends its own
   // connection, not the server other clients are using.
   let shutdown = false;
@@ -113,10 +164,12 @@ function serveSocket(socket: Socket, o: { cwd: string; log: Logger; token: strin
     },
     exit: () => socket.end(),
   };
-  const connection = createLspConnection((logger) => createProtocolConnection(reader, writer, logger), watchDog, ProposedFeatures.all) as unknown as Connection;
+  const connection = createLspConnection((logger) => createProtocolConnection(guarded, writer, logger), watchDog, ProposedFeatures.all) as unknown as Connection;
   serve(connection, { cwd: o.cwd, log: o.log, watched: o.watcher });
   const changed = o.watcher.onChanged((p) => void connection.sendNotification(workspaceChanged.method, p));
   socket.on('close', () => {
+    clearTimeout(authTimer);
+    reader.stop(); // its buffers go with the connection
     changed.dispose();
     connection.dispose();
   });

@@ -1,19 +1,41 @@
 /** `dws server --stdio`: a language server (LSP framing) on stdin/stdout; logs go to stderr only. */
-import { createConnection, ProposedFeatures, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver/node.js';
+import { createConnection, ProposedFeatures, StreamMessageWriter, type Message } from 'vscode-languageserver/node.js';
 import { workspaceChanged } from '../../protocol/server-events.js';
 import type { Logger } from '../context.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, FramedMessageReader } from './framing.js';
+import { checkLspParams } from './lsp/params.js';
 import { serve } from './serve.js';
 import { WorkspaceWatcher } from './watch.js';
 
-export async function runStdioServer(options: { cwd: string; verbose: boolean }): Promise<void> {
+export async function runStdioServer(options: { cwd: string; verbose: boolean; maxMessageBytes?: number | undefined }): Promise<void> {
   const err = (m: string) => process.stderr.write(`${m}\n`);
   const log: Logger = { info: options.verbose ? err : () => {}, warn: err, debug: options.verbose ? err : () => {} };
-  // Streams given explicitly: vscode-languageserver then leaves console.* alone. It ends the
-  // process when stdin closes (exit code 0 after `shutdown`, else 1), as LSP asks.
   // stdout carries JSON-RPC only: console output of anything running in this process (a step
   // file's top level while it loads, a library) goes to stderr instead.
   for (const m of ['log', 'info', 'debug', 'dir', 'table'] as const) console[m] = console.error;
-  const connection = createConnection(ProposedFeatures.all, new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  const writer = new StreamMessageWriter(process.stdout);
+  let shutdownRequested = false;
+  // A bad frame is answered and skipped (framing.ts): one client owns this stream, so recovering
+  // is better than closing it.
+  const reader = new FramedMessageReader(
+    process.stdin,
+    { maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, strict: false },
+    (r) => {
+      log.warn(`dws server: refused a message: ${r.message}`);
+      if (r.reply !== false) void writer.write({ jsonrpc: '2.0', id: r.id, error: { code: r.code, message: r.message } } as Message);
+    },
+    (m) => {
+      if ((m as { method?: unknown }).method === 'shutdown') shutdownRequested = true;
+      return checkLspParams(m);
+    },
+  );
+  // Given a reader (not a stream), vscode-languageserver leaves console.* alone but does not
+  // watch stdin: the process ends here when stdin closes (0 after `shutdown`, else 1), as LSP asks.
+  reader.onClose(() => {
+    if (!shutdownRequested) log.warn('dws server: standard input closed without shutdown; exiting');
+    process.exit(shutdownRequested ? 0 : 1);
+  });
+  const connection = createConnection(ProposedFeatures.all, reader, writer);
   const watcher = new WorkspaceWatcher(log); // follows a workspace from its first dws/status on
   serve(connection, { cwd: options.cwd, log, watched: watcher });
   watcher.onChanged((p) => void connection.sendNotification(workspaceChanged.method, p));

@@ -29,6 +29,8 @@ interface Followed {
   paths: Map<string, string>;
   hashes: Map<string, Promise<string | null>>;
   close(): Promise<void>;
+  /** Reloads of the resource list, one at a time (two watchers started at once would leak one). */
+  reloads: Promise<void>;
 }
 
 export class WorkspaceWatcher implements WatchedState {
@@ -75,24 +77,43 @@ export class WorkspaceWatcher implements WatchedState {
   }
 
   private start(dir: string): Followed {
-    const f: Followed = { started: Promise.resolve(), paths: new Map(), hashes: new Map(), close: async () => {} };
+    const f: Followed = { started: Promise.resolve(), paths: new Map(), hashes: new Map(), close: async () => {}, reloads: Promise.resolve() };
     f.started = (async () => {
       await this.loadPaths(dir, f);
-      const { watch } = await import('chokidar');
-      const outside = [...f.paths.values()].filter((p) => !isWithin(p, dir));
-      const watcher = watch([dir, ...outside], {
-        ignoreInitial: true,
-        persistent: false, // the transport keeps the process alive, never the watcher
-        // Git's own files change on every command; the metadata that matters is the resource list.
-        ignored: (p: string) => /[\\/]\.git([\\/]|$)/.test(p) || (isWithin(p, join(dir, META_DIR)) && !/^(|resources\.json|resource_local_params\.json)$/.test(p.slice(join(dir, META_DIR).length + 1))),
-      });
-      watcher.on('all', (_event, path) => this.changed(dir, f, path));
-      watcher.on('error', (e) => this.log.warn(`watching ${dir}: ${e instanceof Error ? e.message : String(e)}`));
-      f.close = () => watcher.close();
-      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+      await this.watchPaths(dir, f);
       this.log.debug(`following the files of ${dir}`);
     })();
     return f;
+  }
+
+  /**
+   * Watch what can change a resource's hash or the resource list, and nothing else: a
+   * workspace also holds node_modules/ (init links the dws package there: following it watched
+   * the whole package and its dependencies, thousands of directories, and the server's memory
+   * grew as chokidar walked them), virtual environments and scratch files. Symbolic links are
+   * not followed: hashes record a link, not what it points to.
+   */
+  private async watchPaths(dir: string, f: Followed): Promise<void> {
+    const { watch } = await import('chokidar');
+    const roots = [...f.paths.values()];
+    const meta = join(dir, META_DIR);
+    const outside = roots.filter((p) => !isWithin(p, dir));
+    const relevant = (p: string) => roots.some((r) => isWithin(p, r) || isWithin(r, p));
+    const watcher = watch([dir, ...outside], {
+      ignoreInitial: true,
+      persistent: false, // the transport keeps the process alive, never the watcher
+      followSymlinks: false,
+      // Git's own files change on every command; of the metadata only the resource list matters.
+      ignored: (p: string) => {
+        if (/[\\/]\.git([\\/]|$)/.test(p)) return true;
+        if (isWithin(p, meta)) return !/^(|resources\.json|resource_local_params\.json)$/.test(p.slice(meta.length + 1));
+        return !(p === dir || relevant(p));
+      },
+    });
+    watcher.on('all', (_event, path) => this.changed(dir, f, path));
+    watcher.on('error', (e) => this.log.warn(`watching ${dir}: ${e instanceof Error ? e.message : String(e)}`));
+    f.close = () => watcher.close();
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   }
 
   private async loadPaths(dir: string, f: Followed): Promise<void> {
@@ -102,14 +123,23 @@ export class WorkspaceWatcher implements WatchedState {
   }
 
   private changed(dir: string, f: Followed, path: string): void {
-
     if (isWithin(path, join(dir, META_DIR))) {
-      // The resource list changed: every hash may be of something else now.
+      // The resource list changed: every hash may be of something else now, and the watched
+      // directories may be others.
       f.hashes.clear();
-      void this.loadPaths(dir, f).then(
-        () => this.report(dir, [...f.paths.keys()]),
-        (e: unknown) => this.log.warn(`reloading ${dir}: ${e instanceof Error ? e.message : String(e)}`),
-      );
+      f.reloads = f.reloads.then(async () => {
+        const before = [...f.paths.values()].sort().join('\0');
+        try {
+          await this.loadPaths(dir, f);
+          if ([...f.paths.values()].sort().join('\0') !== before) {
+            await f.close();
+            await this.watchPaths(dir, f);
+          }
+          this.report(dir, [...f.paths.keys()]);
+        } catch (e) {
+          this.log.warn(`reloading ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      });
       return;
     }
     const names = [...f.paths].filter(([, p]) => isWithin(path, p)).map(([n]) => n);

@@ -8,11 +8,12 @@
  *   store.remote  config.json global_params (committed, so every clone knows it; 1.6 keeps it)
  *   .dataworkspace/snapshot_store/<HASH>.json   {"<resource>": "<store tree id>", ...}, committed
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigurationError } from '../../protocol/errors.js';
 import { withLock } from '../workspace/lock.js';
-import { readJsonFile, writeJsonFile } from '../workspace/files.js';
+import { corrupt, readJsonFile, writeJsonFile } from '../workspace/files.js';
+import { isWithin } from '../workspace/paths.js';
 import { localCacheDir, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { ContentStore } from './store.js';
 
@@ -36,9 +37,68 @@ export function contentStoreEnabled(env: NodeJS.ProcessEnv): boolean {
 
 const opened = new WeakMap<Workspace, ContentStore>();
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+
+/** `path` with symbolic links of its longest existing prefix resolved (the rest may not exist yet). */
+function realish(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realish(parent), basename(path));
+  }
+}
+
+/**
+ * What is wrong with `value` as store.dir of `ws`, or null (issue 13 items 1-2 for the store): a
+ * path, absolute or relative to the workspace, of a directory that is not a file, and not in
+ * the workspace's files (in `.dataworkspace` its packs would be committed; in a resource's
+ * directory they would be snapshotted as data). Inside the git directory is fine: the default
+ * is there.
+ */
+export function storeDirProblem(ws: Pick<Workspace, 'dir'>, value: unknown): string | null {
+  if (typeof value !== 'string' || value === '') return 'must be a directory path (absolute, or relative to the workspace)';
+  if (CONTROL.test(value)) return 'may not contain control characters';
+  const dir = realish(resolve(ws.dir, value));
+  if (existsSync(dir) && !statSync(dir).isDirectory()) return `${dir} exists and is not a directory`;
+  const root = realish(ws.dir);
+  const gitDir = localCacheDir(ws);
+  if (gitDir !== null && isWithin(dir, realish(dirname(gitDir)))) return null;
+  if (isWithin(dir, root)) return `${dir} is inside the workspace ${root}, where its objects would be committed or snapshotted as data: choose a directory outside it (the default is in the git directory)`;
+  if (isWithin(root, dir)) return `${dir} contains the workspace ${root}: choose a directory of its own`;
+  return null;
+}
+
+/**
+ * What is wrong with `value` as store.remote, or null: an rclone remote (`name:path`) is taken as
+ * it is; a directory (relative to the workspace) may not be in the workspace or the local store.
+ */
+export function storeRemoteProblem(ws: Workspace, value: unknown): string | null {
+  if (typeof value !== 'string' || value === '') return 'must not be empty';
+  if (CONTROL.test(value)) return 'may not contain control characters';
+  if (/^[A-Za-z0-9_. -]+:/.test(value) && !isAbsolute(value)) return null;
+  const dir = realish(resolve(ws.dir, value));
+  const root = realish(ws.dir);
+  if (isWithin(dir, root) || isWithin(root, dir)) return `the directory ${dir} is inside the workspace ${root} or contains it: choose a directory outside it`;
+  let store: string | null = null;
+  try {
+    store = realish(storeDirOf(ws));
+  } catch {
+    // no local store to compare with
+  }
+  if (store !== null && (isWithin(dir, store) || isWithin(store, dir))) return `the directory ${dir} overlaps the local content store ${store}: a remote must be another directory`;
+  return null;
+}
+
 export function storeDirOf(ws: Workspace): string {
   const set = ws.localParams[STORE_DIR_PARAM];
-  if (typeof set === 'string' && set !== '') return resolve(ws.dir, set);
+  if (set !== undefined && set !== null) {
+    // Checked on use too: local_params.json may be edited by hand.
+    const problem = storeDirProblem(ws, set);
+    if (problem !== null) throw corrupt(ws.meta('local_params.json'), `"${STORE_DIR_PARAM}" (${JSON.stringify(set)})`, problem, [STORE_DIR_PARAM]);
+    return resolve(ws.dir, set as string);
+  }
   const local = localCacheDir(ws);
   if (local === null) throw new ConfigurationError(`Workspace ${ws.dir} has no git directory for its content store; set one with 'dws config store.dir PATH'`);
   return join(local, 'store');
@@ -68,7 +128,10 @@ export function withStoreLock<T>(ws: Workspace, command: string, fn: () => Promi
 
 export function storeRemoteOf(ws: Workspace): string | null {
   const r = ws.globalParams[STORE_REMOTE_PARAM];
-  return typeof r === 'string' && r !== '' ? r : null;
+  if (r === undefined || r === null) return null;
+  const problem = storeRemoteProblem(ws, r);
+  if (problem !== null) throw corrupt(ws.meta('config.json'), `"global_params"."${STORE_REMOTE_PARAM}" (${JSON.stringify(r)})`, problem, ['global_params', STORE_REMOTE_PARAM]);
+  return r as string;
 }
 
 export type StoreRecord = Record<string, string>;

@@ -4,10 +4,11 @@
  * `<argv> [run in <cwd>]`, and failures become SubprocessError naming the command.
  */
 import { execFile } from 'node:child_process';
-import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { SubprocessError } from '../../protocol/errors.js';
 import type { Context } from '../context.js';
+import { holdingAnyLock } from './lock-held.js';
 
 /** git add / commit of many files ran 3-5x faster with these (PERF-NOTES). */
 const BULK_ENV = { MALLOC_TOP_PAD_: '33554432', MALLOC_TRIM_THRESHOLD_: '67108864' };
@@ -23,8 +24,27 @@ export class Git {
     private readonly ctx: Pick<Context, 'log' | 'env'>,
   ) {}
 
-  /** Run git with `args`; resolves to stdout. A non-zero exit is a SubprocessError. */
-  run(args: string[], options: { bulk?: boolean } = {}): Promise<string> {
+  /**
+   * Run git with `args`; resolves to stdout. A non-zero exit is a SubprocessError. A git lock
+   * file left by a killed git (issue 13 item 7) is removed and the command run once more when
+   * that is safe: this dws holds the workspace lock (no other dws command is running) and no git
+   * process is working in the repository; otherwise the error names the file and what to do.
+   */
+  async run(args: string[], options: { bulk?: boolean } = {}): Promise<string> {
+    try {
+      return await this.runOnce(args, options);
+    } catch (e) {
+      const lock = e instanceof SubprocessError ? lockFileOf(String(e.data.stderr ?? '')) : null;
+      if (lock === null || !holdingAnyLock()) throw e;
+      const live = lockHolders(lock, this.cwd);
+      if (live === null || live.length > 0) throw e;
+      this.ctx.log.warn(`Removed ${lock}: a git lock file left by a git that was killed (no git process is running in ${this.cwd}, and this dws holds the workspace lock)`);
+      rmSync(lock, { force: true });
+      return this.runOnce(args, options);
+    }
+  }
+
+  private runOnce(args: string[], options: { bulk?: boolean }): Promise<string> {
     this.ctx.log.debug(`git ${args.join(' ')} [run in ${this.cwd}]`);
     const env = { ...this.ctx.env, ...(options.bulk ? BULK_ENV : {}), LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
     return new Promise((resolve, reject) => {
@@ -32,7 +52,8 @@ export class Git {
         if (stdout) this.ctx.log.debug(stdout.replaceAll('\0', '\n').trimEnd());
         if (!error) return resolve(stdout);
         const exitCode = typeof error.code === 'number' ? error.code : null;
-        const detail = stderr.trim() || stdout.trim() || error.message;
+        const lock = lockFileOf(stderr);
+        const detail = (stderr.trim() || stdout.trim() || error.message) + (lock ? ` ${staleLockAdvice(lock, this.cwd)}` : '');
         reject(
           new SubprocessError(`git ${args.join(' ')} failed in ${this.cwd}: ${detail}`, {
             command: ['git', ...args],
@@ -145,6 +166,60 @@ export interface StatusEntry {
   worktree: string;
   path: string;
   from?: string | undefined;
+}
+
+/**
+ * What to do about a git lock file that made a command fail (issue 13 item 7): a git (or a dws
+ * with its git child) killed mid-command leaves `index.lock` / `HEAD.lock`, and git refuses to
+ * run until it is removed. On Linux we check /proc for a live git process working in that
+ * repository: none means the file is a leftover and safe to delete.
+ */
+export function staleLockAdvice(lockFile: string, cwd?: string): string {
+  const repo = repoOfLock(lockFile);
+  const live = lockHolders(lockFile, cwd);
+  if (live === null) return `The lock file ${lockFile} exists: if no git command is running in ${repo}, it was left by a killed git and is safe to remove (rm '${lockFile}').`;
+  if (live.length > 0) return `The lock file ${lockFile} belongs to git process ${live.join(', ')} still running in ${repo}: wait for it to finish.`;
+  return `The lock file ${lockFile} was left by a git that was killed: no git process is running in ${repo} now, so it is safe to remove (rm '${lockFile}').`;
+}
+
+/** The lock file git could not create, from its error output. */
+function lockFileOf(stderr: string): string | null {
+  return /Unable to create '([^']+\.lock)': File exists/.exec(stderr)?.[1] ?? null;
+}
+
+function repoOfLock(lockFile: string): string {
+  return lockFile.includes(`${sep}.git${sep}`) ? lockFile.slice(0, lockFile.indexOf(`${sep}.git${sep}`)) : dirname(lockFile);
+}
+
+/**
+ * Git processes that may own `lockFile`: those working in its repository or in `cwd` (a
+ * worktree's lock lives in the main repository's .git). Null where /proc cannot tell.
+ */
+function lockHolders(lockFile: string, cwd?: string): number[] | null {
+  const a = gitProcessesIn(repoOfLock(lockFile));
+  const b = cwd === undefined ? [] : gitProcessesIn(cwd);
+  return a === null || b === null ? null : [...new Set([...a, ...b])];
+}
+
+/** Pids of git processes whose working directory is in `repo`; null where /proc cannot tell. */
+function gitProcessesIn(repo: string): number[] | null {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return null;
+  }
+  const found: number[] = [];
+  for (const pid of pids) {
+    try {
+      if (!/^git/.test(readFileSync(`/proc/${pid}/comm`, 'utf8'))) continue;
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (cwd === repo || cwd.startsWith(`${repo}${sep}`)) found.push(Number(pid));
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return found;
 }
 
 function onDisk(path: string): boolean {

@@ -11,7 +11,6 @@
  * Child processes of the holder (a run's command steps calling `dws`) share its lock: the holder
  * puts the lock's token in DWS_LOCK_TOKENS, which they inherit.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -19,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError } from '../../protocol/errors.js';
 import type { Logger } from '../context.js';
+import { held } from './lock-held.js';
 import { findWorkspaceDir, localCacheDir } from './workspace.js';
 
 export interface LockHolder {
@@ -39,7 +39,6 @@ export interface LockOptions {
 }
 
 const POLL_MS = 50;
-const held = new AsyncLocalStorage<Set<string>>();
 const queues = new Map<string, Promise<unknown>>();
 
 /** Run `fn` holding the lock file `lockFile` (its directory is created if needed). */

@@ -32,3 +32,29 @@ export function parseRole(s: string): Role | null {
 export function shortHostname(full: string): string {
   return full.split('.')[0] ?? full;
 }
+
+/** Longest resource name, in UTF-8 bytes: it becomes a directory and a file name (`<name>.json`), whose limit is 255 bytes. */
+export const MAX_RESOURCE_NAME_BYTES = 100;
+
+/**
+ * The resource name rule (README "Resource names"; issue 13 item 3): a name is a directory or
+ * file name in `.dataworkspace/` (hash trees, lineage, scratch), so it must be one ordinary path
+ * component, short enough for every file system, and printable. Returns what is wrong, or null.
+ */
+export function resourceNameProblem(name: string): string | null {
+  if (name === '') return 'it may not be empty';
+  if (name === '.' || name === '..') return `it may not be '${name}'`;
+  if (/[/\\]/.test(name)) return "it may not contain '/' or '\\'";
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f-\x9f]/.test(name)) return 'it may not contain control characters (newlines, tabs, escape sequences)';
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_RESOURCE_NAME_BYTES) return `it is ${bytes} bytes long; the limit is ${MAX_RESOURCE_NAME_BYTES} bytes of UTF-8`;
+  return null;
+}
+
+/** Text from a file or a client as it may appear in a message: control characters escaped, long text cut. */
+export function printable(s: string, max = 80): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}

@@ -119,8 +119,16 @@ export function parsePyJson(text: string): unknown {
   return new Parser(text).parseDocument();
 }
 
+/**
+ * Deepest nesting of arrays and objects accepted. dws files nest a few levels; without a bound a
+ * hand-made file of 100,000 '[' overflowed the stack ("Maximum call stack size exceeded") here
+ * or in any recursive walk of the value (issue 13 item 4). Python's json stops near 1,000.
+ */
+export const MAX_JSON_DEPTH = 512;
+
 class Parser {
   private pos = 0;
+  private depth = 0;
 
   constructor(private readonly text: string) {}
 
@@ -161,12 +169,18 @@ class Parser {
     return this.fail();
   }
 
+  private enter(): void {
+    if (++this.depth > MAX_JSON_DEPTH) this.fail(`Nested deeper than ${MAX_JSON_DEPTH} levels of lists and objects`);
+  }
+
   private parseObject(): Record<string, unknown> {
+    this.enter();
     const obj: Record<string, unknown> = {};
     this.pos++; // '{'
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) === RBRACE) {
       this.pos++;
+      this.depth--;
       return obj;
     }
     for (;;) {
@@ -189,6 +203,7 @@ class Parser {
         this.skipWhitespace();
       } else if (c === RBRACE) {
         this.pos++;
+        this.depth--;
         return obj;
       } else {
         this.fail();
@@ -197,11 +212,13 @@ class Parser {
   }
 
   private parseArray(): unknown[] {
+    this.enter();
     const arr: unknown[] = [];
     this.pos++; // '['
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) === RBRACKET) {
       this.pos++;
+      this.depth--;
       return arr;
     }
     for (;;) {
@@ -213,6 +230,7 @@ class Parser {
         this.skipWhitespace();
       } else if (c === RBRACKET) {
         this.pos++;
+        this.depth--;
         return arr;
       } else {
         this.fail();

@@ -3,6 +3,7 @@
  * moves the files of results resources, e.g. `snapshots/{HOSTNAME}-{TAG}` -> `snapshots/laptop-v1`.
  */
 import { ConfigurationError } from '../../protocol/errors.js';
+import { printable } from './names.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -28,8 +29,10 @@ const VAR_RE = /\{(\w+)\}/g;
 
 export function validateTemplate(template: string): void {
   if (!template.startsWith('snapshots/')) {
-    throw new ConfigurationError(`Results directory template '${template}' must start with 'snapshots/'`);
+    throw new ConfigurationError(`Results directory template '${printable(template)}' must start with 'snapshots/'`);
   }
+  const problem = pathProblem(template);
+  if (problem !== null) throw new ConfigurationError(`Results directory template '${printable(template)}' ${problem}`, { template: printable(template) });
   for (const m of template.matchAll(VAR_RE)) {
     if (!(m[1]! in VARIABLES)) {
       throw new ConfigurationError(`Unknown variable '${m[1]}' in results directory template '${template}'`);
@@ -65,7 +68,31 @@ export function expandTemplate(template: string, v: TemplateValues): string {
     DAY_OF_WEEK: DAYS[new Date(y, mo - 1, d).getDay()]!,
     TAG: v.tag ?? number,
   };
-  return template.replace(VAR_RE, (_, name: string) => values[name]!);
+  const dest = template.replace(VAR_RE, (_, name: string) => values[name]!);
+  // Checked on use too: a hand-edited hostname ("../../../esc") or template must not move
+  // results out of their resource (issue 13 item 2).
+  const problem = pathProblem(dest);
+  if (problem !== null) {
+    throw new ConfigurationError(
+      `Results directory '${printable(dest)}' (template '${printable(template)}' with hostname '${printable(v.hostname)}', user '${printable(v.username)}', tag '${printable(v.tag ?? number)}') ${problem}. Fix results.dir_template with 'dws config', or the hostname in .dataworkspace/local_params.json ('dws config hostname NAME').`,
+      { template: printable(template), destination: printable(dest) },
+    );
+  }
+  return dest;
+}
+
+/**
+ * Why a relative path made from a template could leave its resource, or null: every component
+ * must be an ordinary name (no '..', '.', empty or absolute part, no '\\', no control characters).
+ */
+function pathProblem(path: string): string | null {
+  if (path.startsWith('/')) return 'must be a relative path';
+  // eslint-disable-next-line no-control-regex
+  if (/[\\\x00-\x1f\x7f]/.test(path)) return "may not contain '\\' or control characters";
+  const parts = path.replace(/\/$/, '').split('/');
+  if (parts.some((c) => c === '..')) return "may not contain '..': results must stay inside their resource";
+  if (parts.some((c) => c === '.' || c === '')) return "may not contain '.' or empty path components";
+  return null;
 }
 
 /** Matches directories made from the template (relative to a resource root), so moves skip them. */

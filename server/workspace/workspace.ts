@@ -3,12 +3,13 @@
  * discovery from a directory, and the atomic writers for each metadata file.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { NotFoundError } from '../../protocol/errors.js';
 import { ROLES, type Role } from '../../protocol/workspace.js';
 import type { Context } from '../context.js';
 import { corrupt, readJsonFile, writeJsonFile } from './files.js';
 import { Git } from './git.js';
+import { printable, resourceNameProblem } from './names.js';
 
 export const META_DIR = '.dataworkspace';
 
@@ -214,7 +215,11 @@ export function checkResources(file: string, list: unknown): ResourceParams[] {
     if (typeof r !== 'object' || r === null || Array.isArray(r)) throw corrupt(file, where, 'must be an object', [i]);
     const p = r as JsonObject;
     for (const key of ['resource_type', 'name', 'role']) {
-      if (typeof p[key] !== 'string') throw corrupt(file, `${where} ("${String(p.name ?? '?')}")`, `has no string "${key}"`, key in p ? [i, key] : [i]);
+      if (typeof p[key] !== 'string') throw corrupt(file, `${where} ("${printable(String(p.name ?? '?'))}")`, `has no string "${key}"`, key in p ? [i, key] : [i]);
+    }
+    const nameProblem = resourceNameProblem(p.name as string);
+    if (nameProblem !== null) {
+      throw corrupt(file, `${where} (name "${printable(p.name as string)}")`, `has an invalid name: ${nameProblem}. Rename it in the file (and its directories under .dataworkspace/)`, [i, 'name']);
     }
     if (!(ROLES as readonly string[]).includes(p.role as string)) {
       throw corrupt(file, `resource "${p.name}"`, `has role '${p.role}'; valid roles are ${ROLES.join(', ')}`, [i, 'role']);
@@ -228,7 +233,12 @@ export function checkResources(file: string, list: unknown): ResourceParams[] {
 /** The effective scratch directory, or null (workspace-format §11). */
 export function scratchDirectory(ws: Workspace): string | null {
   const rel = ws.globalParams.scratch_directory;
-  if (typeof rel === 'string') return resolve(ws.dir, rel);
+  if (typeof rel === 'string') {
+    // Checked on use as on set: a hand-edited config.json must not send scratch files elsewhere.
+    const problem = scratchDirectoryProblem(rel);
+    if (problem !== null) throw corrupt(join(ws.metaDir, 'config.json'), `"global_params"."scratch_directory" ('${rel}')`, problem, ['global_params', 'scratch_directory']);
+    return resolve(ws.dir, rel);
+  }
   const abs = ws.localParams.local_scratch_directory;
   return typeof abs === 'string' ? abs : null;
 }
@@ -248,5 +258,14 @@ export function localCacheDir(ws: Pick<Workspace, 'dir'>): string | null {
   } catch {
     // no usable git directory
   }
+  return null;
+}
+
+/** Why a workspace-relative `scratch_directory` is not acceptable, or null: it must name a directory inside the workspace, outside its metadata. */
+export function scratchDirectoryProblem(rel: string): string | null {
+  if (rel === '' || isAbsolute(rel)) return 'must be a relative path inside the workspace';
+  const parts = normalize(rel).split(sep);
+  if (parts[0] === '..' || parts[0] === '.') return 'must stay inside the workspace (no leading ..)';
+  if (parts.some((c) => c === '.git' || c === META_DIR)) return `may not be in ${META_DIR} or .git`;
   return null;
 }

@@ -9,6 +9,12 @@ function port(value: string): number {
   return n;
 }
 
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`'${value}' is not a positive whole number`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('server')
@@ -17,9 +23,12 @@ export function register(program: Command): void {
     .option('--socket <port>', 'listen on 127.0.0.1:PORT (0: any free port); clients need the token', port)
     .option('--pipe <path>', 'listen on a unix socket at PATH, created with mode 0600')
     .option('--token-file <path>', 'with --socket: where to write the token (default: in $XDG_RUNTIME_DIR or the temp directory)')
-    .action(async (o: { stdio?: boolean; socket?: number; pipe?: string; tokenFile?: string }, cmd: Command) => {
+    .option('--max-message-bytes <n>', 'largest JSON-RPC message accepted; a larger one is answered with an error and skipped (default: 67108864, 64 MiB)', positive)
+    .option('--auth-timeout <ms>', 'with --socket: close a connection that has not sent its token within MS milliseconds (default: 10000)', positive)
+    .action(async (o: { stdio?: boolean; socket?: number; pipe?: string; tokenFile?: string; maxMessageBytes?: number; authTimeout?: number }, cmd: Command) => {
       const chosen = [o.stdio && '--stdio', o.socket !== undefined && '--socket', o.pipe !== undefined && '--pipe'].filter(Boolean);
       if (chosen.length > 1) throw new InvalidParamsError(`Choose one transport, not ${chosen.join(' and ')}`);
+      if (o.authTimeout !== undefined && o.socket === undefined) throw new InvalidParamsError('--auth-timeout goes with --socket (only TCP connections send a token)');
       if (o.tokenFile !== undefined && o.socket === undefined) throw new InvalidParamsError('--token-file goes with --socket (a --pipe needs no token: its file mode admits only you)');
       if (o.socket !== undefined || o.pipe !== undefined) {
         const { runSocketServer } = await import('../../../server/rpc/socket.js');
@@ -30,11 +39,13 @@ export function register(program: Command): void {
           port: o.socket,
           pipe: o.pipe === undefined ? undefined : resolve(o.pipe),
           tokenFile: o.tokenFile === undefined ? undefined : resolve(o.tokenFile),
+          maxMessageBytes: o.maxMessageBytes,
+          authTimeoutMs: o.authTimeout,
         });
         return;
       }
       if (!o.stdio) throw new InvalidParamsError('Choose a transport: --stdio, --socket PORT or --pipe PATH');
       const { runStdioServer } = await import('../../../server/rpc/stdio.js');
-      await runStdioServer({ cwd: process.cwd(), verbose: globalOptions(cmd).verbose === true });
+      await runStdioServer({ cwd: process.cwd(), verbose: globalOptions(cmd).verbose === true, maxMessageBytes: o.maxMessageBytes });
     });
 }

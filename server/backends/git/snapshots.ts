@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, NotFoundError } from '../../../protocol/errors.js';
+import { ConflictError, CorruptMetadataError, DwsError, NotFoundError } from '../../../protocol/errors.js';
 import type { SnapshotInfo } from '../../../protocol/workspace.js';
 import { corrupt, readJsonFile, writeJsonFile, atomicWriteFile } from '../../workspace/files.js';
 import { dumpPyJson } from '../../workspace/pyjson.js';
@@ -100,8 +100,26 @@ export class SnapshotStore {
       return this.read(matches[0]!.slice(0, 40));
     }
     const md = this.findTag(tagOrHash);
-    if (!md) throw new NotFoundError(`Snapshot for tag ${tagOrHash} not found`, { snapshot: tagOrHash });
+    if (!md) {
+      // The tag may be in a metadata file that cannot be read: name that file, not "not found".
+      const broken = this.unreadable();
+      if (broken !== null) throw new CorruptMetadataError(`Snapshot for tag ${tagOrHash} not found, but a snapshot metadata file is unreadable: ${broken.message}`, { ...broken.data, file: String(broken.data.file), snapshot: tagOrHash });
+      throw new NotFoundError(`Snapshot for tag ${tagOrHash} not found`, { snapshot: tagOrHash });
+    }
     return md;
+  }
+
+  /** The error of the first metadata file that cannot be read, or null when all can. */
+  private unreadable(): DwsError | null {
+    for (const f of this.mdFiles()) {
+      try {
+        this.read(f.slice(0, -'_md.json'.length));
+      } catch (e) {
+        if (e instanceof DwsError) return e;
+        throw e;
+      }
+    }
+    return null;
   }
 
   writeMetadata(md: SnapshotMetadata): void {

@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompletionItemKind, type CompletionItem } from 'vscode-languageserver/node.js';
 import type { LoadedWorkspace } from './loaded-workspace.js';
-import { refAt, scanSteps } from './step-scan.js';
+import { leavesResource, refAt, scanSteps } from './step-scan.js';
 import { rangeOf } from './text.js';
 
 export function completion(text: string, offset: number, lw: LoadedWorkspace): CompletionItem[] {
@@ -27,6 +27,7 @@ export function completion(text: string, offset: number, lw: LoadedWorkspace): C
   if (!local) return [];
   const sub = typed.slice(colon + 2);
   const dir = sub.slice(0, sub.lastIndexOf('/') + 1);
+  if (leavesResource(dir)) return []; // nothing outside the resource is offered
   const range = rangeOf(text, offset - (sub.length - dir.length), offset);
   let entries;
   try {

@@ -6,7 +6,7 @@ import { currentCompareHash } from '../../../lineage/current-hash.js';
 import { refName } from '../../../lineage/model.js';
 import { LineageStore } from '../../../lineage/store.js';
 import type { LoadedWorkspace } from './loaded-workspace.js';
-import { parseRef, refAt, scanSteps } from './step-scan.js';
+import { leavesResource, parseRef, refAt, scanSteps } from './step-scan.js';
 import { rangeOf } from './text.js';
 
 export async function hover(text: string, offset: number, lw: LoadedWorkspace): Promise<Hover | null> {
@@ -21,7 +21,8 @@ export async function hover(text: string, offset: number, lw: LoadedWorkspace): 
     const r = lw.resources.get(ref.name) ?? null;
     const hash = r ? await currentCompareHash(r) : null;
     lines.push(`**${refName(ref)}**: ${params.resource_type} resource, role ${params.role}`);
-    if (ref.subpath !== null && r?.localPath) lines.push(`path: ${join(r.localPath, ref.subpath)}${existsSync(join(r.localPath, ref.subpath)) ? '' : ' (does not exist yet)'}`);
+    if (leavesResource(ref.subpath)) lines.push(`path: '${ref.subpath}' leaves the resource ('..' is not allowed in a ref)`);
+    else if (ref.subpath !== null && r?.localPath) lines.push(`path: ${join(r.localPath, ref.subpath)}${existsSync(join(r.localPath, ref.subpath)) ? '' : ' (does not exist yet)'}`);
     lines.push(`current hash: ${hash === null ? 'unknown' : hash.includes('+') ? `${hash.slice(0, 8)} + uncommitted changes` : hash.slice(0, 8)}`);
     const produced = LineageStore.withFallback(lw.ws).lookup(ref)?.lineage;
     lines.push(

@@ -11,7 +11,7 @@ import { covers, refEquals } from '../../../lineage/model.js';
 import { LineageStore } from '../../../lineage/store.js';
 import type { Resource } from '../../resources/types.js';
 import type { LoadedWorkspace } from './loaded-workspace.js';
-import { parseRef, scanSteps, type RefString } from './step-scan.js';
+import { leavesResource, parseRef, scanSteps, type RefString } from './step-scan.js';
 import { positionAt, rangeOf } from './text.js';
 
 export async function stepDiagnostics(text: string, file: string, lw: LoadedWorkspace | null): Promise<Diagnostic[]> {
@@ -30,6 +30,10 @@ export async function stepDiagnostics(text: string, file: string, lw: LoadedWork
       const ref = parseRef(r.value);
       if (!lw.resources.has(ref.name)) {
         at(r, DiagnosticSeverity.Error, `Unknown resource '${ref.name}' in ${r.kind} '${r.key}': this workspace has ${names.join(', ') || 'no resources'} (add it with 'dws add')`);
+        continue;
+      }
+      if (leavesResource(ref.subpath)) {
+        at(r, DiagnosticSeverity.Error, `Subpath '${ref.subpath}' of ${r.kind} '${r.value}' leaves resource ${ref.name} ('..' is not allowed): name a path inside the resource`);
         continue;
       }
       // Outputs may not exist yet: the step makes them.

@@ -131,6 +131,14 @@ export function parseRef(value: string): ResourceRef {
   return { name: value.slice(0, colon), subpath: subpath === '' ? null : subpath };
 }
 
+/**
+ * True when a ref's subpath climbs out of its resource (`data:/../..`): the runner refuses such
+ * refs (lineage/step.ts), so the editor features must not show or list anything there either.
+ */
+export function leavesResource(subpath: string | null): boolean {
+  return subpath !== null && (subpath.split('/').includes('..') || subpath.startsWith('/'));
+}
+
 /** The ref string of `steps` whose content holds `offset` (its ends included). */
 export function refAt(steps: StepDecl[], offset: number): RefString | undefined {
   return steps.flatMap((s) => s.refs).find((r) => r.start <= offset && offset <= r.end);
