@@ -31,7 +31,7 @@ export function renderChanges(changes: ResultOf<typeof Status>['changes'], verbo
   let out = '\nChanges since the latest snapshot:\n';
   for (const c of changes) {
     if (!c.known) {
-      out += `  ${c.resource}: ${c.snapshot === null ? 'no snapshot of its files yet' : `cannot compare (the files of snapshot ${c.snapshot.slice(0, 7)} are not in the local store)`}\n`;
+      out += `  ${c.resource}: ${c.snapshot === null ? 'no snapshot has kept its files yet (snapshots by Python dws 1.6 or without the content store keep none; the next dws snapshot will)' : `cannot compare (the files of snapshot ${c.snapshot.slice(0, 7)} are not in the local store)`}\n`;
       continue;
     }
     const n = c.added.length + c.modified.length + c.deleted.length;
