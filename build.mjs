@@ -3,8 +3,8 @@
 // `dws --version` pays for almost nothing (STYLE.md 10).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { writeVsix } from './clients/vscode/vsix.mjs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createVSIX } from '@vscode/vsce';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const skipTypes = process.argv.includes('--no-types');
@@ -48,7 +48,8 @@ await build({
 });
 chmodSync(`${out}/dws.js`, 0o755);
 
-// The VS Code extension: one CommonJS bundle (VS Code provides `vscode`), packed into a .vsix.
+// The VS Code extension: one CommonJS bundle (VS Code provides `vscode`), packed into a .vsix by
+// @vscode/vsce from a staging folder that holds exactly what ships (package.json, README, bundle).
 const vscodeBundle = await build({
   entryPoints: ['clients/vscode/src/extension.ts'],
   write: false,
@@ -62,8 +63,21 @@ const vscodeBundle = await build({
   logLevel: 'warning',
 });
 const vscodePkg = JSON.parse(readFileSync('clients/vscode/package.json', 'utf8'));
+const stage = `${out}/vscode-stage`;
+mkdirSync(`${stage}/dist`, { recursive: true });
+copyFileSync('clients/vscode/package.json', `${stage}/package.json`);
+copyFileSync('clients/vscode/README.md', `${stage}/README.md`);
+writeFileSync(`${stage}/dist/extension.js`, vscodeBundle.outputFiles[0].contents);
 mkdirSync(`${out}/vscode`, { recursive: true });
-writeVsix(`${out}/vscode/${vscodePkg.name}-${vscodePkg.version}.vsix`, 'clients/vscode', vscodeBundle.outputFiles[0].contents);
+// Packing needs no network: no dependencies to list (the bundle has them), no repository or licence prompt.
+await createVSIX({
+  cwd: stage,
+  packagePath: `${out}/vscode/${vscodePkg.name}-${vscodePkg.version}.vsix`,
+  dependencies: false,
+  allowMissingRepository: true,
+  skipLicense: true,
+});
+rmSync(stage, { recursive: true, force: true });
 const old = `dist.old-${process.pid}`;
 if (existsSync('dist')) renameSync('dist', old);
 renameSync(out, 'dist');

@@ -21,6 +21,7 @@ export * from './runner.js';
 export * from './server.js';
 export * from './server-events.js';
 export * from './sharing.js';
+export * from './step-file.js';
 export * from './store.js';
 export * from './workspace.js';
 

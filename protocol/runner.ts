@@ -97,6 +97,8 @@ export const run = defineMethod({
     workspaceDir: z.string().optional(),
     /** Step files, or folders of `*.step.ts` / `*.step.js` files. */
     files: z.array(z.string()).default([]),
+    /** Run the workspace's pipeline: every step file (*.step.ts, *.step.js) in its code resources, at any depth. */
+    pipeline: z.boolean().default(false),
     /** `--param NAME=VALUE`: VALUE is read as JSON when it parses, else as a string. */
     param: z.array(z.string()).default([]),
     /** Steps run at once; default the number of CPU cores. */

@@ -13,13 +13,14 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { ConfigurationError, NotFoundError } from '../protocol/errors.js';
+import { STEP_FILE } from '../protocol/step-file.js';
 import type { Context } from '../server/context.js';
+import { openResources } from '../server/resources/registry.js';
 import { isWithin } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { isStep, type Step } from './step.js';
 import type { LoadedStep } from './types.js';
 
-const STEP_FILE = /\.step\.(ts|mts|js|mjs)$/;
 
 /** A step that declares no params takes none (so other steps' params do not change its fingerprint). */
 const NO_PARAMS = { shape: {}, safeParse: () => ({ success: true as const, data: {} }) };
@@ -39,6 +40,28 @@ export async function loadStepFiles(ctx: Context, ws: Workspace, files: string[]
   const out: LoadedStep[] = [];
   for (const p of [...new Set(paths)]) out.push(...(await loadStepFile(ws, p)));
   return out;
+}
+
+/**
+ * The workspace's pipeline (`dws run --pipeline`, an editor's Run Steps with no step file open):
+ * every step file in its code resources, at any depth, skipping node_modules and dot folders.
+ */
+export async function pipelineStepFiles(ws: Workspace): Promise<string[]> {
+  const code = (await openResources(ws)).filter((r) => r.role === 'code' && r.localPath !== null && existsSync(r.localPath));
+  if (code.length === 0) throw new NotFoundError('This workspace has no code resource to find its pipeline in: add one (dws add ... --role code) or give the step files to run');
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (STEP_FILE.test(e.name)) found.push(join(dir, e.name));
+    }
+  };
+  for (const r of code) walk(r.localPath!);
+  if (found.length === 0) {
+    throw new NotFoundError(`No step files (*.step.ts, *.step.js) in the code resource${code.length > 1 ? 's' : ''} ${code.map((r) => r.name).join(', ')}: name step files like prepare.step.ts`, { resources: code.map((r) => r.name) });
+  }
+  return found;
 }
 
 async function loadStepFile(ws: Workspace, file: string): Promise<LoadedStep[]> {

@@ -10,17 +10,17 @@ import type { Context } from '../context.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<ResultOf<typeof Run>> {
-  if (p.files.length === 0 && !p.command) {
-    throw new InvalidParamsError('Nothing to run: give step files or folders (dws run code/), or a command (dws run --name N --in R --out R -- CMD ...)');
+  if (p.files.length === 0 && !p.command && !p.pipeline) {
+    throw new InvalidParamsError('Nothing to run: give step files or folders (dws run code/), --pipeline for every step file of the code resources, or a command (dws run --name N --in R --out R -- CMD ...)');
   }
-  if (p.files.length > 0 && p.command) throw new InvalidParamsError('Give either step files or a command after --, not both');
+  if ([p.files.length > 0, p.command !== undefined, p.pipeline].filter(Boolean).length > 1) throw new InvalidParamsError('Give one of step files, --pipeline, or a command after --');
   if (p.dryRun && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError('--dry-run takes no snapshot: drop -m/--tag');
   const ws = Workspace.open(ctx, p.workspaceDir);
-  const { loadStepFiles, commandStep } = await import('../../runner/load.js');
+  const { loadStepFiles, commandStep, pipelineStepFiles } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');
   const { parseParams } = await import('../../runner/plan.js');
   const params = parseParams(p.param);
-  const steps = p.command ? [commandStep(ws, ctx.cwd, p.command)] : await loadStepFiles(ctx, ws, p.files);
+  const steps = p.command ? [commandStep(ws, ctx.cwd, p.command)] : await loadStepFiles(ctx, ws, p.pipeline ? await pipelineStepFiles(ws) : p.files);
   // Observed writes (runner/observe.ts): the observer follows the run's events to name the step that was running.
   const observer = p.observe && !p.dryRun ? new (await import('../../runner/observe.js')).WriteObserver() : undefined;
   const onEvent = observer ? (e: RunEvent) => (observer.onRunEvent(e), ctx.onRunEvent?.(e)) : ctx.onRunEvent;

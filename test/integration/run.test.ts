@@ -352,3 +352,23 @@ describe('dws demo', () => {
     expect(readFileSync(join(dir, 'lineage.mmd'), 'utf8')).toContain('flowchart LR');
   });
 });
+
+describe('dws run --pipeline', () => {
+  it("runs every step file of the code resources at any depth, skipping node_modules; says where it looked when there are none", async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data']);
+    const empty = await dws(dir, ['run', '--pipeline']);
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toContain('No step files (*.step.ts, *.step.js) in the code resource code: name step files like prepare.step.ts');
+    mkdirSync(join(dir, 'code', 'deep', 'er'), { recursive: true });
+    mkdirSync(join(dir, 'code', 'node_modules', 'pkg'), { recursive: true });
+    const write = (name: string) => `    mkdirSync(outputs.out, { recursive: true }); writeFileSync(join(outputs.out, 'x'), '${name}');`;
+    writeFileSync(join(dir, 'code', 'a.step.ts'), stepFile({ name: 'a', inputs: {}, outputs: { out: 'intermediate-data:/a' }, body: write('a') }));
+    writeFileSync(join(dir, 'code', 'deep', 'er', 'b.step.ts'), stepFile({ name: 'b', inputs: { a: 'intermediate-data:/a' }, outputs: { out: 'intermediate-data:/b' }, body: write('b') }));
+    writeFileSync(join(dir, 'code', 'node_modules', 'pkg', 'c.step.ts'), 'this is not even TypeScript');
+    const out = await dwsOk(dir, ['--json', 'run', '--pipeline', '--no-snapshot']);
+    expect((JSON.parse(out) as { ok: boolean; steps: Array<{ step: string; status: string }> }).steps.map((s) => `${s.step} ${s.status}`)).toEqual(['a succeeded', 'b succeeded']);
+    const both = await dws(dir, ['run', '--pipeline', 'code/a.step.ts']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('Give one of step files, --pipeline, or a command after --');
+  });
+});

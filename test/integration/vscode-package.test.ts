@@ -1,11 +1,12 @@
-/** The VS Code extension is built and packed by `node build.mjs`: a .vsix (zip) with the manifest, package.json and the bundle. */
+/** The VS Code extension is built by `node build.mjs` and packed by @vscode/vsce: a .vsix (zip) with the manifest, package.json and the bundle. */
 import { readdirSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers.js';
 
-/** The entries of a zip, read from its central directory. */
+/** The entries of a zip (stored or deflated), read from its central directory. */
 function unzip(zip: Buffer): Map<string, Buffer> {
   const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   const count = zip.readUInt16LE(end + 10);
@@ -13,14 +14,16 @@ function unzip(zip: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   for (let i = 0; i < count; i++) {
     expect(zip.readUInt32LE(at)).toBe(0x02014b50);
-    expect(zip.readUInt16LE(at + 10)).toBe(0); // stored
-    const size = zip.readUInt32LE(at + 20);
+    const method = zip.readUInt16LE(at + 10);
+    expect([0, 8]).toContain(method); // stored or deflated
+    const size = zip.readUInt32LE(at + 20); // compressed size
     const nameLen = zip.readUInt16LE(at + 28);
     const skip = nameLen + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
     const name = zip.toString('utf8', at + 46, at + 46 + nameLen);
     const local = zip.readUInt32LE(at + 42);
     const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    files.set(name, zip.subarray(start, start + size));
+    const data = zip.subarray(start, start + size);
+    files.set(name, method === 8 ? inflateRawSync(data) : data);
     at += 46 + skip;
   }
   return files;

@@ -7,7 +7,10 @@ import type { Command } from 'commander';
 import type { ResultOf, RunEvent, run as Run } from '../../../protocol/index.js';
 import { callMethod } from '../../../server/commands/index.js';
 import { globalOptions, lockTimeoutMs, onInterrupt, positiveInt, repeatable, toJson, withJson, workspaceDirOption } from '../cli.js';
+import { formatMs, progressLine } from '../../../runner/progress-line.js';
 import { terminalContext } from '../terminal.js';
+
+export { formatMs, progressLine };
 
 interface RunFlags {
   param: string[];
@@ -16,6 +19,7 @@ interface RunFlags {
   tag?: string;
   jobs?: number;
   force?: boolean;
+  pipeline?: boolean;
   dryRun?: boolean;
   name?: string;
   in: string[];
@@ -28,10 +32,11 @@ interface RunFlags {
 export function register(program: Command): void {
   withJson(program.command('run'))
     .description('Run pipeline steps (step files, folders of *.step.ts, or one command after --): lineage, run cache, parallel, one snapshot')
-    .usage('[options] FILE...  |  --name NAME [--in REF]... [--out REF]... -- COMMAND [ARGS...]')
+    .usage('[options] FILE...  |  --pipeline  |  --name NAME [--in REF]... [--out REF]... -- COMMAND [ARGS...]')
     .argument('[FILE...]', 'step files or folders (with --name: the command and its arguments, after --)')
     .option('--param <NAME=VALUE>', 'a step parameter; VALUE is read as JSON when it parses (3, true, "x"), else as a string (repeatable)', repeatable, [])
     .option('-j, --jobs <N>', 'steps run at once (default: the number of CPU cores)', positiveInt)
+    .option('--pipeline', "run the workspace's pipeline: every step file in its code resources, at any depth")
     .option('--force', 'rerun steps the run cache would skip')
     .option('--dry-run', 'print what would run and what would be skipped, and why; change nothing')
     .option('--no-snapshot', 'do not take a snapshot at the end')
@@ -60,6 +65,7 @@ export function register(program: Command): void {
       try {
         r = await callMethod(ctx, 'dws/run', {
           files: command ? [] : files,
+          pipeline: o.pipeline === true,
           param: o.param,
           jobs: o.jobs,
           force: o.force === true,
@@ -103,36 +109,6 @@ export function stderrReporter(json: boolean, tty = process.stderr.isTTY === tru
     partialShown = false;
     process.stderr.write(progressLine(e));
   };
-}
-
-/** One line per event, for a person watching the run. */
-export function progressLine(e: RunEvent): string {
-  switch (e.type) {
-    case 'queued':
-      return `[${e.step}] queued\n`;
-    case 'started':
-      return `[${e.step}] running\n`;
-    case 'skipped':
-      return `[${e.step}] skipped: ${e.reason}\n`;
-    case 'succeeded':
-      return `[${e.step}] done in ${formatMs(e.durationMs)}\n`;
-    case 'failed':
-      return (
-        `[${e.step}] FAILED: ${e.reason}\n` +
-        (e.where ?? []).map((f) => `[${e.step}]     at ${f.function ? `${f.function} ` : ''}(${f.file}:${f.line}:${f.column})\n`).join('') +
-        (e.leftInOutputs?.length ? `[${e.step}] left in its outputs: ${e.leftInOutputs.join(', ')}\n` : '')
-      );
-    case 'observed-write':
-      return e.outside
-        ? `WARNING: ${e.path} leads through a symlink out of its resource, to ${e.outside}${e.step ? ` (written by ${e.step})` : ''}: the snapshot will not hold it; recorded in the step's lineage\n`
-        : `WARNING: ${e.path} was written outside the declared outputs${e.step ? ` (while ${e.step} ran)` : ''}\n`;
-    case 'log':
-      return e.partial ? '' : `[${e.step}] ${e.message}\n`;
-  }
-}
-
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function renderPlan(r: ResultOf<typeof Run>): string {

@@ -36,7 +36,7 @@ export interface StepDecl {
   refs: RefString[];
 }
 
-export const STEP_FILE = /\.step\.(ts|js|mts|mjs)$/;
+export { STEP_FILE } from '../../../protocol/step-file.js';
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
