@@ -118,9 +118,10 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       if (unwritten.length > 0) throw new StepFailure(`it did not write its declared output${unwritten.length > 1 ? 's' : ''} ${unwritten.map((x) => refName(x.ref)).join(', ')}`);
       await serially(() => step.complete());
     } catch (e) {
-      lineage?.abort();
+      const why = e instanceof Interrupted ? 'interrupted' : errorText(e);
+      lineage?.abort(why, { interrupted: e instanceof Interrupted });
       cache.set(name, null);
-      return fail(e instanceof Interrupted ? 'interrupted' : errorText(e));
+      return fail(why);
     }
     succeededParts.set(name, parts);
     const durationMs = Date.now() - startMs;
