@@ -54,6 +54,7 @@ export const METHODS = {
   [lineage.lineageShow.method]: lineage.lineageShow,
   [lineage.lineageDiff.method]: lineage.lineageDiff,
   [lineage.lineageGraph.method]: lineage.lineageGraph,
+  [lineage.lineageExport.method]: lineage.lineageExport,
   [runnerWatch.reproduce.method]: runnerWatch.reproduce,
   [runner.run.method]: runner.run,
   [store.gc.method]: store.gc,

@@ -33,6 +33,7 @@ export const HANDLERS: { [M in MethodName]: () => Promise<Handler<M>> } = {
   'dws/lineage/show': async () => (await import('./lineage-show.js')).lineageShow,
   'dws/lineage/diff': async () => (await import('./lineage-diff.js')).lineageDiff,
   'dws/lineage/graph': async () => (await import('./lineage-graph.js')).lineageGraph,
+  'dws/lineage/export': async () => (await import('./lineage-export.js')).lineageExport,
   'dws/restore': async () => (await import('./restore.js')).restore,
   'dws/delete-snapshot': async () => (await import('./delete-snapshot.js')).deleteSnapshot,
   'dws/gc': async () => (await import('./gc.js')).gc,
