@@ -311,6 +311,11 @@ function parseLineageAt(v: unknown, at: At): Lineage {
   }
 }
 
+/** One certificate in its JSON form (`certToJson`) read from `file`. */
+export function parseCertificate(v: unknown, file: string, where = ''): Certificate {
+  return parseCert(v, new At(file, where));
+}
+
 /** One lineage record read from `file` (errors name the file and the place). */
 export function parseLineage(v: unknown, file: string, where = ''): Lineage {
   return parseLineageAt(v, new At(file, where));

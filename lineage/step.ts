@@ -9,7 +9,8 @@
  * or `await recordStep(options, async (step) => ...)`, which does the same. Everything declared
  * is checked before the step starts (resources exist, subpaths stay inside them, the consistency
  * rules hold); input and code certificates are taken at the start, output certificates at the
- * end. A failed step records nothing and forgets its outputs' lineage.
+ * end. A failed step records no lineage and forgets its outputs' lineage; its run is kept apart
+ * as the step's last failure (lineage/failures.ts), for `lineage export`.
  */
 import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
@@ -23,6 +24,7 @@ import { localIsoTimestamp } from '../server/workspace/time.js';
 import { findWorkspaceDir, Workspace } from '../server/workspace/workspace.js';
 import { currentCompareHash } from './current-hash.js';
 import { ref, refName, stepComment, type Certificate, type ResourceRef, type StepLineage } from './model.js';
+import { clearFailedStep, recordFailedStep } from './failures.js';
 import { addResultsFile } from './results-file.js';
 import { checkNoNesting, checkOutputs, checkTransitive } from './rules.js';
 import { LineageStore } from './store.js';
@@ -168,15 +170,31 @@ export class LineageStep {
       runFromDirectory: null,
     };
     store.store(lineage);
+    clearFailedStep(this.ws, this.name);
     return lineage;
   }
 
-  /** The step failed: its outputs' lineage is no longer known, so it is forgotten. */
-  abort(): void {
+  /**
+   * The step failed (`error`, or stopped from outside when `interrupted`): its outputs' lineage is
+   * no longer known, so it is forgotten; the run is remembered as the step's last failure.
+   */
+  abort(error?: unknown, o: { interrupted?: boolean } = {}): void {
     this.warnIfDone('abort');
     this.done = 'abort';
     const store = new LineageStore(this.ws);
     for (const r of this.outputs) store.clear(r);
+    recordFailedStep(this.ws, {
+      stepName: this.name,
+      startTime: this.startTime,
+      executionTimeSeconds: this.executionTime ?? this.elapsed(),
+      parameters: this.parameters,
+      inputs: this.inputCerts,
+      code: this.codeCerts,
+      outputs: this.outputs,
+      commandLine: this.commandLine,
+      error: error === undefined ? 'the step failed' : error instanceof Error ? error.message : String(error),
+      interrupted: o.interrupted === true,
+    });
   }
 
   private warnIfDone(call: string): void {
@@ -195,7 +213,7 @@ export async function recordStep<T>(options: StepOptions, work: (step: LineageSt
   try {
     result = await work(step);
   } catch (e) {
-    step.abort();
+    step.abort(e);
     throw e;
   }
   await step.complete();

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   UserAbort: { rpc: 1005, exit: 1 },
   /** An external program (git, rclone) failed. */
   SubprocessFailed: { rpc: 1006, exit: 1 },
+  /** A request to a remote service (an OpenLineage endpoint) failed or was refused. */
+  RequestFailed: { rpc: 1007, exit: 1 },
   /** A bug or an impossible state: please report it. */
   InternalError: { rpc: 1099, exit: 1 },
 } as const;
@@ -93,6 +95,11 @@ export class UserAbortError extends DwsError {
 export class SubprocessError extends DwsError {
   constructor(message: string, data: { command: string[]; cwd?: string; stderr?: string; exitCode?: number | null }) {
     super('SubprocessFailed', message, data);
+  }
+}
+export class RequestFailedError extends DwsError {
+  constructor(message: string, data: { url: string } & Record<string, unknown>) {
+    super('RequestFailed', message, data);
   }
 }
 export class InternalError extends DwsError {

@@ -56,6 +56,7 @@ export const METHODS = {
   [lineage.lineageDiff.method]: lineage.lineageDiff,
   [lineage.lineageGraph.method]: lineage.lineageGraph,
   [lineage.lineageForget.method]: lineage.lineageForget,
+  [lineage.lineageExport.method]: lineage.lineageExport,
   [runnerWatch.reproduce.method]: runnerWatch.reproduce,
   [runner.run.method]: runner.run,
   [store.gc.method]: store.gc,

@@ -164,3 +164,48 @@ export const lineageForget = defineMethod({
     hidden: z.number().int(),
   }),
 });
+
+export const EXPORT_FORMATS = ['openlineage'] as const;
+
+/** An OpenLineage RunEvent as dws writes it (the spec's JSON Schema has every field; this names the ones people look at). */
+export const OpenLineageRunEvent = z.looseObject({
+  eventType: z.enum(['START', 'COMPLETE', 'FAIL', 'ABORT']),
+  eventTime: z.string(),
+  producer: z.string(),
+  schemaURL: z.string(),
+  run: z.looseObject({ runId: z.string(), facets: z.record(z.string(), z.unknown()) }),
+  job: z.looseObject({ namespace: z.string(), name: z.string(), facets: z.record(z.string(), z.unknown()) }),
+  inputs: z.array(z.looseObject({ namespace: z.string(), name: z.string() })),
+  outputs: z.array(z.looseObject({ namespace: z.string(), name: z.string() })),
+});
+export type OpenLineageRunEvent = z.infer<typeof OpenLineageRunEvent>;
+
+export const lineageExport = defineMethod({
+  method: 'dws/lineage/export',
+  doc:
+    'CLI `dws lineage export`: the steps of a snapshot (or of the current state, with the last failed run of each step) as OpenLineage RunEvents ' +
+    '(START, then COMPLETE, FAIL or ABORT), optionally written to a file and POSTed to an OpenLineage HTTP endpoint.',
+  mutates: false,
+  params: WorkspaceParams.extend({
+    snapshot: z.string().optional(),
+    format: z.enum(EXPORT_FORMATS).default('openlineage'),
+    /** File to write, one event per line (relative paths: from the current directory). */
+    output: z.string().optional(),
+    /** OpenLineage HTTP endpoint, e.g. `http://localhost:5000/api/v1/lineage`: each event is POSTed to it as JSON. */
+    url: z.string().optional(),
+    /** Namespace of the jobs and datasets; default `dws://<workspace name>`. */
+    namespace: z.string().min(1).optional(),
+  }),
+  result: z.object({
+    /** Full hash, or null for the current state. */
+    snapshot: z.string().nullable(),
+    format: z.enum(EXPORT_FORMATS),
+    namespace: z.string(),
+    /** In time order: a run's START before its end. */
+    events: z.array(OpenLineageRunEvent),
+    /** Absolute path written, if `output` was given. */
+    file: z.string().nullable(),
+    /** Where the events were POSTed, if `url` was given. */
+    posted: z.object({ url: z.string(), events: z.number().int() }).nullable(),
+  }),
+});

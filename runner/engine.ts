@@ -136,11 +136,12 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       if (escaped.length > 0) escapes.set(name, escaped);
       await serially(() => step.complete());
     } catch (e) {
-      lineage?.abort();
+      const why = e instanceof Interrupted ? 'interrupted' : errorText(e);
+      lineage?.abort(why, { interrupted: e instanceof Interrupted });
       cache.set(name, null);
       // Its writes seen before it leaves the running set (observed writes are attributed by it).
       await o.observer?.flush?.().catch(() => {});
-      return fail(e instanceof Interrupted ? 'interrupted' : errorText(e), e instanceof Error ? stepFrames(e.stack, ws.dir, p.step.codeFiles) : []);
+      return fail(why, e instanceof Error ? stepFrames(e.stack, ws.dir, p.step.codeFiles) : []);
     }
     succeededParts.set(name, parts);
     startTimes.set(name, lineage.startTime);

@@ -34,6 +34,7 @@ export const HANDLERS: { [M in MethodName]: () => Promise<Handler<M>> } = {
   'dws/lineage/diff': async () => (await import('./lineage-diff.js')).lineageDiff,
   'dws/lineage/graph': async () => (await import('./lineage-graph.js')).lineageGraph,
   'dws/lineage/forget': async () => (await import('./lineage-forget.js')).lineageForget,
+  'dws/lineage/export': async () => (await import('./lineage-export.js')).lineageExport,
   'dws/restore': async () => (await import('./restore.js')).restore,
   'dws/delete-snapshot': async () => (await import('./delete-snapshot.js')).deleteSnapshot,
   'dws/gc': async () => (await import('./gc.js')).gc,

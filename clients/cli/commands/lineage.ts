@@ -1,10 +1,10 @@
 /**
- * `dws lineage table|graph|upstream|downstream|show|diff|forget`: the lineage recorded by steps
- * (lineage.md). `table` is `dws report lineage`; `graph` is 1.6's command with more formats;
- * `forget` drops a removed step.
+ * `dws lineage table|graph|upstream|downstream|show|diff|forget|export`: the lineage recorded by
+ * steps (lineage.md). `table` is `dws report lineage`; `graph` is 1.6's command with more formats;
+ * `forget` drops a removed step; `export` writes OpenLineage RunEvents.
  */
 import type { Command } from 'commander';
-import { GRAPH_FORMATS, type CertInfo, type LineageRecord, type ResultOf, type reportLineage } from '../../../protocol/index.js';
+import { EXPORT_FORMATS, GRAPH_FORMATS, type CertInfo, type LineageRecord, type ResultOf, type reportLineage } from '../../../protocol/index.js';
 import { InvalidParamsError } from '../../../protocol/errors.js';
 import { pyRepr, pyStr } from '../../../server/workspace/pyjson.js';
 import { invoke, withJson, workspaceDirOption } from '../cli.js';
@@ -79,6 +79,27 @@ export function register(program: Command): void {
       await invoke(cmd, 'dws/lineage/graph', { workspaceDir: wsDir(cmd), resource: o.resource, snapshot: o.snapshot, format, output }, (r) =>
         `Wrote lineage for ${r.resource}${o.snapshot === undefined ? '' : ` as of snapshot ${o.snapshot}`} to ${r.file}\n`,
       );
+    });
+
+  withJson(lineage.command('export'))
+    .description('The steps of a snapshot (or of the current state) as OpenLineage RunEvents: JSON lines on stdout or in a file, or POSTed to a URL')
+    .argument('[SNAPSHOT]', 'snapshot (tag or hash); default: the current state, with the last failed run of each step')
+    .option('--snapshot <S>', 'the same as SNAPSHOT')
+    .option('--format <F>', `one of ${EXPORT_FORMATS.join(', ')}`, 'openlineage')
+    .option('-o, --output <FILE>', 'write the events to FILE, one per line, instead of stdout')
+    .option('--url <URL>', 'POST each event to this OpenLineage endpoint, e.g. http://localhost:5000/api/v1/lineage (then stdout shows a summary)')
+    .option('--namespace <NS>', 'namespace of the jobs and datasets (default: dws://<workspace name>)')
+    .action(async (given: string | undefined, o: { snapshot?: string; format: string; output?: string; url?: string; namespace?: string }, cmd: Command) => {
+      if (given !== undefined && o.snapshot !== undefined) throw new InvalidParamsError('Give the snapshot once: either SNAPSHOT or --snapshot S');
+      if (!(EXPORT_FORMATS as readonly string[]).includes(o.format)) throw new InvalidParamsError(`Unknown format '${o.format}': use one of ${EXPORT_FORMATS.join(', ')}`);
+      const format = o.format as (typeof EXPORT_FORMATS)[number];
+      const snapshot = given ?? o.snapshot;
+      await invoke(cmd, 'dws/lineage/export', { workspaceDir: wsDir(cmd), snapshot, format, output: o.output, url: o.url, namespace: o.namespace }, (r) => {
+        if (r.file === null && r.posted === null) return r.events.map((e) => `${JSON.stringify(e)}\n`).join('');
+        const runs = new Set(r.events.map((e) => e.run.runId)).size;
+        const what = `${r.events.length} OpenLineage event${r.events.length === 1 ? '' : 's'} (${runs} run${runs === 1 ? '' : 's'})`;
+        return (r.file === null ? '' : `Wrote ${what} to ${r.file}\n`) + (r.posted === null ? '' : `Sent ${what} to ${r.posted.url}\n`);
+      });
     });
 
   snapshotOption(withJson(lineage.command('upstream')))
