@@ -14,6 +14,7 @@ import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
 import { cleanup, DWS, dws, dwsOk, extractFixture, newWorkspace, REPO, tempDir, TEST_ENV } from '../helpers.js';
+import { PREPARE, TRAIN } from '../pipeline-steps.js';
 
 afterAll(cleanup);
 
@@ -73,36 +74,6 @@ const facetNames = (e: Event) => ({ run: Object.keys(e.run.facets).sort(), job: 
 // ---------------------------------------------------------------------------------------------
 // The workspace: prepare (param scale) → train (params threshold, model; metrics), snapshot v1
 // ---------------------------------------------------------------------------------------------
-
-const PREPARE = `import { defineStep, z } from 'dataworkspaces';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-export default defineStep({
-  name: 'prepare',
-  params: z.object({ scale: z.number().default(2) }),
-  inputs: { raw: 'source-data' },
-  outputs: { prepared: 'intermediate-data:/prepared.txt' },
-  async run({ params, inputs, outputs }) {
-    const values = readFileSync(join(inputs.raw, 'values.txt'), 'utf8').trim().split('\\n').map(Number);
-    writeFileSync(outputs.prepared, values.map((v) => v * params.scale).join('\\n') + '\\n');
-  },
-});
-`;
-
-const TRAIN = `import { defineStep, z } from 'dataworkspaces';
-import { readFileSync } from 'node:fs';
-export default defineStep({
-  name: 'train',
-  params: z.object({ threshold: z.number(), model: z.string().default('linear') }),
-  inputs: { prepared: 'intermediate-data:/prepared.txt' },
-  outputs: { results: 'results' },
-  async run({ params, inputs, results }) {
-    const values = readFileSync(inputs.prepared, 'utf8').trim().split('\\n').map(Number);
-    const above = values.filter((v) => v >= params.threshold).length;
-    await results.write({ accuracy: above / values.length, above, total: values.length });
-  },
-});
-`;
 
 const BROKEN = `import { defineStep, z } from 'dataworkspaces';
 export default defineStep({
