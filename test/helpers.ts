@@ -1,7 +1,7 @@
 /** Shared test helpers: temporary directories, running the built `dws` as a real process, and disk fingerprints. */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,36 @@ export async function dwsOk(cwd: string, args: string[]): Promise<string> {
 export function git(cwd: string, args: string[]): string {
   return execFileSync('git', args, { cwd, env: TEST_ENV, encoding: 'utf8' });
 }
+
+/** Write `file` in `repo` and commit it. */
+export function commitIn(repo: string, file: string, content: string): void {
+  writeFileSync(join(repo, file), content);
+  git(repo, ['add', '.']);
+  git(repo, ['commit', '--quiet', '-m', `edit ${file}`]);
+}
+
+/**
+ * A new git repository `parent/name` with one commit (`file`), pushed to a new bare origin
+ * `origin`. Returns the repository's path.
+ */
+export function repoWithOrigin(parent: string, name: string, origin: string, file: string, content: string): string {
+  git(parent, ['init', '--quiet', '--bare', origin]);
+  const repo = join(parent, name);
+  git(parent, ['init', '--quiet', name]);
+  git(repo, ['remote', 'add', 'origin', origin]);
+  commitIn(repo, file, content);
+  git(repo, ['push', '--quiet', 'origin', 'master']);
+  return repo;
+}
+
+export const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+
+/** The relative paths of the files below `dir`, sorted. */
+export const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 
 /** Commit subjects, newest first. */
 export function gitLog(cwd: string): string[] {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, dwsOk, fingerprint, git, gitLog, newWorkspace, REPO, tempDir, TEST_ENV } from '../helpers.js';
+import { cleanup, dwsOk, fingerprint, git, gitLog, newWorkspace, readJson, REPO, tempDir, TEST_ENV } from '../helpers.js';
 
 const API = pathToFileURL(join(REPO, 'dist', 'index.js')).href;
 
@@ -44,7 +44,6 @@ await recordStep(
 let ws: string;
 const node = (script: string, args: string[] = []) => spawnSync(process.execPath, [script, ...args], { cwd: ws, env: TEST_ENV, encoding: 'utf8' });
 const meta = (...p: string[]) => join(ws, '.dataworkspace', ...p);
-const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
 
 beforeAll(async () => {
   ws = await newWorkspace(['--create-resources', 'source-data,intermediate-data,code,results']);
@@ -66,7 +65,7 @@ describe('lineage recorded by a TypeScript program', () => {
     expect(t.stderr).toBe('');
     expect(t.status).toBe(0);
 
-    const inter = json(meta('current_lineage', 'intermediate-data.json'));
+    const inter = readJson(meta('current_lineage', 'intermediate-data.json'));
     const step = inter.lineages[0];
     expect(Object.keys(step)).toEqual(['type', 'step_name', 'start_time', 'execution_time_seconds', 'parameters', 'input_resources', 'code_resources', 'output_resources', 'command_line', 'run_from_directory']);
     expect(step.step_name).toBe('prepare');
@@ -74,9 +73,9 @@ describe('lineage recorded by a TypeScript program', () => {
     expect(step.start_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
     expect(step.output_resources[0]).toMatchObject({ resource_name: 'intermediate-data', subpath: 'prepared' });
     expect(step.output_resources[0].certificate).toEqual({ cert_type: 'placeholder', version: 1, comment: `Step prepare at ${step.start_time.replace('T', ' ')}`, is_ouput: true });
-    expect(json(meta('current_lineage', 'source-data.json')).lineages[0].type).toBe('source_data');
-    expect(json(meta('current_lineage', 'code.json')).lineages[0].type).toBe('code');
-    const results = json(join(ws, 'results', 'results.json'));
+    expect(readJson(meta('current_lineage', 'source-data.json')).lineages[0].type).toBe('source_data');
+    expect(readJson(meta('current_lineage', 'code.json')).lineages[0].type).toBe('code');
+    const results = readJson(join(ws, 'results', 'results.json'));
     expect(Object.keys(results)).toEqual(['step', 'start_time', 'execution_time_seconds', 'parameters', 'run_description', 'metrics']);
     expect(results).toMatchObject({ step: 'train', parameters: { alpha: 0.5 }, run_description: 'test run', metrics: { sum: 12, mean: 4, alpha: 0.5 } });
     expect(gitLog(ws)[0]).toBe('Added results/results.json');
@@ -84,13 +83,13 @@ describe('lineage recorded by a TypeScript program', () => {
     const out = await dwsOk(ws, ['--batch', 'snapshot', '-m', 'first', 'S1']);
     const hash = /hash is ([0-9a-f]{40})/.exec(out)![1]!;
     // Placeholders became the snapshot's hashes.
-    const manifest = Object.fromEntries(json(meta('snapshots', `snapshot-${hash}.json`)).map((r: { name: string; hash: string }) => [r.name, r.hash]));
-    const frozen = json(meta('snapshot_lineage', hash, 'intermediate-data.json')).lineages[0];
+    const manifest = Object.fromEntries(readJson(meta('snapshots', `snapshot-${hash}.json`)).map((r: { name: string; hash: string }) => [r.name, r.hash]));
+    const frozen = readJson(meta('snapshot_lineage', hash, 'intermediate-data.json')).lineages[0];
     expect(frozen.output_resources[0].certificate).toMatchObject({ cert_type: 'hash', hashval: manifest['intermediate-data'] });
     expect(frozen.input_resources[0].certificate).toMatchObject({ cert_type: 'hash', hashval: manifest['source-data'] });
-    expect(json(meta('snapshot_lineage', hash, 'results.json')).lineages[0].step_name).toBe('train');
+    expect(readJson(meta('snapshot_lineage', hash, 'results.json')).lineages[0].step_name).toBe('train');
     // lineage.json next to the moved results: train, prepare, code, source-data (lineage.md §6).
-    const lj = json(join(ws, 'results', 'snapshots', 'test-S1', 'lineage.json'));
+    const lj = readJson(join(ws, 'results', 'snapshots', 'test-S1', 'lineage.json'));
     expect(lj.resource_name).toBe('results');
     expect(lj.complete).toBe(true);
     expect(lj.lineages.map((l: { type: string; step_name?: string }) => l.step_name ?? l.type)).toEqual(['train', 'prepare', 'code', 'source_data']);
@@ -135,9 +134,9 @@ describe('lineage recorded by a TypeScript program', () => {
 
     // Re-running prepare records a placeholder for the changed source data, not its old hash.
     expect(node('code/prepare.mjs', ['3']).status).toBe(0);
-    const step = json(meta('current_lineage', 'intermediate-data.json')).lineages[0];
+    const step = readJson(meta('current_lineage', 'intermediate-data.json')).lineages[0];
     expect(step.input_resources[0].certificate).toMatchObject({ cert_type: 'placeholder', version: 1 });
-    expect(json(meta('current_lineage', 'source-data.json')).lineages[0].certificate.cert_type).toBe('placeholder');
+    expect(readJson(meta('current_lineage', 'source-data.json')).lineages[0].certificate.cert_type).toBe('placeholder');
     // prepare is current again; train (as S1 recorded it) read the old prepared data.
     const after = await dwsOk(ws, ['status']);
     expect(after).not.toMatch(/^ {2}prepare /m);
@@ -146,8 +145,8 @@ describe('lineage recorded by a TypeScript program', () => {
     expect(await dwsOk(ws, ['status'])).not.toContain('Stale steps');
     const out = await dwsOk(ws, ['--batch', 'snapshot', 'S2']);
     const hash = /hash is ([0-9a-f]{40})/.exec(out)![1]!;
-    const manifest = Object.fromEntries(json(meta('snapshots', `snapshot-${hash}.json`)).map((r: { name: string; hash: string }) => [r.name, r.hash]));
-    expect(json(meta('snapshot_lineage', hash, 'intermediate-data.json')).lineages[0].input_resources[0].certificate.hashval).toBe(manifest['source-data']);
+    const manifest = Object.fromEntries(readJson(meta('snapshots', `snapshot-${hash}.json`)).map((r: { name: string; hash: string }) => [r.name, r.hash]));
+    expect(readJson(meta('snapshot_lineage', hash, 'intermediate-data.json')).lineages[0].input_resources[0].certificate.hashval).toBe(manifest['source-data']);
     const diff = await dwsOk(ws, ['lineage', 'diff', 'S1', 'S2']);
     expect(diff).toContain('Step prepare: changed');
     expect(diff).toContain('  parameter scale: 2 -> 3\n');
@@ -155,9 +154,9 @@ describe('lineage recorded by a TypeScript program', () => {
   });
 
   it('brings the lineage of a snapshot back with restore', async () => {
-    const s1 = json(meta('snapshot_lineage', findHash('S1'), 'intermediate-data.json'));
+    const s1 = readJson(meta('snapshot_lineage', findHash('S1'), 'intermediate-data.json'));
     await dwsOk(ws, ['--batch', 'restore', 'S1']);
-    expect(json(meta('current_lineage', 'intermediate-data.json'))).toEqual(s1);
+    expect(readJson(meta('current_lineage', 'intermediate-data.json'))).toEqual(s1);
     expect(await dwsOk(ws, ['report', 'lineage'])).toMatch(/prepare at/);
   });
 
@@ -181,7 +180,7 @@ describe('lineage recorded by a TypeScript program', () => {
 
     const failed = run(`{ name: 'broken', inputs: ['source-data'], outputs: ['intermediate-data:/prepared'] }`, `throw new Error('boom')`);
     expect(failed.stderr).toContain('boom');
-    expect(json(meta('current_lineage', 'intermediate-data.json')).lineages).toEqual([]);
+    expect(readJson(meta('current_lineage', 'intermediate-data.json')).lineages).toEqual([]);
     expect(await dwsOk(ws, ['report', 'lineage'])).not.toContain('broken');
   });
 });

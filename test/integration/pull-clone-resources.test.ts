@@ -7,22 +7,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, tempDir } from '../helpers.js';
+import { cleanup, commitIn, dws, dwsOk, filesUnder, fingerprint, git, gitLog, newWorkspace, readJson, repoWithOrigin, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
-const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
-const files = (dir: string): string[] =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
-    .sort();
 
-function commitIn(repo: string, file: string, content: string): void {
-  writeFileSync(join(repo, file), content);
-  git(repo, ['add', '.']);
-  git(repo, ['commit', '--quiet', '-m', `edit ${file}`]);
-}
 
 /** A workspace with code and results subdirectories, published to a bare origin. */
 async function published(): Promise<{ base: string; ws: string; origin: string }> {
@@ -39,12 +28,7 @@ describe('dws pull pulls every resource of the merged resources.json', () => {
     const { base, ws } = await published();
     // `add git ./models` with its own origin, after the workspace was pushed.
     const modelsOrigin = join(base, 'models.git');
-    git(base, ['init', '--quiet', '--bare', modelsOrigin]);
-    const models = join(ws, 'models');
-    git(ws, ['init', '--quiet', 'models']);
-    git(models, ['remote', 'add', 'origin', modelsOrigin]);
-    commitIn(models, 'm.txt', 'v1\n');
-    git(models, ['push', '--quiet', 'origin', 'master']);
+    const models = repoWithOrigin(ws, 'models', modelsOrigin, 'm.txt', 'v1\n');
     await dwsOk(ws, ['--batch', 'add', 'git', '--role', 'intermediate-data', './models']);
     // A new commit on the resource's origin, from elsewhere.
     const elsewhere = join(base, 'elsewhere');
@@ -85,7 +69,7 @@ describe('dws pull pulls every resource of the merged resources.json', () => {
     const r = await dws(ws, ['--batch', 'pull']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Updating resources: code, results, rclone-resource\n');
-    expect(files(local)).toEqual(['file1.txt', 'subdir/file2.txt', 'subdir/file4.txt']);
+    expect(filesUnder(local)).toEqual(['file1.txt', 'subdir/file2.txt', 'subdir/file4.txt']);
     expect(readFileSync(join(local, 'file1.txt'), 'utf8')).toBe('this is a test\nline 2 of file\n');
     await dwsOk(ws, ['--batch', 'snapshot', 'tag2']);
   });
@@ -99,11 +83,7 @@ describe('dws pull pulls every resource of the merged resources.json', () => {
     await dwsOk(other, ['--batch', 'push']);
 
     const libOrigin = join(base, 'lib.git');
-    git(base, ['init', '--quiet', '--bare', libOrigin]);
-    git(ws, ['init', '--quiet', 'lib']);
-    git(join(ws, 'lib'), ['remote', 'add', 'origin', libOrigin]);
-    commitIn(join(ws, 'lib'), 'l.py', '1\n');
-    git(join(ws, 'lib'), ['push', '--quiet', 'origin', 'master']);
+    repoWithOrigin(ws, 'lib', libOrigin, 'l.py', '1\n');
     await dwsOk(ws, ['--batch', 'add', 'git', '--role', 'code', 'lib']);
     const elsewhere = join(base, 'lib-elsewhere');
     git(base, ['clone', '--quiet', libOrigin, elsewhere]);
@@ -160,13 +140,13 @@ describe('a clone never writes into the original workspace', () => {
     const r = await dws(tempDir(), ['--batch', 'clone', '--hostname', 'other', origin, copy]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`Local files resource 'data' lay inside the original workspace (${join(ws, 'data')}): created ${join(copy, 'data')} for it in this one.`);
-    const local = json(join(copy, '.dataworkspace', 'resource_local_params.json'));
+    const local = readJson(join(copy, '.dataworkspace', 'resource_local_params.json'));
     expect(local.data).toEqual({ local_path: join(copy, 'data') });
     expect(local.work).toEqual({ local_path: join(copy, 'work') });
     expect(local.ext).toEqual({ local_path: null }); // outside: the same folder, as 1.6
     expect(existsSync(join(copy, 'data'))).toBe(true);
     // resources.json keeps 1.6's absolute global_local_path (what 1.6 reads; the manifests hash it).
-    const params = json(join(copy, '.dataworkspace', 'resources.json'));
+    const params = readJson(join(copy, '.dataworkspace', 'resources.json'));
     expect(params.find((p: { name: string }) => p.name === 'data').global_local_path).toBe(join(ws, 'data'));
     expect(git(copy, ['status', '--porcelain'])).toBe('');
 
@@ -209,7 +189,7 @@ export default defineStep({
     const r = await dws(ws, ['--batch', 'pull']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Cloned new resources: fresh\n');
-    expect(json(join(ws, '.dataworkspace', 'resource_local_params.json')).fresh).toEqual({ local_path: join(ws, 'fresh') });
+    expect(readJson(join(ws, '.dataworkspace', 'resource_local_params.json')).fresh).toEqual({ local_path: join(ws, 'fresh') });
     expect(existsSync(join(ws, 'fresh'))).toBe(true);
     await dwsOk(ws, ['--batch', 'snapshot', 'mine']); // hashes our (empty) folder, not theirs
     expect(fingerprint(other)).toBe(theirs);
@@ -231,8 +211,8 @@ export default defineStep({
     const r = await dws(tempDir(), ['--batch', 'clone', '--hostname', 'other', origin, copy]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('mirror: performing initial copy from remote');
-    expect(files(join(copy, 'mirror'))).toEqual(['a.txt']);
-    expect(json(join(copy, '.dataworkspace', 'resource_local_params.json')).mirror).toEqual({ local_path: join(copy, 'mirror') });
+    expect(filesUnder(join(copy, 'mirror'))).toEqual(['a.txt']);
+    expect(readJson(join(copy, '.dataworkspace', 'resource_local_params.json')).mirror).toEqual({ local_path: join(copy, 'mirror') });
     expect(fingerprint(ws)).toBe(before);
   });
 });

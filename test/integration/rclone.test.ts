@@ -2,22 +2,16 @@
  * `dws add rclone` and the rclone resource in pull, push, snapshot and clone, driving the real
  * rclone binary with a `local`-type remote defined in a temporary configuration file.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, requireOnPath, TEST_ENV, tempDir } from '../helpers.js';
+import { cleanup, dws, dwsOk, filesUnder, fingerprint, git, gitLog, newWorkspace, readJson, requireOnPath, tempDir, TEST_ENV } from '../helpers.js';
 
 beforeAll(() => {
   requireOnPath(['rclone'], "Debian's rclone package: apt-get install rclone");
 });
 afterAll(cleanup);
 
-const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
-const files = (dir: string): string[] =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
-    .sort();
 
 /** An rclone config with remote `localfs`, a remote directory with two files, and a published workspace. */
 async function setup() {
@@ -43,8 +37,8 @@ describe('dws add rclone', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe("Successfully added resource 'mirror' to workspace.\n");
     expect(r.stderr).toContain('mirror: performing initial copy from remote');
-    expect(files(join(ws, 'mirror'))).toEqual(['a.txt', 'sub/b.txt']);
-    const entry = json(join(ws, '.dataworkspace', 'resources.json'))[0];
+    expect(filesUnder(join(ws, 'mirror'))).toEqual(['a.txt', 'sub/b.txt']);
+    const entry = readJson(join(ws, '.dataworkspace', 'resources.json'))[0];
     expect(Object.entries(entry)).toEqual([
       ['resource_type', 'rclone'],
       ['name', 'mirror'],
@@ -59,7 +53,7 @@ describe('dws add rclone', () => {
       ['sync_mode', 'copy'],
       ['size_only', false],
     ]);
-    expect(json(join(ws, '.dataworkspace', 'resource_local_params.json')).mirror).toEqual({ local_path: null });
+    expect(readJson(join(ws, '.dataworkspace', 'resource_local_params.json')).mirror).toEqual({ local_path: null });
     expect(readFileSync(join(ws, '.gitignore'), 'utf8')).toContain('/mirror/\n');
     expect(gitLog(ws).slice(0, 2)).toEqual(['add of mirror', 'Adding resource mirror']);
 
@@ -92,8 +86,8 @@ describe('dws add rclone', () => {
     utimesSync(join(remote, 'sub', 'b.txt'), later, later);
     const r = await dws(ws, ['--batch', 'pull']);
     expect(r.code, r.stderr).toBe(0);
-    expect(files(join(ws, 'copied'))).toEqual(['a.txt', 'c.txt', 'sub/b.txt']);
-    expect(files(join(ws, 'synced'))).toEqual(['c.txt', 'sub/b.txt']);
+    expect(filesUnder(join(ws, 'copied'))).toEqual(['a.txt', 'c.txt', 'sub/b.txt']);
+    expect(filesUnder(join(ws, 'synced'))).toEqual(['c.txt', 'sub/b.txt']);
     expect(readFileSync(join(ws, 'copied', 'sub', 'b.txt'), 'utf8')).toBe('BETA\n');
     expect(readFileSync(join(ws, 'sized', 'sub', 'b.txt'), 'utf8')).toBe('beta\n');
     expect(readFileSync(join(ws, 'sized', 'c.txt'), 'utf8')).toBe('gamma\n');
@@ -113,7 +107,7 @@ describe('dws add rclone', () => {
     await add(['--master', 'local', '--sync-mode', 'sync', `localfs:${mirrored}`, 'pushsync']);
     r = await add([`localfs:${remote}`, 'once']);
     expect(r.stderr).toContain('once: performing initial copy from remote');
-    expect(files(join(ws, 'once'))).toEqual(['a.txt', 'sub/b.txt']);
+    expect(filesUnder(join(ws, 'once'))).toEqual(['a.txt', 'sub/b.txt']);
 
     writeFileSync(join(ws, 'pushed', 'new.txt'), 'new\n');
     writeFileSync(join(ws, 'pushsync', 'new.txt'), 'new\n');
@@ -123,15 +117,15 @@ describe('dws add rclone', () => {
     r = await dws(ws, ['--batch', 'push']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Skipping push of resource once, master is none');
-    expect(files(out)).toEqual(['new.txt', 'old.txt']);
-    expect(files(mirrored)).toEqual(['new.txt']);
-    expect(files(remote)).toEqual(['a.txt', 'c.txt', 'sub/b.txt']);
+    expect(filesUnder(out)).toEqual(['new.txt', 'old.txt']);
+    expect(filesUnder(mirrored)).toEqual(['new.txt']);
+    expect(filesUnder(remote)).toEqual(['a.txt', 'c.txt', 'sub/b.txt']);
 
     r = await dws(ws, ['--batch', 'pull']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Skipping pull of resource once, master is none');
     expect(r.stderr).toContain('Skipping pull of resource pushed, master is local');
-    expect(files(join(ws, 'once'))).toEqual(['a.txt', 'mine.txt', 'sub/b.txt']);
+    expect(filesUnder(join(ws, 'once'))).toEqual(['a.txt', 'mine.txt', 'sub/b.txt']);
   });
 
   it('a clone makes the copy again from the remote', async () => {
@@ -144,8 +138,8 @@ describe('dws add rclone', () => {
     const r = await dws(tempDir(), ['--batch', 'clone', '--hostname', 'other', origin, copy]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('outside: performing initial copy from remote');
-    expect(files(outside)).toEqual(['a.txt', 'sub/b.txt']);
-    expect(json(join(copy, '.dataworkspace', 'resource_local_params.json')).outside).toEqual({ local_path: null });
+    expect(filesUnder(outside)).toEqual(['a.txt', 'sub/b.txt']);
+    expect(readJson(join(copy, '.dataworkspace', 'resource_local_params.json')).outside).toEqual({ local_path: null });
   });
 
   it('refuses an unusable rclone, an unknown remote and bad arguments, changing nothing', async () => {
@@ -187,7 +181,7 @@ describe('dws add rclone', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('rclone copy raised error');
     expect(fingerprint(ws)).toBe(before);
-    expect(files(join(ws, 'mirror'))).toEqual(['a.txt', 'sub/b.txt']);
+    expect(filesUnder(join(ws, 'mirror'))).toEqual(['a.txt', 'sub/b.txt']);
     r = await dws(ws, ['--batch', 'push', '--only', 'pushed']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('rclone copy raised error');

@@ -5,19 +5,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, tempDir } from '../helpers.js';
+import { cleanup, commitIn, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, readJson, repoWithOrigin, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
-const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
 const head = (repo: string, ref = 'HEAD') => git(repo, ['rev-parse', ref]).trim();
 const originHead = (bare: string) => (existsSync(bare) ? git(bare, ['rev-parse', 'refs/heads/master']).trim() : '(moved away)');
 
-function commitIn(repo: string, file: string, content: string): void {
-  writeFileSync(join(repo, file), content);
-  git(repo, ['add', '.']);
-  git(repo, ['commit', '--quiet', '-m', `edit ${file}`]);
-}
 
 /**
  * A published workspace: git-subdirectory resources code and results, a separate git
@@ -29,13 +23,8 @@ async function publishedWorkspace() {
   const wsOrigin = join(base, 'ws.git');
   const libOrigin = join(base, 'lib.git');
   git(base, ['init', '--quiet', '--bare', wsOrigin]);
-  git(base, ['init', '--quiet', '--bare', libOrigin]);
   const ws = await newWorkspace(['--create-resources', 'code,results']);
-  const lib = join(ws, 'lib');
-  git(ws, ['init', '--quiet', 'lib']);
-  git(lib, ['remote', 'add', 'origin', libOrigin]);
-  commitIn(lib, 'model.py', 'print(1)\n');
-  git(lib, ['push', '--quiet', 'origin', 'master']);
+  const lib = repoWithOrigin(ws, 'lib', libOrigin, 'model.py', 'print(1)\n');
   const data = join(base, 'data');
   mkdirSync(data);
   writeFileSync(join(data, 'rows.csv'), 'a,b\n1,2\n');
@@ -65,7 +54,7 @@ describe('dws publish and clone', () => {
     const parent = tempDir();
     const r = await dws(parent, ['--batch', 'clone', '--hostname', 'other', wsOrigin]);
     expect(r.code, r.stderr).toBe(0);
-    const name = json(join(ws, '.dataworkspace', 'config.json')).name as string;
+    const name = readJson(join(ws, '.dataworkspace', 'config.json')).name as string;
     const copy = join(parent, name);
     expect(r.stdout).toBe(`Successfully completed clone of workspace ${name}.\n`);
     expect(r.stderr).toContain(`Completed initial clone of workspace ${name}, will check for resources to clone...\nWill clone the following resources: code, results, lib, data\n`);
@@ -74,13 +63,13 @@ describe('dws publish and clone', () => {
     expect(readFileSync(join(copy, 'lib', 'model.py'), 'utf8')).toBe('print(1)\n');
     expect(git(join(copy, 'lib'), ['config', '--get', 'remote.origin.url']).trim()).toBe(libOrigin);
     expect(head(join(copy, 'lib'))).toBe(head(lib));
-    expect(json(join(copy, '.dataworkspace', 'resource_local_params.json'))).toEqual({
+    expect(readJson(join(copy, '.dataworkspace', 'resource_local_params.json'))).toEqual({
       code: { local_path: join(copy, 'code') },
       results: { local_path: join(copy, 'results') },
       lib: { local_path: 'lib' },
       data: { local_path: null },
     });
-    expect(json(join(copy, '.dataworkspace', 'local_params.json'))).toEqual({ hostname: 'other' });
+    expect(readJson(join(copy, '.dataworkspace', 'local_params.json'))).toEqual({ hostname: 'other' });
     for (const d of ['snapshots', 'snapshot_metadata', 'current_lineage']) expect(existsSync(join(copy, '.dataworkspace', d))).toBe(true);
     expect(existsSync(join(copy, 'scratch'))).toBe(true);
     expect(git(copy, ['status', '--porcelain'])).toBe('');
@@ -99,7 +88,7 @@ describe('dws publish and clone', () => {
     expect(r.stderr).toContain(`Git resource 'lib' is being added to your workspace. Where do you want to clone it? [${join(parent, 'copy', 'lib')}]`);
     expect(r.stderr).toContain(`Local files resource 'data' was located at '${data}' on the original system. Where is it located on this system?`);
     expect(r.stderr).toContain(`${join(base, 'nope')} does not exist`);
-    expect(json(join(parent, 'copy', '.dataworkspace', 'resource_local_params.json')).data).toEqual({ local_path: join(base, 'moved-data') });
+    expect(readJson(join(parent, 'copy', '.dataworkspace', 'resource_local_params.json')).data).toEqual({ local_path: join(base, 'moved-data') });
     expect(existsSync(join(parent, 'copy', 'lib', 'model.py'))).toBe(true);
   });
 
@@ -195,7 +184,7 @@ describe('dws push and pull between collaborators', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('Pulled workspace.\nCloned new resources: docs\n');
     expect(readFileSync(join(ws, 'docs', 'notes.md'), 'utf8')).toBe('hello\n');
-    expect(json(join(ws, '.dataworkspace', 'resource_local_params.json')).docs).toEqual({ local_path: join(ws, 'docs') });
+    expect(readJson(join(ws, '.dataworkspace', 'resource_local_params.json')).docs).toEqual({ local_path: join(ws, 'docs') });
     expect(gitLog(ws)[0]).not.toBe('Pull command'); // nothing left to commit after the merge
 
     // --skip lib: the lib commit stays local, the workspace goes out.
@@ -277,8 +266,8 @@ describe('dws add api-resource', () => {
     const ws = await newWorkspace();
     const r = await dws(ws, ['--batch', 'add', 'api-resource', '--role', 'source-data']);
     expect(r.code, r.stderr).toBe(0);
-    expect(json(join(ws, '.dataworkspace', 'resources.json'))).toEqual([{ resource_type: 'api-resource', name: 'source-data-api', role: 'source-data' }]);
-    expect(json(join(ws, '.dataworkspace', 'resource_local_params.json'))).toEqual({ 'source-data-api': {} });
+    expect(readJson(join(ws, '.dataworkspace', 'resources.json'))).toEqual([{ resource_type: 'api-resource', name: 'source-data-api', role: 'source-data' }]);
+    expect(readJson(join(ws, '.dataworkspace', 'resource_local_params.json'))).toEqual({ 'source-data-api': {} });
     expect(readFileSync(join(ws, '.dataworkspace', '.gitignore'), 'utf8')).toContain('/scratch/source-data-api/\n');
     expect(gitLog(ws).slice(0, 2)).toEqual(['add of source-data-api', 'Add .gitignore entry for /scratch/source-data-api/']);
     const scratch = join(ws, '.dataworkspace', 'scratch', 'source-data-api');
