@@ -12,6 +12,12 @@ import { cleanup, commitIn, dws, dwsOk, filesUnder, fingerprint, git, gitLog, ne
 afterAll(cleanup);
 
 
+/** A commit of `file` pushed to `origin` from another clone of it, `elsewhere` (cloned on first use). */
+function pushFromElsewhere(origin: string, elsewhere: string, file: string, content: string): void {
+  if (!existsSync(elsewhere)) git(join(elsewhere, '..'), ['clone', '--quiet', origin, elsewhere]);
+  commitIn(elsewhere, file, content);
+  git(elsewhere, ['push', '--quiet', 'origin', 'master']);
+}
 
 /** A workspace with code and results subdirectories, published to a bare origin. */
 async function published(): Promise<{ base: string; ws: string; origin: string }> {
@@ -32,9 +38,7 @@ describe('dws pull pulls every resource of the merged resources.json', () => {
     await dwsOk(ws, ['--batch', 'add', 'git', '--role', 'intermediate-data', './models']);
     // A new commit on the resource's origin, from elsewhere.
     const elsewhere = join(base, 'elsewhere');
-    git(base, ['clone', '--quiet', modelsOrigin, elsewhere]);
-    commitIn(elsewhere, 'm.txt', 'v2\n');
-    git(elsewhere, ['push', '--quiet', 'origin', 'master']);
+    pushFromElsewhere(modelsOrigin, elsewhere, 'm.txt', 'v2\n');
 
     const r = await dws(ws, ['--batch', 'pull']);
     expect(r.code, r.stderr).toBe(0);
@@ -44,8 +48,7 @@ describe('dws pull pulls every resource of the merged resources.json', () => {
     expect(readFileSync(join(models, 'm.txt'), 'utf8')).toBe('v2\n');
 
     // --only accepts it too: its name is one of the merged resources'.
-    commitIn(elsewhere, 'm.txt', 'v3\n');
-    git(elsewhere, ['push', '--quiet', 'origin', 'master']);
+    pushFromElsewhere(modelsOrigin, elsewhere, 'm.txt', 'v3\n');
     const only = await dws(ws, ['--batch', 'pull', '--only', 'models']);
     expect(only.code, only.stderr).toBe(0);
     expect(only.stdout).toBe('Pulled workspace and resources: models\n');
@@ -85,10 +88,7 @@ describe('dws pull pulls every resource of the merged resources.json', () => {
     const libOrigin = join(base, 'lib.git');
     repoWithOrigin(ws, 'lib', libOrigin, 'l.py', '1\n');
     await dwsOk(ws, ['--batch', 'add', 'git', '--role', 'code', 'lib']);
-    const elsewhere = join(base, 'lib-elsewhere');
-    git(base, ['clone', '--quiet', libOrigin, elsewhere]);
-    commitIn(elsewhere, 'l.py', '2\n');
-    git(elsewhere, ['push', '--quiet', 'origin', 'master']);
+    pushFromElsewhere(libOrigin, join(base, 'lib-elsewhere'), 'l.py', '2\n');
 
     let r = await dws(ws, ['--batch', 'pull']);
     expect(r.code, r.stderr).toBe(0);
