@@ -11,7 +11,6 @@ import { cleanup, commitIn, dws, dwsOk, filesUnder, fingerprint, git, gitLog, ne
 
 afterAll(cleanup);
 
-
 /** A commit of `file` pushed to `origin` from another clone of it, `elsewhere` (cloned on first use). */
 function pushFromElsewhere(origin: string, elsewhere: string, file: string, content: string): void {
   if (!existsSync(elsewhere)) git(join(elsewhere, '..'), ['clone', '--quiet', origin, elsewhere]);
