@@ -538,17 +538,17 @@ class HashPool {
 }
 
 /**
- * Compute the hash tree of `opts.root`, write the missing tree files into `opts.treeDir`, and
- * return the root tree hash. Throws an Error naming the path for an unreadable directory or
- * file, or a broken symbolic link.
- */
-/**
  * The folder at a resource's root where a restore writes and checks files before renaming them
  * into place (server/store/restore-files.ts). Never part of the resource's tree: a snapshot or
  * status after a killed restore does not see it.
  */
 export const RESTORE_TMP = '.dws-restore.tmp';
 
+/**
+ * Compute the hash tree of `opts.root`, write the missing tree files into `opts.treeDir`, and
+ * return the root tree hash. Throws an Error naming the path for an unreadable directory or
+ * file, or a broken symbolic link.
+ */
 export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeResult> {
   const runStart = Date.now();
   const root = resolve(opts.root);
