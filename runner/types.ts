@@ -18,6 +18,18 @@ export type StepWork =
     }
   | { type: 'command'; argv: string[]; cwd: string };
 
+/** What a step asks of the machine it runs on: read by executors that schedule steps (Slurm); running locally ignores it. */
+export interface StepResources {
+  cpus?: number;
+  /** As `sbatch --mem` takes it, e.g. `4G`. */
+  memory?: string;
+  /** As `sbatch --time` takes it, e.g. `01:00:00`. */
+  time?: string;
+  partition?: string;
+  /** Further `sbatch` options, passed as given. */
+  sbatch?: string[];
+}
+
 /** A step ready to plan: its declaration, where it came from, and the files its code is made of. */
 export interface LoadedStep {
   name: string;
@@ -31,6 +43,8 @@ export interface LoadedStep {
   /** The step's zod schema (any zod copy: only safeParse is used); null = params taken as given. */
   paramsSchema: { safeParse(v: unknown): { success: true; data: unknown } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } } | null;
   description?: string;
+  /** Declared in the step or pipeline file; absent: the executor's defaults. */
+  resources?: StepResources;
   work: StepWork;
 }
 
