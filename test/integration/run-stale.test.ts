@@ -39,7 +39,7 @@ describe('honest runs and one notion of stale', () => {
     expect(gitLog(dir)[0]).toBe(head);
   });
 
-  it('status agrees with run: an unrelated file in code/ makes nothing stale; early cutoff; results steps survive a snapshot; removed steps', async () => {
+  it('status agrees with run: an unrelated file in code/ makes nothing stale; a changed input makes its step and what reads it stale', async () => {
     const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD, 'train.step.mjs': TRAIN });
     await dwsOk(dir, ['run', 'code']);
     writeFileSync(join(dir, 'code', 'notes.txt'), 'unrelated');
@@ -57,6 +57,11 @@ describe('honest runs and one notion of stale', () => {
     expect(plan).toContain('run   train: upstream step double would run');
     await dwsOk(dir, ['run', 'code']);
     expect(await dwsOk(dir, ['status'])).not.toContain('Stale steps');
+  });
+
+  it('early cutoff; a results step survives its snapshot; a deleted step is removed, not stale', async () => {
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD, 'train.step.mjs': TRAIN });
+    await dwsOk(dir, ['run', 'code']);
 
     // Early cutoff: a comment-only change reruns double; its output is identical, so quad and train are skipped.
     writeFileSync(join(dir, 'code', 'double.step.mjs'), `// a comment\n${DOUBLE}`);
