@@ -6,7 +6,7 @@
  * written to `output` and/or returned for a webview.
  */
 import { resolve } from 'node:path';
-import { ConfigurationError } from '../../protocol/errors.js';
+import { InvalidParamsError } from '../../protocol/errors.js';
 import type { PlotSnapshot, reportPlots as ReportPlots, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { SnapshotStore } from '../backends/git/snapshots.js';
@@ -56,7 +56,7 @@ export async function reportPlots(ctx: Context, p: ValidParamsOf<typeof ReportPl
     try {
       atomicWriteFile(file, page!);
     } catch (e) {
-      throw new ConfigurationError(`Cannot write the plots page to ${file}: ${e instanceof Error ? e.message : String(e)}`, { output: p.output });
+      throw new InvalidParamsError(`Cannot write the plots page to ${file}: ${e instanceof Error ? e.message : String(e)}`, { output: p.output });
     }
   }
   return { ...data, file, ...(p.html ? { html: page! } : {}) };

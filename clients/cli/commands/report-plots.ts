@@ -1,6 +1,6 @@
 /** `dws report plots [--output FILE] [--open]`: metrics across snapshots as an HTML page of charts. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -37,8 +37,14 @@ export function registerPlots(report: Command, wsDir: (cmd: Command, o: { worksp
     .option('--workspace-dir <DIR>', 'workspace root', workspaceDirOption)
     .action(async (o: { workspaceDir?: string; output?: string; open?: boolean }, cmd: Command) => {
       // The page is a view, not part of the workspace: by default it goes outside it.
-      const output = o.output !== undefined ? resolve(o.output) : join(mkdtempSync(join(tmpdir(), 'dws-plots-')), 'plots.html');
-      await invoke(cmd, 'dws/report/plots', { workspaceDir: wsDir(cmd, o), output }, renderPlots);
+      const temp = o.output === undefined ? mkdtempSync(join(tmpdir(), 'dws-plots-')) : null;
+      const output = temp !== null ? join(temp, 'plots.html') : resolve(o.output!);
+      try {
+        await invoke(cmd, 'dws/report/plots', { workspaceDir: wsDir(cmd, o), output }, renderPlots);
+      } catch (e) {
+        if (temp !== null) rmSync(temp, { recursive: true, force: true });
+        throw e;
+      }
       if (o.open) openPage(output);
     });
 }
