@@ -23,6 +23,8 @@ export class FakeVscode {
   /** Output channels by name: the text appended, and whether it was shown. */
   readonly channels = new Map<string, { text: string; shown: boolean }>();
   readonly commandHandlers = new Map<string, (...args: unknown[]) => unknown>();
+  /** Webview panels opened, with the page the extension gave each. */
+  readonly webviews: Array<{ id: string; title: string; options: { enableScripts?: boolean }; webview: { html: string } }> = [];
   /** The user's answers to prompts (input boxes, quick picks, modal messages), in order; a function picks from the items. */
   private answers: unknown[] = [];
   /** The file of the active editor (none: no editor open). */
@@ -77,9 +79,11 @@ export class FakeVscode {
           };
         },
         registerTreeDataProvider: disposable,
-        createWebviewPanel: (_id: string, title: string) => {
+        createWebviewPanel: (id: string, title: string, _column: unknown, options: { enableScripts?: boolean } = {}) => {
           fake.shown.push({ kind: 'webview', text: title });
-          return { webview: { html: '' }, dispose() {} };
+          const panel = { id, title, options, webview: { html: '' }, dispose() {} };
+          fake.webviews.push(panel);
+          return panel;
         },
       },
       commands: {

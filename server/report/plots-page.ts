@@ -134,6 +134,8 @@ const PAGE_SCRIPT = String.raw`
   var HEIGHT = 240;
   var labels = data.snapshots.map(function (s) { return s.label; });
   var xs = labels.map(function (_, i) { return i; });
+  // About 7 px a character at the axis font, plus a gap.
+  var labelSpace = Math.min(110, 16 + 7 * labels.reduce(function (m, l) { return Math.max(m, short(l).length); }, 2));
 
   function el(tag, text, cls) {
     var e = document.createElement(tag);
@@ -192,9 +194,9 @@ const PAGE_SCRIPT = String.raw`
       scales: { x: { time: false, range: function () { return [-0.5, Math.max(labels.length - 0.5, 0.5)]; } } },
       axes: [
         {
-          // Whole steps only, at least 90 px apart: many snapshots thin out the labels, not overlap them.
+          // Whole steps only, far enough apart for the longest label: many snapshots thin out the labels, not overlap them.
           incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000],
-          space: 90,
+          space: labelSpace,
           values: function (u, splits) { return splits.map(function (v) { return Number.isInteger(v) && v >= 0 && v < labels.length ? short(labels[v]) : ''; }); },
           grid: { show: false },
         },

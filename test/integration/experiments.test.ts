@@ -8,7 +8,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
-import { cleanup, DWS, dws, dwsOk, fingerprint, newWorkspace, tempDir, TEST_ENV } from '../helpers.js';
+import { cleanup, DWS, dws, dwsOk, fingerprint, newWorkspace, plotsPageData, tempDir, TEST_ENV } from '../helpers.js';
 import { PREPARE, TRAIN } from '../pipeline-steps.js';
 
 afterAll(cleanup);
@@ -140,13 +140,6 @@ describe('dws diff, params and metrics', () => {
   });
 });
 
-/** The data a plots page carries in its `plots-data` script element. */
-function pageData(html: string): unknown {
-  const m = /<script type="application\/json" id="plots-data">(.*?)<\/script>/s.exec(html);
-  expect(m, 'the page has its data').not.toBeNull();
-  return JSON.parse(m![1]!);
-}
-
 describe('dws report plots', () => {
   it('writes one chart per metric across snapshots, oldest first, with the params that change for the hover card', async () => {
     const before = fingerprint(ws);
@@ -169,7 +162,7 @@ describe('dws report plots', () => {
     expect(json.html).toBeUndefined();
     const { file: _, ...data } = json;
     const html = readFileSync(file, 'utf8');
-    expect(pageData(html)).toEqual(data);
+    expect(plotsPageData(html)).toEqual(data);
     // The chart library is in the page: nothing is fetched.
     expect(html).toContain('/*! https://github.com/leeoniya/uPlot (v1.6.32) */');
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
@@ -181,7 +174,7 @@ describe('dws report plots', () => {
     const json = JSON.parse(await dwsOk(ws, ['report', 'plots', '--json']));
     expect(json.file).toMatch(/[/\\]dws-plots-[^/\\]+[/\\]plots\.html$/);
     expect(json.file.startsWith(ws)).toBe(false);
-    expect(pageData(readFileSync(json.file, 'utf8'))).toMatchObject({ charts: [{ metric: 'accuracy' }, { metric: 'above' }, { metric: 'total' }] });
+    expect(plotsPageData(readFileSync(json.file, 'utf8'))).toMatchObject({ charts: [{ metric: 'accuracy' }, { metric: 'above' }, { metric: 'total' }] });
     expect(fingerprint(ws)).toBe(before);
   });
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { ResourceInfo, RunProgressParams, RunResult, SnapshotInfo } from '../../../protocol/index.js';
+import type { ReportPlots, ResourceInfo, RunProgressParams, RunResult, SnapshotInfo } from '../../../protocol/index.js';
 import { STEP_FILE } from '../../../protocol/step-file.js';
 import { formatMs, progressLine } from '../../../runner/progress-line.js';
 
@@ -34,6 +34,7 @@ export function registerCommands(context: Pick<vscode.ExtensionContext, 'subscri
     vscode.commands.registerCommand('dataworkspaces.restore', (node?: Node) => report(tree, restore(server, node))),
     vscode.commands.registerCommand('dataworkspaces.run', () => report(tree, run(server, output))),
     vscode.commands.registerCommand('dataworkspaces.lineage', () => report(tree, showLineage(server))),
+    vscode.commands.registerCommand('dataworkspaces.plots', () => report(tree, showPlots(server))),
   );
 }
 
@@ -129,6 +130,14 @@ async function showLineage(server: DwsServer): Promise<Outcome> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  return null;
+}
+
+/** The page of `dws report plots`, as the server renders it (the chart library is inlined: a webview has no network). */
+async function showPlots(server: DwsServer): Promise<Outcome> {
+  const r = await server.sendRequest<ReportPlots>('dws/report/plots', { html: true });
+  const panel = vscode.window.createWebviewPanel('dataworkspaces.plots', 'Metrics across snapshots', vscode.ViewColumn.Active, { enableScripts: true });
+  panel.webview.html = r.html ?? '';
   return null;
 }
 
