@@ -144,6 +144,7 @@ const PAGE_SCRIPT = String.raw`
     return e;
   }
   function short(label) { return label.length > 14 ? label.slice(0, 13) + '\u2026' : label; }
+  // Axis numbers: six significant digits, so steps like 0.30000000000000004 read 0.3.
   function number(v) { return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6))); }
   function text(v) { return v === null || v === undefined ? '\u2014' : typeof v === 'string' ? v : JSON.stringify(v); }
 
@@ -160,7 +161,7 @@ const PAGE_SCRIPT = String.raw`
     tooltip.textContent = '';
     tooltip.appendChild(el('strong', s.label));
     var t = document.createElement('table');
-    row(t, metric, value === null ? 'no value' : number(value));
+    row(t, metric, value === null ? 'no value' : String(value)); // the value itself, not rounded as on the axis
     row(t, 'snapshot', s.hash.slice(0, 12));
     row(t, 'taken', s.timestamp.slice(0, 19).replace('T', ' '));
     if (s.message) row(t, 'message', s.message);

@@ -31,7 +31,7 @@ const MAIN: PlotsData = {
   snapshots: snapshots(6, (i) => ({ 'prepare.scale': 2, 'train.alpha': [0.1, 0.2, 0.4, 0.8, 1.6, 3.2][i], 'train.model': i < 3 ? 'linear' : 'tree </script>' })),
   changingParams: ['train.alpha', 'train.model'],
   charts: [
-    { metric: 'accuracy', values: [0.61, 0.66, 0.7, 0.74, 0.73, 0.79] },
+    { metric: 'accuracy', values: [0.61, 0.66, 0.7, 0.7412345678, 0.73, 0.79] },
     { metric: 'loss', values: [1.2, 0.9, null, 0.55, 0.5, 0.41] },
     { metric: 'rows <&> "seen"', values: [1000, 1000, 1200, 1200, 1500, 1500] },
   ],
@@ -98,11 +98,11 @@ describe('plots page in headless Chromium', () => {
     for (const s of ['sgd in v1, v2', 'adam in 0000003, v5', '{"name":"adamw"} in 0000006']) expect(text).toContain(s);
     expect(text).toContain('The same in every snapshot: prepare.scale = 2');
 
-    // The fourth snapshot (v4) on the accuracy chart.
+    // The fourth snapshot (v4) on the accuracy chart: its value unrounded, its params.
     await mouse(browser!, page, 'mouseMoved', ...(await point(page, 'accuracy', 3, 6)));
     const [hidden, tip] = await tooltip(page);
     expect(hidden).toBe(false);
-    for (const s of ['v4', 'accuracy0.74', 'snapshot00000004cccc', 'taken2026-12-04 10:00:00', 'messagerun 4', 'train.alpha0.8', 'train.modeltree </script>']) expect(tip).toContain(s);
+    for (const s of ['v4', 'accuracy0.7412345678', 'snapshot00000004cccc', 'taken2026-12-04 10:00:00', 'messagerun 4', 'train.alpha0.8', 'train.modeltree </script>']) expect(tip).toContain(s);
     expect(tip).not.toContain('prepare.scale');
     // The gap in the loss chart: the third snapshot has no value there.
     await mouse(browser!, page, 'mouseMoved', ...(await point(page, 'loss', 2, 6)));
