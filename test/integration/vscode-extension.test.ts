@@ -138,7 +138,7 @@ describe('VS Code extension commands on a real dws server', () => {
     expect(readFileSync(join(ws, 'source-data', 'in.txt'), 'utf8')).toBe('21');
   });
 
-  it('Show Metrics Plots opens the page of dws report plots in a webview, fed by the server', async () => {
+  it('Show Metrics Plots opens the page of dws report plots in a webview, fed by the server, redrawn after a snapshot', async () => {
     writeFileSync(join(ws, 'results', 'results.json'), JSON.stringify({ metrics: { answer: 42, verdict: 'right' } }));
     fake.answer('plotted', '');
     await run('dataworkspaces.snapshot');
@@ -155,5 +155,21 @@ describe('VS Code extension commands on a real dws server', () => {
     const file = join(tempDir(), 'plots.html');
     await dwsOk(ws, ['report', 'plots', '--output', file]);
     expect(panel.webview.html).toBe(readFileSync(file, 'utf8'));
+
+    // A snapshot taken from the extension redraws the open view; showing it again reuses it.
+    writeFileSync(join(ws, 'results', 'results.json'), JSON.stringify({ metrics: { answer: 43 } }));
+    fake.answer('later', '');
+    await run('dataworkspaces.snapshot');
+    seen();
+    expect((plotsPageData(panel.webview.html) as typeof data).charts[0]!.values.slice(-2)).toEqual([42, 43]);
+    await run('dataworkspaces.plots');
+    expect(seen()).toEqual([]);
+    expect(fake.webviews.at(-1)).toBe(panel);
+    expect(panel.revealed).toBe(1);
+    // Once the user closes it, the command opens a new one.
+    panel.dispose();
+    await run('dataworkspaces.plots');
+    expect(seen()).toEqual([{ kind: 'webview', text: 'Metrics across snapshots' }]);
+    expect(fake.webviews.at(-1)).not.toBe(panel);
   });
 });
