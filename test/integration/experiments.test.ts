@@ -178,7 +178,7 @@ describe('dws report plots', () => {
     expect(fingerprint(ws)).toBe(before);
   });
 
-  it('--open hands the page to $BROWSER', async () => {
+  it('--open hands the page to $BROWSER, and says where the page is when no browser starts', async () => {
     const dir = tempDir();
     const browser = join(dir, 'browser.sh');
     writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > ${JSON.stringify(join(dir, 'opened.tmp'))} && mv ${JSON.stringify(join(dir, 'opened.tmp'))} ${JSON.stringify(join(dir, 'opened'))}\n`);
@@ -190,6 +190,12 @@ describe('dws report plots', () => {
     const opened = join(dir, 'opened');
     for (let i = 0; i < 200 && !existsSync(opened); i++) await new Promise((done) => setTimeout(done, 50));
     expect(readFileSync(opened, 'utf8')).toBe(file);
+
+    // No browser to be found: the page is still written, and the user is told where it is.
+    const missing = join(dir, 'no-browser');
+    const r2 = await dws(ws, ['report', 'plots', '--output', file, '--open'], { env: { ...TEST_ENV, BROWSER: missing } });
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stderr).toContain(`Could not open the page with ${missing} (spawn ${missing} ENOENT); open ${file} in a browser.`);
   });
 
   it('is served by dws server --stdio: the same data, and the page itself with html (as the VS Code webview asks)', async () => {
