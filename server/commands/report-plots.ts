@@ -51,15 +51,15 @@ export async function reportPlots(ctx: Context, p: ValidParamsOf<typeof ReportPl
   const data = { snapshots, changingParams, charts, notPlotted };
   const page = p.output !== undefined || p.html ? renderPlotsPage(`Metrics of ${ws.name}`, data) : null;
   let file: string | null = null;
-  if (p.output !== undefined) {
+  if (p.output !== undefined && page !== null) {
     file = resolve(ctx.cwd, p.output);
     try {
-      atomicWriteFile(file, page!);
+      atomicWriteFile(file, page);
     } catch (e) {
       throw new InvalidParamsError(`Cannot write the plots page to ${file}: ${e instanceof Error ? e.message : String(e)}`, { output: p.output });
     }
   }
-  return { ...data, file, ...(p.html ? { html: page! } : {}) };
+  return { ...data, file, ...(p.html && page !== null ? { html: page } : {}) };
 }
 
 function valueIn(values: Record<string, unknown>, name: string): unknown {

@@ -7,25 +7,36 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { InternalError } from '../../protocol/errors.js';
 import type { ReportPlots } from '../../protocol/index.js';
 import { escapeXml, scriptJson } from '../../lineage/graph-render.js';
 
 export type PlotsData = Pick<ReportPlots, 'snapshots' | 'changingParams' | 'charts' | 'notPlotted'>;
 
-let uplot: { script: string; style: string } | undefined;
+let uplot: { script: string; style: string; licence: string } | undefined;
 
-/** uPlot's browser build and style sheet, read once from the `uplot` dependency. */
-function uplotSources(): { script: string; style: string } {
+/** uPlot's browser build, style sheet and licence (MIT: its notice goes with every copy), read once from the `uplot` dependency. */
+function uplotSources(): { script: string; style: string; licence: string } {
   if (uplot === undefined) {
-    const dist = (file: string) => readFileSync(createRequire(import.meta.url).resolve(`uplot/dist/${file}`), 'utf8');
-    // `<\/` means the same as `</` inside JS strings and regexps, and cannot end the <script> element.
-    uplot = { script: dist('uPlot.iife.min.js').replace(/<\/(script)/gi, '<\\/$1'), style: dist('uPlot.min.css') };
+    const read = (file: string) => {
+      try {
+        return readFileSync(createRequire(import.meta.url).resolve(`uplot/${file}`), 'utf8');
+      } catch (e) {
+        throw new InternalError(`Cannot read uplot/${file}, which the plots page inlines (${e instanceof Error ? e.message : String(e)}): reinstall dataworkspaces with its dependencies`);
+      }
+    };
+    uplot = {
+      // `<\/` means the same as `</` inside JS strings and regexps, and cannot end the <script> element.
+      script: read('dist/uPlot.iife.min.js').replace(/<\/(script)/gi, '<\\/$1'),
+      style: read('dist/uPlot.min.css'),
+      licence: read('LICENSE').replaceAll('--', '- -'), // inside an HTML comment
+    };
   }
   return uplot;
 }
 
 export function renderPlotsPage(title: string, data: PlotsData): string {
-  const { script, style } = uplotSources();
+  const { script, style, licence } = uplotSources();
   const n = data.snapshots.length;
   const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
   const summary = [plural(n, 'snapshot'), plural(data.charts.length, 'chart'), ...(data.notPlotted.length > 0 ? [`${data.notPlotted.length} not plotted`] : [])].join(' · ');
@@ -51,6 +62,9 @@ ${sameParams(data)}
 </main>
 <div id="tooltip" hidden></div>
 <script type="application/json" id="plots-data">${scriptJson(data)}</script>
+<!-- The charts are drawn by uPlot (https://github.com/leeoniya/uPlot), inlined below under its licence:
+${licence.trim()}
+-->
 <script>
 ${script}
 </script>

@@ -165,6 +165,8 @@ describe('dws report plots', () => {
     expect(plotsPageData(html)).toEqual(data);
     // The chart library is in the page: nothing is fetched.
     expect(html).toContain('/*! https://github.com/leeoniya/uPlot (v1.6.32) */');
+    // ... with its MIT notice, which goes with every copy.
+    expect(html).toMatch(/<!-- The charts are drawn by uPlot [^]*Copyright \(c\) 2022 Leon Sorokin[^]*Permission is hereby granted[^]*-->\n<script>/);
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
     expect(fingerprint(ws)).toBe(before);
   });
