@@ -44,7 +44,7 @@ describe('plots page in headless Chromium', () => {
 
   beforeAll(() => {
     const chromium = requireOnPath(['chromium', 'chromium-browser', 'google-chrome'], "Debian's chromium package: apt-get install chromium");
-    dir = mkdtempSync(join(tmpdir(), 'dws-plots-'));
+    dir = mkdtempSync(join(tmpdir(), 'dws-plots-browser-'));
     browser = Browser.launch(chromium);
   });
   afterAll(async () => {

@@ -4,8 +4,8 @@
  * processes, on a workspace whose snapshots were taken by `dws run` with different params; and
  * the same methods over `dws server --stdio`. (The plots page in a browser: test/e2e/plots-browser.test.ts.)
  */
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
 import { cleanup, DWS, dws, dwsOk, fingerprint, newWorkspace, plotsPageData, tempDir, TEST_ENV } from '../helpers.js';
@@ -177,6 +177,7 @@ describe('dws report plots', () => {
     expect(json.file).toMatch(/[/\\]dws-plots-[^/\\]+[/\\]plots\.html$/);
     expect(json.file.startsWith(ws)).toBe(false);
     expect(plotsPageData(readFileSync(json.file, 'utf8'))).toMatchObject({ charts: [{ metric: 'accuracy' }, { metric: 'above' }, { metric: 'total' }] });
+    rmSync(dirname(json.file), { recursive: true });
     expect(fingerprint(ws)).toBe(before);
   });
 
