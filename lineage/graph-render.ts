@@ -27,12 +27,12 @@ function roleKey(node: ResourceNode): string {
 
 // --- html ----------------------------------------------------------------------------------------
 
-function escapeXml(s: string): string {
+export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** JSON safe inside `<script>`: no `</script>` or `<!--` can end or confuse the element. */
-function scriptJson(value: unknown): string {
+export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 

@@ -147,6 +147,51 @@ export const reportExperiments = defineMethod({
   }),
 });
 
+/** A snapshot on the plots' x axis. */
+export const PlotSnapshot = z.object({
+  hash: z.string(),
+  tags: z.array(z.string()),
+  timestamp: z.string(),
+  message: z.string(),
+  /** How the x axis names it: its tags, else the first 7 digits of its hash. */
+  label: z.string(),
+  /** Every param of its steps (`<step>.<param>`, as in `report experiments`). */
+  params: z.record(z.string(), z.unknown()),
+});
+export type PlotSnapshot = z.infer<typeof PlotSnapshot>;
+
+export const reportPlots = defineMethod({
+  method: 'dws/report/plots',
+  doc:
+    'CLI `dws report plots`, the VS Code "Show Metrics Plots" webview: every metric across snapshots, oldest first, one chart per numeric metric; ' +
+    'the data, and a self-contained HTML page written to `output` and/or returned when `html` is set.',
+  mutates: false,
+  params: WorkspaceParams.extend({
+    /** Write the page to this file (relative paths: from the current directory). */
+    output: z.string().min(1).optional(),
+    /** Return the page in the reply (for a webview). */
+    html: z.boolean().default(false),
+  }),
+  result: z.object({
+    /** Every snapshot, oldest first (the x axis). */
+    snapshots: z.array(PlotSnapshot),
+    /** Params whose value differs between snapshots (every param with fewer than two snapshots): what hovering a point shows. */
+    changingParams: z.array(z.string()),
+    /** One chart per metric that has a number in some snapshot, in order of first appearance; one value per snapshot, null where it has none. */
+    charts: z.array(z.object({ metric: z.string(), values: z.array(z.number().nullable()) })),
+    /**
+     * Metrics with values that are not numbers (text, booleans, lists, NaN…), or with no value at all: listed on the
+     * page, not plotted. One value per snapshot, null where it has none.
+     */
+    notPlotted: z.array(z.object({ metric: z.string(), values: z.array(z.unknown()) })),
+    /** Absolute path of the page written, or null without `output`. */
+    file: z.string().nullable(),
+    /** The page, with `html`. */
+    html: z.string().optional(),
+  }),
+});
+export type ReportPlots = z.output<typeof reportPlots.result>;
+
 export const ConfigParam = z.object({
   name: z.string(),
   scope: z.enum(['global', 'local']),

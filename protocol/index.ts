@@ -43,6 +43,7 @@ export const METHODS = {
   [history.config.method]: history.config,
   [history.reportResults.method]: history.reportResults,
   [history.reportExperiments.method]: history.reportExperiments,
+  [history.reportPlots.method]: history.reportPlots,
   [sharing.push.method]: sharing.push,
   [sharing.pull.method]: sharing.pull,
   [sharing.publish.method]: sharing.publish,

@@ -16,6 +16,18 @@ export interface Shown {
 }
 
 type Disposable = { dispose(): void };
+
+/** A webview panel: its page, how often it was brought to the front, and `dispose()` to close it as the user would. */
+export interface FakeWebview {
+  id: string;
+  title: string;
+  options: { enableScripts?: boolean };
+  webview: { html: string };
+  revealed: number;
+  reveal(): void;
+  onDidDispose(listener: () => void): Disposable;
+  dispose(): void;
+}
 const disposable = (): Disposable => ({ dispose() {} });
 
 export class FakeVscode {
@@ -23,6 +35,8 @@ export class FakeVscode {
   /** Output channels by name: the text appended, and whether it was shown. */
   readonly channels = new Map<string, { text: string; shown: boolean }>();
   readonly commandHandlers = new Map<string, (...args: unknown[]) => unknown>();
+  /** Webview panels opened, with the page the extension gave each. */
+  readonly webviews: FakeWebview[] = [];
   /** The user's answers to prompts (input boxes, quick picks, modal messages), in order; a function picks from the items. */
   private answers: unknown[] = [];
   /** The file of the active editor (none: no editor open). */
@@ -77,9 +91,22 @@ export class FakeVscode {
           };
         },
         registerTreeDataProvider: disposable,
-        createWebviewPanel: (_id: string, title: string) => {
+        createWebviewPanel: (id: string, title: string, _column: unknown, options: { enableScripts?: boolean } = {}) => {
           fake.shown.push({ kind: 'webview', text: title });
-          return { webview: { html: '' }, dispose() {} };
+          const closed: Array<() => void> = [];
+          const panel: FakeWebview = {
+            id,
+            title,
+            options,
+            webview: { html: '' },
+            revealed: 0,
+            reveal: () => void panel.revealed++,
+            onDidDispose: (listener: () => void) => (closed.push(listener), disposable()),
+            // The user closes the panel.
+            dispose: () => closed.splice(0).forEach((l) => l()),
+          };
+          fake.webviews.push(panel);
+          return panel;
         },
       },
       commands: {

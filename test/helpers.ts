@@ -48,6 +48,13 @@ export function requireOnPath(names: string[], install: string): string {
   throw new Error(`This test needs ${names.join(' or ')} on PATH; none was found. Install it (${install}; .ci/run does it).`);
 }
 
+/** The data a `dws report plots` page carries in its `plots-data` script element. */
+export function plotsPageData(html: string): unknown {
+  const m = /<script type="application\/json" id="plots-data">(.*?)<\/script>/s.exec(html);
+  if (!m) throw new Error('The page has no plots-data element');
+  return JSON.parse(m[1]!);
+}
+
 /** A fresh temporary directory, removed by `cleanup()`. */
 const made: string[] = [];
 export function tempDir(prefix = 'dws-test-'): string {

@@ -44,6 +44,7 @@ export const HANDLERS: { [M in MethodName]: () => Promise<Handler<M>> } = {
   'dws/config': async () => (await import('./config.js')).config,
   'dws/report/results': async () => (await import('./report-results.js')).reportResults,
   'dws/report/experiments': async () => (await import('./report-experiments.js')).reportExperiments,
+  'dws/report/plots': async () => (await import('./report-plots.js')).reportPlots,
   'dws/reproduce': async () => (await import('./reproduce.js')).reproduce,
   'dws/run': async () => (await import('./run.js')).run,
 };

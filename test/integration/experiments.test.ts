@@ -1,14 +1,14 @@
 /**
- * Experiments side by side: `dws report experiments` (table, --all, --sort/--desc, --csv, --json)
- * and the params and metrics section of `dws diff`, as real processes, on a workspace whose
- * snapshots were taken by `dws run` with different params; and the same method over
- * `dws server --stdio`.
+ * Experiments side by side: `dws report experiments` (table, --all, --sort/--desc, --csv, --json),
+ * the params and metrics section of `dws diff` and the data of `dws report plots`, as real
+ * processes, on a workspace whose snapshots were taken by `dws run` with different params; and
+ * the same methods over `dws server --stdio`. (The plots page in a browser: test/e2e/plots-browser.test.ts.)
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
-import { cleanup, DWS, dws, dwsOk, fingerprint, newWorkspace, TEST_ENV } from '../helpers.js';
+import { cleanup, DWS, dws, dwsOk, fingerprint, newWorkspace, plotsPageData, tempDir, TEST_ENV } from '../helpers.js';
 import { PREPARE, TRAIN } from '../pipeline-steps.js';
 
 afterAll(cleanup);
@@ -137,5 +137,136 @@ describe('dws diff, params and metrics', () => {
     ]);
     // The same snapshot twice: nothing changed, no section.
     expect(await dwsOk(ws, ['--batch', 'diff', 't5', 't5'])).not.toContain('changed');
+  });
+});
+
+describe('dws report plots', () => {
+  it('writes one chart per metric across snapshots, oldest first, with the params that change for the hover card', async () => {
+    const before = fingerprint(ws);
+    const file = join(tempDir(), 'plots.html');
+    const r = await dws(ws, ['report', 'plots', '--output', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`Wrote 3 charts of metrics across 3 snapshots to ${file}\n`);
+    const json = JSON.parse(await dwsOk(ws, ['report', 'plots', '--output', file, '--json']));
+    expect(json.snapshots.map((s: { label: string }) => s.label)).toEqual(['t5', 't7', 't3']);
+    expect(json.snapshots.map((s: { hash: string }) => s.hash)).toEqual([hashes.t5, hashes.t7, hashes.t3]);
+    expect(json.snapshots[1].params).toEqual({ 'prepare.scale': 2, 'train.model': 'linear', 'train.threshold': 7 });
+    expect(json.changingParams).toEqual(['train.threshold']);
+    expect(json.charts).toEqual([
+      { metric: 'accuracy', values: [0.5, 0.25, 0.75] },
+      { metric: 'above', values: [2, 1, 3] },
+      { metric: 'total', values: [4, 4, 4] },
+    ]);
+    expect(json.notPlotted).toEqual([]);
+    expect(json.file).toBe(file);
+    expect(json.html).toBeUndefined();
+    const { file: _, ...data } = json;
+    const html = readFileSync(file, 'utf8');
+    expect(plotsPageData(html)).toEqual(data);
+    // The chart library is in the page: nothing is fetched.
+    expect(html).toContain('/*! https://github.com/leeoniya/uPlot (v1.6.32) */');
+    // ... with its MIT notice, which goes with every copy.
+    expect(html).toMatch(/<!-- The charts are drawn by uPlot [^]*Copyright \(c\) 2022 Leon Sorokin[^]*Permission is hereby granted[^]*-->\n<script>/);
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
+    expect(fingerprint(ws)).toBe(before);
+  });
+
+  it('without --output writes the page outside the workspace, in a new temporary directory', async () => {
+    const before = fingerprint(ws);
+    const json = JSON.parse(await dwsOk(ws, ['report', 'plots', '--json']));
+    expect(json.file).toMatch(/[/\\]dws-plots-[^/\\]+[/\\]plots\.html$/);
+    expect(json.file.startsWith(ws)).toBe(false);
+    expect(plotsPageData(readFileSync(json.file, 'utf8'))).toMatchObject({ charts: [{ metric: 'accuracy' }, { metric: 'above' }, { metric: 'total' }] });
+    rmSync(dirname(json.file), { recursive: true });
+    expect(fingerprint(ws)).toBe(before);
+  });
+
+  it('--open hands the page to $BROWSER, and says where the page is when no browser starts', async () => {
+    const dir = tempDir();
+    const browser = join(dir, 'browser.sh');
+    writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > ${JSON.stringify(join(dir, 'opened.tmp'))} && mv ${JSON.stringify(join(dir, 'opened.tmp'))} ${JSON.stringify(join(dir, 'opened'))}\n`);
+    chmodSync(browser, 0o755);
+    const file = join(dir, 'page.html');
+    const r = await dws(ws, ['report', 'plots', '--output', file, '--open'], { env: { ...TEST_ENV, BROWSER: browser } });
+    expect(r.code, r.stderr).toBe(0);
+    // The browser is left running on its own, so its work is waited for here, not by dws.
+    const opened = join(dir, 'opened');
+    for (let i = 0; i < 200 && !existsSync(opened); i++) await new Promise((done) => setTimeout(done, 50));
+    expect(readFileSync(opened, 'utf8')).toBe(file);
+
+    // No browser to be found: the page is still written, and the user is told where it is.
+    const missing = join(dir, 'no-browser');
+    const r2 = await dws(ws, ['report', 'plots', '--output', file, '--open'], { env: { ...TEST_ENV, BROWSER: missing } });
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stderr).toContain(`Could not open the page with ${missing} (spawn ${missing} ENOENT); open ${file} in a browser.`);
+  });
+
+  it('is served by dws server --stdio: the same data, and the page itself with html (as the VS Code webview asks)', async () => {
+    const file = join(tempDir(), 'plots.html');
+    const { file: _, ...viaCli } = JSON.parse(await dwsOk(ws, ['report', 'plots', '--output', file, '--json']));
+    const c = await connect({ cwd: ws, command: [process.execPath, DWS], env: TEST_ENV });
+    try {
+      const data = await c.request('dws/report/plots', {});
+      expect(data.file).toBeNull();
+      expect(data.html).toBeUndefined();
+      const { file: __, ...rest } = data;
+      expect(rest).toEqual(viaCli);
+      const page = await c.request('dws/report/plots', { html: true });
+      expect(page.html).toBe(readFileSync(file, 'utf8'));
+      await expect(c.request('dws/report/plots', { output: '' })).rejects.toMatchObject({ code: 'InvalidParams' });
+      await expect(c.request('dws/report/plots', { html: 'yes' } as never)).rejects.toMatchObject({ code: 'InvalidParams', message: expect.stringContaining('html') });
+    } finally {
+      c.close();
+    }
+  });
+
+  it('refuses a page it cannot write, naming the file, and leaves everything as it was (exit 2)', async () => {
+    const before = fingerprint(ws);
+    const file = join(tempDir(), 'no-such-dir', 'plots.html');
+    const r = await dws(ws, ['report', 'plots', '--output', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`Cannot write the plots page to ${file}: ENOENT`);
+    expect(existsSync(join(file, '..'))).toBe(false);
+    expect(fingerprint(ws)).toBe(before);
+  });
+
+  it('handles no snapshots, snapshots without metrics, and metrics that are not numbers (listed, not plotted)', async () => {
+    const other = await newWorkspace(['--create-resources', 'results']);
+    const dir = tempDir();
+    const page = async (name: string) => {
+      const json = JSON.parse(await dwsOk(other, ['report', 'plots', '--output', join(dir, name), '--json']));
+      return { json, html: readFileSync(join(dir, name), 'utf8') };
+    };
+    let p = await page('none.html');
+    expect(p.json).toMatchObject({ snapshots: [], changingParams: [], charts: [], notPlotted: [] });
+    expect(p.html).toContain('No snapshots yet.');
+
+    await dwsOk(other, ['--batch', 'snapshot', 'bare']);
+    p = await page('bare.html');
+    expect(p.json).toMatchObject({ snapshots: [{ label: 'bare', params: {} }], charts: [], notPlotted: [] });
+    expect(p.html).toContain('No snapshot has metrics.');
+
+    // Python's json writes NaN bare; a text value among numbers is charted where it is a number and listed too.
+    writeFileSync(join(other, 'results', 'results.json'), '{"metrics": {"acc": 0.5, "note": "first <try>", "ok": true, "loss": NaN}}');
+    await dwsOk(other, ['--batch', 'snapshot', 'one']);
+    writeFileSync(join(other, 'results', 'results.json'), '{"metrics": {"acc": "n/a", "note": "second", "ok": true, "loss": 1.5}}');
+    await dwsOk(other, ['--batch', 'snapshot', 'two']);
+    const r = await dws(other, ['report', 'plots', '--output', join(dir, 'mixed.html')]);
+    expect(r.stdout).toBe(`Wrote 2 charts of metrics across 3 snapshots to ${join(dir, 'mixed.html')}\nNot plotted (values that are not numbers, listed on the page): acc, note, ok, loss\n`);
+    p = await page('mixed.html');
+    expect(p.json.snapshots.map((s: { label: string }) => s.label)).toEqual(['bare', 'one', 'two']);
+    expect(p.json.charts).toEqual([
+      { metric: 'acc', values: [null, 0.5, null] },
+      { metric: 'loss', values: [null, null, 1.5] },
+    ]);
+    expect(p.json.notPlotted).toEqual([
+      { metric: 'acc', values: [null, 0.5, 'n/a'] },
+      { metric: 'note', values: [null, 'first <try>', 'second'] },
+      { metric: 'ok', values: [null, true, true] },
+      { metric: 'loss', values: [null, 'NaN', 1.5] },
+    ]);
+    expect(p.html).toContain('<li><code>first &lt;try&gt;</code> in one</li>');
+    expect(p.html).toContain('<li><code>true</code> in one, two</li>');
+    expect(readdirSync(dir).sort()).toEqual(['bare.html', 'mixed.html', 'none.html']);
   });
 });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node.js';
 import { registerCommands } from '../../clients/vscode/src/commands.js';
 import { fake } from '../fake-vscode.js';
-import { cleanup, DWS, TEST_ENV } from '../helpers.js';
+import { cleanup, DWS, dwsOk, plotsPageData, tempDir, TEST_ENV } from '../helpers.js';
 import { DOUBLE, stepSource, stepWorkspace } from '../runner-fixture.js';
 
 vi.mock('vscode', async () => (await import('../fake-vscode.js')).fake.module());
@@ -136,5 +136,40 @@ describe('VS Code extension commands on a real dws server', () => {
     const after = seen();
     expect(after.at(-1)).toMatchObject({ kind: 'info', text: expect.stringMatching(/^Restored snapshot v1 \([0-9a-f]{8}\): .*source-data/) });
     expect(readFileSync(join(ws, 'source-data', 'in.txt'), 'utf8')).toBe('21');
+  });
+
+  it('Show Metrics Plots opens the page of dws report plots in a webview, fed by the server, redrawn after a snapshot', async () => {
+    writeFileSync(join(ws, 'results', 'results.json'), JSON.stringify({ metrics: { answer: 42, verdict: 'right' } }));
+    fake.answer('plotted', '');
+    await run('dataworkspaces.snapshot');
+    seen();
+    await run('dataworkspaces.plots');
+    expect(seen()).toEqual([{ kind: 'webview', text: 'Metrics across snapshots' }]);
+    const panel = fake.webviews.at(-1)!;
+    expect(panel).toMatchObject({ id: 'dataworkspaces.plots', options: { enableScripts: true } });
+    const data = plotsPageData(panel.webview.html) as { snapshots: Array<{ label: string }>; charts: Array<{ metric: string; values: unknown[] }>; notPlotted: Array<{ metric: string }> };
+    expect(data.snapshots.at(-1)!.label).toBe('plotted');
+    expect(data.charts).toEqual([{ metric: 'answer', values: [...data.snapshots.slice(1).map(() => null), 42] }]);
+    expect(data.notPlotted).toEqual([{ metric: 'verdict', values: [...data.snapshots.slice(1).map(() => null), 'right'] }]);
+    // The very page the CLI writes: one renderer for every front end.
+    const file = join(tempDir(), 'plots.html');
+    await dwsOk(ws, ['report', 'plots', '--output', file]);
+    expect(panel.webview.html).toBe(readFileSync(file, 'utf8'));
+
+    // A snapshot taken from the extension redraws the open view; showing it again reuses it.
+    writeFileSync(join(ws, 'results', 'results.json'), JSON.stringify({ metrics: { answer: 43 } }));
+    fake.answer('later', '');
+    await run('dataworkspaces.snapshot');
+    seen();
+    expect((plotsPageData(panel.webview.html) as typeof data).charts[0]!.values.slice(-2)).toEqual([42, 43]);
+    await run('dataworkspaces.plots');
+    expect(seen()).toEqual([]);
+    expect(fake.webviews.at(-1)).toBe(panel);
+    expect(panel.revealed).toBe(1);
+    // Once the user closes it, the command opens a new one.
+    panel.dispose();
+    await run('dataworkspaces.plots');
+    expect(seen()).toEqual([{ kind: 'webview', text: 'Metrics across snapshots' }]);
+    expect(fake.webviews.at(-1)).not.toBe(panel);
   });
 });

@@ -5,6 +5,7 @@ import { pyStr } from '../../../server/workspace/pyjson.js';
 import { invoke, positiveInt, withJson, workspaceDirOption } from '../cli.js';
 import { formatColumns } from '../table.js';
 import { registerExperiments } from './report-experiments.js';
+import { registerPlots } from './report-plots.js';
 import { registerResults } from './report-results.js';
 import { renderLineageTable } from './lineage.js';
 
@@ -84,6 +85,7 @@ export function register(program: Command): void {
 
   registerResults(report, wsDir);
   registerExperiments(report, wsDir);
+  registerPlots(report, wsDir);
 
   withJson(report.command('lineage'))
     .description('The lineage table: one row per resource or path with lineage')

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { ResourceInfo, RunProgressParams, RunResult, SnapshotInfo } from '../../../protocol/index.js';
+import type { ReportPlots, ResourceInfo, RunProgressParams, RunResult, SnapshotInfo } from '../../../protocol/index.js';
 import { STEP_FILE } from '../../../protocol/step-file.js';
 import { formatMs, progressLine } from '../../../runner/progress-line.js';
 
@@ -20,6 +20,7 @@ export interface DwsServer {
 /** Register the commands, the view and the output channel; everything goes into `context.subscriptions`. */
 export function registerCommands(context: Pick<vscode.ExtensionContext, 'subscriptions'>, server: DwsServer): void {
   const tree = new WorkspaceTree(server);
+  const plots = new PlotsView(server);
   const output = vscode.window.createOutputChannel('Data Workspaces: Steps');
   context.subscriptions.push(
     output,
@@ -30,10 +31,12 @@ export function registerCommands(context: Pick<vscode.ExtensionContext, 'subscri
       if (p.event.type !== 'queued') output.append(progressLine(p.event));
     }),
     vscode.commands.registerCommand('dataworkspaces.refresh', () => tree.refresh()),
-    vscode.commands.registerCommand('dataworkspaces.snapshot', () => report(tree, snapshot(server))),
+    // Snapshots (taken directly or by a run) are what the plots show: an open plots view is redrawn after them.
+    vscode.commands.registerCommand('dataworkspaces.snapshot', () => report(tree, snapshot(server)).then(() => plots.refresh())),
     vscode.commands.registerCommand('dataworkspaces.restore', (node?: Node) => report(tree, restore(server, node))),
-    vscode.commands.registerCommand('dataworkspaces.run', () => report(tree, run(server, output))),
+    vscode.commands.registerCommand('dataworkspaces.run', () => report(tree, run(server, output)).then(() => plots.refresh())),
     vscode.commands.registerCommand('dataworkspaces.lineage', () => report(tree, showLineage(server))),
+    vscode.commands.registerCommand('dataworkspaces.plots', () => report(tree, plots.show())),
   );
 }
 
@@ -130,6 +133,44 @@ async function showLineage(server: DwsServer): Promise<Outcome> {
     rmSync(dir, { recursive: true, force: true });
   }
   return null;
+}
+
+/**
+ * The page of `dws report plots` in one webview, as the server renders it (the chart library is
+ * inlined: a webview has no network). Showing it again redraws and reveals the open one.
+ */
+class PlotsView {
+  private panel: vscode.WebviewPanel | undefined;
+
+  constructor(private readonly server: DwsServer) {}
+
+  async show(): Promise<Outcome> {
+    const html = await this.page();
+    if (this.panel) {
+      this.panel.webview.html = html;
+      this.panel.reveal();
+      return null;
+    }
+    const panel = vscode.window.createWebviewPanel('dataworkspaces.plots', 'Metrics across snapshots', vscode.ViewColumn.Active, { enableScripts: true });
+    panel.onDidDispose(() => (this.panel = undefined));
+    panel.webview.html = html;
+    this.panel = panel;
+    return null;
+  }
+
+  /** Redraw the view if it is open, so it never shows fewer snapshots than there are. */
+  async refresh(): Promise<void> {
+    if (!this.panel) return;
+    try {
+      this.panel.webview.html = await this.page();
+    } catch (e) {
+      void vscode.window.showErrorMessage(`dws: cannot redraw the plots: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async page(): Promise<string> {
+    return (await this.server.sendRequest<ReportPlots>('dws/report/plots', { html: true })).html ?? '';
+  }
 }
 
 export type Node =
