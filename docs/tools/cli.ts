@@ -1,7 +1,7 @@
 /**
  * The docs tools (run through docs/tools/run.mjs):
  *   gen                      rewrite the generated parts of the docs (npm run docs:gen)
- *   check [FILE...]          generated parts fresh, links whole, every example's output as shown (npm run docs:check)
+ *   check [--raw] [FILE...]  generated parts fresh, links whole, every example's output as shown (npm run docs:check)
  *   newcomer [--npm-test]    what a newcomer does: a fresh clone, README's set-up, the tour (npm run docs:newcomer)
  */
 import { execFileSync } from 'node:child_process';
@@ -21,13 +21,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(changed.length === 0 ? 'The generated parts of the docs were up to date.' : `Rewrote the generated parts of ${changed.join(', ')}.`);
     return 0;
   }
-  if (what === 'check') return check(rest);
+  if (what === 'check') return check(rest.filter((a) => a !== '--raw'), rest.includes('--raw'));
   if (what === 'newcomer') return newcomer(rest.includes('--npm-test'));
-  console.error('usage: node docs/tools/run.mjs gen | check [FILE...] | newcomer [--npm-test]');
+  console.error('usage: node docs/tools/run.mjs gen | check [--raw] [FILE...] | newcomer [--npm-test]');
   return 2;
 }
 
-async function check(only: string[]): Promise<number> {
+async function check(only: string[], raw: boolean): Promise<number> {
   if (!existsSync(join(REPO, 'dist', 'dws.js'))) {
     console.error('dist/dws.js is missing: run npm run build first');
     return 1;
@@ -41,27 +41,23 @@ async function check(only: string[]): Promise<number> {
   const broken = brokenLinks(REPO);
   for (const b of broken) console.error(b);
   failed += broken.length;
-  for (const file of only.length > 0 ? only : docFiles(REPO)) {
-    const { ok, skipped } = await checkExamples(REPO, file);
-    failed += ok ? 0 : 1;
-    void skipped;
-  }
+  for (const file of only.length > 0 ? only : docFiles(REPO)) if (!(await checkExamples(REPO, file, raw))) failed++;
   console.log(failed === 0 ? 'docs:check passed.' : `docs:check: ${failed} problem(s).`);
   return failed === 0 ? 0 : 1;
 }
 
 /** Run one file's examples against `repo`'s dws, printing one line per file and every failure. */
-async function checkExamples(repo: string, file: string): Promise<{ ok: boolean; skipped: number }> {
+async function checkExamples(repo: string, file: string, raw: boolean): Promise<boolean> {
   const session = parseExamples(file, readFileSync(join(REPO, file), 'utf8'));
   for (const s of session.skipped) console.log(`${file}:${s.line}: not run: ${s.reason}`);
-  if (session.commands.length === 0) return { ok: true, skipped: session.skipped.length };
+  if (session.commands.length === 0) return true;
   const started = Date.now();
   const outcomes = await runSession(session, repo);
   const bad = outcomes.filter((o) => !o.ok);
-  for (const o of bad) console.error(describe(file, o));
+  for (const o of bad) console.error(describe(file, o, raw));
   const shown = session.commands.filter((c) => c.expected !== null).length;
   console.log(`${file}: ${shown - bad.length}/${shown} examples as shown (${outcomes.length - shown} hidden set-up commands), ${session.skipped.length} blocks not run, ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { ok: bad.length === 0, skipped: session.skipped.length };
+  return bad.length === 0;
 }
 
 /**

@@ -45,26 +45,30 @@ export function parseExamples(file: string, markdown: string): Session {
   const session: Session = { file, commands: [], skipped: [] };
   let skipReason: string | null = null;
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i]!.trim();
     const skip = /^<!-- docs-check: skip (.*?) ?-->$/.exec(line);
     if (skip) {
       skipReason = skip[1]!;
       continue;
     }
     if (line.startsWith('<!-- docs-check: hidden')) {
-      const end = lines.indexOf('-->', i);
+      const end = lines.findIndex((l, j) => j > i && l.trim() === '-->');
       if (end < 0) throw new Error(`${file}:${i + 1}: a 'docs-check: hidden' comment without its closing '-->' line`);
-      session.commands.push(...commandsOf(lines.slice(i + 1, end), i + 2).map((c) => ({ ...c, expected: null })));
+      const body = lines.slice(i + 1, end).map((l) => l.trim());
+      session.commands.push(...commandsOf(body, i + 2).map((c) => ({ ...c, expected: null })));
       i = end;
       continue;
     }
-    const fence = /^(`{3,})(\S*)/.exec(line);
+    // A block may be indented (inside a list item): its lines lose that indent.
+    const fence = /^( *)(`{3,})(\S*)/.exec(lines[i]!);
     if (!fence) continue;
-    const close = lines.findIndex((l, j) => j > i && l.startsWith(fence[1]!) && l.trim() === fence[1]);
+    const [, indent, ticks, info] = fence as unknown as [string, string, string, string];
+    const close = lines.findIndex((l, j) => j > i && l.trim() === ticks);
     if (close < 0) throw new Error(`${file}:${i + 1}: a fenced block that is never closed`);
-    if (fence[2] === 'console') {
+    if (info === 'console') {
+      const body = lines.slice(i + 1, close).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l));
       if (skipReason !== null) session.skipped.push({ line: i + 1, reason: skipReason });
-      else session.commands.push(...commandsOf(lines.slice(i + 1, close), i + 2));
+      else session.commands.push(...commandsOf(body, i + 2));
     }
     skipReason = null;
     i = close;
@@ -102,6 +106,8 @@ export interface Outcome {
   exitCode: number;
   /** Normalized output lines. */
   actual: string[];
+  /** The output as printed, only the session's home shown as `~` (to paste into the docs after checking it). */
+  raw: string;
   ok: boolean;
   why?: string;
 }
@@ -130,18 +136,21 @@ export async function runSession(session: Session, repo: string, options: { time
       GIT_CONFIG_GLOBAL: join(repo, 'test', 'gitconfig'),
       GIT_CONFIG_NOSYSTEM: '1',
       DWS_LOCK_TIMEOUT_MS: '10000',
+      // Hidden set-up commands may take files from the checkout (the Python-made fixture).
+      DWS_REPO: repo,
     };
     const output = await runBash(join(bin, 'session.sh'), home, env, options.timeoutMs ?? 300_000);
     const parts = output.split(new RegExp(`\\n${MARK} (\\d+)\\n`));
     return session.commands.map((command, k) => {
       const raw = parts[2 * k];
       const exitCode = raw === undefined ? -1 : Number(parts[2 * k + 1]);
-      if (raw === undefined) return { command, exitCode, actual: [], ok: false, why: 'the session stopped before this command (timeout or crash)' };
+      if (raw === undefined) return { command, exitCode, actual: [], raw: '', ok: false, why: 'the session stopped before this command (timeout or crash)' };
       const actual = normalize(raw, home);
-      if (exitCode !== 0 && !command.text.includes('$?')) return { command, exitCode, actual, ok: false, why: `exited ${exitCode} (show a failing command's status with \`; echo "exit $?"\`)` };
-      if (command.expected === null) return { command, exitCode, actual, ok: true };
+      const printed = raw.split(home).join('~').replace(/^\n+|\n+$/g, '');
+      if (exitCode !== 0 && !command.text.includes('$?')) return { command, exitCode, actual, raw: printed, ok: false, why: `exited ${exitCode} (show a failing command's status with \`; echo "exit $?"\`)` };
+      if (command.expected === null) return { command, exitCode, actual, raw: printed, ok: true };
       const expected = normalize(command.expected.join('\n'), null);
-      return matches(expected, actual) ? { command, exitCode, actual, ok: true } : { command, exitCode, actual, ok: false, why: 'output differs' };
+      return { command, exitCode, actual, raw: printed, ...(matches(expected, actual) ? { ok: true } : { ok: false, why: 'output differs' }) };
     });
   } finally {
     rmSync(home, { recursive: true, force: true });
@@ -188,7 +197,7 @@ export function normalize(text: string, home: string | null): string[] {
 export function matches(expected: string[], actual: string[]): boolean {
   const at = (e: number, a: number): boolean => {
     if (e === expected.length) return a === actual.length;
-    if (expected[e] === '...') {
+    if (expected[e]!.trim() === '...') {
       for (let k = a; k <= actual.length; k++) if (at(e + 1, k)) return true;
       return false;
     }
@@ -198,9 +207,10 @@ export function matches(expected: string[], actual: string[]): boolean {
 }
 
 /** A failure as a person reads it: where, why, and both outputs. */
-export function describe(file: string, o: Outcome): string {
+export function describe(file: string, o: Outcome, raw = false): string {
   const shown = o.command.expected === null ? '(hidden command)' : normalize(o.command.expected.join('\n'), null).join('\n');
-  return [`${file}:${o.command.line}: $ ${o.command.text}`, `  ${o.why}`, '  --- the docs show (normalized):', indent(shown), '  --- it printed (normalized):', indent(o.actual.join('\n'))].join('\n');
+  const printed = raw ? ['  --- it printed:', indent(o.raw)] : ['  --- it printed (normalized):', indent(o.actual.join('\n'))];
+  return [`${file}:${o.command.line}: $ ${o.command.text}`, `  ${o.why}`, '  --- the docs show (normalized):', indent(shown), ...printed].join('\n');
 }
 
 const indent = (t: string) => t.split('\n').map((l) => `    ${l}`).join('\n');
