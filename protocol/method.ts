@@ -15,7 +15,7 @@ export interface MethodDef<
   readonly method: M;
   readonly params: P;
   readonly result: R;
-  /** Who sends it and why (shown by `dws/methods` and the README). */
+  /** Who sends it and why (shown by `dws/methods` and in docs/protocol.md). */
   readonly doc: string;
   /** Whether it changes the workspace (such calls are serialized by the workspace lock). */
   readonly mutates: boolean;

@@ -41,23 +41,34 @@ async function check(only: string[], raw: boolean): Promise<number> {
   const broken = brokenLinks(REPO);
   for (const b of broken) console.error(b);
   failed += broken.length;
-  for (const file of only.length > 0 ? only : docFiles(REPO)) if (!(await checkExamples(REPO, file, raw))) failed++;
+  // Two files at a time (the machine has two cores); each file's report is printed whole.
+  const files = only.length > 0 ? only : docFiles(REPO);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++]!;
+      const report = await checkExamples(REPO, file, raw);
+      if (report.out.length > 0) console.log(report.out.join('\n'));
+      if (report.err.length > 0) console.error(report.err.join('\n'));
+      if (!report.ok) failed++;
+    }
+  };
+  await Promise.all([worker(), worker()]);
   console.log(failed === 0 ? 'docs:check passed.' : `docs:check: ${failed} problem(s).`);
   return failed === 0 ? 0 : 1;
 }
 
-/** Run one file's examples against `repo`'s dws, printing one line per file and every failure. */
-async function checkExamples(repo: string, file: string, raw: boolean): Promise<boolean> {
+/** Run one file's examples against `repo`'s dws: a line per file and every failure. */
+async function checkExamples(repo: string, file: string, raw: boolean): Promise<{ ok: boolean; out: string[]; err: string[] }> {
   const session = parseExamples(file, readFileSync(join(REPO, file), 'utf8'));
-  for (const s of session.skipped) console.log(`${file}:${s.line}: not run: ${s.reason}`);
-  if (session.commands.length === 0) return true;
+  const out = session.skipped.map((s) => `${file}:${s.line}: not run: ${s.reason}`);
+  if (session.commands.length === 0) return { ok: true, out, err: [] };
   const started = Date.now();
   const outcomes = await runSession(session, repo);
   const bad = outcomes.filter((o) => !o.ok);
-  for (const o of bad) console.error(describe(file, o, raw));
-  const shown = session.commands.filter((c) => c.expected !== null).length;
-  console.log(`${file}: ${shown - bad.length}/${shown} examples as shown (${outcomes.length - shown} hidden set-up commands), ${session.skipped.length} blocks not run, ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return bad.length === 0;
+  const hidden = session.commands.filter((c) => c.expected === null).length;
+  out.push(`${file}: ${outcomes.length - bad.length}/${outcomes.length} commands as shown (${hidden} of them hidden set-up), ${session.skipped.length} blocks not run, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { ok: bad.length === 0, out, err: bad.map((o) => describe(file, o, raw)) };
 }
 
 /**
