@@ -53,7 +53,8 @@ describe('examples', () => {
     const outcomes = await runSession(session, REPO);
     const failures = outcomes.filter((o) => !o.ok).map((o) => describeFailure('README.md', o));
     expect(failures.join('\n\n')).toBe('');
-  });
+    // Sixteen commands, two of them pipeline runs: ~30 s alone on this busy two-core machine, more beside other test files.
+  }, 180_000);
 
   it('a wrong output, or a failing command that hides its status, is reported', async () => {
     const md = ['```console', '$ echo hello', 'goodbye', '$ false', '$ false; echo "exit $?"', 'exit 1', '$ printf "a\\nb\\nc\\n"', 'a', '...', 'c', '```'].join('\n');
