@@ -5,6 +5,7 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { setupCommands } from '../../docs/tools/cli.js';
 import { describe as describeFailure, matches, normalize, parseExamples, runSession } from '../../docs/tools/examples.js';
 import { generateDocs } from '../../docs/tools/generate.js';
 import { brokenLinks } from '../../docs/tools/links.js';
@@ -47,6 +48,10 @@ describe('links in README.md and docs/', () => {
 });
 
 describe('examples', () => {
+  it("README's set-up block holds the two commands docs:newcomer runs in a fresh clone", () => {
+    expect(setupCommands(readFileSync(join(REPO, 'README.md'), 'utf8'))).toEqual(['npm install && npx dws demo', 'npm test']);
+  });
+
   it("README's tour prints what the README shows", async () => {
     const session = parseExamples('README.md', readFileSync(join(REPO, 'README.md'), 'utf8'));
     expect(session.commands.length).toBeGreaterThan(10);
