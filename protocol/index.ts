@@ -11,7 +11,6 @@ import * as sharing from './sharing.js';
 import * as store from './store.js';
 import * as workspace from './workspace.js';
 import type { MethodDef, NotificationDef } from './method.js';
-import { runProgressNotification } from './runner.js';
 import { workspaceChangedNotification } from './server-events.js';
 
 export * from './errors.js';
@@ -71,5 +70,5 @@ export type MethodName = keyof typeof METHODS;
 /** Every notification the server sends on its own, by name. */
 export const NOTIFICATIONS = {
   [workspaceChangedNotification.method]: workspaceChangedNotification,
-  [runProgressNotification.method]: runProgressNotification,
+  [runner.runProgressNotification.method]: runner.runProgressNotification,
 } as const satisfies Record<string, NotificationDef>;

@@ -41,7 +41,7 @@ export type ValidParamsOf<D extends MethodDef> = z.output<D['params']>;
 export interface NotificationDef<M extends string = string, P extends z.ZodType = z.ZodType> {
   readonly method: M;
   readonly params: P;
-  /** Who receives it and why (shown in the docs' method table). */
+  /** Who receives it and why (shown in docs/protocol.md). */
   readonly doc: string;
   readonly type: NotificationType<z.output<P>>;
 }
