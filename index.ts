@@ -16,10 +16,10 @@ import { DwsError, InvalidParamsError, NotFoundError } from './protocol/errors.j
 import { toPlainJson } from './server/workspace/pyjson.js';
 
 export * from './protocol/index.js';
-/** Recording lineage from a TypeScript step (lineage.md §8; README "Recording lineage"). */
+/** Recording lineage from a TypeScript step (lineage.md §8; docs/api.md "Recording lineage"). */
 export { LineageStep, recordStep, type StepOptions } from './lineage/step.js';
 export { LineageConflictError, LineageConsistencyError, LineageNotFoundError, LineagePlaceHolderError } from './lineage/model.js';
-/** Pipeline steps for `dws run` (README "Pipeline steps"): `import { defineStep, z } from 'dataworkspaces'`. */
+/** Pipeline steps for `dws run` (docs/runner.md): `import { defineStep, z } from 'dataworkspaces'`. */
 export { defineStep, isStep, type Step, type StepDefinition, type StepRunContext } from './runner/step.js';
 export { z } from 'zod';
 

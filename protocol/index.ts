@@ -10,7 +10,8 @@ import * as server from './server.js';
 import * as sharing from './sharing.js';
 import * as store from './store.js';
 import * as workspace from './workspace.js';
-import type { MethodDef } from './method.js';
+import type { MethodDef, NotificationDef } from './method.js';
+import { workspaceChangedNotification } from './server-events.js';
 
 export * from './errors.js';
 export * from './history.js';
@@ -66,3 +67,9 @@ export const METHODS = {
 } as const satisfies Record<string, MethodDef>;
 
 export type MethodName = keyof typeof METHODS;
+
+/** Every notification the server sends on its own, by name. */
+export const NOTIFICATIONS = {
+  [workspaceChangedNotification.method]: workspaceChangedNotification,
+  [runner.runProgressNotification.method]: runner.runProgressNotification,
+} as const satisfies Record<string, NotificationDef>;

@@ -3,8 +3,7 @@
  * steps, and `dws/run/progress` notifications report each step's progress while it runs.
  */
 import { z } from 'zod';
-import { NotificationType } from 'vscode-jsonrpc/lib/common/messages.js';
-import { defineMethod } from './method.js';
+import { defineMethod, defineNotification } from './method.js';
 
 /** A place in a step's own source (workspace-relative when inside the workspace), from a source-mapped stack. */
 export const SourceFrame = z.object({ file: z.string(), line: z.number().int(), column: z.number().int(), function: z.string().nullable() });
@@ -40,8 +39,12 @@ export type RunEvent = z.infer<typeof RunEvent>;
 export const RunProgressParams = z.object({ workspaceDir: z.string(), event: RunEvent });
 export type RunProgressParams = z.infer<typeof RunProgressParams>;
 
-/** Server to the client that sent `dws/run`: one step's progress, as it happens. */
-export const runProgress = new NotificationType<RunProgressParams>('dws/run/progress');
+export const runProgressNotification = defineNotification({
+  method: 'dws/run/progress',
+  params: RunProgressParams,
+  doc: "Server to the client that sent `dws/run`: one step's progress (queued, started, skipped, succeeded, failed, observed-write, log), as it happens.",
+});
+export const runProgress = runProgressNotification.type;
 
 export const StepOutcome = z.object({
   step: z.string(),

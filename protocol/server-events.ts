@@ -1,6 +1,6 @@
 /** Notifications the server sends on its own (not answers to a request). */
 import { z } from 'zod';
-import { NotificationType } from 'vscode-jsonrpc/lib/common/messages.js';
+import { defineNotification } from './method.js';
 
 export const WorkspaceChangedParams = z.object({
   /** The workspace whose files changed. */
@@ -10,8 +10,9 @@ export const WorkspaceChangedParams = z.object({
 });
 export type WorkspaceChangedParams = z.infer<typeof WorkspaceChangedParams>;
 
-/**
- * Server to every client: files of a workspace it follows changed (seen by its file watcher),
- * so trees, statuses and diagnostics shown from earlier answers may be out of date.
- */
-export const workspaceChanged = new NotificationType<WorkspaceChangedParams>('dws/workspaceChanged');
+export const workspaceChangedNotification = defineNotification({
+  method: 'dws/workspaceChanged',
+  params: WorkspaceChangedParams,
+  doc: 'Server to every client: files of a workspace it follows changed (seen by its file watcher), so trees, statuses and diagnostics shown from earlier answers may be out of date.',
+});
+export const workspaceChanged = workspaceChangedNotification.type;

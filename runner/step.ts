@@ -1,5 +1,5 @@
 /**
- * The step API users write against (README "Pipeline steps"):
+ * The step API users write against (docs/runner.md):
  *
  *   import { defineStep, z } from 'dataworkspaces';
  *   export default defineStep({ name: 'prepare', params: z.object({ scale: z.number().default(2) }),

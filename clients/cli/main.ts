@@ -30,7 +30,8 @@ import * as watch from './commands/watch.js';
 
 const COMMANDS = [init, add, snapshot, restore, deleteSnapshot, diff, config, status, report, lineage, version, demo, server, push, pull, publish, clone, run, watch, reproduce, store];
 
-function buildProgram(): Command {
+/** The whole command tree (also read by the docs generator for the command reference). */
+export function buildProgram(): Command {
   const program = new Command('dws')
     .description('Data Workspaces: snapshot, restore, share and trace the data, code and results of a data-science project')
     .option('-b, --batch', 'never ask questions: fail where an answer would be needed')

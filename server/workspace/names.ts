@@ -37,7 +37,7 @@ export function shortHostname(full: string): string {
 export const MAX_RESOURCE_NAME_BYTES = 100;
 
 /**
- * The resource name rule (README "Resource names"; issue 13 item 3): a name is a directory or
+ * The resource name rule (docs/concepts.md "Resource names"; issue 13 item 3): a name is a directory or
  * file name in `.dataworkspace/` (hash trees, lineage, scratch), so it must be one ordinary path
  * component, short enough for every file system, and printable. Returns what is wrong, or null.
  */

@@ -1,5 +1,5 @@
 /**
- * Step files type-check in a user's workspace (README "Step files in an editor"): `dws init`
+ * Step files type-check in a user's workspace (docs/runner.md "Step files in an editor"): `dws init`
  * writes a tsconfig.json that matches how the runner loads steps (esbuild bundles each step
  * file as an ES module, so: module "preserve", bundler resolution), and `init` and `clone` link
  * `node_modules/dataworkspaces` to the running dws, so `import { defineStep } from

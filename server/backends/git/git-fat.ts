@@ -1,5 +1,5 @@
 /**
- * git-fat is not supported (README "Compatibility": 1.6 ran its bundled Python 2 git-fat script
+ * git-fat is not supported (docs/compatibility.md: 1.6 ran its bundled Python 2 git-fat script
  * on push, pull and clone). A repository with a `.gitfat` file at its root is one whose large
  * files live on a git-fat server; pushing or pulling only its commits would look like success
  * while the data stays behind, so push and pull refuse such repositories before changing
