@@ -34,8 +34,12 @@ const Param = z.union([
   ParamValue,
   z
     .strictObject({ type: ParamType.optional(), default: ParamValue.optional(), description: z.string().optional(), choices: z.array(ParamValue).min(1).optional() })
-    .refine((p) => p.type !== undefined || p.default !== undefined, { error: 'a param needs a type or a default' })
-    .refine((p) => p.default === undefined || p.type === undefined || fitsType(p.default, p.type), { error: 'the default does not have the declared type', path: ['default'] }),
+    .superRefine((p, ctx) => {
+      if (p.type === undefined && p.default === undefined) ctx.addIssue({ code: 'custom', message: 'a param needs a type or a default' });
+      for (const [v, where] of [[p.default, 'default'], ...(p.choices ?? []).map((c, i) => [c, `choices[${i}]`] as const)] as const) {
+        if (v !== undefined && p.type !== undefined && !fitsType(v, p.type)) ctx.addIssue({ code: 'custom', path: where.split(/[[\]]/).filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k)), message: `${JSON.stringify(v)} is not of type ${p.type}` });
+      }
+    }),
 ]);
 export type ParamDecl = z.infer<typeof Param>;
 
@@ -194,21 +198,23 @@ export function substituteParams(text: string, values: Record<string, unknown>):
  * step files. Every problem is an error at `dws.yaml:LINE:COL`.
  */
 export function loadPipelineFile(ws: Workspace, resources: Resource[], file: string, given: Record<string, unknown>): { steps: LoadedStep[]; stepFiles: string[] } {
-  const shown = basename(file);
   const read = readPipelineText(readFileSync(file, 'utf8'));
-  if (read.content === null) throw pipelineError(shown, read);
-  const refs = refProblems(read, ws.resources.map((r) => r.name));
-  if (refs.length > 0) throw pipelineError(shown, read, refs);
-  const steps = read.content.steps.map((s) => commandStepOf(ws, resources, file, s, given));
-  const missing = read.content.stepFiles.filter((f) => !existsSync(join(ws.dir, f)));
-  if (missing.length > 0) {
-    const problems = missing.map((f) => ({ ...read.rangeAt(['stepFiles', read.content!.stepFiles.indexOf(f)]), message: `stepFiles: ${f} does not exist (paths are relative to the workspace root ${ws.dir})` }));
-    throw pipelineError(shown, read, problems);
-  }
-  return { steps, stepFiles: read.content.stepFiles.map((f) => join(ws.dir, f)) };
+  // Every problem at once, in the order of the file (refs are checked unless the YAML is broken).
+  const yamlBroken = read.problems.some((p) => p.message.startsWith('YAML:'));
+  const problems = [...read.problems, ...(yamlBroken ? [] : [...refProblems(read, ws.resources.map((r) => r.name)), ...missingStepFiles(ws, read)])];
+  if (read.content === null || problems.length > 0) throw pipelineError(basename(file), read, problems.sort((x, y) => x.start - y.start));
+  const content = read.content;
+  return { steps: content.steps.map((s) => commandStepOf(ws, resources, file, s, given)), stepFiles: content.stepFiles.map((f) => join(ws.dir, f)) };
 }
 
-function commandStepOf(ws: Workspace, resources: Resource[], file: string, s: PipelineStep, given: Record<string, unknown>): LoadedStep {
+/** `stepFiles` entries that do not exist. */
+export function missingStepFiles(ws: Workspace, read: ReadPipeline): PipelineProblem[] {
+  const listed = read.content?.stepFiles ?? [];
+  return listed.flatMap((f, i) => (existsSync(join(ws.dir, f)) ? [] : [{ ...read.rangeAt(['stepFiles', i]), message: `stepFiles: ${f} does not exist (paths are relative to the workspace root ${ws.dir})` }]));
+}
+
+/** A step of a checked pipeline file as the runner runs it. */
+export function commandStepOf(ws: Workspace, resources: Resource[], file: string, s: PipelineStep, given: Record<string, unknown>): LoadedStep {
   const schema = paramsSchema(s.params);
   const parsed = schema.safeParse(given);
   const fill = (t: string) => (parsed.success ? substituteParams(t, parsed.data as Record<string, unknown>) : t);
@@ -265,9 +271,11 @@ function nodeRange(doc: Document, path: Array<string | number>): { start: number
   return { start: 0, end: 0 };
 }
 
-/** `steps[1].inputs.raw` */
-function pathText(path: PropertyKey[]): string {
-  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`)).join('') || 'the file';
+/** `steps[1] (train).inputs.raw`: the step's name when it has one. */
+function pathText(doc: Document, path: PropertyKey[]): string {
+  const text = path.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`)).join('') || 'the file';
+  const name = path[0] === 'steps' && typeof path[1] === 'number' ? doc.getIn(['steps', path[1], 'name']) : undefined;
+  return typeof name === 'string' ? text.replace(/^steps\[\d+\]/, (m) => `${m} (${name})`) : text;
 }
 
 /** A schema issue at the node it is about; an unknown field at its own key. */
@@ -281,11 +289,11 @@ function issueProblems(doc: Document, issue: z.core.$ZodIssue): PipelineProblem[
       const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
       return {
         ...(range ? { start: range[0], end: range[1] } : nodeRange(doc, path)),
-        message: `${pathText([...path, key])}: unknown field '${key}'${known ? ` (known: ${known.join(', ')})` : ''}`,
+        message: `${pathText(doc, [...path, key])}: unknown field '${key}'${known ? ` (known: ${known.join(', ')})` : ''}`,
       };
     });
   }
-  return [{ ...nodeRange(doc, path), message: `${pathText(path)}: ${issue.message}` }];
+  return [{ ...nodeRange(doc, path), message: `${pathText(doc, path)}: ${issue.message}` }];
 }
 
 /** The steps as written, with the offsets of their names and ref strings, however much of the file is valid. */

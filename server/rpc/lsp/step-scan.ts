@@ -36,7 +36,7 @@ export interface StepDecl {
   refs: RefString[];
 }
 
-export { STEP_FILE } from '../../../protocol/step-file.js';
+export { PIPELINE_FILE, STEP_FILE } from '../../../protocol/step-file.js';
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
