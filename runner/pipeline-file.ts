@@ -127,6 +127,7 @@ export function readPipelineText(text: string): ReadPipeline {
   const parsed = PipelineFileSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...issueProblems(doc, issue));
+    problems.sort((a, b) => a.start - b.start);
     return read(null);
   }
   parsed.data.steps.forEach((s, i) => {
@@ -279,8 +280,14 @@ function pathText(doc: Document, path: PropertyKey[]): string {
 }
 
 /** A schema issue at the node it is about; an unknown field at its own key. */
-function issueProblems(doc: Document, issue: z.core.$ZodIssue): PipelineProblem[] {
-  const path = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
+function issueProblems(doc: Document, issue: z.core.$ZodIssue, prefix: Array<string | number> = []): PipelineProblem[] {
+  const path = [...prefix, ...issue.path.filter((k): k is string | number => typeof k !== 'symbol')];
+  // A union neither form of which fits: the form that got furthest into the value says best what is wrong (`inputs: [3]`: a list whose item is not a ref).
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const depth = (issues: z.core.$ZodIssue[]) => Math.min(...issues.map((i) => i.path.length));
+    const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0]!;
+    if (best.length > 0 && depth(best) > 0) return best.flatMap((i) => issueProblems(doc, i, path));
+  }
   if (issue.code === 'unrecognized_keys') {
     const parent = doc.getIn(path, true);
     const known = path.length === 0 ? Object.keys(PipelineFileSchema.shape) : path.length === 2 && path[0] === 'steps' ? Object.keys(Step.shape) : null;
