@@ -116,8 +116,13 @@ describe('dws run with a pipeline file', () => {
     const dir = await pipelineWorkspace();
     const plan = await dwsOk(dir, ['run', 'double', '--dry-run']);
     expect(plan).toBe('Plan (dry run, nothing changed):\n  run   count: no successful run recorded\n  run   double: upstream step count would run\n');
-    expect(statuses(await runJson(dir, ['double']))).toEqual(['count succeeded', 'double succeeded']);
+    const ran = await runJson(dir, ['double']);
+    expect(statuses(ran)).toEqual(['count succeeded', 'double succeeded']);
     expect(existsSync(join(dir, 'intermediate-data', 'doubled.txt'))).toBe(true);
+    // Reproduced from the snapshot's dws.yaml (its own input keys and params), not from the bare command line.
+    const again = await dws(dir, ['reproduce', ran.snapshot!.hash, '--check']);
+    expect(again.stdout).toContain('  ran count (step count of dws.yaml)\n  ran double (step double of dws.yaml)\n');
+    expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(git(dir, ['ls-files', 'results']).includes('results.json')).toBe(false);
     expect(statuses(await runJson(dir, ['report']))).toEqual(['count skipped', 'double skipped', 'report succeeded']);
 
