@@ -36,9 +36,11 @@ const Param = z.union([
     .strictObject({ type: ParamType.optional(), default: ParamValue.optional(), description: z.string().optional(), choices: z.array(ParamValue).min(1).optional() })
     .superRefine((p, ctx) => {
       if (p.type === undefined && p.default === undefined) ctx.addIssue({ code: 'custom', message: 'a param needs a type or a default' });
-      for (const [v, where] of [[p.default, 'default'], ...(p.choices ?? []).map((c, i) => [c, `choices[${i}]`] as const)] as const) {
-        if (v !== undefined && p.type !== undefined && !fitsType(v, p.type)) ctx.addIssue({ code: 'custom', path: where.split(/[[\]]/).filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k)), message: `${JSON.stringify(v)} is not of type ${p.type}` });
-      }
+      const check = (v: string | number | boolean | undefined, path: Array<string | number>) => {
+        if (v !== undefined && p.type !== undefined && !fitsType(v, p.type)) ctx.addIssue({ code: 'custom', path, message: `${JSON.stringify(v)} is not of type ${p.type}` });
+      };
+      check(p.default, ['default']);
+      p.choices?.forEach((c, i) => check(c, ['choices', i]));
     }),
 ]);
 export type ParamDecl = z.infer<typeof Param>;
@@ -105,8 +107,8 @@ export interface ReadPipeline {
   content: PipelineFileContent | null;
   problems: PipelineProblem[];
   steps: LocatedStep[];
-  /** `LINE:COL` (1-based) of an offset. */
-  lineCol(offset: number): string;
+  /** Line and column (1-based) of an offset. */
+  lineCol(offset: number): { line: number; column: number };
   /** The offsets of the node at a path (`['steps', 0, 'name']`), or of its nearest ancestor that exists. */
   rangeAt(path: Array<string | number>): { start: number; end: number };
 }
@@ -117,7 +119,7 @@ export function readPipelineText(text: string): ReadPipeline {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const lineCol = (offset: number) => {
     const p = lines.linePos(offset);
-    return `${p.line}:${p.col}`;
+    return { line: p.line, column: p.col };
   };
   const rangeAt = (path: Array<string | number>) => nodeRange(doc, path);
   const steps = locateSteps(doc);
@@ -139,7 +141,7 @@ export function readPipelineText(text: string): ReadPipeline {
 
 /** The problems as one error: `dws.yaml:LINE:COL: message` each. */
 export function pipelineError(shown: string, read: ReadPipeline, problems = read.problems): ConfigurationError {
-  const list = problems.map((p) => ({ line: Number(read.lineCol(p.start).split(':')[0]), column: Number(read.lineCol(p.start).split(':')[1]), message: p.message }));
+  const list = problems.map((p) => ({ ...read.lineCol(p.start), message: p.message }));
   return new ConfigurationError(`Invalid pipeline file ${shown}, nothing was run:\n${list.map((p) => `  ${shown}:${p.line}:${p.column}: ${p.message}`).join('\n')}`, { file: shown, problems: list });
 }
 
@@ -242,12 +244,6 @@ export function commandStepOf(ws: Workspace, resources: Resource[], file: string
     ...(s.resources !== undefined ? { resources: s.resources } : {}),
     work: { type: 'command', argv, cwd: ws.dir },
   };
-}
-
-/** The workspace's pipeline file, or null when it has none. */
-export function pipelineFileOf(ws: Workspace): string | null {
-  const f = join(ws.dir, PIPELINE_FILE);
-  return existsSync(f) ? f : null;
 }
 
 /**

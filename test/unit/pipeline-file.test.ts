@@ -35,7 +35,7 @@ describe('pipeline file: reading', () => {
     const bad = 'steps:\n  - name: a\n    command: echo\n    resources: { cpus: 0, memory: lots }\n    inputs: [3]\n';
     const read = readPipelineText(bad);
     expect(read.content).toBeNull();
-    expect(read.problems.map((p) => `${read.lineCol(p.start)} ${p.message}`)).toEqual([
+    expect(read.problems.map((p) => `${read.lineCol(p.start).line}:${read.lineCol(p.start).column} ${p.message}`)).toEqual([
       '4:24 steps[0] (a).resources.cpus: Too small: expected number to be >=1',
       '4:35 steps[0] (a).resources.memory: memory is like 4G, 512M or a number of megabytes',
       "5:14 steps[0] (a).inputs[0]: a ref is a string: 'resource' or 'resource:/subpath'",

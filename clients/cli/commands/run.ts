@@ -4,9 +4,10 @@
  * cleanly (no lineage for unfinished steps, no snapshot, exit 130).
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ResultOf, RunEvent, run as Run } from '../../../protocol/index.js';
+import { PIPELINE_FILE, STEP_FILE } from '../../../protocol/step-file.js';
 import { callMethod } from '../../../server/commands/index.js';
 import { globalOptions, lockTimeoutMs, onInterrupt, positiveInt, repeatable, toJson, withJson, workspaceDirOption } from '../cli.js';
 import { formatMs, progressLine } from '../../../runner/progress-line.js';
@@ -63,8 +64,8 @@ export function register(program: Command): void {
         onRunEvent: stderrReporter(json),
       };
       const command = o.name !== undefined ? { name: o.name, inputs: o.in, outputs: o.out, argv: files } : undefined;
-      // A word that is a path is a file to run; any other word names a step.
-      const isPath = (a: string) => existsSync(resolve(a));
+      // A word that is a path (or looks like one: a missing file is then reported as such) is a file to run; any other word names a step.
+      const isPath = (a: string) => existsSync(resolve(a)) || a.includes('/') || STEP_FILE.test(a) || basename(a) === PIPELINE_FILE;
       let r: ResultOf<typeof Run>;
       try {
         r = await callMethod(ctx, 'dws/run', {
