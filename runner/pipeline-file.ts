@@ -71,7 +71,7 @@ export type PipelineStep = z.infer<typeof Step>;
 
 export const PipelineFileSchema = z.strictObject({
   /** Step files or folders of them (workspace-relative) that belong to the pipeline. */
-  stepFiles: z.array(z.string().min(1)).default([]),
+  stepFiles: z.array(z.string().min(1).refine((f) => basename(f) !== PIPELINE_FILE, { error: `stepFiles names step files and folders of them, not a pipeline file (${PIPELINE_FILE})` })).default([]),
   steps: z.array(Step).default([]),
 });
 export type PipelineFileContent = z.infer<typeof PipelineFileSchema>;

@@ -41,6 +41,8 @@ describe('pipeline file: reading', () => {
       "5:14 steps[0] (a).inputs[0]: a ref is a string: 'resource' or 'resource:/subpath'",
     ]);
     expect(read.steps.map((s) => s.name)).toEqual(['a']);
+    // A pipeline file naming itself would load itself forever.
+    expect(readPipelineText('stepFiles: [code, ./dws.yaml]\n').problems.map((p) => p.message)).toEqual(['stepFiles[1]: stepFiles names step files and folders of them, not a pipeline file (dws.yaml)']);
   });
 });
 
