@@ -81,6 +81,14 @@ export function refName(r: ResourceRef): string {
   return r.subpath === null ? r.name : `${r.name}:/${r.subpath}`;
 }
 
+/** `resource` or `resource:/sub/path` as written (in a step's refs, `dws run --in`): refName's inverse, without checks. */
+export function parseRef(value: string): ResourceRef {
+  const colon = value.indexOf(':/');
+  if (colon === -1) return { name: value, subpath: null };
+  const subpath = value.slice(colon + 2).replace(/\/+$/, '');
+  return { name: value.slice(0, colon), subpath: subpath === '' ? null : subpath };
+}
+
 /** Python's repr, as 1.6 puts it into error messages. */
 export function refRepr(r: ResourceRef): string {
   return `ResourceRef(name=${pyRepr(r.name)}, subpath=${r.subpath === null ? 'None' : pyRepr(r.subpath)})`;

@@ -92,16 +92,21 @@ export type RunResult = z.infer<typeof RunResult>;
 export const run = defineMethod({
   method: 'dws/run',
   doc:
-    'CLI `dws run`, editors: run step files (or one command as a step) as a DAG — params validated, declared inputs/outputs checked, ' +
+    'CLI `dws run`, editors: run the workspace\'s pipeline, step files or a pipeline file (or one command as a step) as a DAG — params validated, declared inputs/outputs checked, ' +
     'current steps skipped by the run cache, lineage recorded, one snapshot at the end. Progress arrives as `dws/run/progress`.',
   mutates: true,
   params: z.object({
     /** Workspace root; default: the nearest enclosing directory that has `.dataworkspace/`. */
     workspaceDir: z.string().optional(),
-    /** Step files, or folders of `*.step.ts` / `*.step.js` files. */
+    /** Step files, folders of `*.step.ts` / `*.step.js` files, or a pipeline file (dws.yaml). None (and no command): the workspace's pipeline. */
     files: z.array(z.string()).default([]),
-    /** Run the workspace's pipeline: every step file (*.step.ts, *.step.js) in its code resources, at any depth. */
+    /**
+     * Run the workspace's pipeline (also what no files and no command mean): its pipeline file
+     * dws.yaml with the step files it names, or without one every step file in its code resources.
+     */
     pipeline: z.boolean().default(false),
+    /** Run only these steps (of the files, or of the pipeline) and whatever upstream of them is not current. */
+    steps: z.array(z.string().min(1)).default([]),
     /** `--param NAME=VALUE`: VALUE is read as JSON when it parses, else as a string. */
     param: z.array(z.string()).default([]),
     /** Steps run at once; default the number of CPU cores. */

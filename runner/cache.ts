@@ -132,10 +132,11 @@ export async function contentHash(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** sha256 of code files: each file's workspace-relative name and content. */
-export function codeHash(wsDir: string, files: string[]): string {
+/** sha256 of code files: each file's workspace-relative name and content; and a pipeline file step's declaration. */
+export function codeHash(wsDir: string, files: string[], declaration?: string): string {
   const h = createHash('sha256');
   for (const f of files) h.update(`${relativePosix(wsDir, f)}\0`).update(readFileSync(f)).update('\0');
+  if (declaration !== undefined) h.update(`declaration\0${declaration}`);
   return h.digest('hex');
 }
 

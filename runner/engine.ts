@@ -60,7 +60,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     const inputs: Record<string, string> = {};
     for (const i of p.inputs) inputs[refName(i.ref)] = i.path === null ? 'no-local-files' : await contentHash(i.path);
     const upstream = Object.fromEntries(fingerprintUpstream(p, plan.steps).map((u) => [u, fingerprints.get(u) ?? 'unknown']));
-    const parts: FingerprintParts = { code: codeHash(ws.dir, p.step.codeFiles), params: params.get(p.step.name), inputs, upstream };
+    const parts: FingerprintParts = { code: codeHash(ws.dir, p.step.codeFiles, p.step.declaration), params: params.get(p.step.name), inputs, upstream };
     fingerprints.set(p.step.name, fingerprintOf(parts));
     if (o.force) return { parts, reason: '--force' };
     return { parts, reason: staleReason(cache.get(p.step.name), parts, await outputHashes(p)) };

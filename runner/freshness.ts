@@ -4,16 +4,17 @@
  * runner has run is judged from its run-cache record: its code files, params, input contents
  * and upstream fingerprints now, against those of its last successful run (runner/cache.ts) —
  * exactly what `dws run` would decide, without loading the step. A step whose file is gone is
- * *removed* (`dws lineage forget STEP` drops it). Steps recorded only in lineage (the lineage API,
+ * *removed* (`dws lineage forget STEP` drops it), and so is one its pipeline file no longer declares. Steps recorded only in lineage (the lineage API,
  * Python dws) have no fingerprint: they are judged by their certificates (lineage/staleness.ts).
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { staleSteps, type StaleStep } from '../lineage/staleness.js';
 import { type LineageStore } from '../lineage/store.js';
 import type { Resource } from '../server/resources/types.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, contentHash, fingerprintOf, RunCache, staleReason, type CacheRecord, type FingerprintParts } from './cache.js';
+import { currentDeclaration, PIPELINE_FILE } from './pipeline-file.js';
 import { recordedStepFile } from './reproduce.js';
 
 export interface RemovedStep {
@@ -54,10 +55,12 @@ export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): 
     if (rec?.facts === undefined) return null;
     const f = rec.facts;
     const base = { step: name, startTime: rec.startTime ?? '', upstream: [] as string[], outputs: Object.keys(f.outputs) };
-    if (f.file !== null && !existsSync(abs(f.file))) return { fingerprint: 'removed', stale: null, removed: { step: name, file: f.file } };
+    // A pipeline file step's declaration is part of its code; it is removed when the file no longer declares it.
+    const declaration = f.file !== null && basename(f.file) === PIPELINE_FILE ? currentDeclaration(abs(f.file), name) : undefined;
+    if (f.file !== null && (!existsSync(abs(f.file)) || declaration === null)) return { fingerprint: 'removed', stale: null, removed: { step: name, file: f.file } };
     const changed: StaleStep['changed'] = [];
     const present = f.codeFiles.map(abs).filter((x) => existsSync(x));
-    const code = present.length === f.codeFiles.length ? codeHash(ws.dir, present) : 'missing';
+    const code = present.length === f.codeFiles.length ? codeHash(ws.dir, present, declaration ?? undefined) : 'missing';
     if (code !== rec.parts.code) changed.push({ ref: f.file ?? f.codeFiles.join(', '), kind: 'code', recorded: short(rec.parts.code), current: short(code) });
     const inputs: Record<string, string> = {};
     for (const [ref, path] of Object.entries(f.inputs)) {
@@ -122,6 +125,12 @@ export async function workspaceStaleness(ws: Workspace, store: LineageStore, res
     removed,
     current: order.filter((n) => judged.get(n) && !judged.get(n)!.stale && !judged.get(n)!.removed),
   };
+}
+
+/** Whether step `name` of `file` (workspace-relative or absolute) is gone: the file deleted, or a pipeline file that no longer declares it. */
+export function stepGone(ws: Workspace, name: string, file: string): boolean {
+  const path = isAbsolute(file) ? file : join(ws.dir, file);
+  return !existsSync(path) || (basename(path) === PIPELINE_FILE && currentDeclaration(path, name) === null);
 }
 
 function short(h: string): string {

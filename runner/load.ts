@@ -13,7 +13,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { ConfigurationError, NotFoundError } from '../protocol/errors.js';
-import { STEP_FILE } from '../protocol/step-file.js';
+import { PIPELINE_FILE, STEP_FILE } from '../protocol/step-file.js';
 import type { Context } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
 import { isWithin } from '../server/workspace/paths.js';
@@ -25,30 +25,47 @@ import type { LoadedStep } from './types.js';
 /** A step that declares no params takes none (so other steps' params do not change its fingerprint). */
 const NO_PARAMS = { shape: {}, safeParse: () => ({ success: true as const, data: {} }) };
 
-/** Load every step of the given files; a folder stands for all its `*.step.ts` / `*.step.js` files. */
-export async function loadStepFiles(ctx: Context, ws: Workspace, files: string[]): Promise<LoadedStep[]> {
+/**
+ * Load every step of the given files; a folder stands for all its `*.step.ts` / `*.step.js` files,
+ * a pipeline file (dws.yaml) for its command steps and step files (`params`: the given ones, for
+ * its `${param}`s).
+ */
+export async function loadStepFiles(ctx: Context, ws: Workspace, files: string[], params: Record<string, unknown> = {}): Promise<LoadedStep[]> {
   const paths: string[] = [];
+  const declared: LoadedStep[] = [];
   for (const f of files) {
     const abs = resolve(ctx.cwd, f);
     if (!existsSync(abs)) throw new NotFoundError(`Step file ${f} does not exist (looked at ${abs})`, { path: f });
-    if (statSync(abs).isDirectory()) {
+    if (basename(abs) === PIPELINE_FILE) {
+      const { loadPipelineFile } = await import('./pipeline-file.js');
+      const pipeline = loadPipelineFile(ws, await openResources(ws), abs, params);
+      declared.push(...pipeline.steps);
+      if (pipeline.stepFiles.length > 0) declared.push(...(await loadStepFiles(ctx, ws, pipeline.stepFiles)));
+    } else if (statSync(abs).isDirectory()) {
       const found = readdirSync(abs).filter((n) => STEP_FILE.test(n)).sort();
       if (found.length === 0) throw new NotFoundError(`Folder ${f} has no step files (*.step.ts, *.step.js): name step files like prepare.step.ts`, { path: f });
       paths.push(...found.map((n) => join(abs, n)));
     } else paths.push(abs);
   }
-  const out: LoadedStep[] = [];
+  const out: LoadedStep[] = [...declared];
   for (const p of [...new Set(paths)]) out.push(...(await loadStepFile(ws, p)));
   return out;
 }
 
 /**
- * The workspace's pipeline (`dws run --pipeline`, an editor's Run Steps with no step file open):
- * every step file in its code resources, at any depth, skipping node_modules and dot folders.
+ * The workspace's pipeline (`dws run` with no step files, an editor's Run Steps with no step file
+ * open): its pipeline file dws.yaml when it has one (its command steps and the step files it
+ * names); else every step file in its code resources.
  */
+export async function loadWorkspacePipeline(ctx: Context, ws: Workspace, params: Record<string, unknown>): Promise<LoadedStep[]> {
+  const file = join(ws.dir, PIPELINE_FILE);
+  return loadStepFiles(ctx, ws, existsSync(file) ? [file] : await pipelineStepFiles(ws), params);
+}
+
+/** The step files of a workspace without a pipeline file: every one in its code resources, at any depth, skipping node_modules and dot folders. */
 export async function pipelineStepFiles(ws: Workspace): Promise<string[]> {
   const code = (await openResources(ws)).filter((r) => r.role === 'code' && r.localPath !== null && existsSync(r.localPath));
-  if (code.length === 0) throw new NotFoundError('This workspace has no code resource to find its pipeline in: add one (dws add ... --role code) or give the step files to run');
+  if (code.length === 0) throw new NotFoundError(`This workspace has no pipeline file (${PIPELINE_FILE}) and no code resource to find step files in: write a ${PIPELINE_FILE}, add a code resource (dws add ... --role code), or give the step files to run`);
   const found: string[] = [];
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -133,19 +150,24 @@ async function loadStepFile(ws: Workspace, file: string): Promise<LoadedStep[]> 
 
 /** A command step (`dws run --name N --in R --out R -- CMD ARGS`): its code is the command's arguments that are files in the workspace. */
 export function commandStep(ws: Workspace, cwd: string, o: { name: string; inputs: string[]; outputs: string[]; argv: string[] }): LoadedStep {
-  const codeFiles = o.argv
-    .map((a) => resolve(cwd, a))
-    .filter((f) => isWithin(f, ws.dir) && existsSync(f) && statSync(f).isFile())
-    .sort();
   return {
     name: o.name,
     file: null,
-    codeFiles: [...new Set(codeFiles)],
+    codeFiles: commandCodeFiles(ws, cwd, o.argv),
     inputs: Object.fromEntries(o.inputs.map((r) => [r, r])),
     outputs: Object.fromEntries(o.outputs.map((r) => [r, r])),
     paramsSchema: null,
     work: { type: 'command', argv: o.argv, cwd },
   };
+}
+
+/** The words of a command that are files in the workspace (its scripts): part of the step's code. Absolute, sorted. */
+export function commandCodeFiles(ws: Workspace, cwd: string, words: string[]): string[] {
+  const files = words
+    .filter((w) => w !== '')
+    .map((w) => resolve(cwd, w))
+    .filter((f) => isWithin(f, ws.dir) && existsSync(f) && statSync(f).isFile());
+  return [...new Set(files)].sort();
 }
 
 /** The running dws's entry files (dist/index.js ...), from wherever this module was loaded. */

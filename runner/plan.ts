@@ -6,7 +6,7 @@
  * input, a cycle — is refused here, before anything runs.
  */
 import { join } from 'node:path';
-import { ConflictError, InvalidParamsError } from '../protocol/errors.js';
+import { ConflictError, InvalidParamsError, NotFoundError } from '../protocol/errors.js';
 import { resolveRef } from '../lineage/step.js';
 import { covers, refEquals, refName, type ResourceRef } from '../lineage/model.js';
 import type { Resource } from '../server/resources/types.js';
@@ -74,6 +74,27 @@ export function planSteps(steps: LoadedStep[], resources: Resource[], cwd: strin
     p.upstream = planned.filter((q) => q !== p && q.outputs.some((o) => p.inputs.some((i) => overlaps(o.ref, i.ref)))).map((q) => q.step.name);
   }
   return { steps: topoSort(planned) };
+}
+
+/**
+ * `dws run STEP...`: the targets and every step upstream of them (like `dvc repro TARGET`); the
+ * engine then skips those that are current. An unknown name is refused with the known ones.
+ */
+export function selectSteps(plan: Plan, targets: string[]): LoadedStep[] {
+  const byName = new Map(plan.steps.map((p) => [p.step.name, p]));
+  const unknown = targets.filter((t) => !byName.has(t));
+  if (unknown.length > 0) {
+    const known = plan.steps.map((p) => p.step.name);
+    throw new NotFoundError(`No step named ${unknown.map((u) => `'${u}'`).join(', ')} in this pipeline (nor a file of that name): its steps are ${known.join(', ') || 'none'}`, { steps: unknown, known });
+  }
+  const wanted = new Set<string>();
+  const add = (name: string) => {
+    if (wanted.has(name)) return;
+    wanted.add(name);
+    byName.get(name)!.upstream.forEach(add);
+  };
+  targets.forEach(add);
+  return plan.steps.filter((p) => wanted.has(p.step.name)).map((p) => p.step);
 }
 
 function topoSort(planned: PlannedStep[]): PlannedStep[] {

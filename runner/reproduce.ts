@@ -1,11 +1,12 @@
 /**
  * Replaying one recorded step (for `dws/reproduce`, server/commands/reproduce.ts): a step the
  * runner ran from a step file is run again from that file (found at the same place in the
- * scratch copy) with its recorded params; any other step by its recorded command line, from the
+ * scratch copy) with its recorded params; a step of the pipeline file from the copy's dws.yaml
+ * (the snapshot's) with its recorded params; any other step by its recorded command line, from the
  * workspace root, with its recorded inputs and outputs. Both go through the runner (forced, no
  * snapshot), so the step sees what it saw the first time: the same paths and environment.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { refName, type StepLineage } from '../lineage/model.js';
 import type { Context } from '../server/context.js';
@@ -14,6 +15,7 @@ import { isWithin } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { runPipeline } from './engine.js';
 import { commandStep, loadStepFiles } from './load.js';
+import { loadPipelineFile, PIPELINE_FILE } from './pipeline-file.js';
 import type { LoadedStep } from './types.js';
 
 /** The step file of a step recorded by `dws run FILE` (the engine records `['dws', 'run', FILE]`), else null. */
@@ -26,10 +28,15 @@ export async function replayStep(ctx: Context, ws: Workspace, s: StepLineage, or
   const file = recordedStepFile(s);
   // The copy's file when the step file was inside the workspace (else the original: it is not restored).
   const scratchFile = file !== null && isWithin(file, originalDir) ? join(ws.dir, relative(originalDir, file)) : file;
-  const how = file !== null ? `step file ${relative(ws.dir, scratchFile!) || scratchFile}` : s.commandLine ? `command ${s.commandLine.join(' ')}` : 'nothing recorded';
+  // A command step of the pipeline file: replayed from the copy's dws.yaml (the snapshot's), with its own input and output keys.
+  const pipeline = join(ws.dir, PIPELINE_FILE);
+  const declared = file === null && existsSync(pipeline) ? await pipelineStep(ws, pipeline, s) : undefined;
+  const how = file !== null ? `step file ${relative(ws.dir, scratchFile!) || scratchFile}` : declared ? `step ${s.stepName} of ${PIPELINE_FILE}` : s.commandLine ? `command ${s.commandLine.join(' ')}` : 'nothing recorded';
   try {
     let step: LoadedStep;
-    if (scratchFile !== null) {
+    if (declared) {
+      step = declared;
+    } else if (scratchFile !== null) {
       const found = (await loadStepFiles(ctx, ws, [scratchFile])).find((x) => x.name === s.stepName);
       if (!found) return { how, ok: false, error: `${scratchFile} no longer defines a step named ${s.stepName}` };
       step = found;
@@ -44,6 +51,15 @@ export async function replayStep(ctx: Context, ws: Workspace, s: StepLineage, or
     return { how, ok: r.ok, error: r.ok ? null : (failed?.reason ?? 'it did not run') };
   } catch (e) {
     return { how, ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Step `s` as the pipeline file declares it, with its recorded params; undefined when the file does not declare it or is broken (then its command line is replayed). */
+async function pipelineStep(ws: Workspace, file: string, s: StepLineage): Promise<LoadedStep | undefined> {
+  try {
+    return loadPipelineFile(ws, await openResources(ws), file, s.parameters).steps.find((x) => x.name === s.stepName);
+  } catch {
+    return undefined;
   }
 }
 

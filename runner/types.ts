@@ -33,10 +33,12 @@ export interface StepResources {
 /** A step ready to plan: its declaration, where it came from, and the files its code is made of. */
 export interface LoadedStep {
   name: string;
-  /** The step file (absolute) for a module step; null for a command step. */
+  /** The step file (absolute) for a module step; the pipeline file for a step it declares; null for a command step from the command line. */
   file: string | null;
   /** Files whose content is the step's code (step file + local imports; a command's script files). Absolute, sorted. */
   codeFiles: string[];
+  /** A pipeline file's step: its declaration (command, params, refs), part of its code hash, so editing it reruns the step. */
+  declaration?: string;
   /** Declared refs by name (`resource` or `resource:/subpath`). */
   inputs: Record<string, string>;
   outputs: Record<string, string>;

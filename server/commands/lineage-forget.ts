@@ -1,16 +1,16 @@
 /**
  * `dws/lineage/forget` (issue 12 item 6): drop a step that `dws status` lists as removed — its
- * step file is gone — so it stops being reported. What goes: its run-cache record and its step
+ * step file is gone, or its pipeline file no longer declares it — so it stops being reported. What goes: its run-cache record and its step
  * records in the current lineage. A results step whose lineage a snapshot moved away is read
  * from that snapshot (LineageStore.withFallback); its runs there are hidden from that view, and
  * the snapshot itself is never rewritten. A step whose file still exists is refused without
  * `force` (the next `dws run` would just run it again).
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { basename } from 'node:path';
 import { ConflictError, NotFoundError } from '../../protocol/errors.js';
 import type { lineageForget as Forget, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Lineage, StepLineage } from '../../lineage/model.js';
+import { PIPELINE_FILE } from '../../protocol/step-file.js';
 import { forgetFallbackRuns, LineageStore } from '../../lineage/store.js';
 import type { Context } from '../context.js';
 import { Workspace } from '../workspace/workspace.js';
@@ -39,9 +39,10 @@ export async function lineageForget(ctx: Context, p: ValidParamsOf<typeof Forget
   // Where its step file was: the run cache knows; else the command line `dws run FILE` recorded.
   const recorded = [...inCurrent.flatMap((r) => current.fileLineages(r).filter(named)), ...inFallback];
   const file = cached?.facts?.file ?? recorded.map(recordedStepFile).find((f) => f !== null) ?? null;
-  if (file !== null && existsSync(isAbsolute(file) ? file : join(ws.dir, file)) && !p.force) {
+  const { stepGone } = await import('../../runner/freshness.js');
+  if (file !== null && !stepGone(ws, p.step, file) && !p.force) {
     throw new ConflictError(
-      `Step ${p.step} is not removed: its step file ${file} still exists. Delete the step file first, or pass --force to forget its runs anyway (the next dws run records it afresh).`,
+      `Step ${p.step} is not removed: its step file ${file} still ${basename(file) === PIPELINE_FILE ? 'declares it' : 'exists'}. Delete the step first, or pass --force to forget its runs anyway (the next dws run records it afresh).`,
       { step: p.step, file },
     );
   }

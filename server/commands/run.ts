@@ -1,5 +1,6 @@
 /**
- * `dws/run`: load the step files (or the command step), then hand them to the runner's engine.
+ * `dws/run`: load the step files, the pipeline file or the workspace's pipeline (or the command
+ * step), select the steps asked for with their upstream, then hand them to the runner's engine.
  * Everything that can refuse the run (unknown files, syntax errors, bad declarations, bad
  * params, missing inputs) is checked before any step starts. The runner is loaded only here.
  */
@@ -7,20 +8,21 @@ import { availableParallelism } from 'node:os';
 import { InvalidParamsError } from '../../protocol/errors.js';
 import type { ResultOf, RunEvent, run as Run, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
+import { openResources } from '../resources/registry.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<ResultOf<typeof Run>> {
-  if (p.files.length === 0 && !p.command && !p.pipeline) {
-    throw new InvalidParamsError('Nothing to run: give step files or folders (dws run code/), --pipeline for every step file of the code resources, or a command (dws run --name N --in R --out R -- CMD ...)');
-  }
   if ([p.files.length > 0, p.command !== undefined, p.pipeline].filter(Boolean).length > 1) throw new InvalidParamsError('Give one of step files, --pipeline, or a command after --');
+  if (p.command !== undefined && p.steps.length > 0) throw new InvalidParamsError('A command after -- is one step: name no steps to select with it');
   if (p.dryRun && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError('--dry-run takes no snapshot: drop -m/--tag');
   const ws = Workspace.open(ctx, p.workspaceDir);
-  const { loadStepFiles, commandStep, pipelineStepFiles } = await import('../../runner/load.js');
+  const { loadStepFiles, commandStep, loadWorkspacePipeline } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');
-  const { parseParams } = await import('../../runner/plan.js');
+  const { parseParams, planSteps, selectSteps } = await import('../../runner/plan.js');
   const params = parseParams(p.param);
-  const steps = p.command ? [commandStep(ws, ctx.cwd, p.command)] : await loadStepFiles(ctx, ws, p.pipeline ? await pipelineStepFiles(ws) : p.files);
+  let steps = p.command ? [commandStep(ws, ctx.cwd, p.command)] : p.files.length > 0 ? await loadStepFiles(ctx, ws, p.files, params) : await loadWorkspacePipeline(ctx, ws, params);
+  // `dws run STEP`: the step and its upstream; the engine skips what is current.
+  if (p.steps.length > 0) steps = selectSteps(planSteps(steps, await openResources(ws), ctx.cwd), p.steps);
   // Observed writes (runner/observe.ts): the observer follows the run's events to name the step that was running.
   const observer = p.observe && !p.dryRun ? new (await import('../../runner/observe.js')).WriteObserver() : undefined;
   const onEvent = observer ? (e: RunEvent) => (observer.onRunEvent(e), ctx.onRunEvent?.(e)) : ctx.onRunEvent;

@@ -5,6 +5,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import { NotFoundError } from '../../protocol/errors.js';
+import { PIPELINE_FILE } from '../../protocol/step-file.js';
 import { ROLES, type Role } from '../../protocol/workspace.js';
 import type { Context } from '../context.js';
 import { corrupt, readJsonFile, writeJsonFile } from './files.js';
@@ -116,13 +117,14 @@ export class Workspace {
 
   /**
    * The paths of the workspace repository that dws commits (relative, `/`-separated): its
-   * metadata, the root `.gitignore` and `.gitattributes` it edits, and the git-subdirectory
+   * metadata, the root `.gitignore` and `.gitattributes` it edits, the pipeline file (dws.yaml:
+   * each snapshot records the pipeline, and push/pull/clone share it), and the git-subdirectory
    * resources, whose content the workspace repository versions. Everything else in the work
    * tree is the user's: a local-files resource's data above all, which must never reach git.
    */
   ownedPaths(): string[] {
     const subdirs = this.resources.filter((r) => r.resource_type === 'git-subdirectory' && typeof r.relative_path === 'string').map((r) => String(r.relative_path));
-    return [META_DIR, '.gitignore', '.gitattributes', ...subdirs];
+    return [META_DIR, '.gitignore', '.gitattributes', PIPELINE_FILE, ...subdirs];
   }
 
   /** Stage the changes of the owned paths (deleted files too) and commit them; false when there were none. */

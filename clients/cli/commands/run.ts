@@ -1,10 +1,13 @@
 /**
- * `dws run FILE... | --name N --in R --out R -- CMD ARGS`: flags, live per-step progress lines
+ * `dws run [STEP | FILE]... | --name N --in R --out R -- CMD ARGS`: flags, live per-step progress lines
  * (from the runner's events) on stderr, and the run's summary on stdout. Ctrl-C stops the run
  * cleanly (no lineage for unfinished steps, no snapshot, exit 130).
  */
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ResultOf, RunEvent, run as Run } from '../../../protocol/index.js';
+import { PIPELINE_FILE, STEP_FILE } from '../../../protocol/step-file.js';
 import { callMethod } from '../../../server/commands/index.js';
 import { globalOptions, lockTimeoutMs, onInterrupt, positiveInt, repeatable, toJson, withJson, workspaceDirOption } from '../cli.js';
 import { formatMs, progressLine } from '../../../runner/progress-line.js';
@@ -31,12 +34,12 @@ interface RunFlags {
 
 export function register(program: Command): void {
   withJson(program.command('run'))
-    .description('Run pipeline steps (step files, folders of *.step.ts, or one command after --): lineage, run cache, parallel, one snapshot')
-    .usage('[options] FILE...  |  --pipeline  |  --name NAME [--in REF]... [--out REF]... -- COMMAND [ARGS...]')
-    .argument('[FILE...]', 'step files or folders (with --name: the command and its arguments, after --)')
+    .description("Run the workspace's pipeline (dws.yaml, else the step files of its code resources), some of its steps, step files, or one command after --: lineage, run cache, parallel, one snapshot")
+    .usage('[options] [STEP | FILE]...  |  --name NAME [--in REF]... [--out REF]... -- COMMAND [ARGS...]')
+    .argument('[STEP|FILE...]', 'steps to run with whatever upstream of them is not current, and/or step files, folders of them, or a pipeline file (none: the whole pipeline; with --name: the command and its arguments, after --)')
     .option('--param <NAME=VALUE>', 'a step parameter; VALUE is read as JSON when it parses (3, true, "x"), else as a string (repeatable)', repeatable, [])
     .option('-j, --jobs <N>', 'steps run at once (default: the number of CPU cores)', positiveInt)
-    .option('--pipeline', "run the workspace's pipeline: every step file in its code resources, at any depth")
+    .option('--pipeline', "run the workspace's pipeline (what no STEP or FILE means): dws.yaml and the step files it names, else every step file in its code resources")
     .option('--force', 'rerun steps the run cache would skip')
     .option('--dry-run', 'print what would run and what would be skipped, and why; change nothing')
     .option('--no-snapshot', 'do not take a snapshot at the end')
@@ -61,10 +64,13 @@ export function register(program: Command): void {
         onRunEvent: stderrReporter(json),
       };
       const command = o.name !== undefined ? { name: o.name, inputs: o.in, outputs: o.out, argv: files } : undefined;
+      // A word that is a path (or looks like one: a missing file is then reported as such) is a file to run; any other word names a step.
+      const isPath = (a: string) => existsSync(resolve(a)) || a.includes('/') || STEP_FILE.test(a) || basename(a) === PIPELINE_FILE;
       let r: ResultOf<typeof Run>;
       try {
         r = await callMethod(ctx, 'dws/run', {
-          files: command ? [] : files,
+          files: command ? [] : files.filter(isPath),
+          steps: command ? [] : files.filter((a) => !isPath(a)),
           pipeline: o.pipeline === true,
           param: o.param,
           jobs: o.jobs,

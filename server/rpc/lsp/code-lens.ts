@@ -1,7 +1,8 @@
 /**
- * Code lenses on each `defineStep` of a step file: `Run <name>` (runs the file through
- * `dws/run`), and the step's last recorded run from lineage: `last run: <status>, <time>,
- * snapshot <short hash>` (status: succeeded, or stale when an input changed since).
+ * Code lenses on each step (a step file's `defineStep`, a pipeline file's entry): `Run <name>`
+ * (runs the file through `dws/run`; in the pipeline file, that step and its upstream), and the
+ * step's last recorded run from lineage: `last run: <status>, <time>, snapshot <short hash>`
+ * (status by the runner's fingerprints: current, stale, or removed).
  */
 import type { CodeLens } from 'vscode-languageserver/node.js';
 import { steps as lineageSteps } from '../../../lineage/queries.js';
@@ -10,11 +11,12 @@ import { SnapshotStore } from '../../backends/git/snapshots.js';
 import { isMethodName } from '../../commands/index.js';
 import type { Resource } from '../../resources/types.js';
 import type { LoadedWorkspace } from './loaded-workspace.js';
-import { scanSteps } from './step-scan.js';
+import type { StepDecl } from './step-scan.js';
 import { rangeOf } from './text.js';
 
-export async function codeLenses(text: string, uri: string, lw: LoadedWorkspace): Promise<CodeLens[]> {
-  const decls = scanSteps(text).filter((s) => s.name !== null);
+/** `selectStep`: the Run lens runs only that step (with its upstream), not the whole file. */
+export async function codeLenses(steps: StepDecl[], text: string, uri: string, lw: LoadedWorkspace, o: { selectStep: boolean }): Promise<CodeLens[]> {
+  const decls = steps.filter((s) => s.name !== null);
   if (decls.length === 0) return [];
   // With the fallback: a results step's lineage moved into the last snapshot is still its last run.
   const store = LineageStore.withFallback(lw.ws);
@@ -26,7 +28,7 @@ export async function codeLenses(text: string, uri: string, lw: LoadedWorkspace)
   const lenses: CodeLens[] = [];
   for (const d of decls) {
     const range = rangeOf(text, d.start, d.end);
-    if (isMethodName('dws/run')) lenses.push({ range, command: { title: `Run ${d.name}`, command: 'dws.run', arguments: [{ uri }] } });
+    if (isMethodName('dws/run')) lenses.push({ range, command: { title: `Run ${d.name}`, command: 'dws.run', arguments: [o.selectStep ? { uri, steps: [d.name] } : { uri }] } });
     const last = recorded.filter((s) => s.stepName === d.name).sort((a, b) => (a.startTime < b.startTime ? 1 : -1))[0];
     let title = 'never run';
     if (last) {
@@ -38,7 +40,7 @@ export async function codeLenses(text: string, uri: string, lw: LoadedWorkspace)
           return false; // a snapshot without lineage
         }
       });
-      const status = stale.removed.some((s) => s.step === d.name) ? 'removed' : stale.steps.some((s) => s.step === d.name) ? 'stale' : 'succeeded';
+      const status = stale.removed.some((s) => s.step === d.name) ? 'removed' : stale.steps.some((s) => s.step === d.name) ? 'stale' : 'current';
       title = `last run: ${status}, ${last.startTime.replace('T', ' ').slice(0, 19)}, ${snap ? `snapshot ${snap.hash.slice(0, 7)}` : 'not in a snapshot yet'}`;
     }
     // No command: an informational lens (clients show its title, nothing to click).

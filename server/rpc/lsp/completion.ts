@@ -1,16 +1,17 @@
 /**
- * Completion inside a ref string of a step's inputs/outputs: resource names, then after
- * `name:/` the entries of that directory of the resource (folders end with `/`).
+ * Completion inside a ref string of a step's inputs/outputs (a step file's or the pipeline
+ * file's): resource names, then after `name:/` the entries of that directory of the resource
+ * (folders end with `/`).
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompletionItemKind, type CompletionItem } from 'vscode-languageserver/node.js';
 import type { LoadedWorkspace } from './loaded-workspace.js';
-import { leavesResource, refAt, scanSteps } from './step-scan.js';
+import { leavesResource, refAt, type StepDecl } from './step-scan.js';
 import { rangeOf } from './text.js';
 
-export function completion(text: string, offset: number, lw: LoadedWorkspace): CompletionItem[] {
-  const hit = refAt(scanSteps(text), offset);
+export function completion(steps: StepDecl[], text: string, offset: number, lw: LoadedWorkspace): CompletionItem[] {
+  const hit = refAt(steps, offset);
   if (!hit) return [];
   const typed = text.slice(hit.start, offset);
   const colon = typed.indexOf(':/');

@@ -1,10 +1,12 @@
 /**
  * The editor side of `dws server` (LSP): initialize/shutdown, workspace folders as workspaces,
- * documents the editor has open, and one module per feature: step-file and metadata
- * diagnostics, code lenses, hover, completion, commands. The `dws/*` methods are bound by
+ * documents the editor has open, and one module per feature: step-file, pipeline-file and
+ * metadata diagnostics, code lenses, hover, completion, commands. Step files and the pipeline
+ * file (dws.yaml) get the same features on their steps' refs. The `dws/*` methods are bound by
  * serve.ts on the same connection.
  */
 import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DiagnosticSeverity, ExecuteCommandRequest, TextDocumentSyncKind,
@@ -18,8 +20,9 @@ import { completion } from './completion.js';
 import { hover } from './hover.js';
 import { loadWorkspace, type LoadedWorkspace } from './loaded-workspace.js';
 import { isMetadataFile, metadataDiagnostics } from './metadata-diagnostics.js';
+import { pipelineDiagnostics } from './pipeline-diagnostics.js';
 import { stepDiagnostics } from './step-diagnostics.js';
-import { STEP_FILE } from './step-scan.js';
+import { PIPELINE_FILE, scanSteps, STEP_FILE, type StepDecl } from './step-scan.js';
 import { offsetAt } from './text.js';
 import type { Workspaces } from './workspaces.js';
 
@@ -74,6 +77,7 @@ export function serveLsp(connection: Connection, o: { workspaces: Workspaces; ca
     let diagnostics: Diagnostic[];
     try {
       if (isMetadataFile(file)) diagnostics = metadataDiagnostics(text, file);
+      else if (isPipelineFile(file)) diagnostics = await pipelineDiagnostics(text, file, await workspaceOf(uri).catch(() => null));
       else if (STEP_FILE.test(file)) {
         let lw: LoadedWorkspace | null = null;
         let problem: Diagnostic[] = [];
@@ -111,20 +115,32 @@ export function serveLsp(connection: Connection, o: { workspaces: Workspaces; ca
     void connection.sendDiagnostics({ uri: p.textDocument.uri, diagnostics: [] });
   });
 
-  /** Run a feature on a step file at a position, or answer `empty` (not a step file, no workspace). */
-  const atPosition = async <T>(p: TextDocumentPositionParams, empty: T, f: (text: string, offset: number, lw: LoadedWorkspace) => T | Promise<T>): Promise<T> => {
+  /** The pipeline file: dws.yaml at the root of a workspace (not any file of that name). */
+  const isPipelineFile = (file: string): boolean => basename(file) === PIPELINE_FILE && workspaces.forFile(file) === dirname(file);
+  /** The steps declared in a step file or the pipeline file; null for any other file. */
+  const stepsOf = async (uri: string, text: string): Promise<StepDecl[] | null> => {
+    if (!uri.startsWith('file:')) return null;
+    if (isPipelineFile(fileURLToPath(uri))) return (await import('../../../runner/pipeline-file.js')).readPipelineText(text).steps;
+    return STEP_FILE.test(uri) ? scanSteps(text) : null;
+  };
+  /** Run a feature on the steps of a file at a position, or answer `empty` (no steps, no workspace). */
+  const atPosition = async <T>(p: TextDocumentPositionParams, empty: T, f: (steps: StepDecl[], text: string, offset: number, lw: LoadedWorkspace) => T | Promise<T>): Promise<T> => {
     const text = textOf(p.textDocument.uri);
-    if (text === null || !STEP_FILE.test(p.textDocument.uri)) return empty;
+    const steps = text === null ? null : await stepsOf(p.textDocument.uri, text);
+    if (text === null || steps === null) return empty;
     const lw = await workspaceOf(p.textDocument.uri).catch(() => null);
-    return lw ? f(text, offsetAt(text, p.position), lw) : empty;
+    return lw ? f(steps, text, offsetAt(text, p.position), lw) : empty;
   };
   connection.onHover((p) => atPosition(p, null, hover));
   connection.onCompletion((p) => atPosition(p, [], completion));
   connection.onCodeLens(async (p) => {
-    const text = textOf(p.textDocument.uri);
-    if (text === null || !STEP_FILE.test(p.textDocument.uri)) return [];
-    const lw = await workspaceOf(p.textDocument.uri).catch(() => null);
-    return lw ? codeLenses(text, p.textDocument.uri, lw) : [];
+    const uri = p.textDocument.uri;
+    const text = textOf(uri);
+    const steps = text === null ? null : await stepsOf(uri, text);
+    if (text === null || steps === null) return [];
+    const lw = await workspaceOf(uri).catch(() => null);
+    // In the pipeline file, Run runs that step (and its upstream), not the whole pipeline.
+    return lw ? codeLenses(steps, text, uri, lw, { selectStep: !STEP_FILE.test(uri) }) : [];
   });
   connection.onRequest(ExecuteCommandRequest.type, async (params, token) => {
     try {

@@ -1,5 +1,5 @@
 /**
- * Diagnostics on step files: a syntax error (esbuild's parser, on the editor's text, so unsaved
+ * Diagnostics on step files (and, but for the syntax, the pipeline file's steps): a syntax error (esbuild's parser, on the editor's text, so unsaved
  * changes count and no user code runs), unknown resources or input subpaths in ref strings,
  * outputs that overlap each other or the step's inputs (the runner refuses those), and steps
  * whose recorded run is stale because an input or its code changed (lineage/staleness.ts).
@@ -11,18 +11,25 @@ import { covers, refEquals } from '../../../lineage/model.js';
 import { LineageStore } from '../../../lineage/store.js';
 import type { Resource } from '../../resources/types.js';
 import type { LoadedWorkspace } from './loaded-workspace.js';
-import { leavesResource, parseRef, scanSteps, type RefString } from './step-scan.js';
+import { leavesResource, parseRef, scanSteps, type RefString, type StepDecl } from './step-scan.js';
 import { positionAt, rangeOf } from './text.js';
 
 export async function stepDiagnostics(text: string, file: string, lw: LoadedWorkspace | null): Promise<Diagnostic[]> {
   const syntax = await syntaxError(text, file);
   if (syntax) return [syntax];
   if (!lw) return [];
+  return declDiagnostics(text, scanSteps(text), lw);
+}
+
+/**
+ * The checks of declared steps against their workspace (a step file's, or the pipeline file's):
+ * refs, overlapping outputs, stale steps.
+ */
+export async function declDiagnostics(text: string, steps: StepDecl[], lw: LoadedWorkspace): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   const at = (r: { start: number; end: number }, severity: DiagnosticSeverity, message: string) =>
     out.push({ range: rangeOf(text, r.start, r.end), severity, source: 'dws', message });
   const names = [...lw.resources.keys()];
-  const steps = scanSteps(text);
   const outputs: Array<{ ref: RefString; step: string }> = [];
   for (const step of steps) {
     const stepName = step.name ?? '(unnamed)';

@@ -4,7 +4,7 @@
  * object literal for `name`, `inputs` and `outputs` (issue 6's step shape). Ref strings keep the
  * offsets of their content, so diagnostics, hovers and completions point at the exact text.
  */
-import type { ResourceRef } from '../../../lineage/model.js';
+export { parseRef } from '../../../lineage/model.js';
 
 interface Token {
   kind: 'string' | 'ident' | 'punct';
@@ -36,7 +36,7 @@ export interface StepDecl {
   refs: RefString[];
 }
 
-export { STEP_FILE } from '../../../protocol/step-file.js';
+export { PIPELINE_FILE, STEP_FILE } from '../../../protocol/step-file.js';
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -121,14 +121,6 @@ export function scanSteps(text: string): StepDecl[] {
     steps.push(step);
   }
   return steps;
-}
-
-/** `resource` or `resource:/sub/path` (the ref form of `dws run --in`). */
-export function parseRef(value: string): ResourceRef {
-  const colon = value.indexOf(':/');
-  if (colon === -1) return { name: value, subpath: null };
-  const subpath = value.slice(colon + 2).replace(/\/+$/, '');
-  return { name: value.slice(0, colon), subpath: subpath === '' ? null : subpath };
 }
 
 /**
