@@ -3,7 +3,7 @@
  * (from the runner's events) on stderr, and the run's summary on stdout. Ctrl-C stops the run
  * cleanly (no lineage for unfinished steps, no snapshot, exit 130).
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { ResultOf, RunEvent, run as Run } from '../../../protocol/index.js';
 import { callMethod } from '../../../server/commands/index.js';
 import { globalOptions, lockTimeoutMs, onInterrupt, positiveInt, repeatable, toJson, withJson, workspaceDirOption } from '../cli.js';
@@ -27,6 +27,7 @@ interface RunFlags {
   workspaceDir?: string;
   observe: boolean;
   strict?: boolean;
+  executor?: 'local' | 'slurm';
 }
 
 export function register(program: Command): void {
@@ -48,6 +49,7 @@ export function register(program: Command): void {
     // Observed writes (runner/observe.ts).
     .option('--strict', 'fail the run (no snapshot) when a step writes outside the declared outputs or through a symlink out of its resource')
     .option('--no-observe', 'do not watch for writes outside the declared outputs')
+    .option('--executor <NAME>', "where steps run: local (this machine) or slurm (each step an sbatch job; docs/slurm.md); default: the workspace's runner.executor setting, else local", executorName)
     .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (files: string[], o: RunFlags, cmd: Command) => {
       const g = globalOptions(cmd);
@@ -77,6 +79,7 @@ export function register(program: Command): void {
           workspaceDir: o.workspaceDir,
           observe: o.observe,
           strict: o.strict === true,
+          executor: o.executor,
         });
       } finally {
         interrupt.dispose();
@@ -109,6 +112,11 @@ export function stderrReporter(json: boolean, tty = process.stderr.isTTY === tru
     partialShown = false;
     process.stderr.write(progressLine(e));
   };
+}
+
+function executorName(v: string): 'local' | 'slurm' {
+  if (v === 'local' || v === 'slurm') return v;
+  throw new InvalidArgumentError(`unknown executor '${v}': use local or slurm`);
 }
 
 function renderPlan(r: ResultOf<typeof Run>): string {
