@@ -88,8 +88,9 @@ function alive(pid: number): boolean {
 
 /**
  * Start the cluster. The scheduler is tuned for a test machine (said in docs/slurm.md):
- * `sched_min_interval=0` lets a job's end start the next pending job at once, and the
- * controller's and slurmd's polling is shortened; none of it changes what a job does.
+ * `batch_sched_delay=0` lets a batch job submitted just after another start at once (Slurm's
+ * default waits up to 3 s to batch submissions) and `sched_min_interval=0` lets the scheduler run
+ * as often as it is asked to; none of it changes what a job does.
  */
 export async function startSlurm(o: { cpus?: number } = {}): Promise<SlurmCluster> {
   const slurmctld = need('slurmctld');
@@ -123,7 +124,7 @@ export async function startSlurm(o: { cpus?: number } = {}): Promise<SlurmCluste
       'JobAcctGatherType=jobacct_gather/none',
       'MpiDefault=none',
       'ReturnToService=2',
-      'SchedulerParameters=sched_min_interval=0',
+      'SchedulerParameters=batch_sched_delay=0,sched_min_interval=0',
       'MinJobAge=600',
       `SlurmctldPort=${ctldPort}`,
       `SlurmdPort=${dPort}`,

@@ -35,6 +35,19 @@ const STATUS_GRACE_MS = 3000;
 const NO_WORKSPACE_EXIT = 97;
 /** Lines of a failed job's log quoted in the step's failure. */
 const TAIL_LINES = 15;
+/**
+ * Reasons a pending job will never start: it asks more than the partition or any node gives
+ * (Slurm accepts such a job unless the cluster sets EnforcePartLimits). The step fails with it.
+ */
+const NEVER = new Map([
+  ['PartitionConfig', 'it asks for more than the partition or any of its nodes has (cpus, memory, nodes)'],
+  ['PartitionNodeLimit', 'it asks for more nodes than the partition allows'],
+  ['PartitionTimeLimit', "its time limit is above the partition's"],
+  ['BadConstraints', 'no node can satisfy its constraints'],
+  ['InvalidAccount', 'its account is not valid'],
+  ['InvalidQOS', 'its QOS is not valid'],
+  ['DependencyNeverSatisfied', 'its dependency can never be satisfied'],
+]);
 /** States in which Slurm still holds a job (squeue's default listing). */
 const LIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'RESIZING', 'SIGNALING', 'STAGE_OUT']);
 
@@ -45,6 +58,8 @@ interface Job {
   out: string;
   status: string;
   results: string | null;
+  /** The step's resource options given to sbatch (for its failure message). */
+  args: string[];
   state: string;
   reason: string;
   /** Bytes of the output file already turned into log lines. */
@@ -108,7 +123,8 @@ export class SlurmExecutor implements Executor {
     }
     const ping = await exec('scontrol', ['ping']);
     if (ping.code !== 0 || !/\bUP\b/.test(ping.stdout)) {
-      const said = `${ping.stdout}${ping.stderr}`.trim().replace(/\s*\n\s*/g, '; ');
+      // Without its banner of asterisks.
+      const said = `${ping.stdout}${ping.stderr}`.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('*')).join('; ');
       throw new ConfigurationError(
         `Slurm's controller does not answer (scontrol ping: ${said || `exit code ${ping.code}`}). Check that slurmctld runs and that SLURM_CONF names the cluster's slurm.conf${process.env.SLURM_CONF ? ` (it is ${process.env.SLURM_CONF})` : ''}. Nothing was run.`,
         { said },
@@ -157,7 +173,7 @@ export class SlurmExecutor implements Executor {
     const r = await exec('sbatch', args);
     if (r.code !== 0) {
       const said = r.stderr.trim().replace(/^sbatch: error: /gm, '').replace(/\n/g, '; ');
-      throw new StepFailure(`Slurm refused the job: ${said || `sbatch exited with code ${r.code}`} (sbatch ${args.slice(2, -1).join(' ') || 'with no resource options'})`);
+      throw new StepFailure(`Slurm refused the job: ${said || `sbatch exited with code ${r.code}`} (sbatch ${args.slice(3, -1).join(' ') || 'with no resource options'})`);
     }
     const id = r.stdout.trim().split(';')[0]!;
     return new Promise<void>((resolve, reject) => {
@@ -168,6 +184,7 @@ export class SlurmExecutor implements Executor {
         out,
         status,
         results,
+        args: args.slice(3, -1),
         state: 'PENDING',
         reason: '',
         offset: 0,
@@ -291,6 +308,13 @@ export class SlurmExecutor implements Executor {
         job.state = s.state;
         job.reason = s.reason;
         job.j.onJob({ executor: 'slurm', jobId: id, state: s.state, ...(s.reason && s.reason !== 'None' ? { reason: s.reason } : {}), ...(s.node ? { node: s.node } : {}) });
+      }
+      const never = s?.state === 'PENDING' ? NEVER.get(s.reason) : undefined;
+      if (never !== undefined) {
+        this.cancelled.add(id);
+        await exec('scancel', [id]);
+        job.settle(new StepFailure(`Slurm will not run job ${id}: ${s!.reason} (${never}); it was cancelled. Asked with: sbatch ${job.args.join(' ') || '(no resource options)'}`));
+        continue;
       }
       if (s && LIVE.has(s.state)) continue;
       job.goneAt ??= Date.now();
