@@ -1,21 +1,24 @@
 /**
  * The job side of the slurm executor (runner/executors/slurm.ts): `dws run-step SPEC` runs one
- * step file's step in-process, on a cluster node, from the spec the executor wrote. The step's
+ * step file's step in-process, on a cluster node, from the spec the executor wrote: the step
+ * file as the run bundled it (so the job runs the code the run fingerprinted, and needs no
+ * bundler), the step's export, its params and paths. The step's
  * log() and console output go to the job's output file (the executor tails it); its
  * results.write calls are appended to a file the executor reads back after the job, where the
  * step's lineage lives. Exits non-zero, with the reason on stderr, when the step fails.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { ConfigurationError } from '../../protocol/errors.js';
-import type { Context } from '../../server/context.js';
-import { Workspace } from '../../server/workspace/workspace.js';
+import { isStep } from '../step.js';
 import { errorText } from '../step-thread-protocol.js';
 
 /** What the executor writes for a step file's job (JSON). */
 export interface StepSpec {
   workspaceDir: string;
-  /** The step file (absolute) and the name of its step. */
-  file: string;
+  /** The step file's bundle (runner/load.ts), written next to the spec, and the export that is the step. */
+  module: string;
+  exportName: string;
   stepName: string;
   params: unknown;
   inputs: Record<string, string>;
@@ -27,15 +30,14 @@ export interface StepSpec {
 }
 
 /** Run the step of `specFile`; resolves to the process's exit code (0: the step succeeded). */
-export async function runStepJob(ctx: Context, specFile: string): Promise<number> {
+export async function runStepJob(specFile: string): Promise<number> {
   const spec = JSON.parse(readFileSync(specFile, 'utf8')) as StepSpec;
   try {
-    const ws = Workspace.open(ctx, spec.workspaceDir);
-    const { loadStepFiles } = await import('../load.js');
-    const step = (await loadStepFiles(ctx, ws, [spec.file])).find((s) => s.name === spec.stepName);
-    if (!step || step.work.type !== 'module') throw new ConfigurationError(`Step file ${spec.file} no longer has a step named ${spec.stepName}`, { file: spec.file });
+    // Stacks point into the step's own source (the bundle carries an inline source map).
     process.setSourceMapsEnabled(true);
-    await step.work.run({
+    const step = ((await import(pathToFileURL(spec.module).href)) as Record<string, unknown>)[spec.exportName];
+    if (!isStep(step)) throw new ConfigurationError(`${spec.module} has no step ${spec.exportName} (${spec.stepName})`, { module: spec.module });
+    await step.run({
       params: spec.params,
       inputs: spec.inputs,
       outputs: spec.outputs,

@@ -131,8 +131,8 @@ export class SlurmExecutor implements Executor {
       );
     }
     const dwsUrl = bundledFile('dws.js');
-    if (o.steps.some((s) => s.work.type === 'module') && dwsUrl === null) {
-      throw new ConfigurationError('Step files run on the cluster through the installed dws (dist/dws.js), which this dws cannot find: build it (npm run build). Nothing was run.', {});
+    if (o.steps.some((s) => s.work.type === 'module' && s.work.bundle === undefined) || (o.steps.some((s) => s.work.type === 'module') && dwsUrl === null)) {
+      throw new ConfigurationError('Step files run on the cluster through the installed dws (dist/dws.js) from their bundles, which this dws does not have: build it (npm run build). Nothing was run.', {});
     }
     const cache = localCacheDir(o.ws);
     if (cache === null) throw new ConfigurationError(`The slurm executor keeps its job files in the workspace's git directory, and ${o.ws.dir} has none. Nothing was run.`, {});
@@ -154,9 +154,11 @@ export class SlurmExecutor implements Executor {
       body = `cd ${q(work.cwd)} && env ${env.join(' ')} ${work.argv.map(q).join(' ')}`;
     } else {
       results = `${base}.results`;
+      writeFileSync(`${base}.mjs`, work.bundle!.code);
       const spec: StepSpec = {
         workspaceDir: j.workspaceDir,
-        file: j.step.file!,
+        module: `${base}.mjs`,
+        exportName: work.bundle!.exportName,
         stepName: j.step.name,
         params: j.params,
         inputs: j.inputs,
@@ -257,6 +259,8 @@ export class SlurmExecutor implements Executor {
     job.lines.end();
     const times = { startedAt: new Date(Number(start)).toISOString(), endedAt: new Date(Number(end)).toISOString() };
     const ok = code === '0';
+    // A job quicker than squeue's polling still shows that it ran, and where.
+    if (job.state === 'PENDING') job.j.onJob({ executor: 'slurm', jobId: job.id, state: 'RUNNING', ...(node ? { node } : {}) });
     job.j.onJob({ executor: 'slurm', jobId: job.id, state: ok ? 'COMPLETED' : 'FAILED', ...(node ? { node } : {}), ...times });
     if (!ok) {
       job.settle(new StepFailure(`Slurm job ${job.id} failed: its command exited with code ${code}${node ? ` on ${node}` : ''}.${this.tail(job)}`));

@@ -2,12 +2,18 @@
  * `dws run --executor slurm` on a real one-node Slurm cluster (test/slurm-cluster.ts starts and
  * stops it): each step an sbatch job, with the same lineage, outputs and snapshot as a local run.
  */
+import { spawn } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, fingerprint, gitLog, newWorkspace, readJson, requireOnPath, tempDir, TEST_ENV } from '../helpers.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
+import { registerCommands } from '../../clients/vscode/src/commands.js';
+import { fake } from '../fake-vscode.js';
+import { cleanup, DWS, dws, fingerprint, gitLog, newWorkspace, readJson, requireOnPath, tempDir, TEST_ENV } from '../helpers.js';
 import { LiveDws } from '../runner-fixture.js';
 import { startSlurm, type SlurmCluster } from '../slurm-cluster.js';
+
+vi.mock('vscode', async () => (await import('../fake-vscode.js')).fake.module());
 
 let cluster: SlurmCluster;
 let env: NodeJS.ProcessEnv;
@@ -151,6 +157,39 @@ describe('dws run --executor slurm: a four-step pipeline on a real Slurm', () =>
     expect(changed.stdout).toContain('Run succeeded: 2 ran, 1 skipped.');
     expect([...jobsOf(changed.stderr).keys()].sort()).toEqual(['join', 'right']);
     expect(readFileSync(join(onSlurm, 'intermediate-data', 'right.txt'), 'utf8')).toBe('18\n');
+  });
+});
+
+describe('dws run --executor slurm: editors', () => {
+  it("the server's run progress carries each job's id and state, and VS Code's Steps output shows them", async () => {
+    const ws = await pipelineWorkspace();
+    expect((await dws(ws, ['config', 'runner.executor', 'slurm'], { env })).code).toBe(0);
+    fake.folder = ws;
+    fake.activeFile = undefined;
+    const child = spawn(process.execPath, [DWS, 'server', '--stdio'], { cwd: ws, env });
+    const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+    connection.onRequest(() => null);
+    const events: unknown[] = [];
+    connection.onNotification('dws/run/progress', (p: { event: unknown }) => events.push(p.event));
+    connection.listen();
+    const subscriptions: Array<{ dispose(): unknown }> = [];
+    try {
+      await connection.sendRequest('initialize', { processId: process.pid, rootUri: `file://${ws}`, capabilities: {} });
+      await connection.sendNotification('initialized', {});
+      registerCommands({ subscriptions }, connection);
+      await (fake.module().commands as { executeCommand(c: string): Promise<unknown> }).executeCommand('dataworkspaces.run');
+      const text = fake.channels.get('Data Workspaces: Steps')!.text;
+      const id = jobsOf(text).get('join')!.id;
+      expect(text).toMatch(new RegExp(`\\[join\\] slurm job ${id} RUNNING on ${cluster.node}\\n`));
+      expect(text).toMatch(new RegExp(`\\[join\\] slurm job ${id} COMPLETED on ${cluster.node} \\(ran \\S+ to \\S+\\)\\n`));
+      expect(text).toMatch(/Run succeeded \(3 succeeded\)/);
+      expect(events).toContainEqual({ type: 'job', step: 'join', executor: 'slurm', jobId: id, state: 'PENDING' });
+      expect(events).toContainEqual({ type: 'job', step: 'join', executor: 'slurm', jobId: id, state: 'RUNNING', node: cluster.node });
+    } finally {
+      subscriptions.forEach((x) => x.dispose());
+      connection.dispose();
+      child.kill();
+    }
   });
 });
 

@@ -3,17 +3,16 @@
  * writes SPEC): that one step, in this process, on the node. Not for people: `dws run` uses it.
  */
 import type { Command } from 'commander';
-import { globalOptions } from '../cli.js';
-import { terminalContext } from '../terminal.js';
 
 export function register(program: Command): void {
   program
     .command('run-step', { hidden: true })
     .description('run one step of a dws run on a cluster node (used by dws run --executor slurm)')
     .argument('<SPEC>', 'the step spec the executor wrote')
-    .action(async (spec: string, _o: unknown, cmd: Command) => {
-      const g = globalOptions(cmd);
+    .action(async (spec: string) => {
       const { runStepJob } = await import('../../../runner/executors/slurm-job.js');
-      process.exitCode = await runStepJob(terminalContext({ batch: true, verbose: g.verbose === true, json: false }), spec);
+      // The job ends with the step, as a step's thread does locally: a timer it left must not keep the job (and its CPUs) until its time limit.
+      // (Its output goes to the job's output file, which Node writes synchronously: nothing is lost.)
+      process.exit(await runStepJob(spec));
     });
 }
