@@ -53,7 +53,6 @@ const LIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPEN
 
 interface Job {
   id: string;
-  step: string;
   j: StepJob;
   out: string;
   status: string;
@@ -181,7 +180,6 @@ export class SlurmExecutor implements Executor {
     return new Promise<void>((resolve, reject) => {
       const job: Job = {
         id,
-        step: j.step.name,
         j,
         out,
         status,
