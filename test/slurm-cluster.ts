@@ -25,7 +25,7 @@ export interface SlurmCluster {
   env: NodeJS.ProcessEnv;
   /** Run a Slurm command (squeue, scontrol, ...) against this cluster; its stdout. */
   run(cmd: string, args: string[]): string;
-  /** Stop slurmctld and slurmd (and munged if this harness started it), remove the directory. */
+  /** Cancel jobs left over, stop slurmctld and slurmd (and munged if this harness started it), remove the directory. */
   stop(): Promise<void>;
 }
 
@@ -136,6 +136,12 @@ export async function startSlurm(o: { cpus?: number } = {}): Promise<SlurmCluste
   const env = { ...process.env, SLURM_CONF: conf };
   const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = async () => {
+    // Jobs a failed test left: cancelled while the daemons still run, so no job step outlives them.
+    const left = spawnSync('squeue', ['--noheader', '--format=%i'], { env, encoding: 'utf8' }).stdout?.trim().split('\n').filter(Boolean) ?? [];
+    if (left.length > 0) {
+      spawnSync('scancel', left, { env });
+      for (let i = 0; i < 100 && spawnSync('squeue', ['--noheader'], { env, encoding: 'utf8' }).stdout?.trim(); i++) await sleep(100);
+    }
     const pids = [killPidFile(join(dir, 'slurmd.pid')), killPidFile(join(dir, 'slurmctld.pid')), startedMunge ? killPidFile(MUNGE_PID) : null].filter((p): p is number => p !== null);
     for (let i = 0; i < 100 && pids.some(alive); i++) await sleep(100);
     rmSync(dir, { recursive: true, force: true });

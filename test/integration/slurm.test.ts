@@ -242,11 +242,15 @@ describe('dws run --executor slurm: failures', () => {
     for (const n of ['s1', 's2', 's3']) writeFileSync(join(dir, 'code', `${n}.step.ts`), step({ name: n, outputs: { out: `intermediate-data:/${n}.txt` }, body: "    log('sleeping');\n    await new Promise((r) => setTimeout(r, 120_000));" }));
     const head = gitLog(dir)[0];
     const live = new LiveDws(dir, ['run', '--executor', 'slurm', 'code/'], env);
-    await live.waitFor(/\[s\d\] sleeping/, 60_000);
-    await live.waitFor(/\[s\d\] slurm job \d+ PENDING: Resources/, 30_000);
-    expect(cluster.run('squeue', ['--noheader', '--format=%T']).trim().split('\n').sort()).toEqual(['PENDING', 'RUNNING', 'RUNNING']);
-    live.child.kill('SIGINT');
-    expect(await live.exited).toBe(130);
+    try {
+      await live.waitFor(/\[s\d\] sleeping/, 60_000);
+      await live.waitFor(/\[s\d\] slurm job \d+ PENDING: Resources/, 30_000);
+      expect(cluster.run('squeue', ['--noheader', '--format=%T']).trim().split('\n').sort()).toEqual(['PENDING', 'RUNNING', 'RUNNING']);
+      live.child.kill('SIGINT');
+      expect(await live.exited).toBe(130);
+    } finally {
+      if (live.child.exitCode === null) live.child.kill('SIGKILL'); // a failed assertion must not leave it running
+    }
     expect(cluster.run('squeue', ['--noheader'])).toBe('');
     expect(live.lines.join('\n')).toMatch(/FAILED: interrupted/);
     expect(readdirSync(join(dir, '.dataworkspace', 'current_lineage')).filter((f) => f.startsWith('intermediate'))).toEqual([]);
