@@ -21,6 +21,7 @@ export { LineageStep, recordStep, type StepOptions } from './lineage/step.js';
 export { LineageConflictError, LineageConsistencyError, LineageNotFoundError, LineagePlaceHolderError } from './lineage/model.js';
 /** Pipeline steps for `dws run` (docs/runner.md): `import { defineStep, z } from 'dataworkspaces'`. */
 export { defineStep, isStep, type Step, type StepDefinition, type StepRunContext } from './runner/step.js';
+export type { StepResources } from './runner/types.js';
 export { z } from 'zod';
 
 export interface ApiOptions {

@@ -33,6 +33,23 @@ export const RunEvent = z.discriminatedUnion('type', [
    * place; the line's final text follows as an ordinary log event.
    */
   z.object({ type: z.literal('log'), step: z.string(), message: z.string(), partial: z.boolean().optional() }),
+  /**
+   * Where an executor that hands steps to a cluster has the step (`dws run --executor slurm`): its
+   * job id and the job's state as the cluster names it (Slurm: PENDING, RUNNING, COMPLETED, FAILED,
+   * CANCELLED, TIMEOUT...), sent when the state changes. `reason`: why it waits or ended (Slurm's
+   * reason). `node`, `startedAt`, `endedAt` (ISO, as the job itself measured them): once known.
+   */
+  z.object({
+    type: z.literal('job'),
+    step: z.string(),
+    executor: z.string(),
+    jobId: z.string(),
+    state: z.string(),
+    reason: z.string().optional(),
+    node: z.string().optional(),
+    startedAt: z.string().optional(),
+    endedAt: z.string().optional(),
+  }),
 ]);
 export type RunEvent = z.infer<typeof RunEvent>;
 
@@ -42,7 +59,7 @@ export type RunProgressParams = z.infer<typeof RunProgressParams>;
 export const runProgressNotification = defineNotification({
   method: 'dws/run/progress',
   params: RunProgressParams,
-  doc: "Server to the client that sent `dws/run`: one step's progress (queued, started, skipped, succeeded, failed, observed-write, log), as it happens.",
+  doc: "Server to the client that sent `dws/run`: one step's progress (queued, started, skipped, succeeded, failed, observed-write, log, and an executor's job: its id and state), as it happens.",
 });
 export const runProgress = runProgressNotification.type;
 
@@ -109,7 +126,7 @@ export const run = defineMethod({
     steps: z.array(z.string().min(1)).default([]),
     /** `--param NAME=VALUE`: VALUE is read as JSON when it parses, else as a string. */
     param: z.array(z.string()).default([]),
-    /** Steps run at once; default the number of CPU cores. */
+    /** Steps run at once; default the number of CPU cores (with the slurm executor: every step the DAG makes ready). */
     jobs: z.number().int().min(1).optional(),
     /** Rerun steps the run cache would skip. */
     force: z.boolean().default(false),
@@ -126,6 +143,11 @@ export const run = defineMethod({
      * symlink leads out of its resource is refused before anything runs (or fails the step that made the link).
      */
     strict: z.boolean().default(false),
+    /**
+     * Where steps run: `local` (threads and processes on this machine) or `slurm` (each step an
+     * `sbatch` job; docs/slurm.md). Default: the workspace's `runner.executor` setting, else local.
+     */
+    executor: z.enum(['local', 'slurm']).optional(),
     /** A command as a step (any language): `--name N --in REF --out REF -- CMD ARGS`. */
     command: z
       .object({

@@ -10,12 +10,12 @@
  *        → per step, when its upstream succeeded: fingerprint → skip | run + lineage
  *        → cache → snapshot (if something ran and nothing failed)
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { ConfigurationError, InvalidParamsError } from '../protocol/errors.js';
+import { openExecutor, type Executor } from './executor.js';
 import { LineageStep } from '../lineage/step.js';
 import { covers, ref, refEquals, refName, type ObservedWriteRecord } from '../lineage/model.js';
 import { recordObservedWrites } from '../lineage/store.js';
@@ -28,8 +28,6 @@ import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, stal
 import { planSteps, type PlannedStep } from './plan.js';
 import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
-import { OutputLines } from './output-lines.js';
-import { StepThreads } from './step-threads.js';
 import type { SourceFrame } from '../protocol/runner.js';
 import type { LoadedStep, RunEvent, RunOptions, RunResult, StepOutcome } from './types.js';
 
@@ -127,7 +125,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       const before = new Map(outPaths.map((x) => [x, statSignature(x)]));
       const step = lineage;
       const log = (m: string, partial?: boolean) => emit({ type: 'log', step: name, message: m, ...(partial ? { partial } : {}) });
-      await Promise.race([runWork(ws, p, params.get(name), step, signal, log, threads), interrupted]);
+      await Promise.race([runWork(ws, p, params.get(name), step, signal, log, executor, emit), interrupted]);
       const unwritten = p.outputs.filter((x) => x.path !== null && (!existsSync(x.path) || statSignature(x.path) === before.get(x.path)));
       if (unwritten.length > 0) throw new StepFailure(`it did not write its declared output${unwritten.length > 1 ? 's' : ''} ${unwritten.map((x) => refName(x.ref)).join(', ')}`);
       // A link the step made that leads its output out of the resource (item 9).
@@ -151,14 +149,10 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     return outcome(name, 'succeeded', null, { durationMs });
   };
 
+  // Where steps run (runner/executor.ts); it refuses here, before anything runs, when it cannot run them.
+  const executor = await openExecutor(o.executor ?? 'local', { ws, jobs: o.jobs, steps: o.steps, signal });
   await o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]))));
   const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
-  // Workers start when a step first needs one, so a run whose steps are all skipped starts none.
-  const moduleSteps = plan.steps.filter((p) => p.step.work.type === 'module').length;
-  // Every step file's run() goes to a thread (issue 12 item 5): its console output is captured
-  // there (never this process's stdout, which may carry JSON-RPC or --json output) and its
-  // process.exit() ends only its thread. Without a bundled worker (tests from source) steps run here.
-  const threads = moduleSteps > 0 ? StepThreads.create(Math.max(1, o.jobs), 0) : null;
   const done = new Map<string, Promise<StepOutcome>>();
   const stepsStart = performance.now();
   for (const p of plan.steps) {
@@ -182,7 +176,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     await Promise.all(done.values());
   } finally {
     stepsMs = performance.now() - stepsStart;
-    await threads?.close();
+    await executor.close();
   }
   const observedWrites: RunResult['observedWrites'] = [...((await o.observer?.stop()) ?? [])];
   for (const [step, list] of escapes) {
@@ -369,56 +363,20 @@ async function startLineage(ws: Workspace, p: PlannedStep, params: Record<string
   });
 }
 
-/** Run the step's work: its `run` function in a worker thread (in this thread without `threads`), or its command as a child process. */
-async function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: LineageStep, signal: AbortSignal, log: (m: string, partial?: boolean) => void, threads: StepThreads | null): Promise<void> {
+/** Hand the step's work to the executor, with its paths and the callbacks that stay here (lineage, events). */
+function runWork(ws: Workspace, p: PlannedStep, params: unknown, lineage: LineageStep, signal: AbortSignal, log: (m: string, partial?: boolean) => void, executor: Executor, emit: (e: RunEvent) => void): Promise<void> {
   const paths = (refs: PlannedStep['inputs']) => Object.fromEntries(refs.map((x) => [x.key, x.path ?? refName(x.ref)]));
-  const work = p.step.work;
-  if (work.type === 'module' && threads !== null && work.bundle !== undefined) {
-    const r = { stepName: p.step.name, params, inputs: paths(p.inputs), outputs: paths(p.outputs), workspaceDir: ws.dir, hasResults: p.outputs.some((x) => x.role === 'results') };
-    await threads.run(work.bundle, { ...r, writeResults: (metrics) => lineage.writeResults(metrics), log, signal });
-    return;
-  }
-  if (work.type === 'module') {
-    await work.run({
-      params,
-      inputs: paths(p.inputs),
-      outputs: paths(p.outputs),
-      results: {
-        write: (metrics) => {
-          if (!p.outputs.some((x) => x.role === 'results')) {
-            throw new ConfigurationError(`Step ${p.step.name} wrote results but declares no output in a results resource: add one, e.g. outputs: { results: 'results' }`, { step: p.step.name });
-          }
-          return lineage.writeResults(metrics);
-        },
-      },
-      log: (m: string) => log(m),
-      signal,
-      workspaceDir: ws.dir,
-    });
-    return;
-  }
-  const [cmd, ...args] = work.argv;
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(cmd!, args, {
-      cwd: work.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DWS_PARAMS: JSON.stringify(params ?? {}), DWS_INPUTS: JSON.stringify(paths(p.inputs)), DWS_OUTPUTS: JSON.stringify(paths(p.outputs)) },
-    });
-    const kill = () => child.kill('SIGTERM');
-    signal.addEventListener('abort', kill, { once: true });
-    // Each stream cut into lines on its own; a progress bar's carriage returns become partial lines.
-    for (const stream of [child.stdout, child.stderr]) {
-      const lines = new OutputLines(log);
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => lines.write(chunk));
-      stream.on('end', () => lines.end());
-    }
-    child.on('error', (e) => reject(new StepFailure(`could not start '${cmd}': ${e.message}`)));
-    child.on('close', (code, sig) => {
-      signal.removeEventListener('abort', kill);
-      if (code === 0) resolve();
-      else reject(new StepFailure(sig ? `command killed by ${sig}` : `command exited with code ${code}`));
-    });
+  return executor.run({
+    step: p.step,
+    params,
+    inputs: paths(p.inputs),
+    outputs: paths(p.outputs),
+    hasResults: p.outputs.some((x) => x.role === 'results'),
+    resultsDir: p.outputs.find((x) => x.role === 'results' && x.path !== null)?.path ?? null,
+    workspaceDir: ws.dir,
+    log,
+    writeResults: (metrics) => lineage.writeResults(metrics),
+    onJob: (job) => emit({ type: 'job', step: p.step.name, ...job }),
+    signal,
   });
 }
-

@@ -144,6 +144,7 @@ async function loadStepFile(ws: Workspace, file: string): Promise<LoadedStep[]> 
     outputs: { ...(s.outputs ?? {}) },
     paramsSchema: (s.params as LoadedStep['paramsSchema']) ?? NO_PARAMS,
     ...(s.description !== undefined ? { description: s.description } : {}),
+    ...(s.resources !== undefined ? { resources: { ...s.resources } } : {}),
     work: { type: 'module', run: s.run as never, bundle: { file, code, exportName } },
   }));
 }

@@ -23,6 +23,11 @@ export function progressLine(e: RunEvent): string {
         : `WARNING: ${e.path} was written outside the declared outputs${e.step ? ` (while ${e.step} ran)` : ''}\n`;
     case 'log':
       return e.partial ? '' : `[${e.step}] ${e.message}\n`;
+    case 'job': {
+      const where = e.node ? ` on ${e.node}` : '';
+      const when = e.startedAt && e.endedAt ? ` (ran ${e.startedAt} to ${e.endedAt})` : '';
+      return `[${e.step}] ${e.executor} job ${e.jobId} ${e.state}${where}${e.reason ? `: ${e.reason}` : ''}${when}\n`;
+    }
   }
 }
 

@@ -10,6 +10,7 @@
  * dws a step file imports is recognised by the copy that runs it.
  */
 import type { z } from 'zod';
+import type { StepResources } from './types.js';
 
 /** Marks a value made by defineStep (Symbol.for: shared by every copy of this module). */
 export const STEP_MARK: unique symbol = Symbol.for('dataworkspaces.step') as never;
@@ -47,6 +48,12 @@ export interface StepDefinition<S extends z.ZodType = z.ZodType, I extends strin
   outputs?: Record<O, RefString>;
   /** Optional one-line description shown by `--dry-run`. */
   description?: string;
+  /**
+   * What the step asks of the machine that runs it, for executors that schedule steps
+   * (`dws run --executor slurm`: cpus, memory, time, partition, extra sbatch options); running
+   * locally ignores it. E.g. `{ cpus: 4, memory: '8G', time: '01:00:00' }`.
+   */
+  resources?: StepResources;
   run(ctx: StepRunContext<z.output<S>, I, O>): Promise<void> | void;
 }
 
@@ -68,6 +75,7 @@ export function defineStep<S extends z.ZodType = z.ZodObject<{}>, I extends stri
       if (typeof v !== 'string' || v === '') throw new TypeError(`${where}: ${key}.${k} must be a string 'resource' or 'resource:/subpath'`);
     }
   }
+  if (def.resources !== undefined) checkResources(where, def.resources);
   if (def.params !== undefined && typeof (def.params as { safeParse?: unknown }).safeParse !== 'function') {
     throw new TypeError(`${where}: 'params' must be a zod schema (z.object({...}))`);
   }
@@ -76,4 +84,21 @@ export function defineStep<S extends z.ZodType = z.ZodObject<{}>, I extends stri
 
 export function isStep(v: unknown): v is Step {
   return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[STEP_MARK] === true;
+}
+
+/** A step's `resources` must be what sbatch can take: a wrong one is refused when the step file loads, not on the cluster. */
+function checkResources(where: string, r: unknown): void {
+  const bad = (what: string) => new TypeError(`${where}: resources.${what}`);
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new TypeError(`${where}: 'resources' must be an object { cpus, memory, time, partition, sbatch }`);
+  const known = ['cpus', 'memory', 'time', 'partition', 'sbatch'];
+  const unknown = Object.keys(r).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw new TypeError(`${where}: resources has no field ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  const v = r as Record<string, unknown>;
+  if (v.cpus !== undefined && !(Number.isInteger(v.cpus) && (v.cpus as number) >= 1)) throw bad('cpus must be a whole number >= 1');
+  if (v.memory !== undefined && !(typeof v.memory === 'string' && /^\d+[KMGT]?$/i.test(v.memory))) throw bad("memory must be a size as sbatch --mem takes it, e.g. '4G' or '500M'");
+  if (v.time !== undefined && !(typeof v.time === 'string' && /^(\d+-)?\d+(:\d+){0,2}$/.test(v.time))) throw bad("time must be a time limit as sbatch --time takes it, e.g. '30', '01:00:00' or '2-00:00:00'");
+  if (v.partition !== undefined && !(typeof v.partition === 'string' && /^[\w.-]+$/.test(v.partition))) throw bad('partition must be a partition name');
+  if (v.sbatch !== undefined && !(Array.isArray(v.sbatch) && v.sbatch.every((x) => typeof x === 'string' && x.startsWith('-')))) {
+    throw bad("sbatch must be a list of sbatch options, e.g. ['--gres=gpu:1', '--account=lab']");
+  }
 }

@@ -80,6 +80,8 @@ export interface RunOptions {
   observer?: RunObserver;
   /** Observed writes (runner/observe.ts): a write outside the declared outputs fails the run (no snapshot). */
   strict?: boolean;
+  /** Where steps run (runner/executor.ts); default local. */
+  executor?: import('./executor.js').ExecutorName;
 }
 
 export type StepStatus = StepOutcome['status'];

@@ -52,8 +52,8 @@ export class LiveDws {
   private waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   readonly exited: Promise<number | null>;
 
-  constructor(cwd: string, args: string[]) {
-    this.child = spawn(process.execPath, [DWS, ...args], { cwd, env: TEST_ENV });
+  constructor(cwd: string, args: string[], env: NodeJS.ProcessEnv = TEST_ENV) {
+    this.child = spawn(process.execPath, [DWS, ...args], { cwd, env });
     for (const stream of ['stdout', 'stderr'] as const) {
       this.child[stream].on('data', (d: Buffer) => {
         const parts = (this.buffered[stream] + d.toString()).split('\n');

@@ -22,13 +22,14 @@ import * as report from './commands/report.js';
 import * as reproduce from './commands/reproduce.js';
 import * as restore from './commands/restore.js';
 import * as run from './commands/run.js';
+import * as runStep from './commands/run-step.js';
 import * as server from './commands/server.js';
 import * as snapshot from './commands/snapshot.js';
 import * as status from './commands/status.js';
 import * as version from './commands/version.js';
 import * as watch from './commands/watch.js';
 
-const COMMANDS = [init, add, snapshot, restore, deleteSnapshot, diff, config, status, report, lineage, version, demo, server, push, pull, publish, clone, run, watch, reproduce, store];
+const COMMANDS = [init, add, snapshot, restore, deleteSnapshot, diff, config, status, report, lineage, version, demo, server, push, pull, publish, clone, run, runStep, watch, reproduce, store];
 
 /** The whole command tree (also read by the docs generator for the command reference). */
 export function buildProgram(): Command {

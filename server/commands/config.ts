@@ -10,6 +10,7 @@ import { isAbsolute } from 'node:path';
 import { ConfigurationError, NotFoundError } from '../../protocol/errors.js';
 import type { config as Config, ConfigParam, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
+import { EXECUTORS } from '../../runner/executor.js';
 import { openResource } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { isValidHostname, printable, shortHostname } from '../workspace/names.js';
@@ -118,6 +119,17 @@ const WORKSPACE_PARAMS: ParamDef[] = [
     kind: 'string',
     description: "Where push sends and clone, pull and restore fetch the content store's objects: an rclone remote (name:path) or a directory.",
     validate: (v, ws) => storeRemoteProblem(ws, v),
+  },
+  // Local, not committed: whether steps go to a cluster depends on the machine a clone is on
+  // (a laptop clone of a workspace run on the cluster has no sbatch).
+  {
+    name: 'runner.executor',
+    scope: 'local',
+    dwsOnly: true,
+    default: 'local',
+    kind: 'string',
+    description: 'Where dws run runs steps by default: local (threads and processes on this machine) or slurm (each step an sbatch job; docs/slurm.md). dws run --executor overrides it.',
+    validate: (v) => (typeof v === 'string' && (EXECUTORS as readonly string[]).includes(v) ? null : `must be one of ${EXECUTORS.join(', ')}`),
   },
 ];
 

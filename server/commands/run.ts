@@ -24,12 +24,17 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   // `dws run STEP`: the step and its upstream; the engine skips what is current.
   if (p.steps.length > 0) steps = selectSteps(planSteps(steps, await openResources(ws), ctx.cwd), p.steps);
   // Observed writes (runner/observe.ts): the observer follows the run's events to name the step that was running.
+  // --executor, else this machine's `runner.executor` setting (dws config), else local.
+  const setting = ws.localParams['runner.executor'];
+  const executor = p.executor ?? (setting === 'slurm' ? 'slurm' : 'local');
   const observer = p.observe && !p.dryRun ? new (await import('../../runner/observe.js')).WriteObserver() : undefined;
   const onEvent = observer ? (e: RunEvent) => (observer.onRunEvent(e), ctx.onRunEvent?.(e)) : ctx.onRunEvent;
   return runPipeline(ctx, ws, {
     steps,
     params,
-    jobs: p.jobs ?? availableParallelism(),
+    // A cluster runs every step the DAG makes ready (its scheduler decides when); locally, one per core.
+    jobs: p.jobs ?? (executor === 'slurm' ? Math.max(1, steps.length) : availableParallelism()),
+    executor,
     force: p.force,
     dryRun: p.dryRun,
     snapshot: p.snapshot,

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { ResultOf, RunEvent, run as Run } from '../../../protocol/index.js';
 import { PIPELINE_FILE, STEP_FILE } from '../../../protocol/step-file.js';
 import { callMethod } from '../../../server/commands/index.js';
@@ -30,6 +30,7 @@ interface RunFlags {
   workspaceDir?: string;
   observe: boolean;
   strict?: boolean;
+  executor?: 'local' | 'slurm';
 }
 
 export function register(program: Command): void {
@@ -51,6 +52,7 @@ export function register(program: Command): void {
     // Observed writes (runner/observe.ts).
     .option('--strict', 'fail the run (no snapshot) when a step writes outside the declared outputs or through a symlink out of its resource')
     .option('--no-observe', 'do not watch for writes outside the declared outputs')
+    .option('--executor <NAME>', "where steps run: local (this machine) or slurm (each step an sbatch job; docs/slurm.md); default: the workspace's runner.executor setting, else local", executorName)
     .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (files: string[], o: RunFlags, cmd: Command) => {
       const g = globalOptions(cmd);
@@ -83,6 +85,7 @@ export function register(program: Command): void {
           workspaceDir: o.workspaceDir,
           observe: o.observe,
           strict: o.strict === true,
+          executor: o.executor,
         });
       } finally {
         interrupt.dispose();
@@ -115,6 +118,11 @@ export function stderrReporter(json: boolean, tty = process.stderr.isTTY === tru
     partialShown = false;
     process.stderr.write(progressLine(e));
   };
+}
+
+function executorName(v: string): 'local' | 'slurm' {
+  if (v === 'local' || v === 'slurm') return v;
+  throw new InvalidArgumentError(`unknown executor '${v}': use local or slurm`);
 }
 
 function renderPlan(r: ResultOf<typeof Run>): string {
