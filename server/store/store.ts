@@ -18,6 +18,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readd
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
+import { oneShotSha1 } from '../resources/hashtree/hash-files.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
 
@@ -193,7 +194,7 @@ export class ContentStore {
       this.flushSmall();
       bytes = this.readPacked(id, loc);
     }
-    if (createHash('sha1').update(bytes).digest('hex') !== id) throw new CorruptObjectError(id, loc.pack < 0 ? this.loosePath(id) : `pack ${this.packs[loc.pack]?.name}`);
+    if (oneShotSha1(bytes) !== id) throw new CorruptObjectError(id, loc.pack < 0 ? this.loosePath(id) : `pack ${this.packs[loc.pack]?.name}`);
     return bytes;
   }
 
