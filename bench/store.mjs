@@ -3,6 +3,7 @@
 //
 //   npm run bench:store
 //   BENCH_RUNS=3 BENCH_FILES=10000 npm run bench:store
+//   BENCH_ONLY=big npm run bench:store      (only the 20 x 50 MB case; BENCH_ONLY=small: the others)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,9 @@ const BIG_FILES = Number(process.env.BENCH_BIG_FILES ?? 20);
 const BIG_MB = 50;
 const root = benchRoot('store');
 const noStore = { ...env, DWS_CONTENT_STORE: 'off' };
+const ONLY = process.env.BENCH_ONLY ?? '';
+const small = ONLY === '' || ONLY === 'small';
+const big = ONLY === '' || ONLY === 'big';
 
 function time(cmd, args, cwd = root, withEnv = env) {
   const t = process.hrtime.bigint();
@@ -75,114 +79,118 @@ function change(dir, round) {
 
 console.log(`content store benchmarks: ${RUNS} runs each, medians; ${FILES} files of 1 KB in ${DIRS} dirs; ${BIG_FILES} x ${BIG_MB} MB\n`);
 
-// --- first snapshot, with and without the store (alternating, so drift hits both alike)
-const source = join(root, 'source');
-console.log(`generating ${FILES} files...`);
-smallFiles(source);
-const copyInto = (dir) => cpSync(source, dir, { recursive: true });
-const without = [];
-const withStore = median(runs(RUNS, (i) => {
-  without.push(dws(workspace(`off${i}`, copyInto), ['snapshot'], noStore));
-  return dws(workspace(`on${i}`, copyInto), ['snapshot']);
-}));
-report(`first snapshot with the store, ${FILES} x 1 KB`, withStore, 'same without the store', median(without), '<= 1.3x');
+if (small) {
+  // --- first snapshot, with and without the store (alternating, so drift hits both alike)
+  const source = join(root, 'source');
+  console.log(`generating ${FILES} files...`);
+  smallFiles(source);
+  const copyInto = (dir) => cpSync(source, dir, { recursive: true });
+  const without = [];
+  const withStore = median(runs(RUNS, (i) => {
+    without.push(dws(workspace(`off${i}`, copyInto), ['snapshot'], noStore));
+    return dws(workspace(`on${i}`, copyInto), ['snapshot']);
+  }));
+  report(`first snapshot with the store, ${FILES} x 1 KB`, withStore, 'same without the store', median(without), '<= 1.3x');
 
-const ws = join(root, `on${RUNS - 1}`);
-const data = join(ws, 'data');
-const wsOff = join(root, `off${RUNS - 1}`);
-report('no-change snapshot with the store', median(runs(RUNS, (i) => dws(ws, ['snapshot', `nc${i}`]))), 'same without the store', median(runs(RUNS, (i) => dws(wsOff, ['snapshot', `nc${i}`], noStore))), '<= 1.0 s');
-report('one-file-changed snapshot with the store', median(runs(RUNS, (i) => {
-  appendFileSync(join(data, 'd0000', `f${i}.bin`), 'x');
-  return dws(ws, ['snapshot']);
-})), 'same without the store', median(runs(RUNS, (i) => {
-  appendFileSync(join(wsOff, 'data', 'd0000', `f${i}.bin`), 'x');
-  return dws(wsOff, ['snapshot'], noStore);
-})), '<= 1.1 s');
-report('status with changes of the data (100k walk)', median(runs(RUNS, () => dws(ws, ['status']))), null, null);
+  const ws = join(root, `on${RUNS - 1}`);
+  const data = join(ws, 'data');
+  const wsOff = join(root, `off${RUNS - 1}`);
+  report('no-change snapshot with the store', median(runs(RUNS, (i) => dws(ws, ['snapshot', `nc${i}`]))), 'same without the store', median(runs(RUNS, (i) => dws(wsOff, ['snapshot', `nc${i}`], noStore))), '<= 1.0 s');
+  report('one-file-changed snapshot with the store', median(runs(RUNS, (i) => {
+    appendFileSync(join(data, 'd0000', `f${i}.bin`), 'x');
+    return dws(ws, ['snapshot']);
+  })), 'same without the store', median(runs(RUNS, (i) => {
+    appendFileSync(join(wsOff, 'data', 'd0000', `f${i}.bin`), 'x');
+    return dws(wsOff, ['snapshot'], noStore);
+  })), '<= 1.1 s');
+  report('status with changes of the data (100k walk)', median(runs(RUNS, () => dws(ws, ['status']))), null, null);
 
-// --- restore after 1% modified/deleted/added, against git restore of the same change
-dws(ws, ['snapshot', 'base']);
-const gitRepo = join(root, 'gitrepo');
-cpSync(data, gitRepo, { recursive: true });
-sh('git init -q && git add -A && git commit -qm v1 && git tag v1', gitRepo);
-const restoreTimes = [];
-const gitTimes = [];
-for (let i = 0; i < RUNS; i++) {
-  change(data, i);
-  change(gitRepo, i);
-  dws(ws, ['snapshot', `changed${i}`]);
-  sh('git add -A && git commit -qm changed', gitRepo);
-  restoreTimes.push(dws(ws, ['restore', 'base']));
-  gitTimes.push(sh('git restore --source=v1 --staged --worktree -- .', gitRepo));
-  sh('git commit -qm back --allow-empty', gitRepo);
-}
-report('restore after 1% modified/deleted/added', median(restoreTimes), 'git restore --source=v1', median(gitTimes), '<= 1.0x git');
-
-// --- full restore into an empty folder, against cp -r of the tree
-const fullTimes = [];
-const cpTimes = [];
-for (let i = 0; i < RUNS; i++) {
-  rmSync(data, { recursive: true, force: true });
-  fullTimes.push(dws(ws, ['restore', 'base']));
-  cpTimes.push(sh(`cp -r ${JSON.stringify(data)} ${JSON.stringify(join(root, `cp${i}`))}`));
-}
-report('full restore into an empty folder', median(fullTimes), 'cp -r of the tree', median(cpTimes), '<= 1.2x cp -r');
-
-// --- push to a local rclone remote, against rclone copy of one file of the same total size
-const conf = join(root, 'rclone.conf');
-writeFileSync(conf, '[loc]\ntype = local\n');
-const renv = { ...env, RCLONE_CONFIG: conf };
-const origin = join(root, 'origin.git');
-sh(`git init -q --bare ${JSON.stringify(origin)}`);
-sh(`git remote add origin ${JSON.stringify(origin)}`, ws);
-const one = join(root, 'one-file');
-mkdirSync(one);
-sh(`head -c ${FILES * 1024} /dev/urandom > ${JSON.stringify(join(one, 'all.bin'))}`);
-const pushTimes = [];
-const copyTimes = [];
-for (let i = 0; i < RUNS; i++) {
-  const remote = `loc:${join(root, `remote${i}`)}`;
-  dws(ws, ['config', 'store.remote', remote], renv);
-  pushTimes.push(dws(ws, ['push'], renv));
-  copyTimes.push(time('rclone', ['copy', one, `loc:${join(root, `onecopy${i}`)}`], root, renv));
-}
-report(`push of the store (${FILES} small objects) to a local rclone remote`, median(pushTimes), 'rclone copy of one file of the same size', median(copyTimes), '<= 2x');
-
-// --- clone + materialize, against a full restore
-const cloneTimes = [];
-for (let i = 0; i < RUNS; i++) {
-  const away = `${ws}-away`;
-  sh(`mv ${JSON.stringify(ws)} ${JSON.stringify(away)}`); // "another machine": the original folder is not there
-  try {
-    cloneTimes.push(dws(root, ['clone', origin, join(root, `clone${i}`)], renv));
-  } finally {
-    rmSync(join(root, `clone${i}`), { recursive: true, force: true });
-    rmSync(data, { recursive: true, force: true });
-    sh(`mv ${JSON.stringify(away)} ${JSON.stringify(ws)}`);
+  // --- restore after 1% modified/deleted/added, against git restore of the same change
+  dws(ws, ['snapshot', 'base']);
+  const gitRepo = join(root, 'gitrepo');
+  cpSync(data, gitRepo, { recursive: true });
+  sh('git init -q && git add -A && git commit -qm v1 && git tag v1', gitRepo);
+  const restoreTimes = [];
+  const gitTimes = [];
+  for (let i = 0; i < RUNS; i++) {
+    change(data, i);
+    change(gitRepo, i);
+    dws(ws, ['snapshot', `changed${i}`]);
+    sh('git add -A && git commit -qm changed', gitRepo);
+    restoreTimes.push(dws(ws, ['restore', 'base']));
+    gitTimes.push(sh('git restore --source=v1 --staged --worktree -- .', gitRepo));
+    sh('git commit -qm back --allow-empty', gitRepo);
   }
-}
-report('clone + materialize', median(cloneTimes), 'full restore', median(fullTimes), '<= 1.5x full restore');
+  report('restore after 1% modified/deleted/added', median(restoreTimes), 'git restore --source=v1', median(gitTimes), '<= 1.0x git');
 
-const rss = peakRssMb(['snapshot'], workspace('rss', copyInto));
-if (rss !== null) console.log(`peak RSS, first snapshot of ${FILES} files with the store: ${rss.toFixed(0)} MB  target: <= 300 MB`);
+  // --- full restore into an empty folder, against cp -r of the tree
+  const fullTimes = [];
+  const cpTimes = [];
+  for (let i = 0; i < RUNS; i++) {
+    rmSync(data, { recursive: true, force: true });
+    fullTimes.push(dws(ws, ['restore', 'base']));
+    cpTimes.push(sh(`cp -r ${JSON.stringify(data)} ${JSON.stringify(join(root, `cp${i}`))}`));
+  }
+  report('full restore into an empty folder', median(fullTimes), 'cp -r of the tree', median(cpTimes), '<= 1.2x cp -r');
 
-// --- 20 x 50 MB
-const bigSource = join(root, 'big');
-mkdirSync(bigSource);
-const chunk = randomBytes(BIG_MB << 20);
-for (let i = 0; i < BIG_FILES; i++) {
-  chunk[0] = i;
-  writeFileSync(join(bigSource, `big${i}.bin`), chunk);
+  // --- push to a local rclone remote, against rclone copy of one file of the same total size
+  const conf = join(root, 'rclone.conf');
+  writeFileSync(conf, '[loc]\ntype = local\n');
+  const renv = { ...env, RCLONE_CONFIG: conf };
+  const origin = join(root, 'origin.git');
+  sh(`git init -q --bare ${JSON.stringify(origin)}`);
+  sh(`git remote add origin ${JSON.stringify(origin)}`, ws);
+  const one = join(root, 'one-file');
+  mkdirSync(one);
+  sh(`head -c ${FILES * 1024} /dev/urandom > ${JSON.stringify(join(one, 'all.bin'))}`);
+  const pushTimes = [];
+  const copyTimes = [];
+  for (let i = 0; i < RUNS; i++) {
+    const remote = `loc:${join(root, `remote${i}`)}`;
+    dws(ws, ['config', 'store.remote', remote], renv);
+    pushTimes.push(dws(ws, ['push'], renv));
+    copyTimes.push(time('rclone', ['copy', one, `loc:${join(root, `onecopy${i}`)}`], root, renv));
+  }
+  report(`push of the store (${FILES} small objects) to a local rclone remote`, median(pushTimes), 'rclone copy of one file of the same size', median(copyTimes), '<= 2x');
+
+  // --- clone + materialize, against a full restore
+  const cloneTimes = [];
+  for (let i = 0; i < RUNS; i++) {
+    const away = `${ws}-away`;
+    sh(`mv ${JSON.stringify(ws)} ${JSON.stringify(away)}`); // "another machine": the original folder is not there
+    try {
+      cloneTimes.push(dws(root, ['clone', origin, join(root, `clone${i}`)], renv));
+    } finally {
+      rmSync(join(root, `clone${i}`), { recursive: true, force: true });
+      rmSync(data, { recursive: true, force: true });
+      sh(`mv ${JSON.stringify(away)} ${JSON.stringify(ws)}`);
+    }
+  }
+  report('clone + materialize', median(cloneTimes), 'full restore', median(fullTimes), '<= 1.5x full restore');
+
+  const rss = peakRssMb(['snapshot'], workspace('rss', copyInto));
+  if (rss !== null) console.log(`peak RSS, first snapshot of ${FILES} files with the store: ${rss.toFixed(0)} MB  target: <= 300 MB`);
 }
-const copyBig = (dir) => cpSync(bigSource, dir, { recursive: true });
-const bigWithout = [];
-const bigWith = median(runs(RUNS, (i) => {
-  bigWithout.push(dws(workspace(`bigoff${i}`, copyBig), ['snapshot'], noStore));
-  return dws(workspace(`bigon${i}`, copyBig), ['snapshot']);
-}));
-report(`first snapshot with the store, ${BIG_FILES} x ${BIG_MB} MB`, bigWith, 'same without the store', median(bigWithout), '<= 1.3x');
-const bigRss = peakRssMb(['snapshot'], workspace('bigrss', copyBig));
-if (bigRss !== null) console.log(`peak RSS, first snapshot of ${BIG_FILES} x ${BIG_MB} MB with the store: ${bigRss.toFixed(0)} MB  target: <= 300 MB`);
+
+if (big) {
+  // --- 20 x 50 MB
+  const bigSource = join(root, 'big');
+  mkdirSync(bigSource);
+  const chunk = randomBytes(BIG_MB << 20);
+  for (let i = 0; i < BIG_FILES; i++) {
+    chunk[0] = i;
+    writeFileSync(join(bigSource, `big${i}.bin`), chunk);
+  }
+  const copyBig = (dir) => cpSync(bigSource, dir, { recursive: true });
+  const bigWithout = [];
+  const bigWith = median(runs(RUNS, (i) => {
+    bigWithout.push(dws(workspace(`bigoff${i}`, copyBig), ['snapshot'], noStore));
+    return dws(workspace(`bigon${i}`, copyBig), ['snapshot']);
+  }));
+  report(`first snapshot with the store, ${BIG_FILES} x ${BIG_MB} MB`, bigWith, 'same without the store', median(bigWithout), '<= 1.3x');
+  const bigRss = peakRssMb(['snapshot'], workspace('bigrss', copyBig));
+  if (bigRss !== null) console.log(`peak RSS, first snapshot of ${BIG_FILES} x ${BIG_MB} MB with the store: ${bigRss.toFixed(0)} MB  target: <= 300 MB`);
+}
 
 console.log('\n| what | dws (s) | floor | floor (s) | ratio | target |\n|---|---|---|---|---|---|');
 for (const r of rows) {

@@ -69,9 +69,10 @@ export interface RcloneStats {
 
 /**
  * Run `rclone args...` in `cwd`; a clear error when rclone is missing or fails. With `onStats`,
- * rclone logs JSON and its transfer stats every half second are passed on (for progress).
+ * rclone logs JSON and its transfer stats every half second are passed on (for progress); with
+ * `onCopied` too (which needs `--verbose` in args), the path of each file it copied.
  */
-export function exec(ctx: Context, cwd: string, args: string[], onStats?: (s: RcloneStats) => void): Promise<string> {
+export function exec(ctx: Context, cwd: string, args: string[], onStats?: (s: RcloneStats) => void, onCopied?: (path: string) => void): Promise<string> {
   const argv = onStats ? [...args, '--use-json-log', '--stats', '500ms'] : args;
   ctx.log.debug(`rclone ${argv.join(' ')} [run in ${cwd}]`);
   return new Promise((resolvePromise, reject) => {
@@ -93,8 +94,11 @@ export function exec(ctx: Context, cwd: string, args: string[], onStats?: (s: Rc
         const lines = (partial + chunk).split('\n');
         partial = lines.pop()!;
         for (const line of lines) {
-          const stats = parseJsonLine(line)?.stats as Partial<RcloneStats> | undefined;
+          const json = parseJsonLine(line);
+          const stats = json?.stats as Partial<RcloneStats> | undefined;
           if (typeof stats?.bytes === 'number' && typeof stats.totalBytes === 'number') onStats({ bytes: stats.bytes, totalBytes: stats.totalBytes });
+          // "Copied (new)", "Copied (replaced existing)", "Multi-thread Copied (new)", ...
+          if (onCopied && typeof json?.object === 'string' && /\bCopied\b/.test(String(json.msg))) onCopied(json.object);
         }
       });
     }

@@ -96,6 +96,7 @@ export function applyGc(store: ContentStore, live: Set<string>, plan: GcPlan): v
   let tmp: string | null = null;
   let fd = -1;
   let size = 0;
+  let written: string | null = null;
   try {
     for (const p of store.packIndexes) {
       if (!mixed.has(p.name)) continue;
@@ -123,12 +124,13 @@ export function applyGc(store: ContentStore, live: Set<string>, plan: GcPlan): v
     if (fd >= 0) {
       closeSync(fd);
       fd = -1;
-      publishPack(tmp!, store.packDir, entries, size);
+      written = publishPack(tmp!, store.packDir, entries, size);
     }
   } finally {
     if (fd >= 0) closeSync(fd);
   }
-  for (const name of [...plan.deadPacks, ...plan.mixedPacks]) {
+  // The new pack is named by its index: it may be a pack of the plan, same objects at the same places.
+  for (const name of [...plan.deadPacks, ...plan.mixedPacks].filter((n) => n !== written)) {
     rmSync(join(store.packDir, `${name}.idx`), { force: true });
     rmSync(join(store.packDir, `${name}.pack`), { force: true });
   }

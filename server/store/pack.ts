@@ -50,6 +50,31 @@ export function entryLength(idx: PackIndex, i: number): number {
   return idx.lengths.readUInt32BE(i * 4);
 }
 
+/** The first four bytes of each id of a pack, as numbers: a lookup compares numbers, not buffers. */
+const prefixesOf = new WeakMap<PackIndex, Uint32Array>();
+
+/** The entry number of the id at `id[0..20)` in a pack (binary search of the sorted ids), or -1. */
+export function findEntry(idx: PackIndex, id: Buffer): number {
+  let prefixes = prefixesOf.get(idx);
+  if (prefixes === undefined) {
+    prefixes = new Uint32Array(idx.count);
+    for (let i = 0; i < idx.count; i++) prefixes[i] = idx.ids.readUInt32BE(i * ID_BYTES);
+    prefixesOf.set(idx, prefixes);
+  }
+  const key = id.readUInt32BE(0);
+  let lo = 0;
+  let hi = idx.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (prefixes[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < idx.count && prefixes[i] === key; i++) {
+    if (id.compare(idx.ids, i * ID_BYTES, (i + 1) * ID_BYTES, 0, ID_BYTES) === 0) return i;
+  }
+  return -1;
+}
+
 /** Parse `<dir>/<name>.idx`; throws an Error naming the file when it is damaged. */
 export function readPackIndex(dir: string, name: string): PackIndex {
   const file = join(dir, `${name}.idx`);

@@ -44,41 +44,47 @@ export async function listRemote(ws: Workspace, remote: string): Promise<Set<str
   return new Set(out.split('\n').filter((l) => l !== ''));
 }
 
-/** Copy `files` (relative paths) from `src` to `dest` with one rclone call, reporting bytes to `task`. */
-export async function copyFiles(ws: Workspace, src: string, dest: string, files: string[], tmpDir: string, task?: ProgressTask): Promise<void> {
-  if (files.length === 0) return;
+/**
+ * Copy `files` (relative paths) from `src` to `dest` with one rclone call, reporting bytes to
+ * `task`; files the other side has already (same size and time) are skipped. `inOrder`: one file
+ * at a time, in descending name order (so `X.pack` before `X.idx`). Returns the files copied.
+ */
+export async function copyFiles(ws: Workspace, src: string, dest: string, files: string[], tmpDir: string, task?: ProgressTask, inOrder = false): Promise<string[]> {
+  if (files.length === 0) return [];
   const list = join(tmpDir, `files-${process.pid}-${randomBytes(4).toString('hex')}`);
   writeFileSync(list, files.join('\n') + '\n');
-  const args = ['copy', '--files-from-raw', list, '--no-traverse', '--transfers', '8', '--checkers', '16', src, dest];
+  const parallel = inOrder ? ['--check-first', '--order-by', 'name,descending', '--transfers', '1'] : ['--transfers', '8'];
+  const args = ['copy', '--files-from-raw', list, '--no-traverse', ...parallel, '--checkers', '16', '--verbose', src, dest];
+  const copied: string[] = [];
   try {
-    await rclone(ws.ctx, ws.dir, args, task && ((s) => task.report(s.bytes, s.totalBytes)));
+    await rclone(ws.ctx, ws.dir, args, (s) => task?.report(s.bytes, s.totalBytes), (f) => copied.push(f));
   } finally {
     rmSync(list, { force: true });
   }
+  return copied;
 }
 
-/** Upload every pack and large object of the local store that the remote lacks. Returns files and bytes sent. */
+/**
+ * Upload every pack and large object of the local store that the remote lacks (rclone skips the
+ * files it has: no listing first). Large objects go in parallel; packs one after the other, each
+ * before its index, so that a pack is visible on the remote only once complete. Returns the
+ * files and objects sent.
+ */
 export async function pushObjects(ws: Workspace, store: ContentStore, remote: string): Promise<{ files: number; objects: number }> {
-  const there = await listRemote(ws, remote);
-  const packs: string[] = [];
-  const idxs: string[] = [];
-  let objects = 0;
-  for (const p of store.packIndexes) {
-    if (there.has(`packs/${p.name}.idx`)) continue;
-    packs.push(`packs/${p.name}.pack`);
-    idxs.push(`packs/${p.name}.idx`);
-    objects += p.count;
-  }
-  const loose = [...store.looseIds].map((id) => `objects/${id.slice(0, 2)}/${id.slice(2)}`).filter((f) => !there.has(f));
-  objects += loose.length;
+  const packs = store.packIndexes.flatMap((p) => [`packs/${p.name}.pack`, `packs/${p.name}.idx`]);
+  const loose = [...store.looseIds].map((id) => `objects/${id.slice(0, 2)}/${id.slice(2)}`);
   const task = ws.ctx.progress.begin('Uploading to the store remote', 'bytes');
+  const sent: string[] = [];
   try {
-    await copyFiles(ws, store.dir, remote, [...packs, ...loose], store.tmpDir, task);
-    await copyFiles(ws, store.dir, remote, idxs, store.tmpDir); // indexes last: packs are visible only when complete
+    sent.push(...(await copyFiles(ws, store.dir, remote, loose, store.tmpDir, task)));
+    sent.push(...(await copyFiles(ws, store.dir, remote, packs, store.tmpDir, task, true)));
   } finally {
     task.end();
   }
-  return { files: packs.length + idxs.length + loose.length, objects };
+  const sentIdx = new Set(sent.filter((f) => f.endsWith('.idx')));
+  let objects = sent.filter((f) => f.startsWith('objects/')).length;
+  for (const p of store.packIndexes) if (sentIdx.has(`packs/${p.name}.idx`)) objects += p.count;
+  return { files: sent.length, objects };
 }
 
 /**

@@ -16,7 +16,7 @@
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, chmodSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
-import { type ContentStore } from './store.js';
+import { type ContentStore, type ObjectLocation } from './store.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, parseTree, readTree, type StoreTreeEntry } from './trees.js';
 
 
@@ -38,7 +38,7 @@ export async function scanTree(root: string, cacheFile: string | null, onWarning
     treeDir: null,
     ...(cacheFile !== null ? { cacheFile } : {}),
     ...(onWarning ? { onWarning } : {}),
-    store: { session: null, has: () => true, putSmall: (id, bytes) => trees.set(id, bytes), adoptLarge: () => {}, recordPacked: () => {} },
+    store: { session: null, has: () => true, hasBinary: () => true, putSmall: (id, bytes) => trees.set(id, bytes), adoptLarge: () => {}, recordPacked: () => {} },
   });
   return { root, tree: r.storeRoot!, trees };
 }
@@ -173,46 +173,65 @@ export function saveCurrent(store: ContentStore, current: ScannedTree, rels: str
 /**
  * Carry out a plan on `root` (all checks passed; every object is in the store). New contents are
  * written and checked in a temp directory first, so a corrupt object stops the restore before any
- * file of the resource is replaced. `onProgress(done, total)`.
+ * file of the resource is replaced. A directory that is new is built whole in the temp directory
+ * and renamed into place at once (a full restore renames its top directories, not every file).
+ * Objects are read in pack order. `onProgress(done, total)`.
  */
 export function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void): void {
+  store.commit(); // nothing left unpublished, so the locations taken below stay valid
   mkdirSync(root, { recursive: true });
   const tmp = join(root, RESTORE_TMP);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  const writes = plan.actions.filter((a): a is Extract<Action, { kind: 'write' }> => a.kind === 'write');
-  const total = writes.length;
-  let done = 0;
+  // Per action: where it is staged in tmp, and whether it lies in a new directory (moved with it).
+  const staged: string[] = [];
+  const inNewDir = new Uint8Array(plan.actions.length);
+  const newDirs = new Map<string, string>();
+  const writes: { path: string; entry: StoreTreeEntry; loc: ObjectLocation | undefined }[] = [];
+  let n = 0;
+  let total = 0;
   try {
-    writes.forEach((a, i) => {
-      const t = join(tmp, String(i));
-      if (a.entry.mode === MODE_LINK) symlinkSync(store.read(a.entry.id).toString('utf8'), t);
+    plan.actions.forEach((a, i) => {
+      if (a.kind !== 'mkdir' && a.kind !== 'write') return;
+      const slash = a.rel.lastIndexOf('/');
+      const parent = slash < 0 ? undefined : newDirs.get(a.rel.slice(0, slash));
+      const path = parent === undefined ? join(tmp, String(n++)) : `${parent}/${a.rel.slice(slash + 1)}`;
+      staged[i] = path;
+      if (parent !== undefined) inNewDir[i] = 1;
+      if (a.kind === 'mkdir') {
+        mkdirSync(path);
+        newDirs.set(a.rel, path);
+      } else writes.push({ path, entry: a.entry, loc: a.entry.mode === MODE_LINK ? undefined : store.locate(a.entry.id) });
+    });
+    total = writes.length;
+    writes.sort(byLocation);
+    let done = 0;
+    for (const w of writes) {
+      if (w.entry.mode === MODE_LINK) symlinkSync(store.read(w.entry.id).toString('utf8'), w.path);
       else {
-        const fd = openSync(t, 'wx', a.entry.mode === MODE_EXEC ? 0o777 : 0o666);
+        const fd = openSync(w.path, 'wx', w.entry.mode === MODE_EXEC ? 0o777 : 0o666);
         try {
-          store.writeObjectTo(a.entry.id, fd);
+          store.writeObjectTo(w.entry.id, fd, w.loc);
         } finally {
           closeSync(fd);
         }
       }
       if ((++done & 255) === 0) onProgress?.(done, total);
-    });
+    }
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  let w = 0;
-  for (const a of plan.actions) {
+  plan.actions.forEach((a, i) => {
+    if (inNewDir[i] === 1) return;
     const abs = join(root, a.rel);
     switch (a.kind) {
       case 'remove':
         rmSync(abs, { recursive: a.dir, force: true });
         break;
       case 'mkdir':
-        if (!isDir(abs)) {
-          rmSync(abs, { force: true });
-          mkdirSync(abs);
-        }
+        if (!isDir(abs)) rmSync(abs, { force: true });
+        renameSync(staged[i]!, abs);
         break;
       case 'chmod':
         {
@@ -221,16 +240,27 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
           chmodSync(abs, a.exec ? m | ((m & 0o444) >> 2) : m & ~0o111);
         }
         break;
-      case 'write': {
-        const t = join(tmp, String(w++));
-        if (isDir(abs)) rmSync(abs, { recursive: true, force: true });
-        renameSync(t, abs);
+      case 'write':
+        try {
+          renameSync(staged[i]!, abs);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EISDIR' || !isDir(abs)) throw e;
+          rmSync(abs, { recursive: true, force: true }); // a directory that became a file
+          renameSync(staged[i]!, abs);
+        }
         break;
-      }
     }
-  }
+  });
   rmdirSync(tmp);
   onProgress?.(total, total);
+}
+
+/** Pack by pack, in offset order, then files of their own (and links). */
+function byLocation(a: { loc: ObjectLocation | undefined }, b: { loc: ObjectLocation | undefined }): number {
+  const pa = a.loc === undefined || a.loc.pack < 0 ? Infinity : a.loc.pack;
+  const pb = b.loc === undefined || b.loc.pack < 0 ? Infinity : b.loc.pack;
+  if (pa !== pb) return pa < pb ? -1 : 1;
+  return pa === Infinity ? 0 : a.loc!.offset - b.loc!.offset;
 }
 
 function isDir(p: string): boolean {
@@ -241,15 +271,24 @@ function isDir(p: string): boolean {
   }
 }
 
-function byName(entries: StoreTreeEntry[]): Map<string, StoreTreeEntry> {
+function byName(entries: readonly StoreTreeEntry[]): Map<string, StoreTreeEntry> {
   return new Map(entries.map((e) => [e.name, e]));
 }
 
-function currentTree(current: ScannedTree, id: string): StoreTreeEntry[] {
+/** Parsed trees of each scan: planning reads a differing tree more than once. */
+const parsedScans = new WeakMap<ScannedTree, Map<string, readonly StoreTreeEntry[]>>();
+
+function currentTree(current: ScannedTree, id: string): readonly StoreTreeEntry[] {
   if (id === EMPTY_TREE) return [];
-  const bytes = current.trees.get(id);
-  if (bytes === undefined) throw new Error(`Internal error: tree ${id} of the scan of ${current.root} is unknown`);
-  return parseTree(bytes, id);
+  let parsed = parsedScans.get(current);
+  if (parsed === undefined) parsedScans.set(current, (parsed = new Map()));
+  let entries = parsed.get(id);
+  if (entries === undefined) {
+    const bytes = current.trees.get(id);
+    if (bytes === undefined) throw new Error(`Internal error: tree ${id} of the scan of ${current.root} is unknown`);
+    parsed.set(id, (entries = parseTree(bytes, id)));
+  }
+  return entries;
 }
 
 /** The ids of the current files of a scan (gc keeps the content that is on disk now). */

@@ -14,16 +14,23 @@
  * through their index), and every read checks the bytes against the id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
+import { oneShotSha1 } from '../resources/hashtree/hash-files.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
-import { entryLength, entryOffset, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
+import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
 
 /** Files this long or longer become objects of their own; shorter ones go into packs. */
 export const LARGE_OBJECT_BYTES = 1 << 20;
 const CHUNK = 1 << 20;
-/** Pack windows kept at once (each up to CHUNK bytes): a snapshot's packs are one per hashing thread. */
+/**
+ * Bytes read from a pack at once (see readPacked): enough for dozens of small objects in a row,
+ * little waste when a restore needs one object here and there (it reads them in pack order).
+ */
+const WINDOW = 64 << 10;
+/** Pack windows kept at once: a snapshot's packs are one per hashing thread. */
 const MAX_WINDOWS = 8;
 
 /** Where an object is: in a pack (index into `packs`) at an offset, or a file of its own (pack -1). */
@@ -61,9 +68,11 @@ export class ContentStore {
   /** Objects stored by this process since the indexes were read. */
   private added = new Map<string, ObjectLocation>();
   private knownIds: KnownIds | undefined;
-  private locations: Map<string, ObjectLocation> | undefined;
+  private readonly probe = Buffer.alloc(ID_BYTES);
   private readonly packFds = new Map<number, number>();
   private packWriter: SmallObjectWriter | undefined;
+  /** Large objects not yet visible: id -> temp file (adoptLarge). */
+  private pendingLarge = new Map<string, string>();
   /** Packs written by hashing threads in the current session: path -> entries. */
   private sessionPacks = new Map<string, PackEntry[]>();
   /** The sessions of hashing threads since the last abort, whose temp files abort removes. */
@@ -99,7 +108,6 @@ export class ContentStore {
     }
     this.added = new Map();
     this.knownIds = undefined;
-    this.locations = undefined;
   }
 
   get packCount(): number {
@@ -127,11 +135,17 @@ export class ContentStore {
     return this.added.has(id) || this.known().has(id);
   }
 
+  /** `has` for the id at `bytes[offset..offset+20)`. */
+  hasBinary(bytes: Buffer, offset: number): boolean {
+    return this.known().hasBinary(bytes, offset) || (this.added.size > 0 && this.added.has(bytes.toString('hex', offset, offset + ID_BYTES)));
+  }
+
   /** What a hash-tree run stores into (resources/hashtree StoreSink): this store, with a new session. */
   sink(): StoreSink {
     return {
       session: this.session(),
       has: (id) => this.has(id),
+      hasBinary: (bytes, offset) => this.hasBinary(bytes, offset),
       putSmall: (id, bytes) => this.putSmall(id, bytes),
       adoptLarge: (id, tmp) => this.adoptLarge(id, tmp),
       recordPacked: (path, id, offset, length) => this.recordPacked(path, id, offset, length),
@@ -145,22 +159,21 @@ export class ContentStore {
     return { id, tmpDir: this.tmpDir, known: this.known().buffer };
   }
 
-  private locationMap(): Map<string, ObjectLocation> {
-    if (this.locations === undefined) {
-      const m = new Map<string, ObjectLocation>();
-      this.packs.forEach((p, pi) => {
-        for (let i = 0; i < p.count; i++) {
-          m.set(p.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES), { pack: pi, offset: entryOffset(p, i), length: entryLength(p, i) });
-        }
-      });
-      for (const id of this.loose) m.set(id, { pack: -1, offset: 0, length: -1 });
-      this.locations = m;
-    }
-    return this.locations;
-  }
-
+  /**
+   * Where an object is: stored by this process, else in the first pack that has it (a binary
+   * search of each index: no table of every id as a string), else a file of its own.
+   */
   locate(id: string): ObjectLocation | undefined {
-    return this.added.get(id) ?? this.locationMap().get(id);
+    const added = this.added.get(id);
+    if (added !== undefined) return added;
+    const probe = this.probe;
+    probe.write(id, 'hex');
+    for (let pi = 0; pi < this.packs.length; pi++) {
+      const p = this.packs[pi]!;
+      const i = findEntry(p, probe);
+      if (i >= 0) return { pack: pi, offset: entryOffset(p, i), length: entryLength(p, i) };
+    }
+    return this.loose.has(id) ? { pack: -1, offset: 0, length: -1 } : undefined;
   }
 
   loosePath(id: string): string {
@@ -168,12 +181,11 @@ export class ContentStore {
   }
 
   /** The bytes of an object (for trees and link targets; files go through writeObjectTo). Checked against the id. */
-  read(id: string): Buffer {
-    const loc = this.locate(id);
+  read(id: string, loc = this.locate(id)): Buffer {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
     if (loc.pack < -1) {
       this.commit(); // stored by this process and not visible yet
-      return this.read(id);
+      return this.read(id, this.locate(id));
     }
     let bytes: Buffer;
     if (loc.pack < 0) {
@@ -182,16 +194,15 @@ export class ContentStore {
       this.flushSmall();
       bytes = this.readPacked(id, loc);
     }
-    if (createHash('sha1').update(bytes).digest('hex') !== id) throw new CorruptObjectError(id, loc.pack < 0 ? this.loosePath(id) : `pack ${this.packs[loc.pack]?.name}`);
+    if (oneShotSha1(bytes) !== id) throw new CorruptObjectError(id, loc.pack < 0 ? this.loosePath(id) : `pack ${this.packs[loc.pack]?.name}`);
     return bytes;
   }
 
   /** Write an object's bytes to `fd`, hashing them on the way; throws CorruptObjectError (after writing) when they do not match. */
-  writeObjectTo(id: string, fd: number): number {
-    const loc = this.locate(id);
+  writeObjectTo(id: string, fd: number, loc = this.locate(id)): number {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
     if (loc.pack !== -1) {
-      const bytes = this.read(id);
+      const bytes = this.read(id, loc);
       writeAll(fd, bytes);
       return bytes.length;
     }
@@ -234,16 +245,19 @@ export class ContentStore {
     return id;
   }
 
-  /** Make a large object written by a hashing thread (complete, synced) visible, or drop it if the store has it. */
+  /**
+   * Take a large object written (complete, not yet synced) by a hashing thread, or drop it if the
+   * store has it. Its sync starts now in the background, so that the disk writes it while the
+   * threads hash on; commit() waits for it and only then makes the object visible.
+   */
   adoptLarge(id: string, tmpPath: string): void {
     if (this.has(id)) {
       rmSync(tmpPath, { force: true });
       return;
     }
-    const dir = join(this.objectDir, id.slice(0, 2));
-    mkdirSync(dir, { recursive: true });
-    renameSync(tmpPath, join(dir, id.slice(2)));
-    this.added.set(id, { pack: -1, offset: 0, length: -1 });
+    void syncInBackground(tmpPath);
+    this.pendingLarge.set(id, tmpPath);
+    this.added.set(id, { pack: -4, offset: 0, length: -1 });
   }
 
   /** Record an object a hashing thread appended to its session pack `packPath`. */
@@ -275,7 +289,16 @@ export class ContentStore {
       published.push(publishPack(path, this.packDir, entries, statSync(path).size));
     }
     this.sessionPacks = new Map();
-    if (published.length > 0 || [...this.added.values()].some((l) => l.pack === -1)) {
+    let large = false;
+    for (const [id, tmp] of this.pendingLarge) {
+      syncFile(tmp); // quick when its background sync has finished
+      const dir = join(this.objectDir, id.slice(0, 2));
+      mkdirSync(dir, { recursive: true });
+      renameSync(tmp, join(dir, id.slice(2)));
+      large = true;
+    }
+    this.pendingLarge = new Map();
+    if (published.length > 0 || large) {
       syncDir(this.objectDir);
       this.reload();
     }
@@ -290,13 +313,15 @@ export class ContentStore {
     }
     for (const path of this.sessionPacks.keys()) rmSync(path, { force: true });
     this.sessionPacks = new Map();
+    for (const tmp of this.pendingLarge.values()) rmSync(tmp, { force: true });
+    this.pendingLarge = new Map();
     // Temp files of threads that failed before reporting them (a full disk): named by session.
     if (this.sessionIds.length > 0) {
       const mine = (f: string) => this.sessionIds.some((id) => f.includes(`-${id}-`));
       for (const f of readdirSync(this.tmpDir)) if (mine(f)) rmSync(join(this.tmpDir, f), { force: true });
       this.sessionIds = [];
     }
-    this.added = new Map([...this.added].filter(([, l]) => l.pack === -1));
+    this.added = new Map();
   }
 
   /** Every visible object: id -> bytes (large objects by file size). */
@@ -314,15 +339,15 @@ export class ContentStore {
   }
 
   /**
-   * An object's bytes from its pack, through a 1 MB window per pack: a restore reads objects in
-   * about the order they were packed, so one read serves hundreds of small files (was: a read each).
+   * An object's bytes from its pack, through a window per pack: a restore reads objects in pack
+   * order, so one read serves dozens of small files (was: a read each).
    */
   private readPacked(id: string, loc: ObjectLocation): Buffer {
     const w = this.windows.get(loc.pack);
     if (w !== undefined && loc.offset >= w.offset && loc.offset + loc.length <= w.offset + w.bytes.length) {
       return w.bytes.subarray(loc.offset - w.offset, loc.offset - w.offset + loc.length);
     }
-    const size = Math.max(loc.length, CHUNK);
+    const size = Math.max(loc.length, WINDOW);
     const buf = Buffer.allocUnsafe(size);
     const n = readSync(this.packFd(loc.pack), buf, 0, size, loc.offset);
     if (n < loc.length) throw new CorruptObjectError(id, `pack ${this.packs[loc.pack]?.name ?? '(new)'} is truncated`);
@@ -412,6 +437,30 @@ class SmallObjectWriter {
     this.flush();
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+  }
+}
+
+/** fsync a file by path. */
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Start writing a file to disk on libuv's thread pool; errors are left to the syncFile that follows. */
+async function syncInBackground(path: string): Promise<void> {
+  try {
+    const h = await open(path, 'r');
+    try {
+      await h.datasync();
+    } finally {
+      await h.close();
+    }
+  } catch {
+    // commit() syncs it again, and reports what fails
   }
 }
 

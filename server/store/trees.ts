@@ -56,8 +56,22 @@ export function parseTree(bytes: Buffer, id: string): StoreTreeEntry[] {
   return out;
 }
 
-export function readTree(store: ContentStore, id: string): StoreTreeEntry[] {
-  return id === EMPTY_TREE ? [] : parseTree(store.read(id), id);
+/** Parsed trees per store: a restore reads each differing tree twice (missing trees, then the plan). */
+const parsedTrees = new WeakMap<ContentStore, Map<string, readonly StoreTreeEntry[]>>();
+const PARSED_TREES_KEPT = 20_000;
+
+/** The entries of a tree in the store (shared: do not modify). */
+export function readTree(store: ContentStore, id: string): readonly StoreTreeEntry[] {
+  if (id === EMPTY_TREE) return [];
+  let cache = parsedTrees.get(store);
+  if (cache === undefined) parsedTrees.set(store, (cache = new Map()));
+  let entries = cache.get(id);
+  if (entries === undefined) {
+    entries = parseTree(store.read(id), id);
+    if (cache.size >= PARSED_TREES_KEPT) cache.clear();
+    cache.set(id, entries);
+  }
+  return entries;
 }
 
 /** A file of a flattened tree. */

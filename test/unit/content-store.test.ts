@@ -1,9 +1,11 @@
 /** The content store's reads: every object comes back byte for byte, in any order, from many packs. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { applyGc, planGc } from '../../server/store/gc.js';
+import { publishPack } from '../../server/store/pack.js';
 import { ContentStore } from '../../server/store/store.js';
 
 const dirs: string[] = [];
@@ -35,5 +37,50 @@ describe('ContentStore reads', () => {
     for (const id of ids) expect(store.read(id).equals(objects.get(id)!)).toBe(true);
     // and in pack order, the way a restore mostly reads
     for (const [id, bytes] of objects) expect(store.read(id).equals(bytes)).toBe(true);
+  });
+});
+
+describe('gc', () => {
+  /** A store with two packs, `live` in both and a dead object in the first by name (the one gc counts `live` in). */
+  function twoPacks(liveOffsetInSecond: number): { store: ContentStore; live: Buffer } {
+    const dir = mkdtempSync(join(tmpdir(), 'dws-store-unit-'));
+    dirs.push(dir);
+    const store = ContentStore.open(join(dir, 'store'));
+    const live = randomBytes(3000);
+    // Pack names are hashes of their indexes: try until the pack with the dead object sorts first.
+    for (;;) {
+      const dead = randomBytes(3000);
+      const packs = [
+        { bytes: Buffer.concat([live, dead]), entries: [{ id: sha1(live), offset: 0, length: 3000 }, { id: sha1(dead), offset: 3000, length: 3000 }] },
+        { bytes: Buffer.concat([dead.subarray(0, liveOffsetInSecond), live]), entries: [{ id: sha1(live), offset: liveOffsetInSecond, length: 3000 }] },
+      ];
+      const names = packs.map((p, i) => {
+        const tmp = join(store.tmpDir, `p${i}`);
+        writeFileSync(tmp, p.bytes);
+        return publishPack(tmp, store.packDir, p.entries, p.bytes.length);
+      });
+      if (names[0]! < names[1]!) break;
+      for (const n of names) for (const ext of ['idx', 'pack']) rmSync(join(store.packDir, `${n}.${ext}`));
+    }
+    store.reload();
+    return { store, live };
+  }
+
+  it('keeps a live object that is in two packs, when the pack that counts it is rewritten and the other removed', () => {
+    const { store, live } = twoPacks(100);
+    const keep = new Set([sha1(live)]);
+    const plan = planGc(store, keep);
+    expect(plan.mixedPacks.length).toBe(1);
+    expect(plan.deadPacks.length).toBe(1);
+    applyGc(store, keep, plan);
+    expect(store.packIndexes.length).toBe(1);
+    expect(store.read(sha1(live)).equals(live)).toBe(true);
+  });
+
+  it('keeps the pack it writes when that pack has the name of one it removes (same objects at the same places)', () => {
+    const { store, live } = twoPacks(0); // the rewritten pack is byte for byte the second one
+    const keep = new Set([sha1(live)]);
+    applyGc(store, keep, planGc(store, keep));
+    expect(store.read(sha1(live)).equals(live)).toBe(true);
   });
 });

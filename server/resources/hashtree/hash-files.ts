@@ -4,7 +4,7 @@
  * there are none, in the calling thread: the same function either way. Only sync fs calls: they
  * are several times faster than async ones for this bulk work (PERF-NOTES.md).
  */
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import type { Stats } from 'node:fs';
 import * as crypto from 'node:crypto';
@@ -49,7 +49,8 @@ export interface HashJob {
   /**
    * Set: keep what is read in the content store, from the bytes read for hashing (no second
    * read). Small contents the store lacks are appended to this thread's pack of the session;
-   * files of LARGE_OBJECT_BYTES or more are copied to a temp file as they are hashed.
+   * files of LARGE_OBJECT_BYTES or more are copied to a temp file as they are hashed (unsynced:
+   * ContentStore.adoptLarge syncs it).
    */
   store?: StoreSession | undefined;
 }
@@ -83,7 +84,7 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 let buffer: Buffer | undefined;
 
 /** crypto.hash (Node >= 20.12) skips the Hash object: ~0.6 µs less per small file. */
-const oneShotSha1: (data: Buffer) => string =
+export const oneShotSha1: (data: Buffer) => string =
   typeof crypto.hash === 'function'
     ? (data) => crypto.hash('sha1', data, 'hex')
     : (data) => createHash('sha1').update(data).digest('hex');
@@ -267,8 +268,8 @@ export function runHashJob(job: HashJob): HashJobResult {
             largeTmp = `${store.tmpDir}/large-${store.id}-${threadId}-${++tmpCounter}.tmp`;
             tmpFd = openSync(largeTmp, 'wx', 0o444);
           }
+          // Not synced here: the store syncs it in the background and before it is made visible.
           r = hashFd(fd, st.size, tmpFd);
-          if (tmpFd >= 0) fsyncSync(tmpFd);
         } catch (e) {
           if (largeTmp !== '') rmSync(largeTmp, { force: true });
           throw new FileError(abs, `Cannot read ${abs}: ${describe(e)}`);

@@ -78,6 +78,8 @@ export interface StoreSink {
   session: StoreSession | null;
   /** Consulted for stat-cache hits when storing: content the store lacks is read again. */
   has(id: string): boolean;
+  /** `has` for the id at `bytes[offset..offset+20)` (the stat cache holds them so: no hex to parse). */
+  hasBinary(bytes: Buffer, offset: number): boolean;
   putSmall(id: string, bytes: Buffer): void;
   adoptLarge(id: string, tmpPath: string): void;
   recordPacked(packPath: string, id: string, offset: number, length: number): void;
@@ -686,7 +688,7 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
         } else {
           const o = k * STAT_FIELDS;
           // A cached file whose content the store lacks (never stored, or collected) is read again to store it.
-          if (st.size === cs![o] && st.mtimeMs === cs![o + 1] && st.ctimeMs === cs![o + 2] && st.ino === cs![o + 3] && (storing === null || isFile === false || storing.has(cache!.hash(k)))) {
+          if (st.size === cs![o] && st.mtimeMs === cs![o + 1] && st.ctimeMs === cs![o + 2] && st.ino === cs![o + 3] && (storing === null || isFile === false || storing.hasBinary(cache!.hashBytes, k * 20))) {
             run.settle(f, FileStatus.Cached, st, cache!.hash(k));
           } else {
             run.enqueue(f);

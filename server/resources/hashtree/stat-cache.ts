@@ -59,6 +59,8 @@ export class StatCache {
     /** STAT_FIELDS numbers per entry. */
     readonly stats: Float64Array,
     private readonly hex: string,
+    /** SHA1_BYTES per entry: the hashes as the store compares them (no hex to parse). */
+    readonly hashBytes: Buffer,
     private readonly paths: string,
   ) {}
 
@@ -86,7 +88,7 @@ export class StatCache {
     if (!sum.equals(buf.subarray(end))) return null;
     const stats = new Float64Array(buf.buffer.slice(buf.byteOffset + statsAt, buf.byteOffset + hashesAt));
     const paths = buf.toString('utf8', pathsAt, end);
-    return new StatCache(count, stats, buf.toString('hex', hashesAt, pathsAt), paths);
+    return new StatCache(count, stats, buf.toString('hex', hashesAt, pathsAt), buf.subarray(hashesAt, pathsAt), paths);
   }
 
   /** The cached SHA-1 hex of entry k. */
