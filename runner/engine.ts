@@ -25,7 +25,7 @@ import { openResources } from '../server/resources/registry.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, filesChangedSince, stableJson, fingerprintOf, fingerprintStatDir, pathHash, RunCache, staleReason, statCacheFile, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
-import { captureOutputs, commitEntries, findEntries, restoreOutputs, runCacheEnabled, writeEntry, type OutputPlace, type RunCacheEntry } from '../server/store/run-cache.js';
+import { captureOutputs, commitEntries, entrySnapshot, findEntries, restoreOutputs, runCacheEnabled, writeEntry, type OutputPlace, type RunCacheEntry } from '../server/store/run-cache.js';
 import { planSteps, type PlannedStep } from './plan.js';
 import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
@@ -85,7 +85,10 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       const { reason } = await freshness(p);
       const hit = reason === null || o.force ? undefined : cachedRun(p);
       if (reason === null) outcome(p.step.name, 'skipped', 'unchanged since its last successful run');
-      else if (hit) outcome(p.step.name, 'would-run', `${reason}; its outputs would be restored from the run cache (${describeRun(fromEntry(hit.entry))})`, { restoredFrom: fromEntry(hit.entry) });
+      else if (hit) {
+        const from = await fromEntry(ws, hit);
+        outcome(p.step.name, 'would-run', `${reason}; its outputs would be restored from the run cache (${describeRun(from)})`, { restoredFrom: from });
+      }
       else outcome(p.step.name, 'would-run', reason);
     }
     return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, sameAsSnapshot: null, observedWrites: [], stepsMs: null };
@@ -123,7 +126,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     const hit = cachedRun(p);
     if (hit === undefined || escapedOutputs(p, resources).length > 0) return null;
     const name = p.step.name;
-    const from = fromEntry(hit.entry);
+    const from = await fromEntry(ws, hit);
     const startMs = Date.now();
     const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
     try {
@@ -132,7 +135,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       emit({ type: 'log', step: name, message: `the run cache has this run (${describeRun(from)}) but cannot restore it: ${errorText(e)} Running the step instead.` });
       return null;
     }
-    const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: hit.entry.snapshot };
+    const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: from.snapshot };
     const lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources, restored));
     await serially(() => lineage.complete());
     succeededParts.set(name, parts);
@@ -248,6 +251,16 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // --strict (observed writes, runner/observe.ts): a write outside the declared outputs fails the run.
   const ok = !signal.aborted && steps.every((s) => s.status === 'succeeded' || s.status === 'restored' || s.status === 'skipped') && !(o.strict === true && observedWrites.length > 0);
   const ran = steps.filter((s) => s.status === 'succeeded' || s.status === 'restored');
+  // The shared run cache: one entry per step that ran and succeeded (unless an entry of the same
+  // fingerprint has the same outputs), written before the snapshot so that its commit takes them.
+  const entries: string[] = [];
+  for (const [name, c] of captured) {
+    if (outcomes.get(name)?.status !== 'succeeded') continue;
+    const fingerprint = fingerprints.get(name)!;
+    if (findEntries(ws, fingerprint).some(({ entry }) => stableJson(entry.outputs) === stableJson(c.outputs))) continue;
+    writeEntry(ws, { step: name, fingerprint, start_time: startTimes.get(name)!, execution_time_seconds: c.executionTimeSeconds, outputs: c.outputs });
+    entries.push(name);
+  }
   let snapshot: RunResult['snapshot'] = null;
   let sameAsSnapshot: string | null = null;
   if (ok && o.snapshot && ran.length > 0) {
@@ -269,17 +282,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
   }
   cache.save();
-  // The shared run cache: one entry per step that ran and succeeded, unless one of the same
-  // fingerprint already has the same outputs; committed (with the snapshot's commit done, alone).
-  const entries: string[] = [];
-  for (const [name, c] of captured) {
-    if (outcomes.get(name)?.status !== 'succeeded') continue;
-    const fingerprint = fingerprints.get(name)!;
-    if (findEntries(ws, fingerprint).some(({ entry }) => stableJson(entry.outputs) === stableJson(c.outputs))) continue;
-    writeEntry(ws, { step: name, fingerprint, start_time: startTimes.get(name)!, execution_time_seconds: c.executionTimeSeconds, snapshot: snapshot?.hash ?? sameAsSnapshot, outputs: c.outputs });
-    entries.push(name);
-  }
-  if (entries.length > 0) await commitEntries(ws, entries);
+  // Entries the snapshot did not commit because the workspace was already an existing snapshot.
+  if (sameAsSnapshot !== null && entries.length > 0) await commitEntries(ws, entries);
   return { ok, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };
 }
 
@@ -323,8 +327,8 @@ async function hashWithProgress(ctx: Context, title: string, path: string, statD
   }
 }
 
-function fromEntry(e: RunCacheEntry): RestoredFrom {
-  return { runId: e.run_id, startTime: e.start_time, snapshot: e.snapshot };
+async function fromEntry(ws: Workspace, hit: { file: string; entry: RunCacheEntry }): Promise<RestoredFrom> {
+  return { runId: hit.entry.run_id, startTime: hit.entry.start_time, snapshot: await entrySnapshot(ws, hit.file) };
 }
 
 /** "run 1a2b3c4d5e6f of 2026-12-06T02:40:00.123456, snapshot 0123abcd" */

@@ -36,8 +36,6 @@ const Entry = z.object({
   /** The lineage start time of the run (`YYYY-MM-DDTHH:MM:SS.ffffff`). */
   start_time: z.string(),
   execution_time_seconds: z.number().nullable(),
-  /** The snapshot the run ended in, or null (--no-snapshot, or the workspace was already an existing snapshot). */
-  snapshot: z.string().nullable(),
   /** Output ref → the store tree of what the step wrote there (`file`: the output is a file, kept as a one-entry tree). */
   outputs: z.record(z.string(), z.object({ tree: z.string().regex(HEX40), file: z.boolean() })),
 });
@@ -113,7 +111,7 @@ export async function captureOutputs(ws: Workspace, outputs: OutputPlace[], stat
 
 /** Write a new entry (atomically); returns its file. */
 export function writeEntry(ws: Workspace, e: Omit<RunCacheEntry, 'run_id'>): string {
-  const entry: RunCacheEntry = { step: e.step, fingerprint: e.fingerprint, run_id: randomBytes(6).toString('hex'), start_time: e.start_time, execution_time_seconds: e.execution_time_seconds, snapshot: e.snapshot, outputs: e.outputs };
+  const entry: RunCacheEntry = { step: e.step, fingerprint: e.fingerprint, run_id: randomBytes(6).toString('hex'), start_time: e.start_time, execution_time_seconds: e.execution_time_seconds, outputs: e.outputs };
   const dir = entryDir(ws.dir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${entry.fingerprint}-${entry.run_id}.json`);
@@ -121,9 +119,25 @@ export function writeEntry(ws: Workspace, e: Omit<RunCacheEntry, 'run_id'>): str
   return file;
 }
 
-/** Commit the run cache folder alone (entries written by a run that took no snapshot), so push and pull find no uncommitted change. */
+/**
+ * Commit the run cache folder alone: entries of a run whose outputs came out as an existing
+ * snapshot has them (no snapshot commit takes them then), so push and pull find no uncommitted change.
+ */
 export async function commitEntries(ws: Workspace, steps: string[]): Promise<void> {
-  await ws.git.commitAll(`dws run: run cache entries of ${steps.join(', ')}`, [`${META_DIR}/${ENTRY_DIR}`], { only: true, changed: true });
+  await ws.git.commitAll(`dws run: run cache entries of ${steps.join(', ')}`, [`${META_DIR}/${ENTRY_DIR}`], { only: true });
+}
+
+/**
+ * The snapshot whose commit added an entry (entries are written before the snapshot of their run,
+ * which commits them), or null: the run took none, or it is not committed yet.
+ */
+export async function entrySnapshot(ws: Workspace, file: string): Promise<string | null> {
+  try {
+    const subject = await ws.git.run(['log', '--diff-filter=A', '--format=%s', '-1', '--', file]);
+    return /^Completed snapshot ([0-9a-f]{40})$/m.exec(subject)?.[1] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /**
