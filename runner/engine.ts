@@ -117,8 +117,12 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   };
   const succeededParts = new Map<string, FingerprintParts>();
   const startTimes = new Map<string, string>();
-  /** What the steps that ran wrote, kept in the content store: the run-cache entries written after the snapshot. */
-  const captured = new Map<string, { outputs: RunCacheEntry['outputs']; executionTimeSeconds: number | null }>();
+  // The observer starts when the first step is about to run: watching every resource's files
+  // costs far more than a run that skips or restores every step (issue 12 item 7, speed).
+  let observing: Promise<void> | null = null;
+  const observe = () => (observing ??= o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path])))) ?? Promise.resolve());
+  /** The outputs of the steps that ran and succeeded: the run-cache entries of this run. */
+  const toCapture = new Map<string, { places: OutputPlace[]; executionTimeSeconds: number | null }>();
 
   // Restore a step's outputs from the run cache: null when there is no entry, or when its objects
   // are missing (here and on the store remote) or corrupt, which is said, and the step then runs.
@@ -157,6 +161,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       const restored = await restore(p, parts);
       if (restored !== null) return restored;
     }
+    await observe();
     const startMs = Date.now();
     emit({ type: 'started', step: name, at: new Date(startMs).toISOString() });
     const outPaths = p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]));
@@ -180,11 +185,10 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       if (escaped.length > 0 && o.strict) throw new StepFailure(escapeError(ws, escaped.map((e) => ({ step: name, ...e }))).message);
       if (escaped.length > 0) escapes.set(name, escaped);
       const record = await serially(() => step.complete());
-      // Into the content store for the run cache, as the step wrote them (before the snapshot moves results).
+      // For the run cache (its outputs go to the content store at the end of the steps, before the snapshot moves results).
       if (shared && escaped.length === 0 && p.outputs.length > 0 && p.outputs.every((x) => x.path !== null)) {
-        const places = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
         const et = record.executionTimeSeconds;
-        captured.set(name, { outputs: await captureOutputs(ws, places, (path) => statCacheFile(statDir, path)), executionTimeSeconds: et === null ? null : Number(et) });
+        toCapture.set(name, { places: p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! })), executionTimeSeconds: et === null ? null : Number(et) });
       }
     } catch (e) {
       const why = e instanceof Interrupted ? 'interrupted' : errorText(e);
@@ -202,7 +206,6 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     return outcome(name, 'succeeded', null, { durationMs });
   };
 
-  await o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]))));
   const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
   // Workers start when a step first needs one, so a run whose steps are all skipped starts none.
   const moduleSteps = plan.steps.filter((p) => p.step.work.type === 'module').length;
@@ -235,7 +238,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     stepsMs = performance.now() - stepsStart;
     await threads?.close();
   }
-  const observedWrites: RunResult['observedWrites'] = [...((await o.observer?.stop()) ?? [])];
+  const observedWrites: RunResult['observedWrites'] = observing === null ? [] : [...((await o.observer?.stop()) ?? [])];
   for (const [step, list] of escapes) {
     for (const e of list) {
       const path = shownPath(ws.dir, e.path);
@@ -254,11 +257,20 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // The shared run cache: one entry per step that ran and succeeded (unless an entry of the same
   // fingerprint has the same outputs), written before the snapshot so that its commit takes them.
   const entries: string[] = [];
-  for (const [name, c] of captured) {
-    if (outcomes.get(name)?.status !== 'succeeded') continue;
+  const succeeded = [...toCapture].filter(([name]) => outcomes.get(name)?.status === 'succeeded');
+  let captured = new Map<string, RunCacheEntry['outputs']>();
+  try {
+    if (succeeded.length > 0) captured = await captureOutputs(ws, new Map(succeeded.map(([name, c]) => [name, c.places])), (path) => statCacheFile(statDir, path));
+  } catch (e) {
+    // The run cache only saves time: the run's results stand without it.
+    ctx.log.warn(`The outputs of ${succeeded.map(([name]) => name).join(', ')} could not be kept in the run cache: ${errorText(e)}`);
+  }
+  for (const [name, c] of succeeded) {
+    const outputs = captured.get(name);
+    if (outputs === undefined) continue;
     const fingerprint = fingerprints.get(name)!;
-    if (findEntries(ws, fingerprint).some(({ entry }) => stableJson(entry.outputs) === stableJson(c.outputs))) continue;
-    writeEntry(ws, { step: name, fingerprint, start_time: startTimes.get(name)!, execution_time_seconds: c.executionTimeSeconds, outputs: c.outputs });
+    if (findEntries(ws, fingerprint).some(({ entry }) => stableJson(entry.outputs) === stableJson(outputs))) continue;
+    writeEntry(ws, { step: name, fingerprint, start_time: startTimes.get(name)!, execution_time_seconds: c.executionTimeSeconds, outputs });
     entries.push(name);
   }
   let snapshot: RunResult['snapshot'] = null;

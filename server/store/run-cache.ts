@@ -23,6 +23,7 @@ import { META_DIR, type Workspace } from '../workspace/workspace.js';
 import { fetchOrFail } from './remote.js';
 import { applyRestore, missingTrees, planRestore, scanTree } from './restore-files.js';
 import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, readTree, type StoreTreeEntry } from './trees.js';
+import type { ContentStore } from './store.js';
 import { contentStoreEnabled, withStoreLock, workspaceStore } from './workspace-store.js';
 
 const ENTRY_DIR = 'run_cache';
@@ -80,33 +81,40 @@ export function findEntries(ws: Workspace, fingerprint: string): Array<{ file: s
 }
 
 /**
- * Put the content of each output into the content store (the stat cache `statCacheFile(path)`
- * spares reading unchanged files the store has) and return its store tree. Holds the store's lock.
+ * Put the content of the outputs of each step into the content store (the stat cache
+ * `statCacheFile(path)` spares reading unchanged files the store has) and return their store
+ * trees, by step. One lock and one commit of the store for the whole run.
  */
-export async function captureOutputs(ws: Workspace, outputs: OutputPlace[], statCacheFile: (path: string) => string | null): Promise<RunCacheEntry['outputs']> {
+export async function captureOutputs(ws: Workspace, steps: Map<string, OutputPlace[]>, statCacheFile: (path: string) => string | null): Promise<Map<string, RunCacheEntry['outputs']>> {
   return withStoreLock(ws, 'dws run', async () => {
     const store = workspaceStore(ws);
-    const out: RunCacheEntry['outputs'] = {};
+    const byStep = new Map<string, RunCacheEntry['outputs']>();
     try {
-      for (const o of outputs) {
-        if (statSync(o.path).isDirectory()) {
-          const cacheFile = statCacheFile(o.path);
-          const r = await computeHashTree({ root: o.path, computeHash: true, treeDir: null, ...(cacheFile !== null ? { cacheFile } : {}), store: store.sink(), onWarning: (m) => ws.ctx.log.warn(m) });
-          out[o.ref] = { tree: r.storeRoot!, file: false };
-        } else {
-          const id = store.putFile(o.path);
-          const tree = encodeTree([{ name: basename(o.path), mode: statSync(o.path).mode & 0o111 ? MODE_EXEC : MODE_FILE, id }]);
-          store.putSmall(tree.id, tree.bytes);
-          out[o.ref] = { tree: tree.id, file: true };
-        }
-      }
+      for (const [step, outputs] of steps) byStep.set(step, await capture(store, outputs));
       store.commit();
     } catch (e) {
       store.abort();
       throw e;
     }
-    return out;
+    return byStep;
   });
+
+  async function capture(store: ContentStore, outputs: OutputPlace[]): Promise<RunCacheEntry['outputs']> {
+    const out: RunCacheEntry['outputs'] = {};
+    for (const o of outputs) {
+      if (statSync(o.path).isDirectory()) {
+        const cacheFile = statCacheFile(o.path);
+        const r = await computeHashTree({ root: o.path, computeHash: true, treeDir: null, ...(cacheFile !== null ? { cacheFile } : {}), store: store.sink(), onWarning: (m) => ws.ctx.log.warn(m) });
+        out[o.ref] = { tree: r.storeRoot!, file: false };
+      } else {
+        const id = store.putFile(o.path);
+        const tree = encodeTree([{ name: basename(o.path), mode: statSync(o.path).mode & 0o111 ? MODE_EXEC : MODE_FILE, id }]);
+        store.putSmall(tree.id, tree.bytes);
+        out[o.ref] = { tree: tree.id, file: true };
+      }
+    }
+    return out;
+  }
 }
 
 /** Write a new entry (atomically); returns its file. */
