@@ -36,16 +36,16 @@ if (ONLY !== 'cache') runnerOverhead();
 if (ONLY === '' || ONLY === 'cache') runCache();
 
 function runnerOverhead() {
-time(process.execPath, [DWS, '--batch', 'init', '--hostname', 'bench', '--create-resources', 'code,intermediate-data']);
-const noop = (name) => `import { defineStep } from 'dataworkspaces';\nexport const ${name} = defineStep({ name: '${name}', run() {} });\n`;
-mkdirSync(join(root, 'code', 'one'));
-writeFileSync(join(root, 'code', 'one', 'noop.step.mjs'), noop('noop'));
-mkdirSync(join(root, 'code', 'many'));
-for (let i = 0; i < N; i++) writeFileSync(join(root, 'code', 'many', `s${i}.step.mjs`), noop(`s${i}`));
-// Steps that wait 100 ms each (I/O-bound work): what --jobs buys when steps take time.
-mkdirSync(join(root, 'code', 'wait'));
-for (let i = 0; i < N; i++) {
-  writeFileSync(join(root, 'code', 'wait', `w${i}.step.mjs`), `import { defineStep } from 'dataworkspaces';\nexport const w${i} = defineStep({ name: 'w${i}', run: () => new Promise((r) => setTimeout(r, 100)) });\n`);
+  time(process.execPath, [DWS, '--batch', 'init', '--hostname', 'bench', '--create-resources', 'code,intermediate-data']);
+  const noop = (name) => `import { defineStep } from 'dataworkspaces';\nexport const ${name} = defineStep({ name: '${name}', run() {} });\n`;
+  mkdirSync(join(root, 'code', 'one'));
+  writeFileSync(join(root, 'code', 'one', 'noop.step.mjs'), noop('noop'));
+  mkdirSync(join(root, 'code', 'many'));
+  for (let i = 0; i < N; i++) writeFileSync(join(root, 'code', 'many', `s${i}.step.mjs`), noop(`s${i}`));
+  // Steps that wait 100 ms each (I/O-bound work): what --jobs buys when steps take time.
+  mkdirSync(join(root, 'code', 'wait'));
+  for (let i = 0; i < N; i++) {
+    writeFileSync(join(root, 'code', 'wait', `w${i}.step.mjs`), `import { defineStep } from 'dataworkspaces';\nexport const w${i} = defineStep({ name: 'w${i}', run: () => new Promise((r) => setTimeout(r, 100)) });\n`);
 }
 const run = (dir, jobs) => dws('run', `code/${dir}`, '--force', '--no-snapshot', '--jobs', String(jobs));
 // The same run with --json (no progress lines): the whole process, and the steps phase as the run timed it.
