@@ -43,7 +43,7 @@ async function runJson(dir: string, args: string[], env = TEST_ENV) {
 }
 
 describe('the run cache remembers every successful run', () => {
-  it('param a -> b -> a: the third run restores the first run outputs without running the step, and says from which run', async () => {
+  it('param a -> b -> a: the third run restores the first run outputs (kept by gc) without running the step, and says from which run', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
     const first = await runJson(dir, ['--param', 'scale=2']);
@@ -61,6 +61,8 @@ describe('the run cache remembers every successful run', () => {
     const plan = await dwsOk(dir, ['run', 'code/scale.step.mjs', '--param', 'scale=2', '--dry-run']);
     expect(plan).toMatch(/its outputs would be restored from the run cache \(run [0-9a-f]{12} of /);
 
+    // gc keeps what entries reach (here nothing else does: intermediate-data is in git, not in the store).
+    await dwsOk(dir, ['gc']);
     const third = await dws(dir, ['run', 'code/scale.step.mjs', '--param', 'scale=2']);
     expect(third.code, third.stderr).toBe(0);
     expect(runs(counter)).toBe(2); // not executed
