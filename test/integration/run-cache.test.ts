@@ -80,7 +80,7 @@ describe('the run cache remembers every successful run', () => {
     // Now current: the next run skips it.
     const fourth = await runJson(dir, ['--param', 'scale=2']);
     expect(fourth.result.steps[0]).toMatchObject({ status: 'skipped' });
-  });
+  }, 120_000); // eight dws processes: over a minute when the machine is busy
 
   it('restores a deleted output, and reruns with --force', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
@@ -142,5 +142,5 @@ describe('the run cache remembers every successful run', () => {
     expect(r.result.steps[0]).toMatchObject({ status: 'restored' });
     expect(runs(counter)).toBe(2);
     expect(output(b)).toBe('42\n');
-  });
+  }, 120_000); // two clones, push, pull: over a minute when the machine is busy
 });
