@@ -66,7 +66,10 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     const parts: FingerprintParts = { code: codeHash(ws.dir, p.step.codeFiles), params: params.get(p.step.name), inputs, upstream };
     fingerprints.set(p.step.name, fingerprintOf(parts));
     if (o.force) return { parts, reason: '--force' };
-    return { parts, reason: staleReason(cache.get(p.step.name), parts, await outputHashes(p, statDir)) };
+    // Outputs are hashed only when nothing else made the step stale (they can be big).
+    const prev = cache.get(p.step.name);
+    const reason = staleReason(prev, parts, {});
+    return { parts, reason: reason ?? staleReason(prev, parts, await outputHashes(p, statDir)) };
   };
   // The newest run-cache entry of this fingerprint that fits the step's declared outputs (undefined: none).
   const cachedRun = (p: PlannedStep): { file: string; entry: RunCacheEntry } | undefined => {
