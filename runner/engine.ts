@@ -20,7 +20,7 @@ import { LineageStep, type StepOptions } from '../lineage/step.js';
 import { covers, ref, refEquals, refName, type ObservedWriteRecord } from '../lineage/model.js';
 import { recordObservedWrites } from '../lineage/store.js';
 import { callMethod } from '../server/commands/index.js';
-import type { Context } from '../server/context.js';
+import type { Context, ProgressTask } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
@@ -88,11 +88,11 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       const { reason } = await freshness(p);
       const hit = reason === null || o.force ? undefined : cachedRun(p);
       if (reason === null) outcome(p.step.name, 'skipped', 'unchanged since its last successful run');
-      else if (hit) {
+      else if (hit === undefined) outcome(p.step.name, 'would-run', reason);
+      else {
         const from = await fromEntry(ws, hit);
         outcome(p.step.name, 'would-run', `${reason}; its outputs would be restored from the run cache (${describeRun(from)})`, { restoredFrom: from });
       }
-      else outcome(p.step.name, 'would-run', reason);
     }
     return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, sameAsSnapshot: null, observedWrites: [], stepsMs: null };
   }
@@ -143,8 +143,17 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       return null;
     }
     const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: from.snapshot };
-    const lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources, restored));
-    await serially(() => lineage.complete());
+    let lineage: LineageStep;
+    try {
+      lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources, restored));
+      await serially(() => lineage.complete());
+    } catch (e) {
+      // As for a step that ran: its outputs are there, but without lineage the step has not succeeded.
+      const why = `its outputs were restored from the run cache (${describeRun(from)}), but its lineage could not be recorded: ${errorText(e)}`;
+      cache.set(name, null);
+      emit({ type: 'failed', step: name, reason: why });
+      return outcome(name, 'failed', why, { durationMs: Date.now() - startMs, restoredFrom: from });
+    }
     succeededParts.set(name, parts);
     startTimes.set(name, lineage.startTime);
     const durationMs = Date.now() - startMs;
@@ -331,14 +340,14 @@ export async function outputHashes(p: PlannedStep, statDir: string | null): Prom
 
 /** pathHash with a progress line on a terminal while a big directory (1,000 files and more) is walked. */
 async function hashWithProgress(ctx: Context, title: string, path: string, statDir: string | null): Promise<string> {
-  let task: ReturnType<Context['progress']['begin']> | null = null;
+  const shown: { task: ProgressTask | null } = { task: null };
   try {
     return await pathHash(path, statDir, (done, total) => {
-      if (task === null && total >= 1000) task = ctx.progress.begin(title);
-      task?.report(done, total);
+      if (shown.task === null && total >= 1000) shown.task = ctx.progress.begin(title);
+      shown.task?.report(done, total);
     });
   } finally {
-    (task as ReturnType<Context['progress']['begin']> | null)?.end();
+    shown.task?.end();
   }
 }
 
