@@ -1,12 +1,16 @@
 // Benchmarks of the pipeline runner (issue 6 "Acceptance"): its own overhead per step next to
 // the floor of spawning `node -e 0`, and 20 independent no-op steps with --jobs 2 against
 // --jobs 1, both for the whole process and for the steps phase alone (the run's own `stepsMs`:
-// first step started to last step finished, lineage written). Medians of several runs; figures
-// only, nothing asserted.
+// first step started to last step finished, lineage written). Issue 12 item 7: a run that skips
+// one step reading BENCH_FILES small files against a no-change snapshot of them, and the run
+// cache's restore of a 100 MB output against `cp` of it. Medians of several runs; figures only,
+// nothing asserted.
 //
 //   npm run bench:runner            BENCH_RUNS=3 npm run bench:runner
+//   BENCH_ONLY=cache npm run bench:runner     only the issue 12 cases (BENCH_FILES=100000, BENCH_MB=100)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { benchRoot, DWS, env, median } from './common.mjs';
 
@@ -25,18 +29,23 @@ function spawnTimed(cmd, args) {
 }
 
 const time = (cmd, args) => spawnTimed(cmd, args).ms;
+const ONLY = process.env.BENCH_ONLY ?? '';
 const dws = (...args) => time(process.execPath, [DWS, ...args]);
 
-time(process.execPath, [DWS, '--batch', 'init', '--hostname', 'bench', '--create-resources', 'code,intermediate-data']);
-const noop = (name) => `import { defineStep } from 'dataworkspaces';\nexport const ${name} = defineStep({ name: '${name}', run() {} });\n`;
-mkdirSync(join(root, 'code', 'one'));
-writeFileSync(join(root, 'code', 'one', 'noop.step.mjs'), noop('noop'));
-mkdirSync(join(root, 'code', 'many'));
-for (let i = 0; i < N; i++) writeFileSync(join(root, 'code', 'many', `s${i}.step.mjs`), noop(`s${i}`));
-// Steps that wait 100 ms each (I/O-bound work): what --jobs buys when steps take time.
-mkdirSync(join(root, 'code', 'wait'));
-for (let i = 0; i < N; i++) {
-  writeFileSync(join(root, 'code', 'wait', `w${i}.step.mjs`), `import { defineStep } from 'dataworkspaces';\nexport const w${i} = defineStep({ name: 'w${i}', run: () => new Promise((r) => setTimeout(r, 100)) });\n`);
+if (ONLY !== 'cache') runnerOverhead();
+if (ONLY === '' || ONLY === 'cache') runCache();
+
+function runnerOverhead() {
+  time(process.execPath, [DWS, '--batch', 'init', '--hostname', 'bench', '--create-resources', 'code,intermediate-data']);
+  const noop = (name) => `import { defineStep } from 'dataworkspaces';\nexport const ${name} = defineStep({ name: '${name}', run() {} });\n`;
+  mkdirSync(join(root, 'code', 'one'));
+  writeFileSync(join(root, 'code', 'one', 'noop.step.mjs'), noop('noop'));
+  mkdirSync(join(root, 'code', 'many'));
+  for (let i = 0; i < N; i++) writeFileSync(join(root, 'code', 'many', `s${i}.step.mjs`), noop(`s${i}`));
+  // Steps that wait 100 ms each (I/O-bound work): what --jobs buys when steps take time.
+  mkdirSync(join(root, 'code', 'wait'));
+  for (let i = 0; i < N; i++) {
+    writeFileSync(join(root, 'code', 'wait', `w${i}.step.mjs`), `import { defineStep } from 'dataworkspaces';\nexport const w${i} = defineStep({ name: 'w${i}', run: () => new Promise((r) => setTimeout(r, 100)) });\n`);
 }
 const run = (dir, jobs) => dws('run', `code/${dir}`, '--force', '--no-snapshot', '--jobs', String(jobs));
 // The same run with --json (no progress lines): the whole process, and the steps phase as the run timed it.
@@ -70,3 +79,72 @@ line(`  steps phase (run's stepsMs, --json), --jobs 1`, ss, `whole process ${med
 line(`  steps phase (run's stepsMs, --json), --jobs 2`, sp, `${((100 * sp) / ss).toFixed(0)}% of sequential; target < 60%: ${sp < 0.6 * ss ? 'met' : 'NOT met'}`);
 line(`${N} independent 100 ms steps, --jobs 1`, median(wseq), '');
 line(`${N} independent 100 ms steps, --jobs 2`, median(wpar), `${((100 * median(wpar)) / median(wseq)).toFixed(0)}% of sequential`);
+}
+
+/**
+ * Issue 12 item 7, in a workspace of its own: local-files resources `data` (BENCH_FILES files of
+ * 1 KB in 100 folders) and `out`, and two command steps: `count` reads all of data, `big` writes a
+ * BENCH_MB MB file (its content depends on the param `v`).
+ */
+function runCache() {
+  const FILES = Number(process.env.BENCH_FILES ?? 100_000);
+  const MB = Number(process.env.BENCH_MB ?? 100);
+  const ws = join(root, 'cache');
+  mkdirSync(join(ws, 'data'), { recursive: true });
+  mkdirSync(join(ws, 'out'), { recursive: true });
+  const per = Math.ceil(FILES / 100);
+  for (let d = 0; d < 100; d++) {
+    const sub = join(ws, 'data', `d${String(d).padStart(3, '0')}`);
+    mkdirSync(sub);
+    const buf = randomBytes(1024 * per);
+    for (let f = 0; f < per && d * per + f < FILES; f++) writeFileSync(join(sub, `f${f}.bin`), buf.subarray(f * 1024, (f + 1) * 1024));
+  }
+  writeFileSync(join(ws, 'count.mjs'), "import { readdirSync, writeFileSync } from 'node:fs';\nconst o = JSON.parse(process.env.DWS_OUTPUTS)['out:/count.txt'];\nwriteFileSync(o, String(readdirSync('data', { recursive: true }).length));\n");
+  writeFileSync(join(ws, 'big.mjs'), `import { mkdirSync, writeFileSync } from 'node:fs';\nimport { createHash } from 'node:crypto';\nconst o = JSON.parse(process.env.DWS_OUTPUTS)['out:/big'];\nconst v = JSON.parse(process.env.DWS_PARAMS).v;\nconst seed = createHash('sha256').update(String(v)).digest();\nconst block = Buffer.alloc(1 << 20);\nfor (let i = 0; i < block.length; i += 32) seed.copy(block, i);\nmkdirSync(o, { recursive: true });\nconst parts = [];\nfor (let i = 0; i < ${MB}; i++) { block.writeUInt32LE(i, 0); parts.push(Buffer.from(block)); }\nwriteFileSync(o + '/big.bin', Buffer.concat(parts));\n`);
+  const at = (args) => spawnTimedIn(ws, process.execPath, [DWS, '--batch', ...args]);
+  at(['init', '--hostname', 'bench']);
+  at(['add', 'local-files', '--role', 'source-data', '--name', 'data', 'data']);
+  at(['add', 'local-files', '--role', 'intermediate-data', '--name', 'out', 'out']);
+  const count = ['run', '--name', 'count', '--in', 'data', '--out', 'out:/count.txt', '--', process.execPath, 'count.mjs'];
+  const big = (v) => ['--json', 'run', '--name', 'big', '--out', 'out:/big', '--param', `v=${v}`, '--no-snapshot', '--', process.execPath, 'big.mjs'];
+  at(count); // first run: hashes everything, snapshot
+  at(count); // the stat cache of the fingerprint is now warm
+  const snap = [], skip = [], floor = [];
+  for (let i = 0; i < RUNS; i++) {
+    floor.push(spawnTimedIn(ws, process.execPath, ['-e', '0']).ms);
+    snap.push(spawnTimedIn(ws, process.execPath, [DWS, '--batch', 'snapshot'], [0, 1]).ms); // "No differences": exit 1 after hashing all
+    skip.push(at(count).ms);
+  }
+  // The run cache: v=1 and v=2 run once each; then each run restores the other's output.
+  at(big(1));
+  at(big(2));
+  const restore = [], restoreSteps = [], cp = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = at(big(i % 2 === 0 ? 1 : 2));
+    const res = JSON.parse(r.stdout);
+    if (res.steps[0].status !== 'restored') throw new Error(`expected a restore, got ${JSON.stringify(res.steps[0])}`);
+    restore.push(r.ms);
+    restoreSteps.push(res.stepsMs);
+    const dest = join(root, 'cp-copy.bin');
+    rmSync(dest, { force: true });
+    cp.push(spawnTimedIn(ws, 'cp', [join(ws, 'out', 'big', 'big.bin'), dest]).ms);
+  }
+  const line = (what, ms, note) => console.log(`${what.padEnd(66)} ${ms.toFixed(1).padStart(8)} ms  ${note}`);
+  const s = median(snap), k = median(skip), f = median(floor);
+  console.log(`\nrun cache and fingerprints (issue 12 item 7): medians of ${RUNS} runs, ${FILES} files of 1 KB, a ${MB} MB output\n`);
+  line('floor: spawn `node -e 0`', f, '');
+  line(`no-change \`dws snapshot\` of ${FILES} files`, s, '');
+  line(`\`dws run\` that skips one step reading them`, k, `${(k / s).toFixed(2)}x the snapshot; target <= 1.5x: ${k <= 1.5 * s ? 'met' : 'NOT met'}`);
+  line(`\`cp\` of the ${MB} MB output`, median(cp), '');
+  line(`run-cache restore of it: steps phase (run's stepsMs)`, median(restoreSteps), `${(median(restoreSteps) / median(cp)).toFixed(2)}x cp; target <= 1.2x: ${median(restoreSteps) <= 1.2 * median(cp) ? 'met' : 'NOT met'}`);
+  line(`run-cache restore of it: whole \`dws run\` process`, median(restore), `${(median(restore) / median(cp)).toFixed(2)}x cp (start-up, lock, git for the entry included)`);
+}
+
+/** spawnTimed in another directory; `okCodes`: exit codes taken as success. */
+function spawnTimedIn(cwd, cmd, args, okCodes = [0]) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (!okCodes.includes(r.status)) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return { ms, stdout: r.stdout.toString() };
+}

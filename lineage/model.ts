@@ -37,6 +37,21 @@ export interface StepLineage {
    * byte-identical; 1.6 ignores the key (and drops it if it rewrites the file).
    */
   observedWrites?: ObservedWriteRecord[];
+  /**
+   * dws's addition (issue 12 item 7): set when the outputs were restored from the run cache
+   * instead of being computed; the record is then the original run's (its start time, params and
+   * execution time). Written as `restored_from` after 1.6's keys, only when set; 1.6 ignores it.
+   */
+  restoredFrom?: RestoredFrom;
+}
+
+/** The run a restored step's outputs came from (the run cache entry, server/store/run-cache.ts). */
+export interface RestoredFrom {
+  runId: string;
+  /** The snapshot that run ended in, when it took one. */
+  snapshot: string | null;
+  /** When the outputs were restored (`YYYY-MM-DDTHH:MM:SS.ffffff`). */
+  restoredAt: string;
 }
 
 /** One write a step made outside its declared outputs, or through a symlink out of its resource. */
@@ -193,8 +208,16 @@ export function lineageToJson(l: Lineage): Json {
         command_line: l.commandLine,
         run_from_directory: l.runFromDirectory === null ? null : [l.runFromDirectory.name, l.runFromDirectory.subpath],
         ...(l.observedWrites && l.observedWrites.length > 0 ? { observed_writes: l.observedWrites.map(observedToJson) } : {}),
+        ...(l.restoredFrom ? { restored_from: { run_id: l.restoredFrom.runId, snapshot: l.restoredFrom.snapshot, restored_at: l.restoredFrom.restoredAt } } : {}),
       };
   }
+}
+
+function parseRestoredFrom(v: unknown, at: At): RestoredFrom {
+  const o = obj(v, at);
+  const snapshot = o.snapshot ?? null;
+  if (snapshot !== null && typeof snapshot !== 'string') at.child('snapshot').fail('must be a string or null');
+  return { runId: str(o, 'run_id', at), snapshot: snapshot as string | null, restoredAt: str(o, 'restored_at', at) };
 }
 
 function observedToJson(w: ObservedWriteRecord): Json {
@@ -312,6 +335,7 @@ function parseLineageAt(v: unknown, at: At): Lineage {
         commandLine: cl as string[] | null,
         runFromDirectory: rd === null ? null : ref(...(rd as [string, string | null])),
         ...('observed_writes' in o ? { observedWrites: list(o.observed_writes, at.child('observed_writes')).map((w, i) => parseObserved(w, at.child('observed_writes').child(i))) } : {}),
+        ...('restored_from' in o ? { restoredFrom: parseRestoredFrom(o.restored_from, at.child('restored_from')) } : {}),
       };
     }
     default:

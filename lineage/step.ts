@@ -23,7 +23,7 @@ import { PyFloat } from '../server/workspace/pyjson.js';
 import { localIsoTimestamp } from '../server/workspace/time.js';
 import { findWorkspaceDir, Workspace } from '../server/workspace/workspace.js';
 import { currentCompareHash } from './current-hash.js';
-import { ref, refName, stepComment, type Certificate, type ResourceRef, type StepLineage } from './model.js';
+import { ref, refName, stepComment, type Certificate, type RestoredFrom, type ResourceRef, type StepLineage } from './model.js';
 import { clearFailedStep, recordFailedStep } from './failures.js';
 import { addResultsFile } from './results-file.js';
 import { checkNoNesting, checkOutputs, checkTransitive } from './rules.js';
@@ -50,6 +50,11 @@ export interface StepOptions {
   commandLine?: string[] | null;
   /** Where "Wrote results to ..." goes; default nowhere. */
   log?: Logger;
+  /**
+   * The outputs are restored from the run cache (runner/engine.ts): the record is the original
+   * run's (its start time and execution time), marked with where it came from.
+   */
+  restored?: { startTime: string; executionTimeSeconds: number | null; runId: string; snapshot: string | null };
 }
 
 /** A step in progress: its declared refs, their local paths, and complete/abort. */
@@ -71,6 +76,7 @@ export class LineageStep {
     readonly outputPaths: Array<string | null>,
     private readonly commandLine: string[] | null,
     private readonly results: { resource: Resource; subpath: string | null; runDescription: string | null } | null,
+    private readonly restored: { from: RestoredFrom; executionTimeSeconds: number | null } | null,
   ) {}
 
   /** Check the declaration, take the input and code certificates, and start the clock. */
@@ -99,7 +105,7 @@ export class LineageStep {
     checkOutputs(name, outputs);
 
     const start = ctx.now();
-    const startTime = localIsoTimestamp(start);
+    const startTime = o.restored?.startTime ?? localIsoTimestamp(start);
     const comment = stepComment(name, startTime);
     const store = new LineageStore(ws);
     // The certificates this step will record, before anything is stored (so a refused step stores nothing).
@@ -129,6 +135,7 @@ export class LineageStep {
       outputs.map(localPath),
       o.commandLine === undefined ? [...process.argv] : o.commandLine,
       results,
+      o.restored ? { from: { runId: o.restored.runId, snapshot: o.restored.snapshot, restoredAt: localIsoTimestamp(start) }, executionTimeSeconds: o.restored.executionTimeSeconds } : null,
     );
   }
 
@@ -153,7 +160,7 @@ export class LineageStep {
   async complete(): Promise<StepLineage> {
     this.warnIfDone('complete');
     this.done = 'complete';
-    this.executionTime ??= this.elapsed();
+    this.executionTime ??= this.restored ? this.restored.executionTimeSeconds : this.elapsed();
     // Fresh: another step may have written lineage while this one ran.
     const store = new LineageStore(this.ws);
     const comment = stepComment(this.name, this.startTime);
@@ -161,13 +168,14 @@ export class LineageStep {
       type: 'step',
       stepName: this.name,
       startTime: this.startTime,
-      executionTimeSeconds: pyFloat(this.executionTime),
+      executionTimeSeconds: this.executionTime === null ? null : pyFloat(this.executionTime),
       parameters: this.parameters,
       inputs: this.inputCerts,
       code: this.codeCerts,
       outputs: this.outputs.map((r) => store.placeholderForOutput(r, comment)),
       commandLine: this.commandLine,
       runFromDirectory: null,
+      ...(this.restored ? { restoredFrom: this.restored.from } : {}),
     };
     store.store(lineage);
     clearFailedStep(this.ws, this.name);

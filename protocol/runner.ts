@@ -9,6 +9,16 @@ import { defineMethod, defineNotification } from './method.js';
 export const SourceFrame = z.object({ file: z.string(), line: z.number().int(), column: z.number().int(), function: z.string().nullable() });
 export type SourceFrame = z.infer<typeof SourceFrame>;
 
+/** The earlier run whose outputs a step got from the run cache (server/store/run-cache.ts). */
+export const RestoredFrom = z.object({
+  runId: z.string(),
+  /** The lineage start time of that run (`YYYY-MM-DDTHH:MM:SS.ffffff`, local time). */
+  startTime: z.string(),
+  /** The snapshot that run ended in, or null. */
+  snapshot: z.string().nullable(),
+});
+export type RestoredFrom = z.infer<typeof RestoredFrom>;
+
 /** One step's progress: the same events drive the terminal lines, the notifications and watch mode. */
 export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('queued'), step: z.string() }),
@@ -16,6 +26,8 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('started'), step: z.string(), at: z.string() }),
   z.object({ type: z.literal('skipped'), step: z.string(), reason: z.string() }),
   z.object({ type: z.literal('succeeded'), step: z.string(), durationMs: z.number() }),
+  /** The step's outputs were restored from the run cache instead of running it: `from` is the run they came from. */
+  z.object({ type: z.literal('restored'), step: z.string(), from: RestoredFrom, durationMs: z.number() }),
   /**
    * `leftInOutputs`: workspace-relative files the step wrote into its declared outputs before failing.
    * `where`: the frames of the error's stack in the step's own source files (source-mapped), innermost first.
@@ -65,8 +77,11 @@ export const runProgress = runProgressNotification.type;
 
 export const StepOutcome = z.object({
   step: z.string(),
-  /** `would-run`: dry run only. `not-run`: an upstream step failed or the run was interrupted. */
-  status: z.enum(['succeeded', 'skipped', 'failed', 'not-run', 'would-run']),
+  /**
+   * `would-run`: dry run only. `not-run`: an upstream step failed or the run was interrupted.
+   * `restored`: its outputs were restored from the run cache (`restoredFrom`) instead of running it.
+   */
+  status: z.enum(['succeeded', 'restored', 'skipped', 'failed', 'not-run', 'would-run']),
   /** Why it was skipped, failed, not run, or would run. */
   reason: z.string().nullable(),
   durationMs: z.number().nullable(),
@@ -76,11 +91,13 @@ export const StepOutcome = z.object({
   fingerprint: z.string().nullable(),
   /** For a failed step: where in its own source it failed (source-mapped stack frames, innermost first); empty when unknown. */
   where: z.array(SourceFrame),
+  /** For a restored step (and, in a dry run, a step the run cache would restore): the run its outputs come from. */
+  restoredFrom: RestoredFrom.optional(),
 });
 export type StepOutcome = z.infer<typeof StepOutcome>;
 
 export const RunResult = z.object({
-  /** Every step succeeded or was skipped, and the run was not interrupted. */
+  /** Every step succeeded, was restored from the run cache or was skipped, and the run was not interrupted. */
   ok: z.boolean(),
   interrupted: z.boolean(),
   /** In plan order (upstream first). */

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { computeHashTree } from '../server/resources/hashtree/index.js';
 import { atomicWriteFile } from '../server/workspace/files.js';
 import { relativePosix } from '../server/workspace/paths.js';
 import { localCacheDir, type Workspace } from '../server/workspace/workspace.js';
@@ -109,6 +110,46 @@ export class RunCache {
     mkdirSync(dirname(this.file), { recursive: true });
     atomicWriteFile(this.file, JSON.stringify(this.records, null, 1));
   }
+}
+
+/**
+ * What a fingerprint records of an input or output (and the run cache compares): a directory's
+ * hash tree (1.6's tree hash, workspace-format.md §13) with the SHA-1s of unchanged files taken
+ * from a stat cache in `statCacheDir`, so that a run in which nothing changed reads only stats, as
+ * a snapshot does; a file's SHA-1; `missing` when absent. A directory holding `.git` (a whole git
+ * resource) is hashed by contentHash, which leaves `.git` out.
+ */
+export async function pathHash(path: string, statCacheDir: string | null, onProgress?: (filesDone: number, filesTotal: number) => void): Promise<string> {
+  const cacheFile = statCacheFile(statCacheDir, path);
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st === undefined) return 'missing';
+  if (!st.isDirectory()) return `sha1:${await fileSha1(path)}`;
+  if (existsSync(join(path, '.git'))) return contentHash(path);
+  const r = await computeHashTree({
+    root: path,
+    computeHash: true,
+    treeDir: null,
+    ...(cacheFile !== null ? { cacheFile } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  });
+  return `tree:${r.rootHash}`;
+}
+
+/** Where pathHash keeps its stat caches (one per hashed directory), outside git; null without a git directory. */
+export function fingerprintStatDir(ws: Workspace): string | null {
+  const dir = localCacheDir(ws);
+  return dir === null ? null : join(dir, 'runner', 'stat');
+}
+
+/** The stat cache of one hashed directory (the run cache's capture of an output shares it, server/store/run-cache.ts). */
+export function statCacheFile(statCacheDir: string | null, path: string): string | null {
+  return statCacheDir === null ? null : join(statCacheDir, createHash('sha1').update(path).digest('hex'));
+}
+
+async function fileSha1(path: string): Promise<string> {
+  const h = createHash('sha1');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 /** sha256 over a file or directory tree's names and contents (`.git` skipped); `missing` when absent. */

@@ -16,19 +16,20 @@ import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { ConfigurationError, InvalidParamsError } from '../protocol/errors.js';
 import { openExecutor, type Executor } from './executor.js';
-import { LineageStep } from '../lineage/step.js';
+import { LineageStep, type StepOptions } from '../lineage/step.js';
 import { covers, ref, refEquals, refName, type ObservedWriteRecord } from '../lineage/model.js';
 import { recordObservedWrites } from '../lineage/store.js';
 import { callMethod } from '../server/commands/index.js';
-import type { Context } from '../server/context.js';
+import type { Context, ProgressTask } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
-import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
+import { codeHash, filesChangedSince, stableJson, fingerprintOf, fingerprintStatDir, pathHash, RunCache, staleReason, statCacheFile, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
+import { captureOutputs, commitEntries, entrySnapshot, findEntries, restoreOutputs, runCacheEnabled, writeEntry, type OutputPlace, type RunCacheEntry } from '../server/store/run-cache.js';
 import { planSteps, type PlannedStep } from './plan.js';
 import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
-import type { SourceFrame } from '../protocol/runner.js';
+import type { RestoredFrom, SourceFrame } from '../protocol/runner.js';
 import type { LoadedStep, RunEvent, RunOptions, RunResult, StepOutcome } from './types.js';
 
 export type { LoadedStep, RunEvent, RunObserver, RunOptions, RunResult, StepOutcome, StepStatus } from './types.js';
@@ -53,15 +54,26 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     return r;
   };
 
+  const statDir = fingerprintStatDir(ws);
+  const shared = runCacheEnabled(ws);
   // Freshness of one step: its fingerprint parts now, and why it must run (null: it may be skipped).
   const freshness = async (p: PlannedStep): Promise<{ parts: FingerprintParts; reason: string | null }> => {
     const inputs: Record<string, string> = {};
-    for (const i of p.inputs) inputs[refName(i.ref)] = i.path === null ? 'no-local-files' : await contentHash(i.path);
+    for (const i of p.inputs) inputs[refName(i.ref)] = i.path === null ? 'no-local-files' : await hashWithProgress(ctx, `Fingerprinting ${p.step.name}: ${refName(i.ref)}`, i.path, statDir);
     const upstream = Object.fromEntries(fingerprintUpstream(p, plan.steps).map((u) => [u, fingerprints.get(u) ?? 'unknown']));
     const parts: FingerprintParts = { code: codeHash(ws.dir, p.step.codeFiles, p.step.declaration), params: params.get(p.step.name), inputs, upstream };
     fingerprints.set(p.step.name, fingerprintOf(parts));
     if (o.force) return { parts, reason: '--force' };
-    return { parts, reason: staleReason(cache.get(p.step.name), parts, await outputHashes(p)) };
+    // Outputs are hashed only when nothing else made the step stale (they can be big).
+    const prev = cache.get(p.step.name);
+    const reason = staleReason(prev, parts, {});
+    return { parts, reason: reason ?? staleReason(prev, parts, await outputHashes(p, statDir)) };
+  };
+  // The newest run-cache entry of this fingerprint that fits the step's declared outputs (undefined: none).
+  const cachedRun = (p: PlannedStep): { file: string; entry: RunCacheEntry } | undefined => {
+    if (!shared || p.outputs.length === 0 || p.outputs.some((x) => x.path === null)) return undefined;
+    const refs = p.outputs.map((x) => refName(x.ref)).sort();
+    return findEntries(ws, fingerprints.get(p.step.name)!).find(({ entry }) => stableKeys(entry.outputs) === refs.join('\n'));
   };
 
   if (o.dryRun) {
@@ -72,8 +84,13 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
         continue;
       }
       const { reason } = await freshness(p);
+      const hit = reason === null || o.force ? undefined : cachedRun(p);
       if (reason === null) outcome(p.step.name, 'skipped', 'unchanged since its last successful run');
-      else outcome(p.step.name, 'would-run', reason);
+      else if (hit === undefined) outcome(p.step.name, 'would-run', reason);
+      else {
+        const from = await fromEntry(ws, hit);
+        outcome(p.step.name, 'would-run', `${reason}; its outputs would be restored from the run cache (${describeRun(from)})`, { restoredFrom: from });
+      }
     }
     return { ok: true, interrupted: false, steps: plan.steps.map((p) => outcomes.get(p.step.name)!), snapshot: null, sameAsSnapshot: null, observedWrites: [], stepsMs: null };
   }
@@ -101,6 +118,46 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   };
   const succeededParts = new Map<string, FingerprintParts>();
   const startTimes = new Map<string, string>();
+  // The observer starts when the first step is about to run: watching every resource's files
+  // costs far more than a run that skips or restores every step (issue 12 item 7, speed).
+  let observing: Promise<void> | null = null;
+  const observe = () => (observing ??= o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path])))) ?? Promise.resolve());
+  /** The outputs of the steps that ran and succeeded: the run-cache entries of this run. */
+  const toCapture = new Map<string, { places: OutputPlace[]; executionTimeSeconds: number | null }>();
+
+  // Restore a step's outputs from the run cache: null when there is no entry, or when its objects
+  // are missing (here and on the store remote) or corrupt, which is said, and the step then runs.
+  const restore = async (p: PlannedStep, parts: FingerprintParts): Promise<StepOutcome | null> => {
+    const hit = cachedRun(p);
+    if (hit === undefined || escapedOutputs(p, resources).length > 0) return null;
+    const name = p.step.name;
+    const from = await fromEntry(ws, hit);
+    const startMs = Date.now();
+    const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
+    try {
+      await restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path));
+    } catch (e) {
+      emit({ type: 'log', step: name, message: `the run cache has this run (${describeRun(from)}) but cannot restore it: ${errorText(e)} Running the step instead.` });
+      return null;
+    }
+    const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: from.snapshot };
+    let lineage: LineageStep;
+    try {
+      lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources, restored));
+      await serially(() => lineage.complete());
+    } catch (e) {
+      // As for a step that ran: its outputs are there, but without lineage the step has not succeeded.
+      const why = `its outputs were restored from the run cache (${describeRun(from)}), but its lineage could not be recorded: ${errorText(e)}`;
+      cache.set(name, null);
+      emit({ type: 'failed', step: name, reason: why });
+      return outcome(name, 'failed', why, { durationMs: Date.now() - startMs, restoredFrom: from });
+    }
+    succeededParts.set(name, parts);
+    startTimes.set(name, lineage.startTime);
+    const durationMs = Date.now() - startMs;
+    emit({ type: 'restored', step: name, from, durationMs });
+    return outcome(name, 'restored', `restored from the run cache (${describeRun(from)})`, { durationMs, restoredFrom: from });
+  };
 
   const execute = async (p: PlannedStep): Promise<StepOutcome> => {
     const name = p.step.name;
@@ -110,6 +167,11 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       emit({ type: 'skipped', step: name, reason: 'unchanged since its last successful run' });
       return outcome(name, 'skipped', 'unchanged since its last successful run');
     }
+    if (!o.force) {
+      const restored = await restore(p, parts);
+      if (restored !== null) return restored;
+    }
+    await observe();
     const startMs = Date.now();
     emit({ type: 'started', step: name, at: new Date(startMs).toISOString() });
     const outPaths = p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]));
@@ -132,7 +194,12 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       const escaped = escapedOutputs(p, resources);
       if (escaped.length > 0 && o.strict) throw new StepFailure(escapeError(ws, escaped.map((e) => ({ step: name, ...e }))).message);
       if (escaped.length > 0) escapes.set(name, escaped);
-      await serially(() => step.complete());
+      const record = await serially(() => step.complete());
+      // For the run cache (its outputs go to the content store at the end of the steps, before the snapshot moves results).
+      if (shared && escaped.length === 0 && p.outputs.length > 0 && p.outputs.every((x) => x.path !== null)) {
+        const et = record.executionTimeSeconds;
+        toCapture.set(name, { places: p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! })), executionTimeSeconds: et === null ? null : Number(et) });
+      }
     } catch (e) {
       const why = e instanceof Interrupted ? 'interrupted' : errorText(e);
       lineage?.abort(why, { interrupted: e instanceof Interrupted });
@@ -151,7 +218,6 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
 
   // Where steps run (runner/executor.ts); it refuses here, before anything runs, when it cannot run them.
   const executor = await openExecutor(o.executor ?? 'local', { ws, jobs: o.jobs, steps: o.steps, signal });
-  await o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]))));
   const queue = new PQueue({ concurrency: Math.max(1, o.jobs) });
   const done = new Map<string, Promise<StepOutcome>>();
   const stepsStart = performance.now();
@@ -178,7 +244,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     stepsMs = performance.now() - stepsStart;
     await executor.close();
   }
-  const observedWrites: RunResult['observedWrites'] = [...((await o.observer?.stop()) ?? [])];
+  const observedWrites: RunResult['observedWrites'] = observing === null ? [] : [...((await o.observer?.stop()) ?? [])];
   for (const [step, list] of escapes) {
     for (const e of list) {
       const path = shownPath(ws.dir, e.path);
@@ -192,8 +258,27 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
 
   const steps = plan.steps.map((p) => outcomes.get(p.step.name)!);
   // --strict (observed writes, runner/observe.ts): a write outside the declared outputs fails the run.
-  const ok = !signal.aborted && steps.every((s) => s.status === 'succeeded' || s.status === 'skipped') && !(o.strict === true && observedWrites.length > 0);
-  const ran = steps.filter((s) => s.status === 'succeeded');
+  const ok = !signal.aborted && steps.every((s) => s.status === 'succeeded' || s.status === 'restored' || s.status === 'skipped') && !(o.strict === true && observedWrites.length > 0);
+  const ran = steps.filter((s) => s.status === 'succeeded' || s.status === 'restored');
+  // The shared run cache: one entry per step that ran and succeeded (unless an entry of the same
+  // fingerprint has the same outputs), written before the snapshot so that its commit takes them.
+  const entries: string[] = [];
+  const succeeded = [...toCapture].filter(([name]) => outcomes.get(name)?.status === 'succeeded');
+  let captured = new Map<string, RunCacheEntry['outputs']>();
+  try {
+    if (succeeded.length > 0) captured = await captureOutputs(ws, new Map(succeeded.map(([name, c]) => [name, c.places])), (path) => statCacheFile(statDir, path));
+  } catch (e) {
+    // The run cache only saves time: the run's results stand without it.
+    ctx.log.warn(`The outputs of ${succeeded.map(([name]) => name).join(', ')} could not be kept in the run cache: ${errorText(e)}`);
+  }
+  for (const [name, c] of succeeded) {
+    const outputs = captured.get(name);
+    if (outputs === undefined) continue;
+    const fingerprint = fingerprints.get(name)!;
+    if (findEntries(ws, fingerprint).some(({ entry }) => stableJson(entry.outputs) === stableJson(outputs))) continue;
+    writeEntry(ws, { step: name, fingerprint, start_time: startTimes.get(name)!, execution_time_seconds: c.executionTimeSeconds, outputs });
+    entries.push(name);
+  }
   let snapshot: RunResult['snapshot'] = null;
   let sameAsSnapshot: string | null = null;
   if (ok && o.snapshot && ran.length > 0) {
@@ -212,9 +297,11 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
-    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
+    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
   }
   cache.save();
+  // Entries the snapshot did not commit because the workspace was already an existing snapshot.
+  if (sameAsSnapshot !== null && entries.length > 0) await commitEntries(ws, entries);
   return { ok, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };
 }
 
@@ -239,10 +326,37 @@ function stepFacts(ws: Workspace, p: PlannedStep): StepFacts {
   return { file: p.step.file === null ? null : rel(p.step.file), codeFiles: p.step.codeFiles.map(rel), inputs: paths(p.inputs), outputs: paths(p.outputs), upstream: p.upstream };
 }
 
-export async function outputHashes(p: PlannedStep): Promise<Record<string, string>> {
+export async function outputHashes(p: PlannedStep, statDir: string | null): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await contentHash(x.path);
+  for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await pathHash(x.path, statDir);
   return out;
+}
+
+/** pathHash with a progress line on a terminal while a big directory (1,000 files and more) is walked. */
+async function hashWithProgress(ctx: Context, title: string, path: string, statDir: string | null): Promise<string> {
+  const shown: { task: ProgressTask | null } = { task: null };
+  try {
+    return await pathHash(path, statDir, (done, total) => {
+      if (shown.task === null && total >= 1000) shown.task = ctx.progress.begin(title);
+      shown.task?.report(done, total);
+    });
+  } finally {
+    shown.task?.end();
+  }
+}
+
+async function fromEntry(ws: Workspace, hit: { file: string; entry: RunCacheEntry }): Promise<RestoredFrom> {
+  return { runId: hit.entry.run_id, startTime: hit.entry.start_time, snapshot: await entrySnapshot(ws, hit.file) };
+}
+
+/** "run 1a2b3c4d5e6f of 2026-12-06T02:40:00.123456, snapshot 0123abcd" */
+function describeRun(f: RestoredFrom): string {
+  return `run ${f.runId} of ${f.startTime}${f.snapshot ? `, snapshot ${f.snapshot.slice(0, 8)}` : ''}`;
+}
+
+/** An object's keys, sorted and joined: compares the outputs an entry recorded with those declared. */
+function stableKeys(o: Record<string, unknown>): string {
+  return Object.keys(o).sort().join('\n');
 }
 
 /**
@@ -347,7 +461,7 @@ function escapeError(ws: Workspace, escaped: Array<EscapedOutput & { step: strin
 }
 
 /** Start the step's lineage: inputs, the code resources holding its code files, outputs (a results-role output as the results dir). */
-async function startLineage(ws: Workspace, p: PlannedStep, params: Record<string, unknown>, resources: Awaited<ReturnType<typeof openResources>>): Promise<LineageStep> {
+async function startLineage(ws: Workspace, p: PlannedStep, params: Record<string, unknown>, resources: Awaited<ReturnType<typeof openResources>>, restored?: StepOptions['restored']): Promise<LineageStep> {
   const codeResources = [...new Set(p.step.codeFiles.flatMap((f) => resources.filter((r) => r.role === 'code' && r.localPath !== null && isWithin(f, r.localPath)).map((r) => r.name)))];
   const resultsOut = p.outputs.find((x) => x.role === 'results' && x.path !== null);
   return LineageStep.start({
@@ -360,6 +474,7 @@ async function startLineage(ws: Workspace, p: PlannedStep, params: Record<string
     ...(resultsOut ? { results: { dir: refName(resultsOut.ref) } } : {}),
     // A step file is recorded relative to the workspace, so a restored copy elsewhere can rerun it.
     commandLine: p.step.work.type === 'command' ? p.step.work.argv : ['dws', 'run', ...(p.step.file ? [relativePosix(ws.dir, p.step.file)] : [])],
+    ...(restored ? { restored } : {}),
   });
 }
 

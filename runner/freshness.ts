@@ -13,7 +13,7 @@ import { staleSteps, type StaleStep } from '../lineage/staleness.js';
 import { type LineageStore } from '../lineage/store.js';
 import type { Resource } from '../server/resources/types.js';
 import type { Workspace } from '../server/workspace/workspace.js';
-import { codeHash, contentHash, fingerprintOf, RunCache, staleReason, type CacheRecord, type FingerprintParts } from './cache.js';
+import { codeHash, fingerprintOf, fingerprintStatDir, pathHash, RunCache, staleReason, type CacheRecord, type FingerprintParts } from './cache.js';
 import { currentDeclaration, PIPELINE_FILE } from './pipeline-file.js';
 import { recordedStepFile } from './reproduce.js';
 
@@ -42,6 +42,7 @@ interface Judged {
 /** The steps of the run cache that are stale, removed or current, by their fingerprints now. */
 export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): Promise<{ judged: Map<string, Judged>; order: string[] }> {
   const abs = (p: string) => (isAbsolute(p) ? p : join(ws.dir, p));
+  const statDir = fingerprintStatDir(ws);
   const judged = new Map<string, Promise<Judged | null>>();
   const judge = (name: string): Promise<Judged | null> => {
     let j = judged.get(name);
@@ -64,14 +65,14 @@ export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): 
     if (code !== rec.parts.code) changed.push({ ref: f.file ?? f.codeFiles.join(', '), kind: 'code', recorded: short(rec.parts.code), current: short(code) });
     const inputs: Record<string, string> = {};
     for (const [ref, path] of Object.entries(f.inputs)) {
-      inputs[ref] = path === null ? 'no-local-files' : await contentHash(abs(path));
+      inputs[ref] = path === null ? 'no-local-files' : await pathHash(abs(path), statDir);
       if (rec.parts.inputs[ref] !== inputs[ref]) changed.push({ ref, kind: 'input', recorded: short(rec.parts.inputs[ref] ?? 'none'), current: short(inputs[ref]!) });
     }
     const upstream: Record<string, string> = {};
     for (const u of Object.keys(rec.parts.upstream)) upstream[u] = (await judge(u))?.fingerprint ?? 'unknown';
     const parts: FingerprintParts = { code, params: rec.parts.params, inputs, upstream };
     const outputs: Record<string, string> = {};
-    for (const [ref, path] of Object.entries(f.outputs)) outputs[ref] = path === null ? 'no-local-files' : await contentHash(abs(path));
+    for (const [ref, path] of Object.entries(f.outputs)) outputs[ref] = path === null ? 'no-local-files' : await pathHash(abs(path), statDir);
     const reason = staleReason(rec, parts, outputs);
     return { fingerprint: fingerprintOf(parts), stale: reason === null ? null : { ...base, reason, changed }, removed: null };
   };

@@ -11,6 +11,8 @@ export function progressLine(e: RunEvent): string {
       return `[${e.step}] skipped: ${e.reason}\n`;
     case 'succeeded':
       return `[${e.step}] done in ${formatMs(e.durationMs)}\n`;
+    case 'restored':
+      return `[${e.step}] restored from the run cache (run ${e.from.runId} of ${e.from.startTime}${e.from.snapshot ? `, snapshot ${e.from.snapshot.slice(0, 8)}` : ''}) in ${formatMs(e.durationMs)}\n`;
     case 'failed':
       return (
         `[${e.step}] FAILED: ${e.reason}\n` +

@@ -119,12 +119,13 @@ export async function watchPipeline(ctx: Context, ws: Workspace, o: WatchOptions
   }
 
   function report(r: RunResult, why: Map<string, Set<string>>, p: Plan, otherwise: string): void {
-    const ran = new Set(r.steps.filter((s) => s.status === 'succeeded').map((s) => s.step));
+    const ran = new Set(r.steps.filter((s) => s.status === 'succeeded' || s.status === 'restored').map((s) => s.step));
     for (const s of r.steps) {
       const changed = why.get(s.step);
       const upstream = p.steps.find((x) => x.step.name === s.step)?.upstream.filter((u) => ran.has(u)) ?? [];
       const because = changed ? `${[...changed].join(', ')} changed` : upstream.length > 0 ? `upstream step ${upstream.join(', ')} ran` : otherwise;
       if (s.status === 'succeeded') o.onLine(`ran ${s.step} because ${because}`);
+      else if (s.status === 'restored') o.onLine(`restored ${s.step} from the run cache because ${because}`);
       else if (s.status === 'failed') o.onLine(`failed ${s.step}: ${s.reason}`);
       else if (s.status === 'not-run' && !r.interrupted) o.onLine(`did not run ${s.step}: ${s.reason}`);
       else if (s.status === 'skipped' && changed) o.onLine(`skipped ${s.step}: ${s.reason}`);

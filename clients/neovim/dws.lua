@@ -101,7 +101,7 @@ function M.setup(opts)
       local counts = {}
       for _, s in ipairs(r.steps) do counts[s.status] = (counts[s.status] or 0) + 1 end
       local parts = {}
-      for _, status in ipairs({ 'succeeded', 'skipped', 'failed', 'not-run' }) do
+      for _, status in ipairs({ 'succeeded', 'restored', 'skipped', 'failed', 'not-run' }) do
         if counts[status] then table.insert(parts, counts[status] .. ' ' .. status) end
       end
       local what = step and vim.fn.fnamemodify(file, ':t') or "the workspace's pipeline"

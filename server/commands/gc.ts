@@ -6,6 +6,7 @@ import { openResources } from '../resources/registry.js';
 import { applyGc, planGc, reachableFrom, registeredWorkspaces, savedRoots, snapshotRoots } from '../store/gc.js';
 import { copyFiles, fetchObjects, listRemote, requireRemote } from '../store/remote.js';
 import { scanTree, scannedFileIds } from '../store/restore-files.js';
+import { runCacheRoots } from '../store/run-cache.js';
 import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { exec as rclone } from '../resources/rclone-binary.js';
 import { ID_BYTES } from '../store/known-ids.js';
@@ -20,7 +21,8 @@ export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<Res
   return withStoreLock(ws, 'dws gc', async () => {
     const store = workspaceStore(ws);
     store.reload();
-    const roots = [...registeredWorkspaces(store, ws.dir).flatMap((d) => snapshotRoots(d).flatMap((s) => s.trees)), ...savedRoots(store)];
+    // The run cache's entries keep their outputs, as snapshots do (server/store/run-cache.ts).
+    const roots = [...registeredWorkspaces(store, ws.dir).flatMap((d) => [...snapshotRoots(d).flatMap((s) => s.trees), ...runCacheRoots(d)]), ...savedRoots(store)];
     const missing = new Set<string>();
     const live = reachableFrom(store, roots, missing);
     for (const r of (await openResources(ws)).filter((x) => x.storeFiles)) {

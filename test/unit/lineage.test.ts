@@ -89,6 +89,21 @@ describe('model', () => {
     expect(back.type === 'source_data' && back.cert.type === 'placeholder' && back.cert.isOutput).toBe(false);
   });
 
+  it('writes restored_from after 1.6 keys only for a restored step, reads it back, and names a malformed one', () => {
+    const step: StepLineage = {
+      type: 'step', stepName: 's', startTime: '2026-01-01T00:00:00.000001', executionTimeSeconds: 1.5, parameters: {}, inputs: [], code: [], outputs: [], commandLine: null, runFromDirectory: null,
+    };
+    expect(Object.keys(lineageToJson(step))).not.toContain('restored_from');
+    const restored = { ...step, restoredFrom: { runId: '0123456789ab', snapshot: null, restoredAt: '2026-01-02T00:00:00.000001' } };
+    const json = lineageToJson(restored) as Record<string, unknown>;
+    expect(Object.keys(json).at(-1)).toBe('restored_from');
+    expect(json.restored_from).toEqual({ run_id: '0123456789ab', snapshot: null, restored_at: '2026-01-02T00:00:00.000001' });
+    expect(parseResourceLineageFile({ resource_name: 'r', lineages: [json] }, 'f.json').lineages[0]).toEqual(restored);
+    expect(() => parseResourceLineageFile({ resource_name: 'r', lineages: [{ ...json, restored_from: { snapshot: 3 } }] }, '/w/r.json')).toThrow(
+      /Malformed lineage file \/w\/r.json: lineages\[0\]\.restored_from\.snapshot must be a string or null/,
+    );
+  });
+
   it('names the file and the place of malformed lineage, never dropping it silently', () => {
     const bad = (v: unknown) => () => parseResourceLineageFile(v, '/w/x.json');
     expect(bad({ resource_name: 'x' })).toThrow(/Malformed lineage file \/w\/x.json: lineages is missing/);

@@ -132,7 +132,7 @@ function renderPlan(r: ResultOf<typeof Run>): string {
 
 function renderSummary(r: ResultOf<typeof Run>): string {
   const count = (st: string) => r.steps.filter((s) => s.status === st).length;
-  const parts = [`${count('succeeded')} ran`, `${count('skipped')} skipped`];
+  const parts = [`${count('succeeded')} ran`, ...(count('restored') > 0 ? [`${count('restored')} restored from the run cache`] : []), `${count('skipped')} skipped`];
   if (count('failed') > 0) parts.push(`${count('failed')} failed`);
   if (count('not-run') > 0) parts.push(`${count('not-run')} not run`);
   let out = `${r.interrupted ? 'Run interrupted' : r.ok ? 'Run succeeded' : 'Run failed'}: ${parts.join(', ')}.\n`;

@@ -105,7 +105,7 @@ async function run(server: DwsServer, output: vscode.OutputChannel): Promise<Out
   output.show(true);
   const r = await server.sendRequest<RunResult>('dws/run', step ? { files: [step] } : { pipeline: true });
   const count = (status: string) => r.steps.filter((s) => s.status === status).length;
-  const counts = ['succeeded', 'skipped', 'failed', 'not-run']
+  const counts = ['succeeded', 'restored', 'skipped', 'failed', 'not-run']
     .map((status) => [count(status), status === 'not-run' ? 'not run' : status] as const)
     .filter(([n]) => n > 0)
     .map(([n, status]) => `${n} ${status}`)

@@ -1,0 +1,219 @@
+/**
+ * The shared run cache (issue 12 item 7): every successful run of a step is remembered as its
+ * fingerprint (runner/cache.ts) → the store tree of each declared output, the outputs' content
+ * kept in the content store. A step whose fingerprint was seen before gets its outputs restored
+ * from the store instead of running. Entries are committed, so they travel with push/pull; the
+ * objects they name go to the store remote with every other object of the store (store/remote.ts
+ * pushObjects) and are fetched on restore when missing here.
+ *
+ *   .dataworkspace/run_cache/<fingerprint>-<run id>.json   committed; Python dws 1.6 never reads
+ *                                                          this folder (workspace-format.md §1)
+ *
+ * One file per run (not per fingerprint): two clones that ran the same step write two files, so a
+ * pull never conflicts on an entry. A file output is kept as a one-entry tree (its name → its
+ * content), so every entry names trees only, and gc (server/commands/gc.ts) keeps what they reach.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import { computeHashTree } from '../resources/hashtree/index.js';
+import { readJsonFile, writeJsonFile } from '../workspace/files.js';
+import { META_DIR, type Workspace } from '../workspace/workspace.js';
+import { fetchOrFail } from './remote.js';
+import { applyRestore, missingTrees, planRestore, scanTree } from './restore-files.js';
+import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, readTree, type StoreTreeEntry } from './trees.js';
+import type { ContentStore } from './store.js';
+import { contentStoreEnabled, withStoreLock, workspaceStore } from './workspace-store.js';
+
+const ENTRY_DIR = 'run_cache';
+const HEX40 = /^[0-9a-f]{40}$/;
+
+/** One successful run of a step, as committed. Keys in snake case, as the other metadata files. */
+const Entry = z.object({
+  step: z.string().min(1),
+  fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
+  run_id: z.string().regex(/^[0-9a-f]{12}$/),
+  /** The lineage start time of the run (`YYYY-MM-DDTHH:MM:SS.ffffff`). */
+  start_time: z.string(),
+  execution_time_seconds: z.number().nullable(),
+  /** Output ref → the store tree of what the step wrote there (`file`: the output is a file, kept as a one-entry tree). */
+  outputs: z.record(z.string(), z.object({ tree: z.string().regex(HEX40), file: z.boolean() })),
+});
+export type RunCacheEntry = z.infer<typeof Entry>;
+
+/** A declared output of a planned step: its ref (as written in the fingerprint) and local path. */
+export interface OutputPlace {
+  ref: string;
+  path: string;
+}
+
+/** Whether this workspace keeps a run cache: it needs the content store. */
+export function runCacheEnabled(ws: Workspace): boolean {
+  return contentStoreEnabled(ws.ctx.env);
+}
+
+function entryDir(wsDir: string): string {
+  return join(wsDir, META_DIR, ENTRY_DIR);
+}
+
+/**
+ * The entries recorded for `fingerprint`, newest run first. A malformed entry (edited by hand, a
+ * bad merge) is skipped with a warning naming it: it only costs a rerun.
+ */
+export function findEntries(ws: Workspace, fingerprint: string): Array<{ file: string; entry: RunCacheEntry }> {
+  const dir = entryDir(ws.dir);
+  if (!existsSync(dir)) return [];
+  const out: Array<{ file: string; entry: RunCacheEntry }> = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.startsWith(`${fingerprint}-`) || !f.endsWith('.json')) continue;
+    const file = join(dir, f);
+    try {
+      const r = Entry.safeParse(readJsonFile(file));
+      if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; '));
+      if (r.data.fingerprint !== fingerprint) throw new Error(`its fingerprint ${r.data.fingerprint} is not the one in its name`);
+      out.push({ file, entry: r.data });
+    } catch (e) {
+      ws.ctx.log.warn(`Run cache entry ${file} is not usable (${(e as Error).message}); ignored. Delete it, or bring back the committed version with 'git checkout -- ${file}'.`);
+    }
+  }
+  return out.sort((a, b) => (a.entry.start_time < b.entry.start_time ? 1 : a.entry.start_time > b.entry.start_time ? -1 : 0));
+}
+
+/**
+ * Put the content of the outputs of each step into the content store (the stat cache
+ * `statCacheFile(path)` spares reading unchanged files the store has) and return their store
+ * trees, by step. One lock and one commit of the store for the whole run.
+ */
+export async function captureOutputs(ws: Workspace, steps: Map<string, OutputPlace[]>, statCacheFile: (path: string) => string | null): Promise<Map<string, RunCacheEntry['outputs']>> {
+  return withStoreLock(ws, 'dws run', async () => {
+    const store = workspaceStore(ws);
+    const byStep = new Map<string, RunCacheEntry['outputs']>();
+    try {
+      for (const [step, outputs] of steps) byStep.set(step, await capture(store, outputs));
+      store.commit();
+    } catch (e) {
+      store.abort();
+      throw e;
+    }
+    return byStep;
+  });
+
+  async function capture(store: ContentStore, outputs: OutputPlace[]): Promise<RunCacheEntry['outputs']> {
+    const out: RunCacheEntry['outputs'] = {};
+    for (const o of outputs) {
+      if (statSync(o.path).isDirectory()) {
+        const cacheFile = statCacheFile(o.path);
+        const r = await computeHashTree({ root: o.path, computeHash: true, treeDir: null, ...(cacheFile !== null ? { cacheFile } : {}), store: store.sink(), onWarning: (m) => ws.ctx.log.warn(m) });
+        out[o.ref] = { tree: r.storeRoot!, file: false };
+      } else {
+        const id = store.putFile(o.path);
+        const tree = encodeTree([{ name: basename(o.path), mode: statSync(o.path).mode & 0o111 ? MODE_EXEC : MODE_FILE, id }]);
+        store.putSmall(tree.id, tree.bytes);
+        out[o.ref] = { tree: tree.id, file: true };
+      }
+    }
+    return out;
+  }
+}
+
+/** Write a new entry (atomically); returns its file. */
+export function writeEntry(ws: Workspace, e: Omit<RunCacheEntry, 'run_id'>): string {
+  const entry: RunCacheEntry = { step: e.step, fingerprint: e.fingerprint, run_id: randomBytes(6).toString('hex'), start_time: e.start_time, execution_time_seconds: e.execution_time_seconds, outputs: e.outputs };
+  const dir = entryDir(ws.dir);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${entry.fingerprint}-${entry.run_id}.json`);
+  writeJsonFile(file, entry);
+  return file;
+}
+
+/**
+ * Commit the run cache folder alone: entries of a run whose outputs came out as an existing
+ * snapshot has them (no snapshot commit takes them then), so push and pull find no uncommitted change.
+ */
+export async function commitEntries(ws: Workspace, steps: string[]): Promise<void> {
+  await ws.git.commitAll(`dws run: run cache entries of ${steps.join(', ')}`, [`${META_DIR}/${ENTRY_DIR}`], { only: true });
+}
+
+/**
+ * The snapshot whose commit added an entry (entries are written before the snapshot of their run,
+ * which commits them), or null: the run took none, or it is not committed yet.
+ */
+export async function entrySnapshot(ws: Workspace, file: string): Promise<string | null> {
+  try {
+    const subject = await ws.git.run(['log', '--diff-filter=A', '--format=%s', '-1', '--', file]);
+    return /^Completed snapshot ([0-9a-f]{40})$/m.exec(subject)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Make each output what `entry` recorded, fetching missing objects from the store remote. Every
+ * object is checked (and fetched) before any output changes; throws (NotFoundError from the
+ * store) when some are neither here nor on the remote, leaving the outputs as they were.
+ */
+export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null): Promise<void> {
+  await withStoreLock(ws, 'dws run', async () => {
+    const store = workspaceStore(ws);
+    const what = `the run cache entry of step ${entry.step} (run ${entry.run_id})`;
+    const prepared: Array<{ o: OutputPlace; plan?: ReturnType<typeof planRestore>; file?: StoreTreeEntry }> = [];
+    for (const o of outputs) {
+      const rec = entry.outputs[o.ref]!;
+      if (rec.file) {
+        await fetchOrFail(ws, store, new Set([rec.tree]), what);
+        const [file] = readTree(store, rec.tree);
+        if (file === undefined || file.mode === MODE_DIR) throw new Error(`Store tree ${rec.tree} of ${what} does not hold one file`);
+        await fetchOrFail(ws, store, new Set([file.id]), what);
+        prepared.push({ o, file });
+        continue;
+      }
+      // A file where a directory was: the directory restore replaces it.
+      if (existsSync(o.path) && !lstatSync(o.path).isDirectory()) rmSync(o.path);
+      const current = await scanTree(o.path, statCacheFile(o.path), (m) => ws.ctx.log.warn(m));
+      for (let missing = missingTrees(store, current, rec.tree); missing.length > 0; missing = missingTrees(store, current, rec.tree)) {
+        await fetchOrFail(ws, store, new Set(missing), what);
+      }
+      const plan = planRestore(store, current, rec.tree);
+      await fetchOrFail(ws, store, plan.missing, what);
+      prepared.push({ o, plan });
+    }
+    for (const p of prepared) {
+      if (p.plan) {
+        applyRestore(store, p.o.path, p.plan);
+        continue;
+      }
+      // A file output is written in place, as the step writes it (a temp file beside it would be a
+      // write outside the declared outputs); a corrupt object fails the restore and the step runs.
+      mkdirSync(dirname(p.o.path), { recursive: true });
+      if (existsSync(p.o.path) && lstatSync(p.o.path).isDirectory()) rmSync(p.o.path, { recursive: true });
+      const fd = openSync(p.o.path, 'w', 0o666);
+      try {
+        store.writeObjectTo(p.file!.id, fd);
+      } finally {
+        closeSync(fd);
+      }
+      const mode = statSync(p.o.path).mode & 0o777;
+      chmodSync(p.o.path, p.file!.mode === MODE_EXEC ? mode | ((mode & 0o444) >> 2) : mode & ~0o111);
+    }
+  });
+}
+
+/** The store trees named by the run cache entries of the workspace at `wsDir` (roots for gc). */
+export function runCacheRoots(wsDir: string): string[] {
+  const dir = entryDir(wsDir);
+  if (!existsSync(dir)) return [];
+  const trees: string[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.json')) continue;
+    let data: unknown;
+    try {
+      data = readJsonFile(join(dir, f));
+    } catch {
+      continue; // the runner ignores such an entry too (findEntries says so)
+    }
+    const r = Entry.safeParse(data);
+    if (r.success) for (const o of Object.values(r.data.outputs)) trees.push(o.tree);
+  }
+  return trees;
+}

@@ -1,0 +1,146 @@
+/**
+ * Issue 12 item 7: the run cache remembers every successful run. Going back to an earlier param
+ * value, or losing an output, restores the outputs from the content store instead of running the
+ * step; the entries travel with push/pull, so a second clone's identical step is restored (its
+ * objects fetched from the store remote); an entry whose objects are gone falls back to running;
+ * --force reruns. The step counts its executions in a file outside the workspace.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, dws, dwsOk, git, readJson, tempDir, TEST_ENV } from '../helpers.js';
+import { currentSteps, stepWorkspace } from '../runner-fixture.js';
+
+afterAll(cleanup);
+
+/** `scale` reads source-data/in.txt and writes it times the param `scale` into intermediate-data:/scaled/out.txt; each run appends a line to `counter`. */
+function scaleStep(counter: string): string {
+  return `import { defineStep, z } from 'dataworkspaces';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+export default defineStep({
+  name: 'scale',
+  params: z.object({ scale: z.number().default(2) }),
+  inputs: { raw: 'source-data:/in.txt' },
+  outputs: { out: 'intermediate-data:/scaled' },
+  async run({ params, inputs, outputs }) {
+    appendFileSync(${JSON.stringify(counter)}, 'ran\\n');
+    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'out.txt'), String(Number(readFileSync(inputs.raw, 'utf8')) * params.scale) + '\\n');
+  },
+});
+`;
+}
+
+const runs = (counter: string) => (existsSync(counter) ? readFileSync(counter, 'utf8').split('\n').filter(Boolean).length : 0);
+const output = (dir: string) => readFileSync(join(dir, 'intermediate-data', 'scaled', 'out.txt'), 'utf8');
+const entries = (dir: string) => (existsSync(join(dir, '.dataworkspace', 'run_cache')) ? readdirSync(join(dir, '.dataworkspace', 'run_cache')).sort() : []);
+
+async function runJson(dir: string, args: string[], env = TEST_ENV) {
+  const r = await dws(dir, ['--json', 'run', 'code/scale.step.mjs', ...args], { env });
+  if (r.code !== 0) throw new Error(`dws run ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return { result: JSON.parse(r.stdout) as { ok: boolean; snapshot: { hash: string } | null; steps: Array<{ step: string; status: string; reason: string | null; restoredFrom?: { runId: string; startTime: string; snapshot: string | null } }> }, stderr: r.stderr };
+}
+
+describe('the run cache remembers every successful run', () => {
+  it('param a -> b -> a: the third run restores the first run outputs (kept by gc) without running the step, and says from which run', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    const first = await runJson(dir, ['--param', 'scale=2']);
+    expect(first.result.steps[0]!.status).toBe('succeeded');
+    const bytesA = output(dir);
+    expect(bytesA).toBe('42\n');
+    const [entryA] = entries(dir);
+    expect(entryA).toMatch(/^[0-9a-f]{64}-[0-9a-f]{12}\.json$/);
+    // Committed, so that push and pull carry it and find no uncommitted change.
+    expect(git(dir, ['status', '--porcelain', '--', '.dataworkspace'])).toBe('');
+    await runJson(dir, ['--param', 'scale=3']);
+    expect(output(dir)).toBe('63\n');
+    expect(runs(counter)).toBe(2);
+
+    const plan = await dwsOk(dir, ['run', 'code/scale.step.mjs', '--param', 'scale=2', '--dry-run']);
+    expect(plan).toMatch(/its outputs would be restored from the run cache \(run [0-9a-f]{12} of /);
+
+    // gc keeps what entries reach (here nothing else does: intermediate-data is in git, not in the store).
+    await dwsOk(dir, ['gc']);
+    const third = await dws(dir, ['run', 'code/scale.step.mjs', '--param', 'scale=2']);
+    expect(third.code, third.stderr).toBe(0);
+    expect(runs(counter)).toBe(2); // not executed
+    expect(output(dir)).toBe(bytesA);
+    const runId = readJson(join(dir, '.dataworkspace', 'run_cache', entryA!)).run_id as string;
+    const snapshotA = first.result.snapshot!.hash; // the snapshot whose commit took the entry
+    expect(third.stderr).toContain(`[scale] restored from the run cache (run ${runId} of `);
+    expect(third.stderr).toContain(`snapshot ${snapshotA.slice(0, 8)}`);
+    expect(third.stdout).toContain('0 ran, 1 restored from the run cache, 0 skipped');
+    // The lineage is the original run's, marked as restored.
+    const [lineage] = currentSteps(dir, 'intermediate-data') as unknown as Array<{ start_time: string; parameters: unknown; restored_from: { run_id: string; snapshot: string } }>;
+    expect(lineage!.parameters).toEqual({ scale: 2 });
+    expect(lineage!.start_time).toBe(readJson(join(dir, '.dataworkspace', 'run_cache', entryA!)).start_time);
+    expect(lineage!.restored_from).toMatchObject({ run_id: runId, snapshot: snapshotA });
+    // Now current: the next run skips it.
+    const fourth = await runJson(dir, ['--param', 'scale=2']);
+    expect(fourth.result.steps[0]).toMatchObject({ status: 'skipped' });
+  }, 120_000); // eight dws processes: over a minute when the machine is busy
+
+  it('restores a deleted output, and reruns with --force', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    await runJson(dir, []);
+    rmSync(join(dir, 'intermediate-data', 'scaled'), { recursive: true });
+    const again = await runJson(dir, []);
+    expect(again.result.steps[0]).toMatchObject({ status: 'restored', reason: expect.stringMatching(/^restored from the run cache \(run [0-9a-f]{12} of /) });
+    expect(again.result.steps[0]!.restoredFrom!.runId).toMatch(/^[0-9a-f]{12}$/);
+    expect(output(dir)).toBe('42\n');
+    expect(runs(counter)).toBe(1);
+    const forced = await runJson(dir, ['--force']);
+    expect(forced.result.steps[0]!.status).toBe('succeeded');
+    expect(runs(counter)).toBe(2);
+    // The same outputs again: no second entry for the same fingerprint.
+    expect(entries(dir)).toHaveLength(1);
+  });
+
+  it('runs the step, saying why, when an entry objects are neither in the store nor on a store remote', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    await runJson(dir, ['--param', 'scale=2']);
+    await runJson(dir, ['--param', 'scale=3']);
+    rmSync(join(dir, '.git', 'dws', 'store'), { recursive: true });
+    const r = await runJson(dir, ['--param', 'scale=2']);
+    expect(r.result.steps[0]!.status).toBe('succeeded');
+    expect(r.stderr).toMatch(/\[scale\] the run cache has this run \(run [0-9a-f]{12} of .*\) but cannot restore it: .*object\(s\) needed for the run cache entry of step scale .* are not in the content store .* Running the step instead\./);
+    expect(runs(counter)).toBe(3);
+    expect(output(dir)).toBe('42\n');
+  });
+
+  it('travels with push and pull: a second clone restores the identical step from the store remote instead of running it', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const top = tempDir('dws-share-');
+    const origin = join(top, 'origin.git');
+    git(top, ['init', '--quiet', '--bare', origin]);
+    const conf = join(top, 'rclone.conf');
+    writeFileSync(conf, '[loc]\ntype = local\n');
+    const env = { ...TEST_ENV, RCLONE_CONFIG: conf };
+    const a = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    git(a, ['add', '-A']);
+    git(a, ['commit', '--quiet', '-m', 'step file']);
+    await dws(a, ['config', 'store.remote', `loc:${join(top, 'remote-store')}`], { env });
+    git(a, ['remote', 'add', 'origin', origin]);
+    expect((await dws(a, ['--batch', 'push'], { env })).code).toBe(0);
+
+    const b = join(top, 'b');
+    await dws(top, ['--batch', 'clone', origin, b], { env }).then((r) => expect(r.code, r.stderr).toBe(0));
+    // A runs scale=2 and scale=3 and pushes; B pulls and asks for scale=2.
+    await runJson(a, ['--param', 'scale=2'], env);
+    await runJson(a, ['--param', 'scale=3'], env);
+    const pushed = await dws(a, ['--batch', 'push'], { env });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(runs(counter)).toBe(2);
+    const pulled = await dws(b, ['--batch', 'pull'], { env });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(entries(b)).toEqual(entries(a));
+    const r = await runJson(b, ['--param', 'scale=2'], env);
+    expect(r.result.steps[0]).toMatchObject({ status: 'restored' });
+    expect(runs(counter)).toBe(2);
+    expect(output(b)).toBe('42\n');
+  }, 120_000); // two clones, push, pull: over a minute when the machine is busy
+});
