@@ -23,6 +23,7 @@ import { callMethod } from '../server/commands/index.js';
 import type { Context } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
+import { faultPoint } from '../server/workspace/fault.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, contentHash, filesChangedSince, fingerprintOf, RunCache, staleReason, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
 import { planSteps, type PlannedStep } from './plan.js';
@@ -123,6 +124,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     };
     try {
       lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources));
+      faultPoint('run.after-step-start');
       for (const out of outPaths) mkdirSync(dirname(out), { recursive: true });
       const before = new Map(outPaths.map((x) => [x, statSignature(x)]));
       const step = lineage;
@@ -135,6 +137,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       if (escaped.length > 0 && o.strict) throw new StepFailure(escapeError(ws, escaped.map((e) => ({ step: name, ...e }))).message);
       if (escaped.length > 0) escapes.set(name, escaped);
       await serially(() => step.complete());
+      faultPoint('run.after-step-complete');
     } catch (e) {
       const why = e instanceof Interrupted ? 'interrupted' : errorText(e);
       lineage?.abort(why, { interrupted: e instanceof Interrupted });
@@ -215,6 +218,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       sameAsSnapshot = same;
     }
   }
+  faultPoint('run.after-snapshot');
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);

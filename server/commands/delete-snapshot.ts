@@ -10,6 +10,7 @@ import type { Context } from '../context.js';
 import { SnapshotStore } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
 import { isValidHostname, NAME_RULE } from '../workspace/names.js';
+import { faultPoint } from '../workspace/fault.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof DeleteSnapshot>): Promise<ResultOf<typeof DeleteSnapshot>> {
@@ -36,11 +37,13 @@ export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof Delet
     const removed = await r.deleteSnapshotDir(md.relative_destination_path);
     if (removed) deletedDirectories.push(removed);
   }
+  faultPoint('delete-snapshot.after-results-dirs');
   // The store record too: its objects become unreachable, and 'dws gc' removes them.
   const files = [ws.meta('snapshots', `snapshot-${md.hash}.json`), ws.meta('snapshot_metadata', `${md.hash}_md.json`), ws.meta('snapshot_lineage', md.hash), ws.meta('snapshot_store', `${md.hash}.json`)]
     .filter((f) => existsSync(f))
     .map((f) => relative(ws.dir, f));
   await ws.git.run(['rm', '-r', '-f', '--quiet', '--ignore-unmatch', '--', ...files], { bulk: true });
+  faultPoint('delete-snapshot.after-rm');
   await ws.git.commitStaged(`Deleted snapshot ${name}`);
   return { hash: md.hash, name, deletedDirectories, noRestoreHash };
 }

@@ -15,6 +15,7 @@ import { ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, publishPack, type PackEntry } from './pack.js';
 import { LARGE_OBJECT_BYTES, writeAll, type ContentStore } from './store.js';
 import { reachable } from './trees.js';
+import { faultPoint } from '../workspace/fault.js';
 
 /** Store trees recorded by the snapshots still in the history of the workspace at `wsDir`. */
 export function snapshotRoots(wsDir: string): { hash: string; trees: string[] }[] {
@@ -124,15 +125,18 @@ export function applyGc(store: ContentStore, live: Set<string>, plan: GcPlan): v
       closeSync(fd);
       fd = -1;
       publishPack(tmp!, store.packDir, entries, size);
+      faultPoint('gc.after-new-pack');
     }
   } finally {
     if (fd >= 0) closeSync(fd);
   }
   for (const name of [...plan.deadPacks, ...plan.mixedPacks]) {
     rmSync(join(store.packDir, `${name}.idx`), { force: true });
+    faultPoint('gc.index-removed-before-pack');
     rmSync(join(store.packDir, `${name}.pack`), { force: true });
   }
   for (const id of plan.deadLoose) rmSync(store.loosePath(id), { force: true });
+  faultPoint('gc.after-removals');
   // Unindexed packs (a crash before their index) and anything left in tmp/ by dead writers.
   for (const f of readdirSync(store.packDir)) {
     if (f.endsWith('.pack') && !existsSync(join(store.packDir, `${f.slice(0, -5)}.idx`))) rmSync(join(store.packDir, f), { force: true });

@@ -17,6 +17,7 @@ import { ID_BYTES } from './known-ids.js';
 import { readPackIndex } from './pack.js';
 import type { ContentStore } from './store.js';
 import { storeRemoteOf } from './workspace-store.js';
+import { faultPoint } from '../workspace/fault.js';
 
 /** The remote as rclone takes it: `name:path` as is, a directory made absolute. */
 export function remoteLocation(ws: Workspace, remote: string): string {
@@ -74,6 +75,7 @@ export async function pushObjects(ws: Workspace, store: ContentStore, remote: st
   const task = ws.ctx.progress.begin('Uploading to the store remote', 'bytes');
   try {
     await copyFiles(ws, store.dir, remote, [...packs, ...loose], store.tmpDir, task);
+    faultPoint('push.store-packs-before-indexes');
     await copyFiles(ws, store.dir, remote, idxs, store.tmpDir); // indexes last: packs are visible only when complete
   } finally {
     task.end();
@@ -117,6 +119,7 @@ export async function fetchObjects(ws: Workspace, store: ContentStore, remote: s
     }
     for (const n of packs) {
       renameSync(join(stage, 'packs', `${n}.pack`), join(store.packDir, `${n}.pack`));
+      faultPoint('pull.store-fetch-partial');
       renameSync(join(stage, 'packs', `${n}.idx`), join(store.packDir, `${n}.idx`));
     }
     store.reload();

@@ -17,6 +17,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSy
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore } from './store.js';
+import { faultPoint } from '../workspace/fault.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, parseTree, readTree, type StoreTreeEntry } from './trees.js';
 
 
@@ -201,6 +202,7 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  faultPoint('restore.files-after-temp-writes');
   let w = 0;
   for (const a of plan.actions) {
     const abs = join(root, a.rel);
@@ -225,6 +227,7 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
         const t = join(tmp, String(w++));
         if (isDir(abs)) rmSync(abs, { recursive: true, force: true });
         renameSync(t, abs);
+        faultPoint('restore.files-rename-partial');
         break;
       }
     }
