@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
+import { faultPoint } from '../workspace/fault.js';
 
 /** Files this long or longer become objects of their own; shorter ones go into packs. */
 export const LARGE_OBJECT_BYTES = 1 << 20;
@@ -243,6 +244,7 @@ export class ContentStore {
     const dir = join(this.objectDir, id.slice(0, 2));
     mkdirSync(dir, { recursive: true });
     renameSync(tmpPath, join(dir, id.slice(2)));
+    faultPoint('store.large-object-stored');
     this.added.set(id, { pack: -1, offset: 0, length: -1 });
   }
 

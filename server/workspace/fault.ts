@@ -10,12 +10,13 @@
 import { writeSync } from 'node:fs';
 
 /**
- * Every write point, and the command whose run reaches it (the fault suite runs that command).
+ * Every write point, and the command whose run reaches it (the fault suite has a scenario for each).
  * A new point added here without a scenario in the suite makes the suite fail.
  */
 export const FAULT_POINTS = {
   // dws snapshot (server/commands/snapshot.ts, resources/results-move.ts, store/pack.ts)
   'snapshot.after-hash': 'snapshot',
+  'store.large-object-stored': 'snapshot', // a file of 1 MB or more made visible in the store
   'snapshot.after-journal': 'snapshot',
   'snapshot.results-move-partial': 'snapshot',
   'snapshot.after-results-move': 'snapshot',
@@ -28,6 +29,7 @@ export const FAULT_POINTS = {
   'snapshot.after-metadata': 'snapshot',
   'snapshot.after-commit': 'snapshot',
   // dws restore (server/commands/restore.ts, store/restore-files.ts)
+  'restore.after-force-save': 'restore --force', // unsnapshotted files kept in the store first
   'restore.after-prepare': 'restore',
   'restore.files-after-temp-writes': 'restore',
   'restore.files-rename-partial': 'restore',

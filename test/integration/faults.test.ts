@@ -46,11 +46,17 @@ const SCENARIOS: Record<Command, Scenario> = {
       writeFileSync(join(root, 'ws', 'results', 'model.txt'), 'weights 6\n');
       writeFileSync(join(root, 'ws', 'data', 'new.csv'), 'x,y\n6,7\n');
       writeFileSync(join(root, 'ws', 'data', 'a.csv'), 'a,6\n');
+      writeFileSync(join(root, 'ws', 'data', 'large.bin'), Buffer.alloc(1 << 20, 6)); // a store object of its own
     },
     metrics: { accuracy: 0.6 },
     done: /No differences from previous snapshot/,
   },
   restore: { dir: 'ws', args: ['restore', 'v2'] },
+  'restore --force': {
+    dir: 'ws',
+    args: ['restore', '--force', 'v2'],
+    prepare: (root) => writeFileSync(join(root, 'ws', 'data', 'a.csv'), 'a,unsnapshotted\n'),
+  },
   'delete-snapshot': { dir: 'ws', args: ['delete-snapshot', 'v3'] },
   push: { dir: 'ws', args: ['push'] },
   pull: { dir: 'b', args: ['pull'] },
