@@ -143,7 +143,6 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   replacePlaceholders(ws, known);
   snapshotLineage(ws, hash, ws.resources.map((r) => r.name));
   await writeLineageFiles(ws, resources, relDest);
-  for (const name of moved) clearCurrentLineage(ws, name);
   faultPoint('snapshot.after-lineage');
   if (moveTagFrom) {
     const old = store.read(moveTagFrom);
@@ -161,6 +160,8 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   faultPoint('snapshot.after-metadata');
   await ws.commit(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
   faultPoint('snapshot.after-commit');
+  // Only now: a snapshot killed before its commit is redone by the next one, which needs it.
+  for (const name of moved) clearCurrentLineage(ws, name);
   removePending(ws);
   return {
     hash,

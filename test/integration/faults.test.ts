@@ -229,6 +229,24 @@ describe('item 6: a snapshot killed after moving results', () => {
   }, 60_000);
 });
 
+describe('a snapshot killed after writing the lineage of a step', () => {
+  it('is redone by the next snapshot, which keeps that lineage', async () => {
+    const root = copyTemplate();
+    const ws = join(root, 'ws');
+    await ok(ws, [...TRAIN.slice(0, 1), '--no-snapshot', ...TRAIN.slice(1)]);
+    const killed = await run(ws, ['snapshot', '-m', 'killed'], { ...ENV, DWS_FAULT: 'snapshot.after-lineage' });
+    expect(killed.stderr).toContain(`${FAULT_MARKER}snapshot.after-lineage`);
+    // Was: the lineage.json it had committed made the retry's commit of it fail ("nothing added to commit").
+    const retried = await ok(ws, ['--json', 'snapshot', '-m', 'retried']);
+    const { problems, newest } = await checkWorkspace(ws, true);
+    expect(problems).toEqual([]);
+    expect(newest!.metrics).toEqual({ accuracy: 0.7 });
+    // Was: the killed snapshot had cleared the current lineage, so the retry recorded none.
+    const lineage = readJson(join(ws, '.dataworkspace', 'snapshot_lineage', JSON.parse(retried.stdout).hash, 'results.json'));
+    expect(lineage.lineages.map((l: { step_name: string }) => l.step_name)).toEqual(['train']);
+  }, 60_000);
+});
+
 describe('a crash at every write point', () => {
   it('has a scenario for every registered write point', () => {
     const uncovered = points.filter((p) => SCENARIOS[FAULT_POINTS[p]] === undefined);
