@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULT_MARKER, FAULT_POINTS, type FaultPointName } from '../../server/workspace/fault.js';
 import { gitBlobHash } from '../../server/backends/git/snapshots.js';
-import { cleanup, dws, git, readJson, TEST_ENV, tempDir, type RunResult } from '../helpers.js';
+import { cleanup, dws, fingerprint, git, readJson, TEST_ENV, tempDir, type RunResult } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -226,6 +226,19 @@ describe('item 6: a snapshot killed after moving results', () => {
     expect(problems).toEqual([]);
     expect(newest!.metrics).toEqual({ accuracy: 0.6 });
     expect(readFileSync(join(ws, 'results', newest!.relative_destination_path, 'model.txt'), 'utf8')).toBe('weights 6\n');
+  }, 60_000);
+
+  it('refuses, changing nothing, a new result that would replace one of the interrupted snapshot with other bytes', async () => {
+    const root = copyTemplate();
+    const ws = join(root, 'ws');
+    SCENARIOS.snapshot.prepare!(root);
+    await run(ws, ['snapshot', '-m', 'killed'], { ...ENV, DWS_FAULT: 'snapshot.after-results-move' });
+    writeFileSync(join(ws, 'results', 'model.txt'), 'weights 7\n');
+    const before = fingerprint(ws);
+    const r = await run(ws, ['snapshot', '-m', 'retried']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/results\/model\.txt would replace .*results\/snapshots\/test-\d+\/model\.txt, a result of a snapshot that was interrupted/);
+    expect(fingerprint(ws)).toBe(before);
   }, 60_000);
 });
 
