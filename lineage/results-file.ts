@@ -21,6 +21,8 @@ export async function addResultsFile(r: Resource, relPath: string, value: unknow
   const repo = r instanceof GitSubdirectoryResource ? { git: r.ws.git, path: `${r.relativePath}/${relPath}` } : r instanceof GitRepoResource ? { git: r.git, path: relPath } : null;
   if (repo) {
     await repo.git.run(['add', '--', repo.path]);
+    // Already committed as it is (a snapshot killed after writing it, now redone): nothing to commit.
+    if (await repo.git.succeeds(['diff', '--cached', '--quiet', '--', repo.path])) return file;
     // Only this file: other staged changes of the repository stay staged.
     await repo.git.run(['commit', '--quiet', '--no-verify', '-m', `Added ${repo.path}`, '--', repo.path]);
   }

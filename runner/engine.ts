@@ -23,6 +23,7 @@ import { callMethod } from '../server/commands/index.js';
 import type { Context, ProgressTask } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
+import { faultPoint } from '../server/workspace/fault.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, filesChangedSince, stableJson, fingerprintOf, fingerprintStatDir, pathHash, RunCache, staleReason, statCacheFile, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
 import { captureOutputs, commitEntries, entrySnapshot, findEntries, restoreOutputs, runCacheEnabled, writeEntry, type OutputPlace, type RunCacheEntry } from '../server/store/run-cache.js';
@@ -183,6 +184,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     };
     try {
       lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources));
+      faultPoint('run.after-step-start');
       for (const out of outPaths) mkdirSync(dirname(out), { recursive: true });
       const before = new Map(outPaths.map((x) => [x, statSignature(x)]));
       const step = lineage;
@@ -195,6 +197,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       if (escaped.length > 0 && o.strict) throw new StepFailure(escapeError(ws, escaped.map((e) => ({ step: name, ...e }))).message);
       if (escaped.length > 0) escapes.set(name, escaped);
       const record = await serially(() => step.complete());
+      faultPoint('run.after-step-complete');
       // For the run cache (its outputs go to the content store at the end of the steps, before the snapshot moves results).
       if (shared && escaped.length === 0 && p.outputs.length > 0 && p.outputs.every((x) => x.path !== null)) {
         const et = record.executionTimeSeconds;
@@ -279,6 +282,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     writeEntry(ws, { step: name, fingerprint, start_time: startTimes.get(name)!, execution_time_seconds: c.executionTimeSeconds, outputs });
     entries.push(name);
   }
+  if (entries.length > 0) faultPoint('run.after-cache-entries');
   let snapshot: RunResult['snapshot'] = null;
   let sameAsSnapshot: string | null = null;
   if (ok && o.snapshot && ran.length > 0) {
@@ -294,6 +298,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       sameAsSnapshot = same;
     }
   }
+  faultPoint('run.after-snapshot');
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);

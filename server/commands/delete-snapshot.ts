@@ -3,13 +3,15 @@
  * `noIncludeResources`) its results directories (cli.md `delete-snapshot`).
  */
 import { existsSync } from 'node:fs';
-import { relative } from 'node:path';
-import { InvalidParamsError, UserAbortError } from '../../protocol/errors.js';
+import { join, relative } from 'node:path';
+import { InvalidParamsError, NotFoundError, UserAbortError } from '../../protocol/errors.js';
 import type { deleteSnapshot as DeleteSnapshot, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
-import { SnapshotStore } from '../backends/git/snapshots.js';
+import { checkMetadata, SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
 import { isValidHostname, NAME_RULE } from '../workspace/names.js';
+import { parsePyJson } from '../workspace/pyjson.js';
+import { faultPoint } from '../workspace/fault.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof DeleteSnapshot>): Promise<ResultOf<typeof DeleteSnapshot>> {
@@ -17,7 +19,7 @@ export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof Delet
     throw new InvalidParamsError(`Snapshot tag or hash '${p.tagOrHash}' is not valid: it ${NAME_RULE}`, { tagOrHash: p.tagOrHash });
   }
   const ws = Workspace.open(ctx, p.workspaceDir);
-  const md = new SnapshotStore(ws).resolve(p.tagOrHash);
+  const md = await resolveOrHalfDeleted(ws, p.tagOrHash);
   const name = `${md.hash.slice(0, 7)} (Tagged as: ${md.tags.join(', ')})`;
   // Only results resources have snapshot directories; 1.6 also tried every other resource with
   // a restore hash, which would delete a code directory that happens to have the same path.
@@ -36,11 +38,38 @@ export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof Delet
     const removed = await r.deleteSnapshotDir(md.relative_destination_path);
     if (removed) deletedDirectories.push(removed);
   }
+  faultPoint('delete-snapshot.after-results-dirs');
   // The store record too: its objects become unreachable, and 'dws gc' removes them.
   const files = [ws.meta('snapshots', `snapshot-${md.hash}.json`), ws.meta('snapshot_metadata', `${md.hash}_md.json`), ws.meta('snapshot_lineage', md.hash), ws.meta('snapshot_store', `${md.hash}.json`)]
     .filter((f) => existsSync(f))
     .map((f) => relative(ws.dir, f));
-  await ws.git.run(['rm', '-r', '-f', '--quiet', '--ignore-unmatch', '--', ...files], { bulk: true });
+  if (files.length > 0) await ws.git.run(['rm', '-r', '-f', '--quiet', '--ignore-unmatch', '--', ...files], { bulk: true });
+  faultPoint('delete-snapshot.after-rm');
   await ws.git.commitStaged(`Deleted snapshot ${name}`);
   return { hash: md.hash, name, deletedDirectories, noRestoreHash };
+}
+
+/**
+ * The snapshot named `tagOrHash`; or one whose deletion was interrupted after its files were
+ * removed and before the commit (its metadata is at HEAD, not on disk), which this run finishes.
+ */
+async function resolveOrHalfDeleted(ws: Workspace, tagOrHash: string): Promise<SnapshotMetadata> {
+  const store = new SnapshotStore(ws);
+  try {
+    return store.resolve(tagOrHash);
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+    const dir = relative(ws.dir, ws.meta('snapshot_metadata'));
+    const atHead = (await ws.git.run(['ls-tree', '-z', '--name-only', 'HEAD', `${dir}/`])).split('\0').filter((f) => f.endsWith('_md.json'));
+    for (const f of atHead) {
+      if (existsSync(join(ws.dir, f))) continue;
+      const hash = f.slice(dir.length + 1, -'_md.json'.length);
+      const md = checkMetadata(f, parsePyJson(await ws.git.run(['show', `HEAD:${f}`])), hash);
+      if (md.tags.includes(tagOrHash) || hash === tagOrHash.toLowerCase() || (/^[0-9a-f]{6,}$/.test(tagOrHash) && hash.startsWith(tagOrHash))) {
+        ws.ctx.log.warn(`Snapshot ${hash} was being deleted when that command stopped: finishing its deletion.`);
+        return md;
+      }
+    }
+    throw e;
+  }
 }

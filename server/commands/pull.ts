@@ -12,6 +12,7 @@ import type { Context } from '../context.js';
 import { clearCurrentLineage, importLineage } from '../../lineage/store.js';
 import { openResource, resourceType } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
+import { faultPoint } from '../workspace/fault.js';
 import { Workspace, type ResourceParams } from '../workspace/workspace.js';
 import { readExportedLineage } from './add-common.js';
 import { knownTrees, materializeLatest } from '../store/share.js';
@@ -43,6 +44,7 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
 
   const snapshotted = knownTrees(ws); // before the merge: a resource at one of these has nothing unsnapshotted
   await merge(ws);
+  faultPoint('pull.after-merge');
   const pulled = Workspace.load(ctx, ws.dir);
   if (!p.onlyWorkspace) {
     ctx.log.info(resources.length > 0 ? `Updating resources: ${resources.map((r) => r.name).join(', ')}` : 'No resources to update.');
@@ -51,6 +53,7 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
       await r.pull?.();
     }
     ctx.log.info('[pull] all resources pulled successfully.');
+    faultPoint('pull.after-resources');
     // Their files may have changed: what we knew of how they came to be no longer holds.
     for (const r of resources) {
       clearCurrentLineage(pulled, r.name);
@@ -66,6 +69,7 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
     const withFiles = await Promise.all([...toPull, ...toClone].map((r) => openResource(pulled, pulled.resourceParams(r.name))));
     await materializeLatest(pulled, withFiles.filter((r) => !toClone.some((c) => c.name === r.name)), snapshotted);
     await materializeLatest(pulled, withFiles.filter((r) => toClone.some((c) => c.name === r.name)));
+    faultPoint('pull.after-materialize');
   }
   await pulled.commit('Pull command');
   return { resources: resources.map((r) => r.name), cloned: toClone.map((r) => r.name), skippedNoLocalState: sel.noLocalState };

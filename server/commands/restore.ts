@@ -13,6 +13,7 @@ import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { applyFiles, prepareFiles, type FilesTarget } from '../store/materialize.js';
 import { readStoreRecord, usesContentStore, withStoreLock, workspaceStore } from '../store/workspace-store.js';
+import { faultPoint } from '../workspace/fault.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): Promise<ResultOf<typeof Restore>> {
@@ -93,6 +94,7 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   return withStoreLock(ws, 'dws restore', async () => {
     const store = workspaceStore(ws);
     const prepared = await prepareFiles(ws, store, fileTargets, { force: p.force, what: 'restore' });
+    faultPoint('restore.after-prepare');
     return restoreResources(ctx, ws, md, resources, toRestore, result, p.force, () => applyFiles(ws, store, prepared));
   });
 }
@@ -116,12 +118,15 @@ async function restoreResources(
   }
 
   const filesChanged = restoreFiles();
+  faultPoint('restore.after-files');
   for (const r of resources) {
     if (r.storeFiles) {
       if (filesChanged.includes(r.name)) result.changed.push(r.name);
     } else if (await r.restore!(md.restore_hashes[r.name]!, { force })) result.changed.push(r.name);
   }
+  faultPoint('restore.after-resources');
   restoreLineage(ws, md.hash, toRestore);
+  faultPoint('restore.after-lineage');
   await ws.commit(`Restore to ${md.hash}`);
   return result;
 }

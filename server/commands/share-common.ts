@@ -9,6 +9,7 @@ import { gitFatRepositories, refuseGitFat } from '../backends/git/git-fat.js';
 import type { Context } from '../context.js';
 import { openResource, resourceType } from '../resources/registry.js';
 import { pushState } from '../resources/git-common.js';
+import { faultPoint } from '../workspace/fault.js';
 import type { ResourceParams, Workspace } from '../workspace/workspace.js';
 import { pushStore } from '../store/share.js';
 
@@ -96,8 +97,11 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
     await r.push?.();
   }
   if (!onlyWorkspace) ctx.log.info('[push] all resources pushed successfully.');
+  faultPoint('push.after-resources');
   if (!onlyWorkspace) await pushStore(ws); // the data before the metadata that names it
+  faultPoint('push.after-store');
   await ws.git.run(['push', '--quiet', 'origin', branch]);
+  faultPoint('push.after-workspace-push');
   await ws.commit('push command');
   return names;
 }

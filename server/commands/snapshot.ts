@@ -3,8 +3,8 @@
  * workspace-format §6-7). Order of work: every check and every hash that can fail first, then
  * the results move, the per-resource snapshots, the manifest, lineage and metadata, one commit.
  */
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { userInfo } from 'node:os';
 import { ConfigurationError, ConflictError, InvalidParamsError, UserAbortError } from '../../protocol/errors.js';
 import type { ResultOf, snapshot as Snapshot, ValidParamsOf } from '../../protocol/index.js';
@@ -14,11 +14,12 @@ import { writeLineageFiles } from '../../lineage/export.js';
 import { buildManifest, SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
-import { readJsonFile } from '../workspace/files.js';
+import { corrupt, readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { isValidHostname, looksLikeHash, NAME_RULE } from '../workspace/names.js';
-import { expandTemplate, templateExcludeRegex, validateTemplate } from '../workspace/results-template.js';
+import { expandTemplate, pathProblem, templateExcludeRegex, validateTemplate } from '../workspace/results-template.js';
 import { localIsoTimestamp } from '../workspace/time.js';
-import { Workspace, type JsonObject } from '../workspace/workspace.js';
+import { localCacheDir, Workspace, type JsonObject } from '../workspace/workspace.js';
+import { faultPoint } from '../workspace/fault.js';
 import { contentStoreEnabled, usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
 
 export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
@@ -43,7 +44,7 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
   const timestamp = localIsoTimestamp(ctx.now());
   const template = ws.dirTemplate;
   validateTemplate(template);
-  const relDest = expandTemplate(template, {
+  const freshDest = expandTemplate(template, {
     username: loginName(ctx.env),
     hostname: ws.hostname,
     snapshotNumber: store.nextNumber(),
@@ -52,6 +53,9 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
   });
 
   const resources = await openResources(ws);
+  // A snapshot killed after moving results (item 6): this one finishes it, in the same directory.
+  const pending = await interruptedSnapshot(ctx, ws, store, resources);
+  const relDest = pending?.relative_destination_path ?? freshDest;
   // A cancelled request (server) stops at these checks, before anything changes.
   for (const r of resources) {
     ctx.signal?.throwIfAborted();
@@ -66,15 +70,43 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
     await r.prepareSnapshot?.();
   }
   ctx.signal?.throwIfAborted();
+  faultPoint('snapshot.after-hash');
 
-  const metrics = readMetrics(resources);
+  // Read before the move; the interrupted snapshot's when its move took results.json away.
+  const metrics = readMetrics(resources) ?? pending?.metrics ?? null;
+  writePending(ws, { relative_destination_path: relDest, metrics, started: timestamp });
+  faultPoint('snapshot.after-journal');
+  try {
+    return await finishSnapshot(ctx, ws, store, p, { resources, relDest, timestamp, tag, moveTagFrom, metrics, resuming: pending !== null });
+  } catch (e) {
+    // Nothing moved: nothing to finish. Moved results keep the journal for the next snapshot.
+    if (!movedAnywhere(resources, relDest)) removePending(ws);
+    throw e;
+  }
+}
+
+interface SnapshotPlan {
+  resources: Resource[];
+  relDest: string;
+  timestamp: string;
+  tag: string | null;
+  moveTagFrom: string | null;
+  metrics: JsonObject | null;
+  /** Finishing a snapshot that was killed after its results moved. */
+  resuming: boolean;
+}
+
+/** From the results move to the commit: everything that changes the workspace. */
+async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore, p: ValidParamsOf<typeof Snapshot>, plan: SnapshotPlan): Promise<ResultOf<typeof Snapshot>> {
+  const { resources, relDest, timestamp, tag, moveTagFrom, metrics } = plan;
   const moved: string[] = [];
   let filesMoved = 0;
   for (const r of resources) {
     if (r.role !== 'results' || !r.results) continue;
-    filesMoved += await r.results.moveCurrentFiles(relDest, ws.moveExcludeFiles, templateExcludeRegex(template));
+    filesMoved += await r.results.moveCurrentFiles(relDest, ws.moveExcludeFiles, templateExcludeRegex(ws.dirTemplate), plan.resuming);
     if (r.params.export !== true) moved.push(r.name);
   }
+  faultPoint('snapshot.after-results-move');
 
   const compareHashes = new Map<string, string | null>();
   const restoreHashes: Record<string, string | null> = {};
@@ -87,6 +119,7 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
     if (h.storeTree !== undefined) storeTrees[r.name] = h.storeTree;
   }
   ctx.log.info('[snapshot] all resources snapshotted successfully.');
+  faultPoint('snapshot.after-resource-snapshots');
   const { bytes, hash } = buildManifest(ws.resources, compareHashes);
 
   let md: SnapshotMetadata = {
@@ -100,24 +133,36 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
     metrics,
   };
   const updatedExisting = store.exists(hash);
-  if (updatedExisting) md = await mergeWithExisting(ctx, store.read(hash), md, filesMoved > 0);
+  if (updatedExisting) {
+    // Metadata written but never committed: a snapshot killed before its commit, which this one completes.
+    const completing = plan.resuming || !(await ws.git.succeeds(['cat-file', '-e', `HEAD:${relative(ws.dir, store.metadataFile(hash))}`]));
+    md = await mergeWithExisting(ctx, store.read(hash), md, filesMoved > 0 || plan.resuming, completing);
+  }
   // Lineage after the merge check, so "No differences" leaves every file as it was.
   const known = new Map([...compareHashes].filter((e): e is [string, string] => e[1] !== null));
   replacePlaceholders(ws, known);
   snapshotLineage(ws, hash, ws.resources.map((r) => r.name));
   await writeLineageFiles(ws, resources, relDest);
-  for (const name of moved) clearCurrentLineage(ws, name);
+  faultPoint('snapshot.after-lineage');
   if (moveTagFrom) {
     const old = store.read(moveTagFrom);
     store.writeMetadata({ ...old, tags: old.tags.filter((t) => t !== tag) });
   }
   store.writeManifest(hash, bytes);
+  faultPoint('snapshot.after-manifest');
   if (Object.keys(storeTrees).length > 0) {
     workspaceStore(ws).commit(); // the objects are visible before a record names them
+    faultPoint('snapshot.after-store-commit');
     writeStoreRecord(ws, hash, storeTrees);
+    faultPoint('snapshot.after-store-record');
   }
   store.writeMetadata(md);
+  faultPoint('snapshot.after-metadata');
   await ws.commit(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
+  faultPoint('snapshot.after-commit');
+  // Only now: a snapshot killed before its commit is redone by the next one, which needs it.
+  for (const name of moved) clearCurrentLineage(ws, name);
+  removePending(ws);
   return {
     hash,
     tag,
@@ -165,7 +210,7 @@ function readMetrics(resources: Resource[]): JsonObject | null {
  * Unlike 1.6, when this snapshot moved no results, the old results directory and metrics stay
  * (1.6 pointed the entry at a directory that was never created and dropped the metrics).
  */
-async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: SnapshotMetadata, movedResults: boolean): Promise<SnapshotMetadata> {
+async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: SnapshotMetadata, movedResults: boolean, completing: boolean): Promise<SnapshotMetadata> {
   const tags = [...old.tags, ...md.tags.filter((t) => !old.tags.includes(t))];
   let message = old.message;
   if (md.message !== '' && md.message !== old.message && ctx.prompter) {
@@ -175,6 +220,7 @@ async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: Snapsh
     );
     if (update) message = md.message;
   }
+  if (completing && tags.length === old.tags.length && message === old.message) return old;
   if (tags.length === old.tags.length && message === old.message) {
     throw new ConfigurationError('No differences from previous snapshot, doing nothing.', { snapshot: old.hash });
   }
@@ -195,4 +241,62 @@ async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: Snapsh
 /** OS login name, as Python's getpass.getuser(). */
 function loginName(env: NodeJS.ProcessEnv): string {
   return env.LOGNAME || env.USER || env.LNAME || env.USERNAME || userInfo().username;
+}
+
+/**
+ * The journal of a snapshot in progress (item 6), in the git directory (never committed): the
+ * results directory and the metrics, written before results move and removed after the commit.
+ * A snapshot killed in between leaves it, and the next snapshot finishes the job with them.
+ */
+interface PendingSnapshot extends JsonObject {
+  relative_destination_path: string;
+  metrics: JsonObject | null;
+  started: string;
+}
+
+function pendingFile(ws: Workspace): string | null {
+  const dir = localCacheDir(ws);
+  return dir === null ? null : join(dir, 'snapshot-in-progress.json');
+}
+
+function writePending(ws: Workspace, pending: PendingSnapshot): void {
+  const file = pendingFile(ws);
+  if (file === null) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeJsonFile(file, pending);
+}
+
+function removePending(ws: Workspace): void {
+  const file = pendingFile(ws);
+  if (file !== null) rmSync(file, { force: true });
+}
+
+/** Did results move to `relDest` in any results resource? */
+function movedAnywhere(resources: Resource[], relDest: string): boolean {
+  return resources.some((r) => r.role === 'results' && r.localPath !== null && existsSync(join(r.localPath, relDest)));
+}
+
+/**
+ * The snapshot that was killed after moving results and before its commit, or null. A journal
+ * whose results never moved, or whose snapshot was committed after all, is removed.
+ */
+async function interruptedSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore, resources: Resource[]): Promise<PendingSnapshot | null> {
+  const file = pendingFile(ws);
+  if (file === null || !existsSync(file)) return null;
+  const data = readJsonFile(file);
+  const relDest = (data as JsonObject | null)?.relative_destination_path;
+  const metrics = (data as JsonObject | null)?.metrics;
+  if (typeof relDest !== 'string' || pathProblem(relDest) !== null || (metrics !== null && (typeof metrics !== 'object' || Array.isArray(metrics)))) {
+    throw corrupt(file, 'the journal of an interrupted snapshot', `is not {"relative_destination_path": a relative path, "metrics": {...} or null}. Remove ${file} if no results were moved`);
+  }
+  const pending = data as PendingSnapshot;
+  const committed = async (hash: string) => ws.git.succeeds(['cat-file', '-e', `HEAD:${relative(ws.dir, store.metadataFile(hash))}`]);
+  let recorded = false;
+  for (const md of store.history()) if (md.relative_destination_path === relDest && (await committed(md.hash))) recorded = true;
+  if (recorded || !movedAnywhere(resources, relDest)) {
+    removePending(ws);
+    return null;
+  }
+  ctx.log.warn(`A snapshot started ${pending.started} was interrupted after moving results to ${relDest}: this snapshot records them, with that snapshot's metrics.`);
+  return pending;
 }

@@ -16,11 +16,11 @@ export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
  */
 export async function moveResultsInGit(
   git: Git,
-  args: { root: string; repoRel: string; resourceName: string; relDest: string; excludeFiles: string[]; excludeDirs: RegExp; copy: boolean },
+  args: { root: string; repoRel: string; resourceName: string; relDest: string; excludeFiles: string[]; excludeDirs: RegExp; copy: boolean; resuming: boolean },
 ): Promise<number> {
   const files = filesToMove(args.root, args.excludeFiles, args.excludeDirs);
   if (files.length === 0) return 0;
-  checkDestinationFree(args.root, args.relDest, args.resourceName);
+  checkDestinationFree(args.root, args.relDest, args.resourceName, files, args.resuming);
   const inRepo = (rel: string) => (args.repoRel === '' ? rel : `${args.repoRel}/${rel}`);
   // Sources to stage: a moved file only if git tracked it (its deletion), a copied one always.
   const tracked = new Set((await git.run(['ls-files', '-z', '--', args.repoRel === '' ? '.' : args.repoRel])).split('\0'));

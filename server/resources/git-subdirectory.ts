@@ -87,7 +87,7 @@ export class GitSubdirectoryResource implements Resource {
   get results() {
     if (this.role !== 'results') return undefined;
     return {
-      moveCurrentFiles: (relDest: string, excludeFiles: string[], excludeDirs: RegExp) =>
+      moveCurrentFiles: (relDest: string, excludeFiles: string[], excludeDirs: RegExp, resuming: boolean) =>
         moveResultsInGit(this.ws.git, {
           root: this.localPath,
           repoRel: this.relativePath,
@@ -95,6 +95,7 @@ export class GitSubdirectoryResource implements Resource {
           relDest,
           excludeFiles,
           excludeDirs,
+          resuming,
           copy: this.params.export === true,
         }),
     };

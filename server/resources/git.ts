@@ -148,7 +148,7 @@ export class GitRepoResource implements Resource {
   get results() {
     if (this.role !== 'results') return undefined;
     return {
-      moveCurrentFiles: async (relDest: string, excludeFiles: string[], excludeDirs: RegExp) => {
+      moveCurrentFiles: async (relDest: string, excludeFiles: string[], excludeDirs: RegExp, resuming: boolean) => {
         await this.switchToBranch();
         return moveResultsInGit(this.git, {
           root: this.localPath,
@@ -157,6 +157,7 @@ export class GitRepoResource implements Resource {
           relDest,
           excludeFiles,
           excludeDirs,
+          resuming,
           copy: this.params.export === true,
         });
       },

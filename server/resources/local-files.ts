@@ -122,10 +122,10 @@ export class LocalFilesResource implements Resource {
   get results() {
     if (this.role !== 'results') return undefined;
     return {
-      moveCurrentFiles: async (relDest: string, excludeFiles: string[], excludeDirs: RegExp) => {
+      moveCurrentFiles: async (relDest: string, excludeFiles: string[], excludeDirs: RegExp, resuming: boolean) => {
         const files = filesToMove(this.localPath, excludeFiles, excludeDirs);
         if (files.length === 0) return 0;
-        checkDestinationFree(this.localPath, relDest, this.name);
+        checkDestinationFree(this.localPath, relDest, this.name, files, resuming);
         moveFiles(this.localPath, relDest, files, this.params.export === true);
         return files.length;
       },

@@ -62,9 +62,10 @@ export interface ResultsCapability {
   /**
    * Move (or, for exported resources, copy) the current results files into `relDest`,
    * skipping `excludeFiles` and directories matching `excludeDirs` (resources.md §1.4).
-   * Returns the number of files moved.
+   * Returns the number of files moved. `resuming`: `relDest` may exist, holding the results of
+   * a snapshot killed after its move, which this snapshot finishes (commands/snapshot.ts).
    */
-  moveCurrentFiles(relDest: string, excludeFiles: string[], excludeDirs: RegExp): Promise<number>;
+  moveCurrentFiles(relDest: string, excludeFiles: string[], excludeDirs: RegExp, resuming: boolean): Promise<number>;
 }
 
 export interface ResourceType {

@@ -15,6 +15,7 @@ import { ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, publishPack, type PackEntry } from './pack.js';
 import { LARGE_OBJECT_BYTES, writeAll, type ContentStore } from './store.js';
 import { reachable } from './trees.js';
+import { faultPoint } from '../workspace/fault.js';
 
 /** Store trees recorded by the snapshots still in the history of the workspace at `wsDir`. */
 export function snapshotRoots(wsDir: string): { hash: string; trees: string[] }[] {
@@ -125,6 +126,7 @@ export function applyGc(store: ContentStore, live: Set<string>, plan: GcPlan): v
       closeSync(fd);
       fd = -1;
       written = publishPack(tmp!, store.packDir, entries, size);
+      faultPoint('gc.after-new-pack');
     }
   } finally {
     if (fd >= 0) closeSync(fd);
@@ -132,9 +134,11 @@ export function applyGc(store: ContentStore, live: Set<string>, plan: GcPlan): v
   // The new pack is named by its index: it may be a pack of the plan, same objects at the same places.
   for (const name of [...plan.deadPacks, ...plan.mixedPacks].filter((n) => n !== written)) {
     rmSync(join(store.packDir, `${name}.idx`), { force: true });
+    faultPoint('gc.index-removed-before-pack');
     rmSync(join(store.packDir, `${name}.pack`), { force: true });
   }
   for (const id of plan.deadLoose) rmSync(store.loosePath(id), { force: true });
+  faultPoint('gc.after-removals');
   // Unindexed packs (a crash before their index) and anything left in tmp/ by dead writers.
   for (const f of readdirSync(store.packDir)) {
     if (f.endsWith('.pack') && !existsSync(join(store.packDir, `${f.slice(0, -5)}.idx`))) rmSync(join(store.packDir, f), { force: true });

@@ -10,6 +10,7 @@ import { fetchOrFail } from './remote.js';
 import { RESTORE_TMP } from '../resources/hashtree/index.js';
 import { applyRestore, missingTrees, planRestore, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
+import { faultPoint } from '../workspace/fault.js';
 
 export interface FilesTarget {
   name: string;
@@ -57,6 +58,7 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
     if (p.plan.unsaved.length === 0) continue;
     const tree = saveCurrent(store, p.current, p.plan.unsaved);
     keepSaved(store, tree, `${ws.dir} ${p.target.name} ${ws.ctx.now().toISOString()}`);
+    faultPoint('restore.after-force-save');
     ws.ctx.log.warn(
       `Kept the unsnapshotted content of ${p.plan.unsaved.length} file(s) of '${p.target.name}' in the store, as tree ${tree}. To get it back: dws store checkout ${tree} DIR`,
     );

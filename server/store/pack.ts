@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ID_BYTES } from './known-ids.js';
+import { faultPoint } from '../workspace/fault.js';
 
 const MAGIC = Buffer.from('DWSIDX\x00\x01', 'latin1');
 const HEADER = 20;
@@ -139,6 +140,7 @@ export function publishPack(tmpPack: string, packDir: string, entries: PackEntry
       closeSync(ifd);
     }
     renameSync(tmpPack, join(packDir, `${name}.pack`));
+    faultPoint('store.pack-before-index');
     renameSync(tmpIdx, join(packDir, `${name}.idx`));
   } catch (e) {
     rmSync(tmpIdx, { force: true });

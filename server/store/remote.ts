@@ -17,6 +17,7 @@ import { ID_BYTES } from './known-ids.js';
 import { readPackIndex } from './pack.js';
 import type { ContentStore } from './store.js';
 import { storeRemoteOf } from './workspace-store.js';
+import { faultPoint } from '../workspace/fault.js';
 
 /** The remote as rclone takes it: `name:path` as is, a directory made absolute. */
 export function remoteLocation(ws: Workspace, remote: string): string {
@@ -77,6 +78,7 @@ export async function pushObjects(ws: Workspace, store: ContentStore, remote: st
   const sent: string[] = [];
   try {
     sent.push(...(await copyFiles(ws, store.dir, remote, loose, store.tmpDir, task)));
+    faultPoint('push.store-large-objects-before-packs');
     sent.push(...(await copyFiles(ws, store.dir, remote, packs, store.tmpDir, task, true)));
   } finally {
     task.end();
@@ -123,6 +125,7 @@ export async function fetchObjects(ws: Workspace, store: ContentStore, remote: s
     }
     for (const n of packs) {
       renameSync(join(stage, 'packs', `${n}.pack`), join(store.packDir, `${n}.pack`));
+      faultPoint('pull.store-fetch-partial');
       renameSync(join(stage, 'packs', `${n}.idx`), join(store.packDir, `${n}.idx`));
     }
     store.reload();

@@ -17,6 +17,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSy
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore, type ObjectLocation } from './store.js';
+import { faultPoint } from '../workspace/fault.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, parseTree, readTree, type StoreTreeEntry } from './trees.js';
 
 
@@ -222,6 +223,7 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  faultPoint('restore.files-after-temp-writes');
   plan.actions.forEach((a, i) => {
     if (inNewDir[i] === 1) return;
     const abs = join(root, a.rel);
@@ -248,6 +250,7 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
           rmSync(abs, { recursive: true, force: true }); // a directory that became a file
           renameSync(staged[i]!, abs);
         }
+        faultPoint('restore.files-rename-partial');
         break;
     }
   });

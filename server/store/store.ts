@@ -21,6 +21,7 @@ import type { StoreSink } from '../resources/hashtree/index.js';
 import { oneShotSha1 } from '../resources/hashtree/hash-files.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
+import { faultPoint } from '../workspace/fault.js';
 
 /** Files this long or longer become objects of their own; shorter ones go into packs. */
 export const LARGE_OBJECT_BYTES = 1 << 20;
@@ -295,6 +296,7 @@ export class ContentStore {
       const dir = join(this.objectDir, id.slice(0, 2));
       mkdirSync(dir, { recursive: true });
       renameSync(tmp, join(dir, id.slice(2)));
+      faultPoint('store.large-object-stored');
       large = true;
     }
     this.pendingLarge = new Map();

@@ -85,7 +85,7 @@ export function expandTemplate(template: string, v: TemplateValues): string {
  * Why a relative path made from a template could leave its resource, or null: every component
  * must be an ordinary name (no '..', '.', empty or absolute part, no '\\', no control characters).
  */
-function pathProblem(path: string): string | null {
+export function pathProblem(path: string): string | null {
   if (path.startsWith('/')) return 'must be a relative path';
   // eslint-disable-next-line no-control-regex
   if (/[\\\x00-\x1f\x7f]/.test(path)) return "may not contain '\\' or control characters";

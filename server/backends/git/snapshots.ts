@@ -122,6 +122,11 @@ export class SnapshotStore {
     return null;
   }
 
+  /** The metadata file of snapshot `hash`. */
+  metadataFile(hash: string): string {
+    return join(this.mdDir, `${hash}_md.json`);
+  }
+
   writeMetadata(md: SnapshotMetadata): void {
     mkdirSync(this.mdDir, { recursive: true });
     writeJsonFile(join(this.mdDir, `${md.hash}_md.json`), md);
