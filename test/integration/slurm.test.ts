@@ -287,6 +287,13 @@ describe('dws run --executor slurm: failures', () => {
     expect(gitLog(dir)[0]).toBe(head);
   });
 
+  it('a step job whose spec file is missing (its node does not see it) exits 1 naming the file', async () => {
+    const missing = join(tempDir(), 'gone.json');
+    const r = await dws(tempDir(), ['--batch', 'run-step', missing], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`dws: cannot read the step spec ${missing}: ENOENT: no such file or directory, open '${missing}'\n`);
+  });
+
   it('refuses before anything runs when sbatch is not on PATH or the controller is down: a clear error, the workspace unchanged', async () => {
     const dir = await pipelineWorkspace();
     const before = fingerprint(dir);
