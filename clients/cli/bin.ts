@@ -4,16 +4,10 @@
  * starts as fast as node itself; everything else loads the CLI on demand (STYLE.md 10).
  */
 const argv = process.argv.slice(2);
-const command = commandOf(argv);
-const spec = command === 'run-step' ? argv[argv.indexOf('run-step') + 1] : undefined;
 if (argv.length === 1 && argv[0] === '--version') {
   process.stdout.write(`${__DWS_VERSION__}\n`);
-} else if (spec !== undefined && !spec.startsWith('-')) {
-  // A Slurm job's step file (runner/executors/slurm.ts): the step alone, without loading the
-  // CLI's commands, which cost a job about a quarter of its start (bench/README.md).
-  await (await import('./commands/run-step.js')).runStep(spec);
 } else {
-  if (command === 'snapshot') {
+  if (commandOf(argv) === 'snapshot') {
     // Hashing threads start on the other cores while this one loads the CLI (~80 ms).
     (await import('../../server/resources/hashtree/threads.js')).prestartHashThreads();
   }
