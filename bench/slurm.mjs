@@ -11,6 +11,8 @@
 //     against the ideal N × 2 s / 2, and against the floor of the same N jobs (`dws run-step` of a
 //     2 s step) submitted at once by bare sbatch, their ends seen by a 10 ms poll: what Slurm and
 //     starting Node and dws's step API in each job cost before dws's runner adds anything.
+//  3. The same N independent 2 s steps as dws.yaml command steps (`sleep 2`, `resources: { cpus: 1 }`):
+//     a job runs the command alone, no Node; next to bare sbatch of the same N `sleep 2` at once.
 //
 //   npm run bench:slurm            BENCH_RUNS=3 BENCH_STEPS=10 npm run bench:slurm
 import { spawnSync } from 'node:child_process';
@@ -51,6 +53,9 @@ try {
     const ins = i === 0 ? {} : { prev: `intermediate-data:/c${i - 1}` };
     writeFileSync(join(ws, 'code', 'chain', `s${i}.step.mjs`), step(`s${i}`, 'writeFileSync(outputs.out, "x");', ins, { out: `intermediate-data:/c${i}` }));
   }
+  // The pipeline file of case 3: N command steps, nothing else (run as `dws run dws.yaml`, so the step files above stay out of it).
+  const yamlSteps = Array.from({ length: N }, (_, i) => `  - name: y${i}\n    command: sleep 2\n    resources: { cpus: 1 }\n`);
+  writeFileSync(join(ws, 'dws.yaml'), `steps:\n${yamlSteps.join('')}`);
   mkdirSync(join(ws, 'code', 'wide'));
   for (let i = 0; i < N; i++) writeFileSync(join(ws, 'code', 'wide', `w${i}.step.mjs`), step(`w${i}`, 'await new Promise((r) => setTimeout(r, 2000));'));
 
@@ -75,25 +80,28 @@ try {
     while (!existsSync(done)) spawnSync('sleep', ['0.01']);
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
-  const sbatchMany = () => {
+  // N jobs of `command` submitted at once by bare sbatch; their ends seen by a 10 ms poll.
+  const sbatchMany = (command) => {
     const done = (i) => join(floorDir, `done-${i}`);
     for (let i = 0; i < N; i++) rmSync(done(i), { force: true });
     const t = process.hrtime.bigint();
-    for (let i = 0; i < N; i++) spawnTimed('sbatch', ['--quiet', '--output=/dev/null', `--wrap=${runStep('wait')} && touch ${done(i)}`]);
+    for (let i = 0; i < N; i++) spawnTimed('sbatch', ['--quiet', '--output=/dev/null', `--wrap=${command} && touch ${done(i)}`]);
     for (let i = 0; i < N; i++) while (!existsSync(done(i))) spawnSync('sleep', ['0.01']);
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
-  const dwsRun = (dir) => JSON.parse(spawnTimed(process.execPath, [DWS, '--json', 'run', '--executor', 'slurm', '--force', '--no-snapshot', `code/${dir}`], ws).stdout);
+  const dwsRun = (what) => JSON.parse(spawnTimed(process.execPath, [DWS, '--json', 'run', '--executor', 'slurm', '--force', '--no-snapshot', what], ws).stdout);
 
-  const wait = [], poll = [], chain = [], many = [], wide = [];
+  const wait = [], poll = [], chain = [], many = [], wide = [], sleeps = [], yaml = [];
   for (let i = 0; i < RUNS; i++) {
     wait.push(sbatchWait());
     poll.push(sbatchPoll());
-    chain.push(dwsRun('chain').stepsMs / N);
-    many.push(sbatchMany());
-    wide.push(dwsRun('wide').stepsMs);
+    chain.push(dwsRun('code/chain').stepsMs / N);
+    many.push(sbatchMany(runStep('wait')));
+    wide.push(dwsRun('code/wide').stepsMs);
+    sleeps.push(sbatchMany('sleep 2'));
+    yaml.push(dwsRun('dws.yaml').stepsMs);
   }
-  const [w, p, c, m, d] = [median(wait), median(poll), median(chain), median(many), median(wide)];
+  const [w, p, c, m, d, sl, y] = [median(wait), median(poll), median(chain), median(many), median(wide), median(sleeps), median(yaml)];
   const ideal = (N * 2000) / cluster.cpus;
   const line = (what, ms, note = '') => console.log(`${what.padEnd(66)} ${ms.toFixed(0).padStart(7)} ms  ${note}`);
   console.log(`dws run --executor slurm: medians of ${RUNS} runs, a one-node Slurm with ${cluster.cpus} CPUs on this machine (shared, busy: see the load below)\n`);
@@ -101,7 +109,9 @@ try {
   line('floor: sbatch of the same job, its end seen by a 10 ms poll', p);
   line(`per step, a chain of ${N} no-op step files (steps phase / ${N})`, c, `${(c - w).toFixed(0)} ms over sbatch --wait (target ≤ +100 ms: ${c <= w + 100 ? 'met' : 'NOT met'}), ${(c - p).toFixed(0)} ms over the polled floor`);
   line(`floor: ${N} bare sbatch of the same 2 s step's job, at once, 10 ms poll`, m, `${(m / ideal).toFixed(2)}x the ideal ${ideal} ms`);
-  line(`${N} independent 2 s steps, 1 CPU each (steps phase)`, d, `${(d / ideal).toFixed(2)}x the ideal (target ≤ 1.2x: ${d <= 1.2 * ideal ? 'met' : 'NOT met'}), ${(d / m).toFixed(2)}x the floor`);
+  line(`${N} independent 2 s step files, 1 CPU each (steps phase)`, d, `${(d / ideal).toFixed(2)}x the ideal (target ≤ 1.2x: ${d <= 1.2 * ideal ? 'met' : 'NOT met'}), ${(d / m).toFixed(2)}x the floor`);
+  line(`floor: ${N} bare sbatch of \`sleep 2\`, at once, 10 ms poll`, sl, `${(sl / ideal).toFixed(2)}x the ideal ${ideal} ms`);
+  line(`${N} independent dws.yaml command steps \`sleep 2\`, cpus: 1 (steps phase)`, y, `${(y / ideal).toFixed(2)}x the ideal (target ≤ 1.2x: ${y <= 1.2 * ideal ? 'met' : 'NOT met'}), ${(y / sl).toFixed(2)}x the floor`);
   console.log(`\nload average at the end: ${spawnSync('cat', ['/proc/loadavg']).stdout.toString().trim()}`);
 } finally {
   await cluster.stop();

@@ -31,7 +31,14 @@ export interface StepSpec {
 
 /** Run the step of `specFile`; resolves to the process's exit code (0: the step succeeded). */
 export async function runStepJob(specFile: string): Promise<number> {
-  const spec = JSON.parse(readFileSync(specFile, 'utf8')) as StepSpec;
+  let spec: StepSpec;
+  try {
+    spec = JSON.parse(readFileSync(specFile, 'utf8')) as StepSpec;
+  } catch (e) {
+    // The job's node does not see the file the executor wrote (or it was removed): say which.
+    process.stderr.write(`dws: cannot read the step spec ${specFile}: ${errorText(e)}\n`);
+    return 1;
+  }
   try {
     // Stacks point into the step's own source (the bundle carries an inline source map).
     process.setSourceMapsEnabled(true);

@@ -44,8 +44,9 @@ ${o.body}
 const num = (f: string) => `Number(readFileSync(${f}, 'utf8'))`;
 
 /**
- * Four steps: left and right (independent, each reading its own input), join (both, writes
- * results), and an any-language command step (sh + awk) run after them as its own `dws run`.
+ * Four steps, one pipeline file: left and right (independent step files, each reading its own
+ * input), join (a step file reading both, writes results), and total, an any-language command
+ * step (sh + awk) declared in dws.yaml with the resources its job asks of Slurm.
  */
 async function pipelineWorkspace(): Promise<string> {
   const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
@@ -59,10 +60,19 @@ async function pipelineWorkspace(): Promise<string> {
     step({ name: 'join', inputs: { l: 'intermediate-data:/left.txt', r: 'intermediate-data:/right.txt' }, outputs: { results: 'results' }, body: `    await results.write({ sum: ${num('inputs.l')} + ${num('inputs.r')} });` }),
   );
   writeFileSync(join(code, 'total.sh'), 'awk \'{ s += $1 } END { print "total", s }\' "$1" "$2" > "$3"\necho "summed $1 and $2"\n');
+  writeFileSync(
+    join(dir, 'dws.yaml'),
+    `stepFiles: [code]
+steps:
+  - name: total
+    command: sh code/total.sh intermediate-data/left.txt intermediate-data/right.txt intermediate-data/total.txt
+    inputs: [intermediate-data:/left.txt, intermediate-data:/right.txt]
+    outputs: [intermediate-data:/total.txt]
+    resources: { cpus: 1, time: '00:07:00', sbatch: ['--comment=dws step total'] }
+`,
+  );
   return dir;
 }
-
-const COMMAND_STEP = ['--name', 'total', '--in', 'intermediate-data:/left.txt', '--in', 'intermediate-data:/right.txt', '--out', 'intermediate-data:/total.txt', '--', 'sh', 'code/total.sh', 'intermediate-data/left.txt', 'intermediate-data/right.txt', 'intermediate-data/total.txt'];
 
 /** Job lines of a run's stderr: step → its jobs' ids and final times. */
 function jobsOf(stderr: string): Map<string, { id: string; start?: number; end?: number }> {
@@ -104,52 +114,68 @@ const snapshotHashes = (dir: string) => {
 const metrics = (dir: string) => readJson(join(dir, 'results', 'snapshots', 'test-001', 'results.json')).metrics;
 
 describe('dws run --executor slurm: a four-step pipeline on a real Slurm', () => {
-  it('gives the lineage, outputs and snapshot a local run gives; the independent steps overlap on the cluster; a rerun skips all; a changed input reruns only its downstream (picked by the runner.executor setting)', async () => {
+  it('gives the lineage, outputs and snapshot a local run of the same dws.yaml gives; the independent steps overlap on the cluster; the command step gets its resources; a rerun skips all; dws run STEP runs it and its stale upstream; a changed input reruns only its downstream (the runner.executor setting picks slurm)', async () => {
     const local = await pipelineWorkspace();
     const onSlurm = join(tempDir(), 'ws');
     cpSync(local, onSlurm, { recursive: true });
 
-    const l1 = await dws(local, ['run', 'code/'], { env });
+    const l1 = await dws(local, ['run'], { env });
     expect(l1.code, l1.stderr).toBe(0);
-    expect((await dws(local, ['run', ...COMMAND_STEP], { env })).code).toBe(0);
+    expect(l1.stdout).toContain('Run succeeded: 4 ran, 0 skipped.');
 
-    const s1 = await dws(onSlurm, ['run', '--executor', 'slurm', 'code/'], { env });
+    const s1 = await dws(onSlurm, ['run', '--executor', 'slurm'], { env });
     expect(s1.code, s1.stderr).toBe(0);
-    expect(s1.stdout).toContain('Run succeeded: 3 ran, 0 skipped.');
+    expect(s1.stdout).toContain('Run succeeded: 4 ran, 0 skipped.');
     // Every step was a job, and its output came back as its lines.
     const jobs = jobsOf(s1.stderr);
-    expect([...jobs.keys()].sort()).toEqual(['join', 'left', 'right']);
+    expect([...jobs.keys()].sort()).toEqual(['join', 'left', 'right', 'total']);
     expect(s1.stderr).toContain('[left] doubling\n');
     expect(s1.stderr).toContain('[right] tripling\n');
+    expect(s1.stderr).toContain('[total] summed intermediate-data/left.txt and intermediate-data/right.txt\n');
     expect(s1.stderr).toMatch(new RegExp(`\\[left\\] slurm job ${jobs.get('left')!.id} RUNNING on ${cluster.node}\\n`));
-    // left and right ran at the same time on the cluster (their jobs' own start and end times); join after both.
-    const [l, r, j] = ['left', 'right', 'join'].map((s) => jobs.get(s)!);
+    expect(s1.stderr).toMatch(new RegExp(`\\[total\\] slurm job ${jobs.get('total')!.id} COMPLETED on ${cluster.node}`));
+    // left and right ran at the same time on the cluster (their jobs' own start and end times); join and total after both.
+    const [l, r, j, t] = ['left', 'right', 'join', 'total'].map((s) => jobs.get(s)!);
     expect(l!.start! < r!.end! && r!.start! < l!.end!, `left ${l!.start}..${l!.end}, right ${r!.start}..${r!.end}`).toBe(true);
     expect(j!.start!).toBeGreaterThanOrEqual(Math.max(l!.end!, r!.end!));
-    const s2 = await dws(onSlurm, ['run', '--executor', 'slurm', ...COMMAND_STEP], { env });
-    expect(s2.code, s2.stderr).toBe(0);
-    expect(s2.stderr).toMatch(/\[total\] slurm job \d+ COMPLETED/);
-    expect(s2.stderr).toContain('[total] summed intermediate-data/left.txt and intermediate-data/right.txt\n');
+    expect(t!.start!).toBeGreaterThanOrEqual(Math.max(l!.end!, r!.end!));
+    // dws.yaml's resources reached sbatch: Slurm holds the job with that time limit and comment.
+    const total = cluster.run('scontrol', ['show', 'job', '--oneliner', t!.id]);
+    expect(total).toMatch(/\bTimeLimit=00:07:00\b/);
+    expect(total).toContain('Comment=dws step total');
+    expect(total).toMatch(/\bNumCPUs=1\b/);
+    expect(cluster.run('scontrol', ['show', 'job', '--oneliner', l!.id])).not.toContain('Comment=');
 
-    // Same outputs, lineage and snapshots (resource hashes) as the local run.
+    // Same outputs, lineage and snapshot (resource hashes) as the local run.
     for (const f of ['left.txt', 'right.txt', 'total.txt']) expect(readFileSync(join(onSlurm, 'intermediate-data', f), 'utf8')).toBe(readFileSync(join(local, 'intermediate-data', f), 'utf8'));
     expect(readFileSync(join(onSlurm, 'intermediate-data', 'total.txt'), 'utf8')).toBe('total 57\n');
     expect(metrics(onSlurm)).toEqual({ sum: 57 });
     expect(lineageOf(onSlurm)).toEqual(lineageOf(local));
     const [localSnaps, slurmSnaps] = [snapshotHashes(local), snapshotHashes(onSlurm)];
-    expect(slurmSnaps.length).toBe(2);
+    expect(slurmSnaps.length).toBe(1);
     // results hold the run's times (results.json's start_time): every other resource is byte-identical.
     const noResults = (s: string[][]) => s.map((x) => x.filter((r) => !r.startsWith('results '))).sort();
     expect(noResults(slurmSnaps)).toEqual(noResults(localSnaps));
-    // The job files were removed after the successful runs.
+    // The job files were removed after the successful run.
     expect(readdirSync(join(onSlurm, '.git', 'dws', 'slurm'))).toEqual([]);
 
     // A rerun submits nothing.
-    const again = await dws(onSlurm, ['run', '--executor', 'slurm', 'code/'], { env });
+    const again = await dws(onSlurm, ['run', '--executor', 'slurm'], { env });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toContain('Run succeeded: 0 ran, 3 skipped.');
+    expect(again.stdout).toContain('Run succeeded: 0 ran, 4 skipped.');
     expect(again.stderr).not.toContain('slurm job');
-    // The workspace setting runner.executor (local to this clone: not committed) picks slurm too.
+    // b.txt changes. `dws run total` runs total and what upstream of it is not current, as jobs:
+    // right and total; left is current (skipped); join is not upstream of total (not run).
+    writeFileSync(join(onSlurm, 'source-data', 'b.txt'), '6');
+    const changed = await dws(onSlurm, ['run', 'total', '--executor', 'slurm'], { env });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toContain('Run succeeded: 2 ran, 1 skipped.');
+    expect([...jobsOf(changed.stderr).keys()].sort()).toEqual(['right', 'total']);
+    expect(readFileSync(join(onSlurm, 'intermediate-data', 'right.txt'), 'utf8')).toBe('18\n');
+    expect(readFileSync(join(onSlurm, 'intermediate-data', 'total.txt'), 'utf8')).toBe('total 60\n');
+
+    // The workspace setting runner.executor (local to this clone: not committed) picks slurm too;
+    // the whole pipeline then reruns only join, the one step downstream of b.txt still stale.
     const head = gitLog(onSlurm)[0];
     expect((await dws(onSlurm, ['config', 'runner.executor', 'slurm'], { env })).code).toBe(0);
     expect(gitLog(onSlurm)[0]).toBe(head);
@@ -157,14 +183,13 @@ describe('dws run --executor slurm: a four-step pipeline on a real Slurm', () =>
     const bad = await dws(onSlurm, ['config', 'runner.executor', 'kubernetes'], { env });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("'runner.executor': must be one of local, slurm");
-    // b.txt changes: right and join rerun (as jobs), left does not.
-    writeFileSync(join(onSlurm, 'source-data', 'b.txt'), '6');
-    const changed = await dws(onSlurm, ['run', 'code/'], { env });
-    expect(changed.code, changed.stderr).toBe(0);
-    expect(changed.stdout).toContain('Run succeeded: 2 ran, 1 skipped.');
-    expect([...jobsOf(changed.stderr).keys()].sort()).toEqual(['join', 'right']);
-    expect(readFileSync(join(onSlurm, 'intermediate-data', 'right.txt'), 'utf8')).toBe('18\n');
-  }, 180_000); // seven dws runs, four of them on the cluster: more than the default minute on a busy machine
+    const rest = await dws(onSlurm, ['run'], { env });
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(rest.stdout).toContain('Run succeeded: 1 ran, 3 skipped.');
+    expect([...jobsOf(rest.stderr).keys()]).toEqual(['join']);
+    const last = readdirSync(join(onSlurm, 'results', 'snapshots')).sort().at(-1)!;
+    expect(readJson(join(onSlurm, 'results', 'snapshots', last, 'results.json')).metrics).toEqual({ sum: 60 });
+  }, 180_000); // five dws runs, four of them on the cluster: more than the default minute on a busy machine
 });
 
 describe('dws run --executor slurm: editors', () => {
@@ -195,7 +220,7 @@ describe('dws run --executor slurm: editors', () => {
       const id = jobsOf(text).get('join')!.id;
       expect(text).toMatch(new RegExp(`\\[join\\] slurm job ${id} RUNNING on ${cluster.node}\\n`));
       expect(text).toMatch(new RegExp(`\\[join\\] slurm job ${id} COMPLETED on ${cluster.node} \\(ran \\S+ to \\S+\\)\\n`));
-      expect(text).toMatch(/Run succeeded \(3 succeeded\)/);
+      expect(text).toMatch(/Run succeeded \(4 succeeded\)/);
       expect(events).toContainEqual({ type: 'job', step: 'join', executor: 'slurm', jobId: id, state: 'PENDING' });
       expect(events).toContainEqual({ type: 'job', step: 'join', executor: 'slurm', jobId: id, state: 'RUNNING', node: cluster.node });
     } finally {
@@ -225,14 +250,19 @@ describe('dws run --executor slurm: failures', () => {
     expect(gitLog(dir)[0]).toBe(head);
   });
 
-  it('fails a step asking for more CPUs than any node has with Slurm’s reason, and cancels its job', async () => {
+  it('fails a step asking for more CPUs than any node has with Slurm’s reason, and cancels its job: a step file and a dws.yaml step alike', async () => {
     const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
     writeFileSync(join(dir, 'code', 'big.step.ts'), step({ name: 'big', outputs: { out: 'intermediate-data:/big.txt' }, extra: '\n  resources: { cpus: 64 },', body: "    writeFileSync(outputs.out, 'x');" }));
-    const r = await dws(dir, ['run', '--executor', 'slurm', 'code/'], { env });
+    writeFileSync(join(dir, 'dws.yaml'), 'stepFiles: [code]\nsteps:\n  - name: huge\n    command: echo x > intermediate-data/huge.txt\n    outputs: [intermediate-data:/huge.txt]\n    resources: { cpus: 64, time: 5 }\n');
+    const r = await dws(dir, ['run', '--executor', 'slurm'], { env });
     expect(r.code).toBe(1);
-    const id = jobsOf(r.stderr).get('big')!.id;
-    expect(r.stderr).toContain(`[big] slurm job ${id} PENDING: PartitionConfig\n`);
-    expect(r.stdout).toContain(`big failed: Slurm will not run job ${id}: PartitionConfig (it asks for more than the partition or any of its nodes has (cpus, memory, nodes)); it was cancelled. Asked with: sbatch --cpus-per-task=64`);
+    const jobs = jobsOf(r.stderr);
+    for (const [name, asked] of [['big', '--cpus-per-task=64'], ['huge', '--cpus-per-task=64 --time=5']] as const) {
+      const id = jobs.get(name)!.id;
+      expect(r.stderr).toContain(`[${name}] slurm job ${id} PENDING: PartitionConfig\n`);
+      expect(r.stdout).toContain(`${name} failed: Slurm will not run job ${id}: PartitionConfig (it asks for more than the partition or any of its nodes has (cpus, memory, nodes)); it was cancelled. Asked with: sbatch ${asked}\n`);
+    }
+    expect(r.stdout).toContain('Run failed: 0 ran, 0 skipped, 2 failed.');
     expect(cluster.run('squeue', ['--noheader'])).toBe('');
   });
 
@@ -255,6 +285,13 @@ describe('dws run --executor slurm: failures', () => {
     expect(live.lines.join('\n')).toMatch(/FAILED: interrupted/);
     expect(readdirSync(join(dir, '.dataworkspace', 'current_lineage')).filter((f) => f.startsWith('intermediate'))).toEqual([]);
     expect(gitLog(dir)[0]).toBe(head);
+  });
+
+  it('a step job whose spec file is missing (its node does not see it) exits 1 naming the file', async () => {
+    const missing = join(tempDir(), 'gone.json');
+    const r = await dws(tempDir(), ['--batch', 'run-step', missing], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`dws: cannot read the step spec ${missing}: ENOENT: no such file or directory, open '${missing}'\n`);
   });
 
   it('refuses before anything runs when sbatch is not on PATH or the controller is down: a clear error, the workspace unchanged', async () => {
