@@ -32,6 +32,17 @@ export function escapeXml(s: string): string {
 }
 
 /** JSON safe inside `<script>`: no `</script>` or `<!--` can end or confuse the element. */
+/** The start of a self-contained page (the lineage graph, the plots page): its scripts and styles are inline, and it loads nothing. */
+export function pageHead(title: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<title>${escapeXml(title)}</title>`;
+}
+
 export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
@@ -137,13 +148,7 @@ export function renderHtml(g: LineageGraph): string {
   const steps = g.nodes.filter((n) => n.kind === 'step').length;
   const markers = (['input', 'code', 'output', 'observed'] as const).map((k) =>
     `<marker id="arrow-${k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrow ${k}"/></marker>`);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>${escapeXml(g.title)}</title>
+  return `${pageHead(g.title)}
 <style>
 ${PAGE_STYLE}
 ${svgStyle()}

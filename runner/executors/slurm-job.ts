@@ -11,19 +11,13 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigurationError } from '../../protocol/errors.js';
 import { isStep } from '../step.js';
-import { errorText } from '../step-thread-protocol.js';
+import { errorText, type StepRunData } from '../step-thread-protocol.js';
 
-/** What the executor writes for a step file's job (JSON). */
-export interface StepSpec {
-  workspaceDir: string;
+/** What the executor writes for a step file's job (JSON): what a worker thread gets, and where the job finds the code and puts its results. */
+export interface StepSpec extends StepRunData {
   /** The step file's bundle (runner/load.ts), written next to the spec, and the export that is the step. */
   module: string;
   exportName: string;
-  stepName: string;
-  params: unknown;
-  inputs: Record<string, string>;
-  outputs: Record<string, string>;
-  hasResults: boolean;
   /** Where results.write calls go (one JSON line each), and the results.json the runner will write from them. */
   resultsCalls: string;
   resultsFile: string | null;

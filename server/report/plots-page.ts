@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { InternalError } from '../../protocol/errors.js';
 import type { ReportPlots } from '../../protocol/index.js';
-import { escapeXml, scriptJson } from '../../lineage/graph-render.js';
+import { escapeXml, pageHead, scriptJson } from '../../lineage/graph-render.js';
 
 export type PlotsData = Pick<ReportPlots, 'snapshots' | 'changingParams' | 'charts' | 'notPlotted'>;
 
@@ -40,13 +40,7 @@ export function renderPlotsPage(title: string, data: PlotsData): string {
   const n = data.snapshots.length;
   const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
   const summary = [plural(n, 'snapshot'), plural(data.charts.length, 'chart'), ...(data.notPlotted.length > 0 ? [`${data.notPlotted.length} not plotted`] : [])].join(' · ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>${escapeXml(title)}</title>
+  return `${pageHead(title)}
 <style>
 ${style}
 ${PAGE_STYLE}
