@@ -4,9 +4,11 @@
 //   npm run bench:store
 //   BENCH_RUNS=3 BENCH_FILES=10000 npm run bench:store
 //   BENCH_ONLY=big npm run bench:store      (only the 20 x 50 MB case; BENCH_ONLY=small: the others)
+//   BENCH_ONLY=restore BENCH_FILES=20000 node bench/store.mjs   (only the two restores, with CPU times)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchRoot, DWS, env, median } from './common.mjs';
 
@@ -18,7 +20,8 @@ const BIG_MB = 50;
 const root = benchRoot('store');
 const noStore = { ...env, DWS_CONTENT_STORE: 'off' };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const small = ONLY === '' || ONLY === 'small';
+const restoreOnly = ONLY === 'restore';
+const small = ONLY === '' || ONLY === 'small' || restoreOnly;
 const big = ONLY === '' || ONLY === 'big';
 
 function time(cmd, args, cwd = root, withEnv = env) {
@@ -31,6 +34,23 @@ function time(cmd, args, cwd = root, withEnv = env) {
 const sh = (script, cwd = root) => time('bash', ['-c', script], cwd);
 const dws = (cwd, args, withEnv = env) => time(process.execPath, [DWS, '--batch', ...args], cwd, withEnv);
 const runs = (n, f) => Array.from({ length: n }, (_, i) => f(i));
+
+/** CPU seconds (user + sys) of each restore, from /usr/bin/time: steadier than wall time on a shared machine. */
+const cpuOf = new Map();
+function dwsCpu(cwd, args, label) {
+  if (!existsSync('/usr/bin/time')) return dws(cwd, args);
+  const t = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, DWS, '--batch', ...args], { cwd, env, encoding: 'utf8' });
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0) throw new Error(`dws ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const [user, sys] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  cpuOf.set(label, [...(cpuOf.get(label) ?? []), user + sys]);
+  return s;
+}
+function reportCpu(label) {
+  const xs = cpuOf.get(label);
+  if (xs !== undefined) console.log(`  CPU (user + sys) of ${label}: ${median(xs).toFixed(3)} s (median of ${xs.length})`);
+}
 
 const rows = [];
 function report(what, seconds, floorName, floor, target) {
@@ -77,33 +97,37 @@ function change(dir, round) {
   }
 }
 
-console.log(`content store benchmarks: ${RUNS} runs each, medians; ${FILES} files of 1 KB in ${DIRS} dirs; ${BIG_FILES} x ${BIG_MB} MB\n`);
+console.log(`load average: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\ncontent store benchmarks: ${RUNS} runs each, medians; ${FILES} files of 1 KB in ${DIRS} dirs; ${BIG_FILES} x ${BIG_MB} MB\n`);
 
+const fullTimes = []; // full restores, the floor of clone + materialize
 if (small) {
   // --- first snapshot, with and without the store (alternating, so drift hits both alike)
   const source = join(root, 'source');
   console.log(`generating ${FILES} files...`);
   smallFiles(source);
   const copyInto = (dir) => cpSync(source, dir, { recursive: true });
-  const without = [];
-  const withStore = median(runs(RUNS, (i) => {
-    without.push(dws(workspace(`off${i}`, copyInto), ['snapshot'], noStore));
-    return dws(workspace(`on${i}`, copyInto), ['snapshot']);
-  }));
-  report(`first snapshot with the store, ${FILES} x 1 KB`, withStore, 'same without the store', median(without), '<= 1.3x');
-
   const ws = join(root, `on${RUNS - 1}`);
   const data = join(ws, 'data');
-  const wsOff = join(root, `off${RUNS - 1}`);
-  report('no-change snapshot with the store', median(runs(RUNS, (i) => dws(ws, ['snapshot', `nc${i}`]))), 'same without the store', median(runs(RUNS, (i) => dws(wsOff, ['snapshot', `nc${i}`], noStore))), '<= 1.0 s');
-  report('one-file-changed snapshot with the store', median(runs(RUNS, (i) => {
-    appendFileSync(join(data, 'd0000', `f${i}.bin`), 'x');
-    return dws(ws, ['snapshot']);
-  })), 'same without the store', median(runs(RUNS, (i) => {
-    appendFileSync(join(wsOff, 'data', 'd0000', `f${i}.bin`), 'x');
-    return dws(wsOff, ['snapshot'], noStore);
-  })), '<= 1.1 s');
-  report('status with changes of the data (100k walk)', median(runs(RUNS, () => dws(ws, ['status']))), null, null);
+  if (restoreOnly) dws(workspace(`on${RUNS - 1}`, copyInto), ['snapshot']);
+  else {
+    const without = [];
+    const withStore = median(runs(RUNS, (i) => {
+      without.push(dws(workspace(`off${i}`, copyInto), ['snapshot'], noStore));
+      return dws(workspace(`on${i}`, copyInto), ['snapshot']);
+    }));
+    report(`first snapshot with the store, ${FILES} x 1 KB`, withStore, 'same without the store', median(without), '<= 1.3x');
+
+    const wsOff = join(root, `off${RUNS - 1}`);
+    report('no-change snapshot with the store', median(runs(RUNS, (i) => dws(ws, ['snapshot', `nc${i}`]))), 'same without the store', median(runs(RUNS, (i) => dws(wsOff, ['snapshot', `nc${i}`], noStore))), '<= 1.0 s');
+    report('one-file-changed snapshot with the store', median(runs(RUNS, (i) => {
+      appendFileSync(join(data, 'd0000', `f${i}.bin`), 'x');
+      return dws(ws, ['snapshot']);
+    })), 'same without the store', median(runs(RUNS, (i) => {
+      appendFileSync(join(wsOff, 'data', 'd0000', `f${i}.bin`), 'x');
+      return dws(wsOff, ['snapshot'], noStore);
+    })), '<= 1.1 s');
+    report('status with changes of the data (100k walk)', median(runs(RUNS, () => dws(ws, ['status']))), null, null);
+  }
 
   // --- restore after 1% modified/deleted/added, against git restore of the same change
   dws(ws, ['snapshot', 'base']);
@@ -117,21 +141,28 @@ if (small) {
     change(gitRepo, i);
     dws(ws, ['snapshot', `changed${i}`]);
     sh('git add -A && git commit -qm changed', gitRepo);
-    restoreTimes.push(dws(ws, ['restore', 'base']));
+    restoreTimes.push(dwsCpu(ws, ['restore', 'base'], '1% restore'));
     gitTimes.push(sh('git restore --source=v1 --staged --worktree -- .', gitRepo));
     sh('git commit -qm back --allow-empty', gitRepo);
   }
   report('restore after 1% modified/deleted/added', median(restoreTimes), 'git restore --source=v1', median(gitTimes), '<= 1.0x git');
+  reportCpu('1% restore');
 
   // --- full restore into an empty folder, against cp -r of the tree
-  const fullTimes = [];
   const cpTimes = [];
   for (let i = 0; i < RUNS; i++) {
     rmSync(data, { recursive: true, force: true });
-    fullTimes.push(dws(ws, ['restore', 'base']));
+    fullTimes.push(dwsCpu(ws, ['restore', 'base'], 'full restore'));
     cpTimes.push(sh(`cp -r ${JSON.stringify(data)} ${JSON.stringify(join(root, `cp${i}`))}`));
   }
   report('full restore into an empty folder', median(fullTimes), 'cp -r of the tree', median(cpTimes), '<= 1.2x cp -r');
+  reportCpu('full restore');
+}
+
+if (small && !restoreOnly) {
+  const ws = join(root, `on${RUNS - 1}`);
+  const data = join(ws, 'data');
+  const copyInto = (dir) => cpSync(join(root, 'source'), dir, { recursive: true });
 
   // --- push to a local rclone remote, against rclone copy of one file of the same total size
   const conf = join(root, 'rclone.conf');
@@ -192,6 +223,7 @@ if (big) {
   if (bigRss !== null) console.log(`peak RSS, first snapshot of ${BIG_FILES} x ${BIG_MB} MB with the store: ${bigRss.toFixed(0)} MB  target: <= 300 MB`);
 }
 
+console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log('\n| what | dws (s) | floor | floor (s) | ratio | target |\n|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(`| ${r.what} | ${r.seconds.toFixed(3)} | ${r.floorName ?? ''} | ${r.floor?.toFixed(3) ?? ''} | ${r.floor ? (r.seconds / r.floor).toFixed(2) + 'x' : ''} | ${r.target ?? ''} |`);
