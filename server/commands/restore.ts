@@ -107,7 +107,7 @@ async function restoreResources(
   toRestore: string[],
   result: ResultOf<typeof Restore>,
   force: boolean,
-  restoreFiles: () => string[] = () => [],
+  restoreFiles: () => Promise<string[]> = async () => [],
 ): Promise<ResultOf<typeof Restore>> {
   if (!existsSync(ws.meta('snapshot_lineage', md.hash))) {
     throw new NotFoundError(`Did not find lineage data for snapshot ${md.hash}`, { snapshot: md.hash });
@@ -117,7 +117,7 @@ async function restoreResources(
     if (!(await ctx.prompter.confirm(`${plan}Should I perform this restore?`, true))) throw new UserAbortError();
   }
 
-  const filesChanged = restoreFiles();
+  const filesChanged = await restoreFiles();
   faultPoint('restore.after-files');
   for (const r of resources) {
     if (r.storeFiles) {

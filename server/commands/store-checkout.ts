@@ -15,7 +15,7 @@ export async function storeCheckout(ctx: Context, p: ValidParamsOf<typeof StoreC
   return withStoreLock(ws, 'dws store checkout', async () => {
     const store = workspaceStore(ws);
     const prepared = await prepareFiles(ws, store, [{ name: p.tree, root: dir, cacheFile: null, tree: p.tree }], { force: false, what: 'checkout' });
-    applyFiles(ws, store, prepared);
+    await applyFiles(ws, store, prepared);
     return { directory: dir, files: prepared[0]!.plan.changes.added.length };
   });
 }

@@ -13,7 +13,8 @@ import { readJsonFile } from '../workspace/files.js';
 import { META_DIR } from '../workspace/workspace.js';
 import { ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, publishPack, type PackEntry } from './pack.js';
-import { LARGE_OBJECT_BYTES, writeAll, type ContentStore } from './store.js';
+import { LARGE_OBJECT_BYTES, type ContentStore } from './store.js';
+import { writeAll } from '../resources/hashtree/hash-files.js';
 import { reachable } from './trees.js';
 import { faultPoint } from '../workspace/fault.js';
 

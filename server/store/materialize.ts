@@ -67,13 +67,13 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
 }
 
 /** Carry out prepared restores; returns the names of the targets that changed. */
-export function applyFiles(ws: Workspace, store: ContentStore, prepared: PreparedFiles[]): string[] {
+export async function applyFiles(ws: Workspace, store: ContentStore, prepared: PreparedFiles[]): Promise<string[]> {
   const changed: string[] = [];
   for (const p of prepared) {
     if (p.plan.actions.length === 0) continue;
     const task = ws.ctx.progress.begin(`Restoring ${p.target.name}`);
     try {
-      applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total));
+      await applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total));
     } finally {
       task.end();
     }

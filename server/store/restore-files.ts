@@ -13,10 +13,11 @@
  * store lacks (the user's unsnapshotted work), unless `force`, which stores that content first.
  * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content.
  */
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, chmodSync, rmdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, chmodSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
-import { type ContentStore, type ObjectLocation } from './store.js';
+import { type ContentStore } from './store.js';
+import { writeFiles, type StagedWrite } from './write-files.js';
 import { faultPoint } from '../workspace/fault.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, parseTree, readTree, type StoreTreeEntry } from './trees.js';
 
@@ -176,9 +177,9 @@ export function saveCurrent(store: ContentStore, current: ScannedTree, rels: str
  * written and checked in a temp directory first, so a corrupt object stops the restore before any
  * file of the resource is replaced. A directory that is new is built whole in the temp directory
  * and renamed into place at once (a full restore renames its top directories, not every file).
- * Objects are read in pack order. `onProgress(done, total)`.
+ * The files are written by write-files.ts (by the hashing threads for large restores). `onProgress(done, total)`.
  */
-export function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void): void {
+export async function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void): Promise<void> {
   store.commit(); // nothing left unpublished, so the locations taken below stay valid
   mkdirSync(root, { recursive: true });
   const tmp = join(root, RESTORE_TMP);
@@ -188,9 +189,8 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
   const staged: string[] = [];
   const inNewDir = new Uint8Array(plan.actions.length);
   const newDirs = new Map<string, string>();
-  const writes: { path: string; entry: StoreTreeEntry; loc: ObjectLocation | undefined }[] = [];
+  const writes: StagedWrite[] = [];
   let n = 0;
-  let total = 0;
   try {
     plan.actions.forEach((a, i) => {
       if (a.kind !== 'mkdir' && a.kind !== 'write') return;
@@ -202,23 +202,9 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
       if (a.kind === 'mkdir') {
         mkdirSync(path);
         newDirs.set(a.rel, path);
-      } else writes.push({ path, entry: a.entry, loc: a.entry.mode === MODE_LINK ? undefined : store.locate(a.entry.id) });
+      } else writes.push({ path, entry: a.entry });
     });
-    total = writes.length;
-    writes.sort(byLocation);
-    let done = 0;
-    for (const w of writes) {
-      if (w.entry.mode === MODE_LINK) symlinkSync(store.read(w.entry.id).toString('utf8'), w.path);
-      else {
-        const fd = openSync(w.path, 'wx', w.entry.mode === MODE_EXEC ? 0o777 : 0o666);
-        try {
-          store.writeObjectTo(w.entry.id, fd, w.loc);
-        } finally {
-          closeSync(fd);
-        }
-      }
-      if ((++done & 255) === 0) onProgress?.(done, total);
-    }
+    await writeFiles(store, writes, onProgress);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -255,15 +241,7 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
     }
   });
   rmdirSync(tmp);
-  onProgress?.(total, total);
-}
-
-/** Pack by pack, in offset order, then files of their own (and links). */
-function byLocation(a: { loc: ObjectLocation | undefined }, b: { loc: ObjectLocation | undefined }): number {
-  const pa = a.loc === undefined || a.loc.pack < 0 ? Infinity : a.loc.pack;
-  const pb = b.loc === undefined || b.loc.pack < 0 ? Infinity : b.loc.pack;
-  if (pa !== pb) return pa < pb ? -1 : 1;
-  return pa === Infinity ? 0 : a.loc!.offset - b.loc!.offset;
+  onProgress?.(writes.length, writes.length);
 }
 
 function isDir(p: string): boolean {

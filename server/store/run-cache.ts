@@ -180,7 +180,7 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
     }
     for (const p of prepared) {
       if (p.plan) {
-        applyRestore(store, p.o.path, p.plan);
+        await applyRestore(store, p.o.path, p.plan);
         continue;
       }
       // A file output is written in place, as the step writes it (a temp file beside it would be a

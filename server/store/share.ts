@@ -97,7 +97,7 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
       return [];
     }
     const prepared = await prepareFiles(ws, store, targets, { force: false, what: 'update' });
-    const changed = applyFiles(ws, store, prepared);
+    const changed = await applyFiles(ws, store, prepared);
     for (const name of changed) ws.ctx.log.info(`[store] ${name}: files of the latest snapshot written`);
     return changed;
   });

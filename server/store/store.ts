@@ -14,11 +14,12 @@
  * through their index), and every read checks the bytes against the id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
-import { oneShotSha1 } from '../resources/hashtree/hash-files.js';
+import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
+import { copyHashed } from './write-job.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -200,28 +201,14 @@ export class ContentStore {
   }
 
   /** Write an object's bytes to `fd`, hashing them on the way; throws CorruptObjectError (after writing) when they do not match. */
-  writeObjectTo(id: string, fd: number, loc = this.locate(id)): number {
+  writeObjectTo(id: string, fd: number, loc = this.locate(id)): void {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
     if (loc.pack !== -1) {
       const bytes = this.read(id, loc);
       writeAll(fd, bytes);
-      return bytes.length;
+      return;
     }
-    const src = openSync(this.loosePath(id), 'r');
-    const h = createHash('sha1');
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let total = 0;
-    try {
-      for (let n = readSync(src, buf, 0, CHUNK, null); n > 0; n = readSync(src, buf, 0, CHUNK, null)) {
-        h.update(buf.subarray(0, n));
-        writeAll(fd, buf.subarray(0, n));
-        total += n;
-      }
-    } finally {
-      closeSync(src);
-    }
-    if (h.digest('hex') !== id) throw new CorruptObjectError(id, this.loosePath(id));
-    return total;
+    if (copyHashed(this.loosePath(id), fd) !== id) throw new CorruptObjectError(id, this.loosePath(id));
   }
 
   /** Store a small object (tree, link target, a file read by this thread) unless present. */
@@ -464,10 +451,5 @@ async function syncInBackground(path: string): Promise<void> {
   } catch {
     // commit() syncs it again, and reports what fails
   }
-}
-
-export function writeAll(fd: number, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 

@@ -215,6 +215,58 @@ describe('restore of local-files resources from the content store', () => {
     expect(fingerprint(ws)).toBe(before);
   });
 
+  it('writes thousands of files through the hashing threads: contents, exec bits and links exact, no temp files left; a corrupt packed object stops it before any file is replaced', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    for (let d = 0; d < 12; d++) {
+      mkdirSync(join(data, `d${d}`), { recursive: true });
+      for (let f = 0; f < 200; f++) writeFileSync(join(data, `d${d}`, `f${f}.txt`), `dir ${d} file ${f}\n`.repeat((f % 7) + 1));
+    }
+    for (let f = 0; f < 200; f += 3) chmodSync(join(data, 'd5', `f${f}.txt`), 0o755);
+    const big = Buffer.alloc(2 << 20, 7); // an object of its own among the packed ones
+    writeFileSync(join(data, 'd0', 'big.bin'), big);
+    symlinkSync('d1/f1.txt', join(data, 'link'));
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const v1 = join(tempDir('dws-v1-'), 'data');
+    cpSync(data, v1, { recursive: true, verbatimSymlinks: true });
+
+    // A full restore into an empty folder (2,402 files), then one that rewrites 1,200 files in place.
+    rmSync(data, { recursive: true });
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(diffR(data, v1)).toBe('');
+    expect(treePrint(data)).toBe(treePrint(v1));
+    for (let d = 0; d < 6; d++) for (let f = 0; f < 200; f++) writeFileSync(join(data, `d${d}`, `f${f}.txt`), `v2 ${d} ${f}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const v2 = treePrint(data);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(treePrint(data)).toBe(treePrint(v1));
+    expect(existsSync(join(data, '.dws-restore.tmp'))).toBe(false);
+    expect(execFileSync('find', [data, '-name', '*.tmp'], { encoding: 'utf8' })).toBe('');
+
+    // Flip a byte of v2's pack: the threads detect it and nothing of the resource changes.
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    const packs = join(ws, '.git', 'dws', 'store', 'packs');
+    for (const p of readdirSync(packs).filter((f) => f.endsWith('.pack'))) {
+      const file = join(packs, p);
+      const bytes = readFileSync(file);
+      const at = bytes.indexOf('v2 3 17\n');
+      if (at < 0) continue;
+      bytes[at] = 'w'.charCodeAt(0);
+      chmodSync(file, 0o644);
+      writeFileSync(file, bytes);
+    }
+    for (let d = 0; d < 6; d++) for (let f = 0; f < 200; f++) writeFileSync(join(data, `d${d}`, `f${f}.txt`), `v3 ${d} ${f}: another size\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v3']);
+    const v3 = treePrint(data);
+    const r = await dws(ws, ['--batch', 'restore', 'v2']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Object [0-9a-f]{40} in the content store is corrupt \(.*\.pack/);
+    expect(treePrint(data)).toBe(v3);
+    expect(treePrint(data)).not.toBe(v2);
+    expect(existsSync(join(data, '.dws-restore.tmp'))).toBe(false);
+  });
+
   it('streams a 200 MB file in and out of the store', async () => {
     const ws = await newWorkspace();
     const data = join(ws, 'data');

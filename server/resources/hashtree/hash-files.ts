@@ -158,7 +158,7 @@ function hashFd(fd: number, expectedSize: number, copyTo = -1): { hex: string; b
   return { hex: h.digest('hex'), bytes: total, oneShot: false };
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
+export function writeAll(fd: number, bytes: Uint8Array): void {
   let off = 0;
   while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
 }

@@ -1,16 +1,22 @@
 /**
  * Entry of a hashing worker thread (bundled to dist/hash-worker.js). It receives HashJobs from
  * index.ts and answers each with its HashJobResult; the work itself is hash-files.ts, which the
- * calling thread also uses when there are no workers.
+ * calling thread also uses when there are no workers. The same threads write the files of large
+ * restores: WriteJobs from store/write-files.ts, done by store/write-job.ts.
  */
 import { parentPort } from 'node:worker_threads';
 import { runHashJob } from './hash-files.js';
 import type { HashJob } from './hash-files.js';
+import { runWriteJob, type WriteJob } from '../../store/write-job.js';
 
 const port = parentPort;
 if (port === null) throw new Error('hash-worker.js must run as a worker thread');
 
-port.on('message', (job: HashJob) => {
+port.on('message', (job: HashJob | WriteJob) => {
+  if ('kind' in job) {
+    port.postMessage(runWriteJob(job));
+    return;
+  }
   const result = runHashJob(job);
   port.postMessage(result, [result.status.buffer as ArrayBuffer, result.stats.buffer as ArrayBuffer]);
 });

@@ -1,0 +1,122 @@
+/**
+ * The per-file work of a restore's writes when the hashing worker threads do them (worker.ts;
+ * write-files.ts hands out the jobs): read each object from its pack or its own file, check its
+ * SHA-1, and create the file at its staged path in the restore's temp folder. Nothing here
+ * replaces a file of the resource: the calling thread renames the staged files once every job
+ * succeeded, so a corrupt object stops the restore before anything changes.
+ * Kept free of the store's own module, which the worker bundle does not need.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
+
+/** Files to write, in pack order; per file its staged path, object id and where the object is. */
+export interface WriteJob {
+  kind: 'write';
+  id: number;
+  /** Staged paths, each followed by a NUL (one string clones faster than an array). */
+  paths: string;
+  /** 40 hex characters per file. */
+  ids: string;
+  /** Per file: the pack file it is in (index into `sources`), or -1 for an object of its own. */
+  packs: Int32Array;
+  offsets: Float64Array;
+  lengths: Float64Array;
+  /** Per file: 1 for an executable file. */
+  exec: Uint8Array;
+  /** Pack files (absolute); for an object of its own, its path is `loose[i]`. */
+  sources: string[];
+  /** Per file: the object's own file ('' for a packed one), NUL-separated. */
+  loose: string;
+}
+
+export interface WriteJobResult {
+  kind: 'write';
+  id: number;
+  /** Files written (all of them unless `error`). */
+  written: number;
+  /** The first failure; the files after it are not written. */
+  error?: { path: string; message: string; corrupt?: { id: string; where: string } };
+}
+
+/** Bytes read from a pack at once: dozens of small objects in a row, like ContentStore's windows. */
+const WINDOW = 64 << 10;
+const CHUNK = 1 << 20;
+/** Reused by every job of this thread (a window is consumed before the next read). */
+let window = Buffer.allocUnsafe(WINDOW);
+
+export function runWriteJob(job: WriteJob): WriteJobResult {
+  const paths = job.paths.split('\0');
+  const loose = job.loose.split('\0');
+  const fds = new Map<number, number>();
+  let winPack = -1;
+  let winOffset = 0;
+  let winLength = 0;
+  let written = 0;
+  let path = '';
+  try {
+    for (let i = 0; i < job.packs.length; i++) {
+      path = paths[i]!;
+      const id = job.ids.slice(i * 40, i * 40 + 40);
+      const mode = job.exec[i] === 1 ? 0o777 : 0o666;
+      const pack = job.packs[i]!;
+      if (pack < 0) {
+        const bad = copyLoose(loose[i]!, path, mode, id);
+        if (bad) return { kind: 'write', id: job.id, written, error: { path, message: 'corrupt', corrupt: { id, where: loose[i]! } } };
+        written++;
+        continue;
+      }
+      const offset = job.offsets[i]!;
+      const length = job.lengths[i]!;
+      if (pack !== winPack || offset < winOffset || offset + length > winOffset + winLength) {
+        let fd = fds.get(pack);
+        if (fd === undefined) fds.set(pack, (fd = openSync(job.sources[pack]!, 'r')));
+        if (length > window.length) window = Buffer.allocUnsafe(length);
+        winLength = readSync(fd, window, 0, window.length, offset);
+        winPack = pack;
+        winOffset = offset;
+        if (winLength < length) return { kind: 'write', id: job.id, written, error: { path, message: 'corrupt', corrupt: { id, where: `${job.sources[pack]} is truncated` } } };
+      }
+      const bytes = window.subarray(offset - winOffset, offset - winOffset + length);
+      if (oneShotSha1(bytes) !== id) return { kind: 'write', id: job.id, written, error: { path, message: 'corrupt', corrupt: { id, where: job.sources[pack]! } } };
+      const out = openSync(path, 'wx', mode);
+      try {
+        writeAll(out, bytes);
+      } finally {
+        closeSync(out);
+      }
+      written++;
+    }
+    return { kind: 'write', id: job.id, written };
+  } catch (e) {
+    return { kind: 'write', id: job.id, written, error: { path, message: `Cannot write ${path}: ${e instanceof Error ? e.message : String(e)}` } };
+  } finally {
+    for (const fd of fds.values()) closeSync(fd);
+  }
+}
+
+/** Copy an object of its own to `path`, hashing it on the way; true when its bytes do not match `id`. */
+function copyLoose(src: string, path: string, mode: number, id: string): boolean {
+  const out = openSync(path, 'wx', mode);
+  try {
+    return copyHashed(src, out) !== id;
+  } finally {
+    closeSync(out);
+  }
+}
+
+/** Copy the file `src` to `outFd` in 1 MB chunks; returns the SHA-1 hex of what was copied. */
+export function copyHashed(src: string, outFd: number): string {
+  const h = createHash('sha1');
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const inFd = openSync(src, 'r');
+  try {
+    for (let n = readSync(inFd, buf, 0, CHUNK, null); n > 0; n = readSync(inFd, buf, 0, CHUNK, null)) {
+      h.update(buf.subarray(0, n));
+      writeAll(outFd, buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(inFd);
+  }
+  return h.digest('hex');
+}
