@@ -133,8 +133,10 @@ export class ContentStore {
     return this.knownIds;
   }
 
+  /** Whether the store has `id`: through the table of every id once a run built it, else by a search of each pack index (a restore asks about few ids). */
   has(id: string): boolean {
-    return this.added.has(id) || this.known().has(id);
+    if (this.added.has(id)) return true;
+    return this.knownIds !== undefined ? this.knownIds.has(id) : this.locate(id) !== undefined;
   }
 
   /** `has` for the id at `bytes[offset..offset+20)`. */
