@@ -36,7 +36,7 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   const prepared: PreparedFiles[] = [];
   for (const t of targets) {
     rmSync(join(t.root, RESTORE_TMP), { recursive: true, force: true }); // left by an interrupted restore
-    const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m));
+    const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), true);
     // Trees first (their files are known only then), level by level.
     for (let missing = missingTrees(store, current, t.tree); missing.length > 0; missing = missingTrees(store, current, t.tree)) {
       await fetchOrFail(ws, store, new Set(missing), `${opts.what} of '${t.name}'`);
@@ -44,6 +44,8 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
     const plan = planRestore(store, current, t.tree);
     await fetchOrFail(ws, store, plan.missing, `${opts.what} of '${t.name}'`);
     plan.missing.clear();
+    // Worth keeping only when nothing is replaced: else its new entries are for files about to go.
+    if (plan.actions.length === 0) current.saveCache();
     prepared.push({ target: t, current, plan });
   }
   const unsaved = prepared.flatMap((p) => p.plan.unsaved.map((rel) => join(p.target.root, rel)));

@@ -28,21 +28,28 @@ export interface ScannedTree {
   /** Store tree id of the directory (EMPTY_TREE when it does not exist). */
   tree: string;
   trees: Map<string, Buffer>;
+  /** With `deferCacheSave`: save the stat cache if the scan changed it (else already done; a no-op). */
+  saveCache: () => void;
 }
 
-/** Scan `root` (hashing with the stat cache `cacheFile`, which it updates). */
-export async function scanTree(root: string, cacheFile: string | null, onWarning?: (m: string) => void): Promise<ScannedTree> {
+/**
+ * Scan `root` (hashing with the stat cache `cacheFile`, which it updates). `deferCacheSave`: the
+ * caller decides, by `saveCache()`, whether the cache is worth writing (a restore that replaces
+ * the files just hashed would write entries that are stale at once).
+ */
+export async function scanTree(root: string, cacheFile: string | null, onWarning?: (m: string) => void, deferCacheSave = false): Promise<ScannedTree> {
   const trees = new Map<string, Buffer>();
-  if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees };
+  if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees, saveCache: () => {} };
   const r = await computeHashTree({
     root,
     computeHash: true,
     treeDir: null,
     ...(cacheFile !== null ? { cacheFile } : {}),
     ...(onWarning ? { onWarning } : {}),
+    deferCacheSave,
     store: { session: null, has: () => true, hasBinary: () => true, putSmall: (id, bytes) => trees.set(id, bytes), adoptLarge: () => {}, recordPacked: () => {} },
   });
-  return { root, tree: r.storeRoot!, trees };
+  return { root, tree: r.storeRoot!, trees, saveCache: r.saveCache };
 }
 
 export interface TreeChanges {
