@@ -3,6 +3,8 @@
  * The `dws` executable. `--version` is answered here without loading anything else, so it
  * starts as fast as node itself; everything else loads the CLI on demand (STYLE.md 10).
  */
+import { commandOf } from './argv.js';
+
 const argv = process.argv.slice(2);
 if (argv.length === 1 && argv[0] === '--version') {
   process.stdout.write(`${__DWS_VERSION__}\n`);
@@ -13,13 +15,4 @@ if (argv.length === 1 && argv[0] === '--version') {
   }
   const { main } = await import('./main.js');
   process.exitCode = await main(argv);
-}
-
-/** The command word: the first argument that is not a global option or its value. */
-function commandOf(args: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--lock-timeout') i++;
-    else if (!args[i]!.startsWith('-')) return args[i];
-  }
-  return undefined;
 }
