@@ -12,6 +12,10 @@ describe('TEST_ENV', () => {
     expect(Object.keys(TEST_ENV)).not.toContain('NODE_EXTRA_CA_CERTS');
     expect(TEST_ENV.GIT_CONFIG_NOSYSTEM).toBe('1');
   });
+
+  it('nor do the test workers have it (vitest.config.ts), for what they spawn with their own env', () => {
+    expect(Object.keys(process.env)).not.toContain('NODE_EXTRA_CA_CERTS');
+  });
 });
 
 describe('newWorkspace', () => {
