@@ -63,6 +63,8 @@ export function serve(connection: Connection, options: ServeOptions): void {
       throw toResponseError(e, options.log);
     } finally {
       done();
+      // Whatever a change did (or half did), answers kept from before may be wrong now.
+      if (METHODS[name].mutates) options.watched?.forget();
     }
   };
 
