@@ -10,6 +10,7 @@
 //
 //   npm run build && node bench/server-load.mjs
 //   BENCH_REQUESTS=2000 BENCH_IN_FLIGHT=10 node bench/server-load.mjs
+//   BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' node bench/server-load.mjs
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -18,6 +19,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchRoot, DWS, env } from './common.mjs';
 
+// Options for the measured node processes, e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 10_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 50);
 const root = benchRoot('server-load');
@@ -92,9 +95,11 @@ async function load(client, method, params, pid) {
 }
 
 async function overStdio(args, method, params) {
-  const child = spawn(process.execPath, args, { cwd: ws, env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { cwd: ws, env, stdio: ['pipe', 'pipe', 'inherit'] });
   const result = await load(new LeanClient(child.stdout, child.stdin), method, params, child.pid);
-  child.kill();
+  // Closing its input ends the server normally (so that --cpu-prof writes its profile).
+  child.stdin.end();
+  await new Promise((resolve) => child.once('exit', resolve));
   return result;
 }
 

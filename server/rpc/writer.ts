@@ -10,6 +10,13 @@ import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-
 
 /** Messages joined into one write at most (bounds the buffer a batch copies). */
 const MAX_BATCH = 16;
+/**
+ * Turns of the event loop a batch waits for more answers before it is written. vscode-jsonrpc
+ * handles one incoming message per turn (setImmediate), so the answers to a burst of requests
+ * are produced one turn apart; an idle loop runs these turns in microseconds. Measured (load
+ * ~9): 1 turn = 1.9 answers per write, 4 = 4.3, 8 = 6.8; server CPU per request 142 -> 122 us.
+ */
+const WAIT_TURNS = 8;
 
 interface Queued {
   frame: Buffer;
@@ -22,6 +29,8 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   private queue: Queued[] = [];
   private flushing = false;
   private errors = 0;
+  /** Turns the queued batch has waited so far. */
+  private turns = 0;
 
   constructor(private readonly stream: Writable) {
     super();
@@ -46,6 +55,11 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   }
 
   private flush(): void {
+    if (this.queue.length < MAX_BATCH && ++this.turns < WAIT_TURNS) {
+      setImmediate(() => this.flush());
+      return;
+    }
+    this.turns = 0;
     this.flushing = false;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);

@@ -42,6 +42,12 @@ describe('BatchingMessageWriter', () => {
     expect(unframe(Buffer.concat(writes))).toEqual(messages);
   });
 
+  it('writes a lone answer without waiting for more', async () => {
+    const { stream, writes } = recordingStream();
+    await new BatchingMessageWriter(stream).write({ jsonrpc: '2.0', id: 7, result: 'alone' } as Message);
+    expect(unframe(Buffer.concat(writes))).toEqual([{ jsonrpc: '2.0', id: 7, result: 'alone' }]);
+  });
+
   it('rejects the writes of a batch the stream failed, and reports the error', async () => {
     const stream = new Writable({ write: (_chunk, _encoding, done) => done(new Error('EPIPE: the client went away')) });
     const writer = new BatchingMessageWriter(stream);
