@@ -37,7 +37,7 @@ async function computeStatus(ctx: Context, p: ValidParamsOf<typeof Status>): Pro
     ...(p.changes ? { changes: await changesSinceSnapshot(ws, resources) } : {}),
   };
   const files = p.changes && storedResources(resources).length > 0 ? null : [
-    ...['', 'config.json', 'local_params.json', 'resources.json', 'resource_local_params.json', 'snapshots', 'snapshot_metadata'].map((f) => ws.meta(f)),
+    ...['config.json', 'local_params.json', 'resources.json', 'resource_local_params.json', 'snapshots', 'snapshot_metadata'].map((f) => ws.meta(f)),
     ...lineage.files(),
     ...st.files,
     // Git state moves without a file event in a resource (a commit, a checkout): the workspace's and each git resource's.
@@ -46,7 +46,10 @@ async function computeStatus(ctx: Context, p: ValidParamsOf<typeof Status>): Pro
   return { value: p.history ? { ...result, history: snapshotHistory(ws, p.limit) } : result, files };
 }
 
-/** The files a commit, checkout, reset or staging in the repository at `dir` changes. */
+/**
+ * The files a commit, checkout, reset or staging in the repository at `dir` changes: HEAD moves
+ * are also logged in logs/HEAD, branch updates rename a file into refs/heads.
+ */
 function gitStateFiles(dir: string): string[] {
-  return ['HEAD', 'index', 'packed-refs', join('logs', 'HEAD'), join('refs', 'heads')].map((f) => join(dir, '.git', f));
+  return ['HEAD', 'index', join('logs', 'HEAD'), join('refs', 'heads')].map((f) => join(dir, '.git', f));
 }
