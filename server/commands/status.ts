@@ -37,7 +37,8 @@ async function computeStatus(ctx: Context, p: ValidParamsOf<typeof Status>): Pro
     ...(p.changes ? { changes: await changesSinceSnapshot(ws, resources) } : {}),
   };
   const files = p.changes && storedResources(resources).length > 0 ? null : [
-    ...['config.json', 'local_params.json', 'resources.json', 'resource_local_params.json', 'snapshots', 'snapshot_metadata'].map((f) => ws.meta(f)),
+    // (resources.json and resource_local_params.json are followed by the watcher.)
+    ...['config.json', 'local_params.json', 'snapshots', 'snapshot_metadata'].map((f) => ws.meta(f)),
     ...lineage.files(),
     ...st.files,
     // Git state moves without a file event in a resource (a commit, a checkout): the workspace's and each git resource's.
