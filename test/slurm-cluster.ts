@@ -6,7 +6,7 @@
  * packages (.ci/run installs them).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +102,8 @@ export async function startSlurm(o: { cpus?: number } = {}): Promise<SlurmCluste
   need('sbatch');
   const startedMunge = ensureMunge();
   const dir = mkdtempSync(join(tmpdir(), 'dws-slurm-'));
+  // Open to other users as a cluster's spool is: a job run as another user (sbatch --uid) reaches its script.
+  chmodSync(dir, 0o755);
   for (const d of ['state', 'spool', 'log']) mkdirSync(join(dir, d));
   const host = hostname();
   const node = 'dws-node';
