@@ -371,19 +371,20 @@ function resourceArgs(r: StepResources | undefined): string[] {
 /**
  * The job: check the node sees the workspace (else exit NO_WORKSPACE_EXIT, which dws explains),
  * run the step, then write "exit start-ms end-ms node" to the status file (renamed into place,
- * so dws never reads half of it) and end with the step's exit code.
+ * so dws never reads half of it) and end with the step's exit code. The node is Slurm's name for
+ * it (SLURMD_NODENAME, what squeue and scontrol show), which may differ from its hostname.
  */
 function jobScript(step: string, wsDir: string, body: string, status: string): string {
   return `#!/bin/sh
 # dws run --executor slurm: step ${step.replace(/\n/g, ' ')}
 if [ ! -d ${q(join(wsDir, '.dataworkspace'))} ]; then
-  echo "dws: node $(hostname) cannot see the workspace ${wsDir.replace(/["$`\\]/g, '\\$&')}: it must be on a filesystem every node shares" >&2
+  echo "dws: node \${SLURMD_NODENAME:-$(hostname)} cannot see the workspace ${wsDir.replace(/["$`\\]/g, '\\$&')}: it must be on a filesystem every node shares" >&2
   exit ${NO_WORKSPACE_EXIT}
 fi
 start=$(date +%s%3N)
 ${body}
 code=$?
-printf '%s %s %s %s\\n' "$code" "$start" "$(date +%s%3N)" "$(hostname)" > ${q(`${status}.tmp`)} && mv ${q(`${status}.tmp`)} ${q(status)}
+printf '%s %s %s %s\\n' "$code" "$start" "$(date +%s%3N)" "\${SLURMD_NODENAME:-$(hostname)}" > ${q(`${status}.tmp`)} && mv ${q(`${status}.tmp`)} ${q(status)}
 exit $code
 `;
 }
