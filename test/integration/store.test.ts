@@ -382,6 +382,46 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(pulled.code).toBe(0);
   });
 
+  it('pushes only what it has not pushed before', async () => {
+    const env = rcloneEnv();
+    const top = tempDir('dws-share-');
+    const origin = join(top, 'origin.git');
+    git(top, ['init', '--quiet', '--bare', origin]);
+    const remoteDir = join(top, 'remote-store');
+    const { ws, data } = await workspaceWithData();
+    writeFileSync(join(data, 'large.bin'), Buffer.alloc(2 << 20, 3)); // an object of its own
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['config', 'store.remote', `loc:${remoteDir}`], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const remoteFiles = () => execFileSync('find', ['.', '-type', 'f'], { cwd: remoteDir, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const pushed = remoteFiles();
+    const large = pushed.find((f) => f.startsWith('./objects/'))!;
+    const pack = pushed.find((f) => f.endsWith('.pack'))!;
+    expect(readdirSync(join(ws, '.git', 'dws', 'pushed'))).toEqual([expect.stringMatching(/^[0-9a-f]{40}$/)]);
+
+    // Nothing new: no rclone runs (with an empty rclone configuration, any call on loc: would fail).
+    const emptyConf = join(top, 'empty.conf');
+    writeFileSync(emptyConf, '');
+    const noRclone = { ...env, RCLONE_CONFIG: emptyConf };
+    expect((await ok(ws, ['push'], noRclone)).stderr).toContain('has every object already');
+
+    // A file removed behind its back stays recorded until a listing: fsck --remote, then gc --remote.
+    rmSync(join(remoteDir, large));
+    await ok(ws, ['push'], noRclone);
+    expect(remoteFiles()).not.toContain(large);
+    expect(JSON.parse((await ok(ws, ['--json', 'fsck', '--remote'], env)).stdout).ok).toBe(true);
+    expect((await ok(ws, ['push'], env)).stderr).toContain('sent 1 object(s) in 1 file(s)');
+    expect(remoteFiles()).toEqual(pushed);
+
+    rmSync(join(remoteDir, pack));
+    rmSync(join(remoteDir, pack.replace(/\.pack$/, '.idx')));
+    await ok(ws, ['gc', '--remote'], env);
+    expect((await ok(ws, ['push'], env)).stderr).toMatch(/sent \d+ object\(s\) in 2 file\(s\)/);
+    expect(remoteFiles()).toEqual(pushed);
+    await ok(ws, ['push'], noRclone);
+  });
+
   it('leaves a resource with unsnapshotted changes as it is on pull, and says so', async () => {
     const env = rcloneEnv();
     const top = tempDir('dws-share-');
