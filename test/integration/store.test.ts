@@ -400,11 +400,15 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     const pack = pushed.find((f) => f.endsWith('.pack'))!;
     expect(readdirSync(join(ws, '.git', 'dws', 'pushed'))).toEqual([expect.stringMatching(/^[0-9a-f]{40}$/)]);
 
-    // Nothing new: no rclone runs (with an empty rclone configuration, any call on loc: would fail).
+    // Nothing new: no rclone runs (with an empty rclone configuration, any call on loc: would fail),
+    // and a clean repository gets no closing commit (no git add, no git commit).
     const emptyConf = join(top, 'empty.conf');
     writeFileSync(emptyConf, '');
     const noRclone = { ...env, RCLONE_CONFIG: emptyConf };
-    expect((await ok(ws, ['push'], noRclone)).stderr).toContain('has every object already');
+    const trace = join(top, 'git-trace');
+    expect((await ok(ws, ['push'], { ...noRclone, GIT_TRACE: trace })).stderr).toContain('has every object already');
+    expect(readFileSync(trace, 'utf8')).toContain('git push');
+    expect(readFileSync(trace, 'utf8')).not.toMatch(/git (add|commit)\b/);
 
     // A file removed behind its back stays recorded until a listing: fsck --remote, then gc --remote.
     rmSync(join(remoteDir, large));
