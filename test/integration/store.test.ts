@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
@@ -461,6 +461,25 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/nosuchremote/);
     expect(fingerprint(ws)).toBe(before);
+  });
+});
+
+describe('a large object stored by a snapshot', () => {
+  it('is synced, and so is the objects/<2 hex>/ directory it is renamed into (it survives a crash)', async (ctx) => {
+    if (!existsSync('/usr/bin/strace')) ctx.skip(); // strace shows the fsync calls the process makes
+    const ws = await newWorkspace();
+    const bytes = Buffer.alloc(2 << 20, 9);
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'large.bin'), bytes);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    const id = createHash('sha1').update(bytes).digest('hex');
+    const trace = join(tempDir('dws-strace-'), 'trace');
+    execFileSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync', '-o', trace, process.execPath, DWS, '--batch', 'snapshot', 'v1'], { cwd: ws, env: TEST_ENV, stdio: 'ignore' });
+    const synced = [...readFileSync(trace, 'utf8').matchAll(/f(?:data)?sync\(\d+<([^>]*)>\) = 0/g)].map((m) => m[1]!);
+    const objects = join(realpathSync(ws), '.git', 'dws', 'store', 'objects');
+    expect(synced).toContain(join(objects, id.slice(0, 2)));
+    expect(synced).toContain(objects);
+    expect(existsSync(join(objects, id.slice(0, 2), id.slice(2)))).toBe(true);
   });
 });
 
