@@ -333,13 +333,17 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     return r;
   };
 
-  it('pushes only missing objects, clones with the data, pulls the other side’s snapshot, and restores by downloading', async () => {
+  /** A workspace with data (v1), a bare origin and a place for a store remote, in `top`. */
+  async function sharedWorkspace() {
     const env = rcloneEnv();
     const top = tempDir('dws-share-');
     const origin = join(top, 'origin.git');
     git(top, ['init', '--quiet', '--bare', origin]);
-    const remoteDir = join(top, 'remote-store');
-    const { ws, data, v1 } = await workspaceWithData();
+    return { env, top, origin, remoteDir: join(top, 'remote-store'), ...(await workspaceWithData()) };
+  }
+
+  it('pushes only missing objects, clones with the data, pulls the other side’s snapshot, and restores by downloading', async () => {
+    const { env, top, origin, remoteDir, ws, data, v1 } = await sharedWorkspace();
     await ok(ws, ['config', 'store.remote', `loc:${remoteDir}`], env);
     git(ws, ['remote', 'add', 'origin', origin]);
     const p1 = await ok(ws, ['push'], env);
@@ -383,12 +387,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
   });
 
   it('pushes only what it has not pushed before', async () => {
-    const env = rcloneEnv();
-    const top = tempDir('dws-share-');
-    const origin = join(top, 'origin.git');
-    git(top, ['init', '--quiet', '--bare', origin]);
-    const remoteDir = join(top, 'remote-store');
-    const { ws, data } = await workspaceWithData();
+    const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
     writeFileSync(join(data, 'large.bin'), Buffer.alloc(2 << 20, 3)); // an object of its own
     await ok(ws, ['snapshot', 'v2'], env);
     await ok(ws, ['config', 'store.remote', `loc:${remoteDir}`], env);
@@ -427,11 +426,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
   });
 
   it('leaves a resource with unsnapshotted changes as it is on pull, and says so', async () => {
-    const env = rcloneEnv();
-    const top = tempDir('dws-share-');
-    const origin = join(top, 'origin.git');
-    git(top, ['init', '--quiet', '--bare', origin]);
-    const { ws, data } = await workspaceWithData();
+    const { env, top, origin, ws, data } = await sharedWorkspace();
     await ok(ws, ['config', 'store.remote', join(top, 'plain-dir-store')], env);
     git(ws, ['remote', 'add', 'origin', origin]);
     await ok(ws, ['push'], env);
