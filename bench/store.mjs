@@ -120,10 +120,11 @@ function pushCases(ws) {
   const nothingNew = [];
   const gitPush = [];
   for (let i = 0; i < RUNS; i++) {
-    nothingNew.push(dws(ws, ['push'], renv));
-    gitPush.push(time('git', ['push', '--quiet', 'origin', 'HEAD'], ws));
+    nothingNew.push(timeCpu(process.execPath, [DWS, '--batch', 'push'], ws, renv));
+    gitPush.push(timeCpu('git', ['push', '--quiet', 'origin', 'HEAD'], ws, env));
   }
-  report('push with nothing new', median(nothingNew), 'git push with nothing to send', median(gitPush), null);
+  report('push with nothing new', wall(nothingNew), 'git push with nothing to send', wall(gitPush), null);
+  report('  the same, CPU (user + sys)', cpu(nothingNew), 'git push, CPU', cpu(gitPush), null);
   return { origin, renv };
 }
 
