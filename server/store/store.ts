@@ -290,17 +290,18 @@ export class ContentStore {
       published.push(publishPack(path, this.packDir, entries, statSync(path).size));
     }
     this.sessionPacks = new Map();
-    let large = false;
+    const largeDirs = new Set<string>();
     for (const [id, tmp] of this.pendingLarge) {
       syncFile(tmp); // quick when its background sync has finished
       const dir = join(this.objectDir, id.slice(0, 2));
       mkdirSync(dir, { recursive: true });
       renameSync(tmp, join(dir, id.slice(2)));
       faultPoint('store.large-object-stored');
-      large = true;
+      largeDirs.add(dir);
     }
     this.pendingLarge = new Map();
-    if (published.length > 0 || large) {
+    if (published.length > 0 || largeDirs.size > 0) {
+      for (const dir of largeDirs) syncDir(dir); // the renames into objects/<2 hex>/ survive a crash
       syncDir(this.objectDir);
       this.reload();
     }
