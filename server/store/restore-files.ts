@@ -13,7 +13,7 @@
  * store lacks (the user's unsnapshotted work), unless `force`, which stores that content first.
  * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content.
  */
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, chmodSync, rmdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, chmodSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore, type ObjectLocation } from './store.js';
@@ -210,12 +210,7 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
     for (const w of writes) {
       if (w.entry.mode === MODE_LINK) symlinkSync(store.read(w.entry.id).toString('utf8'), w.path);
       else {
-        const fd = openSync(w.path, 'wx', w.entry.mode === MODE_EXEC ? 0o777 : 0o666);
-        try {
-          store.writeObjectTo(w.entry.id, fd, w.loc);
-        } finally {
-          closeSync(fd);
-        }
+        store.copyObjectTo(w.entry.id, w.path, w.entry.mode === MODE_EXEC ? 0o777 : 0o666, 'wx', w.loc);
       }
       if ((++done & 255) === 0) onProgress?.(done, total);
     }
