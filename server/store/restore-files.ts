@@ -29,8 +29,11 @@ export interface ScannedTree {
   trees: Map<string, Buffer>;
 }
 
-/** Scan `root` (hashing with the stat cache `cacheFile`, which it updates). */
-export async function scanTree(root: string, cacheFile: string | null, onWarning?: (m: string) => void): Promise<ScannedTree> {
+/**
+ * Scan `root` (hashing with the stat cache `cacheFile`, which it updates). `unreadUnlessCached`:
+ * files the cache does not vouch for are not read (hashtree's option; they differ from any target).
+ */
+export async function scanTree(root: string, cacheFile: string | null, onWarning?: (m: string) => void, unreadUnlessCached = false): Promise<ScannedTree> {
   const trees = new Map<string, Buffer>();
   if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees };
   const r = await computeHashTree({
@@ -39,6 +42,7 @@ export async function scanTree(root: string, cacheFile: string | null, onWarning
     treeDir: null,
     ...(cacheFile !== null ? { cacheFile } : {}),
     ...(onWarning ? { onWarning } : {}),
+    unreadUnlessCached,
     store: { session: null, has: () => true, hasBinary: () => true, putSmall: (id, bytes) => trees.set(id, bytes), adoptLarge: () => {}, recordPacked: () => {} },
   });
   return { root, tree: r.storeRoot!, trees };

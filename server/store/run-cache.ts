@@ -170,7 +170,8 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
       }
       // A file where a directory was: the directory restore replaces it.
       if (existsSync(o.path) && !lstatSync(o.path).isDirectory()) rmSync(o.path);
-      const current = await scanTree(o.path, statCacheFile(o.path), (m) => ws.ctx.log.warn(m));
+      // The output is overwritten: a file the stat cache does not vouch for is rewritten, not read.
+      const current = await scanTree(o.path, statCacheFile(o.path), (m) => ws.ctx.log.warn(m), true);
       for (let missing = missingTrees(store, current, rec.tree); missing.length > 0; missing = missingTrees(store, current, rec.tree)) {
         await fetchOrFail(ws, store, new Set(missing), what);
       }

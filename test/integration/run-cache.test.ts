@@ -126,6 +126,22 @@ writeFileSync(JSON.parse(process.env.DWS_OUTPUTS)['intermediate-data:/big.bin'],
     }
   });
 
+  it('does not read an output file it is about to replace: one the stat cache does not vouch for is rewritten, even when equal', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    await runJson(dir, ['--param', 'scale=2']);
+    await runJson(dir, ['--param', 'scale=3']);
+    // The first run's bytes, written just now: too recent for the stat cache to vouch for them.
+    const out = join(dir, 'intermediate-data', 'scaled', 'out.txt');
+    writeFileSync(out, '42\n');
+    const ino = statSync(out).ino;
+    const back = await runJson(dir, ['--param', 'scale=2']);
+    expect(back.result.steps[0]!.status).toBe('restored');
+    expect(output(dir)).toBe('42\n');
+    expect(statSync(out).ino).not.toBe(ino); // replaced, not compared
+    expect(runs(counter)).toBe(2);
+  });
+
   it('runs the step, saying why, when an entry objects are neither in the store nor on a store remote', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
