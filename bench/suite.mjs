@@ -28,6 +28,21 @@ const withHook = (base) => ({ ...base, NODE_OPTIONS: `${base.NODE_OPTIONS ?? ''}
 const hookEnv = withHook(env);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
+/**
+ * CPU seconds of this process's waited-for descendants (all of them: vitest, its workers, git,
+ * dws), from /proc/self/stat's cutime + cstime in clock ticks (100 a second on Linux); null elsewhere.
+ */
+function childrenCpuSeconds() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' '); // from field 3 (state) on
+    // fields 16 and 17 of proc(5)
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /** The logged processes: CPU ms and script, and the log emptied. */
 function takeLog() {
   let lines = [];
@@ -64,14 +79,17 @@ if (process.env.BENCH_SUITE !== '0') {
   const files = process.argv.slice(2);
   console.log(`\nvitest run ${files.length ? files.join(' ') : '(the whole suite)'}; load average before: ${load()}`);
   takeLog();
+  const cpuBefore = childrenCpuSeconds();
   const start = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [join(repo, 'node_modules/vitest/vitest.mjs'), 'run', ...files], { cwd: repo, env: withHook(process.env), stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpuAfter = childrenCpuSeconds();
   const summary = r.stdout.trim().split('\n').pop();
   const all = takeLog();
   const dws = all.filter((p) => p.script === DWS);
   const sum = (ps) => ps.reduce((s, p) => s + p.ms, 0) / 1000;
   console.log(`  ${summary} (exit ${r.status}); wall ${wall.toFixed(1)} s; load average after: ${load()}`);
+  if (cpuBefore !== null) console.log(`  CPU of the whole run (vitest, workers, git, dws...): ${(cpuAfter - cpuBefore).toFixed(1)} s`);
   console.log(`  dws processes: ${dws.length}, CPU ${sum(dws).toFixed(1)} s (median ${median(dws.map((p) => p.ms)).toFixed(0)} ms each)`);
   console.log(`  all Node processes: ${all.length}, CPU ${sum(all).toFixed(1)} s`);
 }
