@@ -25,6 +25,7 @@ import { GitRepoResource } from '../resources/git.js';
 import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { isWithin } from '../workspace/paths.js';
+import { arrivals } from './framing.js';
 import { META_DIR, Workspace } from '../workspace/workspace.js';
 
 /** Changes arriving within this many ms are reported in one notification. */
@@ -40,6 +41,8 @@ interface KeptAnswer {
   changes: number;
   /** File -> its stat signature when the answer was computed. */
   stats: Map<string, string>;
+  /** arrivals() at the last time the stats were found unchanged. */
+  checkedAt: number;
 }
 
 interface Followed {
@@ -96,7 +99,11 @@ export class WorkspaceWatcher implements WatchedState {
     const kept = this.answers.get(key);
     if (kept !== undefined) {
       this.answers.delete(key);
-      if (kept.changes === this.changes && [...kept.stats].every(([file, sig]) => signature(statSync(file, { throwIfNoEntry: false })) === sig)) {
+      // A request read before the last check was sent before it: that check's answer is good for
+      // it (the state it saw is one the request could have seen). Later requests check again.
+      const checked = kept.checkedAt === arrivals() || [...kept.stats].every(([file, sig]) => signature(statSync(file, { throwIfNoEntry: false })) === sig);
+      if (kept.changes === this.changes && checked) {
+        kept.checkedAt = arrivals();
         this.answers.set(key, kept); // most recently used last
         return kept.value as T;
       }
@@ -113,7 +120,7 @@ export class WorkspaceWatcher implements WatchedState {
       racy ||= st !== undefined && st.mtimeMs > started - RACY_MS;
     }
     if (changes === this.changes && !racy) {
-      this.answers.set(key, { value, changes, stats });
+      this.answers.set(key, { value, changes, stats, checkedAt: arrivals() });
       if (this.answers.size > MAX_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
     }
     return value;
