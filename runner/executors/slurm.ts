@@ -100,6 +100,8 @@ export class SlurmExecutor implements Executor {
   private squeueBusy = false;
   private failed = false;
   private seq = 0;
+  /** The last sbatch call: the next one waits for it (see submit). */
+  private submitting: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly dir: string,
@@ -171,7 +173,8 @@ export class SlurmExecutor implements Executor {
     }
     writeFileSync(`${base}.sh`, jobScript(j.step.name, this.wsDir, body, status));
     const args = ['--parsable', `--job-name=dws:${j.step.name}`, `--output=${out}`, ...resourceArgs(j.step.resources), `${base}.sh`];
-    const r = await exec('sbatch', args);
+    const r = await this.submit(args);
+    if (r === null) throw new StepFailure('interrupted');
     if (r.code !== 0) {
       const said = r.stderr.trim().replace(/^sbatch: error: /gm, '').replace(/\n/g, '; ');
       throw new StepFailure(`Slurm refused the job: ${said || `sbatch exited with code ${r.code}`} (sbatch ${args.slice(3, -1).join(' ') || 'with no resource options'})`);
@@ -208,6 +211,19 @@ export class SlurmExecutor implements Executor {
       if (this.signal.aborted) void this.cancelAll();
       this.timer ??= setInterval(() => void this.tick(), TICK_MS);
     });
+  }
+
+  /**
+   * sbatch, one call at a time. When the DAG makes many steps ready at once, calls made together
+   * share this machine's CPUs and all finish late, so the first job reaches Slurm only when the
+   * last one does; one at a time, the first job starts while the others are being submitted (and
+   * the controller gets one request at a time, as sites ask of scripts).
+   */
+  private submit(args: string[]): Promise<{ code: number; stdout: string; stderr: string } | null> {
+    // Interrupted while waiting its turn: not submitted (null).
+    const call = this.submitting.then(() => (this.signal.aborted ? null : exec('sbatch', args)));
+    this.submitting = call;
+    return call;
   }
 
   /** After an interrupt: cancel what is left and wait until Slurm no longer runs or queues any of it. Then remove the run's job files, unless a job failed (its log stays). */

@@ -196,8 +196,22 @@ describe('dws run --executor slurm: a four-step pipeline on a real Slurm', () =>
   }, 180_000); // five dws runs, four of them on the cluster: more than the default minute on a busy machine
 });
 
-describe('dws run --executor slurm: a step file job', () => {
-  it('loads the step runner and dataworkspaces/step alone: not the CLI, not the integration API', async () => {
+describe('dws run --executor slurm: jobs', () => {
+  it('submits one sbatch at a time, however many steps are ready at once', async () => {
+    const dir = await newWorkspace(['--create-resources', 'intermediate-data']);
+    const steps = ['a', 'b', 'c', 'd'].map((n) => `  - name: ${n}\n    command: echo ${n} > intermediate-data/${n}.txt\n    outputs: [intermediate-data:/${n}.txt]\n`);
+    writeFileSync(join(dir, 'dws.yaml'), `steps:\n${steps.join('')}`);
+    // sbatch on PATH is the real one behind a script noting when each call starts and ends.
+    const bin = tempDir('dws-bin-');
+    const calls = join(bin, 'calls');
+    writeFileSync(join(bin, 'sbatch'), `#!/bin/sh\necho start >> ${calls}\n${requireOnPath(['sbatch'], 'apt-get install slurm-client')} "$@"\ncode=$?\necho end >> ${calls}\nexit $code\n`, { mode: 0o755 });
+    const r = await dws(dir, ['run', '--executor', 'slurm'], { env: { ...env, PATH: `${bin}:${env.PATH}` } });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain('Run succeeded: 4 ran, 0 skipped.');
+    expect(readFileSync(calls, 'utf8')).toBe('start\nend\n'.repeat(4));
+  });
+
+  it("a step file's job loads the step runner and dataworkspaces/step alone: not the CLI, not the integration API", async () => {
     const dir = await newWorkspace(['--create-resources', 'code,intermediate-data']);
     writeFileSync(join(dir, 'code', 'one.step.ts'), step({ name: 'one', from: 'dataworkspaces/step', outputs: { out: 'intermediate-data:/one.txt' }, body: "    writeFileSync(outputs.out, '1');" }));
     // Node lists each module it loads (NODE_DEBUG=esm, on stderr); the job's stderr comes back as the step's lines.
