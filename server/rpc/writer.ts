@@ -8,8 +8,10 @@
 import type { Writable } from 'node:stream';
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node.js';
 
-/** Messages joined into one write at most (bounds the buffer a batch copies). */
+/** Messages joined into one write at most. */
 const MAX_BATCH = 16;
+/** Bytes joined into one write at most: a larger answer goes alone, without being copied. */
+const MAX_BATCH_BYTES = 64 * 1024;
 /**
  * Turns of the event loop a batch waits for more answers before it is written. vscode-jsonrpc
  * handles one incoming message per turn (setImmediate), so the answers to a burst of requests
@@ -62,7 +64,12 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     this.turns = 0;
     this.flushing = false;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
+      let n = 1;
+      for (let bytes = this.queue[0]!.frame.length; n < Math.min(MAX_BATCH, this.queue.length); n++) {
+        bytes += this.queue[n]!.frame.length;
+        if (bytes > MAX_BATCH_BYTES) break;
+      }
+      const batch = this.queue.splice(0, n);
       this.stream.write(batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((q) => q.frame)), (e) => {
         for (const q of batch) {
           if (e) {

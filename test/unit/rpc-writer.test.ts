@@ -42,6 +42,16 @@ describe('BatchingMessageWriter', () => {
     expect(unframe(Buffer.concat(writes))).toEqual(messages);
   });
 
+  it('writes an answer larger than 64 KiB on its own, between batches of small ones', async () => {
+    const { stream, writes } = recordingStream();
+    const writer = new BatchingMessageWriter(stream);
+    const big = { jsonrpc: '2.0', id: 'big', result: 'x'.repeat(100_000) } as Message;
+    const messages = [{ jsonrpc: '2.0', id: 1, result: 1 }, { jsonrpc: '2.0', id: 2, result: 2 }, big, { jsonrpc: '2.0', id: 3, result: 3 }] as Message[];
+    await Promise.all(messages.map((m) => writer.write(m)));
+    expect(writes.map((w) => unframe(w).length)).toEqual([2, 1, 1]);
+    expect(unframe(Buffer.concat(writes))).toEqual(messages);
+  });
+
   it('writes a lone answer without waiting for more', async () => {
     const { stream, writes } = recordingStream();
     await new BatchingMessageWriter(stream).write({ jsonrpc: '2.0', id: 7, result: 'alone' } as Message);
