@@ -3,8 +3,9 @@
 //
 //   npm run bench:store
 //   BENCH_RUNS=3 BENCH_FILES=10000 npm run bench:store
-//   BENCH_ONLY=big npm run bench:store      (only the 20 x 50 MB case; BENCH_ONLY=small: the others)
-//   BENCH_ONLY=restore BENCH_FILES=20000 node bench/store.mjs   (only the two restores, with CPU times)
+//   BENCH_ONLY=big npm run bench:store      (only the 20 x 50 MB case; BENCH_ONLY=small: the others;
+//                                            BENCH_ONLY=push: only the pushes of the 100k small files;
+//                                            BENCH_ONLY=restore: only the two restores, with CPU times)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,9 +21,10 @@ const BIG_MB = 50;
 const root = benchRoot('store');
 const noStore = { ...env, DWS_CONTENT_STORE: 'off' };
 const ONLY = process.env.BENCH_ONLY ?? '';
-const restoreOnly = ONLY === 'restore';
-const small = ONLY === '' || ONLY === 'small' || restoreOnly;
+const small = ONLY === '' || ONLY === 'small';
 const big = ONLY === '' || ONLY === 'big';
+const pushOnly = ONLY === 'push';
+const restoreOnly = ONLY === 'restore';
 
 function time(cmd, args, cwd = root, withEnv = env) {
   const t = process.hrtime.bigint();
@@ -32,25 +34,18 @@ function time(cmd, args, cwd = root, withEnv = env) {
   return s;
 }
 const sh = (script, cwd = root) => time('bash', ['-c', script], cwd);
+
+/** Wall and CPU seconds (user + sys, children included: rclone under dws) of a command. */
+function timeCpu(cmd, args, cwd, withEnv) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', cmd, ...args], { cwd, env: withEnv, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const [, user, sys] = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr) ?? [];
+  return { wall, cpu: Number(user) + Number(sys) };
+}
 const dws = (cwd, args, withEnv = env) => time(process.execPath, [DWS, '--batch', ...args], cwd, withEnv);
 const runs = (n, f) => Array.from({ length: n }, (_, i) => f(i));
-
-/** CPU seconds (user + sys) of each restore, from /usr/bin/time: steadier than wall time on a shared machine. */
-const cpuOf = new Map();
-function dwsCpu(cwd, args, label) {
-  if (!existsSync('/usr/bin/time')) return dws(cwd, args);
-  const t = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, DWS, '--batch', ...args], { cwd, env, encoding: 'utf8' });
-  const s = Number(process.hrtime.bigint() - t) / 1e9;
-  if (r.status !== 0) throw new Error(`dws ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const [user, sys] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
-  cpuOf.set(label, [...(cpuOf.get(label) ?? []), user + sys]);
-  return s;
-}
-function reportCpu(label) {
-  const xs = cpuOf.get(label);
-  if (xs !== undefined) console.log(`  CPU (user + sys) of ${label}: ${median(xs).toFixed(3)} s (median of ${xs.length})`);
-}
 
 const rows = [];
 function report(what, seconds, floorName, floor, target) {
@@ -99,38 +94,54 @@ function change(dir, round) {
 
 console.log(`load average: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\ncontent store benchmarks: ${RUNS} runs each, medians; ${FILES} files of 1 KB in ${DIRS} dirs; ${BIG_FILES} x ${BIG_MB} MB\n`);
 
-const fullTimes = []; // full restores, the floor of clone + materialize
-if (small) {
-  // --- first snapshot, with and without the store (alternating, so drift hits both alike)
-  const source = join(root, 'source');
-  console.log(`generating ${FILES} files...`);
-  smallFiles(source);
-  const copyInto = (dir) => cpSync(source, dir, { recursive: true });
-  const ws = join(root, `on${RUNS - 1}`);
-  const data = join(ws, 'data');
-  if (restoreOnly) dws(workspace(`on${RUNS - 1}`, copyInto), ['snapshot']);
-  else {
-    const without = [];
-    const withStore = median(runs(RUNS, (i) => {
-      without.push(dws(workspace(`off${i}`, copyInto), ['snapshot'], noStore));
-      return dws(workspace(`on${i}`, copyInto), ['snapshot']);
-    }));
-    report(`first snapshot with the store, ${FILES} x 1 KB`, withStore, 'same without the store', median(without), '<= 1.3x');
-
-    const wsOff = join(root, `off${RUNS - 1}`);
-    report('no-change snapshot with the store', median(runs(RUNS, (i) => dws(ws, ['snapshot', `nc${i}`]))), 'same without the store', median(runs(RUNS, (i) => dws(wsOff, ['snapshot', `nc${i}`], noStore))), '<= 1.0 s');
-    report('one-file-changed snapshot with the store', median(runs(RUNS, (i) => {
-      appendFileSync(join(data, 'd0000', `f${i}.bin`), 'x');
-      return dws(ws, ['snapshot']);
-    })), 'same without the store', median(runs(RUNS, (i) => {
-      appendFileSync(join(wsOff, 'data', 'd0000', `f${i}.bin`), 'x');
-      return dws(wsOff, ['snapshot'], noStore);
-    })), '<= 1.1 s');
-    report('status with changes of the data (100k walk)', median(runs(RUNS, () => dws(ws, ['status']))), null, null);
+/**
+ * Push of the store to a local rclone remote: a first push (a new remote each run), against
+ * `rclone copy` of one file of the same total size, wall and CPU; then a push with nothing new,
+ * against `git push` with nothing to send. Returns the origin and the environment for the clone.
+ */
+function pushCases(ws) {
+  const conf = join(root, 'rclone.conf');
+  writeFileSync(conf, '[loc]\ntype = local\n');
+  const renv = { ...env, RCLONE_CONFIG: conf };
+  const origin = join(root, 'origin.git');
+  sh(`git init -q --bare ${JSON.stringify(origin)}`);
+  sh(`git remote add origin ${JSON.stringify(origin)}`, ws);
+  const one = join(root, 'one-file');
+  mkdirSync(one);
+  sh(`head -c ${FILES * 1024} /dev/urandom > ${JSON.stringify(join(one, 'all.bin'))}`);
+  const pushes = [];
+  const copies = [];
+  for (let i = 0; i < RUNS; i++) {
+    dws(ws, ['config', 'store.remote', `loc:${join(root, `remote${i}`)}`], renv);
+    pushes.push(timeCpu(process.execPath, [DWS, '--batch', 'push'], ws, renv));
+    copies.push(timeCpu('rclone', ['copy', one, `loc:${join(root, `onecopy${i}`)}`], root, renv));
   }
+  const wall = (xs) => median(xs.map((x) => x.wall));
+  const cpu = (xs) => median(xs.map((x) => x.cpu));
+  report(`push of the store (${FILES} small objects) to a local rclone remote`, wall(pushes), 'rclone copy of one file of the same size', wall(copies), '<= 2x');
+  report('  the same, CPU (user + sys)', cpu(pushes), 'rclone copy of one file, CPU', cpu(copies), '<= 2x');
+  const nothingNew = [];
+  const gitPush = [];
+  for (let i = 0; i < RUNS; i++) {
+    nothingNew.push(timeCpu(process.execPath, [DWS, '--batch', 'push'], ws, renv));
+    gitPush.push(timeCpu('git', ['push', '--quiet', 'origin', 'HEAD'], ws, env));
+  }
+  report('push with nothing new', wall(nothingNew), 'git push with nothing to send', wall(gitPush), null);
+  report('  the same, CPU (user + sys)', cpu(nothingNew), 'git push, CPU', cpu(gitPush), null);
+  return { origin, renv };
+}
 
-  // --- restore after 1% modified/deleted/added, against git restore of the same change
+/**
+ * The restores of the snapshot 'base' of `ws` (whose resource `data` it changes): after 1% of the
+ * files modified, deleted and added, against `git restore` of the same change; then into an empty
+ * folder, against `cp -r`; wall and CPU. Returns the full restores' wall times.
+ */
+function restoreCases(ws) {
+  const data = join(ws, 'data');
   dws(ws, ['snapshot', 'base']);
+  const wall = (xs) => median(xs.map((x) => x.wall));
+  const cpu = (xs) => median(xs.map((x) => x.cpu));
+  // --- restore after 1% modified/deleted/added, against git restore of the same change
   const gitRepo = join(root, 'gitrepo');
   cpSync(data, gitRepo, { recursive: true });
   sh('git init -q && git add -A && git commit -qm v1 && git tag v1', gitRepo);
@@ -141,48 +152,67 @@ if (small) {
     change(gitRepo, i);
     dws(ws, ['snapshot', `changed${i}`]);
     sh('git add -A && git commit -qm changed', gitRepo);
-    restoreTimes.push(dwsCpu(ws, ['restore', 'base'], '1% restore'));
+    restoreTimes.push(timeCpu(process.execPath, [DWS, '--batch', 'restore', 'base'], ws, env));
     gitTimes.push(sh('git restore --source=v1 --staged --worktree -- .', gitRepo));
     sh('git commit -qm back --allow-empty', gitRepo);
   }
-  report('restore after 1% modified/deleted/added', median(restoreTimes), 'git restore --source=v1', median(gitTimes), '<= 1.0x git');
-  reportCpu('1% restore');
+  report('restore after 1% modified/deleted/added', wall(restoreTimes), 'git restore --source=v1', median(gitTimes), '<= 1.0x git');
+  report('  the same, CPU (user + sys)', cpu(restoreTimes), null, null, null);
 
   // --- full restore into an empty folder, against cp -r of the tree
+  const fullTimes = [];
   const cpTimes = [];
   for (let i = 0; i < RUNS; i++) {
     rmSync(data, { recursive: true, force: true });
-    fullTimes.push(dwsCpu(ws, ['restore', 'base'], 'full restore'));
+    fullTimes.push(timeCpu(process.execPath, [DWS, '--batch', 'restore', 'base'], ws, env));
     cpTimes.push(sh(`cp -r ${JSON.stringify(data)} ${JSON.stringify(join(root, `cp${i}`))}`));
   }
-  report('full restore into an empty folder', median(fullTimes), 'cp -r of the tree', median(cpTimes), '<= 1.2x cp -r');
-  reportCpu('full restore');
+  report('full restore into an empty folder', wall(fullTimes), 'cp -r of the tree', median(cpTimes), '<= 1.2x cp -r');
+  report('  the same, CPU (user + sys)', cpu(fullTimes), null, null, null);
+  return fullTimes.map((x) => x.wall);
 }
 
-if (small && !restoreOnly) {
+const source = join(root, 'source');
+const copyInto = (dir) => cpSync(source, dir, { recursive: true });
+if (small || pushOnly || restoreOnly) {
+  console.log(`generating ${FILES} files...`);
+  smallFiles(source);
+}
+
+if (restoreOnly) restoreCases(workspace('restore', copyInto));
+
+if (pushOnly) {
+  const ws = workspace('push', copyInto);
+  dws(ws, ['snapshot', 'base']);
+  pushCases(ws);
+}
+
+if (small) {
+  // --- first snapshot, with and without the store (alternating, so drift hits both alike)
+  const without = [];
+  const withStore = median(runs(RUNS, (i) => {
+    without.push(dws(workspace(`off${i}`, copyInto), ['snapshot'], noStore));
+    return dws(workspace(`on${i}`, copyInto), ['snapshot']);
+  }));
+  report(`first snapshot with the store, ${FILES} x 1 KB`, withStore, 'same without the store', median(without), '<= 1.3x');
+
   const ws = join(root, `on${RUNS - 1}`);
   const data = join(ws, 'data');
-  const copyInto = (dir) => cpSync(join(root, 'source'), dir, { recursive: true });
+  const wsOff = join(root, `off${RUNS - 1}`);
+  report('no-change snapshot with the store', median(runs(RUNS, (i) => dws(ws, ['snapshot', `nc${i}`]))), 'same without the store', median(runs(RUNS, (i) => dws(wsOff, ['snapshot', `nc${i}`], noStore))), '<= 1.0 s');
+  report('one-file-changed snapshot with the store', median(runs(RUNS, (i) => {
+    appendFileSync(join(data, 'd0000', `f${i}.bin`), 'x');
+    return dws(ws, ['snapshot']);
+  })), 'same without the store', median(runs(RUNS, (i) => {
+    appendFileSync(join(wsOff, 'data', 'd0000', `f${i}.bin`), 'x');
+    return dws(wsOff, ['snapshot'], noStore);
+  })), '<= 1.1 s');
+  report('status with changes of the data (100k walk)', median(runs(RUNS, () => dws(ws, ['status']))), null, null);
 
-  // --- push to a local rclone remote, against rclone copy of one file of the same total size
-  const conf = join(root, 'rclone.conf');
-  writeFileSync(conf, '[loc]\ntype = local\n');
-  const renv = { ...env, RCLONE_CONFIG: conf };
-  const origin = join(root, 'origin.git');
-  sh(`git init -q --bare ${JSON.stringify(origin)}`);
-  sh(`git remote add origin ${JSON.stringify(origin)}`, ws);
-  const one = join(root, 'one-file');
-  mkdirSync(one);
-  sh(`head -c ${FILES * 1024} /dev/urandom > ${JSON.stringify(join(one, 'all.bin'))}`);
-  const pushTimes = [];
-  const copyTimes = [];
-  for (let i = 0; i < RUNS; i++) {
-    const remote = `loc:${join(root, `remote${i}`)}`;
-    dws(ws, ['config', 'store.remote', remote], renv);
-    pushTimes.push(dws(ws, ['push'], renv));
-    copyTimes.push(time('rclone', ['copy', one, `loc:${join(root, `onecopy${i}`)}`], root, renv));
-  }
-  report(`push of the store (${FILES} small objects) to a local rclone remote`, median(pushTimes), 'rclone copy of one file of the same size', median(copyTimes), '<= 2x');
+  const fullTimes = restoreCases(ws);
+
+  // --- push to a local rclone remote
+  const { origin, renv } = pushCases(ws);
 
   // --- clone + materialize, against a full restore
   const cloneTimes = [];
@@ -213,12 +243,27 @@ if (big) {
     writeFileSync(join(bigSource, `big${i}.bin`), chunk);
   }
   const copyBig = (dir) => cpSync(bigSource, dir, { recursive: true });
+  // The store must write a durable copy of the bytes, which a snapshot without it does not: the
+  // floors are `cp -r` of the tree and the same copy made durable (fdatasync of every file).
   const bigWithout = [];
+  const cpBig = [];
+  const cpSyncBig = [];
   const bigWith = median(runs(RUNS, (i) => {
     bigWithout.push(dws(workspace(`bigoff${i}`, copyBig), ['snapshot'], noStore));
-    return dws(workspace(`bigon${i}`, copyBig), ['snapshot']);
+    rmSync(join(root, `bigoff${i}`), { recursive: true, force: true });
+    const q = (n) => JSON.stringify(join(root, n));
+    cpBig.push(sh(`cp -r ${q('big')} ${q(`bigcp${i}`)}`));
+    rmSync(join(root, `bigcp${i}`), { recursive: true, force: true });
+    cpSyncBig.push(sh(`cp -r ${q('big')} ${q(`bigcps${i}`)} && sync --data ${q(`bigcps${i}`)}/*`));
+    rmSync(join(root, `bigcps${i}`), { recursive: true, force: true });
+    const seconds = dws(workspace(`bigon${i}`, copyBig), ['snapshot']);
+    rmSync(join(root, `bigon${i}`), { recursive: true, force: true });
+    return seconds;
   }));
-  report(`first snapshot with the store, ${BIG_FILES} x ${BIG_MB} MB`, bigWith, 'same without the store', median(bigWithout), '<= 1.3x');
+  const what = `first snapshot with the store, ${BIG_FILES} x ${BIG_MB} MB`;
+  report(what, bigWith, 'same without the store', median(bigWithout), '<= 1.3x');
+  report(what, bigWith, 'cp -r of the tree', median(cpBig), null);
+  report(what, bigWith, 'cp -r + fdatasync of every file', median(cpSyncBig), null);
   const bigRss = peakRssMb(['snapshot'], workspace('bigrss', copyBig));
   if (bigRss !== null) console.log(`peak RSS, first snapshot of ${BIG_FILES} x ${BIG_MB} MB with the store: ${bigRss.toFixed(0)} MB  target: <= 300 MB`);
 }

@@ -11,6 +11,7 @@ import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { exec as rclone } from '../resources/rclone-binary.js';
 import { ID_BYTES } from '../store/known-ids.js';
 import { readPackIndex } from '../store/pack.js';
+import { writePushed } from '../store/pushed.js';
 import { Workspace } from '../workspace/workspace.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,7 +70,12 @@ async function gcRemote(ws: Workspace, remote: string, live: Set<string>, dryRun
         doomed.push(f);
       }
     }
-    if (!dryRun) for (const f of doomed) await rclone(ws.ctx, ws.dir, ['deletefile', `${remote.replace(/\/$/, '')}/${f}`]);
+    if (!dryRun) {
+      // Out of the push record first: should a removal fail, the next push offers the file again.
+      const gone = new Set(doomed);
+      writePushed(ws, remote, [...there].filter((f) => !gone.has(f)));
+      for (const f of doomed) await rclone(ws.ctx, ws.dir, ['deletefile', `${remote.replace(/\/$/, '')}/${f}`]);
+    }
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

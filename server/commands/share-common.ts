@@ -82,7 +82,8 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   const state = await pushState(ws.git, branch);
   if (state === 'unreachable') throw unreachableOrigin(ws);
   if (state === 'needs-pull') throw new ConfigurationError(`Data workspace at ${ws.dir} requires a pull from remote origin`, { path: ws.dir });
-  if (await ws.hasUncommittedChanges()) {
+  const dirty = await ws.hasUncommittedChanges();
+  if (dirty) {
     if (!ctx.prompter) {
       throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pushing.`, { path: ws.dir });
     }
@@ -102,6 +103,7 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   faultPoint('push.after-store');
   await ws.git.run(['push', '--quiet', 'origin', branch]);
   faultPoint('push.after-workspace-push');
-  await ws.commit('push command');
+  // Nothing above writes the workspace's files: a clean repository has nothing to commit (two git calls saved).
+  if (dirty) await ws.commit('push command');
   return names;
 }

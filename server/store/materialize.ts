@@ -36,7 +36,7 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   const prepared: PreparedFiles[] = [];
   for (const t of targets) {
     rmSync(join(t.root, RESTORE_TMP), { recursive: true, force: true }); // left by an interrupted restore
-    const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), true);
+    const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true });
     // Trees first (their files are known only then), level by level.
     for (let missing = missingTrees(store, current, t.tree); missing.length > 0; missing = missingTrees(store, current, t.tree)) {
       await fetchOrFail(ws, store, new Set(missing), `${opts.what} of '${t.name}'`);

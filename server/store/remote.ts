@@ -15,6 +15,7 @@ import type { ProgressTask } from '../context.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { ID_BYTES } from './known-ids.js';
 import { readPackIndex } from './pack.js';
+import { readPushed, writePushed } from './pushed.js';
 import type { ContentStore } from './store.js';
 import { storeRemoteOf } from './workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -33,16 +34,21 @@ export function requireRemote(ws: Workspace, what: string): string {
   return remoteLocation(ws, remote);
 }
 
-/** Files on the remote, relative paths (`packs/<name>.idx`, `objects/ab/...`); empty when it does not exist yet. */
+/**
+ * Files on the remote, relative paths (`packs/<name>.idx`, `objects/ab/...`); empty when it does
+ * not exist yet. The listing becomes the push record of the remote (pushed.ts).
+ */
 export async function listRemote(ws: Workspace, remote: string): Promise<Set<string>> {
   let out: string;
   try {
     out = await rclone(ws.ctx, ws.dir, ['lsf', '-R', '--files-only', remote]);
   } catch (e) {
-    if (/directory not found|not found/i.test((e as Error).message)) return new Set();
-    throw new ConfigurationError(`Cannot list the store remote ${remote}: ${(e as Error).message}`, { remote });
+    if (/directory not found|not found/i.test((e as Error).message)) out = '';
+    else throw new ConfigurationError(`Cannot list the store remote ${remote}: ${(e as Error).message}`, { remote });
   }
-  return new Set(out.split('\n').filter((l) => l !== ''));
+  const there = new Set(out.split('\n').filter((l) => l !== ''));
+  writePushed(ws, remote, there);
+  return there;
 }
 
 /**
@@ -66,14 +72,22 @@ export async function copyFiles(ws: Workspace, src: string, dest: string, files:
 }
 
 /**
- * Upload every pack and large object of the local store that the remote lacks (rclone skips the
- * files it has: no listing first). Large objects go in parallel; packs one after the other, each
- * before its index, so that a pack is visible on the remote only once complete. Returns the
- * files and objects sent.
+ * Upload every pack and large object of the local store that the remote lacks: those not in the
+ * push record (pushed.ts; none: no rclone at all), of which rclone skips the files the remote has
+ * (no listing first). Large objects go in parallel; packs one after the other, each before its
+ * index, so that a pack is visible on the remote only once complete. Returns the files and
+ * objects sent.
  */
 export async function pushObjects(ws: Workspace, store: ContentStore, remote: string): Promise<{ files: number; objects: number }> {
-  const packs = store.packIndexes.flatMap((p) => [`packs/${p.name}.pack`, `packs/${p.name}.idx`]);
-  const loose = [...store.looseIds].map((id) => `objects/${id.slice(0, 2)}/${id.slice(2)}`);
+  const local = [
+    ...[...store.looseIds].map((id) => `objects/${id.slice(0, 2)}/${id.slice(2)}`),
+    ...store.packIndexes.flatMap((p) => [`packs/${p.name}.pack`, `packs/${p.name}.idx`]),
+  ];
+  const pushed = readPushed(ws, remote);
+  const unrecorded = local.filter((f) => !pushed.has(f));
+  if (unrecorded.length === 0) return { files: 0, objects: 0 };
+  const loose = unrecorded.filter((f) => f.startsWith('objects/'));
+  const packs = unrecorded.filter((f) => f.startsWith('packs/'));
   const task = ws.ctx.progress.begin('Uploading to the store remote', 'bytes');
   const sent: string[] = [];
   try {
@@ -83,6 +97,7 @@ export async function pushObjects(ws: Workspace, store: ContentStore, remote: st
   } finally {
     task.end();
   }
+  writePushed(ws, remote, [...pushed, ...unrecorded]);
   const sentIdx = new Set(sent.filter((f) => f.endsWith('.idx')));
   let objects = sent.filter((f) => f.startsWith('objects/')).length;
   for (const p of store.packIndexes) if (sentIdx.has(`packs/${p.name}.idx`)) objects += p.count;
@@ -136,11 +151,11 @@ export async function fetchObjects(ws: Workspace, store: ContentStore, remote: s
   return want;
 }
 
-/** Of `ids`, the ones the remote lacks (nothing is downloaded but its indexes). */
+/** Of `ids`, the ones the remote lacks (nothing is downloaded but its indexes; the remote is listed even for none). */
 export async function fetchObjectsDryRun(ws: Workspace, remote: string, ids: Set<string>): Promise<Set<string>> {
   const want = new Set(ids);
+  const there = await listRemote(ws, remote); // even when nothing is wanted: it resets the push record
   if (want.size === 0) return want;
-  const there = await listRemote(ws, remote);
   const idx = [...there].filter((f) => /^packs\/[0-9a-f]{40}\.idx$/.test(f));
   const stage = join(tmpdir(), `dws-fsck-${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(stage, { recursive: true });

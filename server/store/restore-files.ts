@@ -33,11 +33,18 @@ export interface ScannedTree {
 }
 
 /**
- * Scan `root` (hashing with the stat cache `cacheFile`, which it updates). `deferCacheSave`: the
- * caller decides, by `saveCache()`, whether the cache is worth writing (a restore that replaces
- * the files just hashed would write entries that are stale at once).
+ * Scan `root` (hashing with the stat cache `cacheFile`, which it updates).
+ * `unreadUnlessCached`: files the cache does not vouch for are not read (hashtree's option; they
+ * differ from any target). `deferCacheSave`: the caller decides, by `saveCache()`, whether the
+ * cache is worth writing (a restore that replaces the files just hashed would write entries that
+ * are stale at once).
  */
-export async function scanTree(root: string, cacheFile: string | null, onWarning?: (m: string) => void, deferCacheSave = false): Promise<ScannedTree> {
+export async function scanTree(
+  root: string,
+  cacheFile: string | null,
+  onWarning?: (m: string) => void,
+  opts: { unreadUnlessCached?: boolean; deferCacheSave?: boolean } = {},
+): Promise<ScannedTree> {
   const trees = new Map<string, Buffer>();
   if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees, saveCache: () => {} };
   const r = await computeHashTree({
@@ -46,7 +53,8 @@ export async function scanTree(root: string, cacheFile: string | null, onWarning
     treeDir: null,
     ...(cacheFile !== null ? { cacheFile } : {}),
     ...(onWarning ? { onWarning } : {}),
-    deferCacheSave,
+    unreadUnlessCached: opts.unreadUnlessCached ?? false,
+    deferCacheSave: opts.deferCacheSave ?? false,
     store: { session: null, has: () => true, hasBinary: () => true, putSmall: (id, bytes) => trees.set(id, bytes), adoptLarge: () => {}, recordPacked: () => {} },
   });
   return { root, tree: r.storeRoot!, trees, saveCache: r.saveCache };

@@ -2,9 +2,9 @@
  * The writes of a restore (restore-files.ts applyRestore): every new file created at its staged
  * path in the restore's temp folder, its object's hash checked as it is written. Creating a file
  * costs far more than reading a small object (~0.4 ms of mostly kernel time here, PERF-NOTES.md),
- * so restores of WRITE_INLINE_MAX files or more are written by the hashing worker threads in jobs
- * of WRITE_JOB_FILES files (write-job.ts); smaller ones in this thread, where starting threads
- * would cost more than it saves. Objects are read in pack order either way.
+ * so restores of WRITE_INLINE_MAX packed files or more are written by the hashing worker threads
+ * in jobs of WRITE_JOB_FILES files (write-job.ts); smaller ones in this thread, where starting
+ * threads would cost more than it saves. Objects are read in pack order either way.
  */
 import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { CorruptObjectError, type ContentStore, type ObjectLocation } from './st
 import { MODE_EXEC, MODE_LINK, type StoreTreeEntry } from './trees.js';
 import { runWriteJob, type WriteJob, type WriteJobResult } from './write-job.js';
 
-/** Restores with fewer files than this are written by the calling thread. */
+/** Restores with fewer packed files than this are written by the calling thread. */
 export const WRITE_INLINE_MAX = 1000;
 /** Files per job handed to a thread: enough to make a message's cost small, few enough to spread the work. */
 const WRITE_JOB_FILES = 256;
@@ -28,7 +28,8 @@ export interface StagedWrite {
 }
 
 /**
- * Create every staged file (links in this thread: they are few). Throws CorruptObjectError for
+ * Create every staged file. Links and large objects (files of their own, which the kernel copies:
+ * ContentStore.copyObjectTo) are done in this thread; they are few. Throws CorruptObjectError for
  * an object whose bytes do not match its id, or an Error naming the file that could not be
  * written; either way only after every job has stopped, so the caller can remove the temp folder.
  * Every object must be in a visible pack or file of its own (call store.commit() first).
@@ -42,9 +43,10 @@ export async function writeFiles(store: ContentStore, writes: StagedWrite[], onP
     }
     const loc = store.locate(w.entry.id);
     if (loc === undefined) throw new Error(`Object ${w.entry.id} is not in the content store at ${store.dir}`);
-    files.push({ path: w.path, id: w.entry.id, exec: w.entry.mode === MODE_EXEC, loc });
+    if (loc.pack < 0) store.copyObjectTo(w.entry.id, w.path, w.entry.mode === MODE_EXEC ? 0o777 : 0o666, 'wx', loc);
+    else files.push({ path: w.path, id: w.entry.id, exec: w.entry.mode === MODE_EXEC, loc });
   }
-  files.sort((a, b) => byLocation(a.loc, b.loc));
+  files.sort((a, b) => a.loc.pack - b.loc.pack || a.loc.offset - b.loc.offset);
   const jobs: WriteJob[] = [];
   for (let start = 0; start < files.length; start += WRITE_JOB_FILES) jobs.push(writeJob(store, jobs.length, files.slice(start, start + WRITE_JOB_FILES)));
 
@@ -60,23 +62,17 @@ export async function writeFiles(store: ContentStore, writes: StagedWrite[], onP
   else await runOnThreads(url, jobs, finished);
 }
 
-/** A job's plain data: the objects' packs are named per job (pack numbers are this thread's). */
+/** A job's plain data: the packs are named per job (pack numbers are this thread's). */
 function writeJob(store: ContentStore, id: number, files: { path: string; id: string; exec: boolean; loc: ObjectLocation }[]): WriteJob {
   const n = files.length;
-  const job: WriteJob = { kind: 'write', id, paths: '', ids: '', packs: new Int32Array(n), offsets: new Float64Array(n), lengths: new Float64Array(n), exec: new Uint8Array(n), sources: [], loose: '' };
+  const job: WriteJob = { kind: 'write', id, paths: '', ids: '', packs: new Int32Array(n), offsets: new Float64Array(n), lengths: new Float64Array(n), exec: new Uint8Array(n), sources: [] };
   const sourceOf = new Map<number, number>();
   const paths: string[] = [];
   const ids: string[] = [];
-  const loose: string[] = [];
   files.forEach((f, i) => {
     paths.push(f.path);
     ids.push(f.id);
     job.exec[i] = f.exec ? 1 : 0;
-    if (f.loc.pack < 0) {
-      job.packs[i] = -1;
-      loose.push(store.loosePath(f.id));
-      return;
-    }
     let s = sourceOf.get(f.loc.pack);
     if (s === undefined) {
       sourceOf.set(f.loc.pack, (s = job.sources.length));
@@ -85,11 +81,9 @@ function writeJob(store: ContentStore, id: number, files: { path: string; id: st
     job.packs[i] = s;
     job.offsets[i] = f.loc.offset;
     job.lengths[i] = f.loc.length;
-    loose.push('');
   });
   job.paths = paths.join('\0');
   job.ids = ids.join('');
-  job.loose = loose.join('\0');
   return job;
 }
 
@@ -150,12 +144,4 @@ function runOnThreads(url: URL, jobs: WriteJob[], finished: (r: WriteJobResult) 
     }
     pump();
   });
-}
-
-/** Pack by pack, in offset order, then files of their own. */
-function byLocation(a: ObjectLocation, b: ObjectLocation): number {
-  const pa = a.pack < 0 ? Infinity : a.pack;
-  const pb = b.pack < 0 ? Infinity : b.pack;
-  if (pa !== pb) return pa < pb ? -1 : 1;
-  return pa === Infinity ? 0 : a.offset - b.offset;
 }

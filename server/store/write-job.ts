@@ -1,13 +1,12 @@
 /**
- * The per-file work of a restore's writes when the hashing worker threads do them (worker.ts;
- * write-files.ts hands out the jobs): read each object from its pack or its own file, check its
+ * The per-file work of a restore's writes of packed objects (write-files.ts hands out the jobs,
+ * to the hashing worker threads for large restores): read each object from its pack, check its
  * SHA-1, and create the file at its staged path in the restore's temp folder. Nothing here
  * replaces a file of the resource: the calling thread renames the staged files once every job
  * succeeded, so a corrupt object stops the restore before anything changes.
  * Kept free of the store's own module, which the worker bundle does not need.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
 
 /** Files to write, in pack order; per file its staged path, object id and where the object is. */
@@ -18,16 +17,14 @@ export interface WriteJob {
   paths: string;
   /** 40 hex characters per file. */
   ids: string;
-  /** Per file: the pack file it is in (index into `sources`), or -1 for an object of its own. */
+  /** Per file: the pack file it is in (index into `sources`). */
   packs: Int32Array;
   offsets: Float64Array;
   lengths: Float64Array;
   /** Per file: 1 for an executable file. */
   exec: Uint8Array;
-  /** Pack files (absolute); for an object of its own, its path is `loose[i]`. */
+  /** Pack files (absolute). */
   sources: string[];
-  /** Per file: the object's own file ('' for a packed one), NUL-separated. */
-  loose: string;
 }
 
 export interface WriteJobResult {
@@ -41,13 +38,11 @@ export interface WriteJobResult {
 
 /** Bytes read from a pack at once: dozens of small objects in a row, like ContentStore's windows. */
 const WINDOW = 64 << 10;
-const CHUNK = 1 << 20;
 /** Reused by every job of this thread (a window is consumed before the next read). */
 let window = Buffer.allocUnsafe(WINDOW);
 
 export function runWriteJob(job: WriteJob): WriteJobResult {
   const paths = job.paths.split('\0');
-  const loose = job.loose.split('\0');
   const fds = new Map<number, number>();
   let winPack = -1;
   let winOffset = 0;
@@ -60,12 +55,6 @@ export function runWriteJob(job: WriteJob): WriteJobResult {
       const id = job.ids.slice(i * 40, i * 40 + 40);
       const mode = job.exec[i] === 1 ? 0o777 : 0o666;
       const pack = job.packs[i]!;
-      if (pack < 0) {
-        const bad = copyLoose(loose[i]!, path, mode, id);
-        if (bad) return { kind: 'write', id: job.id, written, error: { path, message: 'corrupt', corrupt: { id, where: loose[i]! } } };
-        written++;
-        continue;
-      }
       const offset = job.offsets[i]!;
       const length = job.lengths[i]!;
       if (pack !== winPack || offset < winOffset || offset + length > winOffset + winLength) {
@@ -93,30 +82,4 @@ export function runWriteJob(job: WriteJob): WriteJobResult {
   } finally {
     for (const fd of fds.values()) closeSync(fd);
   }
-}
-
-/** Copy an object of its own to `path`, hashing it on the way; true when its bytes do not match `id`. */
-function copyLoose(src: string, path: string, mode: number, id: string): boolean {
-  const out = openSync(path, 'wx', mode);
-  try {
-    return copyHashed(src, out) !== id;
-  } finally {
-    closeSync(out);
-  }
-}
-
-/** Copy the file `src` to `outFd` in 1 MB chunks; returns the SHA-1 hex of what was copied. */
-export function copyHashed(src: string, outFd: number): string {
-  const h = createHash('sha1');
-  const buf = Buffer.allocUnsafe(CHUNK);
-  const inFd = openSync(src, 'r');
-  try {
-    for (let n = readSync(inFd, buf, 0, CHUNK, null); n > 0; n = readSync(inFd, buf, 0, CHUNK, null)) {
-      h.update(buf.subarray(0, n));
-      writeAll(outFd, buf.subarray(0, n));
-    }
-  } finally {
-    closeSync(inFd);
-  }
-  return h.digest('hex');
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
@@ -202,6 +202,31 @@ describe('restore of local-files resources from the content store', () => {
     expect(JSON.parse(f.stdout).ok).toBe(false);
   });
 
+  it('checks a large object once (a record in verified-large) and again when its file has changed since', async () => {
+    const { ws, data, v1 } = await workspaceWithData();
+    writeFileSync(join(data, 'model.bin'), 'replaced\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const id = createHash('sha1').update(readFileSync(join(v1, 'model.bin'))).digest('hex');
+    const obj = join(ws, '.git', 'dws', 'store', 'objects', id.slice(0, 2), id.slice(2));
+    const record = join(ws, '.git', 'dws', 'store', 'verified-large', id);
+    expect(existsSync(record)).toBe(false);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(diffR(v1, data)).toBe('');
+    expect(lstatSync(join(data, 'model.bin')).mode & 0o200).toBe(0o200); // the user's file, not the store's read-only one
+    const st = statSync(obj, { bigint: true });
+    expect(readFileSync(record, 'utf8')).toBe(`${st.ino} ${st.size} ${st.mtimeNs}\n`);
+    // The object is changed in place after its check: the record no longer matches, so it is checked again.
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    chmodSync(obj, 0o644);
+    const bytes = readFileSync(obj);
+    bytes[1000] = bytes[1000]! ^ 0xff;
+    writeFileSync(obj, bytes);
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`Object ${id} in the content store is corrupt`);
+    expect(readFileSync(join(data, 'model.bin'), 'utf8')).toBe('replaced\n');
+  });
+
   it('says how to get objects missing from the store, and changes nothing', async () => {
     const { ws, data } = await workspaceWithData();
     changeToV2(data);
@@ -385,13 +410,17 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     return r;
   };
 
-  it('pushes only missing objects, clones with the data, pulls the other side’s snapshot, and restores by downloading', async () => {
+  /** A workspace with data (v1), a bare origin and a place for a store remote, in `top`. */
+  async function sharedWorkspace() {
     const env = rcloneEnv();
     const top = tempDir('dws-share-');
     const origin = join(top, 'origin.git');
     git(top, ['init', '--quiet', '--bare', origin]);
-    const remoteDir = join(top, 'remote-store');
-    const { ws, data, v1 } = await workspaceWithData();
+    return { env, top, origin, remoteDir: join(top, 'remote-store'), ...(await workspaceWithData()) };
+  }
+
+  it('pushes only missing objects, clones with the data, pulls the other side’s snapshot, and restores by downloading', async () => {
+    const { env, top, origin, remoteDir, ws, data, v1 } = await sharedWorkspace();
     await ok(ws, ['config', 'store.remote', `loc:${remoteDir}`], env);
     git(ws, ['remote', 'add', 'origin', origin]);
     const p1 = await ok(ws, ['push'], env);
@@ -434,12 +463,47 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(pulled.code).toBe(0);
   });
 
+  it('pushes only what it has not pushed before', async () => {
+    const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
+    writeFileSync(join(data, 'large.bin'), Buffer.alloc(2 << 20, 3)); // an object of its own
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['config', 'store.remote', `loc:${remoteDir}`], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const remoteFiles = () => execFileSync('find', ['.', '-type', 'f'], { cwd: remoteDir, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const pushed = remoteFiles();
+    const large = pushed.find((f) => f.startsWith('./objects/'))!;
+    const pack = pushed.find((f) => f.endsWith('.pack'))!;
+    expect(readdirSync(join(ws, '.git', 'dws', 'pushed'))).toEqual([expect.stringMatching(/^[0-9a-f]{40}$/)]);
+
+    // Nothing new: no rclone runs (with an empty rclone configuration, any call on loc: would fail),
+    // and a clean repository gets no closing commit (no git add, no git commit).
+    const emptyConf = join(top, 'empty.conf');
+    writeFileSync(emptyConf, '');
+    const noRclone = { ...env, RCLONE_CONFIG: emptyConf };
+    const trace = join(top, 'git-trace');
+    expect((await ok(ws, ['push'], { ...noRclone, GIT_TRACE: trace })).stderr).toContain('has every object already');
+    expect(readFileSync(trace, 'utf8')).toContain('git push');
+    expect(readFileSync(trace, 'utf8')).not.toMatch(/git (add|commit)\b/);
+
+    // A file removed behind its back stays recorded until a listing: fsck --remote, then gc --remote.
+    rmSync(join(remoteDir, large));
+    await ok(ws, ['push'], noRclone);
+    expect(remoteFiles()).not.toContain(large);
+    expect(JSON.parse((await ok(ws, ['--json', 'fsck', '--remote'], env)).stdout).ok).toBe(true);
+    expect((await ok(ws, ['push'], env)).stderr).toContain('sent 1 object(s) in 1 file(s)');
+    expect(remoteFiles()).toEqual(pushed);
+
+    rmSync(join(remoteDir, pack));
+    rmSync(join(remoteDir, pack.replace(/\.pack$/, '.idx')));
+    await ok(ws, ['gc', '--remote'], env);
+    expect((await ok(ws, ['push'], env)).stderr).toMatch(/sent \d+ object\(s\) in 2 file\(s\)/);
+    expect(remoteFiles()).toEqual(pushed);
+    await ok(ws, ['push'], noRclone);
+  });
+
   it('leaves a resource with unsnapshotted changes as it is on pull, and says so', async () => {
-    const env = rcloneEnv();
-    const top = tempDir('dws-share-');
-    const origin = join(top, 'origin.git');
-    git(top, ['init', '--quiet', '--bare', origin]);
-    const { ws, data } = await workspaceWithData();
+    const { env, top, origin, ws, data } = await sharedWorkspace();
     await ok(ws, ['config', 'store.remote', join(top, 'plain-dir-store')], env);
     git(ws, ['remote', 'add', 'origin', origin]);
     await ok(ws, ['push'], env);
@@ -469,6 +533,25 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/nosuchremote/);
     expect(fingerprint(ws)).toBe(before);
+  });
+});
+
+describe('a large object stored by a snapshot', () => {
+  it('is synced, and so is the objects/<2 hex>/ directory it is renamed into (it survives a crash)', async (ctx) => {
+    if (!existsSync('/usr/bin/strace')) ctx.skip(); // strace shows the fsync calls the process makes
+    const ws = await newWorkspace();
+    const bytes = Buffer.alloc(2 << 20, 9);
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'large.bin'), bytes);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    const id = createHash('sha1').update(bytes).digest('hex');
+    const trace = join(tempDir('dws-strace-'), 'trace');
+    execFileSync('strace', ['-f', '-y', '-e', 'trace=fsync,fdatasync', '-o', trace, process.execPath, DWS, '--batch', 'snapshot', 'v1'], { cwd: ws, env: TEST_ENV, stdio: 'ignore' });
+    const synced = [...readFileSync(trace, 'utf8').matchAll(/f(?:data)?sync\(\d+<([^>]*)>\) = 0/g)].map((m) => m[1]!);
+    const objects = join(realpathSync(ws), '.git', 'dws', 'store', 'objects');
+    expect(synced).toContain(join(objects, id.slice(0, 2)));
+    expect(synced).toContain(objects);
+    expect(existsSync(join(objects, id.slice(0, 2), id.slice(2)))).toBe(true);
   });
 });
 
