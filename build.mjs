@@ -25,6 +25,7 @@ await build({
   entryPoints: {
     dws: 'clients/cli/bin.ts',
     index: 'index.ts',
+    step: 'step.ts',
     protocol: 'protocol/index.ts',
     client: 'clients/node/index.ts',
     'hash-worker': 'server/resources/hashtree/worker.ts',

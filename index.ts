@@ -19,10 +19,8 @@ export * from './protocol/index.js';
 /** Recording lineage from a TypeScript step (lineage.md §8; docs/api.md "Recording lineage"). */
 export { LineageStep, recordStep, type StepOptions } from './lineage/step.js';
 export { LineageConflictError, LineageConsistencyError, LineageNotFoundError, LineagePlaceHolderError } from './lineage/model.js';
-/** Pipeline steps for `dws run` (docs/runner.md): `import { defineStep, z } from 'dataworkspaces'`. */
-export { defineStep, isStep, type Step, type StepDefinition, type StepRunContext } from './runner/step.js';
-export type { StepResources } from './runner/types.js';
-export { z } from 'zod';
+/** Pipeline steps for `dws run` (docs/runner.md): `import { defineStep, z } from 'dataworkspaces'` (or, lighter, from 'dataworkspaces/step'). */
+export * from './step.js';
 
 export interface ApiOptions {
   /** Workspace root, or any directory inside it; default the current directory. */

@@ -8,7 +8,7 @@
 //
 //   npm run build && node bench/pipeline-file.mjs          BENCH_RUNS=3 node bench/pipeline-file.mjs
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchRoot, DWS, env, median } from './common.mjs';
@@ -17,14 +17,26 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const N = 10;
 const root = benchRoot('pipeline-file');
 
+const onPath = (name) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+// CPU time (user + sys of the process and its children, by /usr/bin/time) is steadier than wall time on a busy machine.
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const cpu = [];
+
+/** Wall time in ms; the CPU time (ms) goes to `cpu` when /usr/bin/time is there. */
 function timed(cwd, cmd, args) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = TIME ? spawnSync(TIME, ['-f', 'CPU %U %S', cmd, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const m = TIME ? /CPU ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr.toString()) : null;
+  cpu.push(m ? 1000 * (Number(m[1]) + Number(m[2])) : NaN);
   return ms;
 }
-const onPath = (name) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+/** `timed`, returning { ms, cpu }. */
+function timedCpu(cwd, cmd, args) {
+  const ms = timed(cwd, cmd, args);
+  return { ms, cpu: cpu.at(-1) };
+}
 
 // The same shell commands for both tools: a{i} upper-cases input i, b{i} counts a{i}'s bytes.
 const upper = (i) => `tr a-z A-Z < source-data/i${i}.txt > intermediate-data/a${i}.txt`;
@@ -46,7 +58,7 @@ for (let i = 0; i < N; i++) {
   steps.push(`  - name: b${i}\n    command: ${count(i)}\n    inputs: [intermediate-data:/a${i}.txt]\n    outputs: [intermediate-data:/b${i}.txt]`);
 }
 writeFileSync(join(dwsDir, 'dws.yaml'), `steps:\n${steps.join('\n')}\n`);
-const dws = (...args) => timed(dwsDir, process.execPath, [DWS, 'run', '--jobs', '2', '--no-snapshot', ...args]);
+const dws = (...args) => timedCpu(dwsDir, process.execPath, [DWS, 'run', '--jobs', '2', '--no-snapshot', ...args]);
 
 const smk = onPath('snakemake') ? join(root, 'snakemake') : null;
 if (smk) {
@@ -59,7 +71,7 @@ if (smk) {
   }
   writeFileSync(join(smk, 'Snakefile'), `${rules.join('\n\n')}\n`);
 }
-const snakemake = (...args) => timed(smk, 'snakemake', ['--cores', '2', '--quiet', ...args]);
+const snakemake = (...args) => timedCpu(smk, 'snakemake', ['--cores', '2', '--quiet', ...args]);
 
 dws(); // first run: the run cache exists from here on
 if (smk) snakemake();
@@ -87,8 +99,10 @@ const cases = [
   ['no-change rerun (every step skipped)', none, sNone],
   ['one input changed (2 steps rerun)', one, sOne],
 ];
+const ms = (xs) => median(xs.map((x) => x.ms));
+const cpuMs = (xs) => median(xs.map((x) => x.cpu));
 for (const [what, d, s] of cases) {
-  line(`dws: ${what}`, median(d));
-  if (smk) line(`snakemake: ${what}`, median(s), `dws/snakemake = ${(median(d) / median(s)).toFixed(2)}x (goal <= 0.5x)`);
+  line(`dws: ${what}`, ms(d), TIME ? `CPU ${cpuMs(d).toFixed(0)} ms` : '');
+  if (smk) line(`snakemake: ${what}`, ms(s), `${TIME ? `CPU ${cpuMs(s).toFixed(0)} ms; ` : ''}dws/snakemake = ${(ms(d) / ms(s)).toFixed(2)}x wall${TIME ? `, ${(cpuMs(d) / cpuMs(s)).toFixed(2)}x CPU` : ''} (goal <= 0.5x)`);
 }
 if (!smk) console.log('\n(snakemake is not on PATH: apt-get install snakemake to compare)');

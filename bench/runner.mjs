@@ -9,7 +9,8 @@
 //   npm run bench:runner            BENCH_RUNS=3 npm run bench:runner
 //   BENCH_ONLY=cache npm run bench:runner     only the issue 12 cases (BENCH_FILES=100000, BENCH_MB=100)
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { benchRoot, DWS, env, median } from './common.mjs';
@@ -115,6 +116,10 @@ function runCache() {
     snap.push(spawnTimedIn(ws, process.execPath, [DWS, '--batch', 'snapshot'], [0, 1]).ms); // "No differences": exit 1 after hashing all
     skip.push(at(count).ms);
   }
+  // The write observer's memory: peak RSS of a forced run of `count` watching the files, and without watching.
+  const forced = [...count.slice(0, 1), '--force', '--no-snapshot', ...count.slice(1)];
+  const rssObserved = peakRssMb(ws, forced);
+  const rssUnobserved = peakRssMb(ws, [...forced.slice(0, 3), '--no-observe', ...forced.slice(3)]);
   // The run cache: v=1 and v=2 run once each; then each run restores the other's output.
   at(big(1));
   at(big(2));
@@ -131,13 +136,23 @@ function runCache() {
   }
   const line = (what, ms, note) => console.log(`${what.padEnd(66)} ${ms.toFixed(1).padStart(8)} ms  ${note}`);
   const s = median(snap), k = median(skip), f = median(floor);
-  console.log(`\nrun cache and fingerprints (issue 12 item 7): medians of ${RUNS} runs, ${FILES} files of 1 KB, a ${MB} MB output\n`);
+  console.log(`\nrun cache and fingerprints (issue 12 item 7): medians of ${RUNS} runs, ${FILES} files of 1 KB, a ${MB} MB output`);
+  console.log(`load average when done: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (compare ratios taken in the same run)\n`);
   line('floor: spawn `node -e 0`', f, '');
   line(`no-change \`dws snapshot\` of ${FILES} files`, s, '');
   line(`\`dws run\` that skips one step reading them`, k, `${(k / s).toFixed(2)}x the snapshot; target <= 1.5x: ${k <= 1.5 * s ? 'met' : 'NOT met'}`);
+  if (rssObserved !== null) console.log(`${'peak RSS of a forced run of that step, observing writes'.padEnd(66)} ${rssObserved.toFixed(1).padStart(8)} MB  with --no-observe: ${rssUnobserved.toFixed(1)} MB`);
   line(`\`cp\` of the ${MB} MB output`, median(cp), '');
   line(`run-cache restore of it: steps phase (run's stepsMs)`, median(restoreSteps), `${(median(restoreSteps) / median(cp)).toFixed(2)}x cp; target <= 1.2x: ${median(restoreSteps) <= 1.2 * median(cp) ? 'met' : 'NOT met'}`);
   line(`run-cache restore of it: whole \`dws run\` process`, median(restore), `${(median(restore) / median(cp)).toFixed(2)}x cp (start-up, lock, git for the entry included)`);
+}
+
+/** Peak RSS (MB) of `dws --batch ...args` in `cwd`, by /usr/bin/time; null without it. */
+function peakRssMb(cwd, args) {
+  if (!existsSync('/usr/bin/time')) return null;
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, DWS, '--batch', ...args], { cwd, env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`dws ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return Number(r.stderr.trim().split('\n').pop()) / 1024;
 }
 
 /** spawnTimed in another directory; `okCodes`: exit codes taken as success. */

@@ -254,6 +254,11 @@ export class LineageStore {
     return this.snapshotHash === null ? this.ws.meta('current_lineage') : this.ws.meta('snapshot_lineage', this.snapshotHash);
   }
 
+  /** The files (and the directory) queries of this store read: a server checks them before reusing an answer. */
+  files(): string[] {
+    return [this.dir, ...this.resourceNames().map((r) => this.file(r))];
+  }
+
   private file(resource: string): string {
     return this.fallback.get(resource) ?? join(this.dir, `${resource}.json`);
   }

@@ -74,7 +74,8 @@ export function staleReason(prev: CacheRecord | undefined, parts: FingerprintPar
 
 /** The cache file of a workspace: one JSON object, step name → record. */
 export class RunCache {
-  private readonly file: string | null;
+  /** The cache file; null without a git directory. */
+  readonly file: string | null;
   private records: Record<string, CacheRecord>;
 
   constructor(ws: Workspace) {

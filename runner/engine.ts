@@ -132,15 +132,17 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     const hit = cachedRun(p);
     if (hit === undefined || escapedOutputs(p, resources).length > 0) return null;
     const name = p.step.name;
-    const from = await fromEntry(ws, hit);
+    // The snapshot that took the entry (a git log) is looked up while the outputs are restored: it reads only git's history.
+    const finding = fromEntry(ws, hit);
     const startMs = Date.now();
     const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
     try {
       await restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path));
     } catch (e) {
-      emit({ type: 'log', step: name, message: `the run cache has this run (${describeRun(from)}) but cannot restore it: ${errorText(e)} Running the step instead.` });
+      emit({ type: 'log', step: name, message: `the run cache has this run (${describeRun(await finding)}) but cannot restore it: ${errorText(e)} Running the step instead.` });
       return null;
     }
+    const from = await finding;
     const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: from.snapshot };
     let lineage: LineageStep;
     try {

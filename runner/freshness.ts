@@ -31,6 +31,12 @@ export interface Staleness {
   removed: RemovedStep[];
   /** Steps judged current by their fingerprints. */
   current: string[];
+  /**
+   * The files this judgement read outside the resources' own hashes (absolute): the run cache,
+   * step and code files, pipeline files, declared inputs and outputs. A server that keeps the
+   * answer checks them before reusing it (server/rpc/watch.ts).
+   */
+  files: string[];
 }
 
 interface Judged {
@@ -40,8 +46,9 @@ interface Judged {
 }
 
 /** The steps of the run cache that are stale, removed or current, by their fingerprints now. */
-export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): Promise<{ judged: Map<string, Judged>; order: string[] }> {
+export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): Promise<{ judged: Map<string, Judged>; order: string[]; files: string[] }> {
   const abs = (p: string) => (isAbsolute(p) ? p : join(ws.dir, p));
+  const files = new Set<string>(cache.file === null ? [] : [cache.file]);
   const statDir = fingerprintStatDir(ws);
   const judged = new Map<string, Promise<Judged | null>>();
   const judge = (name: string): Promise<Judged | null> => {
@@ -55,6 +62,7 @@ export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): 
   const judgeOne = async (name: string, rec: CacheRecord | undefined): Promise<Judged | null> => {
     if (rec?.facts === undefined) return null;
     const f = rec.facts;
+    for (const p of [f.file, ...f.codeFiles, ...Object.values(f.inputs), ...Object.values(f.outputs)]) if (p !== null) files.add(abs(p));
     const base = { step: name, startTime: rec.startTime ?? '', upstream: [] as string[], outputs: Object.keys(f.outputs) };
     // A pipeline file step's declaration is part of its code; it is removed when the file no longer declares it.
     const declaration = f.file !== null && basename(f.file) === PIPELINE_FILE ? currentDeclaration(abs(f.file), name) : undefined;
@@ -98,7 +106,7 @@ export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): 
       grew = true;
     }
   }
-  return { judged: out, order };
+  return { judged: out, order, files: [...files] };
 }
 
 /**
@@ -107,14 +115,17 @@ export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): 
  * the latest snapshot for moved results, lineage/store.ts).
  */
 export async function workspaceStaleness(ws: Workspace, store: LineageStore, resources: Resource[], currentHash?: (r: Resource) => Promise<string | null>): Promise<Staleness> {
-  const { judged, order } = await cachedStaleness(ws);
+  const { judged, order, files } = await cachedStaleness(ws);
   const byLineage = await staleSteps(store, resources, currentHash, new Set(judged.keys()));
   const steps = [...order.flatMap((n) => (judged.get(n)?.stale ? [judged.get(n)!.stale!] : [])), ...byLineage.steps];
   const removed = order.flatMap((n) => (judged.get(n)?.removed ? [judged.get(n)!.removed!] : []));
   // A step recorded only in lineage by `dws run FILE` whose file is gone.
   for (const s of byLineage.recorded) {
     const file = recordedStepFile(s);
-    if (file !== null && !judged.has(s.stepName) && !existsSync(isAbsolute(file) ? file : join(ws.dir, file)) && !removed.some((r) => r.step === s.stepName)) {
+    if (file === null) continue;
+    const path = isAbsolute(file) ? file : join(ws.dir, file);
+    files.push(path);
+    if (!judged.has(s.stepName) && !existsSync(path) && !removed.some((r) => r.step === s.stepName)) {
       removed.push({ step: s.stepName, file });
     }
   }
@@ -125,6 +136,7 @@ export async function workspaceStaleness(ws: Workspace, store: LineageStore, res
     outputs: [...new Set(stale.flatMap((s) => s.outputs))],
     removed,
     current: order.filter((n) => judged.get(n) && !judged.get(n)!.stale && !judged.get(n)!.removed),
+    files,
   };
 }
 

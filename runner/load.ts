@@ -1,8 +1,9 @@
 /**
  * Loading step files with no build step: each file is bundled with its local imports by esbuild
  * into a temporary .mjs (TypeScript or JavaScript alike), then imported. Packages stay external
- * (resolved from the step file's own directory, as Node would), and `dataworkspaces` resolves to
- * the running dws's own dist/index.js, however dws was installed. The bundle's list of inputs is
+ * (resolved from the step file's own directory, as Node would), and `dataworkspaces` (and its
+ * subpaths: `dataworkspaces/step` ...) resolves to the running dws's own dist/, however dws was
+ * installed. The bundle's list of inputs is
  * the step's code: the step file and the local modules it imports. The bundled code is kept with
  * each step: the run imports it again in a worker thread (runner/step-threads.ts).
  */
@@ -180,7 +181,7 @@ function distFile(name: string): string {
   throw new ConfigurationError(`Cannot find dws's own dist/ next to ${here}: build dws first (npm run build)`, {});
 }
 
-const ENTRY: Record<string, string> = { dataworkspaces: 'index.js', 'dataworkspaces/protocol': 'protocol.js', 'dataworkspaces/client': 'client.js' };
+const ENTRY: Record<string, string> = { dataworkspaces: 'index.js', 'dataworkspaces/step': 'step.js', 'dataworkspaces/protocol': 'protocol.js', 'dataworkspaces/client': 'client.js' };
 
 /** Keep packages out of the bundle: `dataworkspaces` → this dws; other packages → their resolved file; Node built-ins as they are. */
 function externals(): Plugin {

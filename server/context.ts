@@ -58,6 +58,14 @@ export interface WatchedState {
   follow(dir: string): Promise<void>;
   /** The resource's current compare hash (lineage/current-hash.ts), recomputed only after its files changed. */
   currentHash(r: Resource): Promise<string | null>;
+  /**
+   * The answer kept under `key` while nothing it came from can have changed: no file event, no
+   * server command that may change a workspace (forget), none of its `files` changed on disk;
+   * else `compute`'s answer, kept for next time unless its `files` are null.
+   */
+  remember<T>(key: string, compute: () => Promise<{ value: T; files: string[] | null }>): Promise<T>;
+  /** Drop every kept answer (a command that may have changed a workspace has run). */
+  forget(): void;
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };

@@ -1,7 +1,7 @@
 /** Shared test helpers: temporary directories, running the built `dws` as a real process, and disk fingerprints. */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,9 +66,13 @@ export function cleanup(): void {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-/** Environment for git and dws in tests: a fixed identity, no user config, UTC. */
+// NODE_EXTRA_CA_CERTS (set on some machines) makes every Node process parse a CA bundle as it
+// starts, ~35 ms of CPU per dws; the tests make no TLS connections, so they run without it.
+const { NODE_EXTRA_CA_CERTS: _caCerts, ...inheritedEnv } = process.env;
+
+/** Environment for git and dws in tests: a fixed identity, no user config, UTC, no extra CA bundle. */
 export const TEST_ENV: NodeJS.ProcessEnv = {
-  ...process.env,
+  ...inheritedEnv,
   GIT_AUTHOR_NAME: 'Test',
   GIT_AUTHOR_EMAIL: 'test@example.invalid',
   GIT_COMMITTER_NAME: 'Test',
@@ -175,9 +179,39 @@ export function fingerprint(dir: string): string {
   return [`HEAD ${head}`, `status ${git(dir, ['status', '--porcelain', '--untracked-files=all'])}`, ...lines].join('\n');
 }
 
-/** A new workspace in a temp dir: `dws --batch init --hostname test ...args`. */
+/** The directory name of every workspace `newWorkspace` makes (and so its workspace name). */
+const WORKSPACE_DIR = 'ws';
+
+/**
+ * Per init arguments, a workspace made by a real `dws init` once per test file (per process),
+ * which `newWorkspace` copies: an init costs a dws and ~10 git processes, a copy none.
+ */
+const templates = new Map<string, Promise<string>>();
+
+/**
+ * A new workspace `<temp dir>/ws`, as `dws --batch init --hostname test ...args` makes it: a copy
+ * of this process's template for these args, whose only path-dependent file (the absolute paths
+ * in .dataworkspace/resource_local_params.json) is rewritten for its new place.
+ */
 export async function newWorkspace(args: string[] = []): Promise<string> {
-  const dir = tempDir();
-  await dwsOk(dir, ['--batch', 'init', '--hostname', 'test', ...args]);
+  const initArgs = ['--batch', 'init', '--hostname', 'test', ...args];
+  const key = JSON.stringify(initArgs);
+  let template = templates.get(key);
+  // cleanup() removes the templates with every other temp dir: make it again after that.
+  if (!template || !existsSync(await template)) {
+    template = (async () => {
+      const dir = join(tempDir('dws-template-'), WORKSPACE_DIR);
+      mkdirSync(dir);
+      await dwsOk(dir, initArgs);
+      return dir;
+    })();
+    templates.set(key, template);
+  }
+  const from = await template;
+  const dir = join(tempDir(), WORKSPACE_DIR);
+  cpSync(from, dir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  const local = join(dir, '.dataworkspace', 'resource_local_params.json');
+  const escaped = (path: string) => JSON.stringify(path).slice(1, -1);
+  writeFileSync(local, readFileSync(local, 'utf8').replaceAll(escaped(from), escaped(dir)));
   return dir;
 }

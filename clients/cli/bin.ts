@@ -1,25 +1,25 @@
 #!/usr/bin/env node
 /**
  * The `dws` executable. `--version` is answered here without loading anything else, so it
- * starts as fast as node itself; everything else loads the CLI on demand (STYLE.md 10).
+ * starts as fast as node itself; `run-step` (a Slurm job's step) loads the step runner alone;
+ * everything else loads the CLI on demand (STYLE.md 10).
  */
+import { commandOf } from './argv.js';
+
 const argv = process.argv.slice(2);
+const command = commandOf(argv);
+const stepSpec = command === 'run-step' ? argv[argv.indexOf('run-step') + 1] : undefined;
 if (argv.length === 1 && argv[0] === '--version') {
   process.stdout.write(`${__DWS_VERSION__}\n`);
+} else if (stepSpec !== undefined && !stepSpec.startsWith('-')) {
+  // A Slurm job of a step file (runner/executors/slurm.ts): the step runner alone, as the step
+  // file imports `dataworkspaces/step` alone; the CLI's commands would double the job's start.
+  await (await import('./commands/run-step.js')).runStep(stepSpec);
 } else {
-  if (commandOf(argv) === 'snapshot') {
+  if (command === 'snapshot') {
     // Hashing threads start on the other cores while this one loads the CLI (~80 ms).
     (await import('../../server/resources/hashtree/threads.js')).prestartHashThreads();
   }
   const { main } = await import('./main.js');
   process.exitCode = await main(argv);
-}
-
-/** The command word: the first argument that is not a global option or its value. */
-function commandOf(args: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--lock-timeout') i++;
-    else if (!args[i]!.startsWith('-')) return args[i];
-  }
-  return undefined;
 }

@@ -6,33 +6,52 @@
 import { Command, CommanderError } from 'commander';
 import { DwsError, InternalError, InvalidParamsError } from '../../protocol/errors.js';
 import { toJson } from './cli.js';
-import * as add from './commands/add.js';
-import * as clone from './commands/clone.js';
-import * as config from './commands/config.js';
-import * as deleteSnapshot from './commands/delete-snapshot.js';
-import * as store from './commands/store.js';
-import * as diff from './commands/diff.js';
-import * as demo from './commands/demo.js';
-import * as init from './commands/init.js';
-import * as lineage from './commands/lineage.js';
-import * as publish from './commands/publish.js';
-import * as pull from './commands/pull.js';
-import * as push from './commands/push.js';
-import * as report from './commands/report.js';
-import * as reproduce from './commands/reproduce.js';
-import * as restore from './commands/restore.js';
-import * as run from './commands/run.js';
-import * as runStep from './commands/run-step.js';
-import * as server from './commands/server.js';
-import * as snapshot from './commands/snapshot.js';
-import * as status from './commands/status.js';
-import * as version from './commands/version.js';
-import * as watch from './commands/watch.js';
+import { commandOf } from './argv.js';
 
-const COMMANDS = [init, add, snapshot, restore, deleteSnapshot, diff, config, status, report, lineage, version, demo, server, push, pull, publish, clone, run, runStep, watch, reproduce, store];
+interface CommandModule {
+  register(program: Command): void;
+}
 
-/** The whole command tree (also read by the docs generator for the command reference). */
-export function buildProgram(): Command {
+/**
+ * Each top-level command word and the module that registers it, in help order. A run loads only
+ * the module of its own command: loading all of them (and what they import) cost every dws
+ * process ~40 ms of CPU. `store` registers three words.
+ */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  init: () => import('./commands/init.js'),
+  add: () => import('./commands/add.js'),
+  snapshot: () => import('./commands/snapshot.js'),
+  restore: () => import('./commands/restore.js'),
+  'delete-snapshot': () => import('./commands/delete-snapshot.js'),
+  diff: () => import('./commands/diff.js'),
+  config: () => import('./commands/config.js'),
+  status: () => import('./commands/status.js'),
+  report: () => import('./commands/report.js'),
+  lineage: () => import('./commands/lineage.js'),
+  version: () => import('./commands/version.js'),
+  demo: () => import('./commands/demo.js'),
+  server: () => import('./commands/server.js'),
+  push: () => import('./commands/push.js'),
+  pull: () => import('./commands/pull.js'),
+  publish: () => import('./commands/publish.js'),
+  clone: () => import('./commands/clone.js'),
+  run: () => import('./commands/run.js'),
+  'run-step': () => import('./commands/run-step.js'),
+  watch: () => import('./commands/watch.js'),
+  reproduce: () => import('./commands/reproduce.js'),
+  gc: () => import('./commands/store.js'),
+  fsck: () => import('./commands/store.js'),
+  store: () => import('./commands/store.js'),
+};
+
+/**
+ * The command tree: with `command` (a known command word) only that command, else the whole
+ * tree (for help, suggestions, and the docs generator's command reference).
+ */
+export async function buildProgram(command?: string): Promise<Command> {
+  const loaders = command !== undefined && Object.hasOwn(COMMANDS, command) ? [COMMANDS[command]!] : Object.values(COMMANDS);
+  // One module may register several words: register each module once.
+  const modules = new Set(await Promise.all(loaders.map((load) => load())));
   const program = new Command('dws')
     .description('Data Workspaces: snapshot, restore, share and trace the data, code and results of a data-science project')
     .option('-b, --batch', 'never ask questions: fail where an answer would be needed')
@@ -42,7 +61,7 @@ export function buildProgram(): Command {
     .version(__DWS_VERSION__, '--version', 'print the version')
     .showSuggestionAfterError()
     .exitOverride();
-  for (const c of COMMANDS) c.register(program);
+  for (const m of modules) m.register(program);
   // Sub-commands inherit exitOverride and output settings.
   const configure = (cmd: Command) => {
     cmd.exitOverride().configureOutput({ outputError: () => {} });
@@ -54,17 +73,17 @@ export function buildProgram(): Command {
 
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(commandOf(argv));
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command that printed its result but did not succeed (a failed `dws run`) sets the code.
     return Number(process.exitCode ?? 0);
   } catch (e) {
-    return reportError(e, argv);
+    return reportError(e, argv, program);
   }
 }
 
-function reportError(e: unknown, argv: string[]): number {
+function reportError(e: unknown, argv: string[], program: Command): number {
   if (e instanceof CommanderError) {
     if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
     if (e.code === 'commander.help') return 2; // a group without its sub-command: help was shown
@@ -76,15 +95,15 @@ function reportError(e: unknown, argv: string[]): number {
     process.stdout.write(`${toJson({ error: err.toJSON() })}\n`);
   } else {
     if (argv.includes('--verbose') && e instanceof Error && !(e instanceof DwsError)) process.stderr.write(`${e.stack}\n`);
-    process.stderr.write(`${errorText(err, argv)}\n`);
+    process.stderr.write(`${errorText(err, argv, program)}\n`);
   }
   return err.exitCode;
 }
 
-function errorText(err: DwsError, argv: string[]): string {
+function errorText(err: DwsError, argv: string[], program: Command): string {
   switch (err.code) {
     case 'InvalidParams': {
-      const { path, usage } = commandUsage(argv);
+      const { path, usage } = commandUsage(argv, program);
       return `Usage: dws ${path}${usage}\nTry 'dws ${path}--help' for help.\n\nError: ${err.message}`;
     }
     case 'ConfigurationError':
@@ -102,8 +121,8 @@ function errorText(err: DwsError, argv: string[]): string {
 }
 
 /** The command words of argv (e.g. `report history `) and that command's usage line. */
-function commandUsage(argv: string[]): { path: string; usage: string } {
-  let cmd: Command = buildProgram();
+function commandUsage(argv: string[], program: Command): { path: string; usage: string } {
+  let cmd = program;
   let path = '';
   for (const a of argv) {
     if (a.startsWith('-')) continue;

@@ -15,6 +15,9 @@ import { z } from 'zod';
 import { METHODS, NOTIFICATIONS } from '../../protocol/index.js';
 import { buildProgram } from '../../clients/cli/main.js';
 
+/** The whole command tree (the CLI loads its commands on demand: load them all once, here). */
+const program = await buildProgram();
+
 /** Which part goes into which file (relative to the repository root). */
 export const GENERATED: { file: string; name: string; render: () => string }[] = [
   { file: 'docs/protocol.md', name: 'methods', render: methodTable },
@@ -100,7 +103,7 @@ const cell = (t: string) => t.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function methodTable(): string {
   // A method's name is its command path (`dws/report/history`: `dws report history`) when the CLI has that command.
-  const cli = new Set(commandsOf(buildProgram()).map(({ path }) => path.join(' ')));
+  const cli = new Set(commandsOf(program).map(({ path }) => path.join(' ')));
   const command = (method: string) => {
     const path = method.split('/').slice(1).join(' ');
     return cli.has(path) ? `[\`${path}\`](cli-reference.md#${anchor(`dws ${path}`)})` : '—';
@@ -136,7 +139,6 @@ function helpText(cmd: Command): string {
 }
 
 function commandReference(): string {
-  const program = buildProgram();
   const all = commandsOf(program);
   const sections = [
     `${all.length} commands. Each section is exactly what \`dws … --help\` prints.`,

@@ -100,6 +100,8 @@ export class SlurmExecutor implements Executor {
   private squeueBusy = false;
   private failed = false;
   private seq = 0;
+  /** The last sbatch call: the next one waits for it (see submit). */
+  private submitting: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly dir: string,
@@ -171,7 +173,8 @@ export class SlurmExecutor implements Executor {
     }
     writeFileSync(`${base}.sh`, jobScript(j.step.name, this.wsDir, body, status));
     const args = ['--parsable', `--job-name=dws:${j.step.name}`, `--output=${out}`, ...resourceArgs(j.step.resources), `${base}.sh`];
-    const r = await exec('sbatch', args);
+    const r = await this.submit(args);
+    if (r === null) throw new StepFailure('interrupted');
     if (r.code !== 0) {
       const said = r.stderr.trim().replace(/^sbatch: error: /gm, '').replace(/\n/g, '; ');
       throw new StepFailure(`Slurm refused the job: ${said || `sbatch exited with code ${r.code}`} (sbatch ${args.slice(3, -1).join(' ') || 'with no resource options'})`);
@@ -208,6 +211,19 @@ export class SlurmExecutor implements Executor {
       if (this.signal.aborted) void this.cancelAll();
       this.timer ??= setInterval(() => void this.tick(), TICK_MS);
     });
+  }
+
+  /**
+   * sbatch, one call at a time. When the DAG makes many steps ready at once, calls made together
+   * share this machine's CPUs and all finish late, so the first job reaches Slurm only when the
+   * last one does; one at a time, the first job starts while the others are being submitted (and
+   * the controller gets one request at a time, as sites ask of scripts).
+   */
+  private submit(args: string[]): Promise<{ code: number; stdout: string; stderr: string } | null> {
+    // Interrupted while waiting its turn: not submitted (null).
+    const call = this.submitting.then(() => (this.signal.aborted ? null : exec('sbatch', args)));
+    this.submitting = call;
+    return call;
   }
 
   /** After an interrupt: cancel what is left and wait until Slurm no longer runs or queues any of it. Then remove the run's job files, unless a job failed (its log stays). */
@@ -371,19 +387,20 @@ function resourceArgs(r: StepResources | undefined): string[] {
 /**
  * The job: check the node sees the workspace (else exit NO_WORKSPACE_EXIT, which dws explains),
  * run the step, then write "exit start-ms end-ms node" to the status file (renamed into place,
- * so dws never reads half of it) and end with the step's exit code.
+ * so dws never reads half of it) and end with the step's exit code. The node is Slurm's name for
+ * it (SLURMD_NODENAME, what squeue and scontrol show), which may differ from its hostname.
  */
 function jobScript(step: string, wsDir: string, body: string, status: string): string {
   return `#!/bin/sh
 # dws run --executor slurm: step ${step.replace(/\n/g, ' ')}
 if [ ! -d ${q(join(wsDir, '.dataworkspace'))} ]; then
-  echo "dws: node $(hostname) cannot see the workspace ${wsDir.replace(/["$`\\]/g, '\\$&')}: it must be on a filesystem every node shares" >&2
+  echo "dws: node \${SLURMD_NODENAME:-$(hostname)} cannot see the workspace ${wsDir.replace(/["$`\\]/g, '\\$&')}: it must be on a filesystem every node shares" >&2
   exit ${NO_WORKSPACE_EXIT}
 fi
 start=$(date +%s%3N)
 ${body}
 code=$?
-printf '%s %s %s %s\\n' "$code" "$start" "$(date +%s%3N)" "$(hostname)" > ${q(`${status}.tmp`)} && mv ${q(`${status}.tmp`)} ${q(status)}
+printf '%s %s %s %s\\n' "$code" "$start" "$(date +%s%3N)" "\${SLURMD_NODENAME:-$(hostname)}" > ${q(`${status}.tmp`)} && mv ${q(`${status}.tmp`)} ${q(status)}
 exit $code
 `;
 }

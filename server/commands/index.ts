@@ -49,6 +49,19 @@ export const HANDLERS: { [M in MethodName]: () => Promise<Handler<M>> } = {
   'dws/run': async () => (await import('./run.js')).run,
 };
 
+/** Handlers already loaded: a second `import()` of a loaded module still costs a module-map lookup per request. */
+const loaded = new Map<MethodName, Promise<Handler<MethodName>>>();
+
+function handlerOf<M extends MethodName>(method: M): Promise<Handler<M>> {
+  let h = loaded.get(method);
+  if (h === undefined) {
+    h = HANDLERS[method]() as Promise<Handler<MethodName>>;
+    loaded.set(method, h);
+    h.catch(() => loaded.delete(method)); // a failed load is tried again next time
+  }
+  return h as Promise<Handler<M>>;
+}
+
 export function isMethodName(name: string): name is MethodName {
   return Object.hasOwn(METHODS, name);
 }
@@ -60,7 +73,7 @@ export async function callMethod<M extends MethodName>(ctx: Context, method: M, 
   if (!parsed.success) {
     throw new InvalidParamsError(`Invalid params for ${method}: ${z.prettifyError(parsed.error)}`, { issues: parsed.error.issues });
   }
-  const handler = (await HANDLERS[method]()) as Handler<M>;
+  const handler = await handlerOf(method);
   const run = () => handler(ctx, parsed.data as ValidParamsOf<(typeof METHODS)[M]>);
   // Changes are serialized by the workspace lock, across this process and any other dws.
   const lockFile = def.mutates ? workspaceLockFile(ctx.cwd, (parsed.data as { workspaceDir?: unknown }).workspaceDir) : null;

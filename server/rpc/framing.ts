@@ -50,6 +50,17 @@ export type MessageCheck = (m: Message) => string | null;
 
 type State = 'header' | 'body' | 'skip' | 'resync' | 'closed';
 
+let arrived = 0;
+
+/**
+ * Messages delivered so far by every reader of this process. While it has not moved, every
+ * request being handled was read before any given moment since (watch.ts uses it to reuse a
+ * stat check for the requests that were already waiting when it was made).
+ */
+export function arrivals(): number {
+  return arrived;
+}
+
 export class FramedMessageReader extends AbstractMessageReader implements MessageReader {
   private buf: Buffer = Buffer.alloc(0);
   private off = 0;
@@ -280,6 +291,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
       this.reject({ id: id === undefined ? null : id, code: INVALID_PARAMS, message: invalid, fatal: false, reply: id !== undefined });
       return;
     }
+    arrived++;
     this.callback?.(m);
   }
 }

@@ -40,6 +40,13 @@ export function serve(connection: Connection, options: ServeOptions): void {
   let mutations: Promise<unknown> = Promise.resolve();
   const base: Context = createContext({ cwd: options.cwd, log: options.log, watched: options.watched });
   const workspaces = new Workspaces(options.cwd);
+  // A kept answer (watch.ts) is the same object each time it is given: made plain once.
+  const plain = new WeakMap<object, unknown>();
+  const plainJson = (result: unknown): unknown => {
+    if (typeof result !== 'object' || result === null) return toPlainJson(result);
+    if (!plain.has(result)) plain.set(result, toPlainJson(result));
+    return plain.get(result);
+  };
 
   const call: Call = async (name, params, o = {}) => {
     const tokens = o.tokens ?? [];
@@ -53,16 +60,18 @@ export function serve(connection: Connection, options: ServeOptions): void {
     // A request cancelled while it waited for its turn changes nothing.
     const run = () => (ctx.signal?.aborted ? Promise.reject(ctx.signal.reason) : callMethod(ctx, name, params ?? {}));
     try {
-      if (!METHODS[name].mutates) return toPlainJson(await run());
+      if (!METHODS[name].mutates) return plainJson(await run());
       // Serialize changes: each waits for the previous one, whatever its outcome.
       const next = mutations.then(run, run);
       mutations = next.catch(() => undefined);
-      return toPlainJson(await next);
+      return plainJson(await next);
     } catch (e) {
       if (tokens.some((t) => t.isCancellationRequested)) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${name} was cancelled before it changed anything`);
       throw toResponseError(e, options.log);
     } finally {
       done();
+      // Whatever a change did (or half did), answers kept from before may be wrong now.
+      if (METHODS[name].mutates) options.watched?.forget();
     }
   };
 

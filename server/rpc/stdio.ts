@@ -1,10 +1,11 @@
 /** `dws server --stdio`: a language server (LSP framing) on stdin/stdout; logs go to stderr only. */
-import { createConnection, ProposedFeatures, StreamMessageWriter, type Message } from 'vscode-languageserver/node.js';
+import { createConnection, ProposedFeatures, type Message } from 'vscode-languageserver/node.js';
 import { workspaceChanged } from '../../protocol/server-events.js';
 import type { Logger } from '../context.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, FramedMessageReader } from './framing.js';
 import { checkLspParams } from './lsp/params.js';
 import { serve } from './serve.js';
+import { BatchingMessageWriter } from './writer.js';
 import { WorkspaceWatcher } from './watch.js';
 
 export async function runStdioServer(options: { cwd: string; verbose: boolean; maxMessageBytes?: number | undefined }): Promise<void> {
@@ -13,7 +14,7 @@ export async function runStdioServer(options: { cwd: string; verbose: boolean; m
   // stdout carries JSON-RPC only: console output of anything running in this process (a step
   // file's top level while it loads, a library) goes to stderr instead.
   for (const m of ['log', 'info', 'debug', 'dir', 'table'] as const) console[m] = console.error;
-  const writer = new StreamMessageWriter(process.stdout);
+  const writer = new BatchingMessageWriter(process.stdout);
   let shutdownRequested = false;
   // A bad frame is answered and skipped (framing.ts): one client owns this stream, so recovering
   // is better than closing it.

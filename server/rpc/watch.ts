@@ -9,7 +9,14 @@
  *
  * A hash is cached as the promise of its computation at the time it was asked for; a change event
  * drops it, so a computation that raced with a change is never reused.
+ *
+ * Whole answers (`dws/status`) are kept too (remember): an answer is reused only while no file
+ * event arrived since its computation began, no command that may change a workspace ran
+ * (forget), and every file it read outside the watched resources (metadata, git state, run
+ * cache, step files) has the same stat. An answer computed within RACY_MS of one of those files'
+ * mtime is not kept: a second write in the same clock tick would leave the stat unchanged.
  */
+import { statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { createContext, type Logger, type WatchedState } from '../context.js';
 import { currentCompareHash } from '../../lineage/current-hash.js';
@@ -18,10 +25,25 @@ import { GitRepoResource } from '../resources/git.js';
 import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { isWithin } from '../workspace/paths.js';
+import { arrivals } from './framing.js';
 import { META_DIR, Workspace } from '../workspace/workspace.js';
 
 /** Changes arriving within this many ms are reported in one notification. */
 const BATCH_MS = 30;
+/** Answers computed this close to a file's mtime are not kept (racy mtime, as git's racy-git rule). */
+const RACY_MS = 50;
+/** Answers kept at most (one per workspace and params; LRU). */
+const MAX_ANSWERS = 32;
+
+interface KeptAnswer {
+  value: unknown;
+  /** The change count when its computation began. */
+  changes: number;
+  /** File -> its stat signature when the answer was computed. */
+  stats: Map<string, string>;
+  /** arrivals() at the last time the stats were found unchanged. */
+  checkedAt: number;
+}
 
 interface Followed {
   started: Promise<void>;
@@ -38,6 +60,9 @@ export class WorkspaceWatcher implements WatchedState {
   private readonly listeners = new Set<(e: WorkspaceChangedParams) => void>();
   private readonly pending = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | null = null;
+  /** File events and forget() calls so far: a kept answer is good only at the count it was computed at. */
+  private changes = 0;
+  private readonly answers = new Map<string, KeptAnswer>();
 
   constructor(private readonly log: Logger) {}
 
@@ -68,6 +93,42 @@ export class WorkspaceWatcher implements WatchedState {
       h.catch(() => f.hashes.delete(r.name));
     }
     return h;
+  };
+
+  remember = async <T>(key: string, compute: () => Promise<{ value: T; files: string[] | null }>): Promise<T> => {
+    const kept = this.answers.get(key);
+    if (kept !== undefined) {
+      this.answers.delete(key);
+      // A request read before the last check was sent before it: that check's answer is good for
+      // it (the state it saw is one the request could have seen). Later requests check again.
+      const checked = kept.checkedAt === arrivals() || [...kept.stats].every(([file, sig]) => signature(statSync(file, { throwIfNoEntry: false })) === sig);
+      if (kept.changes === this.changes && checked) {
+        kept.checkedAt = arrivals();
+        this.answers.set(key, kept); // most recently used last
+        return kept.value as T;
+      }
+    }
+    const changes = this.changes;
+    const started = Date.now();
+    const { value, files } = await compute();
+    if (files === null) return value;
+    const stats = new Map<string, string>();
+    let racy = false;
+    for (const file of files) {
+      const st = statSync(file, { throwIfNoEntry: false });
+      stats.set(file, signature(st));
+      racy ||= st !== undefined && st.mtimeMs > started - RACY_MS;
+    }
+    if (changes === this.changes && !racy) {
+      this.answers.set(key, { value, changes, stats, checkedAt: arrivals() });
+      if (this.answers.size > MAX_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
+    }
+    return value;
+  };
+
+  forget = (): void => {
+    this.changes++;
+    this.answers.clear();
   };
 
   async close(): Promise<void> {
@@ -123,6 +184,7 @@ export class WorkspaceWatcher implements WatchedState {
   }
 
   private changed(dir: string, f: Followed, path: string): void {
+    this.forget();
     if (isWithin(path, join(dir, META_DIR))) {
       // The resource list changed: every hash may be of something else now, and the watched
       // directories may be others.
@@ -158,4 +220,9 @@ export class WorkspaceWatcher implements WatchedState {
       for (const [workspaceDir, resources] of batches) for (const l of this.listeners) l({ workspaceDir, resources: [...resources].sort() });
     }, BATCH_MS);
   }
+}
+
+/** What tells a changed file (or directory) from an unchanged one without reading it; missing files too. */
+function signature(st: Stats | undefined): string {
+  return st === undefined ? 'missing' : `${st.ino} ${st.size} ${st.mtimeMs} ${st.ctimeMs}`;
 }

@@ -13,7 +13,7 @@
  * store lacks (the user's unsnapshotted work), unless `force`, which stores that content first.
  * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content.
  */
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, chmodSync, rmdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, chmodSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore, type ObjectLocation } from './store.js';
@@ -29,8 +29,11 @@ export interface ScannedTree {
   trees: Map<string, Buffer>;
 }
 
-/** Scan `root` (hashing with the stat cache `cacheFile`, which it updates). */
-export async function scanTree(root: string, cacheFile: string | null, onWarning?: (m: string) => void): Promise<ScannedTree> {
+/**
+ * Scan `root` (hashing with the stat cache `cacheFile`, which it updates). `unreadUnlessCached`:
+ * files the cache does not vouch for are not read (hashtree's option; they differ from any target).
+ */
+export async function scanTree(root: string, cacheFile: string | null, onWarning?: (m: string) => void, unreadUnlessCached = false): Promise<ScannedTree> {
   const trees = new Map<string, Buffer>();
   if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees };
   const r = await computeHashTree({
@@ -39,6 +42,7 @@ export async function scanTree(root: string, cacheFile: string | null, onWarning
     treeDir: null,
     ...(cacheFile !== null ? { cacheFile } : {}),
     ...(onWarning ? { onWarning } : {}),
+    unreadUnlessCached,
     store: { session: null, has: () => true, hasBinary: () => true, putSmall: (id, bytes) => trees.set(id, bytes), adoptLarge: () => {}, recordPacked: () => {} },
   });
   return { root, tree: r.storeRoot!, trees };
@@ -210,12 +214,7 @@ export function applyRestore(store: ContentStore, root: string, plan: RestorePla
     for (const w of writes) {
       if (w.entry.mode === MODE_LINK) symlinkSync(store.read(w.entry.id).toString('utf8'), w.path);
       else {
-        const fd = openSync(w.path, 'wx', w.entry.mode === MODE_EXEC ? 0o777 : 0o666);
-        try {
-          store.writeObjectTo(w.entry.id, fd, w.loc);
-        } finally {
-          closeSync(fd);
-        }
+        store.copyObjectTo(w.entry.id, w.path, w.entry.mode === MODE_EXEC ? 0o777 : 0o666, 'wx', w.loc);
       }
       if ((++done & 255) === 0) onProgress?.(done, total);
     }

@@ -14,7 +14,7 @@
  * content), so every entry names trees only, and gc (server/commands/gc.ts) keeps what they reach.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { computeHashTree } from '../resources/hashtree/index.js';
@@ -170,7 +170,8 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
       }
       // A file where a directory was: the directory restore replaces it.
       if (existsSync(o.path) && !lstatSync(o.path).isDirectory()) rmSync(o.path);
-      const current = await scanTree(o.path, statCacheFile(o.path), (m) => ws.ctx.log.warn(m));
+      // The output is overwritten: a file the stat cache does not vouch for is rewritten, not read.
+      const current = await scanTree(o.path, statCacheFile(o.path), (m) => ws.ctx.log.warn(m), true);
       for (let missing = missingTrees(store, current, rec.tree); missing.length > 0; missing = missingTrees(store, current, rec.tree)) {
         await fetchOrFail(ws, store, new Set(missing), what);
       }
@@ -187,12 +188,7 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
       // write outside the declared outputs); a corrupt object fails the restore and the step runs.
       mkdirSync(dirname(p.o.path), { recursive: true });
       if (existsSync(p.o.path) && lstatSync(p.o.path).isDirectory()) rmSync(p.o.path, { recursive: true });
-      const fd = openSync(p.o.path, 'w', 0o666);
-      try {
-        store.writeObjectTo(p.file!.id, fd);
-      } finally {
-        closeSync(fd);
-      }
+      store.copyObjectTo(p.file!.id, p.o.path);
       const mode = statSync(p.o.path).mode & 0o777;
       chmodSync(p.o.path, p.file!.mode === MODE_EXEC ? mode | ((mode & 0o444) >> 2) : mode & ~0o111);
     }

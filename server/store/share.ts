@@ -68,7 +68,7 @@ export function knownTrees(ws: Workspace): Map<string, Set<string>> {
  */
 export async function materializeLatest(ws: Workspace, resources: Resource[], unchangedSince?: Map<string, Set<string>>): Promise<string[]> {
   const latest = latestTrees(ws);
-  const candidates = resources.filter((r) => r.storeFiles && usesContentStore(r.params) && latest.has(r.name) && r.role !== 'results');
+  const candidates = storedResources(resources).filter((r) => latest.has(r.name) && r.role !== 'results');
   if (candidates.length === 0) return [];
   return withStoreLock(ws, 'dws materialize', async () => {
     const store = workspaceStore(ws);
@@ -114,9 +114,14 @@ export interface FileChanges {
   deleted: string[];
 }
 
+/** The resources whose files are kept in the content store (changesSinceSnapshot compares those). */
+export function storedResources(resources: Resource[]): Resource[] {
+  return resources.filter((r) => r.storeFiles && usesContentStore(r.params));
+}
+
 /** What changed in each local-files/rclone resource since its latest snapshot (stat cache: no content read for unchanged files). */
 export async function changesSinceSnapshot(ws: Workspace, resources: Resource[]): Promise<FileChanges[]> {
-  const withFiles = resources.filter((r) => r.storeFiles && usesContentStore(r.params));
+  const withFiles = storedResources(resources);
   if (withFiles.length === 0) return [];
   const latest = new Map<string, { hash: string; tree: string }>();
   for (const md of new SnapshotStore(ws).history()) {

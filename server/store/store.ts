@@ -6,6 +6,7 @@
  *
  *   <store>/packs/<name>.pack + <name>.idx    small objects
  *   <store>/objects/<2 hex>/<38 hex>           large objects (read-only files)
+ *   <store>/verified-large/<40 hex>            large objects whose bytes were checked (verifyLarge)
  *   <store>/tmp/                               being written (invisible; gc clears old ones)
  *   <store>/lock                               held by gc, and by writers while they store
  *   <store>/workspaces/<id>                    the workspaces using this store (gc asks them all)
@@ -14,7 +15,7 @@
  * through their index), and every read checks the bytes against the id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
@@ -22,6 +23,7 @@ import { oneShotSha1 } from '../resources/hashtree/hash-files.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
 import { faultPoint } from '../workspace/fault.js';
+import { atomicWriteFile } from '../workspace/files.js';
 
 /** Files this long or longer become objects of their own; shorter ones go into packs. */
 export const LARGE_OBJECT_BYTES = 1 << 20;
@@ -64,6 +66,7 @@ export class ContentStore {
   readonly packDir: string;
   readonly objectDir: string;
   readonly tmpDir: string;
+  readonly verifiedDir: string;
   private packs: PackIndex[] = [];
   private loose = new Set<string>();
   /** Objects stored by this process since the indexes were read. */
@@ -85,12 +88,13 @@ export class ContentStore {
     this.packDir = join(dir, 'packs');
     this.objectDir = join(dir, 'objects');
     this.tmpDir = join(dir, 'tmp');
+    this.verifiedDir = join(dir, 'verified-large');
   }
 
   /** Open (creating it if needed) the store at `dir`; throws an Error naming the directory if it cannot be used. */
   static open(dir: string): ContentStore {
     const s = new ContentStore(dir);
-    for (const d of [s.packDir, s.objectDir, s.tmpDir]) mkdirSync(d, { recursive: true });
+    for (const d of [s.packDir, s.objectDir, s.tmpDir, s.verifiedDir]) mkdirSync(d, { recursive: true });
     s.reload();
     return s;
   }
@@ -181,7 +185,7 @@ export class ContentStore {
     return join(this.objectDir, id.slice(0, 2), id.slice(2));
   }
 
-  /** The bytes of an object (for trees and link targets; files go through writeObjectTo). Checked against the id. */
+  /** The bytes of an object (for trees and link targets; files go through copyObjectTo). Checked against the id. */
   read(id: string, loc = this.locate(id)): Buffer {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
     if (loc.pack < -1) {
@@ -199,29 +203,55 @@ export class ContentStore {
     return bytes;
   }
 
-  /** Write an object's bytes to `fd`, hashing them on the way; throws CorruptObjectError (after writing) when they do not match. */
-  writeObjectTo(id: string, fd: number, loc = this.locate(id)): number {
+  /**
+   * Make the file `dest` (opened with `flags` and `mode`, as openSync does) hold an object. A
+   * large object is checked once (verifyLarge) and copied by the kernel (copyFileSync:
+   * copy_file_range, a reflink where the filesystem has them), not read into this process; a
+   * packed one is read and checked. Throws CorruptObjectError (before writing a large one).
+   */
+  copyObjectTo(id: string, dest: string, mode = 0o666, flags: 'w' | 'wx' = 'w', loc = this.locate(id)): void {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
-    if (loc.pack !== -1) {
-      const bytes = this.read(id, loc);
-      writeAll(fd, bytes);
-      return bytes.length;
+    const fd = openSync(dest, flags, mode);
+    let created: number;
+    try {
+      if (loc.pack !== -1) {
+        writeAll(fd, this.read(id, loc));
+        return;
+      }
+      created = fstatSync(fd).mode & 0o7777;
+    } finally {
+      closeSync(fd);
     }
-    const src = openSync(this.loosePath(id), 'r');
+    this.verifyLarge(id);
+    copyFileSync(this.loosePath(id), dest);
+    chmodSync(dest, created); // copyFileSync gives dest the object's read-only mode
+  }
+
+  /**
+   * Check a large object's bytes against its id once: <store>/verified-large/<id> records the
+   * object file's inode, size and mtime when its bytes hashed to its id, so it is not read again
+   * until the file changes (replaced by a fetch or a repair). Throws CorruptObjectError.
+   */
+  verifyLarge(id: string): void {
+    const record = join(this.verifiedDir, id);
+    const stamp = this.largeStamp(id);
+    if (readIfExists(record) === stamp) return;
     const h = createHash('sha1');
     const buf = Buffer.allocUnsafe(CHUNK);
-    let total = 0;
+    const fd = openSync(this.loosePath(id), 'r');
     try {
-      for (let n = readSync(src, buf, 0, CHUNK, null); n > 0; n = readSync(src, buf, 0, CHUNK, null)) {
-        h.update(buf.subarray(0, n));
-        writeAll(fd, buf.subarray(0, n));
-        total += n;
-      }
+      for (let n = readSync(fd, buf, 0, CHUNK, null); n > 0; n = readSync(fd, buf, 0, CHUNK, null)) h.update(buf.subarray(0, n));
     } finally {
-      closeSync(src);
+      closeSync(fd);
     }
     if (h.digest('hex') !== id) throw new CorruptObjectError(id, this.loosePath(id));
-    return total;
+    atomicWriteFile(record, stamp);
+  }
+
+  /** What identifies the current file of a large object: a replaced or rewritten file differs. */
+  private largeStamp(id: string): string {
+    const st = statSync(this.loosePath(id), { bigint: true });
+    return `${st.ino} ${st.size} ${st.mtimeNs}\n`;
   }
 
   /** Store a small object (tree, link target, a file read by this thread) unless present. */
@@ -440,6 +470,14 @@ class SmallObjectWriter {
     this.flush();
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+  }
+}
+
+function readIfExists(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
   }
 }
 

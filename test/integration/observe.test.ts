@@ -40,6 +40,25 @@ describe('observed writes', () => {
     expect((JSON.parse(again.stdout) as { observedWrites: Array<{ path: string }> }).observedWrites.map((w) => w.path)).toEqual(['intermediate-data/stray.txt']);
   });
 
+  it('a file written in a directory the step creates (two levels deep) is reported, and so are the new directories', async () => {
+    const DEEP = stepSource({
+      name: 'deep',
+      inputs: { raw: 'source-data:/in.txt' },
+      outputs: { out: 'intermediate-data:/declared' },
+      body: `    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'ok.txt'), 'ok');
+    mkdirSync(join(workspaceDir, 'intermediate-data', 'fresh', 'deep'), { recursive: true });
+    writeFileSync(join(workspaceDir, 'intermediate-data', 'fresh', 'deep', 'stray.txt'), 'not declared');`,
+    });
+    const dir = await stepWorkspace({ 'deep.step.mjs': DEEP });
+    const r = await dws(dir, ['--json', 'run', 'code/deep.step.mjs', '--no-snapshot']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { observedWrites: Array<{ path: string; step?: string }> }).observedWrites).toEqual(
+      ['intermediate-data/fresh', 'intermediate-data/fresh/deep', 'intermediate-data/fresh/deep/stray.txt'].map((path) => expect.objectContaining({ path, step: 'deep' })),
+    );
+    expect(noMarkers(dir)).toEqual([]);
+  });
+
   it('--strict fails the run: exit 1, no snapshot', async () => {
     const dir = await stepWorkspace({ 'stray.step.mjs': STRAY });
     const before = gitLog(dir);

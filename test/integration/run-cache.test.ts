@@ -5,7 +5,8 @@
  * objects fetched from the store remote); an entry whose objects are gone falls back to running;
  * --force reruns. The step counts its executions in a file outside the workspace.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, dws, dwsOk, git, readJson, tempDir, TEST_ENV } from '../helpers.js';
@@ -97,6 +98,48 @@ describe('the run cache remembers every successful run', () => {
     expect(runs(counter)).toBe(2);
     // The same outputs again: no second entry for the same fingerprint.
     expect(entries(dir)).toHaveLength(1);
+  });
+
+  it('restores a large file output by copying its store object, checked once (a record in verified-large); the copy is the user\'s, writable', async () => {
+    const dir = await stepWorkspace({});
+    // 3 MB depending on the param v: an object of its own in the store.
+    writeFileSync(join(dir, 'big.mjs'), `import { writeFileSync } from 'node:fs';
+const v = JSON.parse(process.env.DWS_PARAMS).v;
+writeFileSync(JSON.parse(process.env.DWS_OUTPUTS)['intermediate-data:/big.bin'], Buffer.alloc(3 << 20, v));
+`);
+    const big = (v: number) => dws(dir, ['--json', 'run', '--name', 'big', '--out', 'intermediate-data:/big.bin', '--param', `v=${v}`, '--no-snapshot', '--', process.execPath, 'big.mjs']);
+    const file = join(dir, 'intermediate-data', 'big.bin');
+    for (const v of [1, 2]) expect((await big(v)).code).toBe(0);
+    const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+    const id = sha1(Buffer.alloc(3 << 20, 1));
+    const record = join(dir, '.git', 'dws', 'store', 'verified-large', id);
+    expect(existsSync(record)).toBe(false);
+    for (let i = 0; i < 2; i++) {
+      const back = await big(1);
+      expect(back.code, back.stderr).toBe(0);
+      expect((JSON.parse(back.stdout) as { steps: Array<{ status: string }> }).steps[0]!.status).toBe('restored');
+      expect(sha1(readFileSync(file))).toBe(id);
+      expect(statSync(file).mode & 0o200).toBe(0o200); // not the store's read-only mode
+      const obj = statSync(join(dir, '.git', 'dws', 'store', 'objects', id.slice(0, 2), id.slice(2)), { bigint: true });
+      expect(readFileSync(record, 'utf8')).toBe(`${obj.ino} ${obj.size} ${obj.mtimeNs}\n`);
+      expect((await big(2)).code).toBe(0);
+    }
+  });
+
+  it('does not read an output file it is about to replace: one the stat cache does not vouch for is rewritten, even when equal', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    await runJson(dir, ['--param', 'scale=2']);
+    await runJson(dir, ['--param', 'scale=3']);
+    // The first run's bytes, written just now: too recent for the stat cache to vouch for them.
+    const out = join(dir, 'intermediate-data', 'scaled', 'out.txt');
+    writeFileSync(out, '42\n');
+    const ino = statSync(out).ino;
+    const back = await runJson(dir, ['--param', 'scale=2']);
+    expect(back.result.steps[0]!.status).toBe('restored');
+    expect(output(dir)).toBe('42\n');
+    expect(statSync(out).ino).not.toBe(ino); // replaced, not compared
+    expect(runs(counter)).toBe(2);
   });
 
   it('runs the step, saying why, when an entry objects are neither in the store nor on a store remote', async () => {

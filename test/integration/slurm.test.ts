@@ -4,7 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
 import { registerCommands } from '../../clients/vscode/src/commands.js';
@@ -26,9 +27,9 @@ afterAll(async () => {
   cleanup();
 });
 
-/** A step file; `body` is its run function's body (inputs, outputs, results, log in scope). */
-function step(o: { name: string; inputs?: Record<string, string>; outputs: Record<string, string>; body: string; extra?: string }): string {
-  return `import { defineStep } from 'dataworkspaces';
+/** A step file; `body` is its run function's body (inputs, outputs, results, log in scope); it imports defineStep `from` dataworkspaces (or a subpath). */
+function step(o: { name: string; inputs?: Record<string, string>; outputs: Record<string, string>; body: string; extra?: string; from?: string }): string {
+  return `import { defineStep } from '${o.from ?? 'dataworkspaces'}';
 import { readFileSync, writeFileSync } from 'node:fs';
 export default defineStep({
   name: ${JSON.stringify(o.name)},
@@ -44,17 +45,20 @@ ${o.body}
 const num = (f: string) => `Number(readFileSync(${f}, 'utf8'))`;
 
 /**
- * Four steps, one pipeline file: left and right (independent step files, each reading its own
- * input), join (a step file reading both, writes results), and total, an any-language command
- * step (sh + awk) declared in dws.yaml with the resources its job asks of Slurm.
+ * Four steps, one pipeline file: left and right (independent step files of 1.5 s, each reading
+ * its own input, importing the step API alone: dataworkspaces/step), join (a step file reading
+ * both, writes results), and total, an any-language command step (sh + awk) declared in dws.yaml
+ * with the resources its job asks of Slurm.
  */
 async function pipelineWorkspace(): Promise<string> {
   const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
   writeFileSync(join(dir, 'source-data', 'a.txt'), '21');
   writeFileSync(join(dir, 'source-data', 'b.txt'), '5');
   const code = join(dir, 'code');
-  writeFileSync(join(code, 'left.step.ts'), step({ name: 'left', inputs: { a: 'source-data:/a.txt' }, outputs: { out: 'intermediate-data:/left.txt' }, body: `    log('doubling');\n    writeFileSync(outputs.out, String(${num('inputs.a')} * 2) + '\\n');` }));
-  writeFileSync(join(code, 'right.step.ts'), step({ name: 'right', inputs: { b: 'source-data:/b.txt' }, outputs: { out: 'intermediate-data:/right.txt' }, body: `    console.log('tripling');\n    writeFileSync(outputs.out, String(${num('inputs.b')} * 3) + '\\n');` }));
+  // Long enough that the two overlap however far apart their jobs start on a busy machine.
+  const wait = '    await new Promise((r) => setTimeout(r, 1500));\n';
+  writeFileSync(join(code, 'left.step.ts'), step({ name: 'left', from: 'dataworkspaces/step', inputs: { a: 'source-data:/a.txt' }, outputs: { out: 'intermediate-data:/left.txt' }, body: `    log('doubling');\n${wait}    writeFileSync(outputs.out, String(${num('inputs.a')} * 2) + '\\n');` }));
+  writeFileSync(join(code, 'right.step.ts'), step({ name: 'right', from: 'dataworkspaces/step', inputs: { b: 'source-data:/b.txt' }, outputs: { out: 'intermediate-data:/right.txt' }, body: `    console.log('tripling');\n${wait}    writeFileSync(outputs.out, String(${num('inputs.b')} * 3) + '\\n');` }));
   writeFileSync(
     join(code, 'join.step.ts'),
     step({ name: 'join', inputs: { l: 'intermediate-data:/left.txt', r: 'intermediate-data:/right.txt' }, outputs: { results: 'results' }, body: `    await results.write({ sum: ${num('inputs.l')} + ${num('inputs.r')} });` }),
@@ -192,6 +196,37 @@ describe('dws run --executor slurm: a four-step pipeline on a real Slurm', () =>
   }, 180_000); // five dws runs, four of them on the cluster: more than the default minute on a busy machine
 });
 
+describe('dws run --executor slurm: jobs', () => {
+  it('submits one sbatch at a time, however many steps are ready at once', async () => {
+    const dir = await newWorkspace(['--create-resources', 'intermediate-data']);
+    const steps = ['a', 'b', 'c', 'd'].map((n) => `  - name: ${n}\n    command: echo ${n} > intermediate-data/${n}.txt\n    outputs: [intermediate-data:/${n}.txt]\n`);
+    writeFileSync(join(dir, 'dws.yaml'), `steps:\n${steps.join('')}`);
+    // sbatch on PATH is the real one behind a script noting when each call starts and ends.
+    const bin = tempDir('dws-bin-');
+    const calls = join(bin, 'calls');
+    writeFileSync(join(bin, 'sbatch'), `#!/bin/sh\necho start >> ${calls}\n${requireOnPath(['sbatch'], 'apt-get install slurm-client')} "$@"\ncode=$?\necho end >> ${calls}\nexit $code\n`, { mode: 0o755 });
+    const r = await dws(dir, ['run', '--executor', 'slurm'], { env: { ...env, PATH: `${bin}:${env.PATH}` } });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain('Run succeeded: 4 ran, 0 skipped.');
+    expect(readFileSync(calls, 'utf8')).toBe('start\nend\n'.repeat(4));
+  });
+
+  it("a step file's job loads the step runner and dataworkspaces/step alone: not the CLI, not the integration API", async () => {
+    const dir = await newWorkspace(['--create-resources', 'code,intermediate-data']);
+    writeFileSync(join(dir, 'code', 'one.step.ts'), step({ name: 'one', from: 'dataworkspaces/step', outputs: { out: 'intermediate-data:/one.txt' }, body: "    writeFileSync(outputs.out, '1');" }));
+    // Node lists each module it loads (NODE_DEBUG=esm, on stderr); the job's stderr comes back as the step's lines.
+    const r = await dws(dir, ['run', '--executor', 'slurm', 'code/'], { env: { ...env, NODE_DEBUG: 'esm' } });
+    expect(r.code, r.stdout).toBe(0);
+    expect(readFileSync(join(dir, 'intermediate-data', 'one.txt'), 'utf8')).toBe('1');
+    const dist = dirname(DWS);
+    const loaded = [...r.stderr.matchAll(/^\[one\] ESM \d+: Storing (file:\/\/\S+) /gm)].map((m) => fileURLToPath(m[1]!)).filter((f) => f.startsWith(`${dist}/`));
+    expect(loaded).toContain(join(dist, 'step.js'));
+    expect(loaded).not.toContain(join(dist, 'index.js'));
+    // The CLI's program (the text of its --batch option) is in none of them.
+    for (const f of loaded) expect(readFileSync(f, 'utf8'), f).not.toContain('never ask questions: fail where an answer would be needed');
+  });
+});
+
 describe('dws run --executor slurm: editors', () => {
   it("the server's run progress carries each job's id and state, and VS Code's Steps output shows them", async () => {
     const ws = await pipelineWorkspace();
@@ -286,6 +321,22 @@ describe('dws run --executor slurm: failures', () => {
     expect(readdirSync(join(dir, '.dataworkspace', 'current_lineage')).filter((f) => f.startsWith('intermediate'))).toEqual([]);
     expect(gitLog(dir)[0]).toBe(head);
   });
+
+  it('fails a step whose node cannot see the workspace (its job exits 97 before the step) naming the job, the node and the workspace', async () => {
+    // The job runs as nobody, who cannot enter the workspace's private temporary directory: a node
+    // without the shared filesystem. (Its output goes nowhere and it starts in /: nobody can write or enter neither of dws's.)
+    const dir = await newWorkspace(['--create-resources', 'intermediate-data']);
+    writeFileSync(
+      join(dir, 'dws.yaml'),
+      "steps:\n  - name: blind\n    command: echo x > intermediate-data/x.txt\n    outputs: [intermediate-data:/x.txt]\n    resources: { sbatch: ['--uid=nobody', '--chdir=/', '--output=/dev/null'] }\n",
+    );
+    const r = await dws(dir, ['run', '--executor', 'slurm'], { env });
+    expect(r.code).toBe(1);
+    const id = jobsOf(r.stderr).get('blind')!.id;
+    expect(cluster.run('scontrol', ['show', 'job', '--oneliner', id])).toMatch(/\bExitCode=97:0\b/);
+    expect(r.stdout).toContain(`blind failed: Slurm job ${id} could not see the workspace ${dir} on node ${cluster.node}: the workspace must be on a filesystem every node shares (docs/slurm.md).`);
+    expect(r.stdout).toContain('Run failed: 0 ran, 0 skipped, 1 failed.');
+  }, 180_000); // the job's end is seen through squeue after the status file's grace period: slower than the others on a busy machine
 
   it('a step job whose spec file is missing (its node does not see it) exits 1 naming the file', async () => {
     const missing = join(tempDir(), 'gone.json');

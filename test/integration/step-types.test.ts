@@ -1,6 +1,7 @@
 /**
  * Step files are typed in a user's workspace: after `dws init` (or `dws clone`), a real `tsc`
- * run on the workspace resolves `import { defineStep, z } from 'dataworkspaces'` and Node's
+ * run on the workspace resolves `import { defineStep, z } from 'dataworkspaces'` (and from
+ * 'dataworkspaces/step') and Node's
  * modules, and reports a step's type errors; installing packages there never gets
  * node_modules/ committed by a snapshot.
  */
@@ -68,6 +69,11 @@ describe('step files in a workspace made by dws init', () => {
     const good = await tsc(ws);
     expect(good.out).toBe('');
     expect(good.code).toBe(0);
+    // The same step importing the step API alone (the package's dataworkspaces/step) is typed the same.
+    const lean = join(ws, 'code', 'count-lean.step.ts');
+    writeFileSync(lean, GOOD.replace("from 'dataworkspaces'", "from 'dataworkspaces/step'"));
+    expect(await tsc(ws)).toEqual({ code: 0, out: '' });
+    rmSync(lean);
 
     writeFileSync(join(ws, 'code', 'bad.step.ts'), BAD);
     const bad = await tsc(ws);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
@@ -200,6 +200,31 @@ describe('restore of local-files resources from the content store', () => {
     const f = await dws(ws, ['--batch', '--json', 'fsck']);
     expect(JSON.parse(f.stdout).corrupt).toHaveLength(1);
     expect(JSON.parse(f.stdout).ok).toBe(false);
+  });
+
+  it('checks a large object once (a record in verified-large) and again when its file has changed since', async () => {
+    const { ws, data, v1 } = await workspaceWithData();
+    writeFileSync(join(data, 'model.bin'), 'replaced\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const id = createHash('sha1').update(readFileSync(join(v1, 'model.bin'))).digest('hex');
+    const obj = join(ws, '.git', 'dws', 'store', 'objects', id.slice(0, 2), id.slice(2));
+    const record = join(ws, '.git', 'dws', 'store', 'verified-large', id);
+    expect(existsSync(record)).toBe(false);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(diffR(v1, data)).toBe('');
+    expect(lstatSync(join(data, 'model.bin')).mode & 0o200).toBe(0o200); // the user's file, not the store's read-only one
+    const st = statSync(obj, { bigint: true });
+    expect(readFileSync(record, 'utf8')).toBe(`${st.ino} ${st.size} ${st.mtimeNs}\n`);
+    // The object is changed in place after its check: the record no longer matches, so it is checked again.
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    chmodSync(obj, 0o644);
+    const bytes = readFileSync(obj);
+    bytes[1000] = bytes[1000]! ^ 0xff;
+    writeFileSync(obj, bytes);
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`Object ${id} in the content store is corrupt`);
+    expect(readFileSync(join(data, 'model.bin'), 'utf8')).toBe('replaced\n');
   });
 
   it('says how to get objects missing from the store, and changes nothing', async () => {

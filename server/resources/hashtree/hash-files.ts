@@ -28,6 +28,8 @@ export const FileStatus = {
   Sized: 5,
   /** Not attempted: the job had read its `budgetBytes` already. */
   NotDone: 6,
+  /** Not read, the stat cache not vouching for it (`unreadUnlessCached`): its id is UNREAD_CONTENT. */
+  Unread: 7,
 } as const;
 export type FileStatus = (typeof FileStatus)[keyof typeof FileStatus];
 

@@ -70,7 +70,16 @@ export interface HashTreeOptions {
    * `computeHash` says, and hand them to the sink; with a session, file contents go to the store too.
    */
   store?: StoreSink | undefined;
+  /**
+   * Files whose stat the cache does not vouch for are not read: their content id is
+   * UNREAD_CONTENT, which no object has. For a scan of files about to be overwritten (a run-cache
+   * restore), where reading them only spares rewriting the ones that happen to be equal.
+   */
+  unreadUnlessCached?: boolean;
 }
+
+/** The content id of a file not read (`unreadUnlessCached`): equal to no content's SHA-1 in practice. */
+export const UNREAD_CONTENT = '0'.repeat(40);
 
 /** Where a hash-tree run puts what the content store gets (store/store.ts ContentStore, or a scan's collector). */
 export interface StoreSink {
@@ -624,6 +633,7 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
   const { dirs, base } = run;
   const hashContent = run.opts.computeHash || run.opts.store !== undefined;
   const storing = run.opts.store?.session != null ? run.opts.store : null;
+  const unread = run.opts.unreadUnlessCached === true;
   const cs = cache?.stats;
   let sliceStart = performance.now();
   /** Start workers when due; while they run, let them have batches every SLICE_MS. */
@@ -677,7 +687,7 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
       node.refs.push(f);
       if (hashContent) {
         const k = cache === null ? -1 : cache.find(node.prefix, name);
-        if (k < 0) {
+        if (k < 0 && !(unread && isFile)) {
           run.enqueue(f);
           continue;
         }
@@ -688,8 +698,10 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
         } else {
           const o = k * STAT_FIELDS;
           // A cached file whose content the store lacks (never stored, or collected) is read again to store it.
-          if (st.size === cs![o] && st.mtimeMs === cs![o + 1] && st.ctimeMs === cs![o + 2] && st.ino === cs![o + 3] && (storing === null || isFile === false || storing.hasBinary(cache!.hashBytes, k * 20))) {
+          if (k >= 0 && st.size === cs![o] && st.mtimeMs === cs![o + 1] && st.ctimeMs === cs![o + 2] && st.ino === cs![o + 3] && (storing === null || isFile === false || storing.hasBinary(cache!.hashBytes, k * 20))) {
             run.settle(f, FileStatus.Cached, st, cache!.hash(k));
+          } else if (unread && isFile) {
+            run.settle(f, FileStatus.Unread, st, UNREAD_CONTENT);
           } else {
             run.enqueue(f);
           }

@@ -1,0 +1,85 @@
+/**
+ * The server's message writer: LSP framing (`Content-Length: N`, blank line, N bytes of JSON),
+ * with the answers queued in one turn of the event loop sent together, up to MAX_BATCH messages
+ * per write. vscode-jsonrpc's writer made two writes per message and waited for each to finish
+ * before starting the next one, so with 50 requests in flight the server spent its time in
+ * write calls (issue 13, load).
+ */
+import type { Writable } from 'node:stream';
+import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node.js';
+
+/** Messages joined into one write at most. */
+const MAX_BATCH = 16;
+/** Bytes joined into one write at most: a larger answer goes alone, without being copied. */
+const MAX_BATCH_BYTES = 64 * 1024;
+/**
+ * Turns of the event loop a batch waits for more answers before it is written. vscode-jsonrpc
+ * handles one incoming message per turn (setImmediate), so the answers to a burst of requests
+ * are produced one turn apart; an idle loop runs these turns in microseconds. Measured (load
+ * ~9): 1 turn = 1.9 answers per write, 4 = 4.3, 8 = 6.8; server CPU per request 142 -> 122 us.
+ */
+const WAIT_TURNS = 8;
+
+interface Queued {
+  frame: Buffer;
+  message: Message;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+export class BatchingMessageWriter extends AbstractMessageWriter implements MessageWriter {
+  private queue: Queued[] = [];
+  private flushing = false;
+  private errors = 0;
+  /** Turns the queued batch has waited so far. */
+  private turns = 0;
+
+  constructor(private readonly stream: Writable) {
+    super();
+    stream.on('error', (e) => this.fireError(e));
+    stream.on('close', () => this.fireClose());
+  }
+
+  write(message: Message): Promise<void> {
+    const body = Buffer.from(JSON.stringify(message), 'utf8');
+    const frame = Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'), body]);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ frame, message, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+
+  private flush(): void {
+    if (this.queue.length < MAX_BATCH && ++this.turns < WAIT_TURNS) {
+      setImmediate(() => this.flush());
+      return;
+    }
+    this.turns = 0;
+    this.flushing = false;
+    while (this.queue.length > 0) {
+      let n = 1;
+      for (let bytes = this.queue[0]!.frame.length; n < Math.min(MAX_BATCH, this.queue.length); n++) {
+        bytes += this.queue[n]!.frame.length;
+        if (bytes > MAX_BATCH_BYTES) break;
+      }
+      const batch = this.queue.splice(0, n);
+      this.stream.write(batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((q) => q.frame)), (e) => {
+        for (const q of batch) {
+          if (e) {
+            this.fireError(e, q.message, ++this.errors);
+            q.reject(e);
+          } else {
+            q.resolve();
+          }
+        }
+      });
+    }
+  }
+}
