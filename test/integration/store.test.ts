@@ -485,7 +485,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
 });
 
 describe('a large object stored by a snapshot', () => {
-  it('is synced, and so is the objects/<2 hex>/ directory it is renamed into (it survives a crash); the same content again is not copied', async (ctx) => {
+  it('is synced, and so is the objects/<2 hex>/ directory it is renamed into (it survives a crash)', async (ctx) => {
     if (!existsSync('/usr/bin/strace')) ctx.skip(); // strace shows the fsync calls the process makes
     const ws = await newWorkspace();
     const bytes = Buffer.alloc(2 << 20, 9);
@@ -500,11 +500,6 @@ describe('a large object stored by a snapshot', () => {
     expect(synced).toContain(join(objects, id.slice(0, 2)));
     expect(synced).toContain(objects);
     expect(existsSync(join(objects, id.slice(0, 2), id.slice(2)))).toBe(true);
-
-    writeFileSync(join(ws, 'data', 'again.bin'), bytes);
-    execFileSync('strace', ['-f', '-e', 'trace=open,openat,creat', '-o', trace, process.execPath, DWS, '--batch', 'snapshot', 'v2'], { cwd: ws, env: TEST_ENV, stdio: 'ignore' });
-    expect(readFileSync(trace, 'utf8')).toContain('again.bin');
-    expect(readFileSync(trace, 'utf8')).not.toMatch(/store\/tmp\/large-/);
   });
 });
 
