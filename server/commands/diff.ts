@@ -1,7 +1,9 @@
 /**
  * `dws/diff`: compare two snapshots' manifests by resource name and hash (cli.md `diff`), and,
  * beyond 1.6, list the files that differ: local-files from their stored hash trees, git types
- * with `git diff` between the two recorded trees or commits.
+ * with `git diff` between the two recorded trees or commits. Two snapshots with the same compare
+ * hash for a resource whose store trees differ (a size-mode resource whose files changed but kept
+ * their sizes, or an executable bit) are different too, their files compared by store tree.
  */
 import { existsSync } from 'node:fs';
 import type { diff as Diff, ResultOf, ValidParamsOf } from '../../protocol/index.js';
@@ -12,6 +14,8 @@ import { hashTreeDir } from '../resources/local-files.js';
 import { openResource } from '../resources/registry.js';
 import { Git } from '../workspace/git.js';
 import { Workspace, type ResourceParams } from '../workspace/workspace.js';
+import { readStoreRecord, workspaceStore } from '../store/workspace-store.js';
+import { flattenTree } from '../store/trees.js';
 import { experimentOf, valueChanges } from './experiments-common.js';
 
 type Files = ResultOf<typeof Diff>['files'][string];
@@ -26,12 +30,21 @@ export async function diff(ctx: Context, p: ValidParamsOf<typeof Diff>): Promise
   const mb = new Map(store.readManifest(b.hash).map((r) => [r.name, r as ResourceParams & { hash?: string | null }]));
   const same: string[] = [];
   const different: string[] = [];
+  const [sa, sb] = [readStoreRecord(ws, a.hash) ?? {}, readStoreRecord(ws, b.hash) ?? {}];
+  const files: Record<string, Files> = {};
   for (const [name, ra] of ma) {
     const rb = mb.get(name);
-    if (rb) (ra.hash === rb.hash ? same : different).push(name);
+    if (!rb) continue;
+    const [ta, tb] = [sa[name], sb[name]];
+    if (ra.hash === rb.hash && ta !== undefined && tb !== undefined && ta !== tb) {
+      different.push(name);
+      files[name] = storeTreeChanges(ws, ta, tb);
+    } else if (ra.hash === rb.hash) same.push(name);
+    else {
+      different.push(name);
+      files[name] = await fileChanges(ws, ra, rb);
+    }
   }
-  const files: Record<string, Files> = {};
-  for (const name of different) files[name] = await fileChanges(ws, ma.get(name)!, mb.get(name)!);
   // Beyond 1.6: the experiments behind the two snapshots (report experiments) compared.
   const [ea, eb] = [experimentOf(ws, a), experimentOf(ws, b)];
   return {
@@ -82,6 +95,21 @@ async function fileChanges(ws: Workspace, ra: ResourceParams & { hash?: string |
     default:
       return { changes: null, reason: `file lists are not available for ${ra.resource_type} resources` };
   }
+}
+
+/** The files that differ between two store trees (from the local store). */
+function storeTreeChanges(ws: Workspace, a: string, b: string): Files {
+  const store = workspaceStore(ws);
+  if (!store.has(a) || !store.has(b)) return { changes: null, reason: 'a store tree is not in the local store (dws pull brings it)' };
+  const [fa, fb] = [flattenTree(store, a).files, flattenTree(store, b).files];
+  const changes: Change[] = [];
+  for (const [path, x] of fa) {
+    const y = fb.get(path);
+    if (y === undefined) changes.push({ status: 'D', path });
+    else if (y.id !== x.id || y.mode !== x.mode) changes.push({ status: 'M', path });
+  }
+  for (const path of fb.keys()) if (!fa.has(path)) changes.push({ status: 'A', path });
+  return { changes: changes.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0)) };
 }
 
 async function gitChanges(git: Git, a: string, b: string): Promise<Change[]> {

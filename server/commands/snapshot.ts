@@ -20,7 +20,7 @@ import { expandTemplate, pathProblem, templateExcludeRegex, validateTemplate } f
 import { localIsoTimestamp } from '../workspace/time.js';
 import { localCacheDir, Workspace, type JsonObject } from '../workspace/workspace.js';
 import { faultPoint } from '../workspace/fault.js';
-import { contentStoreEnabled, usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
+import { contentStoreEnabled, readStoreRecord, usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
 
 export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
@@ -120,7 +120,7 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   }
   ctx.log.info('[snapshot] all resources snapshotted successfully.');
   faultPoint('snapshot.after-resource-snapshots');
-  const { bytes, hash } = buildManifest(ws.resources, compareHashes);
+  const { bytes, hash } = distinctManifest(ws, store, compareHashes, storeTrees);
 
   let md: SnapshotMetadata = {
     hash,
@@ -171,6 +171,22 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
     resources: resources.map((r) => ({ name: r.name, compareHash: compareHashes.get(r.name) ?? null, restoreHash: restoreHashes[r.name] ?? null })),
     metrics,
   };
+}
+
+/**
+ * The manifest of this state. Equal compare hashes do not always mean equal content: a size-mode
+ * resource (compute_hash false, 1.6's default) keeps its hash when files change but keep their
+ * sizes, and a changed executable bit changes no compare hash. Merging such a snapshot into the
+ * existing one would leave the new content reachable from no snapshot, so when the store trees
+ * differ from the existing snapshot's record, the differing resources' trees go into the manifest.
+ */
+function distinctManifest(ws: Workspace, store: SnapshotStore, compareHashes: Map<string, string | null>, storeTrees: StoreRecord): { bytes: Buffer; hash: string } {
+  const plain = buildManifest(ws.resources, compareHashes);
+  if (!store.exists(plain.hash)) return plain;
+  const recorded = readStoreRecord(ws, plain.hash);
+  if (recorded === null) return plain; // taken without a store: nothing to compare (1.6's rule)
+  const differing = new Map(Object.entries(storeTrees).filter(([name, tree]) => recorded[name] !== undefined && recorded[name] !== tree));
+  return differing.size === 0 ? plain : buildManifest(ws.resources, compareHashes, differing);
 }
 
 /** Refuse bad or used tags; returns the hash of a snapshot the person agreed to take the tag from. */

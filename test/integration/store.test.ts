@@ -157,6 +157,41 @@ describe('restore of local-files resources from the content store', () => {
     expect(readFileSync(join(ws, 'a', 'x.txt'), 'utf8')).toBe('a v2 longer\n');
   });
 
+  it('makes a snapshot of its own when a size-mode resource’s files change but keep their sizes (or only an exec bit changes), and diff lists them', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'weights.bin'), 'aaaa\n');
+    writeFileSync(join(data, 'run.sh'), 'echo\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']); // compute_hash false: 1.6 compares sizes
+    const hashOf = async (tag: string) => {
+      const r = await dws(ws, ['--batch', 'snapshot', tag]);
+      expect(r.code, r.stderr).toBe(0);
+      return /hash is ([0-9a-f]{40})/.exec(r.stdout + r.stderr)?.[1];
+    };
+    const v1 = await hashOf('v1');
+    writeFileSync(join(data, 'weights.bin'), 'bbbb\n');
+    const v2 = await hashOf('v2');
+    chmodSync(join(data, 'run.sh'), 0o755);
+    const v3 = await hashOf('v3');
+    expect(new Set([v1, v2, v3]).size).toBe(3);
+    // The first state keeps 1.6's manifest (and hash); the later ones name their content.
+    expect(readFileSync(join(ws, '.dataworkspace', 'snapshots', `snapshot-${v1}.json`), 'utf8')).not.toContain('content_tree');
+    expect(readFileSync(join(ws, '.dataworkspace', 'snapshots', `snapshot-${v2}.json`), 'utf8')).toContain('"content_tree"');
+    const d = await dwsOk(ws, ['--batch', 'diff', 'v1', 'v2']);
+    expect(d).toMatch(/Resources with different values:\s+data/);
+    expect(d).toMatch(/M weights\.bin/);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(readFileSync(join(data, 'weights.bin'), 'utf8')).toBe('aaaa\n');
+    expect(statSync(join(data, 'run.sh')).mode & 0o111).toBe(0);
+    await dwsOk(ws, ['--batch', 'restore', 'v3']);
+    expect(readFileSync(join(data, 'weights.bin'), 'utf8')).toBe('bbbb\n');
+    expect(statSync(join(data, 'run.sh')).mode & 0o111).not.toBe(0);
+    // The same state again is the same snapshot.
+    const again = await dws(ws, ['--batch', 'snapshot', 'v3again']);
+    expect(again.stdout + again.stderr).toContain(`Snapshot ${v3} already exists, updating metadata`);
+  });
+
   it('stores a link that points out of the resource as a link, never what it points to', async () => {
     const ws = await newWorkspace();
     const outside = join(tempDir(), 'secret.txt');

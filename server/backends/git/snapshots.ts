@@ -29,9 +29,20 @@ export function gitBlobHash(bytes: Buffer): string {
   return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
 }
 
-/** The manifest of workspace-format §6: each resource's params as loaded, plus its compare hash. */
-export function buildManifest(resources: ResourceParams[], compareHashes: Map<string, string | null>): { bytes: Buffer; hash: string } {
-  const entries = resources.map((r) => ({ ...r, hash: compareHashes.get(r.name) ?? null }));
+/**
+ * The manifest of workspace-format §6: each resource's params as loaded, plus its compare hash.
+ * `contentTrees` adds `content_tree` (the store tree id) after `hash` for the resources named:
+ * only for a state whose compare hashes equal an existing snapshot's while its content differs
+ * (a size-mode resource, compute_hash false, whose files changed but kept their sizes), so that
+ * it becomes a snapshot of its own. 1.6 compares manifests by name and hash and ignores the key.
+ */
+export function buildManifest(resources: ResourceParams[], compareHashes: Map<string, string | null>, contentTrees: Map<string, string> = new Map()): { bytes: Buffer; hash: string } {
+  const entries = resources.map((r) => {
+    const entry: ResourceParams = { ...r, hash: compareHashes.get(r.name) ?? null };
+    const tree = contentTrees.get(r.name);
+    if (tree !== undefined) entry.content_tree = tree;
+    return entry;
+  });
   const bytes = Buffer.from(dumpPyJson(entries), 'utf8');
   return { bytes, hash: gitBlobHash(bytes) };
 }
