@@ -5,7 +5,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, commitIn, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, readJson, repoWithOrigin, tempDir } from '../helpers.js';
+import { cleanup, commitIn, type RunResult, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, readJson, repoWithOrigin, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -15,6 +15,8 @@ const originHead = (bare: string) => (existsSync(bare) ? git(bare, ['rev-parse',
 
 /** The paths of a published workspace and its collaborator's clone; see `publishedWorkspace`. */
 interface Published {
+  /** What `dws --batch clone --hostname other <ws.git>` said when it made `other`. */
+  clone: RunResult;
   base: string;
   ws: string;
   wsOrigin: string;
@@ -28,7 +30,7 @@ interface Published {
  * Builds, in one directory `base`, a published workspace `ws`: git-subdirectory resources code
  * and results, a separate git repository `lib` (inside the workspace, with its own bare origin
  * `lib.git`) and a local-files resource `data` outside it, published to `ws.git`; then a
- * collaborator's clone of it in batch mode, `other`.
+ * collaborator's clone of it in batch mode, `other`: `clones/<workspace name>`.
  */
 async function buildPublished(): Promise<Published> {
   const ws = await newWorkspace(['--create-resources', 'code,results']);
@@ -46,9 +48,12 @@ async function buildPublished(): Promise<Published> {
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toBe(`Published workspace to ${wsOrigin}.\n`);
   expect(r.stderr).toContain(`Set remote origin to ${wsOrigin}\nPushing workspace and resources: code, results, lib, data\n`);
-  const other = join(base, 'collaborator');
-  await dwsOk(base, ['--batch', 'clone', '--hostname', 'other', wsOrigin, other]);
-  return { base, ws, wsOrigin, lib, libOrigin, data, other };
+  const clones = join(base, 'clones');
+  mkdirSync(clones);
+  const clone = await dws(clones, ['--batch', 'clone', '--hostname', 'other', wsOrigin]);
+  expect(clone.code, clone.stderr).toBe(0);
+  const other = join(clones, readJson(join(ws, '.dataworkspace', 'config.json')).name as string);
+  return { clone, base, ws, wsOrigin, lib, libOrigin, data, other };
 }
 
 /** buildPublished's result, built once per test file (per process), with a copy of its directory. */
@@ -81,13 +86,13 @@ async function publishedWorkspace(): Promise<Published> {
 
 describe('dws publish and clone', () => {
   it('publishes to an empty bare repository and clones every resource back in batch mode', async () => {
-    const { ws, wsOrigin, libOrigin, lib, data } = await publishedWorkspace();
+    const { base, ws, wsOrigin, libOrigin, lib, data, clone: r } = await publishedWorkspace();
     expect(originHead(wsOrigin)).toBe(head(ws));
     expect(git(ws, ['config', '--get', 'remote.origin.url']).trim()).toBe(wsOrigin);
     expect(originHead(libOrigin)).toBe(head(lib));
 
-    const parent = tempDir();
-    const r = await dws(parent, ['--batch', 'clone', '--hostname', 'other', wsOrigin]);
+    // The shared set-up's clone (this test's copy of it): `dws --batch clone --hostname other <ws.git>` run in `parent`.
+    const parent = join(base, 'clones');
     expect(r.code, r.stderr).toBe(0);
     const name = readJson(join(ws, '.dataworkspace', 'config.json')).name as string;
     const copy = join(parent, name);
@@ -156,7 +161,7 @@ describe('dws publish and clone', () => {
   });
 
   it('publish to an unreachable origin changes nothing, not even the remote setting', async () => {
-    const ws = await newWorkspace(['--create-resources', 'code']);
+    const ws = await newWorkspace(['--create-resources', 'code,results']); // as the published one: no second init
     const before = fingerprint(ws);
     const r = await dws(ws, ['--batch', 'publish', join(tempDir(), 'missing.git')]);
     expect(r.code).toBe(1);
