@@ -2,10 +2,10 @@
  * `dws publish`, `push`, `pull`, `clone` and `add api-resource` as real processes, with bare git
  * repositories in temporary directories as origins and a second clone as a collaborator.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, commitIn, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, readJson, repoWithOrigin, tempDir } from '../helpers.js';
+import { cleanup, commitIn, type RunResult, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, readJson, repoWithOrigin, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -13,17 +13,31 @@ const head = (repo: string, ref = 'HEAD') => git(repo, ['rev-parse', ref]).trim(
 const originHead = (bare: string) => (existsSync(bare) ? git(bare, ['rev-parse', 'refs/heads/master']).trim() : '(moved away)');
 
 
+/** The paths of a published workspace and its collaborator's clone; see `publishedWorkspace`. */
+interface Published {
+  /** What `dws --batch clone --hostname other <ws.git>` said when it made `other`. */
+  clone: RunResult;
+  base: string;
+  ws: string;
+  wsOrigin: string;
+  lib: string;
+  libOrigin: string;
+  data: string;
+  other: string;
+}
+
 /**
- * A published workspace: git-subdirectory resources code and results, a separate git
- * repository `lib` (inside the workspace, with its own bare origin) and a local-files
- * resource `data` outside it. Returns the paths.
+ * Builds, in one directory `base`, a published workspace `ws`: git-subdirectory resources code
+ * and results, a separate git repository `lib` (inside the workspace, with its own bare origin
+ * `lib.git`) and a local-files resource `data` outside it, published to `ws.git`; then a
+ * collaborator's clone of it in batch mode, `other`: `clones/<workspace name>`.
  */
-async function publishedWorkspace() {
-  const base = tempDir();
+async function buildPublished(): Promise<Published> {
+  const ws = await newWorkspace(['--create-resources', 'code,results']);
+  const base = dirname(ws);
   const wsOrigin = join(base, 'ws.git');
   const libOrigin = join(base, 'lib.git');
   git(base, ['init', '--quiet', '--bare', wsOrigin]);
-  const ws = await newWorkspace(['--create-resources', 'code,results']);
   const lib = repoWithOrigin(ws, 'lib', libOrigin, 'model.py', 'print(1)\n');
   const data = join(base, 'data');
   mkdirSync(data);
@@ -34,25 +48,51 @@ async function publishedWorkspace() {
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toBe(`Published workspace to ${wsOrigin}.\n`);
   expect(r.stderr).toContain(`Set remote origin to ${wsOrigin}\nPushing workspace and resources: code, results, lib, data\n`);
-  return { base, ws, wsOrigin, lib, libOrigin, data };
+  const clones = join(base, 'clones');
+  mkdirSync(clones);
+  const clone = await dws(clones, ['--batch', 'clone', '--hostname', 'other', wsOrigin]);
+  expect(clone.code, clone.stderr).toBe(0);
+  const other = join(clones, readJson(join(ws, '.dataworkspace', 'config.json')).name as string);
+  return { clone, base, ws, wsOrigin, lib, libOrigin, data, other };
 }
 
-/** A collaborator's clone in batch mode. */
-async function collaborator(wsOrigin: string): Promise<string> {
-  const dir = join(tempDir(), 'copy');
-  await dwsOk(tempDir(), ['--batch', 'clone', '--hostname', 'other', wsOrigin, dir]);
-  return dir;
+/** buildPublished's result, built once per test file (per process), with a copy of its directory. */
+let prepared: Promise<{ template: string; paths: Published }> | undefined;
+
+/**
+ * A fresh published workspace for one test: `base` as buildPublished left it. Remotes and dws
+ * metadata hold absolute paths, so each test gets its copy at the same place, replacing the
+ * previous test's (tests in a file run one at a time); a copy costs 4 git processes, a build
+ * 4 dws and dozens of git processes.
+ */
+async function publishedWorkspace(): Promise<Published> {
+  // cleanup() removes the template with every other temp dir: build it again after that.
+  if (!prepared || !existsSync((await prepared).template)) {
+    prepared = (async () => {
+      const paths = await buildPublished();
+      const template = join(tempDir('dws-template-'), 'published');
+      renameSync(paths.base, template);
+      return { template, paths };
+    })();
+  }
+  const { template, paths } = await prepared;
+  rmSync(paths.base, { recursive: true, force: true });
+  cpSync(template, paths.base, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  // The copies have new inodes and ctimes: refresh each index as git status would, or the first
+  // status (in fingerprint) rewrites lib/.git/index, a file fingerprint(ws) sees.
+  for (const repo of [paths.ws, paths.lib, paths.other, join(paths.other, 'lib')]) git(repo, ['update-index', '-q', '--refresh']);
+  return paths;
 }
 
 describe('dws publish and clone', () => {
   it('publishes to an empty bare repository and clones every resource back in batch mode', async () => {
-    const { ws, wsOrigin, libOrigin, lib, data } = await publishedWorkspace();
+    const { base, ws, wsOrigin, libOrigin, lib, data, clone: r } = await publishedWorkspace();
     expect(originHead(wsOrigin)).toBe(head(ws));
     expect(git(ws, ['config', '--get', 'remote.origin.url']).trim()).toBe(wsOrigin);
     expect(originHead(libOrigin)).toBe(head(lib));
 
-    const parent = tempDir();
-    const r = await dws(parent, ['--batch', 'clone', '--hostname', 'other', wsOrigin]);
+    // The shared set-up's clone (this test's copy of it): `dws --batch clone --hostname other <ws.git>` run in `parent`.
+    const parent = join(base, 'clones');
     expect(r.code, r.stderr).toBe(0);
     const name = readJson(join(ws, '.dataworkspace', 'config.json')).name as string;
     const copy = join(parent, name);
@@ -121,7 +161,7 @@ describe('dws publish and clone', () => {
   });
 
   it('publish to an unreachable origin changes nothing, not even the remote setting', async () => {
-    const ws = await newWorkspace(['--create-resources', 'code']);
+    const ws = await newWorkspace(['--create-resources', 'code,results']); // as the published one: no second init
     const before = fingerprint(ws);
     const r = await dws(ws, ['--batch', 'publish', join(tempDir(), 'missing.git')]);
     expect(r.code).toBe(1);
@@ -133,8 +173,7 @@ describe('dws publish and clone', () => {
 
 describe('dws push and pull between collaborators', () => {
   it('snapshot in one clone, push, pull in the other, restore there', async () => {
-    const { ws, wsOrigin, lib, libOrigin } = await publishedWorkspace();
-    const other = await collaborator(wsOrigin);
+    const { ws, wsOrigin, lib, libOrigin, other } = await publishedWorkspace();
 
     writeFileSync(join(ws, 'code', 'train.py'), 'v1\n');
     commitIn(lib, 'model.py', 'print(2)\n');
@@ -170,8 +209,7 @@ describe('dws push and pull between collaborators', () => {
   }, 120_000); // two workspaces and a dozen dws commands with git transfers: 12-13 s when quiet
 
   it('pull clones a resource that came with it; --only, --skip and --only-workspace choose what moves', async () => {
-    const { ws, wsOrigin, lib, libOrigin } = await publishedWorkspace();
-    const other = await collaborator(wsOrigin);
+    const { ws, wsOrigin, lib, libOrigin, other } = await publishedWorkspace();
     mkdirSync(join(other, 'docs'));
     writeFileSync(join(other, 'docs', 'notes.md'), 'hello\n');
     await dwsOk(other, ['--batch', 'add', 'git', '--role', 'code', 'docs']);
@@ -204,8 +242,7 @@ describe('dws push and pull between collaborators', () => {
   // 2-core machine when it is quiet; it passed 60 s while other agents' suites ran, so it gets
   // room for that, not a weaker check.
   it('refuses bad selections, dirty repositories, unreachable origins and a needed pull, changing nothing', async () => {
-    const { base, ws, wsOrigin, lib, libOrigin } = await publishedWorkspace();
-    const other = await collaborator(wsOrigin);
+    const { base, ws, wsOrigin, lib, libOrigin, other } = await publishedWorkspace();
     const unchanged = async (cwd: string, args: string[], exit: number, message: string) => {
       const before = [fingerprint(ws), fingerprint(lib), fingerprint(other), fingerprint(join(other, 'lib'))];
       const origins = [originHead(wsOrigin), originHead(libOrigin)];
