@@ -5,6 +5,7 @@ import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtem
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect, type DwsClient } from '../clients/node/index.js';
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const DWS = join(REPO, 'dist', 'dws.js');
@@ -63,7 +64,16 @@ export function tempDir(prefix = 'dws-test-'): string {
   return d;
 }
 export function cleanup(): void {
+  for (const c of servers.splice(0)) c.close();
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** A real `dws server --stdio` for the workspace at (or above) `cwd`, connected; closed by `cleanup()`. */
+const servers: DwsClient[] = [];
+export async function stdioServer(cwd: string): Promise<DwsClient> {
+  const c = await connect({ cwd, command: [process.execPath, DWS], env: TEST_ENV });
+  servers.push(c);
+  return c;
 }
 
 // NODE_EXTRA_CA_CERTS (set on some machines) makes every Node process parse a CA bundle as it

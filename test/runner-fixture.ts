@@ -1,8 +1,9 @@
 /** Shared by the observe, watch and reproduce tests: a workspace with step files, and a live `dws` process read line by line. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DWS, newWorkspace, TEST_ENV } from './helpers.js';
+import { recordStep } from '../lineage/step.js';
+import { DWS, dwsOk, newWorkspace, TEST_ENV } from './helpers.js';
 
 /** A step file: `defineStep({ name, inputs, outputs, run })` with `body` as the run function's body. */
 export function stepSource(o: { name: string; inputs: Record<string, string>; outputs: Record<string, string>; body: string }): string {
@@ -18,6 +19,21 @@ ${o.body}
   },
 });
 `;
+}
+
+/**
+ * A workspace whose `data` resource (data/a.csv, --compute-hash) a recorded step `prepare` read
+ * into intermediate-data, snapshotted as S1: a change of data/a.csv makes the step stale.
+ */
+export async function preparedDataWorkspace(): Promise<{ ws: string; data: string }> {
+  const ws = await newWorkspace(['--create-resources=intermediate-data']);
+  const data = join(ws, 'data');
+  mkdirSync(data);
+  writeFileSync(join(data, 'a.csv'), '1,2\n');
+  await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', '--name', 'data', data]);
+  await recordStep({ workspaceDir: ws, name: 'prepare', inputs: ['data'], outputs: ['intermediate-data'], commandLine: null }, async () => {});
+  await dwsOk(ws, ['--batch', 'snapshot', 'S1']); // the step's input certificate becomes the data's hash
+  return { ws, data };
 }
 
 /** `double` reads source-data/in.txt and writes its number doubled into intermediate-data:/doubled/out.txt. */

@@ -3,26 +3,16 @@
  * what it was computed from — a resource file changed outside the server (watcher event), a
  * command run through the server, or a file the watcher does not follow (a stat check).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connect, type DwsClient } from '../../clients/node/index.js';
-import { recordStep } from '../../lineage/step.js';
 import type { WorkspaceChangedParams } from '../../protocol/index.js';
-import { cleanup, DWS, dwsOk, newWorkspace, TEST_ENV } from '../helpers.js';
+import { cleanup, newWorkspace, stdioServer } from '../helpers.js';
+import { preparedDataWorkspace } from '../runner-fixture.js';
 
-const clients: DwsClient[] = [];
-afterAll(() => {
-  clients.forEach((c) => c.close());
-  cleanup();
-});
-
-async function client(cwd: string): Promise<DwsClient> {
-  const c = await connect({ cwd, command: [process.execPath, DWS], env: TEST_ENV });
-  clients.push(c);
-  return c;
-}
+afterAll(cleanup);
+const client = stdioServer;
 
 /**
  * Answers computed within 50 ms of a file's mtime are not kept (the racy-mtime guard): wait
@@ -33,13 +23,7 @@ const pastRacyWindow = () => sleep(100);
 // `changes: false`: answers listing content-store changes are never kept.
 describe('dws/status answers kept by the server', () => {
   it('change when a resource file changes outside the server (a watcher event)', async () => {
-    const ws = await newWorkspace(['--create-resources=intermediate-data']);
-    const data = join(ws, 'data');
-    mkdirSync(data);
-    writeFileSync(join(data, 'a.csv'), '1,2\n');
-    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', '--name', 'data', data]);
-    await recordStep({ workspaceDir: ws, name: 'prepare', inputs: ['data'], outputs: ['intermediate-data'], commandLine: null }, async () => {});
-    await dwsOk(ws, ['--batch', 'snapshot', 'S1']);
+    const { ws, data } = await preparedDataWorkspace();
     await pastRacyWindow();
     const c = await client(ws);
     expect((await c.request('dws/status', { changes: false })).stale.steps).toEqual([]);

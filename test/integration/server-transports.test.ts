@@ -3,14 +3,14 @@
  * the server's watcher: a changed file is notified as dws/workspaceChanged and shows in dws/status.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, type DwsClient } from '../../clients/node/index.js';
-import { recordStep } from '../../lineage/step.js';
 import { DwsError, type WorkspaceChangedParams } from '../../protocol/index.js';
-import { cleanup, DWS, dwsOk, newWorkspace, tempDir, TEST_ENV } from '../helpers.js';
+import { cleanup, DWS, newWorkspace, tempDir, TEST_ENV } from '../helpers.js';
+import { preparedDataWorkspace } from '../runner-fixture.js';
 
 const children: ChildProcess[] = [];
 const clients: DwsClient[] = [];
@@ -106,13 +106,7 @@ describe('dws server --pipe', () => {
 
 describe('watching', () => {
   it('notifies dws/workspaceChanged when a resource file changes, and dws/status shows the step it makes stale', async () => {
-    const ws = await newWorkspace(['--create-resources=intermediate-data']);
-    const data = join(ws, 'data');
-    mkdirSync(data);
-    writeFileSync(join(data, 'a.csv'), '1,2\n');
-    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', '--name', 'data', data]);
-    await recordStep({ workspaceDir: ws, name: 'prepare', inputs: ['data'], outputs: ['intermediate-data'], commandLine: null }, async () => {});
-    await dwsOk(ws, ['--batch', 'snapshot', 'S1']); // the step's input certificate becomes the data's hash
+    const { ws, data } = await preparedDataWorkspace();
 
     const c = await connect({ cwd: ws, command: [process.execPath, DWS], env: TEST_ENV });
     clients.push(c);

@@ -2,22 +2,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connect, type DwsClient } from '../../clients/node/index.js';
 import { DwsError } from '../../protocol/index.js';
-import { cleanup, DWS, git, newWorkspace, TEST_ENV } from '../helpers.js';
+import { cleanup, git, newWorkspace, stdioServer } from '../helpers.js';
 import { DOUBLE, stepWorkspace } from '../runner-fixture.js';
 
-const clients: DwsClient[] = [];
-afterAll(() => {
-  clients.forEach((c) => c.close());
-  cleanup();
-});
-
-async function client(cwd: string): Promise<DwsClient> {
-  const c = await connect({ cwd, command: [process.execPath, DWS], env: TEST_ENV });
-  clients.push(c);
-  return c;
-}
+afterAll(cleanup);
+const client = stdioServer;
 
 describe('dws server --stdio', () => {
   it('serves every protocol method with JSON Schemas, and the workspace methods', async () => {
