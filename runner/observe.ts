@@ -21,6 +21,10 @@ import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import type { RunEvent, RunObserver } from './types.js';
 
+/**
+ * A file or directory changed outside every declared output (workspace-relative when inside the
+ * workspace, else absolute); `step`: the only step running then, when there was one.
+ */
 export interface ObservedWrite {
   path: string;
   step?: string;
@@ -173,7 +177,6 @@ export class WriteObserver implements RunObserver {
   }
 }
 
-
 /**
  * One `fs.watch` per directory below the roots, links to directories followed (each real
  * directory once), `.git` and `.dataworkspace` left out. Reports chokidar's event names: `add`
@@ -232,10 +235,11 @@ class DirTree {
 
   private changed(path: string): void {
     if (isIgnoredPath(path)) return;
-    if (!existsSync(path)) {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined) {
       this.forget(path);
       this.onEvent('unlink', path);
-    } else if (isDirectory(path)) this.add(path, true);
+    } else if (st.isDirectory()) this.add(path, true);
     else this.onEvent('add', path);
   }
 
@@ -243,7 +247,7 @@ class DirTree {
   private forget(dir: string): void {
     if (!this.watchers.has(dir)) return; // a file
     for (const [d, { w, real }] of this.watchers) {
-      if (d !== dir && !d.startsWith(dir + sep)) continue;
+      if (!isWithin(d, dir)) continue;
       w.close();
       this.watchers.delete(d);
       this.realDirs.delete(real);

@@ -76,13 +76,12 @@ export async function stdioServer(cwd: string): Promise<DwsClient> {
   return c;
 }
 
-// NODE_EXTRA_CA_CERTS (set on some machines) makes every Node process parse a CA bundle as it
-// starts, ~35 ms of CPU per dws; the tests make no TLS connections, so they run without it.
-const { NODE_EXTRA_CA_CERTS: _caCerts, ...inheritedEnv } = process.env;
-
-/** Environment for git and dws in tests: a fixed identity, no user config, UTC, no extra CA bundle. */
+/**
+ * Environment for git and dws in tests: a fixed identity, no user config, UTC (and no extra CA
+ * bundle: vitest.config.ts removes NODE_EXTRA_CA_CERTS for every test process).
+ */
 export const TEST_ENV: NodeJS.ProcessEnv = {
-  ...inheritedEnv,
+  ...process.env,
   GIT_AUTHOR_NAME: 'Test',
   GIT_AUTHOR_EMAIL: 'test@example.invalid',
   GIT_COMMITTER_NAME: 'Test',

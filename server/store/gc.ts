@@ -138,7 +138,10 @@ export function applyGc(store: ContentStore, live: Set<string>, plan: GcPlan): v
     faultPoint('gc.index-removed-before-pack');
     rmSync(join(store.packDir, `${name}.pack`), { force: true });
   }
-  for (const id of plan.deadLoose) rmSync(store.loosePath(id), { force: true });
+  for (const id of plan.deadLoose) {
+    rmSync(store.loosePath(id), { force: true });
+    rmSync(join(store.verifiedDir, id), { force: true }); // its check record (store.verifyLarge)
+  }
   faultPoint('gc.after-removals');
   // Unindexed packs (a crash before their index) and anything left in tmp/ by dead writers.
   for (const f of readdirSync(store.packDir)) {

@@ -213,22 +213,23 @@ export class ContentStore {
    * Make the file `dest` (opened with `flags` and `mode`, as openSync does) hold an object. A
    * large object is checked once (verifyLarge) and copied by the kernel (copyFileSync:
    * copy_file_range, a reflink where the filesystem has them), not read into this process; a
-   * packed one is read and checked. Throws CorruptObjectError (before writing a large one).
+   * packed one is read and checked. Throws CorruptObjectError before `dest` is touched.
    */
   copyObjectTo(id: string, dest: string, mode = 0o666, flags: 'w' | 'wx' = 'w', loc = this.locate(id)): void {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
-    const fd = openSync(dest, flags, mode);
-    let created: number;
-    try {
-      if (loc.pack !== -1) {
-        writeAll(fd, this.read(id, loc));
-        return;
+    if (loc.pack !== -1) {
+      const bytes = this.read(id, loc);
+      const fd = openSync(dest, flags, mode);
+      try {
+        writeAll(fd, bytes);
+      } finally {
+        closeSync(fd);
       }
-      created = fstatSync(fd).mode & 0o7777;
-    } finally {
-      closeSync(fd);
+      return;
     }
     this.verifyLarge(id);
+    closeSync(openSync(dest, flags, mode)); // created as a write creates it ('wx' refuses an existing file), with its mode
+    const created = statSync(dest).mode & 0o7777;
     copyFileSync(this.loosePath(id), dest);
     chmodSync(dest, created); // copyFileSync gives dest the object's read-only mode
   }
