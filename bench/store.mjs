@@ -39,12 +39,16 @@ const sh = (script, cwd = root) => time('bash', ['-c', script], cwd);
 function timeCpu(cmd, args, cwd, withEnv) {
   const t = process.hrtime.bigint();
   const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', cmd, ...args], { cwd, env: withEnv, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  const wall = Number(process.hrtime.bigint() - t) / 1e9;
+  const elapsed = Number(process.hrtime.bigint() - t) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   const [, user, sys] = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr) ?? [];
-  return { wall, cpu: Number(user) + Number(sys) };
+  return { wall: elapsed, cpu: Number(user) + Number(sys) };
 }
 const dws = (cwd, args, withEnv = env) => time(process.execPath, [DWS, '--batch', ...args], cwd, withEnv);
+const dwsCpu = (cwd, args, withEnv = env) => timeCpu(process.execPath, [DWS, '--batch', ...args], cwd, withEnv);
+/** Medians of timeCpu results. */
+const wall = (xs) => median(xs.map((x) => x.wall));
+const cpu = (xs) => median(xs.map((x) => x.cpu));
 const runs = (n, f) => Array.from({ length: n }, (_, i) => f(i));
 
 const rows = [];
@@ -113,17 +117,15 @@ function pushCases(ws) {
   const copies = [];
   for (let i = 0; i < RUNS; i++) {
     dws(ws, ['config', 'store.remote', `loc:${join(root, `remote${i}`)}`], renv);
-    pushes.push(timeCpu(process.execPath, [DWS, '--batch', 'push'], ws, renv));
+    pushes.push(dwsCpu(ws, ['push'], renv));
     copies.push(timeCpu('rclone', ['copy', one, `loc:${join(root, `onecopy${i}`)}`], root, renv));
   }
-  const wall = (xs) => median(xs.map((x) => x.wall));
-  const cpu = (xs) => median(xs.map((x) => x.cpu));
   report(`push of the store (${FILES} small objects) to a local rclone remote`, wall(pushes), 'rclone copy of one file of the same size', wall(copies), '<= 2x');
   report('  the same, CPU (user + sys)', cpu(pushes), 'rclone copy of one file, CPU', cpu(copies), '<= 2x');
   const nothingNew = [];
   const gitPush = [];
   for (let i = 0; i < RUNS; i++) {
-    nothingNew.push(timeCpu(process.execPath, [DWS, '--batch', 'push'], ws, renv));
+    nothingNew.push(dwsCpu(ws, ['push'], renv));
     gitPush.push(timeCpu('git', ['push', '--quiet', 'origin', 'HEAD'], ws, env));
   }
   report('push with nothing new', wall(nothingNew), 'git push with nothing to send', wall(gitPush), null);
@@ -139,8 +141,6 @@ function pushCases(ws) {
 function restoreCases(ws) {
   const data = join(ws, 'data');
   dws(ws, ['snapshot', 'base']);
-  const wall = (xs) => median(xs.map((x) => x.wall));
-  const cpu = (xs) => median(xs.map((x) => x.cpu));
   // --- restore after 1% modified/deleted/added, against git restore of the same change
   const gitRepo = join(root, 'gitrepo');
   cpSync(data, gitRepo, { recursive: true });
@@ -152,7 +152,7 @@ function restoreCases(ws) {
     change(gitRepo, i);
     dws(ws, ['snapshot', `changed${i}`]);
     sh('git add -A && git commit -qm changed', gitRepo);
-    restoreTimes.push(timeCpu(process.execPath, [DWS, '--batch', 'restore', 'base'], ws, env));
+    restoreTimes.push(dwsCpu(ws, ['restore', 'base']));
     gitTimes.push(sh('git restore --source=v1 --staged --worktree -- .', gitRepo));
     sh('git commit -qm back --allow-empty', gitRepo);
   }
@@ -164,7 +164,7 @@ function restoreCases(ws) {
   const cpTimes = [];
   for (let i = 0; i < RUNS; i++) {
     rmSync(data, { recursive: true, force: true });
-    fullTimes.push(timeCpu(process.execPath, [DWS, '--batch', 'restore', 'base'], ws, env));
+    fullTimes.push(dwsCpu(ws, ['restore', 'base']));
     cpTimes.push(sh(`cp -r ${JSON.stringify(data)} ${JSON.stringify(join(root, `cp${i}`))}`));
   }
   report('full restore into an empty folder', wall(fullTimes), 'cp -r of the tree', median(cpTimes), '<= 1.2x cp -r');
