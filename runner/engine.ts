@@ -26,7 +26,7 @@ import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import { faultPoint } from '../server/workspace/fault.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, filesChangedSince, stableJson, fingerprintOf, fingerprintStatDir, pathHash, RunCache, staleReason, statCacheFile, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
-import { captureOutputs, commitEntries, entrySnapshot, findEntries, restoreOutputs, runCacheEnabled, writeEntry, type OutputPlace, type RunCacheEntry } from '../server/store/run-cache.js';
+import { captureOutputs, commitEntries, entrySnapshot, findEntries, restoreOutputs, restoreTrash, runCacheEnabled, writeEntry, type OutputPlace, type RunCacheEntry } from '../server/store/run-cache.js';
 import { planSteps, type PlannedStep } from './plan.js';
 import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
@@ -126,6 +126,19 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   /** The outputs of the steps that ran and succeeded: the run-cache entries of this run. */
   const toCapture = new Map<string, { places: OutputPlace[]; executionTimeSeconds: number | null }>();
 
+  // The files restores replace are freed after the steps, in libuv's threads while the run's
+  // bookkeeping goes on (store/trash.ts); the run ends once they are. Emptied at the start too: a
+  // crashed run may have left some.
+  let trashEmptied: Promise<unknown> = Promise.resolve();
+  const emptyTrash = () => {
+    if (!shared) return;
+    try {
+      trashEmptied = Promise.all([trashEmptied, restoreTrash(ws).empty()]);
+    } catch {
+      // no store directory (no git directory): no restore either
+    }
+  };
+  emptyTrash();
   // Restore a step's outputs from the run cache: null when there is no entry, or when its objects
   // are missing (here and on the store remote) or corrupt, which is said, and the step then runs.
   const restore = async (p: PlannedStep, parts: FingerprintParts): Promise<StepOutcome | null> => {
@@ -247,6 +260,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     await Promise.all(done.values());
   } finally {
     stepsMs = performance.now() - stepsStart;
+    emptyTrash();
     await executor.close();
   }
   const observedWrites: RunResult['observedWrites'] = observing === null ? [] : [...((await o.observer?.stop()) ?? [])];
@@ -307,6 +321,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
   }
   cache.save();
+  await trashEmptied;
   // Entries the snapshot did not commit because the workspace was already an existing snapshot.
   if (sameAsSnapshot !== null && entries.length > 0) await commitEntries(ws, entries);
   return { ok, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };

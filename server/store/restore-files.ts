@@ -17,6 +17,7 @@ import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, chmodSync, rmdirS
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore } from './store.js';
+import type { Trash } from './trash.js';
 import { writeFiles, type StagedWrite } from './write-files.js';
 import { faultPoint } from '../workspace/fault.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, parseTree, readTree, type StoreTreeEntry } from './trees.js';
@@ -193,8 +194,9 @@ export function saveCurrent(store: ContentStore, current: ScannedTree, rels: str
  * file of the resource is replaced. A directory that is new is built whole in the temp directory
  * and renamed into place at once (a full restore renames its top directories, not every file).
  * The files are written by write-files.ts (by the hashing threads for large restores). `onProgress(done, total)`.
+ * `trash`: files replaced or removed are set aside there, so that freeing them is not on the way.
  */
-export async function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void): Promise<void> {
+export async function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void, trash?: Trash): Promise<void> {
   store.commit(); // nothing left unpublished, so the locations taken below stay valid
   mkdirSync(root, { recursive: true });
   const tmp = join(root, RESTORE_TMP);
@@ -230,7 +232,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
     const abs = join(root, a.rel);
     switch (a.kind) {
       case 'remove':
-        rmSync(abs, { recursive: a.dir, force: true });
+        if (!trash?.take(abs)) rmSync(abs, { recursive: a.dir, force: true });
         break;
       case 'mkdir':
         if (!isDir(abs)) rmSync(abs, { force: true });
@@ -244,6 +246,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
         }
         break;
       case 'write':
+        if (trash !== undefined && isFile(abs)) trash.hold(abs);
         try {
           renameSync(staged[i]!, abs);
         } catch (e) {
@@ -257,6 +260,14 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
   });
   rmdirSync(tmp);
   onProgress?.(writes.length, writes.length);
+}
+
+function isFile(p: string): boolean {
+  try {
+    return lstatSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function isDir(p: string): boolean {

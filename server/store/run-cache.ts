@@ -24,7 +24,8 @@ import { fetchOrFail } from './remote.js';
 import { applyRestore, missingTrees, planRestore, scanTree } from './restore-files.js';
 import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, readTree, type StoreTreeEntry } from './trees.js';
 import type { ContentStore } from './store.js';
-import { contentStoreEnabled, withStoreLock, workspaceStore } from './workspace-store.js';
+import { Trash } from './trash.js';
+import { contentStoreEnabled, storeDirOf, withStoreLock, workspaceStore } from './workspace-store.js';
 
 const ENTRY_DIR = 'run_cache';
 const HEX40 = /^[0-9a-f]{40}$/;
@@ -149,13 +150,15 @@ export async function entrySnapshot(ws: Workspace, file: string): Promise<string
 }
 
 /**
- * Make each output what `entry` recorded, fetching missing objects from the store remote. Every
+ * Make each output what `entry` recorded, fetching missing objects from the store remote (the
+ * files it replaces go to restoreTrash, which the caller empties). Every
  * object is checked (and fetched) before any output changes; throws (NotFoundError from the
  * store) when some are neither here nor on the remote, leaving the outputs as they were.
  */
 export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null): Promise<void> {
   await withStoreLock(ws, 'dws run', async () => {
     const store = workspaceStore(ws);
+    const trash = restoreTrash(ws);
     const what = `the run cache entry of step ${entry.step} (run ${entry.run_id})`;
     const prepared: Array<{ o: OutputPlace; plan?: ReturnType<typeof planRestore>; file?: StoreTreeEntry }> = [];
     for (const o of outputs) {
@@ -181,18 +184,32 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
     }
     for (const p of prepared) {
       if (p.plan) {
-        await applyRestore(store, p.o.path, p.plan);
+        await applyRestore(store, p.o.path, p.plan, undefined, trash);
         continue;
       }
-      // A file output is written in place, as the step writes it (a temp file beside it would be a
-      // write outside the declared outputs); a corrupt object fails the restore and the step runs.
+      // A file output is written where it is, as the step writes it (a temp file beside it would be
+      // a write outside the declared outputs); a corrupt object fails the restore before the output
+      // is touched, and the step runs. The file it replaces goes to the trash rather than being
+      // truncated: a new file with its mode is written (freeing the old blocks waits).
       mkdirSync(dirname(p.o.path), { recursive: true });
-      if (existsSync(p.o.path) && lstatSync(p.o.path).isDirectory()) rmSync(p.o.path, { recursive: true });
-      store.copyObjectTo(p.file!.id, p.o.path);
-      const mode = statSync(p.o.path).mode & 0o777;
+      const old = lstatSync(p.o.path, { throwIfNoEntry: false });
+      const setAside = () => {
+        if (old?.isDirectory() && !trash.take(p.o.path)) rmSync(p.o.path, { recursive: true });
+        if (old?.isFile()) trash.take(p.o.path);
+      };
+      store.copyObjectTo(p.file!.id, p.o.path, old?.isFile() ? old.mode & 0o777 : 0o666, 'w', undefined, setAside);
+      const mode = old?.isFile() ? old.mode & 0o777 : statSync(p.o.path).mode & 0o777;
       chmodSync(p.o.path, p.file!.mode === MODE_EXEC ? mode | ((mode & 0o444) >> 2) : mode & ~0o111);
     }
   });
+}
+
+/**
+ * Where restoreOutputs sets aside the files it replaces (store/trash.ts): in the store's
+ * directory, outside every workspace's files. Empty it (`.empty()`) once the restores are done.
+ */
+export function restoreTrash(ws: Workspace): Trash {
+  return new Trash(join(storeDirOf(ws), 'trash'));
 }
 
 /** The store trees named by the run cache entries of the workspace at `wsDir` (roots for gc). */

@@ -213,12 +213,14 @@ export class ContentStore {
    * Make the file `dest` (opened with `flags` and `mode`, as openSync does) hold an object. A
    * large object is checked once (verifyLarge) and copied by the kernel (copyFileSync:
    * copy_file_range, a reflink where the filesystem has them), not read into this process; a
-   * packed one is read and checked. Throws CorruptObjectError before `dest` is touched.
+   * packed one is read and checked. Throws CorruptObjectError before `dest` is touched;
+   * `beforeOpen` runs once the object is checked, before `dest` is opened.
    */
-  copyObjectTo(id: string, dest: string, mode = 0o666, flags: 'w' | 'wx' = 'w', loc = this.locate(id)): void {
+  copyObjectTo(id: string, dest: string, mode = 0o666, flags: 'w' | 'wx' = 'w', loc = this.locate(id), beforeOpen?: () => void): void {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
     if (loc.pack !== -1) {
       const bytes = this.read(id, loc);
+      beforeOpen?.();
       const fd = openSync(dest, flags, mode);
       try {
         writeAll(fd, bytes);
@@ -228,6 +230,7 @@ export class ContentStore {
       return;
     }
     this.verifyLarge(id);
+    beforeOpen?.();
     closeSync(openSync(dest, flags, mode)); // created as a write creates it ('wx' refuses an existing file), with its mode
     const created = statSync(dest).mode & 0o7777;
     copyFileSync(this.loosePath(id), dest);
