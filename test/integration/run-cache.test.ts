@@ -6,7 +6,7 @@
  * --force reruns. The step counts its executions in a file outside the workspace.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, dws, dwsOk, git, readJson, tempDir, TEST_ENV } from '../helpers.js';
@@ -140,6 +140,54 @@ writeFileSync(JSON.parse(process.env.DWS_OUTPUTS)['intermediate-data:/big.bin'],
     expect(output(dir)).toBe('42\n');
     expect(statSync(out).ino).not.toBe(ino); // replaced, not compared
     expect(runs(counter)).toBe(2);
+  });
+
+  it('sets the files a restore replaces aside in <store>/trash and empties it: outputs byte-exact, a hard link outside the resource keeps its bytes, the mode stays', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    writeFileSync(join(dir, 'big.mjs'), `import { writeFileSync } from 'node:fs';
+const v = JSON.parse(process.env.DWS_PARAMS).v;
+writeFileSync(JSON.parse(process.env.DWS_OUTPUTS)['intermediate-data:/big.bin'], Buffer.alloc(3 << 20, v));
+`);
+    const big = (v: number) => dws(dir, ['--json', 'run', '--name', 'big', '--out', 'intermediate-data:/big.bin', '--param', `v=${v}`, '--no-snapshot', '--', process.execPath, 'big.mjs']);
+    const file = join(dir, 'intermediate-data', 'big.bin');
+    const dirOutput = join(dir, 'intermediate-data', 'scaled', 'out.txt');
+    const trash = join(dir, '.git', 'dws', 'store', 'trash');
+    const outside = tempDir('dws-outside-');
+    for (const v of [1, 2]) expect((await big(v)).code).toBe(0);
+    await runJson(dir, ['--param', 'scale=2']);
+    await runJson(dir, ['--param', 'scale=3']);
+    // Links to the outputs from outside the workspace, and a mode of the user's.
+    linkSync(file, join(outside, 'big.bin'));
+    linkSync(dirOutput, join(outside, 'out.txt'));
+    chmodSync(file, 0o640);
+
+    const back = await big(1);
+    expect(back.code, back.stderr).toBe(0);
+    expect((JSON.parse(back.stdout) as { steps: Array<{ status: string }> }).steps[0]!.status).toBe('restored');
+    expect(readFileSync(file).equals(Buffer.alloc(3 << 20, 1))).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+    expect(readFileSync(join(outside, 'big.bin')).equals(Buffer.alloc(3 << 20, 2))).toBe(true); // not written through
+    expect((await runJson(dir, ['--param', 'scale=2'])).result.steps[0]!.status).toBe('restored');
+    expect(output(dir)).toBe('42\n');
+    expect(readFileSync(join(outside, 'out.txt'), 'utf8')).toBe('63\n');
+    expect(runs(counter)).toBe(2);
+    expect(readdirSync(trash)).toEqual([]);
+  });
+
+  it('empties a trash a crashed run left behind at the next run, touching nothing else', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    await runJson(dir, ['--param', 'scale=2']);
+    const trash = join(dir, '.git', 'dws', 'store', 'trash');
+    mkdirSync(join(trash, '123-abcdef012345'), { recursive: true });
+    writeFileSync(join(trash, '123-abcdef012345', 'f'), 'x');
+    writeFileSync(join(trash, '123-0123456789ab'), 'y');
+    const skip = await runJson(dir, ['--param', 'scale=2']);
+    expect(skip.result.steps[0]!.status).toBe('skipped');
+    expect(readdirSync(trash)).toEqual([]);
+    expect(output(dir)).toBe('42\n');
+    expect(git(dir, ['status', '--porcelain'])).toBe('');
   });
 
   it('runs the step, saying why, when an entry objects are neither in the store nor on a store remote', async () => {
