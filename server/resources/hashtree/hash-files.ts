@@ -51,7 +51,7 @@ export interface HashJob {
   /**
    * Set: keep what is read in the content store, from the bytes read for hashing (no second
    * read). Small contents the store lacks are appended to this thread's pack of the session;
-   * files of LARGE_OBJECT_BYTES or more are copied to a temp file as they are hashed (unsynced:
+   * files of LARGE_OBJECT_BYTES or more are copied to a temp file as they are hashed (direct I/O, unsynced:
    * ContentStore.adoptLarge syncs it).
    */
   store?: StoreSession | undefined;
@@ -163,7 +163,8 @@ function hashFd(fd: number, expectedSize: number, copy?: LargeCopy): { hex: stri
 /**
  * Direct I/O for the store's copy of a large file: the bytes just hashed go from the read buffer
  * to the disk, not through the page cache. Copying 1 GB into fresh page-cache pages cost more CPU
- * than hashing it, and more time than writing it direct and syncing (bench/README.md, "Big files").
+ * than hashing it, and more time than writing it direct and syncing (bench/README.md, "Big files
+ * written direct").
  * O_DIRECT needs the buffer, file offset and length aligned; ALIGN suits 512-byte and 4 KB devices.
  */
 const O_DIRECT = constants.O_DIRECT ?? 0;
