@@ -51,8 +51,8 @@ export interface HashJob {
   /**
    * Set: keep what is read in the content store, from the bytes read for hashing (no second
    * read). Small contents the store lacks are appended to this thread's pack of the session;
-   * files of LARGE_OBJECT_BYTES or more are copied to a temp file as they are hashed (direct I/O, unsynced:
-   * ContentStore.adoptLarge syncs it).
+   * files of LARGE_OBJECT_BYTES or more are copied to a temp file as they are hashed (direct
+   * I/O, unsynced: ContentStore.adoptLarge syncs it).
    */
   store?: StoreSession | undefined;
 }
@@ -185,15 +185,20 @@ class LargeCopy {
   private direct = -1;
   private pos = 0;
 
-  constructor(readonly path: string) {
+  constructor(path: string) {
     this.fd = openSync(path, 'wx', 0o444);
     if (O_DIRECT === 0 || bufferAligned === false) return;
     try {
       this.direct = openSync(path, constants.O_WRONLY | O_DIRECT);
     } catch {
-      return; // a filesystem without direct I/O (tmpfs): ordinary writes
+      return; // a filesystem without direct I/O: ordinary writes
     }
-    if (bufferAligned === undefined) bufferAligned = this.alignBuffer();
+    try {
+      if (bufferAligned === undefined) bufferAligned = this.alignBuffer();
+    } catch (e) {
+      this.close(); // a full or read-only disk: the caller removes the file
+      throw e;
+    }
     if (!bufferAligned) this.stopDirect();
   }
 
@@ -207,8 +212,9 @@ class LargeCopy {
     for (let off = 0; off < ALIGN; off += 16) {
       try {
         writeSync(this.direct, mem, off, ALIGN, 0);
-      } catch {
-        continue;
+      } catch (e) {
+        if (errCode(e) === 'EINVAL') continue;
+        throw e;
       }
       buffer = mem.subarray(off, off + CHUNK);
       return true;
