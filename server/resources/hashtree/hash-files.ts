@@ -4,7 +4,7 @@
  * there are none, in the calling thread: the same function either way. Only sync fs calls: they
  * are several times faster than async ones for this bulk work (PERF-NOTES.md).
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import type { Stats } from 'node:fs';
 import * as crypto from 'node:crypto';
@@ -51,8 +51,8 @@ export interface HashJob {
   /**
    * Set: keep what is read in the content store, from the bytes read for hashing (no second
    * read). Small contents the store lacks are appended to this thread's pack of the session;
-   * files of LARGE_OBJECT_BYTES or more are copied to a temp file as they are hashed (unsynced:
-   * ContentStore.adoptLarge syncs it).
+   * files of LARGE_OBJECT_BYTES or more are copied to a temp file as they are hashed (direct
+   * I/O, unsynced: ContentStore.adoptLarge syncs it).
    */
   store?: StoreSession | undefined;
 }
@@ -139,25 +139,117 @@ export function skipStatus(abs: string, st: Stats, link: boolean): FileStatus {
 
 /**
  * SHA-1 hex of an open file's content, streamed through the reused buffer. `oneShot`: the whole
- * content is in `buffer[0..bytes)` afterwards. `copyTo`: every chunk is also written to that fd.
+ * content is in `buffer[0..bytes)` afterwards. `copy`: every chunk is also written there.
  */
-function hashFd(fd: number, expectedSize: number, copyTo = -1): { hex: string; bytes: number; oneShot: boolean } {
+function hashFd(fd: number, expectedSize: number, copy?: LargeCopy): { hex: string; bytes: number; oneShot: boolean } {
   const buf = (buffer ??= Buffer.allocUnsafe(CHUNK));
   let n = readSync(fd, buf, 0, CHUNK, null);
   // A short read that reaches the size fstat gave is the end: saves one read call per small
   // file, and the one-shot hash saves a Hash object.
-  if (n < CHUNK && n === expectedSize && copyTo < 0) return { hex: oneShotSha1(buf.subarray(0, n)), bytes: n, oneShot: true };
+  if (n < CHUNK && n === expectedSize && copy === undefined) return { hex: oneShotSha1(buf.subarray(0, n)), bytes: n, oneShot: true };
   const h = createHash('sha1');
   let total = 0;
   while (n > 0) {
     const chunk = n === CHUNK ? buf : buf.subarray(0, n);
     h.update(chunk);
-    if (copyTo >= 0) writeAll(copyTo, chunk);
+    copy?.write(chunk);
     total += n;
     if (n < CHUNK && total === expectedSize) break;
     n = readSync(fd, buf, 0, CHUNK, null);
   }
   return { hex: h.digest('hex'), bytes: total, oneShot: false };
+}
+
+/**
+ * Direct I/O for the store's copy of a large file: the bytes just hashed go from the read buffer
+ * to the disk, not through the page cache. Copying 1 GB into fresh page-cache pages cost more CPU
+ * than hashing it, and more time than writing it direct and syncing (bench/README.md, "Big files
+ * written direct").
+ * O_DIRECT needs the buffer, file offset and length aligned; ALIGN suits 512-byte and 4 KB devices.
+ */
+const O_DIRECT = constants.O_DIRECT ?? 0;
+const ALIGN = 4096;
+/** The read buffer's memory, ALIGN more than CHUNK so that an aligned CHUNK fits in it. */
+let ioMemory: Buffer | undefined;
+/** Whether `buffer` is known to suit direct writes (probed once per thread); false: it does not. */
+let bufferAligned: boolean | undefined;
+
+/**
+ * A temp file receiving a large file's content as it is hashed: whole aligned blocks through an
+ * O_DIRECT descriptor where the filesystem takes one, the rest (the tail, or everything after an
+ * unaligned read or a refused direct write) through an ordinary one. Not synced here:
+ * ContentStore.adoptLarge syncs it before it becomes visible.
+ */
+class LargeCopy {
+  private readonly fd: number;
+  private direct = -1;
+  private pos = 0;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'wx', 0o444);
+    if (O_DIRECT === 0 || bufferAligned === false) return;
+    try {
+      this.direct = openSync(path, constants.O_WRONLY | O_DIRECT);
+    } catch {
+      return; // a filesystem without direct I/O: ordinary writes
+    }
+    try {
+      if (bufferAligned === undefined) bufferAligned = this.alignBuffer();
+    } catch (e) {
+      this.close(); // a full or read-only disk: the caller removes the file
+      throw e;
+    }
+    if (!bufferAligned) this.stopDirect();
+  }
+
+  /**
+   * Point `buffer` at an aligned CHUNK of ioMemory. JavaScript cannot see an address, so try each
+   * offset (malloc aligns to 16 bytes) with a direct write of one block at 0 until the kernel takes
+   * one (the content overwrites it; close() truncates to the content's length).
+   */
+  private alignBuffer(): boolean {
+    const mem = (ioMemory ??= Buffer.allocUnsafeSlow(CHUNK + ALIGN));
+    for (let off = 0; off < ALIGN; off += 16) {
+      try {
+        writeSync(this.direct, mem, off, ALIGN, 0);
+      } catch (e) {
+        if (errCode(e) === 'EINVAL') continue;
+        throw e;
+      }
+      buffer = mem.subarray(off, off + CHUNK);
+      return true;
+    }
+    return false;
+  }
+
+  private stopDirect(): void {
+    closeSync(this.direct);
+    this.direct = -1;
+  }
+
+  write(bytes: Buffer): void {
+    let off = 0;
+    if (this.direct >= 0 && this.pos % ALIGN === 0) {
+      const blocks = bytes.length - (bytes.length % ALIGN);
+      try {
+        while (off < blocks) off += writeSync(this.direct, bytes, off, blocks - off, this.pos + off);
+      } catch (e) {
+        if (errCode(e) !== 'EINVAL') throw e;
+        this.stopDirect(); // refused (a device wanting other alignment): the rest goes the ordinary way
+      }
+    }
+    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off, this.pos + off);
+    this.pos += bytes.length;
+  }
+
+  close(): void {
+    try {
+      ftruncateSync(this.fd, this.pos); // drops the alignment probe's block beyond a content shorter than it
+    } finally {
+      if (this.direct >= 0) closeSync(this.direct);
+      closeSync(this.fd);
+    }
+  }
 }
 
 export function writeAll(fd: number, bytes: Uint8Array): void {
@@ -264,19 +356,20 @@ export function runHashJob(job: HashJob): HashJobResult {
         }
         let r: { hex: string; bytes: number; oneShot: boolean };
         let largeTmp = '';
-        let tmpFd = -1;
+        let copy: LargeCopy | undefined;
         try {
           if (store !== undefined && !link && st.size >= LARGE_BYTES) {
             largeTmp = `${store.tmpDir}/large-${store.id}-${threadId}-${++tmpCounter}.tmp`;
-            tmpFd = openSync(largeTmp, 'wx', 0o444);
+            copy = new LargeCopy(largeTmp);
           }
-          // Not synced here: the store syncs it in the background and before it is made visible.
-          r = hashFd(fd, st.size, tmpFd);
+          try {
+            r = hashFd(fd, st.size, copy);
+          } finally {
+            copy?.close();
+          }
         } catch (e) {
           if (largeTmp !== '') rmSync(largeTmp, { force: true });
           throw new FileError(abs, `Cannot read ${abs}: ${describe(e)}`);
-        } finally {
-          if (tmpFd >= 0) closeSync(tmpFd);
         }
         hashes[i] = r.hex;
         // A symbolic link is stored as a link (index.ts), never the content it points to.
