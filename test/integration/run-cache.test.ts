@@ -43,6 +43,15 @@ async function runJson(dir: string, args: string[], env = TEST_ENV) {
   return { result: JSON.parse(r.stdout) as { ok: boolean; snapshot: { hash: string } | null; steps: Array<{ step: string; status: string; reason: string | null; restoredFrom?: { runId: string; startTime: string; snapshot: string | null } }> }, stderr: r.stderr };
 }
 
+/** A command step writing 3 MB that depend on its param v (an object of its own in the store); runs it with v. */
+function bigFileStep(dir: string) {
+  writeFileSync(join(dir, 'big.mjs'), `import { writeFileSync } from 'node:fs';
+const v = JSON.parse(process.env.DWS_PARAMS).v;
+writeFileSync(JSON.parse(process.env.DWS_OUTPUTS)['intermediate-data:/big.bin'], Buffer.alloc(3 << 20, v));
+`);
+  return (v: number) => dws(dir, ['--json', 'run', '--name', 'big', '--out', 'intermediate-data:/big.bin', '--param', `v=${v}`, '--no-snapshot', '--', process.execPath, 'big.mjs']);
+}
+
 describe('the run cache remembers every successful run', () => {
   it('param a -> b -> a: the third run restores the first run outputs (kept by gc) without running the step, and says from which run', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
@@ -102,12 +111,7 @@ describe('the run cache remembers every successful run', () => {
 
   it('restores a large file output by copying its store object, checked once (a record in verified-large); the copy is the user\'s, writable', async () => {
     const dir = await stepWorkspace({});
-    // 3 MB depending on the param v: an object of its own in the store.
-    writeFileSync(join(dir, 'big.mjs'), `import { writeFileSync } from 'node:fs';
-const v = JSON.parse(process.env.DWS_PARAMS).v;
-writeFileSync(JSON.parse(process.env.DWS_OUTPUTS)['intermediate-data:/big.bin'], Buffer.alloc(3 << 20, v));
-`);
-    const big = (v: number) => dws(dir, ['--json', 'run', '--name', 'big', '--out', 'intermediate-data:/big.bin', '--param', `v=${v}`, '--no-snapshot', '--', process.execPath, 'big.mjs']);
+    const big = bigFileStep(dir);
     const file = join(dir, 'intermediate-data', 'big.bin');
     for (const v of [1, 2]) expect((await big(v)).code).toBe(0);
     const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
@@ -145,11 +149,7 @@ writeFileSync(JSON.parse(process.env.DWS_OUTPUTS)['intermediate-data:/big.bin'],
   it('sets the files a restore replaces aside in <store>/trash and empties it: outputs byte-exact, a hard link outside the resource keeps its bytes, the mode stays', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
-    writeFileSync(join(dir, 'big.mjs'), `import { writeFileSync } from 'node:fs';
-const v = JSON.parse(process.env.DWS_PARAMS).v;
-writeFileSync(JSON.parse(process.env.DWS_OUTPUTS)['intermediate-data:/big.bin'], Buffer.alloc(3 << 20, v));
-`);
-    const big = (v: number) => dws(dir, ['--json', 'run', '--name', 'big', '--out', 'intermediate-data:/big.bin', '--param', `v=${v}`, '--no-snapshot', '--', process.execPath, 'big.mjs']);
+    const big = bigFileStep(dir);
     const file = join(dir, 'intermediate-data', 'big.bin');
     const dirOutput = join(dir, 'intermediate-data', 'scaled', 'out.txt');
     const trash = join(dir, '.git', 'dws', 'store', 'trash');
