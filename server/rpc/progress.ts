@@ -10,10 +10,20 @@ export function requestContext(
   base: Context,
   o: { title: string; cwd: string; tokens: CancellationToken[]; progress?: WorkDoneProgressReporter },
 ): { ctx: Context; done(): void } {
-  const abort = new AbortController();
-  // A token cancelled before the request started is CancellationToken.Cancelled, whose event never fires.
-  if (o.tokens.some((t) => t.isCancellationRequested)) abort.abort();
-  const listeners = o.tokens.map((t) => t.onCancellationRequested(() => abort.abort()));
+  // The signal is made when a method first asks for it: most requests (a kept status answer)
+  // never do, and an AbortController with a listener on each token is most of what a request
+  // would otherwise allocate (garbage collection pauses are the server's latency tail).
+  let abort: AbortController | undefined;
+  let listeners: Array<{ dispose(): void }> = [];
+  const signal = (): AbortSignal => {
+    if (abort === undefined) {
+      const made = (abort = new AbortController());
+      // A token cancelled before the request started is CancellationToken.Cancelled, whose event never fires.
+      if (o.tokens.some((t) => t.isCancellationRequested)) made.abort();
+      listeners = o.tokens.map((t) => t.onCancellationRequested(() => made.abort()));
+    }
+    return abort.signal;
+  };
   const wd = o.progress;
   wd?.begin(o.title, 0, undefined, false);
   let lastPercent = -1;
@@ -39,7 +49,9 @@ export function requestContext(
   const ctx: Context = {
     ...base,
     cwd: o.cwd,
-    signal: abort.signal,
+    get signal() {
+      return signal();
+    },
     progress,
     log: wd
       ? {

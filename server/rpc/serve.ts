@@ -58,7 +58,7 @@ export function serve(connection: Connection, options: ServeOptions): void {
         ? { ...request.ctx, onRunEvent: (event) => void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, request.ctx.cwd), event }) }
         : request.ctx;
     // A request cancelled while it waited for its turn changes nothing.
-    const run = () => (ctx.signal?.aborted ? Promise.reject(ctx.signal.reason) : callMethod(ctx, name, params ?? {}));
+    const run = () => (tokens.some((t) => t.isCancellationRequested) ? Promise.reject(ctx.signal!.reason) : callMethod(ctx, name, params ?? {}));
     try {
       if (!METHODS[name].mutates) return plainJson(await run());
       // Serialize changes: each waits for the previous one, whatever its outcome.
