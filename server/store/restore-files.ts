@@ -246,7 +246,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
         }
         break;
       case 'write':
-        if (trash !== undefined && isFile(abs)) trash.hold(abs);
+        trash?.hold(abs); // false when there is no file there yet
         try {
           renameSync(staged[i]!, abs);
         } catch (e) {
@@ -260,14 +260,6 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
   });
   rmdirSync(tmp);
   onProgress?.(writes.length, writes.length);
-}
-
-function isFile(p: string): boolean {
-  try {
-    return lstatSync(p).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function isDir(p: string): boolean {

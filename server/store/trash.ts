@@ -22,22 +22,21 @@ export class Trash {
 
   /**
    * Keep a link to the file at `path` here, so that replacing or removing `path` frees nothing
-   * now. False when that is not possible (another filesystem, no hard links): the caller then
-   * replaces as before.
+   * now. False when that is not possible (another filesystem, no hard links, no file): the caller
+   * then replaces as before.
    */
   hold(path: string): boolean {
-    try {
-      linkSync(path, this.entry());
-      return true;
-    } catch {
-      return false;
-    }
+    return this.tryTo((entry) => linkSync(path, entry));
   }
 
   /** Move the directory or file at `path` here (it is being removed); false when not possible. */
   take(path: string): boolean {
+    return this.tryTo((entry) => renameSync(path, entry));
+  }
+
+  private tryTo(move: (entry: string) => void): boolean {
     try {
-      renameSync(path, this.entry());
+      move(this.entry());
       return true;
     } catch {
       return false;
