@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { ConflictError } from '../../protocol/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail } from './remote.js';
-import { RESTORE_TMP } from '../resources/hashtree/index.js';
 import { applyRestore, missingTrees, planRestore, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -35,7 +34,6 @@ const SHOWN = 10;
 export async function prepareFiles(ws: Workspace, store: ContentStore, targets: FilesTarget[], opts: { force: boolean; what: string }): Promise<PreparedFiles[]> {
   const prepared: PreparedFiles[] = [];
   for (const t of targets) {
-    rmSync(join(t.root, RESTORE_TMP), { recursive: true, force: true }); // left by an interrupted restore
     const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true });
     // Trees first (their files are known only then), level by level.
     for (let missing = missingTrees(store, current, t.tree); missing.length > 0; missing = missingTrees(store, current, t.tree)) {

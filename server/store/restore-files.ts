@@ -5,15 +5,15 @@
  * are compared with the target's, and identical subtrees are skipped whole.
  *
  *   scan current ──► diff trees ──► plan ──► checks (nothing changed yet) ──► write new files
- *   into <root>/.dws-restore.tmp (hash checked as written) ──► rename into place, remove the
- *   files that are not in the target ──► remove the temp directory
+ *   beside their place as .dws-restore.tmp-N (hash checked as written) ──► rename into place,
+ *   remove the files that are not in the target
  *
  * Checks before anything changes: every object the target needs is in the store (else the caller
  * fetches it, or it is refused); no file that would be replaced or removed holds content the
  * store lacks (the user's unsnapshotted work), unless `force`, which stores that content first.
  * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content.
  */
-import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, chmodSync, rmdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore } from './store.js';
@@ -31,6 +31,8 @@ export interface ScannedTree {
   trees: Map<string, Buffer>;
   /** With `deferCacheSave`: save the stat cache if the scan changed it (else already done; a no-op). */
   saveCache: () => void;
+  /** What an interrupted restore staged and left (absolute paths): removed by the next restore. */
+  leftovers: string[];
 }
 
 /**
@@ -47,7 +49,7 @@ export async function scanTree(
   opts: { unreadUnlessCached?: boolean; deferCacheSave?: boolean } = {},
 ): Promise<ScannedTree> {
   const trees = new Map<string, Buffer>();
-  if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees, saveCache: () => {} };
+  if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees, saveCache: () => {}, leftovers: [] };
   const r = await computeHashTree({
     root,
     computeHash: true,
@@ -58,7 +60,7 @@ export async function scanTree(
     deferCacheSave: opts.deferCacheSave ?? false,
     store: { session: null, has: () => true, hasBinary: () => true, putSmall: (id, bytes) => trees.set(id, bytes), adoptLarge: () => {}, recordPacked: () => {} },
   });
-  return { root, tree: r.storeRoot!, trees, saveCache: r.saveCache };
+  return { root, tree: r.storeRoot!, trees, saveCache: r.saveCache, leftovers: r.leftovers };
 }
 
 export interface TreeChanges {
@@ -84,6 +86,8 @@ export interface RestorePlan {
   missing: Set<string>;
   /** Current files that would be replaced or removed and whose content the store lacks. */
   unsaved: string[];
+  /** What an interrupted restore left (the scan's `leftovers`): removed first. */
+  leftovers: string[];
 }
 
 /**
@@ -111,7 +115,7 @@ export function missingTrees(store: ContentStore, current: ScannedTree, target: 
 
 /** Compare the current state with the target tree (every target tree must be in the store). */
 export function planRestore(store: ContentStore, current: ScannedTree, target: string): RestorePlan {
-  const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), unsaved: [] };
+  const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), unsaved: [], leftovers: current.leftovers };
   const unsavedIfLost = (rel: string, e: StoreTreeEntry) => {
     if (e.mode !== MODE_LINK && e.mode !== MODE_DIR && !store.has(e.id)) plan.unsaved.push(rel);
   };
@@ -190,32 +194,40 @@ export function saveCurrent(store: ContentStore, current: ScannedTree, rels: str
 
 /**
  * Carry out a plan on `root` (all checks passed; every object is in the store). New contents are
- * written and checked in a temp directory first, so a corrupt object stops the restore before any
- * file of the resource is replaced. A directory that is new is built whole in the temp directory
- * and renamed into place at once (a full restore renames its top directories, not every file).
- * The files are written by write-files.ts (by the hashing threads for large restores). `onProgress(done, total)`.
+ * written and checked first, each beside its final place under a temp name (RESTORE_TMP-N), so a
+ * corrupt object stops the restore before any file of the resource is replaced, and the rename
+ * stays within one directory. Creating the files where they belong, as git does, spreads them
+ * over their directories: two threads creating in one folder wait on its lock, and on a file
+ * system without a journal the inodes freed by earlier restores make one folder's allocations slow.
+ * A directory that is new is built whole under a temp name and renamed into place at once (a
+ * full restore renames its top directories, not every file). The files are written by
+ * write-files.ts (by the hashing threads for large restores). `onProgress(done, total)`.
  * `trash`: files replaced or removed are set aside there, so that freeing them is not on the way.
  */
 export async function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void, trash?: Trash): Promise<void> {
   store.commit(); // nothing left unpublished, so the locations taken below stay valid
+  for (const p of plan.leftovers) rmSync(p, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
-  const tmp = join(root, RESTORE_TMP);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  // Per action: where it is staged in tmp, and whether it lies in a new directory (moved with it).
+  // Per action: where it is staged, and whether it lies in a new directory (moved with it).
   const staged: string[] = [];
   const inNewDir = new Uint8Array(plan.actions.length);
   const newDirs = new Map<string, string>();
   const writes: StagedWrite[] = [];
-  let n = 0;
+  const tops: string[] = []; // what is staged beside its place: removed again on failure
   try {
     plan.actions.forEach((a, i) => {
       if (a.kind !== 'mkdir' && a.kind !== 'write') return;
       const slash = a.rel.lastIndexOf('/');
       const parent = slash < 0 ? undefined : newDirs.get(a.rel.slice(0, slash));
-      const path = parent === undefined ? join(tmp, String(n++)) : `${parent}/${a.rel.slice(slash + 1)}`;
+      let path: string;
+      if (parent !== undefined) {
+        path = `${parent}/${a.rel.slice(slash + 1)}`;
+        inNewDir[i] = 1;
+      } else {
+        path = join(root, a.rel.slice(0, slash + 1), `${RESTORE_TMP}-${i}`);
+        tops.push(path);
+      }
       staged[i] = path;
-      if (parent !== undefined) inNewDir[i] = 1;
       if (a.kind === 'mkdir') {
         mkdirSync(path);
         newDirs.set(a.rel, path);
@@ -223,7 +235,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
     });
     await writeFiles(store, writes, onProgress);
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
+    for (const p of tops) rmSync(p, { recursive: true, force: true });
     throw e;
   }
   faultPoint('restore.files-after-temp-writes');
@@ -258,7 +270,6 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
         break;
     }
   });
-  rmdirSync(tmp);
   onProgress?.(writes.length, writes.length);
 }
 

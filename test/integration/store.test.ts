@@ -96,7 +96,7 @@ describe('restore of local-files resources from the content store', () => {
     expect(diffR(data, v1)).toBe('');
     expect(readlinkSync(join(data, 'latest.csv'))).toBe('sub/f1.csv');
     expect(lstatSync(join(data, 'run.sh')).mode & 0o111).not.toBe(0);
-    expect(existsSync(join(data, '.dws-restore.tmp'))).toBe(false);
+    expect(staged(data)).toEqual([]);
 
     await dwsOk(ws, ['--batch', 'restore', 'v2']);
     expect(treePrint(data)).toBe(printV2);
@@ -301,8 +301,7 @@ describe('restore of local-files resources from the content store', () => {
     const v2 = treePrint(data);
     await dwsOk(ws, ['--batch', 'restore', 'v1']);
     expect(treePrint(data)).toBe(treePrint(v1));
-    expect(existsSync(join(data, '.dws-restore.tmp'))).toBe(false);
-    expect(execFileSync('find', [data, '-name', '*.tmp'], { encoding: 'utf8' })).toBe('');
+    expect(staged(data)).toEqual([]);
 
     // Flip a byte of v2's pack: the threads detect it and nothing of the resource changes.
     await dwsOk(ws, ['--batch', 'restore', 'v2']);
@@ -324,7 +323,7 @@ describe('restore of local-files resources from the content store', () => {
     expect(r.stderr).toMatch(/Object [0-9a-f]{40} in the content store is corrupt \(.*\.pack/);
     expect(treePrint(data)).toBe(v3);
     expect(treePrint(data)).not.toBe(v2);
-    expect(existsSync(join(data, '.dws-restore.tmp'))).toBe(false);
+    expect(staged(data)).toEqual([]);
   });
 
   it('streams a 200 MB file in and out of the store', async () => {
@@ -353,6 +352,11 @@ describe('restore of local-files resources from the content store', () => {
   });
 });
 
+/** What a restore staged under `dir` (.dws-restore.tmp*) and left there. */
+function staged(dir: string): string[] {
+  return execFileSync('find', [dir, '-name', '.dws-restore.tmp*', '-prune'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
 /** Run dws and SIGKILL it as soon as `when()` holds (polled every 2 ms); true if it was killed. */
 function killWhen(cwd: string, args: string[], when: () => boolean): Promise<boolean> {
   return new Promise((resolve, reject) => {
@@ -369,42 +373,50 @@ function killWhen(cwd: string, args: string[], when: () => boolean): Promise<boo
 }
 
 describe('a restore killed with SIGKILL', () => {
-  it('leaves the files as they were while it writes, and a rerun completes it; snapshots and status never see its temp folder', async () => {
+  it('leaves the files as they were while it writes, and a rerun completes it; snapshots and status never see its staged files', async () => {
     const ws = await newWorkspace();
     const data = join(ws, 'data');
-    mkdirSync(data);
+    mkdirSync(join(data, 'sub'), { recursive: true });
     for (let i = 0; i < 3000; i++) writeFileSync(join(data, `f${i}`), `v1 ${i}\n`);
+    for (let i = 0; i < 20; i++) writeFileSync(join(data, 'sub', `s${i}`), `v1 sub ${i}\n`);
     await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
     await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
     const v1 = join(tempDir('dws-v1-'), 'data');
     cpSync(data, v1, { recursive: true });
     for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}`), `v2 ${i}\n`);
+    for (let i = 0; i < 10; i++) writeFileSync(join(data, 'sub', `s${i}`), `v2 sub ${i}\n`);
     rmSync(join(data, 'f2999'));
     writeFileSync(join(data, 'new'), 'new\n');
     const v2Hash = /hash is ([0-9a-f]{40})/.exec(await dwsOk(ws, ['--batch', 'snapshot', 'v2']))![1];
     const v2 = treePrint(data);
 
-    const tmp = join(data, '.dws-restore.tmp');
-    expect(await killWhen(ws, ['--batch', 'restore', 'v1'], () => existsSync(tmp))).toBe(true);
-    // Killed while writing to its temp folder: no file of the resource was replaced yet.
-    expect(existsSync(tmp)).toBe(true);
-    rmSync(tmp, { recursive: true, force: true });
+    // Each new file is written beside its place as .dws-restore.tmp-N, then renamed.
+    const stagedAtTop = () => readdirSync(data).some((n) => n.startsWith('.dws-restore.tmp'));
+    expect(await killWhen(ws, ['--batch', 'restore', 'v1'], stagedAtTop)).toBe(true);
+    // Killed while writing: no file of the resource was replaced yet.
+    expect(staged(data).length).toBeGreaterThan(0);
+    for (const p of staged(data)) rmSync(p, { recursive: true, force: true });
     expect(treePrint(data)).toBe(v2);
-    cpSync(v1, tmp, { recursive: true }); // as if the kill came later: status and snapshot ignore it
+    // As if the kill came later, anywhere in the tree (and the one folder older versions used): status and snapshot ignore them.
+    writeFileSync(join(data, '.dws-restore.tmp-12'), 'staged\n');
+    writeFileSync(join(data, 'sub', '.dws-restore.tmp-3'), 'staged\n');
+    cpSync(join(v1, 'sub'), join(data, '.dws-restore.tmp-4'), { recursive: true });
+    cpSync(v1, join(data, '.dws-restore.tmp'), { recursive: true });
     const status = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status']));
     expect(status.changes).toEqual([expect.objectContaining({ resource: 'data', added: [], modified: [], deleted: [] })]);
     const snap = await dws(ws, ['--batch', 'snapshot', 'v2b']);
     expect(snap.stderr).toMatch(/Taking over a stale content store \(.*\) lock left by pid \d+ \(dws restore\)/);
-    expect(snap.stdout).toContain(`hash is ${v2Hash}`); // the same tree as v2: the temp folder is not in it
+    expect(snap.stdout).toContain(`hash is ${v2Hash}`); // the same tree as v2: the staged files are not in it
     await dwsOk(ws, ['--batch', 'restore', 'v1']);
-    expect(existsSync(tmp)).toBe(false);
+    expect(staged(data)).toEqual([]);
     expect(diffR(data, v1)).toBe('');
 
     // Killed at any later point (during the renames, or after): a rerun gives v1 back.
     await dwsOk(ws, ['--batch', 'restore', 'v2']);
     expect(treePrint(data)).toBe(v2);
-    await killWhen(ws, ['--batch', 'restore', 'v1'], () => existsSync(tmp) && readFileSync(join(data, 'f0'), 'utf8') === 'v1 0\n');
+    await killWhen(ws, ['--batch', 'restore', 'v1'], () => stagedAtTop() && readFileSync(join(data, 'f0'), 'utf8') === 'v1 0\n');
     await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(staged(data)).toEqual([]);
     expect(diffR(data, v1)).toBe('');
     expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck'])).ok).toBe(true);
   });

@@ -107,6 +107,8 @@ export interface HashTreeResult {
   files: number;
   /** With `store`: the root's store tree id. */
   storeRoot: string | null;
+  /** Files and folders an interrupted restore staged (names starting with RESTORE_TMP), not in the tree. */
+  leftovers: string[];
   /** Save the stat cache if it changed (with deferCacheSave; otherwise already done, and a no-op). */
   saveCache: () => void;
 }
@@ -205,6 +207,8 @@ class HashRun {
   /** STAT_FIELDS numbers per file (0s until known). */
   stats = new Float64Array(1024 * STAT_FIELDS);
   walkDone = false;
+  /** Absolute paths of entries named like a restore's staged files (RESTORE_TMP). */
+  readonly leftovers: string[] = [];
   filesHashed = 0;
   filesFromCache = 0;
   filesDone = 0;
@@ -549,9 +553,10 @@ class HashPool {
 }
 
 /**
- * The folder at a resource's root where a restore writes and checks files before renaming them
- * into place (server/store/restore-files.ts). Never part of the resource's tree: a snapshot or
- * status after a killed restore does not see it.
+ * How the files and folders a restore writes and checks before renaming them into place are named
+ * (`.dws-restore.tmp-N`, beside their final place: server/store/restore-files.ts); older versions
+ * used one folder `.dws-restore.tmp` at the root. Never part of the resource's tree: a snapshot or
+ * status after a killed restore does not see them, and the next restore removes them.
  */
 export const RESTORE_TMP = '.dws-restore.tmp';
 
@@ -618,6 +623,7 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
       filesFromCache: run.filesFromCache,
       files: run.blobs,
       storeRoot: opts.store === undefined ? null : run.storeTrees[0]!,
+      leftovers: run.leftovers,
     };
   } finally {
     threads.pool?.stop();
@@ -666,8 +672,9 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
       if ((e & 1023) === 1023) await slice(); // a huge directory
       const ent = ents[e]!;
       const name = ent.name;
-      if (d === 0 && name === RESTORE_TMP) {
+      if (name.charCodeAt(0) === 46 && name.startsWith(RESTORE_TMP)) {
         node.pending--; // an interrupted restore's files, not the resource's
+        run.leftovers.push(base + '/' + node.prefix + name);
         continue;
       }
       const isFile = ent.isFile();
