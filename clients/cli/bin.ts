@@ -16,8 +16,9 @@ if (argv.length === 1 && argv[0] === '--version') {
   // file imports `dataworkspaces/step` alone; the CLI's commands would double the job's start.
   await (await import('./commands/run-step.js')).runStep(stepSpec);
 } else {
-  if (command === 'snapshot') {
-    // Hashing threads start on the other cores while this one loads the CLI (~80 ms).
+  if (command === 'snapshot' || command === 'restore') {
+    // Hashing threads start on the other cores while this one loads the CLI (~80 ms); the walk
+    // of a large tree and a large restore's writes use them.
     (await import('../../server/resources/hashtree/threads.js')).prestartHashThreads();
   }
   const { main } = await import('./main.js');

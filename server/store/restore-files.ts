@@ -20,7 +20,8 @@ import { type ContentStore } from './store.js';
 import type { Trash } from './trash.js';
 import { writeFiles, type StagedWrite } from './write-files.js';
 import { faultPoint } from '../workspace/fault.js';
-import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, parseTree, readTree, type StoreTreeEntry } from './trees.js';
+import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
+import { compareCodePoints } from '../resources/hashtree/tree-format.js';
 
 
 /** The current state of a directory as store trees (kept in memory, nothing stored). */
@@ -29,6 +30,8 @@ export interface ScannedTree {
   /** Store tree id of the directory (EMPTY_TREE when it does not exist). */
   tree: string;
   trees: Map<string, Buffer>;
+  /** The entries of each of `trees`, as the scan made them. */
+  entries: Map<string, readonly StoreTreeEntry[]>;
   /** With `deferCacheSave`: save the stat cache if the scan changed it (else already done; a no-op). */
   saveCache: () => void;
   /** What an interrupted restore staged and left (absolute paths): removed by the next restore. */
@@ -49,7 +52,8 @@ export async function scanTree(
   opts: { unreadUnlessCached?: boolean; deferCacheSave?: boolean } = {},
 ): Promise<ScannedTree> {
   const trees = new Map<string, Buffer>();
-  if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees, saveCache: () => {}, leftovers: [] };
+  const entries = new Map<string, readonly StoreTreeEntry[]>();
+  if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees, entries, saveCache: () => {}, leftovers: [] };
   const r = await computeHashTree({
     root,
     computeHash: true,
@@ -58,9 +62,19 @@ export async function scanTree(
     ...(onWarning ? { onWarning } : {}),
     unreadUnlessCached: opts.unreadUnlessCached ?? false,
     deferCacheSave: opts.deferCacheSave ?? false,
-    store: { session: null, has: () => true, hasBinary: () => true, putSmall: (id, bytes) => trees.set(id, bytes), adoptLarge: () => {}, recordPacked: () => {} },
+    store: {
+      session: null,
+      has: () => true,
+      hasBinary: () => true,
+      putSmall: (id, bytes, treeEntries) => {
+        trees.set(id, bytes);
+        if (treeEntries !== undefined) entries.set(id, treeEntries);
+      },
+      adoptLarge: () => {},
+      recordPacked: () => {},
+    },
   });
-  return { root, tree: r.storeRoot!, trees, saveCache: r.saveCache, leftovers: r.leftovers };
+  return { root, tree: r.storeRoot!, trees, entries, saveCache: r.saveCache, leftovers: r.leftovers };
 }
 
 export interface TreeChanges {
@@ -102,12 +116,9 @@ export function missingTrees(store: ContentStore, current: ScannedTree, target: 
       missing.push(tgt);
       return;
     }
-    const curEntries = cur === null ? new Map<string, StoreTreeEntry>() : byName(currentTree(current, cur));
-    for (const e of readTree(store, tgt)) {
-      if (e.mode !== MODE_DIR) continue;
-      const c = curEntries.get(e.name);
-      walk(c?.mode === MODE_DIR ? c.id : null, e.id);
-    }
+    pair(cur === null ? [] : currentTree(current, cur), readTree(store, tgt), (c, t) => {
+      if (t?.mode === MODE_DIR) walk(c?.mode === MODE_DIR ? c.id : null, t.id);
+    });
   };
   walk(current.tree, target);
   return missing;
@@ -148,18 +159,17 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
   };
   const walk = (cur: string, tgt: string, prefix: string) => {
     if (cur === tgt) return;
-    const c = byName(currentTree(current, cur));
-    for (const t of readTree(store, tgt)) {
+    const gone: StoreTreeEntry[] = []; // removed after the others, in name order
+    pair(currentTree(current, cur), readTree(store, tgt), (e, t) => {
+      if (t === undefined) return void gone.push(e!);
       const rel = prefix + t.name;
-      const e = c.get(t.name);
-      c.delete(t.name);
       if (e === undefined) add(rel, t);
       else if (e.mode === MODE_DIR && t.mode === MODE_DIR) walk(e.id, t.id, rel + '/');
       else if (e.mode === MODE_DIR || t.mode === MODE_DIR) {
         // a directory became a file or the other way round
         remove(rel, e);
         add(rel, t);
-      } else if (e.id === t.id && e.mode === t.mode) continue;
+      } else if (e.id === t.id && e.mode === t.mode) return;
       else if (e.id === t.id && e.mode !== MODE_LINK && t.mode !== MODE_LINK) {
         plan.changes.modified.push(rel);
         plan.actions.push({ kind: 'chmod', rel, exec: t.mode === MODE_EXEC });
@@ -168,8 +178,8 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
         unsavedIfLost(rel, e);
         write(rel, t);
       }
-    }
-    for (const [name, e] of c) remove(prefix + name, e);
+    });
+    for (const e of gone) remove(prefix + e.name, e);
   };
   walk(current.tree, target, '');
   return plan;
@@ -281,23 +291,25 @@ function isDir(p: string): boolean {
   }
 }
 
-function byName(entries: readonly StoreTreeEntry[]): Map<string, StoreTreeEntry> {
-  return new Map(entries.map((e) => [e.name, e]));
+/**
+ * Call `visit` for each name of two trees (both sorted by code points): with the entry of each
+ * side, undefined on the side that lacks the name. A merge, so no table is built per directory.
+ */
+function pair(a: readonly StoreTreeEntry[], b: readonly StoreTreeEntry[], visit: (a: StoreTreeEntry | undefined, b: StoreTreeEntry | undefined) => void): void {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const c = i === a.length ? 1 : j === b.length ? -1 : a[i]!.name === b[j]!.name ? 0 : compareCodePoints(a[i]!.name, b[j]!.name);
+    if (c === 0) visit(a[i++], b[j++]);
+    else if (c < 0) visit(a[i++], undefined);
+    else visit(undefined, b[j++]);
+  }
 }
-
-/** Parsed trees of each scan: planning reads a differing tree more than once. */
-const parsedScans = new WeakMap<ScannedTree, Map<string, readonly StoreTreeEntry[]>>();
 
 function currentTree(current: ScannedTree, id: string): readonly StoreTreeEntry[] {
   if (id === EMPTY_TREE) return [];
-  let parsed = parsedScans.get(current);
-  if (parsed === undefined) parsedScans.set(current, (parsed = new Map()));
-  let entries = parsed.get(id);
-  if (entries === undefined) {
-    const bytes = current.trees.get(id);
-    if (bytes === undefined) throw new Error(`Internal error: tree ${id} of the scan of ${current.root} is unknown`);
-    parsed.set(id, (entries = parseTree(bytes, id)));
-  }
+  const entries = current.entries.get(id);
+  if (entries === undefined) throw new Error(`Internal error: tree ${id} of the scan of ${current.root} is unknown`);
   return entries;
 }
 

@@ -46,14 +46,22 @@ export function parseTree(bytes: Buffer, id: string): StoreTreeEntry[] {
     const end = text.indexOf('\0', at);
     const sp1 = text.indexOf(' ', at);
     const mode = text.slice(at, sp1);
-    const entryId = text.slice(sp1 + 1, sp1 + 41);
-    if (end < 0 || sp1 < 0 || !MODES.has(mode) || text[sp1 + 41] !== ' ' || !/^[0-9a-f]{40}$/.test(entryId)) {
+    if (end < 0 || sp1 < 0 || !MODES.has(mode) || text.charCodeAt(sp1 + 41) !== 32 || !isHex40(text, sp1 + 1)) {
       throw new Error(`Store tree ${id} is malformed at byte ${at}`);
     }
-    out.push({ mode: mode as TreeMode, id: entryId, name: text.slice(sp1 + 42, end) });
+    out.push({ mode: mode as TreeMode, id: text.slice(sp1 + 1, sp1 + 41), name: text.slice(sp1 + 42, end) });
     at = end + 1;
   }
   return out;
+}
+
+/** Whether `text` holds 40 lowercase hex digits from `at` (a loop: a regular expression per entry cost more). */
+function isHex40(text: string, at: number): boolean {
+  for (let i = at; i < at + 40; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /** Parsed trees per store: a restore reads each differing tree twice (missing trees, then the plan). */

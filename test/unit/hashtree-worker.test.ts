@@ -196,6 +196,41 @@ describe.each([
     expect(r.workersStarted).toBe(0);
   });
 
+  it('lists a tree the stat cache knows to be large in the threads, ahead of the walk: the same trees, warnings and errors', async () => {
+    const dir = fresh('listed');
+    for (let d = 0; d < 26; d++) {
+      mkdirSync(join(dir, `d${d}`));
+      for (let f = 0; f < 200; f++) fill(join(dir, `d${d}`, `f${f}`), 20, d * 1000 + f);
+    }
+    fill(join(dir, 'target'), 5, 1);
+    symlinkSync('target', join(dir, 'link'));
+    const treeDir = fresh('trees');
+    const cacheFile = join(fresh('cache'), 'stat-cache');
+    const first = await inChild(bundlePath(), { root: dir, computeHash: true, treeDir, cacheFile, workers: 2 });
+    expect(first.result).toMatchObject({ files: 5202, filesHashed: 5202 });
+
+    // A file modified, one deleted, one added, a directory added, a FIFO and a link to a directory.
+    fill(join(dir, 'd3', 'f7'), 21, 99);
+    rmSync(join(dir, 'd5', 'f0'));
+    fill(join(dir, 'd9', 'new'), 6, 98);
+    mkdirSync(join(dir, 'd9', 'sub'));
+    fill(join(dir, 'd9', 'sub', 'x'), 4, 97);
+    await run('mkfifo', [join(dir, 'd2', 'fifo')]);
+    symlinkSync('d1', join(dir, 'dirlink'));
+    const warnings: string[] = [];
+    const ref = await computeHashTree({ root: dir, computeHash: true, treeDir: fresh('ref-trees'), workers: 0, onWarning: (m) => warnings.push(m) });
+    const second = await inChild(bundlePath(), { root: dir, computeHash: true, treeDir, cacheFile, workers: 2 });
+    expect(second.workersStarted).toBe(2); // none would be needed to hash 3 files
+    expect(second.result).toMatchObject({ rootHash: ref.rootHash, files: 5203, filesHashed: 3, filesFromCache: 5200 });
+    expect(second.warnings.sort()).toEqual(warnings.sort());
+    expect(warnings).toHaveLength(2);
+
+    // A cached link whose target went: named, as in this thread.
+    rmSync(join(dir, 'target'));
+    const broken = await inChild(bundlePath(), { root: dir, computeHash: true, treeDir, cacheFile, workers: 2 });
+    expect(broken.error).toBe(`Broken symbolic link: ${join(dir, 'link')}`);
+  });
+
   it('reports warnings and errors from the workers, and stops them', async () => {
     const dir = fresh('odd');
     for (let f = 0; f < 1200; f++) fill(join(dir, `f${String(f).padStart(4, '0')}`), 10, f);

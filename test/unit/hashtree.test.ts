@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareCodePoints, computeHashTree, parseTreeFile, readTreeFile } from '../../server/resources/hashtree/index.js';
 import type { HashTreeOptions } from '../../server/resources/hashtree/index.js';
-import { StatCache } from '../../server/resources/hashtree/stat-cache.js';
+import { saveStatCache, StatCache } from '../../server/resources/hashtree/stat-cache.js';
 import { FIXTURE } from '../helpers.js';
 
 const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
@@ -331,6 +331,36 @@ describe('stat cache', () => {
     // A cache written for another root is not used.
     const other = makeTree();
     expect((await hashTree(other, true, { cacheFile })).filesFromCache).toBe(0);
+  });
+
+  it('finds entries after files were added and deleted anywhere, by directory, whatever the order it was written in', () => {
+    const dir = freshDir('lookup');
+    const cacheFile = join(dir, 'stat-cache');
+    const save = (paths: string[]) =>
+      saveStatCache(cacheFile, dir, paths, paths.map((_, i) => String(i % 10).repeat(40)), new Float64Array(paths.length * 5).map((_, i) => i));
+    // Walk order: the root's files, then each directory's, names in code-point order.
+    const walkOrder = ['a.txt', 'z.txt', 'd1/a', 'd1/b', 'd1/c', 'd1/\uFFFD', 'd1/\u{1F600}', 'd2/x', 'd2/y', 'd1/sub/q'];
+    save(walkOrder);
+    let c = StatCache.load(cacheFile, dir)!;
+    expect(c.find('', 'a.txt')).toBe(0);
+    expect(c.find('', 'new.txt')).toBe(-1); // added since: the cursor stays
+    expect(c.find('', 'z.txt')).toBe(1);
+    expect(c.find('d1/', 'b')).toBe(3); // d1/a deleted since
+    expect(c.find('d1/', 'bb')).toBe(-1);
+    // c and U+FFFD deleted; in code points (the walk's order) U+1F600 comes after U+FFFD, in UTF-16 units before it
+    expect(c.find('d1/', '\u{1F600}')).toBe(6);
+    expect(c.find('d1/', 'c')).toBe(4); // looked up out of order: found by the search
+    expect(c.find('d3/', 'x')).toBe(-1); // a directory the cache does not know
+    expect(c.find('d2/', 'y')).toBe(8);
+    expect(c.find('d1/sub/', 'q')).toBe(9);
+    expect(c.hash(9)).toBe('9'.repeat(40));
+    // A cache whose directories are not together (not written by this walk) is still searched right.
+    save(['d1/a', 'd2/x', 'd1/b', 'top']);
+    c = StatCache.load(cacheFile, dir)!;
+    expect(c.find('', 'nothing')).toBe(-1);
+    expect(c.find('d1/', 'b')).toBe(2);
+    expect(c.find('d2/', 'x')).toBe(1);
+    expect(c.find('', 'top')).toBe(3);
   });
 
   it('is not used without compute_hash', async () => {

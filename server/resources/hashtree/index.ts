@@ -2,9 +2,10 @@
  * Hash trees of local-files resources, byte-identical to Python dws 1.6 `resources/hashtree.py`
  * (workspace-format.md §13), but fast:
  *
- *   walk (readdirSync withFileTypes, this thread) ──► cached? lstat + compare ──► hash from cache
- *                                                   └─► not cached: batches ──► worker threads
- *                                                        (open, fstat, 1 MB reads, SHA-1)
+ *   walk (readdir withFileTypes + lstat: this thread, or the worker threads ahead of it for
+ *   a tree the stat cache knows to be large) ──► cached? compare ──► hash from cache
+ *                                            └─► not cached: batches ──► worker threads
+ *                                                 (open, fstat, 1 MB reads, SHA-1)
  *
  * The walk yields to the event loop every few ms so that workers get batches while it goes on.
  * Big files are set aside by the workers and handed out largest first to idle workers, so that
@@ -18,14 +19,13 @@
  * and devices are left out of the tree with a warning; normal trees hash exactly as in Python.
  */
 import type { Worker } from 'node:worker_threads';
-import { closeSync, fchmodSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import type { Dirent, Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { FileStatus, STAT_FIELDS, describe, runHashJob, skipStatus, statFile } from './hash-files.js';
+import { EntryKind, listDir, specialKindName, type Listing, type ListJob, type ListJobResult } from './list-dirs.js';
 import type { HashJob, HashJobResult } from './hash-files.js';
 import { RACY_MARGIN_MS, StatCache, saveStatCache } from './stat-cache.js';
-import { compareCodePoints } from './tree-format.js';
 import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from './threads.js';
 import type { StoreSession } from '../../store/store.js';
 import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, type StoreTreeEntry } from '../../store/trees.js';
@@ -89,7 +89,8 @@ export interface StoreSink {
   has(id: string): boolean;
   /** `has` for the id at `bytes[offset..offset+20)` (the stat cache holds them so: no hex to parse). */
   hasBinary(bytes: Buffer, offset: number): boolean;
-  putSmall(id: string, bytes: Buffer): void;
+  /** A small object: a link's text, or a tree (then also its `entries`, for a scan that plans with them). */
+  putSmall(id: string, bytes: Buffer, entries?: readonly StoreTreeEntry[]): void;
   adoptLarge(id: string, tmpPath: string): void;
   recordPacked(packPath: string, id: string, offset: number, length: number): void;
 }
@@ -128,6 +129,12 @@ const IN_FLIGHT = 3;
 /** The walk yields to the event loop this often (ms) while workers run. */
 const SLICE_MS = 2;
 const PROGRESS_MS = 100;
+/** A stat cache of this many files marks a tree whose listing the threads do ahead of the walk. */
+const LIST_AHEAD_MIN_FILES = 5000;
+/** Directories per listing job. */
+const LIST_JOB_DIRS = 16;
+const S_IFMT = constants.S_IFMT;
+const S_IFREG = constants.S_IFREG;
 /** Status of a file still queued for hashing (beyond the FileStatus values). */
 const QUEUED = 7;
 
@@ -141,21 +148,6 @@ interface DirNode {
   refs: number[];
   /** Entries not done yet (files to hash, subdirectories whose tree is not written yet). */
   pending: number;
-}
-
-const SURROGATE = /[\uD800-\uDFFF]/;
-function direntCompare(a: Dirent, b: Dirent): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-function direntCompareCodePoints(a: Dirent, b: Dirent): number {
-  return compareCodePoints(a.name, b.name);
-}
-
-function specialKind(ent: Dirent): string {
-  if (ent.isFIFO()) return 'FIFO';
-  if (ent.isSocket()) return 'socket';
-  if (ent.isBlockDevice() || ent.isCharacterDevice()) return 'device';
-  return 'special file';
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -209,6 +201,11 @@ class HashRun {
   walkDone = false;
   /** Absolute paths of entries named like a restore's staged files (RESTORE_TMP). */
   readonly leftovers: string[] = [];
+  /** Whether the threads list directories ahead of the walk; then the listings (or why not) by directory. */
+  listAhead = false;
+  readonly listed = new Map<number, Listing | string>();
+  private listRequested = 0;
+  private readonly listJobs = new Map<number, number>();
   filesHashed = 0;
   filesFromCache = 0;
   filesDone = 0;
@@ -269,7 +266,7 @@ class HashRun {
       }
       if (entries !== null) {
         const tree = encodeTree(entries);
-        sink!.putSmall(tree.id, tree.bytes);
+        sink!.putSmall(tree.id, tree.bytes, entries);
         this.storeTrees[d] = tree.id;
       }
       const content = Buffer.from(text, 'utf8');
@@ -336,12 +333,43 @@ class HashRun {
     this.queue.push(f);
   }
 
-  /** Record a file decided in this thread (cached, sized or skipped). */
-  settle(f: number, status: FileStatus, st: Stats | null, hash: string): void {
+  /** Record a file decided in this thread (cached, sized or skipped); its stat at `sv[so..]`, if any. */
+  settle(f: number, status: FileStatus, sv: Float64Array | null, so: number, hash: string): void {
     this.status[f] = status;
-    if (st !== null) this.setStats(f, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode);
+    if (sv !== null) this.setStats(f, sv[so]!, sv[so + 1]!, sv[so + 2]!, sv[so + 3]!, sv[so + 4]!);
     this.hashes[f] = hash;
     this.done(f, status);
+  }
+
+  /** The next directories to list ahead of the walk (those it knows of), or null. */
+  nextListJob(): ListJob | null {
+    if (!this.listAhead || this.listRequested >= this.dirs.length) return null;
+    const start = this.listRequested;
+    const end = Math.min(this.dirs.length, start + LIST_JOB_DIRS);
+    this.listRequested = end;
+    const id = this.nextId++;
+    this.listJobs.set(id, start);
+    const prefixes: string[] = [];
+    for (let d = start; d < end; d++) prefixes.push(this.dirs[d]!.prefix);
+    return { kind: 'list', id, base: this.base, prefixes: prefixes.join('\0') };
+  }
+
+  /** Take in a listing job's result. */
+  applyList(res: ListJobResult): void {
+    const start = this.listJobs.get(res.id);
+    if (start === undefined) throw new Error(`Internal error: unknown listing job ${res.id}`);
+    this.listJobs.delete(res.id);
+    const names = res.names.split('\0');
+    let at = 0;
+    for (let i = 0; i < res.counts.length; i++) {
+      const n = res.counts[i]!;
+      if (n < 0) {
+        this.listed.set(start + i, res.errors[i]!);
+        continue;
+      }
+      this.listed.set(start + i, { names: names.slice(at, at + n), kinds: res.kinds.subarray(at, at + n), stats: res.stats.subarray(at * STAT_FIELDS, (at + n) * STAT_FIELDS) });
+      at += n;
+    }
   }
 
   private setStats(f: number, size: number, mtime: number, ctime: number, ino: number, mode: number): void {
@@ -472,12 +500,13 @@ class HashRun {
   }
 }
 
-/** Worker threads for one run; each gets up to IN_FLIGHT batches, big files only when idle. */
+/** Worker threads for one run; each gets up to IN_FLIGHT jobs (listings first), big files only when idle. */
 class HashPool {
   private readonly slots: { worker: Worker; inFlight: number }[] = [];
   private stopped = false;
   error: Error | null = null;
-  private waiter: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  /** The walk or computeHashTree waiting until `until()` holds. */
+  private waiter: { until: () => boolean; resolve: () => void; reject: (e: Error) => void } | null = null;
 
   constructor(
     url: URL,
@@ -486,11 +515,12 @@ class HashPool {
   ) {
     for (const worker of takeHashThreads(url, count)) {
       const slot = { worker, inFlight: 0 };
-      slot.worker.on('message', (res: HashJobResult) => {
+      slot.worker.on('message', (res: HashJobResult | ListJobResult) => {
         slot.inFlight--;
         if (this.error !== null) return;
         try {
-          run.apply(res);
+          if ('kind' in res) run.applyList(res);
+          else run.apply(res);
         } catch (e) {
           this.fail(e);
           return;
@@ -514,6 +544,12 @@ class HashPool {
   pump(): void {
     for (const slot of this.slots) {
       while (this.error === null && slot.inFlight < IN_FLIGHT) {
+        const list = this.run.nextListJob(); // the walk waits for these
+        if (list !== null) {
+          slot.inFlight++;
+          slot.worker.postMessage(list);
+          continue;
+        }
         const job = (slot.inFlight === 0 ? this.run.nextBigJob() : null) ?? this.run.nextBatch(true);
         if (job === null) break;
         slot.inFlight++;
@@ -529,18 +565,30 @@ class HashPool {
     if (this.error !== null) {
       this.waiter = null;
       w.reject(this.error);
-    } else if (this.run.walkDone && this.run.queued === 0 && this.run.bigCount === 0 && this.slots.every((s) => s.inFlight === 0)) {
+    } else if (w.until()) {
       this.waiter = null;
       w.resolve();
     }
   }
 
-  /** Resolves when the walk is done and every file is hashed. */
-  finish(): Promise<void> {
+  private wait(until: () => boolean): Promise<void> {
     return new Promise<void>((resolvePromise, reject) => {
-      this.waiter = { resolve: resolvePromise, reject };
+      this.waiter = { until, resolve: resolvePromise, reject };
       this.pump();
     });
+  }
+
+  /** Resolves when the walk is done and every file is hashed. */
+  finish(): Promise<void> {
+    return this.wait(() => this.run.walkDone && this.run.queued === 0 && this.run.bigCount === 0 && this.slots.every((s) => s.inFlight === 0));
+  }
+
+  /** Directory `d`'s listing (or why it could not be listed), once a thread has made it. */
+  async listing(d: number): Promise<Listing | string> {
+    if (!this.run.listed.has(d)) await this.wait(() => this.run.listed.has(d));
+    const l = this.run.listed.get(d)!;
+    this.run.listed.delete(d);
+    return l;
   }
 
   /** Give the threads back (stopping them after a failure); they no longer keep the process alive. */
@@ -580,6 +628,10 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
   const cache = useCache ? StatCache.load(opts.cacheFile!, base) : null;
   const run = new HashRun(base, opts);
   const threads: { pool: HashPool | null } = { pool: null };
+  if (url !== null && cache !== null && cache.count >= LIST_AHEAD_MIN_FILES) {
+    run.listAhead = true;
+    threads.pool = new HashPool(url, wanted, run);
+  }
   try {
     await walk(run, cache, () => {
       // Start workers once there is enough to hash: they boot while the walk goes on.
@@ -653,71 +705,82 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
     }
     run.progress(false);
   };
+  /** A stat taken here (the listing had none): size, mtimeMs, ctimeMs, ino, mode. */
+  const here = new Float64Array(STAT_FIELDS);
   for (let d = 0; d < dirs.length; d++) {
     const node = dirs[d]!;
     const dirAbs = node.prefix === '' ? base : base + '/' + node.prefix.slice(0, -1);
-    let ents: Dirent[];
-    try {
-      ents = readdirSync(dirAbs, { withFileTypes: true });
-    } catch (e) {
-      throw new Error(`Cannot list directory ${dirAbs}: ${describe(e)}`);
+    let listing: Listing | string;
+    if (run.listAhead) listing = await poolFor()!.listing(d);
+    else {
+      try {
+        listing = listDir(dirAbs, false);
+      } catch (e) {
+        listing = describe(e);
+      }
     }
-    let astral = false;
-    for (const ent of ents) if (SURROGATE.test(ent.name)) astral = true;
-    ents.sort(astral ? direntCompareCodePoints : direntCompare);
+    if (typeof listing === 'string') throw new Error(`Cannot list directory ${dirAbs}: ${listing}`);
+    const { names, kinds, stats } = listing;
     // Every entry counts until it is done; special files are dropped below. The +1 holds the
     // directory open until the loop is over.
-    node.pending = ents.length + 1;
-    for (let e = 0; e < ents.length; e++) {
+    node.pending = names.length + 1;
+    for (let e = 0; e < names.length; e++) {
       if ((e & 1023) === 1023) await slice(); // a huge directory
-      const ent = ents[e]!;
-      const name = ent.name;
+      const name = names[e]!;
       if (name.charCodeAt(0) === 46 && name.startsWith(RESTORE_TMP)) {
         node.pending--; // an interrupted restore's files, not the resource's
         run.leftovers.push(base + '/' + node.prefix + name);
         continue;
       }
-      const isFile = ent.isFile();
-      if (!isFile && !ent.isSymbolicLink()) {
-        if (ent.isDirectory()) {
-          node.names.push(name);
-          node.refs.push(~dirs.length);
-          dirs.push({ prefix: node.prefix + name + '/', parent: d, names: [], refs: [], pending: 0 });
-        } else {
-          node.pending--;
-          run.opts.onWarning?.(`Skipping ${specialKind(ent)} (not a regular file): ${base}/${node.prefix}${name}`);
-        }
+      const kind = kinds[e]!;
+      if (kind === EntryKind.Dir) {
+        node.names.push(name);
+        node.refs.push(~dirs.length);
+        dirs.push({ prefix: node.prefix + name + '/', parent: d, names: [], refs: [], pending: 0 });
+        continue;
+      }
+      const isFile = kind === EntryKind.File;
+      const abs = base + '/' + node.prefix + name;
+      if (!isFile && kind !== EntryKind.Link) {
+        node.pending--;
+        run.opts.onWarning?.(`Skipping ${specialKindName(kind)} (not a regular file): ${abs}`);
         continue;
       }
       const f = run.addFile(d, name, !isFile);
       node.names.push(name);
       node.refs.push(f);
-      if (hashContent) {
-        const k = cache === null ? -1 : cache.find(node.prefix, name);
-        if (k < 0 && !(unread && isFile)) {
-          run.enqueue(f);
-          continue;
-        }
-        const abs = base + '/' + node.prefix + name;
+      const k = hashContent && cache !== null ? cache.find(node.prefix, name) : -1;
+      if (hashContent && k < 0 && !(unread && isFile)) {
+        run.enqueue(f);
+        continue;
+      }
+      // The listing's stat (taken by a thread), else one taken now.
+      let sv = stats;
+      let so = e * STAT_FIELDS;
+      if (sv === null || Number.isNaN(sv[so])) {
         const st = statFile(abs, !isFile);
-        if (!st.isFile()) {
-          run.settle(f, skipStatus(abs, st, !isFile), null, '');
-        } else {
-          const o = k * STAT_FIELDS;
-          // A cached file whose content the store lacks (never stored, or collected) is read again to store it.
-          if (k >= 0 && st.size === cs![o] && st.mtimeMs === cs![o + 1] && st.ctimeMs === cs![o + 2] && st.ino === cs![o + 3] && (storing === null || isFile === false || storing.hasBinary(cache!.hashBytes, k * 20))) {
-            run.settle(f, FileStatus.Cached, st, cache!.hash(k));
-          } else if (unread && isFile) {
-            run.settle(f, FileStatus.Unread, st, UNREAD_CONTENT);
-          } else {
-            run.enqueue(f);
-          }
-        }
+        sv = here;
+        so = 0;
+        sv[0] = st.size;
+        sv[1] = st.mtimeMs;
+        sv[2] = st.ctimeMs;
+        sv[3] = st.ino;
+        sv[4] = st.mode;
+      }
+      if ((sv[so + 4]! & S_IFMT) !== S_IFREG) {
+        run.settle(f, skipStatus(abs, statFile(abs, !isFile), !isFile), null, 0, '');
+      } else if (!hashContent) {
+        run.settle(f, FileStatus.Sized, sv, so, String(sv[so]));
       } else {
-        const abs = base + '/' + node.prefix + name;
-        const st = statFile(abs, !isFile);
-        if (st.isFile()) run.settle(f, FileStatus.Sized, st, String(st.size));
-        else run.settle(f, skipStatus(abs, st, !isFile), null, '');
+        const o = k * STAT_FIELDS;
+        // A cached file whose content the store lacks (never stored, or collected) is read again to store it.
+        if (k >= 0 && sv[so] === cs![o] && sv[so + 1] === cs![o + 1] && sv[so + 2] === cs![o + 2] && sv[so + 3] === cs![o + 3] && (storing === null || isFile === false || storing.hasBinary(cache!.hashBytes, k * 20))) {
+          run.settle(f, FileStatus.Cached, sv, so, cache!.hash(k));
+        } else if (unread && isFile) {
+          run.settle(f, FileStatus.Unread, sv, so, UNREAD_CONTENT);
+        } else {
+          run.enqueue(f);
+        }
       }
     }
     if (--node.pending === 0) run.completeDir(d);

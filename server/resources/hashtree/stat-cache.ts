@@ -19,8 +19,10 @@
  *   ...     20         SHA-1 of all the bytes before it (rejects a torn or damaged file)
  *
  * Entries are in walk order, so the lookup is a cursor that compares the next path in place
- * while nothing changed, and only builds a Map at the first surprise. Paths containing a line
- * feed are not cached (those files are simply hashed every time).
+ * while nothing changed. At the first surprise (a file added or deleted) it indexes the entries
+ * by directory, one string per directory rather than per file (a directory's entries are
+ * together and sorted), and finds the path by a binary search in its directory. Paths containing
+ * a line feed are not cached (those files are simply hashed every time).
  *
  * Racy entries (the "racy git" problem): an entry is only written when the file's mtime is more
  * than RACY_MARGIN_MS older than the start of the run that took its stat (the stat is taken before
@@ -34,6 +36,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { STAT_FIELDS } from './hash-files.js';
+import { compareCodePoints } from './tree-format.js';
 
 const MAGIC = Buffer.from('DWSHTC\x00\x02', 'latin1');
 const BOM = 0x01020304;
@@ -51,8 +54,12 @@ function pad8(n: number): number {
 export class StatCache {
   private next = 0;
   private pos = 0;
-  private map: Map<string, number> | undefined;
+  /** Per entry, where its path starts in `paths` (and the end of the last); built at the first surprise. */
   private starts: Int32Array | undefined;
+  /** Per directory prefix, its entries [first, end). */
+  private dirs: Map<string, { first: number; end: number }> | undefined;
+  /** Every path (only for a cache not in walk order, which dws does not write). */
+  private map: Map<string, number> | undefined;
 
   private constructor(
     readonly count: number,
@@ -110,15 +117,57 @@ export class StatCache {
       this.pos = end + 1;
       return this.next++;
     }
-    if (this.map === undefined) this.index();
-    const k = this.map!.get(prefix + name);
-    if (k === undefined) return -1;
+    if (this.starts === undefined) this.index();
+    const k = this.map !== undefined ? (this.map.get(prefix + name) ?? -1) : this.search(prefix, name);
+    if (k < 0) return -1;
     this.next = k + 1;
     this.pos = this.starts![k + 1]!;
     return k;
   }
 
+  /** Binary search of `name` among the entries of directory `prefix`. */
+  private search(prefix: string, name: string): number {
+    const range = this.dirs!.get(prefix);
+    if (range === undefined) return -1;
+    const starts = this.starts!;
+    let lo = range.first;
+    let hi = range.end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareCodePoints(this.paths.slice(starts[mid]! + prefix.length, starts[mid + 1]! - 1), name);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return -1;
+  }
+
   private index(): void {
+    const p = this.paths;
+    const starts = new Int32Array(this.count + 1);
+    const dirs = new Map<string, { first: number; end: number }>();
+    let prefix = '';
+    let range: { first: number; end: number } | undefined;
+    let pos = 0;
+    for (let k = 0; k < this.count; k++) {
+      const lf = p.indexOf('\n', pos);
+      starts[k] = pos;
+      const slash = p.lastIndexOf('/', lf - 1);
+      const length = slash < pos ? 0 : slash + 1 - pos;
+      if (range === undefined || length !== prefix.length || !p.startsWith(prefix, pos)) {
+        prefix = p.slice(pos, pos + length);
+        if (dirs.has(prefix)) return this.indexEveryPath();
+        dirs.set(prefix, (range = { first: k, end: k }));
+      }
+      range.end = k + 1;
+      pos = lf + 1;
+    }
+    starts[this.count] = pos;
+    this.starts = starts;
+    this.dirs = dirs;
+  }
+
+  private indexEveryPath(): void {
     const map = new Map<string, number>();
     const starts = new Int32Array(this.count + 1);
     let pos = 0;
