@@ -13,12 +13,13 @@
  * store lacks (the user's unsnapshotted work), unless `force`, which stores that content first.
  * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content.
  */
-import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore } from './store.js';
 import type { Trash } from './trash.js';
-import { writeFiles, type StagedWrite } from './write-files.js';
+import { applyChanges, writeFiles, type Change, type StagedWrite } from './write-files.js';
+import { ApplyOp } from './write-job.js';
 import { faultPoint } from '../workspace/fault.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
 import { compareCodePoints } from '../resources/hashtree/tree-format.js';
@@ -249,45 +250,28 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
     throw e;
   }
   faultPoint('restore.files-after-temp-writes');
+  const changes: Change[] = [];
   plan.actions.forEach((a, i) => {
     if (inNewDir[i] === 1) return;
     const abs = join(root, a.rel);
-    switch (a.kind) {
-      case 'remove':
-        if (!trash?.take(abs)) rmSync(abs, { recursive: a.dir, force: true });
-        break;
-      case 'mkdir':
-        if (!isDir(abs)) rmSync(abs, { force: true });
-        renameSync(staged[i]!, abs);
-        break;
-      case 'chmod':
-        {
-          // exec bits where the file is readable, as git does
-          const m = lstatSync(abs).mode & 0o777;
-          chmodSync(abs, a.exec ? m | ((m & 0o444) >> 2) : m & ~0o111);
-        }
-        break;
-      case 'write':
-        trash?.hold(abs); // false when there is no file there yet
-        try {
-          renameSync(staged[i]!, abs);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EISDIR' || !isDir(abs)) throw e;
-          rmSync(abs, { recursive: true, force: true }); // a directory that became a file
-          renameSync(staged[i]!, abs);
-        }
-        faultPoint('restore.files-rename-partial');
-        break;
-    }
+    if (a.kind === 'remove' && trash?.take(abs)) return;
+    if (a.kind === 'write') trash?.hold(abs); // false when there is no file there yet
+    changes.push({ op: opOf(a), abs, staged: staged[i] ?? '' });
   });
+  await applyChanges(changes);
   onProgress?.(writes.length, writes.length);
 }
 
-function isDir(p: string): boolean {
-  try {
-    return lstatSync(p).isDirectory();
-  } catch {
-    return false;
+function opOf(a: Action): ApplyOp {
+  switch (a.kind) {
+    case 'remove':
+      return a.dir ? ApplyOp.RemoveDir : ApplyOp.Remove;
+    case 'mkdir':
+      return ApplyOp.Mkdir;
+    case 'chmod':
+      return a.exec ? ApplyOp.ChmodExec : ApplyOp.ChmodPlain;
+    case 'write':
+      return ApplyOp.Write;
   }
 }
 

@@ -12,7 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from '../resources/hashtree/threads.js';
 import { CorruptObjectError, type ContentStore, type ObjectLocation } from './store.js';
 import { MODE_EXEC, MODE_LINK, type StoreTreeEntry } from './trees.js';
-import { runWriteJob, type WriteJob, type WriteJobResult } from './write-job.js';
+import { applyOne, runWriteJob, type ApplyJob, type ApplyJobResult, type ApplyOp, type WriteJob, type WriteJobResult } from './write-job.js';
 
 /** Restores with fewer packed files than this are written by the calling thread. */
 export const WRITE_INLINE_MAX = 1000;
@@ -62,6 +62,52 @@ export async function writeFiles(store: ContentStore, writes: StagedWrite[], onP
   else await runOnThreads(url, jobs, finished);
 }
 
+/** One change of a restore's last step (write-job.ts applyOne): `staged` is '' where there is none. */
+export interface Change {
+  op: ApplyOp;
+  abs: string;
+  staged: string;
+}
+
+/**
+ * Make the changes, in order within each directory (a path removed before the same path is
+ * written); by the hashing threads, a job holding whole directories, when there are
+ * WRITE_INLINE_MAX or more. Throws the first failure once no job runs any more.
+ */
+export async function applyChanges(changes: Change[]): Promise<void> {
+  const url = changes.length >= WRITE_INLINE_MAX ? hashWorkerUrl() : null;
+  if (url === null) {
+    for (const c of changes) applyOne(c.op, c.abs, c.staged);
+    return;
+  }
+  const byDir = new Map<string, Change[]>();
+  for (const c of changes) {
+    const dir = c.abs.slice(0, c.abs.lastIndexOf('/'));
+    const list = byDir.get(dir);
+    if (list === undefined) byDir.set(dir, [c]);
+    else list.push(c);
+  }
+  const jobs: ApplyJob[] = [];
+  let ops: number[] = [];
+  let paths: string[] = [];
+  const flush = () => {
+    jobs.push({ kind: 'apply', id: jobs.length, ops: Uint8Array.from(ops), paths: paths.join('\0') });
+    ops = [];
+    paths = [];
+  };
+  for (const list of byDir.values()) {
+    for (const c of list) {
+      ops.push(c.op);
+      paths.push(c.abs, c.staged);
+    }
+    if (ops.length >= WRITE_JOB_FILES) flush();
+  }
+  if (ops.length > 0) flush();
+  await runOnThreads(url, jobs, (r: ApplyJobResult) => {
+    if (r.error !== undefined) throw new Error(r.error.message);
+  });
+}
+
 /** A job's plain data: the packs are named per job (pack numbers are this thread's). */
 function writeJob(store: ContentStore, id: number, files: { path: string; id: string; exec: boolean; loc: ObjectLocation }[]): WriteJob {
   const n = files.length;
@@ -92,7 +138,7 @@ function jobError(e: NonNullable<WriteJobResult['error']>): Error {
 }
 
 /** Run the jobs on the hashing threads; settles once no job is running any more. */
-function runOnThreads(url: URL, jobs: WriteJob[], finished: (r: WriteJobResult) => void): Promise<void> {
+function runOnThreads<R>(url: URL, jobs: (WriteJob | ApplyJob)[], finished: (r: R) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const slots: { worker: Worker; inFlight: number }[] = [];
     let next = 0;
@@ -122,7 +168,7 @@ function runOnThreads(url: URL, jobs: WriteJob[], finished: (r: WriteJobResult) 
     for (const worker of takeHashThreads(url, Math.min(DEFAULT_HASH_THREADS, jobs.length))) {
       const slot = { worker, inFlight: 0 };
       slots.push(slot);
-      worker.on('message', (r: WriteJobResult) => {
+      worker.on('message', (r: R) => {
         slot.inFlight--;
         if (error !== null) return settle();
         try {
