@@ -31,6 +31,7 @@ import { planSteps, type PlannedStep } from './plan.js';
 import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
 import type { RestoredFrom, SourceFrame } from '../protocol/runner.js';
+import type { WrittenFile } from '../server/resources/hashtree/index.js';
 import type { LoadedStep, RunEvent, RunOptions, RunResult, StepOutcome } from './types.js';
 
 export type { LoadedStep, RunEvent, RunObserver, RunOptions, RunResult, StepOutcome, StepStatus } from './types.js';
@@ -123,6 +124,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // costs far more than a run that skips or restores every step (issue 12 item 7, speed).
   let observing: Promise<void> | null = null;
   const observe = () => (observing ??= o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path])))) ?? Promise.resolve());
+  /** Per restored step, the files its restore wrote and their ids: its outputs' hashes without reading them again. */
+  const restoredFiles = new Map<string, Map<string, Map<string, WrittenFile>>>();
   /** The outputs of the steps that ran and succeeded: the run-cache entries of this run. */
   const toCapture = new Map<string, { places: OutputPlace[]; executionTimeSeconds: number | null }>();
 
@@ -150,7 +153,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     const startMs = Date.now();
     const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
     try {
-      await restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path));
+      restoredFiles.set(name, await restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path)));
     } catch (e) {
       emit({ type: 'log', step: name, message: `the run cache has this run (${describeRun(await finding)}) but cannot restore it: ${errorText(e)} Running the step instead.` });
       return null;
@@ -318,7 +321,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
-    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
+    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
   }
   cache.save();
   await trashEmptied;
@@ -348,9 +351,10 @@ function stepFacts(ws: Workspace, p: PlannedStep): StepFacts {
   return { file: p.step.file === null ? null : rel(p.step.file), codeFiles: p.step.codeFiles.map(rel), inputs: paths(p.inputs), outputs: paths(p.outputs), upstream: p.upstream };
 }
 
-export async function outputHashes(p: PlannedStep, statDir: string | null): Promise<Record<string, string>> {
+/** `written`: by output path, files a restore wrote (pathHash does not read them while unchanged). */
+export async function outputHashes(p: PlannedStep, statDir: string | null, written?: Map<string, ReadonlyMap<string, WrittenFile>>): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await pathHash(x.path, statDir);
+  for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await pathHash(x.path, statDir, undefined, written?.get(x.path));
   return out;
 }
 
