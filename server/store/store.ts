@@ -15,7 +15,7 @@
  * through their index), and every read checks the bytes against the id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, copyFileSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
@@ -83,6 +83,7 @@ export class ContentStore {
   private sessionIds: string[] = [];
   /** Recently read bytes of each pack (by its number in `packs`): see readPacked. */
   private windows = new Map<number, { offset: number; bytes: Buffer }>();
+  private umaskBits: number | undefined;
 
   private constructor(readonly dir: string) {
     this.packDir = join(dir, 'packs');
@@ -231,10 +232,30 @@ export class ContentStore {
     }
     this.verifyLarge(id);
     beforeOpen?.();
-    closeSync(openSync(dest, flags, mode)); // created as a write creates it ('wx' refuses an existing file), with its mode
-    const created = statSync(dest).mode & 0o7777;
-    copyFileSync(this.loosePath(id), dest);
-    chmodSync(dest, created); // copyFileSync gives dest the object's read-only mode
+    // A new file is created by the copy itself (O_EXCL). A copy onto an existing path truncates
+    // it, and on ext4 a file truncated to 0 is written back as soon as it is closed
+    // (auto_da_alloc): starting that writeback of the whole file stalls the next rmdir or fsync
+    // here by ~25 ms, which `cp` into a new file does not pay either.
+    let kept: number | null = null; // the mode of an existing file ('w'), which openSync would keep
+    try {
+      copyFileSync(this.loosePath(id), dest, constants.COPYFILE_EXCL);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || flags === 'wx') throw e;
+      kept = statSync(dest).mode & 0o7777;
+      copyFileSync(this.loosePath(id), dest);
+    }
+    chmodSync(dest, kept ?? mode & ~this.umask()); // the copy gives dest the object's read-only mode
+  }
+
+  /** The process's umask, read once by creating a file (process.umask() sets it to read it: racy with threads). */
+  private umask(): number {
+    if (this.umaskBits === undefined) {
+      const probe = join(this.tmpDir, `umask-${process.pid}-${randomBytes(6).toString('hex')}`);
+      closeSync(openSync(probe, 'wx', 0o777));
+      this.umaskBits = ~statSync(probe).mode & 0o777;
+      rmSync(probe);
+    }
+    return this.umaskBits;
   }
 
   /**
