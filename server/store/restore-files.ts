@@ -195,7 +195,7 @@ export function saveCurrent(store: ContentStore, current: ScannedTree, rels: str
  * file of the resource is replaced. A directory that is new is built whole in the temp directory
  * and renamed into place at once (a full restore renames its top directories, not every file).
  * The files are written by write-files.ts (by the hashing threads for large restores). `onProgress(done, total)`.
- * `trash`: files replaced or removed, and the emptied temp directory, are set aside there, so that freeing them is not on the way.
+ * `trash`: files replaced or removed are set aside there, so that freeing them is not on the way.
  */
 export async function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void, trash?: Trash): Promise<void> {
   store.commit(); // nothing left unpublished, so the locations taken below stay valid
@@ -263,9 +263,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
         break;
     }
   });
-  // Into the trash too: removing a directory right after a big copy waits ~25 ms here (ext4,
-  // measured: a rename, mkdir or unlink then does not), which the restore would pay.
-  if (!trash?.take(tmp)) rmdirSync(tmp);
+  rmdirSync(tmp);
   onProgress?.(writes.length, writes.length);
 }
 
