@@ -203,7 +203,7 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
         if (old?.isDirectory() && !trash.take(p.o.path)) rmSync(p.o.path, { recursive: true });
         if (old?.isFile()) trash.take(p.o.path);
       };
-      store.copyObjectTo(p.file!.id, p.o.path, old?.isFile() ? old.mode & 0o777 : 0o666, 'w', undefined, setAside);
+      await store.copyObjectTo(p.file!.id, p.o.path, old?.isFile() ? old.mode & 0o777 : 0o666, 'w', undefined, setAside);
       const mode = old?.isFile() ? old.mode & 0o777 : statSync(p.o.path).mode & 0o777;
       chmodSync(p.o.path, p.file!.mode === MODE_EXEC ? mode | ((mode & 0o444) >> 2) : mode & ~0o111);
       files.set('', { id: p.file!.id, stat: statSync(p.o.path) });

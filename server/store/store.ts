@@ -15,8 +15,8 @@
  * through their index), and every read checks the bytes against the id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, copyFileSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
 import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
@@ -212,12 +212,13 @@ export class ContentStore {
 
   /**
    * Make the file `dest` (opened with `flags` and `mode`, as openSync does) hold an object. A
-   * large object is checked once (verifyLarge) and copied by the kernel (copyFileSync:
-   * copy_file_range, a reflink where the filesystem has them), not read into this process; a
-   * packed one is read and checked. Throws CorruptObjectError before `dest` is touched;
-   * `beforeOpen` runs once the object is checked, before `dest` is opened.
+   * large object is checked once (verifyLarge) and copied by the kernel (copyFile: copy_file_range,
+   * a reflink where the filesystem has them) in libuv's threads, so that this thread can go on
+   * meanwhile, not read into this process; a packed one is read, checked and written here. Throws
+   * CorruptObjectError before `dest` is touched; `beforeOpen` runs once the object is checked,
+   * before `dest` is opened.
    */
-  copyObjectTo(id: string, dest: string, mode = 0o666, flags: 'w' | 'wx' = 'w', loc = this.locate(id), beforeOpen?: () => void): void {
+  async copyObjectTo(id: string, dest: string, mode = 0o666, flags: 'w' | 'wx' = 'w', loc = this.locate(id), beforeOpen?: () => void): Promise<void> {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
     if (loc.pack !== -1) {
       const bytes = this.read(id, loc);
@@ -238,11 +239,11 @@ export class ContentStore {
     // here by ~25 ms, which `cp` into a new file does not pay either.
     let kept: number | null = null; // the mode of an existing file ('w'), which openSync would keep
     try {
-      copyFileSync(this.loosePath(id), dest, constants.COPYFILE_EXCL);
+      await copyFile(this.loosePath(id), dest, constants.COPYFILE_EXCL);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || flags === 'wx') throw e;
       kept = statSync(dest).mode & 0o7777;
-      copyFileSync(this.loosePath(id), dest);
+      await copyFile(this.loosePath(id), dest);
     }
     chmodSync(dest, kept ?? mode & ~this.umask()); // the copy gives dest the object's read-only mode
   }

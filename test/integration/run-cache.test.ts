@@ -177,6 +177,26 @@ describe('the run cache remembers every successful run', () => {
     expect(runs(counter)).toBe(2);
   }, 120_000);
 
+  it('runs the step when the large object of an entry is corrupt, saying so; the output it had is not set aside', async () => {
+    const dir = await stepWorkspace({});
+    const big = bigFileStep(dir);
+    const file = join(dir, 'intermediate-data', 'big.bin');
+    for (const v of [1, 2]) expect((await big(v)).code).toBe(0);
+    const id = createHash('sha1').update(Buffer.alloc(3 << 20, 1)).digest('hex');
+    const object = join(dir, '.git', 'dws', 'store', 'objects', id.slice(0, 2), id.slice(2));
+    chmodSync(object, 0o644);
+    writeFileSync(object, Buffer.alloc(3 << 20, 9)); // same size, other bytes: checked again (its stamp changed)
+    const ino = statSync(file).ino;
+    const back = await big(1);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toMatch(new RegExp(`cannot restore it: (\\w+: )?Object ${id} in the content store is corrupt`));
+    expect((JSON.parse(back.stdout) as { steps: Array<{ status: string }> }).steps[0]!.status).toBe('succeeded');
+    expect(statSync(file).ino).toBe(ino); // the step wrote it where it was: the restore had not moved it
+    expect(readFileSync(file).equals(Buffer.alloc(3 << 20, 1))).toBe(true);
+    const trash = join(dir, '.git', 'dws', 'store', 'trash');
+    expect(existsSync(trash) ? readdirSync(trash) : []).toEqual([]);
+  });
+
   it('sets the files a restore replaces aside in <store>/trash and empties it: outputs byte-exact, a hard link outside the resource keeps its bytes, the mode stays', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });

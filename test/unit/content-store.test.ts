@@ -41,7 +41,7 @@ describe('ContentStore reads', () => {
 });
 
 describe('ContentStore.copyObjectTo', () => {
-  it('copies a large object into a new file with the mode a write gives it, refuses an existing one with wx, and overwrites one with w keeping its mode', () => {
+  it('copies a large object into a new file with the mode a write gives it, refuses an existing one with wx, and overwrites one with w keeping its mode', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dws-store-unit-'));
     dirs.push(dir);
     const store = ContentStore.open(join(dir, 'store'));
@@ -50,14 +50,14 @@ describe('ContentStore.copyObjectTo', () => {
     store.commit();
     const umask = process.umask(0o027);
     try {
-      store.copyObjectTo(sha1(large), join(dir, 'plain'), 0o666, 'wx');
-      store.copyObjectTo(sha1(large), join(dir, 'exec'), 0o777, 'wx');
+      await store.copyObjectTo(sha1(large), join(dir, 'plain'), 0o666, 'wx');
+      await store.copyObjectTo(sha1(large), join(dir, 'exec'), 0o777, 'wx');
       expect(readFileSync(join(dir, 'plain')).equals(large)).toBe(true);
       expect(statSync(join(dir, 'plain')).mode & 0o7777).toBe(0o640);
       expect(statSync(join(dir, 'exec')).mode & 0o7777).toBe(0o750);
-      expect(() => store.copyObjectTo(sha1(large), join(dir, 'plain'), 0o666, 'wx')).toThrow(/EEXIST/);
+      await expect(store.copyObjectTo(sha1(large), join(dir, 'plain'), 0o666, 'wx')).rejects.toThrow(/EEXIST/);
       writeFileSync(join(dir, 'old'), 'old bytes', { mode: 0o600 });
-      store.copyObjectTo(sha1(large), join(dir, 'old'), 0o666, 'w');
+      await store.copyObjectTo(sha1(large), join(dir, 'old'), 0o666, 'w');
       expect(readFileSync(join(dir, 'old')).equals(large)).toBe(true);
       expect(statSync(join(dir, 'old')).mode & 0o7777).toBe(0o600);
     } finally {
