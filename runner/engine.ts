@@ -148,11 +148,11 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     const hit = cachedRun(p);
     if (hit === undefined || escapedOutputs(p, resources).length > 0) return null;
     const name = p.step.name;
-    // The snapshot that took the entry (a git log: it reads only git's history) is looked up, and
-    // the lineage started, while the outputs are copied in libuv's threads (setImmediate: once the
-    // restore waits for its copy). Starting writes nothing for the outputs; complete() does, once
-    // they are in place. A restore that fails drops the started lineage: the step runs instead.
-    const finding = new Promise<void>((r) => setImmediate(r)).then(() => fromEntry(ws, hit));
+    // The snapshot that took the entry (a git log: it reads only git's history) is looked up while
+    // the outputs are restored, and the lineage started while a large object is copied (in libuv's
+    // threads). Starting writes nothing for the outputs; complete() does, once they are in place. A
+    // restore that fails drops the started lineage: the step runs instead.
+    const finding = fromEntry(ws, hit);
     const starting = finding.then((from) => {
       const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: from.snapshot };
       return serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources, restored));
