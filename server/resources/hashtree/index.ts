@@ -76,6 +76,25 @@ export interface HashTreeOptions {
    * restore), where reading them only spares rewriting the ones that happen to be equal.
    */
   unreadUnlessCached?: boolean;
+  /**
+   * Files whose content the caller knows because it just wrote them (a run-cache restore), by
+   * path relative to the root. One whose stat is still exactly the one given is not read: it counts
+   * as hashed in this run, so the stat cache's racy-mtime rule applies to it as to a file read.
+   * Ignored when storing file contents.
+   */
+  written?: ReadonlyMap<string, WrittenFile>;
+}
+
+/** A file and the id of its content, as written (HashTreeOptions.written). */
+export interface WrittenFile {
+  id: string;
+  /** Taken after the last change the writer made (content, mode, rename). */
+  stat: Stats;
+}
+
+/** Whether two stats of a file agree on what the stat cache compares (size, mtime, ctime, inode). */
+export function sameStat(a: Stats, b: Stats): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
 /** The content id of a file not read (`unreadUnlessCached`): equal to no content's SHA-1 in practice. */
@@ -634,6 +653,7 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
   const hashContent = run.opts.computeHash || run.opts.store !== undefined;
   const storing = run.opts.store?.session != null ? run.opts.store : null;
   const unread = run.opts.unreadUnlessCached === true;
+  const written = storing === null ? run.opts.written : undefined;
   const cs = cache?.stats;
   let sliceStart = performance.now();
   /** Start workers when due; while they run, let them have batches every SLICE_MS. */
@@ -687,7 +707,8 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
       node.refs.push(f);
       if (hashContent) {
         const k = cache === null ? -1 : cache.find(node.prefix, name);
-        if (k < 0 && !(unread && isFile)) {
+        const known = written?.get(node.prefix + name);
+        if (k < 0 && known === undefined && !(unread && isFile)) {
           run.enqueue(f);
           continue;
         }
@@ -700,6 +721,8 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
           // A cached file whose content the store lacks (never stored, or collected) is read again to store it.
           if (k >= 0 && st.size === cs![o] && st.mtimeMs === cs![o + 1] && st.ctimeMs === cs![o + 2] && st.ino === cs![o + 3] && (storing === null || isFile === false || storing.hasBinary(cache!.hashBytes, k * 20))) {
             run.settle(f, FileStatus.Cached, st, cache!.hash(k));
+          } else if (known !== undefined && isFile && sameStat(st, known.stat)) {
+            run.settle(f, FileStatus.Hashed, st, known.id);
           } else if (unread && isFile) {
             run.settle(f, FileStatus.Unread, st, UNREAD_CONTENT);
           } else {
