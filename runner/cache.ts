@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { computeHashTree } from '../server/resources/hashtree/index.js';
+import { computeHashTree, sameStat, type WrittenFile } from '../server/resources/hashtree/index.js';
 import { atomicWriteFile } from '../server/workspace/files.js';
 import { relativePosix } from '../server/workspace/paths.js';
 import { localCacheDir, type Workspace } from '../server/workspace/workspace.js';
@@ -118,13 +118,17 @@ export class RunCache {
  * hash tree (1.6's tree hash, workspace-format.md §13) with the SHA-1s of unchanged files taken
  * from a stat cache in `statCacheDir`, so that a run in which nothing changed reads only stats, as
  * a snapshot does; a file's SHA-1; `missing` when absent. A directory holding `.git` (a whole git
- * resource) is hashed by contentHash, which leaves `.git` out.
+ * resource) is hashed by contentHash, which leaves `.git` out. `written`: files a restore just
+ * wrote, with their ids (hashtree's option; '' for `path` itself), not read while unchanged.
  */
-export async function pathHash(path: string, statCacheDir: string | null, onProgress?: (filesDone: number, filesTotal: number) => void): Promise<string> {
+export async function pathHash(path: string, statCacheDir: string | null, onProgress?: (filesDone: number, filesTotal: number) => void, written?: ReadonlyMap<string, WrittenFile>): Promise<string> {
   const cacheFile = statCacheFile(statCacheDir, path);
   const st = statSync(path, { throwIfNoEntry: false });
   if (st === undefined) return 'missing';
-  if (!st.isDirectory()) return `sha1:${await fileSha1(path)}`;
+  if (!st.isDirectory()) {
+    const known = written?.get('');
+    return `sha1:${known !== undefined && sameStat(st, known.stat) ? known.id : await fileSha1(path)}`;
+  }
   if (existsSync(join(path, '.git'))) return contentHash(path);
   const r = await computeHashTree({
     root: path,
@@ -132,6 +136,7 @@ export async function pathHash(path: string, statCacheDir: string | null, onProg
     treeDir: null,
     ...(cacheFile !== null ? { cacheFile } : {}),
     ...(onProgress ? { onProgress } : {}),
+    ...(written ? { written } : {}),
   });
   return `tree:${r.rootHash}`;
 }

@@ -31,6 +31,7 @@ import { planSteps, type PlannedStep } from './plan.js';
 import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
 import type { RestoredFrom, SourceFrame } from '../protocol/runner.js';
+import type { WrittenFile } from '../server/resources/hashtree/index.js';
 import type { LoadedStep, RunEvent, RunOptions, RunResult, StepOutcome } from './types.js';
 
 export type { LoadedStep, RunEvent, RunObserver, RunOptions, RunResult, StepOutcome, StepStatus } from './types.js';
@@ -123,6 +124,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // costs far more than a run that skips or restores every step (issue 12 item 7, speed).
   let observing: Promise<void> | null = null;
   const observe = () => (observing ??= o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path])))) ?? Promise.resolve());
+  /** Per restored step, the files its restore wrote and their ids: its outputs' hashes without reading them again. */
+  const restoredFiles = new Map<string, Map<string, Map<string, WrittenFile>>>();
   /** The outputs of the steps that ran and succeeded: the run-cache entries of this run. */
   const toCapture = new Map<string, { places: OutputPlace[]; executionTimeSeconds: number | null }>();
 
@@ -145,21 +148,28 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     const hit = cachedRun(p);
     if (hit === undefined || escapedOutputs(p, resources).length > 0) return null;
     const name = p.step.name;
-    // The snapshot that took the entry (a git log) is looked up while the outputs are restored: it reads only git's history.
+    // The snapshot that took the entry (a git log: it reads only git's history) is looked up while
+    // the outputs are restored, and the lineage started while a large object is copied (in libuv's
+    // threads). Starting writes nothing for the outputs; complete() does, once they are in place. A
+    // restore that fails drops the started lineage: the step runs instead.
     const finding = fromEntry(ws, hit);
+    const starting = finding.then((from) => {
+      const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: from.snapshot };
+      return serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources, restored));
+    });
+    starting.catch(() => {}); // awaited below when the restore succeeds
     const startMs = Date.now();
     const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
     try {
-      await restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path));
+      restoredFiles.set(name, await restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path)));
     } catch (e) {
       emit({ type: 'log', step: name, message: `the run cache has this run (${describeRun(await finding)}) but cannot restore it: ${errorText(e)} Running the step instead.` });
       return null;
     }
     const from = await finding;
-    const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: from.snapshot };
     let lineage: LineageStep;
     try {
-      lineage = await serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources, restored));
+      lineage = await starting;
       await serially(() => lineage.complete());
     } catch (e) {
       // As for a step that ran: its outputs are there, but without lineage the step has not succeeded.
@@ -318,7 +328,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
-    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
+    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
   }
   cache.save();
   await trashEmptied;
@@ -348,9 +358,10 @@ function stepFacts(ws: Workspace, p: PlannedStep): StepFacts {
   return { file: p.step.file === null ? null : rel(p.step.file), codeFiles: p.step.codeFiles.map(rel), inputs: paths(p.inputs), outputs: paths(p.outputs), upstream: p.upstream };
 }
 
-export async function outputHashes(p: PlannedStep, statDir: string | null): Promise<Record<string, string>> {
+/** `written`: by output path, files a restore wrote (pathHash does not read them while unchanged). */
+export async function outputHashes(p: PlannedStep, statDir: string | null, written?: Map<string, ReadonlyMap<string, WrittenFile>>): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await pathHash(x.path, statDir);
+  for (const x of p.outputs) out[refName(x.ref)] = x.path === null ? 'no-local-files' : await pathHash(x.path, statDir, undefined, written?.get(x.path));
   return out;
 }
 

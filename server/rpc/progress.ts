@@ -8,22 +8,8 @@ import type { Context, ProgressReporter } from '../context.js';
 
 export function requestContext(
   base: Context,
-  o: { title: string; cwd: string; tokens: CancellationToken[]; progress?: WorkDoneProgressReporter },
+  o: { title: string; cwd: string; tokens: CancellationToken[]; progress?: WorkDoneProgressReporter; onRunEvent?: Context['onRunEvent'] },
 ): { ctx: Context; done(): void } {
-  // The signal is made when a method first asks for it: most requests (a kept status answer)
-  // never do, and an AbortController with a listener on each token is most of what a request
-  // would otherwise allocate (garbage collection pauses are the server's latency tail).
-  let abort: AbortController | undefined;
-  let listeners: Array<{ dispose(): void }> = [];
-  const signal = (): AbortSignal => {
-    if (abort === undefined) {
-      const made = (abort = new AbortController());
-      // A token cancelled before the request started is CancellationToken.Cancelled, whose event never fires.
-      if (o.tokens.some((t) => t.isCancellationRequested)) made.abort();
-      listeners = o.tokens.map((t) => t.onCancellationRequested(() => made.abort()));
-    }
-    return abort.signal;
-  };
   const wd = o.progress;
   wd?.begin(o.title, 0, undefined, false);
   let lastPercent = -1;
@@ -46,28 +32,57 @@ export function requestContext(
         },
       }
     : base.progress;
-  const ctx: Context = {
-    ...base,
-    cwd: o.cwd,
-    get signal() {
-      return signal();
-    },
-    progress,
-    log: wd
-      ? {
-          ...base.log,
-          info(m) {
-            base.log.info(m);
-            wd.report(m);
-          },
-        }
-      : base.log,
-  };
+  const log = wd
+    ? {
+        ...base.log,
+        info(m: string) {
+          base.log.info(m);
+          wd.report(m);
+        },
+      }
+    : base.log;
+  const signal = new LazySignal(o.tokens);
+  // (base has no signal of its own: the server's shared context, made without one.)
+  const ctx: Context = Object.assign(signal, base, { cwd: o.cwd, progress, log, onRunEvent: o.onRunEvent ?? base.onRunEvent });
   return {
     ctx,
     done() {
-      listeners.forEach((l) => l.dispose());
+      signal.dispose();
       wd?.done();
     },
   };
+}
+
+/**
+ * A request's context starts as one of these, so that its `signal` is made when a method first
+ * asks for it: most requests (a kept status answer) never do, and an AbortController with a
+ * listener on each token was most of what a request allocated. The getter is the class's, not
+ * each context's: a getter in an object literal gave every request a hidden class of its own,
+ * made in old space, which kept the request's closures alive through every scavenge until a
+ * full collection (~1 MB promoted per scavenge under load; garbage collection pauses are the
+ * server's latency tail). A copy made with `{ ...ctx }` would lose the signal: add to a
+ * request's context through requestContext() instead.
+ */
+class LazySignal {
+  readonly #tokens: CancellationToken[];
+  #abort: AbortController | undefined;
+  #listeners: Array<{ dispose(): void }> = [];
+
+  constructor(tokens: CancellationToken[]) {
+    this.#tokens = tokens;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      const made = (this.#abort = new AbortController());
+      // A token cancelled before the request started is CancellationToken.Cancelled, whose event never fires.
+      if (this.#tokens.some((t) => t.isCancellationRequested)) made.abort();
+      this.#listeners = this.#tokens.map((t) => t.onCancellationRequested(() => made.abort()));
+    }
+    return this.#abort.signal;
+  }
+
+  dispose(): void {
+    this.#listeners.forEach((l) => l.dispose());
+  }
 }

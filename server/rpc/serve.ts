@@ -50,13 +50,11 @@ export function serve(connection: Connection, options: ServeOptions): void {
 
   const call: Call = async (name, params, o = {}) => {
     const tokens = o.tokens ?? [];
-    const request = requestContext(base, { title: name, cwd: o.cwd ?? workspaces.defaultDir(), tokens, ...(o.progress ? { progress: o.progress } : {}) });
-    const { done } = request;
+    const cwd = o.cwd ?? workspaces.defaultDir();
     // A run's step events go to the client as `dws/run/progress` notifications.
-    const ctx: Context =
-      name === 'dws/run'
-        ? { ...request.ctx, onRunEvent: (event) => void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, request.ctx.cwd), event }) }
-        : request.ctx;
+    const onRunEvent: Context['onRunEvent'] =
+      name === 'dws/run' ? (event) => void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, cwd), event }) : undefined;
+    const { ctx, done } = requestContext(base, { title: name, cwd, tokens, progress: o.progress, onRunEvent });
     // A request cancelled while it waited for its turn changes nothing.
     const run = () => (tokens.some((t) => t.isCancellationRequested) ? Promise.reject(ctx.signal!.reason) : callMethod(ctx, name, params ?? {}));
     try {

@@ -16,7 +16,7 @@
  * cache, step files) has the same stat. An answer computed within RACY_MS of one of those files'
  * mtime is not kept: a second write in the same clock tick would leave the stat unchanged.
  */
-import { statSync, type Stats } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createContext, type Logger, type WatchedState } from '../context.js';
 import { currentCompareHash } from '../../lineage/current-hash.js';
@@ -39,8 +39,9 @@ interface KeptAnswer {
   value: unknown;
   /** The change count when its computation began. */
   changes: number;
-  /** File -> its stat signature when the answer was computed. */
-  stats: Map<string, string>;
+  /** The files it was read from (besides the watched resources) and their stat signatures then. */
+  files: string[];
+  signatures: Float64Array;
   /** arrivals() at the last time the stats were found unchanged. */
   checkedAt: number;
 }
@@ -63,6 +64,8 @@ export class WorkspaceWatcher implements WatchedState {
   /** File events and forget() calls so far: a kept answer is good only at the count it was computed at. */
   private changes = 0;
   private readonly answers = new Map<string, KeptAnswer>();
+  /** The key of the answer kept or used last (the last in `answers`). */
+  private newest: string | undefined;
 
   constructor(private readonly log: Logger) {}
 
@@ -98,29 +101,31 @@ export class WorkspaceWatcher implements WatchedState {
   remember = async <T>(key: string, compute: () => Promise<{ value: T; files: string[] | null }>): Promise<T> => {
     const kept = this.answers.get(key);
     if (kept !== undefined) {
-      this.answers.delete(key);
       // A request read before the last check was sent before it: that check's answer is good for
       // it (the state it saw is one the request could have seen). Later requests check again.
-      const checked = kept.checkedAt === arrivals() || [...kept.stats].every(([file, sig]) => signature(statSync(file, { throwIfNoEntry: false })) === sig);
+      const checked = kept.checkedAt === arrivals() || !sign(kept.files, kept.signatures).changed;
       if (kept.changes === this.changes && checked) {
         kept.checkedAt = arrivals();
-        this.answers.set(key, kept); // most recently used last
+        // Most recently used last; a delete and set per request (when it is last already) was
+        // garbage each time, and garbage collection pauses are the server's latency tail.
+        if (this.newest !== key) {
+          this.answers.delete(key);
+          this.answers.set(key, kept);
+          this.newest = key;
+        }
         return kept.value as T;
       }
+      this.answers.delete(key);
     }
     const changes = this.changes;
     const started = Date.now();
     const { value, files } = await compute();
     if (files === null) return value;
-    const stats = new Map<string, string>();
-    let racy = false;
-    for (const file of files) {
-      const st = statSync(file, { throwIfNoEntry: false });
-      stats.set(file, signature(st));
-      racy ||= st !== undefined && st.mtimeMs > started - RACY_MS;
-    }
-    if (changes === this.changes && !racy) {
-      this.answers.set(key, { value, changes, stats, checkedAt: arrivals() });
+    const signatures = new Float64Array(files.length * SIGNATURE);
+    const { newestMtimeMs } = sign(files, signatures);
+    if (changes === this.changes && newestMtimeMs <= started - RACY_MS) {
+      this.answers.set(key, { value, changes, files, signatures, checkedAt: arrivals() });
+      this.newest = key;
       if (this.answers.size > MAX_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
     }
     return value;
@@ -129,6 +134,7 @@ export class WorkspaceWatcher implements WatchedState {
   forget = (): void => {
     this.changes++;
     this.answers.clear();
+    this.newest = undefined;
   };
 
   async close(): Promise<void> {
@@ -222,7 +228,30 @@ export class WorkspaceWatcher implements WatchedState {
   }
 }
 
-/** What tells a changed file (or directory) from an unchanged one without reading it; missing files too. */
-function signature(st: Stats | undefined): string {
-  return st === undefined ? 'missing' : `${st.ino} ${st.size} ${st.mtimeMs} ${st.ctimeMs}`;
+/** Numbers in a file's stat signature (sign()). */
+const SIGNATURE = 4;
+
+/**
+ * Stats `files` and writes what tells a changed file (or directory) from an unchanged one
+ * without reading it into `signatures` (inode, size, mtime, ctime; -1s for a missing file),
+ * SIGNATURE numbers a file. Says whether any differed from what was there, and the newest mtime.
+ */
+function sign(files: string[], signatures: Float64Array): { changed: boolean; newestMtimeMs: number } {
+  let changed = false;
+  let newestMtimeMs = -Infinity;
+  for (let i = 0; i < files.length; i++) {
+    const st = statSync(files[i]!, { throwIfNoEntry: false });
+    const ino = st?.ino ?? -1;
+    const size = st?.size ?? -1;
+    const mtimeMs = st?.mtimeMs ?? -1;
+    const ctimeMs = st?.ctimeMs ?? -1;
+    const at = i * SIGNATURE;
+    changed ||= signatures[at] !== ino || signatures[at + 1] !== size || signatures[at + 2] !== mtimeMs || signatures[at + 3] !== ctimeMs;
+    signatures[at] = ino;
+    signatures[at + 1] = size;
+    signatures[at + 2] = mtimeMs;
+    signatures[at + 3] = ctimeMs;
+    newestMtimeMs = Math.max(newestMtimeMs, mtimeMs);
+  }
+  return { changed, newestMtimeMs };
 }

@@ -11,7 +11,8 @@
  * Checks before anything changes: every object the target needs is in the store (else the caller
  * fetches it, or it is refused); no file that would be replaced or removed holds content the
  * store lacks (the user's unsnapshotted work), unless `force`, which stores that content first.
- * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content.
+ * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content
+ * (with a trash, the run cache's, a file being replaced may be missing: a rerun writes it).
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -255,7 +256,11 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
     if (inNewDir[i] === 1) return;
     const abs = join(root, a.rel);
     if (a.kind === 'remove' && trash?.take(abs)) return;
-    if (a.kind === 'write') trash?.hold(abs); // false when there is no file there yet
+    // With a trash (the run cache's), the file replaced is moved there first and the new one
+    // renamed to a free name: never a partial file, but for a moment no file. Renamed over an
+    // existing file, ext4 starts writing the new file back at once (auto_da_alloc), and the next
+    // fsync (the lineage's) waits ~25 ms for that, which `cp` into a new file does not pay.
+    if (a.kind === 'write') trash?.take(abs);
     changes.push({ op: opOf(a), abs, staged: staged[i] ?? '' });
   });
   await applyChanges(changes);

@@ -17,12 +17,12 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { computeHashTree } from '../resources/hashtree/index.js';
+import { computeHashTree, type WrittenFile } from '../resources/hashtree/index.js';
 import { readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { META_DIR, type Workspace } from '../workspace/workspace.js';
 import { fetchOrFail } from './remote.js';
 import { applyRestore, missingTrees, planRestore, scanTree } from './restore-files.js';
-import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, readTree, type StoreTreeEntry } from './trees.js';
+import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { contentStoreEnabled, storeDirOf, withStoreLock, workspaceStore } from './workspace-store.js';
@@ -154,9 +154,11 @@ export async function entrySnapshot(ws: Workspace, file: string): Promise<string
  * files it replaces go to restoreTrash, which the caller empties). Every
  * object is checked (and fetched) before any output changes; throws (NotFoundError from the
  * store) when some are neither here nor on the remote, leaving the outputs as they were.
+ * Returns, by output path, the files written and their ids (hashtree's `written`: the run records
+ * the outputs' hashes without reading them again; '' is a file output itself).
  */
-export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null): Promise<void> {
-  await withStoreLock(ws, 'dws run', async () => {
+export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null): Promise<Map<string, Map<string, WrittenFile>>> {
+  return withStoreLock(ws, 'dws run', async () => {
     const store = workspaceStore(ws);
     const trash = restoreTrash(ws);
     const what = `the run cache entry of step ${entry.step} (run ${entry.run_id})`;
@@ -182,9 +184,13 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
       await fetchOrFail(ws, store, plan.missing, what);
       prepared.push({ o, plan });
     }
+    const written = new Map<string, Map<string, WrittenFile>>();
     for (const p of prepared) {
+      const files = new Map<string, WrittenFile>();
+      written.set(p.o.path, files);
       if (p.plan) {
         await applyRestore(store, p.o.path, p.plan, undefined, trash);
+        for (const a of p.plan.actions) if (a.kind === 'write' && a.entry.mode !== MODE_LINK) files.set(a.rel, { id: a.entry.id, stat: lstatSync(join(p.o.path, a.rel)) });
         continue;
       }
       // A file output is written where it is, as the step writes it (a temp file beside it would be
@@ -197,10 +203,12 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
         if (old?.isDirectory() && !trash.take(p.o.path)) rmSync(p.o.path, { recursive: true });
         if (old?.isFile()) trash.take(p.o.path);
       };
-      store.copyObjectTo(p.file!.id, p.o.path, old?.isFile() ? old.mode & 0o777 : 0o666, 'w', undefined, setAside);
+      await store.copyObjectTo(p.file!.id, p.o.path, old?.isFile() ? old.mode & 0o777 : 0o666, 'w', undefined, setAside);
       const mode = old?.isFile() ? old.mode & 0o777 : statSync(p.o.path).mode & 0o777;
       chmodSync(p.o.path, p.file!.mode === MODE_EXEC ? mode | ((mode & 0o444) >> 2) : mode & ~0o111);
+      files.set('', { id: p.file!.id, stat: statSync(p.o.path) });
     }
+    return written;
   });
 }
 

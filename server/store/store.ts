@@ -15,8 +15,8 @@
  * through their index), and every read checks the bytes against the id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
 import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
@@ -83,6 +83,7 @@ export class ContentStore {
   private sessionIds: string[] = [];
   /** Recently read bytes of each pack (by its number in `packs`): see readPacked. */
   private windows = new Map<number, { offset: number; bytes: Buffer }>();
+  private umaskBits: number | undefined;
 
   private constructor(readonly dir: string) {
     this.packDir = join(dir, 'packs');
@@ -211,12 +212,13 @@ export class ContentStore {
 
   /**
    * Make the file `dest` (opened with `flags` and `mode`, as openSync does) hold an object. A
-   * large object is checked once (verifyLarge) and copied by the kernel (copyFileSync:
-   * copy_file_range, a reflink where the filesystem has them), not read into this process; a
-   * packed one is read and checked. Throws CorruptObjectError before `dest` is touched;
-   * `beforeOpen` runs once the object is checked, before `dest` is opened.
+   * large object is checked once (verifyLarge) and copied by the kernel (copyFile: copy_file_range,
+   * a reflink where the filesystem has them) in libuv's threads, so that this thread can go on
+   * meanwhile, not read into this process; a packed one is read, checked and written here. Throws
+   * CorruptObjectError before `dest` is touched; `beforeOpen` runs once the object is checked,
+   * before `dest` is opened.
    */
-  copyObjectTo(id: string, dest: string, mode = 0o666, flags: 'w' | 'wx' = 'w', loc = this.locate(id), beforeOpen?: () => void): void {
+  async copyObjectTo(id: string, dest: string, mode = 0o666, flags: 'w' | 'wx' = 'w', loc = this.locate(id), beforeOpen?: () => void): Promise<void> {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
     if (loc.pack !== -1) {
       const bytes = this.read(id, loc);
@@ -231,10 +233,30 @@ export class ContentStore {
     }
     this.verifyLarge(id);
     beforeOpen?.();
-    closeSync(openSync(dest, flags, mode)); // created as a write creates it ('wx' refuses an existing file), with its mode
-    const created = statSync(dest).mode & 0o7777;
-    copyFileSync(this.loosePath(id), dest);
-    chmodSync(dest, created); // copyFileSync gives dest the object's read-only mode
+    // A new file is created by the copy itself (O_EXCL). A copy onto an existing path truncates
+    // it, and on ext4 a file truncated to 0 is written back as soon as it is closed
+    // (auto_da_alloc): starting that writeback of the whole file stalls the next rmdir or fsync
+    // here by ~25 ms, which `cp` into a new file does not pay either.
+    let kept: number | null = null; // the mode of an existing file ('w'), which openSync would keep
+    try {
+      await copyFile(this.loosePath(id), dest, constants.COPYFILE_EXCL);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || flags === 'wx') throw e;
+      kept = statSync(dest).mode & 0o7777;
+      await copyFile(this.loosePath(id), dest);
+    }
+    chmodSync(dest, kept ?? mode & ~this.umask()); // the copy gives dest the object's read-only mode
+  }
+
+  /** The process's umask, read once by creating a file (process.umask() sets it to read it: racy with threads). */
+  private umask(): number {
+    if (this.umaskBits === undefined) {
+      const probe = join(this.tmpDir, `umask-${process.pid}-${randomBytes(6).toString('hex')}`);
+      closeSync(openSync(probe, 'wx', 0o777));
+      this.umaskBits = ~statSync(probe).mode & 0o777;
+      rmSync(probe);
+    }
+    return this.umaskBits;
   }
 
   /**

@@ -43,7 +43,7 @@ export async function writeFiles(store: ContentStore, writes: StagedWrite[], onP
     }
     const loc = store.locate(w.entry.id);
     if (loc === undefined) throw new Error(`Object ${w.entry.id} is not in the content store at ${store.dir}`);
-    if (loc.pack < 0) store.copyObjectTo(w.entry.id, w.path, w.entry.mode === MODE_EXEC ? 0o777 : 0o666, 'wx', loc);
+    if (loc.pack < 0) await store.copyObjectTo(w.entry.id, w.path, w.entry.mode === MODE_EXEC ? 0o777 : 0o666, 'wx', loc);
     else files.push({ path: w.path, id: w.entry.id, exec: w.entry.mode === MODE_EXEC, loc });
   }
   files.sort((a, b) => a.loc.pack - b.loc.pack || a.loc.offset - b.loc.offset);

@@ -6,7 +6,7 @@
  * --force reruns. The step counts its executions in a file outside the workspace.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, dws, dwsOk, git, readJson, tempDir, TEST_ENV } from '../helpers.js';
@@ -144,6 +144,57 @@ describe('the run cache remembers every successful run', () => {
     expect(output(dir)).toBe('42\n');
     expect(statSync(out).ino).not.toBe(ino); // replaced, not compared
     expect(runs(counter)).toBe(2);
+  });
+
+  it('records a restored output as its content hashes (not read again), and sees a later edit that keeps size and mtime as a change', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    const big = bigFileStep(dir);
+    const file = join(dir, 'intermediate-data', 'big.bin');
+    const out = join(dir, 'intermediate-data', 'scaled', 'out.txt');
+    for (const v of [1, 2, 1]) expect((await big(v)).code).toBe(0);
+    await runJson(dir, ['--param', 'scale=2']);
+    await runJson(dir, ['--param', 'scale=3']);
+    expect((await runJson(dir, ['--param', 'scale=2'])).result.steps[0]!.status).toBe('restored');
+    const sha1 = (b: Buffer | string) => createHash('sha1').update(b).digest('hex');
+    const records = () => readJson(join(dir, '.git', 'dws', 'runner', 'cache.json')) as Record<string, { outputs: Record<string, string> }>;
+    // What a hash of the files gives: a file's SHA-1; a folder's 1.6 tree hash (workspace-format §13).
+    expect(records().big!.outputs).toEqual({ 'intermediate-data:/big.bin': `sha1:${sha1(Buffer.alloc(3 << 20, 1))}` });
+    expect(records().scale!.outputs).toEqual({ 'intermediate-data:/scaled': `tree:${sha1(`${sha1('42\n')}\tblob\tout.txt\n`)}` });
+
+    // Edited after the restore, size and mtime kept: both steps are restored again, not skipped.
+    for (const [path, bytes] of [[file, Buffer.alloc(3 << 20, 7)], [out, '99\n']] as const) {
+      const st = statSync(path);
+      writeFileSync(path, bytes);
+      utimesSync(path, st.atime, st.mtime);
+    }
+    const again = await big(1);
+    expect((JSON.parse(again.stdout) as { steps: Array<{ status: string }> }).steps[0]!.status).toBe('restored');
+    expect(readFileSync(file).equals(Buffer.alloc(3 << 20, 1))).toBe(true);
+    const scaleAgain = await runJson(dir, ['--param', 'scale=2']);
+    expect(scaleAgain.result.steps[0]).toMatchObject({ status: 'restored', reason: expect.stringMatching(/^restored from the run cache/) });
+    expect(output(dir)).toBe('42\n');
+    expect(runs(counter)).toBe(2);
+  }, 120_000);
+
+  it('runs the step when the large object of an entry is corrupt, saying so; the output it had is not set aside', async () => {
+    const dir = await stepWorkspace({});
+    const big = bigFileStep(dir);
+    const file = join(dir, 'intermediate-data', 'big.bin');
+    for (const v of [1, 2]) expect((await big(v)).code).toBe(0);
+    const id = createHash('sha1').update(Buffer.alloc(3 << 20, 1)).digest('hex');
+    const object = join(dir, '.git', 'dws', 'store', 'objects', id.slice(0, 2), id.slice(2));
+    chmodSync(object, 0o644);
+    writeFileSync(object, Buffer.alloc(3 << 20, 9)); // same size, other bytes: checked again (its stamp changed)
+    const ino = statSync(file).ino;
+    const back = await big(1);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toMatch(new RegExp(`cannot restore it: (\\w+: )?Object ${id} in the content store is corrupt`));
+    expect((JSON.parse(back.stdout) as { steps: Array<{ status: string }> }).steps[0]!.status).toBe('succeeded');
+    expect(statSync(file).ino).toBe(ino); // the step wrote it where it was: the restore had not moved it
+    expect(readFileSync(file).equals(Buffer.alloc(3 << 20, 1))).toBe(true);
+    const trash = join(dir, '.git', 'dws', 'store', 'trash');
+    expect(existsSync(trash) ? readdirSync(trash) : []).toEqual([]);
   });
 
   it('sets the files a restore replaces aside in <store>/trash and empties it: outputs byte-exact, a hard link outside the resource keeps its bytes, the mode stays', async () => {

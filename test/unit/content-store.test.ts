@@ -1,6 +1,6 @@
 /** The content store's reads: every object comes back byte for byte, in any order, from many packs. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,32 @@ describe('ContentStore reads', () => {
     for (const id of ids) expect(store.read(id).equals(objects.get(id)!)).toBe(true);
     // and in pack order, the way a restore mostly reads
     for (const [id, bytes] of objects) expect(store.read(id).equals(bytes)).toBe(true);
+  });
+});
+
+describe('ContentStore.copyObjectTo', () => {
+  it('copies a large object into a new file with the mode a write gives it, refuses an existing one with wx, and overwrites one with w keeping its mode', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dws-store-unit-'));
+    dirs.push(dir);
+    const store = ContentStore.open(join(dir, 'store'));
+    const large = randomBytes(2 << 20);
+    store.putSmall(sha1(large), large);
+    store.commit();
+    const umask = process.umask(0o027);
+    try {
+      await store.copyObjectTo(sha1(large), join(dir, 'plain'), 0o666, 'wx');
+      await store.copyObjectTo(sha1(large), join(dir, 'exec'), 0o777, 'wx');
+      expect(readFileSync(join(dir, 'plain')).equals(large)).toBe(true);
+      expect(statSync(join(dir, 'plain')).mode & 0o7777).toBe(0o640);
+      expect(statSync(join(dir, 'exec')).mode & 0o7777).toBe(0o750);
+      await expect(store.copyObjectTo(sha1(large), join(dir, 'plain'), 0o666, 'wx')).rejects.toThrow(/EEXIST/);
+      writeFileSync(join(dir, 'old'), 'old bytes', { mode: 0o600 });
+      await store.copyObjectTo(sha1(large), join(dir, 'old'), 0o666, 'w');
+      expect(readFileSync(join(dir, 'old')).equals(large)).toBe(true);
+      expect(statSync(join(dir, 'old')).mode & 0o7777).toBe(0o600);
+    } finally {
+      process.umask(umask);
+    }
   });
 });
 

@@ -288,6 +288,26 @@ describe('stat cache', () => {
     expect(second).toMatchObject({ files: 42, filesHashed: 1, filesFromCache: 41 });
   });
 
+  it('takes the id of a file the caller wrote while its stat is unchanged, reads it once changed, and caches neither while racy', async () => {
+    const dir = makeTree();
+    const fresh = join(dir, 'restored.bin');
+    write(fresh, 'as restored\n', false);
+    const cacheFile = join(freshDir('cachedir'), 'stat-cache');
+    await hashTree(dir, true, { cacheFile });
+    // An id that is not the content's: taken as given (the file is not read) while the stat matches.
+    const given = 'ab'.repeat(20);
+    const written = new Map([['restored.bin', { id: given, stat: statSync(fresh) }]]);
+    const trusted = await hashTree(dir, true, { cacheFile, written });
+    expect(trusted).toMatchObject({ files: 42, filesHashed: 1, filesFromCache: 41 });
+    expect(readTreeFile(trusted.treeDir, trusted.rootHash).find((e) => e.name === 'restored.bin')?.hash).toBe(given);
+    expect(StatCache.load(cacheFile, dir)?.count).toBe(41); // just written: not cached, as a file read now
+    // Changed since (same size): read, whatever the caller said.
+    writeFileSync(fresh, 'AS RESTORED\n');
+    const changed = await hashTree(dir, true, { cacheFile, written });
+    expect(readTreeFile(changed.treeDir, changed.rootHash).find((e) => e.name === 'restored.bin')?.hash).toBe(sha1sum({ text: 'AS RESTORED\n' }));
+    expect(changed.rootHash).toBe((await hashTree(dir, true)).rootHash);
+  });
+
   it('drops entries of vanished files and picks up new ones', async () => {
     const dir = makeTree();
     const cacheFile = join(freshDir('cachedir'), 'stat-cache');

@@ -67,4 +67,19 @@ describe('BatchingMessageWriter', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(errors).toContain('EPIPE: the client went away');
   });
+
+  it('makes the JSON of a result given again (a kept status answer) once, and frames it with each id', async () => {
+    const { stream, writes } = recordingStream();
+    const writer = new BatchingMessageWriter(stream);
+    let serialized = 0;
+    const kept = {
+      toJSON() {
+        serialized++;
+        return { workspaceName: 'ws é', stale: [] };
+      },
+    };
+    await Promise.all([1, 'two', 3].map((id) => writer.write({ jsonrpc: '2.0', id, result: kept } as Message)));
+    expect(unframe(Buffer.concat(writes))).toEqual([1, 'two', 3].map((id) => ({ jsonrpc: '2.0', id, result: { workspaceName: 'ws é', stale: [] } })));
+    expect(serialized).toBe(1);
+  });
 });

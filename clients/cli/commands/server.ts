@@ -15,6 +15,9 @@ function positive(value: string): number {
   return n;
 }
 
+/** V8's --interrupt-budget for a server process: an eighth of Node 20's default (67584). */
+export const SERVER_INTERRUPT_BUDGET = 8448;
+
 export function register(program: Command): void {
   program
     .command('server')
@@ -30,6 +33,12 @@ export function register(program: Command): void {
       if (chosen.length > 1) throw new InvalidParamsError(`Choose one transport, not ${chosen.join(' and ')}`);
       if (o.authTimeout !== undefined && o.socket === undefined) throw new InvalidParamsError('--auth-timeout goes with --socket (only TCP connections send a token)');
       if (o.tokenFile !== undefined && o.socket === undefined) throw new InvalidParamsError('--token-file goes with --socket (a --pipe needs no token: its file mode admits only you)');
+      // A server runs the same few handlers thousands of times. V8 optimizes a function once it
+      // has run a budget of bytecode; at an eighth of the default budget that happens within a
+      // client's first few hundred requests, not spread over its first 10,000 (under load, the
+      // compiler threads took a core from the server and the client then, and each request
+      // cost 24 instead of 17 us of CPU; bench/README.md, Server). This process only.
+      (await import('node:v8')).setFlagsFromString(`--interrupt-budget=${SERVER_INTERRUPT_BUDGET}`);
       if (o.socket !== undefined || o.pipe !== undefined) {
         const { runSocketServer } = await import('../../../server/rpc/socket.js');
         const { resolve } = await import('node:path');

@@ -20,6 +20,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { closeSync, constants, fchmodSync, openSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { FileStatus, STAT_FIELDS, describe, runHashJob, skipStatus, statFile } from './hash-files.js';
@@ -76,6 +77,25 @@ export interface HashTreeOptions {
    * restore), where reading them only spares rewriting the ones that happen to be equal.
    */
   unreadUnlessCached?: boolean;
+  /**
+   * Files whose content the caller knows because it just wrote them (a run-cache restore), by
+   * path relative to the root. One whose stat is still exactly the one given is not read: it counts
+   * as hashed in this run, so the stat cache's racy-mtime rule applies to it as to a file read.
+   * Ignored when storing file contents.
+   */
+  written?: ReadonlyMap<string, WrittenFile>;
+}
+
+/** A file and the id of its content, as written (HashTreeOptions.written). */
+export interface WrittenFile {
+  id: string;
+  /** Taken after the last change the writer made (content, mode, rename). */
+  stat: Stats;
+}
+
+/** Whether two stats of a file agree on what the stat cache compares (size, mtime, ctime, inode). */
+export function sameStat(a: Stats, b: Stats): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
 /** The content id of a file not read (`unreadUnlessCached`): equal to no content's SHA-1 in practice. */
@@ -692,6 +712,7 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
   const hashContent = run.opts.computeHash || run.opts.store !== undefined;
   const storing = run.opts.store?.session != null ? run.opts.store : null;
   const unread = run.opts.unreadUnlessCached === true;
+  const written = storing === null ? run.opts.written : undefined;
   const cs = cache?.stats;
   let sliceStart = performance.now();
   /** Start workers when due; while they run, let them have batches every SLICE_MS. */
@@ -750,7 +771,8 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
       node.names.push(name);
       node.refs.push(f);
       const k = hashContent && cache !== null ? cache.find(node.prefix, name) : -1;
-      if (hashContent && k < 0 && !(unread && isFile)) {
+      const known = written?.get(node.prefix + name);
+      if (hashContent && k < 0 && known === undefined && !(unread && isFile)) {
         run.enqueue(f);
         continue;
       }
@@ -776,6 +798,8 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
         // A cached file whose content the store lacks (never stored, or collected) is read again to store it.
         if (k >= 0 && sv[so] === cs![o] && sv[so + 1] === cs![o + 1] && sv[so + 2] === cs![o + 2] && sv[so + 3] === cs![o + 3] && (storing === null || isFile === false || storing.hasBinary(cache!.hashBytes, k * 20))) {
           run.settle(f, FileStatus.Cached, sv, so, cache!.hash(k));
+        } else if (known !== undefined && isFile && sv[so] === known.stat.size && sv[so + 1] === known.stat.mtimeMs && sv[so + 2] === known.stat.ctimeMs && sv[so + 3] === known.stat.ino) {
+          run.settle(f, FileStatus.Hashed, sv, so, known.id);
         } else if (unread && isFile) {
           run.settle(f, FileStatus.Unread, sv, so, UNREAD_CONTENT);
         } else {
