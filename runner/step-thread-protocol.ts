@@ -36,10 +36,16 @@ export type FromWorker =
   | { type: 'done'; id: number }
   | { type: 'failed'; id: number; message: string; stack: string | undefined };
 
-/** A step's failure as reported: the message, prefixed by the error's class unless it is a plain Error. */
+/**
+ * A step's failure as reported: the message, prefixed by the error's name unless it is a plain
+ * Error. Its `name` first: dws's own classes set it, and their class names are minified away.
+ */
 export function errorText(e: unknown): string {
   if (e instanceof StepFailure) return e.message;
-  if (e instanceof Error) return `${e.constructor.name === 'Error' ? '' : `${e.constructor.name}: `}${e.message}`;
+  if (e instanceof Error) {
+    const name = e.name !== 'Error' ? e.name : e.constructor.name;
+    return `${name === 'Error' ? '' : `${name}: `}${e.message}`;
+  }
   return String(e);
 }
 
