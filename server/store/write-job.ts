@@ -87,9 +87,9 @@ export function runWriteJob(job: WriteJob): WriteJobResult {
 
 /**
  * The changes a restore makes once every new file is written and checked, one path each: the
- * calling thread does them for small restores (and whenever a trash takes the replaced files),
- * the hashing threads for large ones, each job holding whole directories (write-files.ts
- * applyOnThreads), since the kernel's work per rename or unlink (~70 µs here) is most of it.
+ * calling thread does them for small restores, the hashing threads for large ones, each job
+ * holding whole directories (write-files.ts applyChanges), since the kernel's work per rename or
+ * unlink (~70 µs here) is most of it.
  */
 export const ApplyOp = { Remove: 0, RemoveDir: 1, Mkdir: 2, ChmodExec: 3, ChmodPlain: 4, Write: 5 } as const;
 export type ApplyOp = (typeof ApplyOp)[keyof typeof ApplyOp];
@@ -105,7 +105,7 @@ export interface ApplyJob {
 export interface ApplyJobResult {
   kind: 'apply';
   id: number;
-  written: number;
+  /** The first failure; the changes after it are not made. */
   error?: { message: string };
 }
 
@@ -142,16 +142,11 @@ export function applyOne(op: ApplyOp, abs: string, staged: string): void {
 
 export function runApplyJob(job: ApplyJob): ApplyJobResult {
   const paths = job.paths.split('\0');
-  let written = 0;
   try {
-    for (let i = 0; i < job.ops.length; i++) {
-      const op = job.ops[i] as ApplyOp;
-      applyOne(op, paths[2 * i]!, paths[2 * i + 1]!);
-      if (op === ApplyOp.Write) written++;
-    }
-    return { kind: 'apply', id: job.id, written };
+    for (let i = 0; i < job.ops.length; i++) applyOne(job.ops[i] as ApplyOp, paths[2 * i]!, paths[2 * i + 1]!);
+    return { kind: 'apply', id: job.id };
   } catch (e) {
-    return { kind: 'apply', id: job.id, written, error: { message: e instanceof Error ? e.message : String(e) } };
+    return { kind: 'apply', id: job.id, error: { message: e instanceof Error ? e.message : String(e) } };
   }
 }
 

@@ -78,6 +78,15 @@ export interface HashJobResult {
 
 /** Numbers per file in stats arrays: size, mtimeMs, ctimeMs, ino, mode. */
 export const STAT_FIELDS = 5;
+
+/** Put a stat's STAT_FIELDS numbers at `into[o..]`. */
+export function putStat(into: Float64Array, o: number, st: Stats): void {
+  into[o] = st.size;
+  into[o + 1] = st.mtimeMs;
+  into[o + 2] = st.ctimeMs;
+  into[o + 3] = st.ino;
+  into[o + 4] = st.mode;
+}
 export const NO_HASH = '-'.repeat(40);
 const CHUNK = 1 << 20;
 // O_NONBLOCK: opening a FIFO that appeared behind our back must not block; regular files ignore it.
@@ -344,12 +353,7 @@ export function runHashJob(job: HashJob): HashJobResult {
           status[i] = skipStatus(abs, st, link);
           continue;
         }
-        const o = i * STAT_FIELDS;
-        stats[o] = st.size;
-        stats[o + 1] = st.mtimeMs;
-        stats[o + 2] = st.ctimeMs;
-        stats[o + 3] = st.ino;
-        stats[o + 4] = st.mode;
+        putStat(stats, i * STAT_FIELDS, st);
         if (st.size >= job.deferBytes) {
           status[i] = FileStatus.Deferred;
           continue;

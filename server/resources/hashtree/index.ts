@@ -23,7 +23,7 @@ import { closeSync, constants, fchmodSync, openSync, readlinkSync, renameSync, r
 import type { Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { FileStatus, STAT_FIELDS, describe, runHashJob, skipStatus, statFile } from './hash-files.js';
+import { FileStatus, STAT_FIELDS, describe, putStat, runHashJob, skipStatus, statFile } from './hash-files.js';
 import { EntryKind, listDir, specialKindName, type Listing, type ListJob, type ListJobResult } from './list-dirs.js';
 import type { HashJob, HashJobResult } from './hash-files.js';
 import { RACY_MARGIN_MS, StatCache, saveStatCache } from './stat-cache.js';
@@ -356,7 +356,7 @@ class HashRun {
   /** Record a file decided in this thread (cached, sized or skipped); its stat at `sv[so..]`, if any. */
   settle(f: number, status: FileStatus, sv: Float64Array | null, so: number, hash: string): void {
     this.status[f] = status;
-    if (sv !== null) this.setStats(f, sv[so]!, sv[so + 1]!, sv[so + 2]!, sv[so + 3]!, sv[so + 4]!);
+    if (sv !== null) this.setStats(f, sv, so);
     this.hashes[f] = hash;
     this.done(f, status);
   }
@@ -392,13 +392,10 @@ class HashRun {
     }
   }
 
-  private setStats(f: number, size: number, mtime: number, ctime: number, ino: number, mode: number): void {
+  /** File f's stat, from `from[at..]`. */
+  private setStats(f: number, from: Float64Array, at: number): void {
     const o = f * STAT_FIELDS;
-    this.stats[o] = size;
-    this.stats[o + 1] = mtime;
-    this.stats[o + 2] = ctime;
-    this.stats[o + 3] = ino;
-    this.stats[o + 4] = mode;
+    for (let j = 0; j < STAT_FIELDS; j++) this.stats[o + j] = from[at + j]!;
   }
 
   private done(f: number, status: number): void {
@@ -498,7 +495,7 @@ class HashRun {
         continue;
       }
       const o = i * STAT_FIELDS;
-      this.setStats(f, res.stats[o]!, res.stats[o + 1]!, res.stats[o + 2]!, res.stats[o + 3]!, res.stats[o + 4]!);
+      this.setStats(f, res.stats, o);
       if (s === FileStatus.Deferred) {
         this.big.push(f);
         this.bigSorted = false;
@@ -780,14 +777,9 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
       let sv = stats;
       let so = e * STAT_FIELDS;
       if (sv === null || Number.isNaN(sv[so])) {
-        const st = statFile(abs, !isFile);
+        putStat(here, 0, statFile(abs, !isFile));
         sv = here;
         so = 0;
-        sv[0] = st.size;
-        sv[1] = st.mtimeMs;
-        sv[2] = st.ctimeMs;
-        sv[3] = st.ino;
-        sv[4] = st.mode;
       }
       if ((sv[so + 4]! & S_IFMT) !== S_IFREG) {
         run.settle(f, skipStatus(abs, statFile(abs, !isFile), !isFile), null, 0, '');

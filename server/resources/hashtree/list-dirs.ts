@@ -8,7 +8,7 @@
  * by name. Kept free of other imports but the tree order: the worker bundle loads it.
  */
 import { lstatSync, readdirSync, statSync, type Dirent } from 'node:fs';
-import { STAT_FIELDS } from './hash-files.js';
+import { putStat, STAT_FIELDS } from './hash-files.js';
 import { compareCodePoints } from './tree-format.js';
 
 export const EntryKind = { File: 0, Link: 1, Dir: 2, Fifo: 3, Socket: 4, Device: 5, Special: 6 } as const;
@@ -74,13 +74,7 @@ export function listDir(dirAbs: string, withStats: boolean): Listing {
     if (stats === null || kind > EntryKind.Link) continue;
     const abs = dirAbs === '/' ? '/' + name : dirAbs + '/' + name;
     try {
-      const st = kind === EntryKind.Link ? statSync(abs) : lstatSync(abs);
-      const o = e * STAT_FIELDS;
-      stats[o] = st.size;
-      stats[o + 1] = st.mtimeMs;
-      stats[o + 2] = st.ctimeMs;
-      stats[o + 3] = st.ino;
-      stats[o + 4] = st.mode;
+      putStat(stats, e * STAT_FIELDS, kind === EntryKind.Link ? statSync(abs) : lstatSync(abs));
     } catch {
       // left NaN: the walk stats it again and names the file in its error
     }
