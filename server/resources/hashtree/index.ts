@@ -758,10 +758,9 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
         continue;
       }
       const isFile = kind === EntryKind.File;
-      const abs = base + '/' + node.prefix + name;
       if (!isFile && kind !== EntryKind.Link) {
         node.pending--;
-        run.opts.onWarning?.(`Skipping ${specialKindName(kind)} (not a regular file): ${abs}`);
+        run.opts.onWarning?.(`Skipping ${specialKindName(kind)} (not a regular file): ${base}/${node.prefix}${name}`);
         continue;
       }
       const f = run.addFile(d, name, !isFile);
@@ -777,11 +776,12 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
       let sv = stats;
       let so = e * STAT_FIELDS;
       if (sv === null || Number.isNaN(sv[so])) {
-        putStat(here, 0, statFile(abs, !isFile));
+        putStat(here, 0, statFile(base + '/' + node.prefix + name, !isFile));
         sv = here;
         so = 0;
       }
       if ((sv[so + 4]! & S_IFMT) !== S_IFREG) {
+        const abs = base + '/' + node.prefix + name;
         run.settle(f, skipStatus(abs, statFile(abs, !isFile), !isFile), null, 0, '');
       } else if (!hashContent) {
         run.settle(f, FileStatus.Sized, sv, so, String(sv[so]));
