@@ -24,7 +24,7 @@ import type { Stats } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { FileStatus, STAT_FIELDS, describe, putStat, runHashJob, skipStatus, statFile } from './hash-files.js';
-import { EntryKind, listDir, specialKindName, type Listing, type ListJob, type ListJobResult } from './list-dirs.js';
+import { dirPath, EntryKind, listDir, specialKindName, type Listing, type ListJob, type ListJobResult } from './list-dirs.js';
 import type { HashJob, HashJobResult } from './hash-files.js';
 import { RACY_MARGIN_MS, StatCache, saveStatCache } from './stat-cache.js';
 import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from './threads.js';
@@ -727,7 +727,7 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
   const here = new Float64Array(STAT_FIELDS);
   for (let d = 0; d < dirs.length; d++) {
     const node = dirs[d]!;
-    const dirAbs = node.prefix === '' ? base : base + '/' + node.prefix.slice(0, -1);
+    const dirAbs = dirPath(base, node.prefix);
     let listing: Listing | string;
     if (run.listAhead) listing = await poolFor()!.listing(d);
     else {

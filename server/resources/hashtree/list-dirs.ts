@@ -58,6 +58,11 @@ const SURROGATE = /[\uD800-\uDFFF]/;
 const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const byCodePoints = (a: Dirent, b: Dirent) => compareCodePoints(a.name, b.name);
 
+/** The directory at `prefix` ('' or ending in '/') below `base` (a root without its trailing slash: '' for '/'). */
+export function dirPath(base: string, prefix: string): string {
+  return prefix === '' ? base || '/' : base + '/' + prefix.slice(0, -1);
+}
+
 /** List `dirAbs` in tree order (code points; plain string order unless a name has astral characters). Throws what readdir throws. */
 export function listDir(dirAbs: string, withStats: boolean): Listing {
   const ents = readdirSync(dirAbs, { withFileTypes: true });
@@ -90,9 +95,8 @@ export function runListJob(job: ListJob): ListJobResult {
   const errors: string[] = [];
   let total = 0;
   prefixes.forEach((prefix, i) => {
-    const dirAbs = prefix === '' ? job.base : job.base + '/' + prefix.slice(0, -1);
     try {
-      const l = listDir(dirAbs || '/', true);
+      const l = listDir(dirPath(job.base, prefix), true);
       listings.push(l);
       counts[i] = l.names.length;
       total += l.names.length;
