@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ConflictError } from '../../protocol/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail } from './remote.js';
-import { applyRestore, missingTrees, planRestore, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
+import { applyRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 import { faultPoint } from '../workspace/fault.js';
 
@@ -35,12 +35,10 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   const prepared: PreparedFiles[] = [];
   for (const t of targets) {
     const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true });
+    const fetch = (ids: Set<string>) => fetchOrFail(ws, store, ids, `${opts.what} of '${t.name}'`);
     // Trees first (their files are known only then), level by level.
-    for (let missing = missingTrees(store, current, t.tree); missing.length > 0; missing = missingTrees(store, current, t.tree)) {
-      await fetchOrFail(ws, store, new Set(missing), `${opts.what} of '${t.name}'`);
-    }
-    const plan = planRestore(store, current, t.tree);
-    await fetchOrFail(ws, store, plan.missing, `${opts.what} of '${t.name}'`);
+    const plan = await planWithTrees(store, current, t.tree, fetch);
+    await fetch(plan.missing);
     plan.missing.clear();
     // Worth keeping only when nothing is replaced: else its new entries are for files about to go.
     if (plan.actions.length === 0) current.saveCache();

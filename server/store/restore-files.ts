@@ -22,8 +22,7 @@ import type { Trash } from './trash.js';
 import { applyChanges, writeFiles, type Change, type StagedWrite } from './write-files.js';
 import { ApplyOp } from './write-job.js';
 import { faultPoint } from '../workspace/fault.js';
-import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
-import { compareCodePoints } from '../resources/hashtree/tree-format.js';
+import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, pairTrees, parseTree, readTree, readTreeBytes, type StoreTreeEntry } from './trees.js';
 
 
 /** The current state of a directory as store trees (kept in memory, nothing stored). */
@@ -32,8 +31,6 @@ export interface ScannedTree {
   /** Store tree id of the directory (EMPTY_TREE when it does not exist). */
   tree: string;
   trees: Map<string, Buffer>;
-  /** The entries of each of `trees`, as the scan made them. */
-  entries: Map<string, readonly StoreTreeEntry[]>;
   /** With `deferCacheSave`: save the stat cache if the scan changed it (else already done; a no-op). */
   saveCache: () => void;
   /** What an interrupted restore staged and left (absolute paths): removed by the next restore. */
@@ -54,8 +51,7 @@ export async function scanTree(
   opts: { unreadUnlessCached?: boolean; deferCacheSave?: boolean } = {},
 ): Promise<ScannedTree> {
   const trees = new Map<string, Buffer>();
-  const entries = new Map<string, readonly StoreTreeEntry[]>();
-  if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees, entries, saveCache: () => {}, leftovers: [] };
+  if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees, saveCache: () => {}, leftovers: [] };
   const r = await computeHashTree({
     root,
     computeHash: true,
@@ -64,19 +60,17 @@ export async function scanTree(
     ...(onWarning ? { onWarning } : {}),
     unreadUnlessCached: opts.unreadUnlessCached ?? false,
     deferCacheSave: opts.deferCacheSave ?? false,
+    storeTreesOnly: true,
     store: {
       session: null,
       has: () => true,
       hasBinary: () => true,
-      putSmall: (id, bytes, treeEntries) => {
-        trees.set(id, bytes);
-        if (treeEntries !== undefined) entries.set(id, treeEntries);
-      },
+      putSmall: (id, bytes) => void trees.set(id, bytes),
       adoptLarge: () => {},
       recordPacked: () => {},
     },
   });
-  return { root, tree: r.storeRoot!, trees, entries, saveCache: r.saveCache, leftovers: r.leftovers };
+  return { root, tree: r.storeRoot!, trees, saveCache: r.saveCache, leftovers: r.leftovers };
 }
 
 export interface TreeChanges {
@@ -98,8 +92,10 @@ type Action =
 export interface RestorePlan {
   actions: Action[];
   changes: TreeChanges;
-  /** Objects of the target that the store lacks (file contents; trees are checked by `needTrees`). */
+  /** File contents of the target that the store lacks. */
   missing: Set<string>;
+  /** Trees of the target that the store lacks: what lies below them is not planned yet (planWithTrees). */
+  missingTrees: string[];
   /** Current files that would be replaced or removed and whose content the store lacks. */
   unsaved: string[];
   /** What an interrupted restore left (the scan's `leftovers`): removed first. */
@@ -107,28 +103,17 @@ export interface RestorePlan {
 }
 
 /**
- * The target's trees that the store lacks, walking only subtrees that differ from the current
- * state (fetch them, then plan). Empty when everything needed to plan is here.
+ * Compare the current state with the target tree, passing over subtrees that are the same. Trees
+ * of the target that the store lacks are listed in `missingTrees`, and what lies below them is left
+ * out: the plan is whole only when that list is empty.
  */
-export function missingTrees(store: ContentStore, current: ScannedTree, target: string): string[] {
-  const missing: string[] = [];
-  const walk = (cur: string | null, tgt: string) => {
-    if (cur === tgt) return;
-    if (tgt !== EMPTY_TREE && !store.has(tgt)) {
-      missing.push(tgt);
-      return;
-    }
-    pair(cur === null ? [] : currentTree(current, cur), readTree(store, tgt), (c, t) => {
-      if (t?.mode === MODE_DIR) walk(c?.mode === MODE_DIR ? c.id : null, t.id);
-    });
-  };
-  walk(current.tree, target);
-  return missing;
-}
-
-/** Compare the current state with the target tree (every target tree must be in the store). */
 export function planRestore(store: ContentStore, current: ScannedTree, target: string): RestorePlan {
-  const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), unsaved: [], leftovers: current.leftovers };
+  const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), missingTrees: [], unsaved: [], leftovers: current.leftovers };
+  const lacks = (tree: string) => {
+    if (tree === EMPTY_TREE || store.has(tree)) return false;
+    plan.missingTrees.push(tree);
+    return true;
+  };
   const unsavedIfLost = (rel: string, e: StoreTreeEntry) => {
     if (e.mode !== MODE_LINK && e.mode !== MODE_DIR && !store.has(e.id)) plan.unsaved.push(rel);
   };
@@ -157,12 +142,13 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
       return;
     }
     plan.actions.push({ kind: 'mkdir', rel });
+    if (lacks(t.id)) return;
     for (const x of readTree(store, t.id)) add(`${rel}/${x.name}`, x);
   };
   const walk = (cur: string, tgt: string, prefix: string) => {
-    if (cur === tgt) return;
+    if (cur === tgt || lacks(tgt)) return;
     const gone: StoreTreeEntry[] = []; // removed after the others, in name order
-    pair(currentTree(current, cur), readTree(store, tgt), (e, t) => {
+    pairTrees(currentBytes(current, cur), cur, readTreeBytes(store, tgt), tgt, (e, t) => {
       if (t === undefined) return void gone.push(e!);
       const rel = prefix + t.name;
       if (e === undefined) add(rel, t);
@@ -187,12 +173,23 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
   return plan;
 }
 
+/** planRestore, after fetching (by `fetchTrees`) the trees of the target that the store lacks. */
+export async function planWithTrees(store: ContentStore, current: ScannedTree, target: string, fetchTrees: (ids: Set<string>) => Promise<void>): Promise<RestorePlan> {
+  for (;;) {
+    const plan = planRestore(store, current, target);
+    if (plan.missingTrees.length === 0) return plan;
+    await fetchTrees(new Set(plan.missingTrees)); // throws when they cannot be had
+  }
+}
+
 /**
  * What changed from the snapshot tree `since` to the current state (status): the other direction
- * of a restore's plan. Works when file contents are missing here, as long as the trees are here.
+ * of a restore's plan. Works when file contents are missing here; null when trees are.
  */
-export function diffTrees(store: ContentStore, current: ScannedTree, since: string): TreeChanges {
-  const { added, modified, deleted } = planRestore(store, current, since).changes;
+export function diffTrees(store: ContentStore, current: ScannedTree, since: string): TreeChanges | null {
+  const plan = planRestore(store, current, since);
+  if (plan.missingTrees.length > 0) return null;
+  const { added, modified, deleted } = plan.changes;
   return { added: deleted, modified, deleted: added };
 }
 
@@ -280,26 +277,16 @@ function opOf(a: Action): ApplyOp {
   }
 }
 
-/**
- * Call `visit` for each name of two trees (both sorted by code points): with the entry of each
- * side, undefined on the side that lacks the name. A merge, so no table is built per directory.
- */
-function pair(a: readonly StoreTreeEntry[], b: readonly StoreTreeEntry[], visit: (a: StoreTreeEntry | undefined, b: StoreTreeEntry | undefined) => void): void {
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const c = i === a.length ? 1 : j === b.length ? -1 : a[i]!.name === b[j]!.name ? 0 : compareCodePoints(a[i]!.name, b[j]!.name);
-    if (c === 0) visit(a[i++], b[j++]);
-    else if (c < 0) visit(a[i++], undefined);
-    else visit(undefined, b[j++]);
-  }
+/** The bytes of a tree of the scan. */
+function currentBytes(current: ScannedTree, id: string): Buffer {
+  if (id === EMPTY_TREE) return Buffer.alloc(0);
+  const bytes = current.trees.get(id);
+  if (bytes === undefined) throw new Error(`Internal error: tree ${id} of the scan of ${current.root} is unknown`);
+  return bytes;
 }
 
 function currentTree(current: ScannedTree, id: string): readonly StoreTreeEntry[] {
-  if (id === EMPTY_TREE) return [];
-  const entries = current.entries.get(id);
-  if (entries === undefined) throw new Error(`Internal error: tree ${id} of the scan of ${current.root} is unknown`);
-  return entries;
+  return parseTree(currentBytes(current, id), id);
 }
 
 /** The ids of the current files of a scan (gc keeps the content that is on disk now). */

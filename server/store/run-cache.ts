@@ -21,7 +21,7 @@ import { computeHashTree, type WrittenFile } from '../resources/hashtree/index.j
 import { readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { META_DIR, type Workspace } from '../workspace/workspace.js';
 import { fetchOrFail } from './remote.js';
-import { applyRestore, missingTrees, planRestore, scanTree } from './restore-files.js';
+import { applyRestore, planWithTrees, scanTree, type RestorePlan } from './restore-files.js';
 import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
@@ -162,7 +162,7 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
     const store = workspaceStore(ws);
     const trash = restoreTrash(ws);
     const what = `the run cache entry of step ${entry.step} (run ${entry.run_id})`;
-    const prepared: Array<{ o: OutputPlace; plan?: ReturnType<typeof planRestore>; file?: StoreTreeEntry }> = [];
+    const prepared: Array<{ o: OutputPlace; plan?: RestorePlan; file?: StoreTreeEntry }> = [];
     for (const o of outputs) {
       const rec = entry.outputs[o.ref]!;
       if (rec.file) {
@@ -177,10 +177,7 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
       if (existsSync(o.path) && !lstatSync(o.path).isDirectory()) rmSync(o.path);
       // The output is overwritten: a file the stat cache does not vouch for is rewritten, not read.
       const current = await scanTree(o.path, statCacheFile(o.path), (m) => ws.ctx.log.warn(m), { unreadUnlessCached: true });
-      for (let missing = missingTrees(store, current, rec.tree); missing.length > 0; missing = missingTrees(store, current, rec.tree)) {
-        await fetchOrFail(ws, store, new Set(missing), what);
-      }
-      const plan = planRestore(store, current, rec.tree);
+      const plan = await planWithTrees(store, current, rec.tree, (ids) => fetchOrFail(ws, store, ids, what));
       await fetchOrFail(ws, store, plan.missing, what);
       prepared.push({ o, plan });
     }

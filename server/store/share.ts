@@ -9,7 +9,7 @@ import type { Resource } from '../resources/types.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { applyFiles, prepareFiles, type FilesTarget } from './materialize.js';
 import { pushObjects, remoteLocation } from './remote.js';
-import { diffTrees, missingTrees, scanTree } from './restore-files.js';
+import { diffTrees, scanTree } from './restore-files.js';
 import { readStoreRecord, recordedSnapshots, storeRemoteOf, usesContentStore, withStoreLock, workspaceStore } from './workspace-store.js';
 
 export interface StorePushResult {
@@ -137,11 +137,8 @@ export async function changesSinceSnapshot(ws: Workspace, resources: Resource[])
       continue;
     }
     const current = await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, (m) => ws.ctx.log.debug(m));
-    if (current.tree !== last.tree && missingTrees(store, current, last.tree).length > 0) {
-      out.push({ ...none, known: false });
-      continue;
-    }
-    out.push({ resource: r.name, snapshot: last.hash, known: true, ...diffTrees(store, current, last.tree) });
+    const changes = diffTrees(store, current, last.tree);
+    out.push(changes === null ? { ...none, known: false } : { resource: r.name, snapshot: last.hash, known: true, ...changes });
   }
   return out;
 }

@@ -36,49 +36,132 @@ export function encodeTree(entries: readonly StoreTreeEntry[]): { id: string; by
   return { id: createHash('sha1').update(bytes).digest('hex'), bytes };
 }
 
-const MODES = new Set<string>([MODE_FILE, MODE_EXEC, MODE_LINK, MODE_DIR]);
-
 export function parseTree(bytes: Buffer, id: string): StoreTreeEntry[] {
   const out: StoreTreeEntry[] = [];
-  const text = bytes.toString('utf8');
-  let at = 0;
-  while (at < text.length) {
-    const end = text.indexOf('\0', at);
-    const sp1 = text.indexOf(' ', at);
-    const mode = text.slice(at, sp1);
-    if (end < 0 || sp1 < 0 || !MODES.has(mode) || text.charCodeAt(sp1 + 41) !== 32 || !isHex40(text, sp1 + 1)) {
-      throw new Error(`Store tree ${id} is malformed at byte ${at}`);
-    }
-    out.push({ mode: mode as TreeMode, id: text.slice(sp1 + 1, sp1 + 41), name: text.slice(sp1 + 42, end) });
+  for (let at = 0; at < bytes.length; ) {
+    const end = entryEnd(bytes, at, id);
+    out.push(decodeEntry(bytes, at, end, id));
     at = end + 1;
   }
   return out;
 }
 
-/** Whether `text` holds 40 lowercase hex digits from `at` (a loop: a regular expression per entry cost more). */
-function isHex40(text: string, at: number): boolean {
+/** Where the name of the entry at `at` starts (after `<mode> <id> `; a mode has 5 or 6 digits). */
+function nameAt(bytes: Buffer, at: number): number {
+  return (bytes[at + 5] === 32 ? at + 5 : at + 6) + 42;
+}
+
+/** The end (its NUL) of the entry at `at`. */
+function entryEnd(bytes: Buffer, at: number, id: string): number {
+  let end = nameAt(bytes, at);
+  while (end < bytes.length && bytes[end] !== 0) end++;
+  if (end >= bytes.length) throw new Error(`Store tree ${id} is malformed at byte ${at}`);
+  return end;
+}
+
+/**
+ * The entry at bytes[at..end), checked: one of the four modes, a lowercase hex id, and a name
+ * that is one path component (a tree from a remote must not reach outside its directory).
+ */
+function decodeEntry(bytes: Buffer, at: number, end: number, id: string): StoreTreeEntry {
+  const sp = nameAt(bytes, at) - 42;
+  const mode = modeAt(bytes, at, sp);
+  const name = bytes.toString('utf8', sp + 42, end);
+  if (mode === null || bytes[sp + 41] !== 32 || !isHex40(bytes, sp + 1) || name === '' || name === '.' || name === '..' || name.includes('/')) {
+    throw new Error(`Store tree ${id} is malformed at byte ${at}`);
+  }
+  return { mode, id: bytes.toString('latin1', sp + 1, sp + 41), name };
+}
+
+/** The mode spelled by bytes[at..sp), compared as bytes (no string per entry), or null. */
+function modeAt(b: Buffer, at: number, sp: number): TreeMode | null {
+  if (sp === at + 5) return b[at] === 52 && b[at + 1] === 48 && b[at + 2] === 48 && b[at + 3] === 48 && b[at + 4] === 48 ? MODE_DIR : null;
+  if (b[at] !== 49) return null;
+  const d2 = b[at + 1];
+  const d3 = b[at + 2];
+  const d4 = b[at + 3];
+  const d5 = b[at + 4];
+  const d6 = b[at + 5];
+  if (d2 === 48 && d3 === 48 && d4 === 54 && d5 === 52 && d6 === 52) return MODE_FILE;
+  if (d2 === 48 && d3 === 48 && d4 === 55 && d5 === 53 && d6 === 53) return MODE_EXEC;
+  return d2 === 50 && d3 === 48 && d4 === 48 && d5 === 48 && d6 === 48 ? MODE_LINK : null;
+}
+
+/**
+ * Call `visit` for each name whose entries differ in two encoded trees (both sorted by code
+ * points, which is UTF-8 byte order): with the entry of each side, undefined on the side that
+ * lacks the name. Entries that are the same bytes are passed over in this loop, never decoded, so
+ * comparing two directories that differ in a few of their files costs little more than a memcmp.
+ * Entries visited are checked as parseTree checks them.
+ */
+export function pairTrees(a: Buffer, aId: string, b: Buffer, bId: string, visit: (a: StoreTreeEntry | undefined, b: StoreTreeEntry | undefined) => void): void {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const aEnd = i < a.length ? entryEnd(a, i, aId) : -1;
+    const bEnd = j < b.length ? entryEnd(b, j, bId) : -1;
+    let c: number;
+    if (aEnd < 0) c = 1;
+    else if (bEnd < 0) c = -1;
+    else c = compareBytes(a, nameAt(a, i), aEnd, b, nameAt(b, j), bEnd);
+    if (c === 0) {
+      if (compareBytes(a, i, nameAt(a, i), b, j, nameAt(b, j)) !== 0) visit(decodeEntry(a, i, aEnd, aId), decodeEntry(b, j, bEnd, bId));
+    } else if (c < 0) visit(decodeEntry(a, i, aEnd, aId), undefined);
+    else visit(undefined, decodeEntry(b, j, bEnd, bId));
+    if (c <= 0) i = aEnd + 1;
+    if (c >= 0) j = bEnd + 1;
+  }
+}
+
+/** a[ai..aEnd) against b[bi..bEnd), as bytes. A loop: Buffer.compare's checks cost more for short ranges. */
+function compareBytes(a: Buffer, ai: number, aEnd: number, b: Buffer, bi: number, bEnd: number): number {
+  const n = Math.min(aEnd - ai, bEnd - bi);
+  for (let k = 0; k < n; k++) {
+    const d = a[ai + k]! - b[bi + k]!;
+    if (d !== 0) return d;
+  }
+  return aEnd - ai - (bEnd - bi);
+}
+
+/** Whether `bytes` holds 40 lowercase hex digits from `at`. */
+function isHex40(bytes: Buffer, at: number): boolean {
   for (let i = at; i < at + 40; i++) {
-    const c = text.charCodeAt(i);
+    const c = bytes[i]!;
     if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
   }
   return true;
 }
 
-/** Parsed trees per store: a restore reads each differing tree twice (missing trees, then the plan). */
+/**
+ * Tree bytes and parsed trees per store: a restore reads each differing tree twice (missing trees,
+ * then the plan), gc and history walks read shared subtrees many times.
+ */
+const treeBytes = new WeakMap<ContentStore, Map<string, Buffer>>();
 const parsedTrees = new WeakMap<ContentStore, Map<string, readonly StoreTreeEntry[]>>();
-const PARSED_TREES_KEPT = 20_000;
+const TREES_KEPT = 20_000;
+
+function cacheOf<T>(caches: WeakMap<ContentStore, Map<string, T>>, store: ContentStore): Map<string, T> {
+  let cache = caches.get(store);
+  if (cache === undefined) caches.set(store, (cache = new Map()));
+  else if (cache.size >= TREES_KEPT) cache.clear();
+  return cache;
+}
+
+/** The encoded bytes of a tree in the store, checked against its id (shared: do not modify). */
+export function readTreeBytes(store: ContentStore, id: string): Buffer {
+  if (id === EMPTY_TREE) return Buffer.alloc(0);
+  const cache = cacheOf(treeBytes, store);
+  let bytes = cache.get(id);
+  if (bytes === undefined) cache.set(id, (bytes = store.read(id)));
+  return bytes;
+}
 
 /** The entries of a tree in the store (shared: do not modify). */
 export function readTree(store: ContentStore, id: string): readonly StoreTreeEntry[] {
   if (id === EMPTY_TREE) return [];
-  let cache = parsedTrees.get(store);
-  if (cache === undefined) parsedTrees.set(store, (cache = new Map()));
+  const cache = cacheOf(parsedTrees, store);
   let entries = cache.get(id);
-  if (entries === undefined) {
-    entries = parseTree(store.read(id), id);
-    if (cache.size >= PARSED_TREES_KEPT) cache.clear();
-    cache.set(id, entries);
-  }
+  if (entries === undefined) cache.set(id, (entries = parseTree(treeBytes.get(store)?.get(id) ?? store.read(id), id)));
   return entries;
 }
 

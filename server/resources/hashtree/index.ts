@@ -29,7 +29,7 @@ import type { HashJob, HashJobResult } from './hash-files.js';
 import { RACY_MARGIN_MS, StatCache, saveStatCache } from './stat-cache.js';
 import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from './threads.js';
 import type { StoreSession } from '../../store/store.js';
-import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, type StoreTreeEntry } from '../../store/trees.js';
+import { MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK } from '../../store/trees.js';
 
 export { readTreeFile, parseTreeFile, compareCodePoints } from './tree-format.js';
 export type { TreeEntry } from './tree-format.js';
@@ -84,6 +84,8 @@ export interface HashTreeOptions {
    * Ignored when storing file contents.
    */
   written?: ReadonlyMap<string, WrittenFile>;
+  /** Only the store trees are wanted (a restore's scan): 1.6's hash trees are not built, rootHash is ''. */
+  storeTreesOnly?: boolean;
 }
 
 /** A file and the id of its content, as written (HashTreeOptions.written). */
@@ -109,8 +111,8 @@ export interface StoreSink {
   has(id: string): boolean;
   /** `has` for the id at `bytes[offset..offset+20)` (the stat cache holds them so: no hex to parse). */
   hasBinary(bytes: Buffer, offset: number): boolean;
-  /** A small object: a link's text, or a tree (then also its `entries`, for a scan that plans with them). */
-  putSmall(id: string, bytes: Buffer, entries?: readonly StoreTreeEntry[]): void;
+  /** A small object: a link's text, or a tree. */
+  putSmall(id: string, bytes: Buffer): void;
   adoptLarge(id: string, tmpPath: string): void;
   recordPacked(packPath: string, id: string, offset: number, length: number): void;
 }
@@ -255,54 +257,60 @@ class HashRun {
    * parent (workspace-format §13: `<hash>\t<blob|tree>\t<name>\n` per entry, sorted names).
    */
   completeDir(d: number): void {
+    const sink = this.opts.store;
+    const sizes = !this.opts.computeHash && sink !== undefined; // the tree says sizes, `hashes` holds content hashes
+    const legacy = this.opts.storeTreesOnly !== true;
     for (;;) {
       const node = this.dirs[d]!;
       const { names, refs } = node;
-      const sink = this.opts.store;
-      const sizes = !this.opts.computeHash && sink !== undefined; // the tree says sizes, `hashes` holds content hashes
-      const entries: StoreTreeEntry[] | null = sink === undefined ? null : [];
-      let text = '';
+      let text = ''; // 1.6's tree file
+      let store = ''; // the store tree (store/trees.ts encodeTree), written here: no entry objects
       for (let j = 0; j < names.length; j++) {
         const ref = refs[j]!;
         if (ref >= 0) {
           const s = this.status[ref];
-          if (entries !== null && this.fileLink[ref] === 1 && s !== FileStatus.SkippedSpecial) {
+          if (sink !== undefined && this.fileLink[ref] === 1 && s !== FileStatus.SkippedSpecial) {
             const target = Buffer.from(readlinkSync(this.base + '/' + node.prefix + names[j]!), 'utf8');
             const id = createHash('sha1').update(target).digest('hex');
-            sink!.putSmall(id, target);
-            entries.push({ name: names[j]!, mode: MODE_LINK, id });
+            sink.putSmall(id, target);
+            store += MODE_LINK + ' ' + id + ' ' + names[j]! + '\0';
           }
           if (s === FileStatus.SkippedDirLink || s === FileStatus.SkippedSpecial) continue;
           const hash = this.hashes[ref]!;
-          text += (sizes ? String(this.stats[ref * STAT_FIELDS]) : hash) + '\tblob\t' + names[j]! + '\n';
+          if (legacy) text += (sizes ? String(this.stats[ref * STAT_FIELDS]) : hash) + '\tblob\t' + names[j]! + '\n';
           this.blobs++;
-          if (entries !== null && this.fileLink[ref] !== 1) {
-            entries.push({ name: names[j]!, mode: (this.stats[ref * STAT_FIELDS + 4]! & 0o100) !== 0 ? MODE_EXEC : MODE_FILE, id: hash });
+          if (sink !== undefined && this.fileLink[ref] !== 1) {
+            store += ((this.stats[ref * STAT_FIELDS + 4]! & 0o100) !== 0 ? MODE_EXEC : MODE_FILE) + ' ' + hash + ' ' + names[j]! + '\0';
           }
         } else {
-          text += this.treeHashes[~ref]! + '\ttree\t' + names[j]! + '\n';
-          entries?.push({ name: names[j]!, mode: MODE_DIR, id: this.storeTrees[~ref]! });
+          if (legacy) text += this.treeHashes[~ref]! + '\ttree\t' + names[j]! + '\n';
+          if (sink !== undefined) store += MODE_DIR + ' ' + this.storeTrees[~ref]! + ' ' + names[j]! + '\0';
         }
       }
-      if (entries !== null) {
-        const tree = encodeTree(entries);
-        sink!.putSmall(tree.id, tree.bytes, entries);
-        this.storeTrees[d] = tree.id;
+      if (sink !== undefined) {
+        const bytes = Buffer.from(store, 'utf8');
+        const id = createHash('sha1').update(bytes).digest('hex');
+        sink.putSmall(id, bytes);
+        this.storeTrees[d] = id;
       }
-      const content = Buffer.from(text, 'utf8');
-      const hash = createHash('sha1').update(content).digest('hex');
-      this.treeHashes[d] = hash;
-      if (!this.seenTrees.has(hash)) {
-        this.seenTrees.add(hash);
-        if (this.opts.treeDir !== null && writeTreeFile(this.opts.treeDir, hash, content)) {
-          this.treeFilesWritten++;
-          this.opts.onTreeFileWritten?.(content);
-        }
-      }
+      if (legacy) this.completeLegacyTree(d, Buffer.from(text, 'utf8'));
       node.refs = [];
       node.names = [];
       if (node.parent < 0 || --this.dirs[node.parent]!.pending > 0) return;
       d = node.parent;
+    }
+  }
+
+  /** Hash 1.6's tree file of a directory, and write it into treeDir unless there already. */
+  private completeLegacyTree(d: number, content: Buffer): void {
+    const hash = createHash('sha1').update(content).digest('hex');
+    this.treeHashes[d] = hash;
+    if (!this.seenTrees.has(hash)) {
+      this.seenTrees.add(hash);
+      if (this.opts.treeDir !== null && writeTreeFile(this.opts.treeDir, hash, content)) {
+        this.treeFilesWritten++;
+        this.opts.onTreeFileWritten?.(content);
+      }
     }
   }
 
@@ -676,8 +684,10 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
       threads.pool = null;
     }
 
-    const rootHash = run.rootHash;
-    if (rootHash === undefined) throw new Error(`Internal error: the hash tree of ${root} is incomplete`);
+    const rootHash = opts.storeTreesOnly === true ? '' : run.rootHash;
+    if (rootHash === undefined || (opts.store !== undefined && run.storeTrees[0] === undefined)) {
+      throw new Error(`Internal error: the hash tree of ${root} is incomplete`);
+    }
     let saveCache = () => {
       saveCache = () => {};
       if (useCache) saveCacheIfChanged(run, cache, opts.cacheFile!, runStart - RACY_MARGIN_MS);
