@@ -19,8 +19,7 @@ import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore } from './store.js';
 import type { Trash } from './trash.js';
-import { applyChanges, writeFiles, type Change, type StagedWrite } from './write-files.js';
-import { ApplyOp } from './write-job.js';
+import { applyChanges, ApplyOp, writeFiles, type Change, type StagedWrite } from './write-files.js';
 import { faultPoint } from '../workspace/fault.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, pairTrees, parseTree, readTree, readTreeBytes, type StoreTreeEntry } from './trees.js';
 
@@ -242,7 +241,9 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
         newDirs.set(a.rel, path);
       } else writes.push({ path, entry: a.entry });
     });
+    const t0 = performance.now();
     await writeFiles(store, writes, onProgress);
+    if (process.env.DWS_T) process.stderr.write(`T writeFiles ${(performance.now() - t0).toFixed(0)}\n`);
   } catch (e) {
     for (const p of tops) rmSync(p, { recursive: true, force: true });
     throw e;
@@ -260,7 +261,9 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
     if (a.kind === 'write') trash?.take(abs);
     changes.push({ op: opOf(a), abs, staged: staged[i] ?? '' });
   });
+  const t1 = performance.now();
   await applyChanges(changes);
+  if (process.env.DWS_T) process.stderr.write(`T applyChanges ${(performance.now() - t1).toFixed(0)}\n`);
   onProgress?.(writes.length, writes.length);
 }
 

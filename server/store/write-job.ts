@@ -2,13 +2,12 @@
  * The per-file work of a restore's writes of packed objects (write-files.ts hands out the jobs,
  * to the hashing worker threads for large restores): read each object from its pack, check its
  * SHA-1, and create the file at its staged path beside its place. Nothing here replaces a file
- * of the resource: the staged files are renamed into place (applyOne, below) once every job
+ * of the resource: the staged files are renamed into place (write-files.ts applyChanges) once every job
  * succeeded, so a corrupt object stops the restore before anything changes.
  * Kept free of the store's own module, which the worker bundle does not need.
  */
-import { chmodSync, closeSync, lstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
-import { faultPoint } from '../workspace/fault.js';
 
 /** Files to write, in pack order; per file its staged path, object id and where the object is. */
 export interface WriteJob {
@@ -82,78 +81,5 @@ export function runWriteJob(job: WriteJob): WriteJobResult {
     return { kind: 'write', id: job.id, written, error: { path, message: `Cannot write ${path}: ${e instanceof Error ? e.message : String(e)}` } };
   } finally {
     for (const fd of fds.values()) closeSync(fd);
-  }
-}
-
-/**
- * The changes a restore makes once every new file is written and checked, one path each: the
- * calling thread does them for small restores, the hashing threads for large ones, each job
- * holding whole directories (write-files.ts applyChanges), since the kernel's work per rename or
- * unlink (~70 µs here) is most of it.
- */
-export const ApplyOp = { Remove: 0, RemoveDir: 1, Mkdir: 2, ChmodExec: 3, ChmodPlain: 4, Write: 5 } as const;
-export type ApplyOp = (typeof ApplyOp)[keyof typeof ApplyOp];
-
-export interface ApplyJob {
-  kind: 'apply';
-  id: number;
-  ops: Uint8Array;
-  /** Per op its path and its staged path ('' for none), each followed by a NUL. */
-  paths: string;
-}
-
-export interface ApplyJobResult {
-  kind: 'apply';
-  id: number;
-  /** The first failure; the changes after it are not made. */
-  error?: { message: string };
-}
-
-/** Make one change: `abs` the path in the resource, `staged` the new file or folder written beside it. */
-export function applyOne(op: ApplyOp, abs: string, staged: string): void {
-  switch (op) {
-    case ApplyOp.Remove:
-    case ApplyOp.RemoveDir:
-      rmSync(abs, { recursive: op === ApplyOp.RemoveDir, force: true });
-      break;
-    case ApplyOp.Mkdir:
-      if (!isDir(abs)) rmSync(abs, { force: true });
-      renameSync(staged, abs);
-      break;
-    case ApplyOp.ChmodExec:
-    case ApplyOp.ChmodPlain: {
-      // exec bits where the file is readable, as git does
-      const m = lstatSync(abs).mode & 0o777;
-      chmodSync(abs, op === ApplyOp.ChmodExec ? m | ((m & 0o444) >> 2) : m & ~0o111);
-      break;
-    }
-    case ApplyOp.Write:
-      try {
-        renameSync(staged, abs);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EISDIR' || !isDir(abs)) throw e;
-        rmSync(abs, { recursive: true, force: true }); // a directory that became a file
-        renameSync(staged, abs);
-      }
-      faultPoint('restore.files-rename-partial');
-      break;
-  }
-}
-
-export function runApplyJob(job: ApplyJob): ApplyJobResult {
-  const paths = job.paths.split('\0');
-  try {
-    for (let i = 0; i < job.ops.length; i++) applyOne(job.ops[i] as ApplyOp, paths[2 * i]!, paths[2 * i + 1]!);
-    return { kind: 'apply', id: job.id };
-  } catch (e) {
-    return { kind: 'apply', id: job.id, error: { message: e instanceof Error ? e.message : String(e) } };
-  }
-}
-
-function isDir(p: string): boolean {
-  try {
-    return lstatSync(p).isDirectory();
-  } catch {
-    return false;
   }
 }

@@ -344,8 +344,12 @@ class HashRun {
     return f;
   }
 
-  private grow(): void {
-    const n = this.status.length * 2;
+  /** Make room for `n` files at once (the stat cache says about how many): no copying while walking. */
+  reserve(n: number): void {
+    if (n > this.status.length) this.grow(n);
+  }
+
+  private grow(n = this.status.length * 2): void {
     const grown = <T extends Int32Array | Uint8Array | Float64Array>(a: T, size: number): T => {
       const b = new (a.constructor as new (n: number) => T)(size);
       b.set(a);
@@ -652,6 +656,7 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
   const useCache = hashContent && opts.cacheFile !== undefined;
   const cache = useCache ? StatCache.load(opts.cacheFile!, base) : null;
   const run = new HashRun(base, opts);
+  if (cache !== null) run.reserve(cache.count + 1024);
   const threads: { pool: HashPool | null } = { pool: null };
   if (url !== null && cache !== null && cache.count >= LIST_AHEAD_MIN_FILES) {
     run.listAhead = true;
