@@ -383,6 +383,29 @@ describe('stat cache', () => {
     expect(c.find('', 'top')).toBe(3);
   });
 
+  it('finds what a map of the paths finds when the walk tells it each directory, whatever was added or deleted', () => {
+    const dir = freshDir('lookup-walk');
+    const cacheFile = join(dir, 'stat-cache');
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) >>> 16) % n;
+    const names = ['a', 'b', 'c', 'd e', 'z', 'é', '\uFFFD', '\u{1F600}']; // code-point order, as the walk's
+    const dirs = ['', 'd1/', 'd2/', 'd3/', 'd1/s/'];
+    const walk = (keep: () => boolean) => dirs.filter((d) => d === '' || keep()).map((d) => ({ prefix: d, names: names.filter(keep) }));
+    for (let round = 0; round < 100; round++) {
+      const before = walk(() => rand(4) > 0);
+      const paths = before.flatMap((d) => d.names.map((n) => d.prefix + n));
+      saveStatCache(cacheFile, dir, paths, paths.map(() => '0'.repeat(40)), new Float64Array(paths.length * 5));
+      const c = StatCache.load(cacheFile, dir)!;
+      for (const d of walk(() => rand(3) > 0)) {
+        c.enterDir(d.prefix);
+        for (const n of d.names) expect(c.find(d.prefix, n), `${d.prefix}${n} in round ${round}`).toBe(paths.indexOf(d.prefix + n));
+        // a lookup out of the walk's order is still answered right
+        const back = names[rand(names.length)]!;
+        expect(c.find(d.prefix, back)).toBe(paths.indexOf(d.prefix + back));
+      }
+    }
+  });
+
   it('is not used without compute_hash', async () => {
     const dir = makeTree();
     const cacheFile = join(freshDir('cachedir'), 'stat-cache');

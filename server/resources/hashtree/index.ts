@@ -754,6 +754,7 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
     }
     if (typeof listing === 'string') throw new Error(`Cannot list directory ${dirAbs}: ${listing}`);
     const { names, kinds, stats } = listing;
+    if (hashContent) cache?.enterDir(node.prefix);
     // Every entry counts until it is done; special files are dropped below. The +1 holds the
     // directory open until the loop is over.
     node.pending = names.length + 1;
