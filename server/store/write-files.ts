@@ -7,7 +7,7 @@
  * threads would cost more than it saves. Objects are read in pack order either way.
  */
 import { symlinkSync } from 'node:fs';
-import { chmod, lstat, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from '../resources/hashtree/threads.js';
@@ -111,8 +111,13 @@ export async function applyChanges(changes: Change[]): Promise<void> {
 async function applyOne({ op, abs, staged }: Change): Promise<void> {
   switch (op) {
     case ApplyOp.Remove:
+      // unlink, not rm: rm asks lstat first
+      await unlink(abs).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+      break;
     case ApplyOp.RemoveDir:
-      await rm(abs, { recursive: op === ApplyOp.RemoveDir, force: true });
+      await rm(abs, { recursive: true, force: true });
       break;
     case ApplyOp.Mkdir:
       if (!(await isDir(abs))) await rm(abs, { force: true });
