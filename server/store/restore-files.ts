@@ -241,9 +241,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
         newDirs.set(a.rel, path);
       } else writes.push({ path, entry: a.entry });
     });
-    const t0 = performance.now();
     await writeFiles(store, writes, onProgress);
-    if (process.env.DWS_T) process.stderr.write(`T writeFiles ${(performance.now() - t0).toFixed(0)}\n`);
   } catch (e) {
     for (const p of tops) rmSync(p, { recursive: true, force: true });
     throw e;
@@ -261,9 +259,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
     if (a.kind === 'write') trash?.take(abs);
     changes.push({ op: opOf(a), abs, staged: staged[i] ?? '' });
   });
-  const t1 = performance.now();
   await applyChanges(changes);
-  if (process.env.DWS_T) process.stderr.write(`T applyChanges ${(performance.now() - t1).toFixed(0)}\n`);
   onProgress?.(writes.length, writes.length);
 }
 
