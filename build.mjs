@@ -21,6 +21,21 @@ if (!skipTypes) {
   );
 }
 
+// zod's `z` namespace re-exports every locale it has: ~260 KB of the ~1 MB every CLI command
+// loads, parsed at each start. dws's messages are English; `z.locales` keeps `en` only.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)$/.test(args.resolveDir) ? { path: 'zod-locales', namespace: 'zod-english-only', pluginData: args.resolveDir } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(`${args.pluginData}/../locales/en.js`)};`,
+      resolveDir: args.pluginData,
+    }));
+  },
+};
+
 await build({
   entryPoints: {
     dws: 'clients/cli/bin.ts',
@@ -46,6 +61,7 @@ await build({
   logLevel: 'warning',
   // esbuild runs at run time (step files, editor syntax checks) and ships a native binary: not bundleable.
   external: ['esbuild'],
+  plugins: [zodEnglishOnly],
 });
 chmodSync(`${out}/dws.js`, 0o755);
 
