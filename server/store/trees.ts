@@ -132,36 +132,26 @@ function isHex40(bytes: Buffer, at: number): boolean {
   return true;
 }
 
-/**
- * Tree bytes and parsed trees per store: a restore reads each differing tree twice (missing trees,
- * then the plan), gc and history walks read shared subtrees many times.
- */
-const treeBytes = new WeakMap<ContentStore, Map<string, Buffer>>();
+/** Parsed trees per store: gc and history walks read shared subtrees many times. */
 const parsedTrees = new WeakMap<ContentStore, Map<string, readonly StoreTreeEntry[]>>();
-const TREES_KEPT = 20_000;
+const PARSED_TREES_KEPT = 20_000;
 
-function cacheOf<T>(caches: WeakMap<ContentStore, Map<string, T>>, store: ContentStore): Map<string, T> {
-  let cache = caches.get(store);
-  if (cache === undefined) caches.set(store, (cache = new Map()));
-  else if (cache.size >= TREES_KEPT) cache.clear();
-  return cache;
-}
-
-/** The encoded bytes of a tree in the store, checked against its id (shared: do not modify). */
+/** The encoded bytes of a tree in the store, checked against its id. */
 export function readTreeBytes(store: ContentStore, id: string): Buffer {
-  if (id === EMPTY_TREE) return Buffer.alloc(0);
-  const cache = cacheOf(treeBytes, store);
-  let bytes = cache.get(id);
-  if (bytes === undefined) cache.set(id, (bytes = store.read(id)));
-  return bytes;
+  return id === EMPTY_TREE ? Buffer.alloc(0) : store.read(id);
 }
 
 /** The entries of a tree in the store (shared: do not modify). */
 export function readTree(store: ContentStore, id: string): readonly StoreTreeEntry[] {
   if (id === EMPTY_TREE) return [];
-  const cache = cacheOf(parsedTrees, store);
+  let cache = parsedTrees.get(store);
+  if (cache === undefined) parsedTrees.set(store, (cache = new Map()));
   let entries = cache.get(id);
-  if (entries === undefined) cache.set(id, (entries = parseTree(treeBytes.get(store)?.get(id) ?? store.read(id), id)));
+  if (entries === undefined) {
+    entries = parseTree(store.read(id), id);
+    if (cache.size >= PARSED_TREES_KEPT) cache.clear();
+    cache.set(id, entries);
+  }
   return entries;
 }
 
