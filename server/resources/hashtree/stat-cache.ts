@@ -124,8 +124,9 @@ export class StatCache {
     const p = this.paths;
     const pos = this.pos;
     const end = pos + prefix.length + name.length;
-    const inOrder = this.dir === prefix && compareCodePoints(this.lastName, name) < 0;
-    if (this.dir === prefix) this.lastName = name;
+    const inDir = this.dir === prefix;
+    const last = this.lastName;
+    if (inDir) this.lastName = name;
     if (
       this.next < this.count &&
       p.charCodeAt(end) === 10 &&
@@ -135,13 +136,16 @@ export class StatCache {
       this.pos = end + 1;
       return this.next++;
     }
-    if (inOrder) return this.seek(prefix, name);
+    if (inDir && compareCodePoints(last, name) < 0) return this.seek(prefix, name);
     if (this.starts === undefined) this.index();
     const k = this.map !== undefined ? (this.map.get(prefix + name) ?? -1) : this.search(prefix, name);
     if (k < 0) return -1;
     this.next = k + 1;
     this.pos = this.starts![k + 1]!;
-    if (this.map === undefined) [this.dir, this.lastName] = [prefix, name]; // the cursor is in its directory now
+    if (this.map === undefined) {
+      this.dir = prefix; // the cursor is in its directory now
+      this.lastName = name;
+    }
     return k;
   }
 
