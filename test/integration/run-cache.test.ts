@@ -92,6 +92,30 @@ describe('the run cache remembers every successful run', () => {
     expect(fourth.result.steps[0]).toMatchObject({ status: 'skipped' });
   }, 120_000); // eight dws processes: over a minute when the machine is busy
 
+  it('asks git which snapshot took an entry once per HEAD commit: a restore of it at the same HEAD spawns no git, one after a new commit asks again', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    for (const scale of [2, 3]) await runJson(dir, ['--param', `scale=${scale}`, '--no-snapshot']); // entries not committed
+    const restore = async (scale: number, args: string[]) => {
+      const r = await dws(dir, ['--verbose', '--json', 'run', 'code/scale.step.mjs', '--param', `scale=${scale}`, ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      const step = (JSON.parse(r.stdout) as { steps: Array<{ status: string; restoredFrom?: { snapshot: string | null } }> }).steps[0]!;
+      expect(step.status).toBe('restored');
+      return { snapshot: step.restoredFrom!.snapshot, gitLookups: r.stderr.split('\n').filter((l) => l.includes('git log --diff-filter=A')).length, stdout: r.stdout };
+    };
+    expect(await restore(2, ['--no-snapshot'])).toMatchObject({ snapshot: null, gitLookups: 1 });
+    expect(await restore(3, ['--no-snapshot'])).toMatchObject({ snapshot: null, gitLookups: 1 });
+    expect(await restore(2, ['--no-snapshot'])).toMatchObject({ snapshot: null, gitLookups: 0 });
+    // This run's snapshot commits both entries: HEAD moves, and the next restore asks git again.
+    const committing = await restore(3, []);
+    expect(committing.snapshot).toBeNull();
+    const taken = (JSON.parse(committing.stdout) as { snapshot: { hash: string } }).snapshot.hash;
+    expect(await restore(2, ['--no-snapshot'])).toMatchObject({ snapshot: taken, gitLookups: 1 });
+    expect(await restore(3, ['--no-snapshot'])).toMatchObject({ snapshot: taken, gitLookups: 1 });
+    expect(await restore(2, ['--no-snapshot'])).toMatchObject({ snapshot: taken, gitLookups: 0 });
+    expect(runs(counter)).toBe(2);
+  }, 120_000);
+
   it('restores a deleted output, and reruns with --force', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
