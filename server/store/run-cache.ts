@@ -207,9 +207,11 @@ function headCommitFromFiles(ws: Workspace): string | null {
  * object is checked (and fetched) before any output changes; throws (NotFoundError from the
  * store) when some are neither here nor on the remote, leaving the outputs as they were.
  * Returns, by output path, the files written and their ids (hashtree's `written`: the run records
- * the outputs' hashes without reading them again; '' is a file output itself).
+ * the outputs' hashes without reading them again; '' is a file output itself). `onWriting` is
+ * called once everything is checked, as the writes start (a large object's copy runs in libuv's
+ * threads, and the caller's work done then overlaps it).
  */
-export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null): Promise<Map<string, Map<string, WrittenFile>>> {
+export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null, onWriting?: () => void): Promise<Map<string, Map<string, WrittenFile>>> {
   return withStoreLock(ws, 'dws run', async () => {
     const store = workspaceStore(ws);
     const trash = restoreTrash(ws);
@@ -237,6 +239,7 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
       prepared.push({ o, plan });
     }
     const written = new Map<string, Map<string, WrittenFile>>();
+    onWriting?.(); // what it starts runs at the first await below: a large object's copy is under way by then
     for (const p of prepared) {
       const files = new Map<string, WrittenFile>();
       written.set(p.o.path, files);

@@ -116,6 +116,24 @@ describe('the run cache remembers every successful run', () => {
     expect(runs(counter)).toBe(2);
   }, 120_000);
 
+  it('records a restored run\'s lineage only once its outputs are in place: a run killed before the renames leaves the lineage as it was', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    for (const scale of [2, 3]) await runJson(dir, ['--param', `scale=${scale}`]);
+    const before = readFileSync(join(dir, '.dataworkspace', 'current_lineage', 'intermediate-data.json'), 'utf8');
+    // Killed once the restored files are written beside their places, before they are renamed.
+    const killed = await dws(dir, ['run', 'code/scale.step.mjs', '--param', 'scale=2'], { env: { ...TEST_ENV, DWS_FAULT: 'restore.files-after-temp-writes' } });
+    expect(killed.code).not.toBe(0);
+    expect(output(dir)).toBe('63\n');
+    expect(readFileSync(join(dir, '.dataworkspace', 'current_lineage', 'intermediate-data.json'), 'utf8')).toBe(before);
+    const again = await runJson(dir, ['--param', 'scale=2']);
+    expect(again.result.steps[0]!.status).toBe('restored');
+    expect(output(dir)).toBe('42\n');
+    const [lineage] = currentSteps(dir, 'intermediate-data') as unknown as Array<{ parameters: unknown; restored_from?: unknown }>;
+    expect(lineage).toMatchObject({ parameters: { scale: 2 }, restored_from: { run_id: again.result.steps[0]!.restoredFrom!.runId } });
+    expect(runs(counter)).toBe(2);
+  }, 120_000);
+
   it('restores a deleted output, and reruns with --force', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
