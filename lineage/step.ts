@@ -158,6 +158,17 @@ export class LineageStep {
 
   /** Record the step: output placeholders, execution time, stored at each output ref. */
   async complete(): Promise<StepLineage> {
+    const staged = await this.completeStaged();
+    staged.commit();
+    return staged.lineage;
+  }
+
+  /**
+   * complete() up to its files being written and synced under temp names; `commit()` puts them in
+   * place, `discard()` drops them. A run-cache restore stages its lineage while its outputs are
+   * copied, and commits once they are in place.
+   */
+  async completeStaged(): Promise<{ lineage: StepLineage; commit(): void; discard(): void }> {
     this.warnIfDone('complete');
     this.done = 'complete';
     this.executionTime ??= this.restored ? this.restored.executionTimeSeconds : this.elapsed();
@@ -177,9 +188,15 @@ export class LineageStep {
       runFromDirectory: null,
       ...(this.restored ? { restoredFrom: this.restored.from } : {}),
     };
-    await store.storeAsync(lineage);
-    clearFailedStep(this.ws, this.name);
-    return lineage;
+    const staged = await store.stageAsync(lineage);
+    return {
+      lineage,
+      commit: () => {
+        staged.commit();
+        clearFailedStep(this.ws, this.name);
+      },
+      discard: () => staged.discard(),
+    };
   }
 
   /**

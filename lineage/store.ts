@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, opendirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError } from '../protocol/errors.js';
-import { atomicWriteFile, readJsonFile, writeJsonFile, writeJsonFileAsync } from '../server/workspace/files.js';
+import { atomicWriteFile, readJsonFile, stageJsonFileAsync, writeJsonFile, type StagedFile } from '../server/workspace/files.js';
 import { SnapshotStore } from '../server/backends/git/snapshots.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import {
@@ -304,9 +304,9 @@ export class LineageStore {
     writeJsonFile(...this.fileToWrite(resource, lineages));
   }
 
-  /** writeFile, the fsync off the event loop (the runner records steps while others run). */
-  async writeFileAsync(resource: string, lineages: Lineage[]): Promise<void> {
-    await writeJsonFileAsync(...this.fileToWrite(resource, lineages));
+  /** writeFile staged, the fsync off the event loop (the runner records steps while others run); commit() puts it in place. */
+  stageFileAsync(resource: string, lineages: Lineage[]): Promise<StagedFile> {
+    return stageJsonFileAsync(...this.fileToWrite(resource, lineages));
   }
 
   /** The file and content of `resource`'s lineage file with `lineages`, taken as the store's state from now. */
@@ -366,9 +366,26 @@ export class LineageStore {
     for (const name of this.put(lineage)) this.writeMap(name, this.entries(name));
   }
 
-  /** store(), the files' fsync off the event loop (writeFileAsync). */
-  async storeAsync(lineage: Lineage): Promise<void> {
-    for (const name of this.put(lineage)) await this.writeFileAsync(name, [...this.entries(name).values()].map((e) => e.lineage));
+  /**
+   * store(), the files written and synced off the event loop under temp names: `commit()` renames
+   * them into place (the store's state in memory is already the new one), `discard()` drops them.
+   */
+  async stageAsync(lineage: Lineage): Promise<StagedFile> {
+    const staged: StagedFile[] = [];
+    try {
+      for (const name of this.put(lineage)) staged.push(await this.stageFileAsync(name, [...this.entries(name).values()].map((e) => e.lineage)));
+    } catch (e) {
+      for (const f of staged) f.discard();
+      throw e;
+    }
+    return {
+      commit: () => {
+        for (const f of staged) f.commit();
+      },
+      discard: () => {
+        for (const f of staged) f.discard();
+      },
+    };
   }
 
   /** Check `lineage` and enter it at its refs; returns the resources whose files must be written. */

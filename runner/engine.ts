@@ -148,29 +148,44 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     const hit = cachedRun(p);
     if (hit === undefined || escapedOutputs(p, resources).length > 0) return null;
     const name = p.step.name;
-    // The snapshot that took the entry (a git log: it reads only git's history) is looked up while
-    // the outputs are restored, and the lineage started while a large object is copied (in libuv's
-    // threads). Starting writes nothing for the outputs; complete() does, once they are in place. A
-    // restore that fails drops the started lineage: the step runs instead.
+    // While the outputs are written (a large object is copied in libuv's threads), the lineage is
+    // started and its files written and synced under temp names; they are renamed into place once
+    // the outputs are (the lineage lock held till then, so no other step's record comes between).
+    // Started before the writes, it would delay them: it takes the main thread for a few ms. The
+    // snapshot that took the entry is looked up first (git, unless known for this HEAD). A restore
+    // that fails drops the staged files: the step runs instead.
     const finding = fromEntry(ws, hit);
-    const starting = finding.then((from) => {
+    let writesStarted: (started: boolean) => void = () => {};
+    const started = new Promise<boolean>((resolve) => (writesStarted = resolve));
+    let outputsPlaced: (placed: boolean) => void = () => {};
+    const placed = new Promise<boolean>((resolve) => (outputsPlaced = resolve));
+    const recording = Promise.all([finding, started]).then(([from, go]) => {
+      if (!go) return null;
       const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: from.snapshot };
-      return serially(() => startLineage(ws, p, params.get(name) as Record<string, unknown>, resources, restored));
+      return serially(async () => {
+        const lineage = await startLineage(ws, p, params.get(name) as Record<string, unknown>, resources, restored);
+        const staged = await lineage.completeStaged();
+        if (!(await placed)) return void staged.discard();
+        staged.commit();
+        return lineage;
+      });
     });
-    starting.catch(() => {}); // awaited below when the restore succeeds
+    recording.catch(() => {}); // awaited below when the restore succeeds
     const startMs = Date.now();
     const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
     try {
-      restoredFiles.set(name, await restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path)));
+      restoredFiles.set(name, await restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path), () => writesStarted(true)));
     } catch (e) {
+      writesStarted(false);
+      outputsPlaced(false);
       emit({ type: 'log', step: name, message: `the run cache has this run (${describeRun(await finding)}) but cannot restore it: ${errorText(e)} Running the step instead.` });
       return null;
     }
+    outputsPlaced(true);
     const from = await finding;
     let lineage: LineageStep;
     try {
-      lineage = await starting;
-      await serially(() => lineage.complete());
+      lineage = (await recording)!;
     } catch (e) {
       // As for a step that ran: its outputs are there, but without lineage the step has not succeeded.
       const why = `its outputs were restored from the run cache (${describeRun(from)}), but its lineage could not be recorded: ${errorText(e)}`;

@@ -14,12 +14,12 @@
  * content), so every entry names trees only, and gc (server/commands/gc.ts) keeps what they reach.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { computeHashTree, type WrittenFile } from '../resources/hashtree/index.js';
-import { readJsonFile, writeJsonFile } from '../workspace/files.js';
-import { META_DIR, type Workspace } from '../workspace/workspace.js';
+import { atomicWriteFile, readJsonFile, writeJsonFile } from '../workspace/files.js';
+import { localCacheDir, META_DIR, type Workspace } from '../workspace/workspace.js';
 import { fetchOrFail } from './remote.js';
 import { applyRestore, planWithTrees, scanTree, type RestorePlan } from './restore-files.js';
 import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
@@ -70,7 +70,8 @@ export function findEntries(ws: Workspace, fingerprint: string): Array<{ file: s
     if (!f.startsWith(`${fingerprint}-`) || !f.endsWith('.json')) continue;
     const file = join(dir, f);
     try {
-      const r = Entry.safeParse(readJsonFile(file));
+      // jitless: zod's compiled fast path costs ~1 ms to build, more than the one or two entries a run parses.
+      const r = Entry.safeParse(readJsonFile(file), { jitless: true });
       if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; '));
       if (r.data.fingerprint !== fingerprint) throw new Error(`its fingerprint ${r.data.fingerprint} is not the one in its name`);
       out.push({ file, entry: r.data });
@@ -138,12 +139,64 @@ export async function commitEntries(ws: Workspace, steps: string[]): Promise<voi
 
 /**
  * The snapshot whose commit added an entry (entries are written before the snapshot of their run,
- * which commits them), or null: the run took none, or it is not committed yet.
+ * which commits them), or null: the run took none, or it is not committed yet. git answers once
+ * per entry and HEAD commit; the answers are kept in the git directory (entrySnapshotsFile) with
+ * the commit they hold for, so a restore does not spawn git again while HEAD stays (spawning it
+ * cost a restore 4–15 ms here, issue 12).
  */
 export async function entrySnapshot(ws: Workspace, file: string): Promise<string | null> {
+  const head = headCommitFromFiles(ws);
+  const index = head === null ? null : entrySnapshotsFile(ws);
+  const known = index === null ? undefined : readEntrySnapshots(index, head!)[basename(file)];
+  if (known !== undefined) return known;
+  let snapshot: string | null;
   try {
     const subject = await ws.git.run(['log', '--diff-filter=A', '--format=%s', '-1', '--', file]);
-    return /^Completed snapshot ([0-9a-f]{40})$/m.exec(subject)?.[1] ?? null;
+    snapshot = /^Completed snapshot ([0-9a-f]{40})$/m.exec(subject)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+  // Kept only while HEAD is still the commit read before git ran (nothing moved it meanwhile).
+  if (index !== null && headCommitFromFiles(ws) === head) {
+    try {
+      mkdirSync(dirname(index), { recursive: true });
+      atomicWriteFile(index, JSON.stringify({ head, snapshots: { ...readEntrySnapshots(index, head!), [basename(file)]: snapshot } }));
+    } catch {
+      // a cache: the next restore asks git again
+    }
+  }
+  return snapshot;
+}
+
+/** entrySnapshot's answers: `{"head": <commit>, "snapshots": {<entry file name>: <snapshot> | null}}`; null without a git directory. */
+function entrySnapshotsFile(ws: Workspace): string | null {
+  const dir = localCacheDir(ws);
+  return dir === null ? null : join(dir, 'runner', 'entry-snapshots.json');
+}
+
+/** The answers kept for `head` (none when they were taken at another HEAD, or the file is unreadable). */
+function readEntrySnapshots(file: string, head: string): Record<string, string | null> {
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { head?: unknown; snapshots?: unknown };
+    if (data.head !== head || typeof data.snapshots !== 'object' || data.snapshots === null) return {};
+    return Object.fromEntries(Object.entries(data.snapshots).filter(([, v]) => v === null || (typeof v === 'string' && HEX40.test(v)))) as Record<string, string | null>;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The commit HEAD names, read from `.git/HEAD` and the loose ref it points to; null whenever that
+ * is not certain (a packed or missing ref, a worktree's `.git` file, GIT_DIR set...): then git is asked.
+ */
+function headCommitFromFiles(ws: Workspace): string | null {
+  if (ws.ctx.env.GIT_DIR !== undefined || ws.ctx.env.GIT_WORK_TREE !== undefined) return null;
+  const gitDir = join(ws.dir, '.git');
+  try {
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
+    const id = ref === undefined ? head : readFileSync(join(gitDir, ref), 'utf8').trim();
+    return HEX40.test(id) ? id : null;
   } catch {
     return null;
   }
@@ -155,9 +208,11 @@ export async function entrySnapshot(ws: Workspace, file: string): Promise<string
  * object is checked (and fetched) before any output changes; throws (NotFoundError from the
  * store) when some are neither here nor on the remote, leaving the outputs as they were.
  * Returns, by output path, the files written and their ids (hashtree's `written`: the run records
- * the outputs' hashes without reading them again; '' is a file output itself).
+ * the outputs' hashes without reading them again; '' is a file output itself). `onWriting` is
+ * called once everything is checked, as the writes start (a large object's copy runs in libuv's
+ * threads, and the caller's work done then overlaps it).
  */
-export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null): Promise<Map<string, Map<string, WrittenFile>>> {
+export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null, onWriting?: () => void): Promise<Map<string, Map<string, WrittenFile>>> {
   return withStoreLock(ws, 'dws run', async () => {
     const store = workspaceStore(ws);
     const trash = restoreTrash(ws);
@@ -182,6 +237,7 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
       prepared.push({ o, plan });
     }
     const written = new Map<string, Map<string, WrittenFile>>();
+    onWriting?.(); // what it starts runs at the first await below: a large object's copy is under way by then
     for (const p of prepared) {
       const files = new Map<string, WrittenFile>();
       written.set(p.o.path, files);

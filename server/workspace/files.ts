@@ -30,11 +30,19 @@ export function atomicWriteFile(path: string, data: string | Uint8Array, mode?: 
   }
 }
 
+/** A file written and synced under a temp name: `commit()` renames it into place, `discard()` removes it. */
+export interface StagedFile {
+  commit(): void;
+  discard(): void;
+}
+
 /**
- * atomicWriteFile whose fsync runs on libuv's thread pool: the event loop goes on meanwhile (the
- * runner's lineage writes, one per step, would otherwise stop every other step while the disk syncs).
+ * atomicWriteFile in two halves, the fsync on libuv's thread pool so that the event loop goes on
+ * meanwhile (the runner's lineage writes, one per step, would otherwise stop every other step
+ * while the disk syncs): the content is durable once this resolves; the rename (`commit()`) can
+ * wait for what must happen first (a run-cache restore's outputs, copied while the fsync runs).
  */
-export async function atomicWriteFileAsync(path: string, data: string): Promise<void> {
+export async function stageFileAsync(path: string, data: string): Promise<StagedFile> {
   const tmp = tempPathFor(path);
   try {
     const h = await open(tmp, 'w', 0o644);
@@ -44,11 +52,21 @@ export async function atomicWriteFileAsync(path: string, data: string): Promise<
     } finally {
       await h.close();
     }
-    renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
   }
+  return {
+    commit: () => {
+      try {
+        renameSync(tmp, path);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw e;
+      }
+    },
+    discard: () => rmSync(tmp, { force: true }),
+  };
 }
 
 /** Write a JSON file exactly as Python dws 1.6 writes it (workspace-format §2), atomically. */
@@ -56,9 +74,9 @@ export function writeJsonFile(path: string, value: unknown): void {
   atomicWriteFile(path, dumpPyJson(value));
 }
 
-/** writeJsonFile with the fsync off the event loop (atomicWriteFileAsync). */
-export function writeJsonFileAsync(path: string, value: unknown): Promise<void> {
-  return atomicWriteFileAsync(path, dumpPyJson(value));
+/** writeJsonFile, staged with the fsync off the event loop (stageFileAsync). */
+export function stageJsonFileAsync(path: string, value: unknown): Promise<StagedFile> {
+  return stageFileAsync(path, dumpPyJson(value));
 }
 
 /** Read and parse a JSON file; a missing file gives `missing()`'s error, a broken one names the file and the position. */

@@ -92,6 +92,48 @@ describe('the run cache remembers every successful run', () => {
     expect(fourth.result.steps[0]).toMatchObject({ status: 'skipped' });
   }, 120_000); // eight dws processes: over a minute when the machine is busy
 
+  it('asks git which snapshot took an entry once per HEAD commit: a restore of it at the same HEAD spawns no git, one after a new commit asks again', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    for (const scale of [2, 3]) await runJson(dir, ['--param', `scale=${scale}`, '--no-snapshot']); // entries not committed
+    const restore = async (scale: number, args: string[]) => {
+      const r = await dws(dir, ['--verbose', '--json', 'run', 'code/scale.step.mjs', '--param', `scale=${scale}`, ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      const step = (JSON.parse(r.stdout) as { steps: Array<{ status: string; restoredFrom?: { snapshot: string | null } }> }).steps[0]!;
+      expect(step.status).toBe('restored');
+      return { snapshot: step.restoredFrom!.snapshot, gitLookups: r.stderr.split('\n').filter((l) => l.includes('git log --diff-filter=A')).length, stdout: r.stdout };
+    };
+    expect(await restore(2, ['--no-snapshot'])).toMatchObject({ snapshot: null, gitLookups: 1 });
+    expect(await restore(3, ['--no-snapshot'])).toMatchObject({ snapshot: null, gitLookups: 1 });
+    expect(await restore(2, ['--no-snapshot'])).toMatchObject({ snapshot: null, gitLookups: 0 });
+    // This run's snapshot commits both entries: HEAD moves, and the next restore asks git again.
+    const committing = await restore(3, []);
+    expect(committing.snapshot).toBeNull();
+    const taken = (JSON.parse(committing.stdout) as { snapshot: { hash: string } }).snapshot.hash;
+    expect(await restore(2, ['--no-snapshot'])).toMatchObject({ snapshot: taken, gitLookups: 1 });
+    expect(await restore(3, ['--no-snapshot'])).toMatchObject({ snapshot: taken, gitLookups: 1 });
+    expect(await restore(2, ['--no-snapshot'])).toMatchObject({ snapshot: taken, gitLookups: 0 });
+    expect(runs(counter)).toBe(2);
+  }, 120_000);
+
+  it('records a restored run\'s lineage only once its outputs are in place: a run killed before the renames leaves the lineage as it was', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    for (const scale of [2, 3]) await runJson(dir, ['--param', `scale=${scale}`]);
+    const before = readFileSync(join(dir, '.dataworkspace', 'current_lineage', 'intermediate-data.json'), 'utf8');
+    // Killed once the restored files are written beside their places, before they are renamed.
+    const killed = await dws(dir, ['run', 'code/scale.step.mjs', '--param', 'scale=2'], { env: { ...TEST_ENV, DWS_FAULT: 'restore.files-after-temp-writes' } });
+    expect(killed.code).not.toBe(0);
+    expect(output(dir)).toBe('63\n');
+    expect(readFileSync(join(dir, '.dataworkspace', 'current_lineage', 'intermediate-data.json'), 'utf8')).toBe(before);
+    const again = await runJson(dir, ['--param', 'scale=2']);
+    expect(again.result.steps[0]!.status).toBe('restored');
+    expect(output(dir)).toBe('42\n');
+    const [lineage] = currentSteps(dir, 'intermediate-data') as unknown as Array<{ parameters: unknown; restored_from?: unknown }>;
+    expect(lineage).toMatchObject({ parameters: { scale: 2 }, restored_from: { run_id: again.result.steps[0]!.restoredFrom!.runId } });
+    expect(runs(counter)).toBe(2);
+  }, 120_000);
+
   it('restores a deleted output, and reruns with --force', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });

@@ -1,6 +1,6 @@
 /** The lineage model, store, consistency rules and queries (lineage.md §1-4, §6, §9-10), on a workspace written by hand. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptMetadataError } from '../../protocol/errors.js';
@@ -266,6 +266,22 @@ describe('LineageStep (in-process)', () => {
     expect(l.inputs[0]).toMatchObject({ type: 'placeholder', ref: { name: 'S', subpath: 'data.csv' } });
     expect(l.code[0]!.ref).toEqual(ref('C'));
     expect(l.outputs[0]).toMatchObject({ type: 'placeholder', version: 1, isOutput: true });
+  });
+
+  it('completeStaged: the record is written and synced aside, visible only after commit(); discard() leaves nothing', async () => {
+    const file = join(ws.dir, '.dataworkspace', 'current_lineage', 'I.json');
+    const leftovers = () => readdirSync(join(ws.dir, '.dataworkspace', 'current_lineage')).filter((f) => f.endsWith('.tmp'));
+    const before = existsSync(file) ? readFileSync(file, 'utf8') : null;
+    const dropped = await (await LineageStep.start({ workspaceDir: ws.dir, name: 'dropped', outputs: ['I:/d'], commandLine: null })).completeStaged();
+    expect(leftovers()).toHaveLength(1);
+    dropped.discard();
+    expect(leftovers()).toEqual([]);
+    expect(existsSync(file) ? readFileSync(file, 'utf8') : null).toBe(before);
+    const kept = await (await LineageStep.start({ workspaceDir: ws.dir, name: 'kept', outputs: ['I:/k'], commandLine: null })).completeStaged();
+    expect(existsSync(file) ? readFileSync(file, 'utf8') : null).toBe(before);
+    kept.commit();
+    expect(leftovers()).toEqual([]);
+    expect(new LineageStore(Workspace.open(createContext(), ws.dir)).retrieve(ref('I', 'k'))).toMatchObject({ type: 'step', stepName: 'kept' });
   });
 
   it('refuses, through the API, a step reading data built from an older version of another input', async () => {
