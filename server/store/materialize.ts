@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError } from '../../protocol/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { fetchOrFail } from './remote.js';
+import { fetchOrFail, RemoteFetcher } from './remote.js';
 import { applyRestore, missingTrees, planRestore, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -33,14 +33,15 @@ const SHOWN = 10;
  */
 export async function prepareFiles(ws: Workspace, store: ContentStore, targets: FilesTarget[], opts: { force: boolean; what: string }): Promise<PreparedFiles[]> {
   const prepared: PreparedFiles[] = [];
+  const fetcher = new RemoteFetcher(ws, store); // one download of the remote's indexes for every target
   for (const t of targets) {
     const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true });
     // Trees first (their files are known only then), level by level.
     for (let missing = missingTrees(store, current, t.tree); missing.length > 0; missing = missingTrees(store, current, t.tree)) {
-      await fetchOrFail(ws, store, new Set(missing), `${opts.what} of '${t.name}'`);
+      await fetchOrFail(ws, store, new Set(missing), `${opts.what} of '${t.name}'`, fetcher);
     }
     const plan = planRestore(store, current, t.tree);
-    await fetchOrFail(ws, store, plan.missing, `${opts.what} of '${t.name}'`);
+    await fetchOrFail(ws, store, plan.missing, `${opts.what} of '${t.name}'`, fetcher);
     plan.missing.clear();
     // Worth keeping only when nothing is replaced: else its new entries are for files about to go.
     if (plan.actions.length === 0) current.saveCache();
