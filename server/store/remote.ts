@@ -13,8 +13,8 @@ import { ConfigurationError, NotFoundError } from '../../protocol/errors.js';
 import { exec as rclone } from '../resources/rclone-binary.js';
 import type { ProgressTask } from '../context.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { ID_BYTES, KnownIds } from './known-ids.js';
-import { parsePackIndex, readPackIndex, type PackIndex } from './pack.js';
+import { ID_BYTES } from './known-ids.js';
+import { findEntry, parsePackIndex, readPackIndex, type PackIndex } from './pack.js';
 import { addPushed, readPushed, writePushed } from './pushed.js';
 import type { ContentStore } from './store.js';
 import { storeRemoteOf } from './workspace-store.js';
@@ -211,25 +211,32 @@ export class RemoteFetcher {
   private async download(indexes: Map<string, { index: PackIndex; bytes: Buffer }>, want: Set<string>): Promise<Set<string>> {
     const { ws, store } = this;
     const remote = this.remote!;
-    // The packs holding wanted ids, found by a table of the wanted ids (no string per entry of every index).
-    const wanted = KnownIds.create(want.size);
-    const probe = Buffer.alloc(ID_BYTES);
-    for (const id of want) {
-      probe.write(id, 'hex');
-      wanted.addBinary(probe, 0);
-    }
-    const inPacks = KnownIds.create(want.size);
-    const packs: string[] = [];
-    for (const [name, { index }] of indexes) {
-      let needed = false;
-      for (let at = 0; at < index.count * ID_BYTES; at += ID_BYTES) {
-        if (!wanted.hasBinary(index.ids, at)) continue;
-        inPacks.addBinary(index.ids, at);
-        needed = true;
+    const packs = new Set<string>();
+    const inPacks = new Set<string>();
+    let entries = 0;
+    for (const { index } of indexes.values()) entries += index.count;
+    if (want.size * 32 < entries) {
+      // Few wanted (trees, a run-cache output): a binary search each, not a string per entry.
+      const probe = Buffer.alloc(ID_BYTES);
+      for (const id of want) {
+        probe.write(id, 'hex');
+        for (const [name, { index }] of indexes) {
+          if (findEntry(index, probe) < 0) continue;
+          inPacks.add(id);
+          packs.add(name);
+        }
       }
-      if (needed) packs.push(name);
+    } else {
+      for (const [name, { index }] of indexes) {
+        for (let at = 0; at < index.count * ID_BYTES; at += ID_BYTES) {
+          const id = index.ids.toString('hex', at, at + ID_BYTES);
+          if (!want.has(id)) continue;
+          inPacks.add(id);
+          packs.add(name);
+        }
+      }
     }
-    const unpacked = [...want].filter((id) => !inPacks.has(id));
+    const unpacked = inPacks.size === want.size ? [] : [...want].filter((id) => !inPacks.has(id));
     let loose = unpacked.map(objectPath);
     // Each path asked for costs a look-up on the remote: many (objects that were never pushed) are cheaper listed.
     if (loose.length > LOOSE_UNLISTED_MAX) {
@@ -239,7 +246,7 @@ export class RemoteFetcher {
     const stage = mkdtempSync(join(store.tmpDir, 'fetch-'));
     const task = ws.ctx.progress.begin('Downloading from the store remote', 'bytes');
     try {
-      const copied = new Set(await copyFiles(ws, remote, stage, [...packs.map((n) => `packs/${n}.pack`), ...loose], store.tmpDir, { task, download: true }));
+      const copied = new Set(await copyFiles(ws, remote, stage, [...[...packs].map((n) => `packs/${n}.pack`), ...loose], store.tmpDir, { task, download: true }));
       // Into the store: large objects, then each pack before its index.
       const gotLoose = loose.filter((l) => copied.has(l));
       for (const f of gotLoose) {
