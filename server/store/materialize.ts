@@ -9,6 +9,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail, RemoteFetcher } from './remote.js';
 import { applyRestore, missingTrees, planRestore, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
+import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
 import { faultPoint } from '../workspace/fault.js';
 
 export interface FilesTarget {
@@ -40,8 +41,19 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
     for (let missing = missingTrees(store, current, t.tree); missing.length > 0; missing = missingTrees(store, current, t.tree)) {
       await fetchOrFail(ws, store, new Set(missing), `${opts.what} of '${t.name}'`, fetcher);
     }
-    const plan = planRestore(store, current, t.tree);
-    await fetchOrFail(ws, store, plan.missing, `${opts.what} of '${t.name}'`, fetcher);
+    // Into an empty folder whose trees came from the remote (a clone): every file is needed, so
+    // their download starts now and runs while the plan is made.
+    const early = current.tree === EMPTY_TREE && fetcher.downloaded ? fetcher.fetch(fileIds(store, t.tree)) : null;
+    if (early !== null) await new Promise((started) => setImmediate(started)); // rclone is running
+    let plan: RestorePlan;
+    let missing: Set<string> | null = null;
+    try {
+      plan = planRestore(store, current, t.tree);
+    } finally {
+      missing = await early;
+    }
+    // The plan counted the files still downloading as missing; the early download says what is.
+    if (missing === null || missing.size > 0) await fetchOrFail(ws, store, plan.missing, `${opts.what} of '${t.name}'`, fetcher);
     plan.missing.clear();
     // Worth keeping only when nothing is replaced: else its new entries are for files about to go.
     if (plan.actions.length === 0) current.saveCache();
@@ -65,6 +77,15 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
     );
   }
   return prepared;
+}
+
+/** The ids of every file and link below `tree` (every tree must be in the store). */
+function fileIds(store: ContentStore, tree: string, into = new Set<string>()): Set<string> {
+  for (const e of readTree(store, tree)) {
+    if (e.mode === MODE_DIR) fileIds(store, e.id, into);
+    else into.add(e.id);
+  }
+  return into;
 }
 
 /** Carry out prepared restores; returns the names of the targets that changed. */

@@ -153,6 +153,11 @@ export class RemoteFetcher {
     private remote?: string | null,
   ) {}
 
+  /** Whether this fetcher read the remote's indexes (something was missing here). */
+  get downloaded(): boolean {
+    return this.indexes !== null;
+  }
+
   /**
    * Download the objects `ids` that the store lacks; returns the ids the remote does not have
    * either (all of them when there is no store remote).
