@@ -53,7 +53,7 @@ export async function listRemote(ws: Workspace, remote: string): Promise<Set<str
 
 /** How copyFiles copies. */
 export interface CopyOptions {
-  /** Reported the bytes copied. */
+  /** Told the bytes copied so far (rclone's statistics). */
   task?: ProgressTask;
   /** One file at a time, in descending name order (so `X.pack` before `X.idx`). */
   inOrder?: boolean;
@@ -126,14 +126,6 @@ export async function pushObjects(ws: Workspace, store: ContentStore, remote: st
   return { files: sent.length, objects };
 }
 
-/**
- * Downloads from the store remote for one command (a restore, a clone's or a pull's files): the
- * pack indexes of the remote that the local store lacks are downloaded once, at the first need,
- * by one rclone call that lists packs/ only; each fetch then downloads, in one more call with
- * parallel transfers, the packs that hold the wanted objects and the wanted objects that no index
- * names (large objects, files of their own: a path the remote lacks is skipped). An id found
- * nowhere makes the fetcher read the remote's indexes again once (another push may have added it).
- */
 /** Where the large object `id` is, relative to the store (and to the remote). */
 function objectPath(id: string): string {
   return `objects/${id.slice(0, 2)}/${id.slice(2)}`;
@@ -142,6 +134,14 @@ function objectPath(id: string): string {
 /** Objects that no index names asked for without listing the remote's objects/ first. */
 const LOOSE_UNLISTED_MAX = 100;
 
+/**
+ * Downloads from the store remote for one command (a restore, a clone's or a pull's files): the
+ * pack indexes of the remote that the local store lacks are downloaded once, at the first need,
+ * by one rclone call that lists packs/ only; each fetch then downloads, in one more call with
+ * parallel transfers, the packs that hold the wanted objects and the wanted objects that no index
+ * names (large objects, files of their own: a path the remote lacks is skipped). An id found
+ * nowhere makes the fetcher read the remote's indexes again once (another push may have added it).
+ */
 export class RemoteFetcher {
   /** Packs of the remote that the local store lacks: their index, parsed, and its bytes. */
   private indexes: Map<string, { index: PackIndex; bytes: Buffer }> | null = null;
