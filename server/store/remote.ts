@@ -81,9 +81,12 @@ export async function copyFiles(ws: Workspace, src: string, dest: string, files:
   }
 }
 
-/** Copy the files of `src` that the rclone filter file `filter` selects (one call, listing only what the filter lets in); returns the files copied. */
-function copyFiltered(ws: Workspace, src: string, dest: string, filter: string, opts: CopyOptions): Promise<string[]> {
-  return copy(ws, ['--filter-from', filter], src, dest, opts);
+/**
+ * Copy the pack indexes of `src` (one call, listing only packs/) that the store at `local` lacks
+ * (by name and size: a name is its content's hash); returns the files copied.
+ */
+function copyIndexes(ws: Workspace, src: string, dest: string, local: string, opts: CopyOptions): Promise<string[]> {
+  return copy(ws, ['--include', '/packs/*.idx', '--compare-dest', local, '--size-only'], src, dest, opts);
 }
 
 function copy(ws: Workspace, select: string[], src: string, dest: string, opts: CopyOptions): Promise<string[]> {
@@ -185,14 +188,11 @@ export class RemoteFetcher {
     const { ws, store } = this;
     const remote = this.remote!;
     const stage = mkdtempSync(join(store.tmpDir, 'fetch-idx-'));
-    const filter = join(stage, 'filter');
-    // The local ones are not downloaded; objects/ is not listed.
-    writeFileSync(filter, [...store.packIndexes.map((p) => `- /packs/${p.name}.idx`), '+ /packs/*.idx', '- **', ''].join('\n'));
     const indexes = new Map<string, { index: PackIndex; bytes: Buffer }>();
     try {
       let copied: string[] = [];
       try {
-        copied = await copyFiltered(ws, remote, join(stage, 'remote'), filter, { download: true });
+        copied = await copyIndexes(ws, remote, join(stage, 'remote'), store.dir, { download: true });
       } catch (e) {
         if (!/directory not found|not found/i.test((e as Error).message)) throw new ConfigurationError(`Cannot list the store remote ${remote}: ${(e as Error).message}`, { remote });
       }
