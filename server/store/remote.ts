@@ -217,21 +217,24 @@ export class RemoteFetcher {
     const { ws, store } = this;
     const remote = this.remote!;
     const packs = new Set<string>();
-    const inPacks = new Set<string>();
+    const unpacked: string[] = []; // in no index: large objects, or missing
     let entries = 0;
     for (const { index } of indexes.values()) entries += index.count;
-    if (want.size * 32 < entries) {
-      // Few wanted (trees, a run-cache output): a binary search each, not a string per entry.
+    if (want.size * indexes.size <= 4 * entries) {
+      // A binary search of each index per wanted id (no string per entry), unless there are many indexes.
       const probe = Buffer.alloc(ID_BYTES);
       for (const id of want) {
         probe.write(id, 'hex');
+        let found = false;
         for (const [name, { index }] of indexes) {
           if (findEntry(index, probe) < 0) continue;
-          inPacks.add(id);
+          found = true;
           packs.add(name);
         }
+        if (!found) unpacked.push(id);
       }
     } else {
+      const inPacks = new Set<string>();
       for (const [name, { index }] of indexes) {
         for (let at = 0; at < index.count * ID_BYTES; at += ID_BYTES) {
           const id = index.ids.toString('hex', at, at + ID_BYTES);
@@ -240,8 +243,8 @@ export class RemoteFetcher {
           packs.add(name);
         }
       }
+      for (const id of want) if (!inPacks.has(id)) unpacked.push(id);
     }
-    const unpacked = inPacks.size === want.size ? [] : [...want].filter((id) => !inPacks.has(id));
     let loose = unpacked.map(objectPath);
     // Each path asked for costs a look-up on the remote: many (objects that were never pushed) are cheaper listed.
     if (loose.length > LOOSE_UNLISTED_MAX) {
