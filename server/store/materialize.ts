@@ -44,7 +44,7 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
     // Into an empty folder whose trees came from the remote (a clone): every file is needed, so
     // their download starts now and runs while the plan is made.
     const early = current.tree === EMPTY_TREE && fetcher.downloaded ? fetcher.fetch(fileIds(store, t.tree)) : null;
-    if (early !== null) await new Promise((started) => setImmediate(started)); // rclone is running
+    if (early !== null) await new Promise((started) => setImmediate(started)); // the download reaches rclone before the plan takes the thread
     let plan: RestorePlan;
     let missing: Set<string> | null = null;
     try {
