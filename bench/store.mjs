@@ -6,6 +6,7 @@
 //   BENCH_ONLY=big npm run bench:store      (only the 20 x 50 MB case; BENCH_ONLY=small: the others;
 //                                            BENCH_ONLY=push: only the pushes of the 100k small files;
 //                                            BENCH_ONLY=restore: only the two restores, with CPU times;
+//                                            BENCH_ONLY=clone: only clones, alternating with full restores;
 //                                            BENCH_SETTLE_S=370: the wait before the full restores)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +29,7 @@ const small = ONLY === '' || ONLY === 'small';
 const big = ONLY === '' || ONLY === 'big';
 const pushOnly = ONLY === 'push';
 const restoreOnly = ONLY === 'restore';
+const cloneOnly = ONLY === 'clone';
 
 function time(cmd, args, cwd = root, withEnv = env) {
   const t = process.hrtime.bigint();
@@ -193,14 +195,47 @@ function restoreCases(ws) {
   return fullTimes.map((x) => x.wall);
 }
 
+/** Seconds of a clone of `origin` (the workspace `ws` pushed), made while `ws` is moved away. */
+function timeClone(ws, origin, renv, i) {
+  const away = `${ws}-away`;
+  sh(`mv ${JSON.stringify(ws)} ${JSON.stringify(away)}`); // "another machine": the original folder is not there
+  try {
+    sh('sync');
+    // Each clone is kept until the end: deleting 100,000 files would slow the next one's file
+    // creation (see the full restores).
+    return dws(root, ['clone', origin, join(root, `clone${i}`)], renv);
+  } finally {
+    sh(`mv ${JSON.stringify(away)} ${JSON.stringify(ws)}`);
+  }
+}
+
 const source = join(root, 'source');
 const copyInto = (dir) => cpSync(source, dir, { recursive: true });
-if (small || pushOnly || restoreOnly) {
+if (small || pushOnly || restoreOnly || cloneOnly) {
   console.log(`generating ${FILES} files...`);
   smallFiles(source);
 }
 
 if (restoreOnly) restoreCases(workspace('restore', copyInto));
+
+if (cloneOnly) {
+  // Full restores and clones alternate, after the file system settled (see restoreCases).
+  const ws = workspace('clone', copyInto);
+  dws(ws, ['snapshot', 'base']);
+  const { origin, renv } = pushCases(ws);
+  console.log(`waiting ${SETTLE_S} s for the file system to settle (BENCH_SETTLE_S)...`);
+  sh(`sync && sleep ${SETTLE_S}`);
+  const fullTimes = [];
+  const cloneTimes = [];
+  for (let i = 0; i < RUNS; i++) {
+    renameSync(join(ws, 'data'), join(root, `clone-restore-old${i}`));
+    sh('sync');
+    fullTimes.push(dws(ws, ['restore', 'base']));
+    cloneTimes.push(timeClone(ws, origin, renv, i));
+  }
+  report('full restore into an empty folder', median(fullTimes), null, null, null);
+  report('clone + materialize', median(cloneTimes), 'full restore', median(fullTimes), '<= 1.5x full restore');
+}
 
 if (pushOnly) {
   const ws = workspace('push', copyInto);
@@ -241,20 +276,7 @@ if (small) {
   const { origin, renv } = pushCases(ws);
 
   // --- clone + materialize, against a full restore
-  const cloneTimes = [];
-  for (let i = 0; i < RUNS; i++) {
-    const away = `${ws}-away`;
-    sh(`mv ${JSON.stringify(ws)} ${JSON.stringify(away)}`); // "another machine": the original folder is not there
-    try {
-      sh('sync');
-      cloneTimes.push(dws(root, ['clone', origin, join(root, `clone${i}`)], renv));
-    } finally {
-      // Each clone is kept until the end: deleting 100,000 files would slow the next one's
-      // file creation (see the full restores above).
-      rmSync(data, { recursive: true, force: true });
-      sh(`mv ${JSON.stringify(away)} ${JSON.stringify(ws)}`);
-    }
-  }
+  const cloneTimes = runs(RUNS, (i) => timeClone(ws, origin, renv, i));
   report('clone + materialize', median(cloneTimes), 'full restore', median(fullTimes), '<= 1.5x full restore');
 
   const rss = peakRssMb(['snapshot'], workspace('rss', copyInto));

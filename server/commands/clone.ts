@@ -76,7 +76,8 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
     const gitResources = await Promise.all(ws.resources.filter((r) => r.resource_type === 'git').map((r) => openResource(ws, r)));
     for (const fat of gitFatRepositories([dir, ...gitRepositories(gitResources)])) ctx.log.warn(gitFatCloneWarning(fat));
     mkdirSync(scratchDirectory(ws)!, { recursive: true });
-    await ws.commit('Clone');
+    // A clone rarely changes what dws commits: one git status instead of git add and git diff.
+    if (await ws.hasUncommittedChanges()) await ws.commit('Clone');
     await linkStepTypes(ctx, ws.git, dir);
     return { workspaceDir: dir, name: ws.name, hostname, resources };
   } catch (e) {

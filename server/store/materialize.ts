@@ -6,9 +6,10 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError } from '../../protocol/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { fetchOrFail } from './remote.js';
+import { fetchOrFail, RemoteFetcher } from './remote.js';
 import { applyRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
+import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
 import { faultPoint } from '../workspace/fault.js';
 
 export interface FilesTarget {
@@ -33,12 +34,29 @@ const SHOWN = 10;
  */
 export async function prepareFiles(ws: Workspace, store: ContentStore, targets: FilesTarget[], opts: { force: boolean; what: string }): Promise<PreparedFiles[]> {
   const prepared: PreparedFiles[] = [];
+  const fetcher = new RemoteFetcher(ws, store); // one download of the remote's indexes for every target
   for (const t of targets) {
     const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true });
-    const fetch = (ids: Set<string>) => fetchOrFail(ws, store, ids, `${opts.what} of '${t.name}'`);
-    // Trees first (their files are known only then), level by level.
-    const plan = await planWithTrees(store, current, t.tree, fetch);
-    await fetch(plan.missing);
+    const fetch = (ids: Set<string>) => fetchOrFail(ws, store, ids, `${opts.what} of '${t.name}'`, fetcher);
+    let early: Promise<Set<string>> | null = null;
+    if (current.tree === EMPTY_TREE) {
+      // Into an empty folder (a clone): every tree is needed, then every file. When the trees came
+      // from the remote, the files' download starts now and runs while the plan is made.
+      for (let lacking = treesLacking(store, t.tree); lacking.length > 0; lacking = treesLacking(store, t.tree)) await fetch(new Set(lacking));
+      if (fetcher.downloaded) {
+        early = fetcher.fetch(fileIds(store, t.tree));
+        await new Promise((started) => setImmediate(started)); // the download reaches rclone before the plan takes the thread
+      }
+    }
+    let plan: RestorePlan;
+    let missing: Set<string> | null = null;
+    try {
+      plan = await planWithTrees(store, current, t.tree, fetch); // fetches the trees it lacks, level by level
+    } finally {
+      missing = await early;
+    }
+    // The plan counted the files still downloading as missing; the early download says what is.
+    if (missing === null || missing.size > 0) await fetch(plan.missing);
     plan.missing.clear();
     // Worth keeping only when nothing is replaced: else its new entries are for files about to go.
     if (plan.actions.length === 0) current.saveCache();
@@ -62,6 +80,23 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
     );
   }
   return prepared;
+}
+
+/** The trees below `tree` (itself included) that the store lacks; below those, nothing is known yet. */
+function treesLacking(store: ContentStore, tree: string, into: string[] = []): string[] {
+  if (tree === EMPTY_TREE) return into;
+  if (!store.has(tree)) into.push(tree);
+  else for (const e of readTree(store, tree)) if (e.mode === MODE_DIR) treesLacking(store, e.id, into);
+  return into;
+}
+
+/** The ids of every file and link below `tree` (every tree must be in the store). */
+function fileIds(store: ContentStore, tree: string, into = new Set<string>()): Set<string> {
+  for (const e of readTree(store, tree)) {
+    if (e.mode === MODE_DIR) fileIds(store, e.id, into);
+    else into.add(e.id);
+  }
+  return into;
 }
 
 /** Carry out prepared restores; returns the names of the targets that changed. */

@@ -79,7 +79,11 @@ export function findEntry(idx: PackIndex, id: Buffer): number {
 /** Parse `<dir>/<name>.idx`; throws an Error naming the file when it is damaged. */
 export function readPackIndex(dir: string, name: string): PackIndex {
   const file = join(dir, `${name}.idx`);
-  const b = readFileSync(file);
+  return parsePackIndex(readFileSync(file), name, file);
+}
+
+/** Parse the bytes `b` of the index of pack `name` (`file` names it in errors). */
+export function parsePackIndex(b: Buffer, name: string, file: string): PackIndex {
   const bad = (why: string) => new Error(`Pack index ${file} is damaged (${why}); run 'dws fsck' for the whole store`);
   if (b.length < HEADER + ID_BYTES || !b.subarray(0, 8).equals(MAGIC)) throw bad('not a dws pack index');
   const count = b.readUInt32BE(8);

@@ -3,9 +3,10 @@
  * location>`, one store file a line (`packs/<name>.pack`, `packs/<name>.idx`,
  * `objects/ab/<38 hex>`). Store files are named by their content, so a name on the remote is the
  * same bytes. Push sends only what is not recorded (nothing new: no rclone at all) and records
- * what it sent; every listing of the remote (fetch, fsck --remote, gc --remote) replaces the
- * record with what is really there, so a file removed from the remote behind this clone's back
- * is sent again by the next push after one of them. Never committed; without a git directory
+ * what it sent; a download adds the packs whose indexes it read there and the large objects it
+ * got; every listing of the remote (fsck --remote, gc --remote) replaces the record with what is
+ * really there, so a file removed from the remote behind this clone's back is sent again by the
+ * next push after one of them. Never committed; without a git directory
  * nothing is recorded (every push offers everything to rclone, which skips what the remote has).
  */
 import { createHash } from 'node:crypto';
@@ -40,4 +41,9 @@ export function writePushed(ws: Workspace, remote: string, files: Iterable<strin
   if (path === null) return;
   mkdirSync(dirname(path), { recursive: true });
   atomicWriteFile(path, [...files].filter((f) => STORE_FILE.test(f)).sort().join('\n') + '\n');
+}
+
+/** Add `files` to the record of `remote` (what a download found there). */
+export function addPushed(ws: Workspace, remote: string, files: string[]): void {
+  if (files.length > 0) writePushed(ws, remote, new Set([...readPushed(ws, remote), ...files]));
 }

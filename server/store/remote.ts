@@ -5,7 +5,7 @@
  * other side lacks are copied (rclone's parallel transfers). As in the local store, a pack's index
  * is copied after the pack: a pack is visible on either side only once complete.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -14,8 +14,8 @@ import { exec as rclone } from '../resources/rclone-binary.js';
 import type { ProgressTask } from '../context.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { ID_BYTES } from './known-ids.js';
-import { readPackIndex } from './pack.js';
-import { readPushed, writePushed } from './pushed.js';
+import { findEntry, parsePackIndex, readPackIndex, type PackIndex } from './pack.js';
+import { addPushed, readPushed, writePushed } from './pushed.js';
 import type { ContentStore } from './store.js';
 import { storeRemoteOf } from './workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -51,24 +51,49 @@ export async function listRemote(ws: Workspace, remote: string): Promise<Set<str
   return there;
 }
 
+/** How copyFiles copies. */
+export interface CopyOptions {
+  /** Told the bytes copied so far (rclone's statistics). */
+  task?: ProgressTask;
+  /** One file at a time, in descending name order (so `X.pack` before `X.idx`). */
+  inOrder?: boolean;
+  /**
+   * Into the local store: rclone's checksum of each file after the copy is skipped. Every object
+   * read from the store is checked against its SHA-1 and every pack index against its own, so it
+   * checked nothing more, and for 100 MB of packs it cost 0.3 s of CPU (rclone still compares sizes).
+   */
+  download?: boolean;
+}
+
 /**
- * Copy `files` (relative paths) from `src` to `dest` with one rclone call, reporting bytes to
- * `task`; files the other side has already (same size and time) are skipped. `inOrder`: one file
- * at a time, in descending name order (so `X.pack` before `X.idx`). Returns the files copied.
+ * Copy `files` (relative paths) from `src` to `dest` with one rclone call (parallel transfers
+ * unless `inOrder`); files the other side has already (same size and time) are skipped, and so
+ * are files `src` lacks. Returns the files copied.
  */
-export async function copyFiles(ws: Workspace, src: string, dest: string, files: string[], tmpDir: string, task?: ProgressTask, inOrder = false): Promise<string[]> {
+export async function copyFiles(ws: Workspace, src: string, dest: string, files: string[], tmpDir: string, opts: CopyOptions = {}): Promise<string[]> {
   if (files.length === 0) return [];
   const list = join(tmpDir, `files-${process.pid}-${randomBytes(4).toString('hex')}`);
   writeFileSync(list, files.join('\n') + '\n');
-  const parallel = inOrder ? ['--check-first', '--order-by', 'name,descending', '--transfers', '1'] : ['--transfers', '8'];
-  const args = ['copy', '--files-from-raw', list, '--no-traverse', ...parallel, '--checkers', '16', '--verbose', src, dest];
-  const copied: string[] = [];
   try {
-    await rclone(ws.ctx, ws.dir, args, (s) => task?.report(s.bytes, s.totalBytes), (f) => copied.push(f));
+    return await copy(ws, ['--files-from-raw', list, '--no-traverse'], src, dest, opts);
   } finally {
     rmSync(list, { force: true });
   }
-  return copied;
+}
+
+/**
+ * Copy the pack indexes of `src` (one call, listing only packs/) that the store at `local` lacks
+ * (by name and size: a name is its content's hash); returns the files copied.
+ */
+function copyIndexes(ws: Workspace, src: string, dest: string, local: string, opts: CopyOptions): Promise<string[]> {
+  return copy(ws, ['--include', '/packs/*.idx', '--compare-dest', local, '--size-only'], src, dest, opts);
+}
+
+function copy(ws: Workspace, select: string[], src: string, dest: string, opts: CopyOptions): Promise<string[]> {
+  const copied: string[] = [];
+  const order = opts.inOrder ? ['--check-first', '--order-by', 'name,descending', '--transfers', '1'] : ['--transfers', '8'];
+  const args = ['copy', ...select, ...order, '--checkers', '16', ...(opts.download ? ['--ignore-checksum'] : []), '--verbose', src, dest];
+  return rclone(ws.ctx, ws.dir, args, (s) => opts.task?.report(s.bytes, s.totalBytes), (f) => copied.push(f)).then(() => copied);
 }
 
 /**
@@ -80,7 +105,7 @@ export async function copyFiles(ws: Workspace, src: string, dest: string, files:
  */
 export async function pushObjects(ws: Workspace, store: ContentStore, remote: string): Promise<{ files: number; objects: number }> {
   const local = [
-    ...[...store.looseIds].map((id) => `objects/${id.slice(0, 2)}/${id.slice(2)}`),
+    ...[...store.looseIds].map(objectPath),
     ...store.packIndexes.flatMap((p) => [`packs/${p.name}.pack`, `packs/${p.name}.idx`]),
   ];
   const pushed = readPushed(ws, remote);
@@ -91,9 +116,9 @@ export async function pushObjects(ws: Workspace, store: ContentStore, remote: st
   const task = ws.ctx.progress.begin('Uploading to the store remote', 'bytes');
   const sent: string[] = [];
   try {
-    sent.push(...(await copyFiles(ws, store.dir, remote, loose, store.tmpDir, task)));
+    sent.push(...(await copyFiles(ws, store.dir, remote, loose, store.tmpDir, { task })));
     faultPoint('push.store-large-objects-before-packs');
-    sent.push(...(await copyFiles(ws, store.dir, remote, packs, store.tmpDir, task, true)));
+    sent.push(...(await copyFiles(ws, store.dir, remote, packs, store.tmpDir, { task, inOrder: true })));
   } finally {
     task.end();
   }
@@ -104,51 +129,168 @@ export async function pushObjects(ws: Workspace, store: ContentStore, remote: st
   return { files: sent.length, objects };
 }
 
+/** Where the large object `id` is, relative to the store (and to the remote). */
+function objectPath(id: string): string {
+  return `objects/${id.slice(0, 2)}/${id.slice(2)}`;
+}
+
+/** Objects that no index names asked for without listing the remote's objects/ first. */
+const LOOSE_UNLISTED_MAX = 100;
+
 /**
- * Download the objects `ids` from the remote: the packs that hold them (whole) and large objects.
- * Returns the ids the remote does not have either.
+ * Downloads from the store remote for one command (a restore, a clone's or a pull's files): the
+ * pack indexes of the remote that the local store lacks are downloaded once, at the first need,
+ * by one rclone call that lists packs/ only; each fetch then downloads, in one more call with
+ * parallel transfers, the packs that hold the wanted objects and the wanted objects that no index
+ * names (large objects, files of their own: a path the remote lacks is skipped). An id found
+ * nowhere makes the fetcher read the remote's indexes again once (another push may have added it).
  */
-export async function fetchObjects(ws: Workspace, store: ContentStore, remote: string, ids: Set<string>): Promise<Set<string>> {
-  const want = new Set([...ids].filter((id) => !store.has(id)));
-  if (want.size === 0) return want;
-  const there = await listRemote(ws, remote);
-  const local = new Set(store.packIndexes.map((p) => p.name));
-  const remoteIdx = [...there].filter((f) => /^packs\/[0-9a-f]{40}\.idx$/.test(f) && !local.has(f.slice(6, 46)));
-  const stage = join(store.tmpDir, `fetch-${process.pid}-${randomBytes(4).toString('hex')}`);
-  mkdirSync(stage, { recursive: true });
-  const task = ws.ctx.progress.begin('Downloading from the store remote', 'bytes');
-  try {
-    await copyFiles(ws, remote, stage, remoteIdx, store.tmpDir);
-    const packs: string[] = [];
-    for (const f of remoteIdx) {
-      const name = f.slice(6, 46);
-      const idx = readPackIndex(join(stage, 'packs'), name);
-      let needed = false;
-      for (let i = 0; i < idx.count; i++) {
-        const id = idx.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES);
-        if (want.delete(id)) needed = true;
-      }
-      if (needed) packs.push(name);
-    }
-    const loose = [...want].filter((id) => there.has(`objects/${id.slice(0, 2)}/${id.slice(2)}`));
-    for (const id of loose) want.delete(id);
-    await copyFiles(ws, remote, stage, [...packs.map((n) => `packs/${n}.pack`), ...loose.map((id) => `objects/${id.slice(0, 2)}/${id.slice(2)}`)], store.tmpDir, task);
-    // Into the store: large objects, then each pack before its index.
-    for (const id of loose) {
-      mkdirSync(join(store.objectDir, id.slice(0, 2)), { recursive: true });
-      renameSync(join(stage, 'objects', id.slice(0, 2), id.slice(2)), store.loosePath(id));
-    }
-    for (const n of packs) {
-      renameSync(join(stage, 'packs', `${n}.pack`), join(store.packDir, `${n}.pack`));
-      faultPoint('pull.store-fetch-partial');
-      renameSync(join(stage, 'packs', `${n}.idx`), join(store.packDir, `${n}.idx`));
-    }
-    store.reload();
-  } finally {
-    task.end();
-    rmSync(stage, { recursive: true, force: true });
+export class RemoteFetcher {
+  /** Packs of the remote that the local store lacks: their index, parsed, and its bytes. */
+  private indexes: Map<string, { index: PackIndex; bytes: Buffer }> | null = null;
+
+  /** `remote`: a location (remoteLocation); by default the workspace's store remote, looked up at the first need. */
+  constructor(
+    private readonly ws: Workspace,
+    private readonly store: ContentStore,
+    private remote?: string | null,
+  ) {}
+
+  /** Whether this fetcher read the remote's indexes (something was missing here). */
+  get downloaded(): boolean {
+    return this.indexes !== null;
   }
-  return want;
+
+  /**
+   * Download the objects `ids` that the store lacks; returns the ids the remote does not have
+   * either (all of them when there is no store remote).
+   */
+  async fetch(ids: Iterable<string>): Promise<Set<string>> {
+    const want = new Set<string>();
+    for (const id of ids) if (!this.store.has(id)) want.add(id);
+    if (want.size === 0) return want;
+    if (this.remote === undefined) {
+      const r = storeRemoteOf(this.ws);
+      this.remote = r === null ? null : remoteLocation(this.ws, r);
+    }
+    if (this.remote === null) return want;
+    const fresh = this.indexes === null;
+    let missing = await this.download(await this.remoteIndexes(), want);
+    if (missing.size > 0 && !fresh) {
+      this.indexes = null;
+      missing = await this.download(await this.remoteIndexes(), missing);
+    }
+    return missing;
+  }
+
+  private async remoteIndexes(): Promise<Map<string, { index: PackIndex; bytes: Buffer }>> {
+    if (this.indexes !== null) return this.indexes;
+    const { ws, store } = this;
+    const remote = this.remote!;
+    const stage = mkdtempSync(join(store.tmpDir, 'fetch-idx-'));
+    const indexes = new Map<string, { index: PackIndex; bytes: Buffer }>();
+    try {
+      let copied: string[] = [];
+      try {
+        copied = await copyIndexes(ws, remote, join(stage, 'remote'), store.dir, { download: true });
+      } catch (e) {
+        if (!/directory not found|not found/i.test((e as Error).message)) throw new ConfigurationError(`Cannot list the store remote ${remote}: ${(e as Error).message}`, { remote });
+      }
+      for (const f of copied) {
+        const m = /^packs\/([0-9a-f]{40})\.idx$/.exec(f);
+        if (m === null) continue;
+        const file = join(stage, 'remote', f);
+        const bytes = readFileSync(file);
+        indexes.set(m[1]!, { index: parsePackIndex(bytes, m[1]!, `${remote}/${f}`), bytes });
+      }
+    } finally {
+      rmSync(stage, { recursive: true, force: true });
+    }
+    // An index is copied to the remote after its pack: both are there.
+    addPushed(ws, remote, [...indexes.keys()].flatMap((n) => [`packs/${n}.idx`, `packs/${n}.pack`]));
+    this.indexes = indexes;
+    return indexes;
+  }
+
+  /** Download the packs of `indexes` that hold ids of `want`, and the others as large objects; returns the ids still missing. */
+  private async download(indexes: Map<string, { index: PackIndex; bytes: Buffer }>, want: Set<string>): Promise<Set<string>> {
+    const { ws, store } = this;
+    const remote = this.remote!;
+    const packs = new Set<string>();
+    const unpacked: string[] = []; // in no index: large objects, or missing
+    let entries = 0;
+    for (const { index } of indexes.values()) entries += index.count;
+    if (want.size * indexes.size <= 4 * entries) {
+      // A binary search of each index per wanted id (no string per entry), unless there are many indexes.
+      const probe = Buffer.alloc(ID_BYTES);
+      for (const id of want) {
+        probe.write(id, 'hex');
+        let found = false;
+        for (const [name, { index }] of indexes) {
+          if (findEntry(index, probe) < 0) continue;
+          found = true;
+          packs.add(name);
+        }
+        if (!found) unpacked.push(id);
+      }
+    } else {
+      const inPacks = new Set<string>();
+      for (const [name, { index }] of indexes) {
+        for (let at = 0; at < index.count * ID_BYTES; at += ID_BYTES) {
+          const id = index.ids.toString('hex', at, at + ID_BYTES);
+          if (!want.has(id)) continue;
+          inPacks.add(id);
+          packs.add(name);
+        }
+      }
+      for (const id of want) if (!inPacks.has(id)) unpacked.push(id);
+    }
+    let loose = unpacked.map(objectPath);
+    // Each path asked for costs a look-up on the remote: many (objects that were never pushed) are cheaper listed.
+    if (loose.length > LOOSE_UNLISTED_MAX) {
+      const there = await listRemote(ws, remote);
+      loose = loose.filter((f) => there.has(f));
+    }
+    const stage = mkdtempSync(join(store.tmpDir, 'fetch-'));
+    const task = ws.ctx.progress.begin('Downloading from the store remote', 'bytes');
+    try {
+      const copied = new Set(await copyFiles(ws, remote, stage, [...[...packs].map((n) => `packs/${n}.pack`), ...loose], store.tmpDir, { task, download: true }));
+      // Into the store: large objects, then each pack before its index.
+      const gotLoose = loose.filter((l) => copied.has(l));
+      for (const f of gotLoose) {
+        const id = f.slice(8, 10) + f.slice(11);
+        mkdirSync(join(store.objectDir, id.slice(0, 2)), { recursive: true });
+        renameSync(join(stage, f), store.loosePath(id));
+      }
+      let allPacks = true;
+      for (const n of packs) {
+        if (!copied.has(`packs/${n}.pack`)) {
+          allPacks = false; // gone from the remote since its index was read
+          continue;
+        }
+        renameSync(join(stage, 'packs', `${n}.pack`), join(store.packDir, `${n}.pack`));
+        faultPoint('pull.store-fetch-partial');
+        writeFileSync(join(stage, `${n}.idx`), indexes.get(n)!.bytes);
+        renameSync(join(stage, `${n}.idx`), join(store.packDir, `${n}.idx`));
+        indexes.delete(n);
+      }
+      addPushed(ws, remote, gotLoose);
+      store.reload();
+      if (allPacks) {
+        const got = new Set(gotLoose);
+        return new Set(unpacked.filter((id) => !got.has(objectPath(id))));
+      }
+      return new Set([...want].filter((id) => !store.has(id)));
+    } finally {
+      task.end();
+      rmSync(stage, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Download the objects `ids` from the remote (RemoteFetcher, once); returns the ids the remote does not have either. */
+export function fetchObjects(ws: Workspace, store: ContentStore, remote: string, ids: Set<string>): Promise<Set<string>> {
+  return new RemoteFetcher(ws, store, remote).fetch(ids);
 }
 
 /** Of `ids`, the ones the remote lacks (nothing is downloaded but its indexes; the remote is listed even for none). */
@@ -168,26 +310,26 @@ export async function fetchObjectsDryRun(ws: Workspace, remote: string, ids: Set
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
-  for (const id of [...want]) if (there.has(`objects/${id.slice(0, 2)}/${id.slice(2)}`)) want.delete(id);
+  for (const id of [...want]) if (there.has(objectPath(id))) want.delete(id);
   return want;
 }
 
-/** Fetch `ids` or fail naming how many are missing and what gets them. */
-export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<string>, what: string): Promise<void> {
-  const missing = [...ids].filter((id) => !store.has(id));
-  if (missing.length === 0) return;
+/**
+ * Fetch `ids` or fail naming how many are missing and what gets them. `fetcher`: the command's
+ * (its remote's indexes are downloaded once for all its fetches); by default one for this call.
+ */
+export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<string>, what: string, fetcher = new RemoteFetcher(ws, store)): Promise<void> {
+  const still = await fetcher.fetch(ids);
+  if (still.size === 0) return;
   const remote = storeRemoteOf(ws);
   if (remote === null) {
     throw new NotFoundError(
-      `${missing.length} object(s) needed for ${what} are not in the content store at ${store.dir}, and no store remote is set. If another copy of this workspace pushed them, set its remote with 'dws config store.remote REMOTE' and run the command again.`,
-      { missing: missing.length },
+      `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and no store remote is set. If another copy of this workspace pushed them, set its remote with 'dws config store.remote REMOTE' and run the command again.`,
+      { missing: still.size },
     );
   }
-  const still = await fetchObjects(ws, store, remoteLocation(ws, remote), new Set(missing));
-  if (still.size > 0) {
-    throw new NotFoundError(
-      `${still.size} object(s) needed for ${what} are neither in the content store at ${store.dir} nor on the store remote ${remote}. Run 'dws push' in the workspace that took the snapshot, then run this command again.`,
-      { missing: still.size, remote },
-    );
-  }
+  throw new NotFoundError(
+    `${still.size} object(s) needed for ${what} are neither in the content store at ${store.dir} nor on the store remote ${remote}. Run 'dws push' in the workspace that took the snapshot, then run this command again.`,
+    { missing: still.size, remote },
+  );
 }

@@ -549,6 +549,51 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     await ok(ws, ['push'], noRclone);
   });
 
+  it('clones reading the remote’s pack indexes once, without listing it whole, records what it found, and makes no closing commit', async () => {
+    const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
+    writeFileSync(join(data, 'large.bin'), Buffer.alloc(2 << 20, 5)); // an object of its own
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['config', 'store.remote', `loc:${remoteDir}`], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const printV2 = treePrint(data);
+    // Every rclone call logged by a wrapper ahead of the real rclone on PATH.
+    const bin = tempDir('dws-rclone-log-');
+    const calls = join(bin, 'calls');
+    const real = execFileSync('sh', ['-c', 'command -v rclone'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'rclone'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${real}' "$@"\n`);
+    chmodSync(join(bin, 'rclone'), 0o755);
+    const trace = join(top, 'git-trace');
+    const clone = join(top, 'clone');
+    const c = await ok(top, ['--json', 'clone', origin, clone], { ...env, PATH: `${bin}:${env.PATH}`, GIT_TRACE: trace });
+    const where = JSON.parse(c.stdout).resources.find((r: { name: string }) => r.name === 'data').localPath as string;
+    expect(where).toBe(join(clone, 'data'));
+    expect(treePrint(where)).toBe(printV2);
+    const rcloneCalls = readFileSync(calls, 'utf8').trim().split('\n');
+    expect(rcloneCalls.filter((l) => /^lsf\b/.test(l))).toEqual([]);
+    expect(rcloneCalls.filter((l) => l.includes('/packs/*.idx'))).toHaveLength(1);
+    expect(readFileSync(trace, 'utf8')).not.toMatch(/git (add|commit)\b/);
+    // What it downloaded (packs and the large object) is recorded as on the remote: a push with nothing new runs no rclone.
+    const emptyConf = join(top, 'empty.conf');
+    writeFileSync(emptyConf, '');
+    expect((await ok(clone, ['push'], { ...env, RCLONE_CONFIG: emptyConf })).stderr).toContain('has every object already');
+  });
+
+  it('removes a clone whose files the store remote lacks, saying how many', async () => {
+    const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
+    writeFileSync(join(data, 'large.bin'), Buffer.alloc(2 << 20, 6));
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['config', 'store.remote', `loc:${remoteDir}`], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    rmSync(join(remoteDir, 'objects'), { recursive: true });
+    const clone = join(top, 'clone');
+    const r = await run(top, ['clone', origin, clone], env);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/\d+ object\(s\) needed for update of 'data' are neither in the content store at .* nor on the store remote/);
+    expect(existsSync(clone)).toBe(false);
+  });
+
   it('leaves a resource with unsnapshotted changes as it is on pull, and says so', async () => {
     const { env, top, origin, ws, data } = await sharedWorkspace();
     await ok(ws, ['config', 'store.remote', join(top, 'plain-dir-store')], env);
