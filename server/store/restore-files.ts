@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { type ContentStore } from './store.js';
 import type { Trash } from './trash.js';
-import { applyChanges, ApplyOp, writeFiles, type Change, type StagedWrite } from './write-files.js';
+import { applyChanges, writeFiles, type ApplyOp, type Change, type StagedWrite } from './write-files.js';
 import { faultPoint } from '../workspace/fault.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, pairTrees, parseTree, readTree, readTreeBytes, type StoreTreeEntry } from './trees.js';
 
@@ -266,13 +266,11 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
 function opOf(a: Action): ApplyOp {
   switch (a.kind) {
     case 'remove':
-      return a.dir ? ApplyOp.RemoveDir : ApplyOp.Remove;
-    case 'mkdir':
-      return ApplyOp.Mkdir;
+      return a.dir ? 'removeDir' : 'remove';
     case 'chmod':
-      return a.exec ? ApplyOp.ChmodExec : ApplyOp.ChmodPlain;
-    case 'write':
-      return ApplyOp.Write;
+      return a.exec ? 'chmodExec' : 'chmodPlain';
+    default:
+      return a.kind;
   }
 }
 

@@ -31,7 +31,17 @@ export const EMPTY_TREE = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
 /** Entries must already be sorted by name (code points). */
 export function encodeTree(entries: readonly StoreTreeEntry[]): { id: string; bytes: Buffer } {
   let text = '';
-  for (const e of entries) text += `${e.mode} ${e.id} ${e.name}\0`;
+  for (const e of entries) text += treeEntryText(e.mode, e.id, e.name);
+  return treeOfText(text);
+}
+
+/** One entry of a tree's text (a walk builds the text from its own arrays, with no entry objects). */
+export function treeEntryText(mode: TreeMode, id: string, name: string): string {
+  return mode + ' ' + id + ' ' + name + '\0';
+}
+
+/** The tree whose text (its entries' treeEntryText, in name order) is `text`. */
+export function treeOfText(text: string): { id: string; bytes: Buffer } {
   const bytes = Buffer.from(text, 'utf8');
   return { id: createHash('sha1').update(bytes).digest('hex'), bytes };
 }

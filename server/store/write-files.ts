@@ -1,6 +1,6 @@
 /**
  * The writes of a restore (restore-files.ts applyRestore): every new file created at its staged
- * path in the restore's temp folder, its object's hash checked as it is written. Creating a file
+ * path beside its place, its object's hash checked as it is written. Creating a file
  * costs far more than reading a small object (~0.4 ms of mostly kernel time here, PERF-NOTES.md),
  * so restores of WRITE_INLINE_MAX packed files or more are written by the hashing worker threads
  * in jobs of WRITE_JOB_FILES files (write-job.ts); smaller ones in this thread, where starting
@@ -23,7 +23,7 @@ const WRITE_JOB_FILES = 256;
 /** Jobs queued per thread, so that none waits for its next job. */
 const IN_FLIGHT = 2;
 
-/** One file to create: where (in the temp folder), and the tree entry it is made from. */
+/** One file to create: where (its staged path), and the tree entry it is made from. */
 export interface StagedWrite {
   path: string;
   entry: StoreTreeEntry;
@@ -33,7 +33,7 @@ export interface StagedWrite {
  * Create every staged file. Links and large objects (files of their own, which the kernel copies:
  * ContentStore.copyObjectTo) are done in this thread; they are few. Throws CorruptObjectError for
  * an object whose bytes do not match its id, or an Error naming the file that could not be
- * written; either way only after every job has stopped, so the caller can remove the temp folder.
+ * written; either way only after every job has stopped, so the caller can remove what was staged.
  * Every object must be in a visible pack or file of its own (call store.commit() first).
  */
 export async function writeFiles(store: ContentStore, writes: StagedWrite[], onProgress?: (done: number, total: number) => void): Promise<void> {
@@ -71,8 +71,7 @@ export async function writeFiles(store: ContentStore, writes: StagedWrite[], onP
  * made APPLY_IN_FLIGHT at a time through libuv's threads: 2,000 changes took 0.6-0.9 s in two
  * threads one at a time, 0.3 s so.
  */
-export const ApplyOp = { Remove: 0, RemoveDir: 1, Mkdir: 2, ChmodExec: 3, ChmodPlain: 4, Write: 5 } as const;
-export type ApplyOp = (typeof ApplyOp)[keyof typeof ApplyOp];
+export type ApplyOp = 'remove' | 'removeDir' | 'mkdir' | 'chmodExec' | 'chmodPlain' | 'write';
 
 /** One change: `abs` the path in the resource, `staged` the new file or folder written beside it ('' for none). */
 export interface Change {
@@ -110,27 +109,27 @@ export async function applyChanges(changes: Change[]): Promise<void> {
 
 async function applyOne({ op, abs, staged }: Change): Promise<void> {
   switch (op) {
-    case ApplyOp.Remove:
+    case 'remove':
       // unlink, not rm: rm asks lstat first
       await unlink(abs).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
       });
       break;
-    case ApplyOp.RemoveDir:
+    case 'removeDir':
       await rm(abs, { recursive: true, force: true });
       break;
-    case ApplyOp.Mkdir:
+    case 'mkdir':
       if (!(await isDir(abs))) await rm(abs, { force: true });
       await rename(staged, abs);
       break;
-    case ApplyOp.ChmodExec:
-    case ApplyOp.ChmodPlain: {
+    case 'chmodExec':
+    case 'chmodPlain': {
       // exec bits where the file is readable, as git does
       const m = (await lstat(abs)).mode & 0o777;
-      await chmod(abs, op === ApplyOp.ChmodExec ? m | ((m & 0o444) >> 2) : m & ~0o111);
+      await chmod(abs, op === 'chmodExec' ? m | ((m & 0o444) >> 2) : m & ~0o111);
       break;
     }
-    case ApplyOp.Write:
+    case 'write':
       try {
         await rename(staged, abs);
       } catch (e) {

@@ -29,7 +29,7 @@ import type { HashJob, HashJobResult } from './hash-files.js';
 import { RACY_MARGIN_MS, StatCache, saveStatCache } from './stat-cache.js';
 import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from './threads.js';
 import type { StoreSession } from '../../store/store.js';
-import { MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK } from '../../store/trees.js';
+import { MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, treeEntryText, treeOfText } from '../../store/trees.js';
 
 export { readTreeFile, parseTreeFile, compareCodePoints } from './tree-format.js';
 export type { TreeEntry } from './tree-format.js';
@@ -264,7 +264,7 @@ class HashRun {
       const node = this.dirs[d]!;
       const { names, refs } = node;
       let text = ''; // 1.6's tree file
-      let store = ''; // the store tree (store/trees.ts encodeTree), written here: no entry objects
+      let store = ''; // the store tree's text
       for (let j = 0; j < names.length; j++) {
         const ref = refs[j]!;
         if (ref >= 0) {
@@ -273,25 +273,24 @@ class HashRun {
             const target = Buffer.from(readlinkSync(this.base + '/' + node.prefix + names[j]!), 'utf8');
             const id = createHash('sha1').update(target).digest('hex');
             sink.putSmall(id, target);
-            store += MODE_LINK + ' ' + id + ' ' + names[j]! + '\0';
+            store += treeEntryText(MODE_LINK, id, names[j]!);
           }
           if (s === FileStatus.SkippedDirLink || s === FileStatus.SkippedSpecial) continue;
           const hash = this.hashes[ref]!;
           if (legacy) text += (sizes ? String(this.stats[ref * STAT_FIELDS]) : hash) + '\tblob\t' + names[j]! + '\n';
           this.blobs++;
           if (sink !== undefined && this.fileLink[ref] !== 1) {
-            store += ((this.stats[ref * STAT_FIELDS + 4]! & 0o100) !== 0 ? MODE_EXEC : MODE_FILE) + ' ' + hash + ' ' + names[j]! + '\0';
+            store += treeEntryText((this.stats[ref * STAT_FIELDS + 4]! & 0o100) !== 0 ? MODE_EXEC : MODE_FILE, hash, names[j]!);
           }
         } else {
           if (legacy) text += this.treeHashes[~ref]! + '\ttree\t' + names[j]! + '\n';
-          if (sink !== undefined) store += MODE_DIR + ' ' + this.storeTrees[~ref]! + ' ' + names[j]! + '\0';
+          if (sink !== undefined) store += treeEntryText(MODE_DIR, this.storeTrees[~ref]!, names[j]!);
         }
       }
       if (sink !== undefined) {
-        const bytes = Buffer.from(store, 'utf8');
-        const id = createHash('sha1').update(bytes).digest('hex');
-        sink.putSmall(id, bytes);
-        this.storeTrees[d] = id;
+        const tree = treeOfText(store);
+        sink.putSmall(tree.id, tree.bytes);
+        this.storeTrees[d] = tree.id;
       }
       if (legacy) this.completeLegacyTree(d, Buffer.from(text, 'utf8'));
       node.refs = [];

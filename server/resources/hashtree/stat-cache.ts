@@ -114,8 +114,8 @@ export class StatCache {
    * lookup that needs it: ~30 ms per 100,000 entries).
    */
   enterDir(prefix: string): void {
-    if (this.dir !== null) while (this.next < this.count && this.entryIn(this.dir, this.paths.indexOf('\n', this.pos))) this.step();
-    this.dir = this.next < this.count && this.entryIn(prefix, this.paths.indexOf('\n', this.pos)) ? prefix : null;
+    for (let lf = this.lineEnd(); this.dir !== null && this.next < this.count && this.entryIn(this.dir, lf); lf = this.lineEnd()) this.step(lf);
+    this.dir = this.next < this.count && this.entryIn(prefix, this.lineEnd()) ? prefix : null;
     this.lastName = '';
   }
 
@@ -153,12 +153,12 @@ export class StatCache {
   private seek(prefix: string, name: string): number {
     const p = this.paths;
     while (this.next < this.count) {
-      const lf = p.indexOf('\n', this.pos);
+      const lf = this.lineEnd();
       if (!this.entryIn(prefix, lf)) return -1; // past the directory: `name` is new
       const c = compareCodePoints(p.slice(this.pos + prefix.length, lf), name);
       if (c > 0) return -1;
       const k = this.next;
-      this.step();
+      this.step(lf);
       if (c === 0) return k; // else a file deleted since
     }
     return -1;
@@ -169,8 +169,14 @@ export class StatCache {
     return this.paths.startsWith(prefix, this.pos) && this.paths.lastIndexOf('/', lf - 1) < this.pos + prefix.length;
   }
 
-  private step(): void {
-    this.pos = this.paths.indexOf('\n', this.pos) + 1;
+  /** Where the cursor's entry ends (its line feed). */
+  private lineEnd(): number {
+    return this.paths.indexOf('\n', this.pos);
+  }
+
+  /** Move the cursor past its entry, which ends at `lf`. */
+  private step(lf: number): void {
+    this.pos = lf + 1;
     this.next++;
   }
 
