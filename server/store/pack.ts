@@ -51,16 +51,20 @@ export function entryLength(idx: PackIndex, i: number): number {
   return idx.lengths.readUInt32BE(i * 4);
 }
 
-/** The first four bytes of each id of a pack, as numbers: a lookup compares numbers, not buffers. */
-const prefixesOf = new WeakMap<PackIndex, Uint32Array>();
+/**
+ * Per pack, the first four bytes of each id as numbers, built at its TABLE_AFTER-th lookup (the
+ * count until then): a restore's many lookups compare numbers, not buffers, and a process that
+ * looks up a few ids (a run-cache restore: ~1 ms of cold code for a dozen packs) does not build it.
+ */
+const prefixesOf = new WeakMap<PackIndex, Uint32Array | number>();
+const TABLE_AFTER = 16;
 
 /** The entry number of the id at `id[0..20)` in a pack (binary search of the sorted ids), or -1. */
 export function findEntry(idx: PackIndex, id: Buffer): number {
-  let prefixes = prefixesOf.get(idx);
-  if (prefixes === undefined) {
-    prefixes = new Uint32Array(idx.count);
-    for (let i = 0; i < idx.count; i++) prefixes[i] = idx.ids.readUInt32BE(i * ID_BYTES);
-    prefixesOf.set(idx, prefixes);
+  const prefixes = prefixesOf.get(idx) ?? 0;
+  if (typeof prefixes === 'number') {
+    prefixesOf.set(idx, prefixes + 1 < TABLE_AFTER ? prefixes + 1 : prefixTable(idx));
+    return searchIds(idx, id);
   }
   const key = id.readUInt32BE(0);
   let lo = 0;
@@ -72,6 +76,26 @@ export function findEntry(idx: PackIndex, id: Buffer): number {
   }
   for (let i = lo; i < idx.count && prefixes[i] === key; i++) {
     if (id.compare(idx.ids, i * ID_BYTES, (i + 1) * ID_BYTES, 0, ID_BYTES) === 0) return i;
+  }
+  return -1;
+}
+
+function prefixTable(idx: PackIndex): Uint32Array {
+  const prefixes = new Uint32Array(idx.count);
+  for (let i = 0; i < idx.count; i++) prefixes[i] = idx.ids.readUInt32BE(i * ID_BYTES);
+  return prefixes;
+}
+
+/** findEntry without the table: a binary search comparing whole ids. */
+function searchIds(idx: PackIndex, id: Buffer): number {
+  let lo = 0;
+  let hi = idx.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = id.compare(idx.ids, mid * ID_BYTES, (mid + 1) * ID_BYTES, 0, ID_BYTES);
+    if (c === 0) return mid;
+    if (c > 0) lo = mid + 1;
+    else hi = mid;
   }
   return -1;
 }

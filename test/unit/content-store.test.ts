@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyGc, planGc } from '../../server/store/gc.js';
-import { publishPack } from '../../server/store/pack.js';
+import { buildPackIndex, findEntry, parsePackIndex, publishPack } from '../../server/store/pack.js';
 import { ContentStore } from '../../server/store/store.js';
 
 const dirs: string[] = [];
@@ -84,6 +84,23 @@ describe('ContentStore.has', () => {
     store.known(); // hashing threads build it
     expect(ids.map((id) => store.has(id))).toEqual(before);
     expect(ContentStore.open(join(dir, 'store')).has(sha1(large))).toBe(true);
+  });
+});
+
+describe('findEntry', () => {
+  it('finds every id of a pack and no other, by its first lookups (no table) and by the later ones (the table), ids sharing their first four bytes included', () => {
+    const ids = Array.from({ length: 300 }, () => randomBytes(20));
+    for (let i = 0; i < 40; i++) ids.push(Buffer.concat([ids[i]!.subarray(0, 4), randomBytes(16)])); // same prefix, other id
+    const entries = ids.map((b, i) => ({ id: b.toString('hex'), offset: i * 10, length: 10 }));
+    const idx = parsePackIndex(buildPackIndex(entries, ids.length * 10).bytes, 'test', 'test.idx');
+    const absent = [...Array.from({ length: 50 }, () => randomBytes(20)), ...ids.slice(0, 50).map((b) => Buffer.concat([b.subarray(0, 4), randomBytes(16)]))];
+    for (let round = 0; round < 2; round++) {
+      for (const b of ids) {
+        const k = findEntry(idx, b);
+        expect(k >= 0 && idx.ids.subarray(k * 20, k * 20 + 20).equals(b)).toBe(true);
+      }
+      for (const b of absent) expect(findEntry(idx, b)).toBe(-1);
+    }
   });
 });
 
