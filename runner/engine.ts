@@ -152,13 +152,17 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     // started and its files written and synced under temp names; they are renamed into place once
     // the outputs are (the lineage lock held till then, so no other step's record comes between).
     // Started before the writes, it would delay them: it takes the main thread for a few ms. The
-    // snapshot that took the entry is looked up first (git, unless known for this HEAD). A restore
+    // snapshot that took the entry is looked up meanwhile (git, unless known for this HEAD). A restore
     // that fails drops the staged files: the step runs instead.
-    const finding = fromEntry(ws, hit);
     let writesStarted: (started: boolean) => void = () => {};
     const started = new Promise<boolean>((resolve) => (writesStarted = resolve));
     let outputsPlaced: (placed: boolean) => void = () => {};
     const placed = new Promise<boolean>((resolve) => (outputsPlaced = resolve));
+    const startMs = Date.now();
+    const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
+    // Called first: a large file's copy starts within it at once, and the lookups below overlap it.
+    const restoring = restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path), () => writesStarted(true));
+    const finding = fromEntry(ws, hit);
     const recording = Promise.all([finding, started]).then(([from, go]) => {
       if (!go) return null;
       const restored = { startTime: hit.entry.start_time, executionTimeSeconds: hit.entry.execution_time_seconds, runId: hit.entry.run_id, snapshot: from.snapshot };
@@ -171,10 +175,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       });
     });
     recording.catch(() => {}); // awaited below when the restore succeeds
-    const startMs = Date.now();
-    const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
     try {
-      restoredFiles.set(name, await restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path), () => writesStarted(true)));
+      restoredFiles.set(name, await restoring);
     } catch (e) {
       writesStarted(false);
       outputsPlaced(false);

@@ -17,6 +17,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
+import { cachedIdIfUnchanged } from '../resources/hashtree/stat-cache.js';
 import { type ContentStore } from './store.js';
 import type { Trash } from './trash.js';
 import { applyChanges, writeFiles, type ApplyOp, type Change, type StagedWrite } from './write-files.js';
@@ -200,6 +201,62 @@ export function saveCurrent(store: ContentStore, current: ScannedTree, rels: str
   return current.tree;
 }
 
+/** A large file of a restore's target, copied out of the store before the plan (startEarlyCopies). */
+interface EarlyCopy {
+  id: string;
+  /** Its temp name beside its place. */
+  path: string;
+  /** Whether the copy was made: on any failure (the folder is not there, the object went...) the restore writes the file as usual. */
+  made: Promise<boolean>;
+}
+
+/** startEarlyCopies' copies by path relative to the restored folder; whoever started them calls discard() once the restore is over. */
+export class EarlyCopies {
+  readonly byRel = new Map<string, EarlyCopy>();
+
+  /** Wait for the copies and remove what is left of them: those renamed into place are gone from their temp names, the others (unused, or a failed restore's) go now. */
+  async discard(): Promise<void> {
+    await Promise.all([...this.byRel.values()].map((c) => c.made));
+    for (const c of this.byRel.values()) rmSync(c.path, { force: true });
+  }
+}
+
+/** How many trees of a target startEarlyCopies reads, at most: the large files worth starting early are few, and a tree of many folders is the plan's work. */
+const EARLY_TREES = 16;
+
+/**
+ * Start copying the large files (loose objects) of the target tree `target` beside their place
+ * in `root`, before the scan and plan of a restore: the kernel copies them in libuv's threads
+ * while this thread scans and plans, which otherwise all come first (the run cache's restore of
+ * a large output, issue 12). A file the stat cache `cacheFile` shows unchanged with the target's
+ * content is not copied; applyRestore uses the copies its plan writes and removes the others.
+ */
+export function startEarlyCopies(store: ContentStore, root: string, target: string, cacheFile: string | null): EarlyCopies {
+  const copies = new EarlyCopies();
+  let trees = 0;
+  const visit = (tree: string, prefix: string) => {
+    if (++trees > EARLY_TREES || !store.has(tree)) return;
+    for (const e of readTree(store, tree)) {
+      const rel = prefix + e.name;
+      if (e.mode === MODE_DIR) visit(e.id, rel + '/');
+      else if (e.mode !== MODE_LINK && store.locate(e.id)?.pack === -1 && (cacheFile === null || cachedIdIfUnchanged(cacheFile, root, rel) !== e.id)) {
+        const path = join(root, prefix, `${RESTORE_TMP}-early-${copies.byRel.size}`);
+        const made = store.copyObjectTo(e.id, path, e.mode === MODE_EXEC ? 0o777 : 0o666, 'wx').then(
+          () => true,
+          () => (rmSync(path, { force: true }), false),
+        );
+        copies.byRel.set(rel, { id: e.id, path, made });
+      }
+    }
+  };
+  try {
+    visit(target, '');
+  } catch {
+    // a tree the store lacks or that is damaged: the plan finds and says it
+  }
+  return copies;
+}
+
 /**
  * Carry out a plan on `root` (all checks passed; every object is in the store). New contents are
  * written and checked first, each beside its final place under a temp name (RESTORE_TMP-N), so a
@@ -211,16 +268,19 @@ export function saveCurrent(store: ContentStore, current: ScannedTree, rels: str
  * full restore renames its top directories, not every file). The files are written by
  * write-files.ts (by the hashing threads for large restores). `onProgress(done, total)`.
  * `trash`: files replaced or removed are set aside there, so that freeing them is not on the way.
+ * `early`: startEarlyCopies' copies for this plan, used where it writes them (their starter discards the rest).
  */
-export async function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void, trash?: Trash): Promise<void> {
+export async function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void, trash?: Trash, early?: EarlyCopies): Promise<void> {
   store.commit(); // nothing left unpublished, so the locations taken below stay valid
-  for (const p of plan.leftovers) rmSync(p, { recursive: true, force: true });
+  const earlyPaths = new Set([...(early?.byRel.values() ?? [])].map((c) => c.path));
+  for (const p of plan.leftovers) if (!earlyPaths.has(p)) rmSync(p, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   // Per action: where it is staged, and whether it lies in a new directory (moved with it).
   const staged: string[] = [];
   const inNewDir = new Uint8Array(plan.actions.length);
   const newDirs = new Map<string, string>();
   const writes: StagedWrite[] = [];
+  const copied: Array<StagedWrite & { made: Promise<boolean> }> = []; // writes an early copy makes
   const tops: string[] = []; // what is staged beside its place: removed again on failure
   try {
     plan.actions.forEach((a, i) => {
@@ -228,6 +288,12 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
       const slash = a.rel.lastIndexOf('/');
       const parent = slash < 0 ? undefined : newDirs.get(a.rel.slice(0, slash));
       let path: string;
+      const copy = parent === undefined ? early?.byRel.get(a.rel) : undefined;
+      if (a.kind === 'write' && copy?.id === a.entry.id) {
+        staged[i] = copy.path;
+        copied.push({ path: copy.path, entry: a.entry, made: copy.made });
+        return;
+      }
       if (parent !== undefined) {
         path = `${parent}/${a.rel.slice(slash + 1)}`;
         inNewDir[i] = 1;
@@ -241,7 +307,8 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
         newDirs.set(a.rel, path);
       } else writes.push({ path, entry: a.entry });
     });
-    await writeFiles(store, writes, onProgress);
+    const [, made] = await Promise.all([writeFiles(store, writes, onProgress), Promise.all(copied.map((c) => c.made))]);
+    await writeFiles(store, copied.filter((_, k) => !made[k])); // an early copy that failed is made as any write
   } catch (e) {
     for (const p of tops) rmSync(p, { recursive: true, force: true });
     throw e;

@@ -172,6 +172,42 @@ describe('the run cache remembers every successful run', () => {
     }
   });
 
+  it('restores a folder of large files, copying them while it plans, and leaves no copy behind when the restore fails', async () => {
+    const dir = await stepWorkspace({});
+    writeFileSync(join(dir, 'models.mjs'), `import { mkdirSync, writeFileSync } from 'node:fs';
+const v = JSON.parse(process.env.DWS_PARAMS).v;
+const o = JSON.parse(process.env.DWS_OUTPUTS)['intermediate-data:/models'];
+mkdirSync(o + '/sub', { recursive: true });
+writeFileSync(o + '/a.bin', Buffer.alloc(3 << 20, v));
+writeFileSync(o + '/sub/b.bin', Buffer.alloc(3 << 20, 5));
+writeFileSync(o + '/note.txt', 'v' + v);
+`);
+    const models = (v: number) => dws(dir, ['--json', 'run', '--name', 'models', '--out', 'intermediate-data:/models', '--param', `v=${v}`, '--no-snapshot', '--', process.execPath, 'models.mjs']);
+    const status = (r: { stdout: string }) => (JSON.parse(r.stdout) as { steps: Array<{ status: string }> }).steps[0]!.status;
+    const out = join(dir, 'intermediate-data', 'models');
+    const listing = () => readdirSync(out, { recursive: true }).map(String).sort();
+    for (const v of [1, 2]) expect((await models(v)).code).toBe(0);
+    const back = await models(1);
+    expect(back.code, back.stderr).toBe(0);
+    expect(status(back)).toBe('restored');
+    expect(readFileSync(join(out, 'a.bin')).equals(Buffer.alloc(3 << 20, 1))).toBe(true);
+    expect(readFileSync(join(out, 'sub', 'b.bin')).equals(Buffer.alloc(3 << 20, 5))).toBe(true);
+    expect(readFileSync(join(out, 'note.txt'), 'utf8')).toBe('v1');
+    expect(listing()).toEqual(['a.bin', 'note.txt', 'sub', 'sub/b.bin']);
+
+    // v=2's a.bin corrupt in the store: its copy fails, the restore stops, sub/b.bin's copy is removed and the step runs.
+    const id = createHash('sha1').update(Buffer.alloc(3 << 20, 2)).digest('hex');
+    const object = join(dir, '.git', 'dws', 'store', 'objects', id.slice(0, 2), id.slice(2));
+    chmodSync(object, 0o644);
+    writeFileSync(object, Buffer.alloc(3 << 20, 9));
+    const failed = await models(2);
+    expect(failed.code, failed.stderr).toBe(0);
+    expect(failed.stderr).toMatch(/cannot restore it: CorruptObjectError/);
+    expect(status(failed)).toBe('succeeded');
+    expect(listing()).toEqual(['a.bin', 'note.txt', 'sub', 'sub/b.bin']);
+    expect(readFileSync(join(out, 'a.bin')).equals(Buffer.alloc(3 << 20, 2))).toBe(true);
+  });
+
   it('does not read an output file it is about to replace: one the stat cache does not vouch for is rewritten, even when equal', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });

@@ -32,7 +32,7 @@
  * at the next run. (A clock skew larger than the margin between this machine and a network file
  * server weakens the guard.)
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { STAT_FIELDS } from './hash-files.js';
@@ -236,6 +236,22 @@ export class StatCache {
     this.map = map;
     this.starts = starts;
   }
+}
+
+/**
+ * The content id the cache `file` (written for `root`) holds for the file at `rel`, when the file
+ * is as it was then (size, mtime, ctime and inode, the walk's test); null when it is not, or
+ * not cached. One path, without a walk: restoreOutputs asks it ahead of its scan.
+ */
+export function cachedIdIfUnchanged(file: string, root: string, rel: string): string | null {
+  const cache = StatCache.load(file, root);
+  const st = lstatSync(`${root}/${rel}`, { throwIfNoEntry: false });
+  if (cache === null || st === undefined || !st.isFile()) return null;
+  const slash = rel.lastIndexOf('/');
+  const k = cache.find(rel.slice(0, slash + 1), rel.slice(slash + 1));
+  if (k < 0) return null;
+  const c = cache.stats.subarray(k * STAT_FIELDS, (k + 1) * STAT_FIELDS);
+  return st.size === c[0] && st.mtimeMs === c[1] && st.ctimeMs === c[2] && st.ino === c[3] ? cache.hash(k) : null;
 }
 
 /** Write the cache atomically (temp file + rename): entry i is paths[i], hashes[i] (hex), stats[5i..5i+4]. */
