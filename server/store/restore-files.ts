@@ -14,7 +14,7 @@
  * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content
  * (with a trash, the run cache's, a file being replaced may be missing: a rerun writes it).
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { cachedIdIfUnchanged } from '../resources/hashtree/stat-cache.js';
@@ -234,8 +234,10 @@ const EARLY_TREES = 16;
 export function startEarlyCopies(store: ContentStore, root: string, target: string, cacheFile: string | null): EarlyCopies {
   const copies = new EarlyCopies();
   let trees = 0;
+  // Only into folders that are folders now: never through a symbolic link (nor into what the plan replaces).
+  const isDir = (prefix: string) => lstatSync(join(root, prefix.slice(0, -1)), { throwIfNoEntry: false })?.isDirectory() === true;
   const visit = (tree: string, prefix: string) => {
-    if (++trees > EARLY_TREES || !store.has(tree)) return;
+    if (++trees > EARLY_TREES || !store.has(tree) || !isDir(prefix)) return;
     for (const e of readTree(store, tree)) {
       const rel = prefix + e.name;
       if (e.mode === MODE_DIR) visit(e.id, rel + '/');

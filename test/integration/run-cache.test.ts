@@ -6,7 +6,7 @@
  * --force reruns. The step counts its executions in a file outside the workspace.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, dws, dwsOk, git, readJson, tempDir, TEST_ENV } from '../helpers.js';
@@ -195,11 +195,26 @@ writeFileSync(o + '/note.txt', 'v' + v);
     expect(readFileSync(join(out, 'note.txt'), 'utf8')).toBe('v1');
     expect(listing()).toEqual(['a.bin', 'note.txt', 'sub', 'sub/b.bin']);
 
-    // v=2's a.bin corrupt in the store: its copy fails, the restore stops, sub/b.bin's copy is removed and the step runs.
+    // sub/ replaced by a link to a folder elsewhere in the resource: the restore makes sub/ a folder again and writes nothing through the link.
+    const elsewhere = join(dir, 'intermediate-data', 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'keep.txt'), 'mine');
+    utimesSync(elsewhere, new Date(2020, 0, 1), new Date(2020, 0, 1));
+    rmSync(join(out, 'sub'), { recursive: true });
+    symlinkSync('../elsewhere', join(out, 'sub'));
+    const throughLink = await models(2);
+    expect(status(throughLink)).toBe('restored');
+    expect(lstatSync(join(out, 'sub')).isDirectory()).toBe(true);
+    expect(readFileSync(join(out, 'sub', 'b.bin')).equals(Buffer.alloc(3 << 20, 5))).toBe(true);
+    expect(readdirSync(elsewhere)).toEqual(['keep.txt']);
+    expect(statSync(elsewhere).mtime.getTime()).toBe(new Date(2020, 0, 1).getTime()); // nothing made and removed there either
+
+    // Back at v=1, v=2's a.bin corrupt in the store: its copy fails, the restore stops, sub/b.bin's copy is removed and the step runs.
     const id = createHash('sha1').update(Buffer.alloc(3 << 20, 2)).digest('hex');
     const object = join(dir, '.git', 'dws', 'store', 'objects', id.slice(0, 2), id.slice(2));
     chmodSync(object, 0o644);
     writeFileSync(object, Buffer.alloc(3 << 20, 9));
+    expect(status(await models(1))).toBe('restored');
     const failed = await models(2);
     expect(failed.code, failed.stderr).toBe(0);
     expect(failed.stderr).toMatch(/cannot restore it: CorruptObjectError/);
