@@ -248,13 +248,20 @@ export class ContentStore {
     chmodSync(dest, kept ?? mode & ~this.umask()); // the copy gives dest the object's read-only mode
   }
 
-  /** The process's umask, read once by creating a file (process.umask() sets it to read it: racy with threads). */
+  /**
+   * The process's umask, read once: from /proc/self/status on Linux (~20 µs), else by creating a
+   * file (~0.3 ms; process.umask() sets it to read it: racy with threads).
+   */
   private umask(): number {
     if (this.umaskBits === undefined) {
-      const probe = join(this.tmpDir, `umask-${process.pid}-${randomBytes(6).toString('hex')}`);
-      closeSync(openSync(probe, 'wx', 0o777));
-      this.umaskBits = ~statSync(probe).mode & 0o777;
-      rmSync(probe);
+      const line = /^Umask:\s*([0-7]+)$/m.exec(readIfExists('/proc/self/status') ?? '');
+      if (line !== null) this.umaskBits = parseInt(line[1]!, 8) & 0o777;
+      else {
+        const probe = join(this.tmpDir, `umask-${process.pid}-${randomBytes(6).toString('hex')}`);
+        closeSync(openSync(probe, 'wx', 0o777));
+        this.umaskBits = ~statSync(probe).mode & 0o777;
+        rmSync(probe);
+      }
     }
     return this.umaskBits;
   }
