@@ -210,7 +210,8 @@ function headCommitFromFiles(ws: Workspace): string | null {
  * Returns, by output path, the files written and their ids (hashtree's `written`: the run records
  * the outputs' hashes without reading them again; '' is a file output itself). `onWriting` is
  * called once everything is checked, as the writes start (a large object's copy runs in libuv's
- * threads, and the caller's work done then overlaps it).
+ * threads, and the caller's work done then overlaps it). The large files of folder outputs are
+ * copied beside their place from the start, before the checks; nothing replaces an output before them.
  */
 export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null, onWriting?: () => void): Promise<Map<string, Map<string, WrittenFile>>> {
   const store = workspaceStore(ws);
