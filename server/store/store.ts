@@ -238,14 +238,15 @@ export class ContentStore {
     // (auto_da_alloc): starting that writeback of the whole file stalls the next rmdir or fsync
     // here by ~25 ms, which `cp` into a new file does not pay either.
     let kept: number | null = null; // the mode of an existing file ('w'), which openSync would keep
-    try {
-      await copyFile(this.loosePath(id), dest, constants.COPYFILE_EXCL);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || flags === 'wx') throw e;
+    const copying = copyFile(this.loosePath(id), dest, constants.COPYFILE_EXCL).then(() => null, (e: NodeJS.ErrnoException) => e);
+    const wanted = mode & ~this.umask(); // read while the kernel copies (the first read costs ~0.3 ms)
+    const failed = await copying;
+    if (failed !== null) {
+      if (failed.code !== 'EEXIST' || flags === 'wx') throw failed;
       kept = statSync(dest).mode & 0o7777;
       await copyFile(this.loosePath(id), dest);
     }
-    chmodSync(dest, kept ?? mode & ~this.umask()); // the copy gives dest the object's read-only mode
+    chmodSync(dest, kept ?? wanted); // the copy gives dest the object's read-only mode
   }
 
   /**

@@ -6,7 +6,7 @@
  * in jobs of WRITE_JOB_FILES files (write-job.ts); smaller ones in this thread, where starting
  * threads would cost more than it saves. Objects are read in pack order either way.
  */
-import { symlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { chmod, lstat, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -87,6 +87,7 @@ const APPLY_IN_FLIGHT = 16;
  * written), directories side by side. Throws the first failure once no change is under way.
  */
 export async function applyChanges(changes: Change[]): Promise<void> {
+  if (changes.length === 1) return applyOne(changes[0]!, INLINE); // a run-cache restore's one rename: the thread hop costs more
   const byDir = new Map<string, Change[]>();
   for (const c of changes) {
     const dir = c.abs.slice(0, c.abs.lastIndexOf('/'));
@@ -99,7 +100,7 @@ export async function applyChanges(changes: Change[]): Promise<void> {
   let failure: unknown = null;
   const lane = async () => {
     while (failure === null && next < dirs.length) {
-      for (const c of dirs[next++]!) await applyOne(c);
+      for (const c of dirs[next++]!) await applyOne(c, THREADED);
     }
   };
   const lanes = Array.from({ length: Math.min(APPLY_IN_FLIGHT, dirs.length) }, () => lane().catch((e: unknown) => void (failure ??= e)));
@@ -107,7 +108,24 @@ export async function applyChanges(changes: Change[]): Promise<void> {
   if (failure !== null) throw failure;
 }
 
-async function applyOne({ op, abs, staged }: Change): Promise<void> {
+/** The file calls applyOne makes: in libuv's threads, or on this thread. */
+interface FileCalls {
+  unlink(p: string): Promise<void>;
+  rm(p: string, o: { recursive?: boolean; force?: boolean }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  lstat(p: string): Promise<{ mode: number; isDirectory(): boolean }>;
+  chmod(p: string, mode: number): Promise<void>;
+}
+const THREADED: FileCalls = { unlink, rm, rename, lstat, chmod };
+const INLINE: FileCalls = {
+  unlink: async (p) => unlinkSync(p),
+  rm: async (p, o) => rmSync(p, o),
+  rename: async (from, to) => renameSync(from, to),
+  lstat: async (p) => lstatSync(p),
+  chmod: async (p, mode) => chmodSync(p, mode),
+};
+
+async function applyOne({ op, abs, staged }: Change, { unlink, rm, rename, lstat, chmod }: FileCalls): Promise<void> {
   switch (op) {
     case 'remove':
       // unlink, not rm: rm asks lstat first
@@ -119,7 +137,7 @@ async function applyOne({ op, abs, staged }: Change): Promise<void> {
       await rm(abs, { recursive: true, force: true });
       break;
     case 'mkdir':
-      if (!(await isDir(abs))) await rm(abs, { force: true });
+      if (!(await isDir(abs, lstat))) await rm(abs, { force: true });
       await rename(staged, abs);
       break;
     case 'chmodExec':
@@ -133,7 +151,7 @@ async function applyOne({ op, abs, staged }: Change): Promise<void> {
       try {
         await rename(staged, abs);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EISDIR' || !(await isDir(abs))) throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EISDIR' || !(await isDir(abs, lstat))) throw e;
         await rm(abs, { recursive: true, force: true }); // a directory that became a file
         await rename(staged, abs);
       }
@@ -142,7 +160,7 @@ async function applyOne({ op, abs, staged }: Change): Promise<void> {
   }
 }
 
-async function isDir(p: string): Promise<boolean> {
+async function isDir(p: string, lstat: FileCalls['lstat']): Promise<boolean> {
   try {
     return (await lstat(p)).isDirectory();
   } catch {
