@@ -16,7 +16,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { z } from 'zod';
 import { computeHashTree, type WrittenFile } from '../resources/hashtree/index.js';
 import { atomicWriteFile, readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { localCacheDir, META_DIR, type Workspace } from '../workspace/workspace.js';
@@ -31,17 +30,41 @@ const ENTRY_DIR = 'run_cache';
 const HEX40 = /^[0-9a-f]{40}$/;
 
 /** One successful run of a step, as committed. Keys in snake case, as the other metadata files. */
-const Entry = z.object({
-  step: z.string().min(1),
-  fingerprint: z.string().regex(/^[0-9a-f]{64}$/),
-  run_id: z.string().regex(/^[0-9a-f]{12}$/),
+export interface RunCacheEntry {
+  step: string;
+  /** 64 hex digits. */
+  fingerprint: string;
+  /** 12 hex digits. */
+  run_id: string;
   /** The lineage start time of the run (`YYYY-MM-DDTHH:MM:SS.ffffff`). */
-  start_time: z.string(),
-  execution_time_seconds: z.number().nullable(),
+  start_time: string;
+  execution_time_seconds: number | null;
   /** Output ref → the store tree of what the step wrote there (`file`: the output is a file, kept as a one-entry tree). */
-  outputs: z.record(z.string(), z.object({ tree: z.string().regex(HEX40), file: z.boolean() })),
-});
-export type RunCacheEntry = z.infer<typeof Entry>;
+  outputs: Record<string, { tree: string; file: boolean }>;
+}
+
+/**
+ * `data` as an entry, or an Error naming the first field that is wrong. Checked by hand: zod's
+ * first parse of the same schema cost ~1 ms of cold code, the largest part of a run-cache
+ * restore's work before its copy starts (issue 12).
+ */
+function parseEntry(data: unknown): RunCacheEntry | Error {
+  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObject(data)) return new Error('(top): not an object');
+  const e = data;
+  const wrong = (field: string, what: string) => new Error(`${field}: not ${what}`);
+  if (typeof e.step !== 'string' || e.step === '') return wrong('step', 'a step name');
+  if (typeof e.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(e.fingerprint)) return wrong('fingerprint', '64 hex digits');
+  if (typeof e.run_id !== 'string' || !/^[0-9a-f]{12}$/.test(e.run_id)) return wrong('run_id', '12 hex digits');
+  if (typeof e.start_time !== 'string') return wrong('start_time', 'a string');
+  if (e.execution_time_seconds !== null && typeof e.execution_time_seconds !== 'number') return wrong('execution_time_seconds', 'a number or null');
+  if (!isObject(e.outputs)) return wrong('outputs', 'an object');
+  for (const [ref, o] of Object.entries(e.outputs)) {
+    if (!isObject(o) || typeof o.tree !== 'string' || !HEX40.test(o.tree) || typeof o.file !== 'boolean') return wrong(`outputs.${ref}`, '{"tree": <40 hex digits>, "file": <boolean>}');
+  }
+  const { step, fingerprint, run_id, start_time, execution_time_seconds, outputs } = e;
+  return { step, fingerprint, run_id, start_time, execution_time_seconds, outputs } as RunCacheEntry;
+}
 
 /** A declared output of a planned step: its ref (as written in the fingerprint) and local path. */
 export interface OutputPlace {
@@ -70,11 +93,10 @@ export function findEntries(ws: Workspace, fingerprint: string): Array<{ file: s
     if (!f.startsWith(`${fingerprint}-`) || !f.endsWith('.json')) continue;
     const file = join(dir, f);
     try {
-      // jitless: zod's compiled fast path costs ~1 ms to build, more than the one or two entries a run parses.
-      const r = Entry.safeParse(readJsonFile(file), { jitless: true });
-      if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; '));
-      if (r.data.fingerprint !== fingerprint) throw new Error(`its fingerprint ${r.data.fingerprint} is not the one in its name`);
-      out.push({ file, entry: r.data });
+      const entry = parseEntry(readJsonFile(file));
+      if (entry instanceof Error) throw entry;
+      if (entry.fingerprint !== fingerprint) throw new Error(`its fingerprint ${entry.fingerprint} is not the one in its name`);
+      out.push({ file, entry });
     } catch (e) {
       ws.ctx.log.warn(`Run cache entry ${file} is not usable (${(e as Error).message}); ignored. Delete it, or bring back the committed version with 'git checkout -- ${file}'.`);
     }
@@ -297,8 +319,8 @@ export function runCacheRoots(wsDir: string): string[] {
     } catch {
       continue; // the runner ignores such an entry too (findEntries says so)
     }
-    const r = Entry.safeParse(data);
-    if (r.success) for (const o of Object.values(r.data.outputs)) trees.push(o.tree);
+    const entry = parseEntry(data);
+    if (!(entry instanceof Error)) for (const o of Object.values(entry.outputs)) trees.push(o.tree);
   }
   return trees;
 }

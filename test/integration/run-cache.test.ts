@@ -134,6 +134,36 @@ describe('the run cache remembers every successful run', () => {
     expect(runs(counter)).toBe(2);
   }, 120_000);
 
+  it('ignores an entry edited into a wrong shape, naming its file and field, and runs the step; the intact entry is still restored', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    await runJson(dir, ['--param', 'scale=2']);
+    const [entryA] = entries(dir);
+    await runJson(dir, ['--param', 'scale=3']);
+    const kept = entries(dir);
+    const file = join(dir, '.dataworkspace', 'run_cache', entryA!);
+    const good = readFileSync(file, 'utf8');
+    const cases: Array<[(e: Record<string, unknown>) => void, string]> = [
+      [(e) => (e.run_id = 'not-hex'), 'run_id: not 12 hex digits'],
+      [(e) => ((e.outputs as Record<string, { tree: string }>)['intermediate-data:/scaled']!.tree = 'abc'), 'outputs.intermediate-data:/scaled: not {"tree": <40 hex digits>, "file": <boolean>}'],
+      [(e) => (e.execution_time_seconds = '1.5'), 'execution_time_seconds: not a number or null'],
+    ];
+    for (const [edit, why] of cases) {
+      const e = JSON.parse(good) as Record<string, unknown>;
+      edit(e);
+      writeFileSync(file, JSON.stringify(e));
+      const r = await runJson(dir, ['--param', 'scale=2']);
+      expect(r.result.steps[0]!.status).toBe('succeeded');
+      expect(r.stderr).toContain(`Run cache entry ${file} is not usable (${why}); ignored.`);
+      for (const f of entries(dir)) if (!kept.includes(f)) rmSync(join(dir, '.dataworkspace', 'run_cache', f)); // the run's own new entry
+      expect((await runJson(dir, ['--param', 'scale=3'])).result.steps[0]!.status).toBe('restored'); // from its intact entry
+    }
+    expect(runs(counter)).toBe(2 + cases.length);
+    writeFileSync(file, good);
+    expect((await runJson(dir, ['--param', 'scale=2'])).result.steps[0]!.status).toBe('restored');
+    expect(runs(counter)).toBe(2 + cases.length);
+  }, 120_000);
+
   it('restores a deleted output, and reruns with --force', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
