@@ -26,7 +26,7 @@ export function realOf(p: string): string | null {
   let cur = p;
   for (;;) {
     try {
-      return rest === '' ? realpathSync(cur) : join(realpathSync(cur), rest);
+      return rest === '' ? realpathSync.native(cur) : join(realpathSync.native(cur), rest);
     } catch {
       const up = dirname(cur);
       if (up === cur) return null;

@@ -208,16 +208,18 @@ interface EarlyCopy {
   path: string;
   /** Whether the copy was made: on any failure (the folder is not there, the object went...) the restore writes the file as usual. */
   made: Promise<boolean>;
+  /** Set once applyRestore renamed it into place. */
+  placed?: boolean;
 }
 
 /** startEarlyCopies' copies by path relative to the restored folder; whoever started them calls discard() once the restore is over. */
 export class EarlyCopies {
   readonly byRel = new Map<string, EarlyCopy>();
 
-  /** Wait for the copies and remove what is left of them: those renamed into place are gone from their temp names, the others (unused, or a failed restore's) go now. */
+  /** Wait for the copies and remove those not renamed into place (unused, or a failed restore's). */
   async discard(): Promise<void> {
     await Promise.all([...this.byRel.values()].map((c) => c.made));
-    for (const c of this.byRel.values()) rmSync(c.path, { force: true });
+    for (const c of this.byRel.values()) if (c.placed !== true) rmSync(c.path, { force: true });
   }
 }
 
@@ -237,13 +239,15 @@ export function startEarlyCopies(store: ContentStore, root: string, target: stri
   // Only into folders that are folders now: never through a symbolic link (nor into what the plan replaces).
   const isDir = (prefix: string) => lstatSync(join(root, prefix.slice(0, -1)), { throwIfNoEntry: false })?.isDirectory() === true;
   const visit = (tree: string, prefix: string) => {
-    if (++trees > EARLY_TREES || !store.has(tree) || !isDir(prefix)) return;
+    if (++trees > EARLY_TREES || !isDir(prefix)) return;
     for (const e of readTree(store, tree)) {
       const rel = prefix + e.name;
       if (e.mode === MODE_DIR) visit(e.id, rel + '/');
-      else if (e.mode !== MODE_LINK && store.locate(e.id)?.pack === -1 && (cacheFile === null || cachedIdIfUnchanged(cacheFile, root, rel) !== e.id)) {
+      if (e.mode === MODE_DIR || e.mode === MODE_LINK) continue;
+      const loc = store.locate(e.id);
+      if (loc?.pack === -1 && (cacheFile === null || cachedIdIfUnchanged(cacheFile, root, rel) !== e.id)) {
         const path = join(root, prefix, `${RESTORE_TMP}-early-${copies.byRel.size}`);
-        const made = store.copyObjectTo(e.id, path, e.mode === MODE_EXEC ? 0o777 : 0o666, 'wx').then(
+        const made = store.copyObjectTo(e.id, path, e.mode === MODE_EXEC ? 0o777 : 0o666, 'wx', loc).then(
           () => true,
           () => (rmSync(path, { force: true }), false),
         );
@@ -254,7 +258,7 @@ export function startEarlyCopies(store: ContentStore, root: string, target: stri
   try {
     visit(target, '');
   } catch {
-    // a tree the store lacks or that is damaged: the plan finds and says it
+    // a tree the store lacks (readTree throws) or that is damaged: the plan finds and says it
   }
   return copies;
 }
@@ -282,7 +286,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
   const inNewDir = new Uint8Array(plan.actions.length);
   const newDirs = new Map<string, string>();
   const writes: StagedWrite[] = [];
-  const copied: Array<StagedWrite & { made: Promise<boolean> }> = []; // writes an early copy makes
+  const copied: Array<{ copy: EarlyCopy; entry: StoreTreeEntry }> = []; // writes an early copy makes
   const tops: string[] = []; // what is staged beside its place: removed again on failure
   try {
     plan.actions.forEach((a, i) => {
@@ -293,7 +297,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
       const copy = parent === undefined ? early?.byRel.get(a.rel) : undefined;
       if (a.kind === 'write' && copy?.id === a.entry.id) {
         staged[i] = copy.path;
-        copied.push({ path: copy.path, entry: a.entry, made: copy.made });
+        copied.push({ copy, entry: a.entry });
         return;
       }
       if (parent !== undefined) {
@@ -309,8 +313,8 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
         newDirs.set(a.rel, path);
       } else writes.push({ path, entry: a.entry });
     });
-    const [, made] = await Promise.all([writeFiles(store, writes, onProgress), Promise.all(copied.map((c) => c.made))]);
-    await writeFiles(store, copied.filter((_, k) => !made[k])); // an early copy that failed is made as any write
+    const [, made] = await Promise.all([writeFiles(store, writes, onProgress), Promise.all(copied.map((c) => c.copy.made))]);
+    await writeFiles(store, copied.filter((_, k) => !made[k]).map((c) => ({ path: c.copy.path, entry: c.entry }))); // an early copy that failed is made as any write
   } catch (e) {
     for (const p of tops) rmSync(p, { recursive: true, force: true });
     throw e;
@@ -329,6 +333,7 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
     changes.push({ op: opOf(a), abs, staged: staged[i] ?? '' });
   });
   await applyChanges(changes);
+  for (const c of copied) c.copy.placed = true;
   onProgress?.(writes.length, writes.length);
 }
 
