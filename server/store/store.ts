@@ -15,15 +15,15 @@
  * through their index), and every read checks the bytes against the id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { copyFile, open } from 'node:fs/promises';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
 import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
 import { faultPoint } from '../workspace/fault.js';
-import { atomicWriteFile } from '../workspace/files.js';
+import { CorruptObjectError, LargeObjects } from './large-objects.js';
 
 /** Files this long or longer become objects of their own; shorter ones go into packs. */
 export const LARGE_OBJECT_BYTES = 1 << 20;
@@ -52,21 +52,15 @@ export interface StoreSession {
   known: SharedArrayBuffer;
 }
 
-export class CorruptObjectError extends Error {
-  constructor(
-    readonly id: string,
-    readonly where: string,
-  ) {
-    super(`Object ${id} in the content store is corrupt (${where}: its bytes do not hash to its id). Run 'dws fsck' to check the whole store; a copy on the store remote can replace it.`);
-    this.name = 'CorruptObjectError';
-  }
-}
+export { CorruptObjectError };
 
 export class ContentStore {
   readonly packDir: string;
   readonly objectDir: string;
   readonly tmpDir: string;
   readonly verifiedDir: string;
+  /** The objects kept as files of their own. */
+  readonly large: LargeObjects;
   private packs: PackIndex[] = [];
   private loose = new Set<string>();
   /** Objects stored by this process since the indexes were read. */
@@ -83,13 +77,13 @@ export class ContentStore {
   private sessionIds: string[] = [];
   /** Recently read bytes of each pack (by its number in `packs`): see readPacked. */
   private windows = new Map<number, { offset: number; bytes: Buffer }>();
-  private umaskBits: number | undefined;
 
   private constructor(readonly dir: string) {
     this.packDir = join(dir, 'packs');
     this.objectDir = join(dir, 'objects');
     this.tmpDir = join(dir, 'tmp');
-    this.verifiedDir = join(dir, 'verified-large');
+    this.large = new LargeObjects(dir);
+    this.verifiedDir = this.large.verifiedDir;
   }
 
   /** Open (creating it if needed) the store at `dir`; throws an Error naming the directory if it cannot be used. */
@@ -189,7 +183,7 @@ export class ContentStore {
   }
 
   loosePath(id: string): string {
-    return join(this.objectDir, id.slice(0, 2), id.slice(2));
+    return this.large.path(id);
   }
 
   /** The bytes of an object (for trees and link targets; files go through copyObjectTo). Checked against the id. */
@@ -211,12 +205,10 @@ export class ContentStore {
   }
 
   /**
-   * Make the file `dest` (opened with `flags` and `mode`, as openSync does) hold an object. A
-   * large object is checked once (verifyLarge) and copied by the kernel (copyFile: copy_file_range,
-   * a reflink where the filesystem has them) in libuv's threads, so that this thread can go on
-   * meanwhile, not read into this process; a packed one is read, checked and written here. Throws
-   * CorruptObjectError before `dest` is touched; `beforeOpen` runs once the object is checked,
-   * before `dest` is opened.
+   * Make the file `dest` (opened with `flags` and `mode`, as openSync does) hold an object: a
+   * large one as LargeObjects.copyTo does (checked once, copied by the kernel in libuv's threads),
+   * a packed one read, checked and written here. Throws CorruptObjectError before `dest` is
+   * touched; `beforeOpen` runs once the object is checked, before `dest` is opened.
    */
   async copyObjectTo(id: string, dest: string, mode = 0o666, flags: 'w' | 'wx' = 'w', loc = this.locate(id), beforeOpen?: () => void): Promise<void> {
     if (loc === undefined) throw new Error(`Object ${id} is not in the content store at ${this.dir}`);
@@ -231,67 +223,12 @@ export class ContentStore {
       }
       return;
     }
-    this.verifyLarge(id);
-    beforeOpen?.();
-    // A new file is created by the copy itself (O_EXCL). A copy onto an existing path truncates
-    // it, and on ext4 a file truncated to 0 is written back as soon as it is closed
-    // (auto_da_alloc): starting that writeback of the whole file stalls the next rmdir or fsync
-    // here by ~25 ms, which `cp` into a new file does not pay either.
-    let kept: number | null = null; // the mode of an existing file ('w'), which openSync would keep
-    const copying = copyFile(this.loosePath(id), dest, constants.COPYFILE_EXCL).then(() => null, (e: NodeJS.ErrnoException) => e);
-    const wanted = mode & ~this.umask(); // read while the kernel copies (the first read costs ~0.3 ms)
-    const failed = await copying;
-    if (failed !== null) {
-      if (failed.code !== 'EEXIST' || flags === 'wx') throw failed;
-      kept = statSync(dest).mode & 0o7777;
-      await copyFile(this.loosePath(id), dest);
-    }
-    chmodSync(dest, kept ?? wanted); // the copy gives dest the object's read-only mode
+    return this.large.copyTo(id, dest, mode, flags, beforeOpen);
   }
 
-  /**
-   * The process's umask, read once: from /proc/self/status on Linux (~20 µs), else by creating a
-   * file (~0.3 ms; process.umask() sets it to read it: racy with threads).
-   */
-  private umask(): number {
-    if (this.umaskBits === undefined) {
-      const line = /^Umask:\s*([0-7]+)$/m.exec(readIfExists('/proc/self/status') ?? '');
-      if (line !== null) this.umaskBits = parseInt(line[1]!, 8) & 0o777;
-      else {
-        const probe = join(this.tmpDir, `umask-${process.pid}-${randomBytes(6).toString('hex')}`);
-        closeSync(openSync(probe, 'wx', 0o777));
-        this.umaskBits = ~statSync(probe).mode & 0o777;
-        rmSync(probe);
-      }
-    }
-    return this.umaskBits;
-  }
-
-  /**
-   * Check a large object's bytes against its id once: <store>/verified-large/<id> records the
-   * object file's inode, size and mtime when its bytes hashed to its id, so it is not read again
-   * until the file changes (replaced by a fetch or a repair). Throws CorruptObjectError.
-   */
+  /** Check a large object's bytes against its id once (LargeObjects.verify). Throws CorruptObjectError. */
   verifyLarge(id: string): void {
-    const record = join(this.verifiedDir, id);
-    const stamp = this.largeStamp(id);
-    if (readIfExists(record) === stamp) return;
-    const h = createHash('sha1');
-    const buf = Buffer.allocUnsafe(CHUNK);
-    const fd = openSync(this.loosePath(id), 'r');
-    try {
-      for (let n = readSync(fd, buf, 0, CHUNK, null); n > 0; n = readSync(fd, buf, 0, CHUNK, null)) h.update(buf.subarray(0, n));
-    } finally {
-      closeSync(fd);
-    }
-    if (h.digest('hex') !== id) throw new CorruptObjectError(id, this.loosePath(id));
-    atomicWriteFile(record, stamp);
-  }
-
-  /** What identifies the current file of a large object: a replaced or rewritten file differs. */
-  private largeStamp(id: string): string {
-    const st = statSync(this.loosePath(id), { bigint: true });
-    return `${st.ino} ${st.size} ${st.mtimeNs}\n`;
+    this.large.verify(id);
   }
 
   /** Store a small object (tree, link target, a file read by this thread) unless present. */
@@ -510,14 +447,6 @@ class SmallObjectWriter {
     this.flush();
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-  }
-}
-
-function readIfExists(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
   }
 }
 
