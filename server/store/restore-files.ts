@@ -18,6 +18,7 @@ import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
 import { cachedIdIfUnchanged } from '../resources/hashtree/stat-cache.js';
+import type { LargeObjects } from './large-objects.js';
 import { type ContentStore } from './store.js';
 import type { Trash } from './trash.js';
 import { applyChanges, writeFiles, type ApplyOp, type Change, type StagedWrite } from './write-files.js';
@@ -223,42 +224,44 @@ export class EarlyCopies {
   }
 }
 
-/** How many trees of a target startEarlyCopies reads, at most: the large files worth starting early are few, and a tree of many folders is the plan's work. */
-const EARLY_TREES = 16;
+/** A large file of a target tree: its path in the tree (`/`-separated), its object, whether it is executable. */
+export interface LargeFile {
+  path: string;
+  id: string;
+  exec: boolean;
+}
 
 /**
- * Start copying the large files (loose objects) of the target tree `target` beside their place
- * in `root`, before the scan and plan of a restore: the kernel copies them in libuv's threads
- * while this thread scans and plans, which otherwise all come first (the run cache's restore of
- * a large output, issue 12). A file the stat cache `cacheFile` shows unchanged with the target's
- * content is not copied; applyRestore uses the copies its plan writes and removes the others.
+ * Start copying the large files `files` of a restore's target (listed ahead, so that neither the
+ * store's indexes nor its trees are read first) beside their place in `root`, before the scan
+ * and plan: the kernel copies them in libuv's threads while this thread opens the store, scans
+ * and plans, which otherwise all come first (the run cache's restore of a large output, issue
+ * 12). A file the stat cache `cacheFile` shows unchanged with that content is not copied, nor
+ * one whose folder is not a folder now (never through a symbolic link); applyRestore uses the
+ * copies its plan writes, and discard() removes the others.
  */
-export function startEarlyCopies(store: ContentStore, root: string, target: string, cacheFile: string | null): EarlyCopies {
+export function startEarlyCopies(large: LargeObjects, root: string, files: readonly LargeFile[], cacheFile: string | null): EarlyCopies {
   const copies = new EarlyCopies();
-  let trees = 0;
-  // Only into folders that are folders now: never through a symbolic link (nor into what the plan replaces).
-  const isDir = (prefix: string) => lstatSync(join(root, prefix.slice(0, -1)), { throwIfNoEntry: false })?.isDirectory() === true;
-  const visit = (tree: string, prefix: string) => {
-    if (++trees > EARLY_TREES || !isDir(prefix)) return;
-    for (const e of readTree(store, tree)) {
-      const rel = prefix + e.name;
-      if (e.mode === MODE_DIR) visit(e.id, rel + '/');
-      if (e.mode === MODE_DIR || e.mode === MODE_LINK) continue;
-      const loc = store.locate(e.id);
-      if (loc?.pack === -1 && (cacheFile === null || cachedIdIfUnchanged(cacheFile, root, rel) !== e.id)) {
-        const path = join(root, prefix, `${RESTORE_TMP}-early-${copies.byRel.size}`);
-        const made = store.copyObjectTo(e.id, path, e.mode === MODE_EXEC ? 0o777 : 0o666, 'wx', loc).then(
-          () => true,
-          () => (rmSync(path, { force: true }), false),
-        );
-        copies.byRel.set(rel, { id: e.id, path, made });
-      }
+  const dirs = new Map<string, boolean>();
+  const isDir = (rel: string): boolean => {
+    let known = dirs.get(rel);
+    if (known === undefined) {
+      const up = rel.lastIndexOf('/');
+      known = (rel === '' || isDir(up < 0 ? '' : rel.slice(0, up))) && lstatSync(join(root, rel), { throwIfNoEntry: false })?.isDirectory() === true;
+      dirs.set(rel, known);
     }
+    return known;
   };
-  try {
-    visit(target, '');
-  } catch {
-    // a tree the store lacks (readTree throws) or that is damaged: the plan finds and says it
+  for (const f of files) {
+    const slash = f.path.lastIndexOf('/');
+    const dir = slash < 0 ? '' : f.path.slice(0, slash);
+    if (!isDir(dir) || (cacheFile !== null && cachedIdIfUnchanged(cacheFile, root, f.path) === f.id)) continue;
+    const path = join(root, dir, `${RESTORE_TMP}-early-${copies.byRel.size}`);
+    const made = large.copyTo(f.id, path, f.exec ? 0o777 : 0o666, 'wx').then(
+      () => true,
+      () => (rmSync(path, { force: true }), false),
+    );
+    copies.byRel.set(f.path, { id: f.id, path, made });
   }
   return copies;
 }

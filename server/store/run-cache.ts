@@ -20,7 +20,8 @@ import { computeHashTree, type WrittenFile } from '../resources/hashtree/index.j
 import { atomicWriteFile, readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { localCacheDir, META_DIR, type Workspace } from '../workspace/workspace.js';
 import { fetchOrFail } from './remote.js';
-import { applyRestore, planWithTrees, scanTree, startEarlyCopies, type EarlyCopies, type RestorePlan } from './restore-files.js';
+import { LargeObjects } from './large-objects.js';
+import { applyRestore, planWithTrees, scanTree, startEarlyCopies, type EarlyCopies, type LargeFile, type RestorePlan } from './restore-files.js';
 import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
@@ -39,8 +40,12 @@ export interface RunCacheEntry {
   /** The lineage start time of the run (`YYYY-MM-DDTHH:MM:SS.ffffff`). */
   start_time: string;
   execution_time_seconds: number | null;
-  /** Output ref → the store tree of what the step wrote there (`file`: the output is a file, kept as a one-entry tree). */
-  outputs: Record<string, { tree: string; file: boolean }>;
+  /**
+   * Output ref → the store tree of what the step wrote there (`file`: the output is a file, kept
+   * as a one-entry tree), and for a folder its large files (a restore copies them before it reads
+   * the store: startEarlyCopies; absent in entries written before, and where there are none).
+   */
+  outputs: Record<string, { tree: string; file: boolean; large?: LargeFile[] }>;
 }
 
 /**
@@ -61,9 +66,36 @@ function parseEntry(data: unknown): RunCacheEntry | Error {
   if (!isObject(e.outputs)) return wrong('outputs', 'an object');
   for (const [ref, o] of Object.entries(e.outputs)) {
     if (!isObject(o) || typeof o.tree !== 'string' || !HEX40.test(o.tree) || typeof o.file !== 'boolean') return wrong(`outputs.${ref}`, '{"tree": <40 hex digits>, "file": <boolean>}');
+    const bad = o.large === undefined ? -1 : Array.isArray(o.large) ? o.large.findIndex((f) => !isLargeFile(f)) : 0;
+    if (bad >= 0) return wrong(`outputs.${ref}.large${Array.isArray(o.large) ? `.${bad}` : ''}`, '{"path": <a relative path>, "id": <40 hex digits>, "exec": <boolean>}');
   }
   const { step, fingerprint, run_id, start_time, execution_time_seconds, outputs } = e;
   return { step, fingerprint, run_id, start_time, execution_time_seconds, outputs } as RunCacheEntry;
+}
+
+/** A listed large file: its path a relative one whose every part names a file (a hostile entry must not lead a copy elsewhere). */
+function isLargeFile(f: unknown): f is LargeFile {
+  if (typeof f !== 'object' || f === null) return false;
+  const { path, id, exec } = f as Record<string, unknown>;
+  return typeof path === 'string' && path.split('/').every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\0')) && typeof id === 'string' && HEX40.test(id) && typeof exec === 'boolean';
+}
+
+/** How many trees of an output largeFiles reads, at most: the large files worth copying early are few, and a tree of many folders is the plan's work. */
+const LARGE_LISTING_TREES = 16;
+
+/** The large files (objects of their own) of the store tree `tree`, as far as LARGE_LISTING_TREES trees go. */
+function largeFiles(store: ContentStore, tree: string): LargeFile[] {
+  const found: LargeFile[] = [];
+  let trees = 0;
+  const visit = (id: string, prefix: string) => {
+    if (++trees > LARGE_LISTING_TREES) return;
+    for (const e of readTree(store, id)) {
+      if (e.mode === MODE_DIR) visit(e.id, `${prefix}${e.name}/`);
+      else if (e.mode !== MODE_LINK && store.locate(e.id)?.pack === -1) found.push({ path: prefix + e.name, id: e.id, exec: e.mode === MODE_EXEC });
+    }
+  };
+  visit(tree, '');
+  return found;
 }
 
 /** A declared output of a planned step: its ref (as written in the fingerprint) and local path. */
@@ -116,6 +148,12 @@ export async function captureOutputs(ws: Workspace, steps: Map<string, OutputPla
     try {
       for (const [step, outputs] of steps) byStep.set(step, await capture(store, outputs));
       store.commit();
+      for (const outputs of byStep.values()) {
+        for (const o of Object.values(outputs)) {
+          const large = o.file ? [] : largeFiles(store, o.tree);
+          if (large.length > 0) o.large = large;
+        }
+      }
     } catch (e) {
       store.abort();
       throw e;
@@ -236,11 +274,13 @@ function headCommitFromFiles(ws: Workspace): string | null {
  * copied beside their place from the start, before the checks; nothing replaces an output before them.
  */
 export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, outputs: OutputPlace[], statCacheFile: (path: string) => string | null, onWriting?: () => void): Promise<Map<string, Map<string, WrittenFile>>> {
+  // The large files the entry lists start copying now, before the store is opened (its indexes
+  // read), locked, the outputs scanned and the plan made, which took ~7 ms here before a 100 MB
+  // copy of ~27 ms could start (startEarlyCopies; a copy that fails here, of an object gc took
+  // meanwhile or one to fetch, is made again as any write under the lock).
+  const large = new LargeObjects(storeDirOf(ws));
+  const early = new Map(outputs.map((o) => [o.path, startEarlyCopies(large, o.path, entry.outputs[o.ref]!.large ?? [], statCacheFile(o.path))]));
   const store = workspaceStore(ws);
-  // The large files of folder outputs start copying now, before the lock, scan and plan, which took
-  // ~5 ms here before a 100 MB copy of ~27 ms could start (startEarlyCopies; a copy that fails
-  // here, an object gc took meanwhile, is made again as any write under the lock).
-  const early = new Map(outputs.filter((o) => !entry.outputs[o.ref]!.file).map((o) => [o.path, startEarlyCopies(store, o.path, entry.outputs[o.ref]!.tree, statCacheFile(o.path))]));
   try {
     return await withStoreLock(ws, 'dws run', () => restoreLocked(ws, store, entry, outputs, statCacheFile, early, onWriting));
   } finally {

@@ -147,6 +147,8 @@ describe('the run cache remembers every successful run', () => {
       [(e) => (e.run_id = 'not-hex'), 'run_id: not 12 hex digits'],
       [(e) => ((e.outputs as Record<string, { tree: string }>)['intermediate-data:/scaled']!.tree = 'abc'), 'outputs.intermediate-data:/scaled: not {"tree": <40 hex digits>, "file": <boolean>}'],
       [(e) => (e.execution_time_seconds = '1.5'), 'execution_time_seconds: not a number or null'],
+      // a listed large file that would lead the restore's early copy out of the output
+      [(e) => ((e.outputs as Record<string, { large?: unknown }>)['intermediate-data:/scaled']!.large = [{ path: '../../elsewhere/x', id: 'c'.repeat(40), exec: false }]), 'outputs.intermediate-data:/scaled.large.0: not {"path": <a relative path>, "id": <40 hex digits>, "exec": <boolean>}'],
     ];
     for (const [edit, why] of cases) {
       const e = JSON.parse(good) as Record<string, unknown>;
@@ -212,11 +214,18 @@ writeFileSync(o + '/a.bin', Buffer.alloc(3 << 20, v));
 writeFileSync(o + '/sub/b.bin', Buffer.alloc(3 << 20, 5));
 writeFileSync(o + '/note.txt', 'v' + v);
 `);
-    const models = (v: number) => dws(dir, ['--json', 'run', '--name', 'models', '--out', 'intermediate-data:/models', '--param', `v=${v}`, '--no-snapshot', '--', process.execPath, 'models.mjs']);
+    const models = (v: number, env = TEST_ENV) => dws(dir, ['--json', 'run', '--name', 'models', '--out', 'intermediate-data:/models', '--param', `v=${v}`, '--no-snapshot', '--', process.execPath, 'models.mjs'], { env });
     const status = (r: { stdout: string }) => (JSON.parse(r.stdout) as { steps: Array<{ status: string }> }).steps[0]!.status;
     const out = join(dir, 'intermediate-data', 'models');
     const listing = () => readdirSync(out, { recursive: true }).map(String).sort();
     for (const v of [1, 2]) expect((await models(v)).code).toBe(0);
+    // Each entry lists the folder's large files: what a restore copies before it reads the store.
+    const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+    const listed = entries(dir).map((f) => (readJson(join(dir, '.dataworkspace', 'run_cache', f)) as { outputs: Record<string, { large?: unknown }> }).outputs['intermediate-data:/models']!.large);
+    expect(listed).toContainEqual([
+      { path: 'a.bin', id: sha1(Buffer.alloc(3 << 20, 1)), exec: false },
+      { path: 'sub/b.bin', id: sha1(Buffer.alloc(3 << 20, 5)), exec: false },
+    ]);
     const back = await models(1);
     expect(back.code, back.stderr).toBe(0);
     expect(status(back)).toBe('restored');
@@ -224,6 +233,15 @@ writeFileSync(o + '/note.txt', 'v' + v);
     expect(readFileSync(join(out, 'sub', 'b.bin')).equals(Buffer.alloc(3 << 20, 5))).toBe(true);
     expect(readFileSync(join(out, 'note.txt'), 'utf8')).toBe('v1');
     expect(listing()).toEqual(['a.bin', 'note.txt', 'sub', 'sub/b.bin']);
+
+    // Killed once the new files are written, before any is renamed into place: the large ones were
+    // copied early (their temp names say so); the next run removes those and restores.
+    const killed = await models(2, { ...TEST_ENV, DWS_FAULT: 'restore.files-after-temp-writes' });
+    expect(killed.code).not.toBe(0);
+    expect(listing().filter((p) => p.includes('.dws-restore.tmp'))).toEqual(['.dws-restore.tmp-1', '.dws-restore.tmp-early-0', 'sub/.dws-restore.tmp-early-1']); // note.txt's is an ordinary one
+    expect(status(await models(2))).toBe('restored');
+    expect(listing()).toEqual(['a.bin', 'note.txt', 'sub', 'sub/b.bin']);
+    expect(status(await models(1))).toBe('restored');
 
     // sub/ replaced by a link to a folder elsewhere in the resource: the restore makes sub/ a folder again and writes nothing through the link.
     const elsewhere = join(dir, 'intermediate-data', 'elsewhere');
