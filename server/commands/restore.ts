@@ -117,7 +117,18 @@ async function restoreResources(
     if (!(await ctx.prompter.confirm(`${plan}Should I perform this restore?`, true))) throw new UserAbortError();
   }
 
-  const filesChanged = await restoreFiles();
+  // When only content-store resources are restored, the owned paths of the workspace repository
+  // are not changed by what follows (their files are outside them, the current lineage is
+  // git-ignored): git stages them while the files are written, and only a commit is left at the end.
+  const staging = resources.every((r) => r.storeFiles) ? ws.stageOwned() : null;
+  let filesChanged: string[];
+  try {
+    filesChanged = await restoreFiles();
+  } catch (e) {
+    await staging?.catch(() => {}); // no git left running; the restore's own error is the one to tell
+    throw e;
+  }
+  const staged = await staging;
   faultPoint('restore.after-files');
   for (const r of resources) {
     if (r.storeFiles) {
@@ -127,7 +138,9 @@ async function restoreResources(
   faultPoint('restore.after-resources');
   restoreLineage(ws, md.hash, toRestore);
   faultPoint('restore.after-lineage');
-  await ws.commit(`Restore to ${md.hash}`);
+  const message = `Restore to ${md.hash}`;
+  if (staged === null) await ws.commit(message);
+  else if (staged) await ws.git.commit(message);
   return result;
 }
 

@@ -35,6 +35,8 @@ const CHUNK = 1 << 20;
 const WINDOW = 64 << 10;
 /** Pack windows kept at once: a snapshot's packs are one per hashing thread. */
 const MAX_WINDOWS = 8;
+/** Packs locate() searches first: those of the last objects found (see there). */
+const RECENT_PACKS = 4;
 
 /** Where an object is: in a pack (index into `packs`) at an offset, or a file of its own (pack -1). */
 export interface ObjectLocation {
@@ -62,6 +64,8 @@ export class ContentStore {
   /** The objects kept as files of their own. */
   readonly large: LargeObjects;
   private packs: PackIndex[] = [];
+  /** Packs where locate() found objects lately, latest first (searched first). */
+  private recentPacks: number[] = [];
   private loose = new Set<string>();
   /** Objects stored by this process since the indexes were read. */
   private added = new Map<string, ObjectLocation>();
@@ -101,6 +105,7 @@ export class ContentStore {
       .filter((f) => f.endsWith('.idx'))
       .sort()
       .map((f) => readPackIndex(this.packDir, f.slice(0, -4)));
+    this.recentPacks = [];
     this.loose = new Set();
     for (const d of readdirSync(this.objectDir)) {
       if (!/^[0-9a-f]{2}$/.test(d)) continue;
@@ -166,20 +171,41 @@ export class ContentStore {
   }
 
   /**
-   * Where an object is: stored by this process, else in the first pack that has it (a binary
-   * search of each index: no table of every id as a string), else a file of its own.
+   * Where an object is: stored by this process, else in a pack that has it (a binary search of
+   * each index: no table of every id as a string), else a file of its own. The packs where the
+   * last lookups found their objects are searched first: a snapshot's objects are in one or two
+   * packs, and with hundreds of packs a restore's lookups (its target's objects and the current
+   * files' alternating) took ~70 ms when every search started at the first pack.
    */
   locate(id: string): ObjectLocation | undefined {
     const added = this.added.get(id);
     if (added !== undefined) return added;
     const probe = this.probe;
     probe.write(id, 'hex');
+    const recent = this.recentPacks;
+    for (let r = 0; r < recent.length; r++) {
+      const i = findEntry(this.packs[recent[r]!]!, probe);
+      if (i >= 0) return this.foundIn(recent[r]!, i);
+    }
     for (let pi = 0; pi < this.packs.length; pi++) {
-      const p = this.packs[pi]!;
-      const i = findEntry(p, probe);
-      if (i >= 0) return { pack: pi, offset: entryOffset(p, i), length: entryLength(p, i) };
+      if (recent.includes(pi)) continue;
+      const i = findEntry(this.packs[pi]!, probe);
+      if (i >= 0) return this.foundIn(pi, i);
     }
     return this.loose.has(id) ? { pack: -1, offset: 0, length: -1 } : undefined;
+  }
+
+  /** Entry `i` of pack `pi` as a location; the pack goes to the front of the recent ones. */
+  private foundIn(pi: number, i: number): ObjectLocation {
+    const recent = this.recentPacks;
+    const at = recent.indexOf(pi);
+    if (at !== 0) {
+      if (at > 0) recent.splice(at, 1);
+      else if (recent.length === RECENT_PACKS) recent.pop();
+      recent.unshift(pi);
+    }
+    const p = this.packs[pi]!;
+    return { pack: pi, offset: entryOffset(p, i), length: entryLength(p, i) };
   }
 
   loosePath(id: string): string {

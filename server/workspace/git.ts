@@ -127,15 +127,31 @@ export class Git {
    * refuse the whole command for it). Returns false when there was nothing to commit.
    */
   async commitAll(message: string, pathspecs: string | string[], options: { only?: boolean; changed?: boolean } = {}): Promise<boolean> {
-    const specs = await this.presentPaths(typeof pathspecs === 'string' ? [pathspecs] : pathspecs);
+    const specs = await this.stageAll(typeof pathspecs === 'string' ? [pathspecs] : pathspecs);
     if (specs.length === 0) return false;
-    await this.run(['add', '--all', '--', ...specs], { bulk: true });
     // `changed`: the caller has just written files there, so skip asking git.
-    if (!options.changed && (await this.run(['diff', '--cached', '--name-only', '-z', '--', ...specs])) === '') return false;
-    const args = ['commit', '--quiet', '--no-verify', '-m', message];
-    if (options.only) args.push('--only', '--', ...specs);
-    await this.run(args, { bulk: true });
+    if (!options.changed && !(await this.hasStaged(specs))) return false;
+    await this.commit(message, options.only ? specs : []);
     return true;
+  }
+
+  /** Stage every change below `pathspecs` (commitAll's first step); returns the pathspecs staged (those present). */
+  async stageAll(pathspecs: string[]): Promise<string[]> {
+    const specs = await this.presentPaths(pathspecs);
+    if (specs.length > 0) await this.run(['add', '--all', '--', ...specs], { bulk: true });
+    return specs;
+  }
+
+  /** Whether the index differs from HEAD below `pathspecs`. */
+  async hasStaged(pathspecs: string[]): Promise<boolean> {
+    return (await this.run(['diff', '--cached', '--name-only', '-z', '--', ...pathspecs])) !== '';
+  }
+
+  /** Commit what is staged (with `only`: only those paths, as `git commit --only`). */
+  async commit(message: string, only: string[] = []): Promise<void> {
+    const args = ['commit', '--quiet', '--no-verify', '-m', message];
+    if (only.length > 0) args.push('--only', '--', ...only);
+    await this.run(args, { bulk: true });
   }
 
   /** The paths (relative to the repository root) that are on disk or in the index. */
@@ -151,7 +167,7 @@ export class Git {
   /** Commit whatever is staged, if anything. */
   async commitStaged(message: string): Promise<boolean> {
     if ((await this.run(['diff', '--cached', '--name-only', '-z'])) === '') return false;
-    await this.run(['commit', '--quiet', '--no-verify', '-m', message], { bulk: true });
+    await this.commit(message);
     return true;
   }
 

@@ -133,6 +133,18 @@ export class Workspace {
   }
 
   /**
+   * commit()'s staging alone, for a command that ends with long work outside the owned paths (a
+   * restore writing a resource's files): run during that work, it takes git's walk of the owned
+   * paths (~0.2 s once `.dataworkspace` holds 80,000 hash-tree files) off the command's end.
+   * Resolves to whether anything is staged there, for `git.commit` afterwards.
+   */
+  async stageOwned(): Promise<boolean> {
+    const owned = this.ownedPaths();
+    const present = await this.git.stageAll(owned);
+    return present.length > 0 && (await this.git.hasStaged(present));
+  }
+
+  /**
    * Whether the workspace repository has changes a push or pull must not go past: any change to
    * a tracked file, or an untracked file among the owned paths. Untracked files elsewhere are
    * not dws's to commit (1.6 committed the whole tree, so it never had any), and git refuses a

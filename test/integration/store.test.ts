@@ -137,6 +137,28 @@ describe('restore of local-files resources from the content store', () => {
     expect(readFileSync(join(back, 'notes.txt'), 'utf8')).toBe('unsaved new file\n');
   });
 
+  it("commits the workspace's own uncommitted changes with the restore ('Restore to <hash>'), and no commit when there are none", async () => {
+    const { ws, data } = await workspaceWithData();
+    changeToV2(data);
+    const v2 = /hash is ([0-9a-f]{40})/.exec(await dwsOk(ws, ['--batch', 'snapshot', 'v2']))![1]!;
+    const head = git(ws, ['rev-parse', 'HEAD']);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(git(ws, ['rev-parse', 'HEAD'])).toBe(head);
+
+    // Staged while the files are written (restore.ts): a new, a changed and a deleted owned file.
+    writeFileSync(join(ws, '.gitattributes'), '*.bin binary\n');
+    writeFileSync(join(ws, '.gitignore'), readFileSync(join(ws, '.gitignore'), 'utf8') + '/tmp-notes/\n');
+    rmSync(join(ws, '.dataworkspace', 'file', 'source-data', 'data', 'dummy.txt'));
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    expect(git(ws, ['log', '-1', '--format=%s'])).toBe(`Restore to ${v2}\n`);
+    expect(git(ws, ['show', '--name-status', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual([
+      'A\t.gitattributes',
+      'D\t.dataworkspace/file/source-data/data/dummy.txt',
+      'M\t.gitignore',
+    ]);
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+  });
+
   it('restores only what --only and --leave name, and a size-mode resource too', async () => {
     const ws = await newWorkspace();
     for (const n of ['a', 'b']) {
