@@ -137,6 +137,7 @@ export function applyGc(store: ContentStore, live: Set<string>, plan: GcPlan): v
     rmSync(join(store.packDir, `${name}.idx`), { force: true });
     faultPoint('gc.index-removed-before-pack');
     rmSync(join(store.packDir, `${name}.pack`), { force: true });
+    rmSync(join(store.verifiedDir, `${name}.idx`), { force: true }); // its check record (readPackIndex)
   }
   for (const id of plan.deadLoose) {
     rmSync(store.loosePath(id), { force: true });

@@ -5,10 +5,10 @@
  * here before it opens the store (issue 12).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile } from '../workspace/files.js';
+import { atomicWriteFile, readIfExists } from '../workspace/files.js';
 
 const CHUNK = 1 << 20;
 
@@ -107,13 +107,5 @@ export class LargeObjects {
       }
     }
     return this.umaskBits;
-  }
-}
-
-export function readIfExists(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
   }
 }

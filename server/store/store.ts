@@ -7,6 +7,7 @@
  *   <store>/packs/<name>.pack + <name>.idx    small objects
  *   <store>/objects/<2 hex>/<38 hex>           large objects (read-only files)
  *   <store>/verified-large/<40 hex>            large objects whose bytes were checked (verifyLarge)
+ *   <store>/verified-large/<name>.idx          pack indexes whose checksum was checked (readPackIndex)
  *   <store>/tmp/                               being written (invisible; gc clears old ones)
  *   <store>/lock                               held by gc, and by writers while they store
  *   <store>/workspaces/<id>                    the workspaces using this store (gc asks them all)
@@ -104,7 +105,7 @@ export class ContentStore {
     this.packs = readdirSync(this.packDir)
       .filter((f) => f.endsWith('.idx'))
       .sort()
-      .map((f) => readPackIndex(this.packDir, f.slice(0, -4)));
+      .map((f) => readPackIndex(this.packDir, f.slice(0, -4), join(this.verifiedDir, f)));
     this.recentPacks = [];
     this.loose = new Set();
     for (const d of readdirSync(this.objectDir)) {

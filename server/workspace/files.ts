@@ -70,6 +70,15 @@ export async function stageFileAsync(path: string, data: string): Promise<Staged
 }
 
 /** Write a JSON file exactly as Python dws 1.6 writes it (workspace-format §2), atomically. */
+/** A file's text, or null when it cannot be read (missing, a directory...). */
+export function readIfExists(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 export function writeJsonFile(path: string, value: unknown): void {
   atomicWriteFile(path, dumpPyJson(value));
 }

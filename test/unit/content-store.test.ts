@@ -1,6 +1,6 @@
 /** The content store's reads: every object comes back byte for byte, in any order, from many packs. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,29 @@ describe('ContentStore.has', () => {
     store.known(); // hashing threads build it
     expect(ids.map((id) => store.has(id))).toEqual(before);
     expect(ContentStore.open(join(dir, 'store')).has(sha1(large))).toBe(true);
+  });
+});
+
+describe('pack index checksums', () => {
+  it('checks an index once (a record of its inode, size and mtime) and again once the file changed: a damaged index is refused, naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dws-store-unit-'));
+    dirs.push(dir);
+    const store = ContentStore.open(join(dir, 'store'));
+    const small = randomBytes(100);
+    store.putSmall(sha1(small), small);
+    store.commit();
+    const [idx] = readdirSync(store.packDir).filter((f) => f.endsWith('.idx'));
+    const record = join(store.verifiedDir, idx!);
+    expect(ContentStore.open(join(dir, 'store')).has(sha1(small))).toBe(true);
+    const st = statSync(join(store.packDir, idx!), { bigint: true });
+    expect(readFileSync(record, 'utf8')).toBe(`${st.ino} ${st.size} ${st.mtimeNs}\n`);
+    // One id byte changed, same size: the file's mtime moved, so the checksum is computed again.
+    const file = join(store.packDir, idx!);
+    chmodSync(file, 0o644);
+    const bytes = readFileSync(file);
+    bytes[20] = bytes[20]! ^ 0xff;
+    writeFileSync(file, bytes);
+    expect(() => ContentStore.open(join(dir, 'store'))).toThrow(new RegExp(`Pack index .*${idx}.* is damaged \\(checksum mismatch\\)`));
   });
 });
 
