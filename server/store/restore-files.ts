@@ -16,7 +16,7 @@
  */
 import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { computeHashTree, RESTORE_TMP } from '../resources/hashtree/index.js';
+import { computeHashTree, RESTORE_TMP, UNREAD_CONTENT } from '../resources/hashtree/index.js';
 import { cachedIdIfUnchanged } from '../resources/hashtree/stat-cache.js';
 import type { LargeObjects } from './large-objects.js';
 import { type ContentStore } from './store.js';
@@ -115,8 +115,10 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
     plan.missingTrees.push(tree);
     return true;
   };
+  // A file not read (UNREAD_CONTENT: a run-cache restore's scan) is not looked up: no object has
+  // that id, and the store would read every pack index to say so.
   const unsavedIfLost = (rel: string, e: StoreTreeEntry) => {
-    if (e.mode !== MODE_LINK && e.mode !== MODE_DIR && !store.has(e.id)) plan.unsaved.push(rel);
+    if (e.mode !== MODE_LINK && e.mode !== MODE_DIR && (e.id === UNREAD_CONTENT || !store.has(e.id))) plan.unsaved.push(rel);
   };
   /** Files below a current directory (or a current file) that go: counted, never the action. */
   const countDeleted = (rel: string, e: StoreTreeEntry) => {

@@ -1,6 +1,6 @@
 /** The content store's reads: every object comes back byte for byte, in any order, from many packs. */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -106,7 +106,33 @@ describe('pack index checksums', () => {
     const bytes = readFileSync(file);
     bytes[20] = bytes[20]! ^ 0xff;
     writeFileSync(file, bytes);
-    expect(() => ContentStore.open(join(dir, 'store'))).toThrow(new RegExp(`Pack index .*${idx}.* is damaged \\(checksum mismatch\\)`));
+    expect(() => ContentStore.open(join(dir, 'store')).has(sha1(small))).toThrow(new RegExp(`Pack index .*${idx}.* is damaged \\(checksum mismatch\\)`));
+  });
+});
+
+describe('pack indexes read when first searched', () => {
+  it('reads the newest pack\'s index first and an older one only when a lookup needs it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dws-store-unit-'));
+    dirs.push(dir);
+    const store = ContentStore.open(join(dir, 'store'));
+    const indexes = () => readdirSync(store.packDir).filter((f) => f.endsWith('.idx'));
+    const [older, newer] = [randomBytes(100), randomBytes(100)];
+    store.putSmall(sha1(older), older);
+    store.commit();
+    const [olderIdx] = indexes();
+    store.putSmall(sha1(newer), newer);
+    store.commit();
+    const newerIdx = indexes().find((f) => f !== olderIdx)!;
+    utimesSync(join(store.packDir, olderIdx), new Date(2020, 0, 1), new Date(2020, 0, 1));
+    rmSync(store.verifiedDir, { recursive: true }); // the records say which indexes were read
+    const read = () => (existsSync(store.verifiedDir) ? readdirSync(store.verifiedDir) : []).sort();
+    const again = ContentStore.open(join(dir, 'store'));
+    expect(read()).toEqual([]);
+    expect(again.has(sha1(newer))).toBe(true);
+    expect(read()).toEqual([newerIdx]);
+    expect(again.has(sha1(randomBytes(10)))).toBe(false);
+    expect(read()).toEqual([newerIdx, olderIdx].sort());
+    expect(again.read(sha1(older)).equals(older)).toBe(true);
   });
 });
 
@@ -134,21 +160,18 @@ describe('gc', () => {
     dirs.push(dir);
     const store = ContentStore.open(join(dir, 'store'));
     const live = randomBytes(3000);
-    // Pack names are hashes of their indexes: try until the pack with the dead object sorts first.
-    for (;;) {
-      const dead = randomBytes(3000);
-      const packs = [
-        { bytes: Buffer.concat([live, dead]), entries: [{ id: sha1(live), offset: 0, length: 3000 }, { id: sha1(dead), offset: 3000, length: 3000 }] },
-        { bytes: Buffer.concat([dead.subarray(0, liveOffsetInSecond), live]), entries: [{ id: sha1(live), offset: liveOffsetInSecond, length: 3000 }] },
-      ];
-      const names = packs.map((p, i) => {
-        const tmp = join(store.tmpDir, `p${i}`);
-        writeFileSync(tmp, p.bytes);
-        return publishPack(tmp, store.packDir, p.entries, p.bytes.length);
-      });
-      if (names[0]! < names[1]!) break;
-      for (const n of names) for (const ext of ['idx', 'pack']) rmSync(join(store.packDir, `${n}.${ext}`));
-    }
+    // The newest pack is searched first (and counts the objects it has): the one with the dead object is published last.
+    const dead = randomBytes(3000);
+    const packs = [
+      { bytes: Buffer.concat([dead.subarray(0, liveOffsetInSecond), live]), entries: [{ id: sha1(live), offset: liveOffsetInSecond, length: 3000 }] },
+      { bytes: Buffer.concat([live, dead]), entries: [{ id: sha1(live), offset: 0, length: 3000 }, { id: sha1(dead), offset: 3000, length: 3000 }] },
+    ];
+    const names = packs.map((p, i) => {
+      const tmp = join(store.tmpDir, `p${i}`);
+      writeFileSync(tmp, p.bytes);
+      return publishPack(tmp, store.packDir, p.entries, p.bytes.length);
+    });
+    utimesSync(join(store.packDir, `${names[0]}.idx`), new Date(2020, 0, 1), new Date(2020, 0, 1));
     store.reload();
     return { store, live };
   }
