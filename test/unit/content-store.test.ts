@@ -119,7 +119,7 @@ describe('pack indexes read when first searched', () => {
     const [older, newer] = [randomBytes(100), randomBytes(100)];
     store.putSmall(sha1(older), older);
     store.commit();
-    const [olderIdx] = indexes();
+    const olderIdx = indexes()[0]!;
     store.putSmall(sha1(newer), newer);
     store.commit();
     const newerIdx = indexes().find((f) => f !== olderIdx)!;
