@@ -17,7 +17,7 @@
 import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP, UNREAD_CONTENT } from '../resources/hashtree/index.js';
-import { cachedIdIfUnchanged } from '../resources/hashtree/stat-cache.js';
+import { cachedIdIfUnchanged, StatCache } from '../resources/hashtree/stat-cache.js';
 import type { LargeObjects } from './large-objects.js';
 import { type ContentStore } from './store.js';
 import type { Trash } from './trash.js';
@@ -240,7 +240,8 @@ export interface LargeFile {
  * and plans, which otherwise all come first (the run cache's restore of a large output, issue
  * 12). A file the stat cache `cacheFile` shows unchanged with that content is not copied, nor
  * one whose folder is not a folder now (never through a symbolic link); applyRestore uses the
- * copies its plan writes, and discard() removes the others.
+ * copies its plan writes, and discard() removes the others. Never throws: a check that fails
+ * (a folder that cannot be read...) only leaves that file to the plan.
  */
 export function startEarlyCopies(large: LargeObjects, root: string, files: readonly LargeFile[], cacheFile: string | null): EarlyCopies {
   const copies = new EarlyCopies();
@@ -254,10 +255,20 @@ export function startEarlyCopies(large: LargeObjects, root: string, files: reado
     }
     return known;
   };
+  let cache: StatCache | null | undefined; // loaded at the first file that needs it
+  const unchanged = (f: LargeFile) => {
+    if (cacheFile === null) return false;
+    cache ??= StatCache.load(cacheFile, root);
+    return cache !== null && cachedIdIfUnchanged(cache, root, f.path) === f.id;
+  };
   for (const f of files) {
     const slash = f.path.lastIndexOf('/');
     const dir = slash < 0 ? '' : f.path.slice(0, slash);
-    if (!isDir(dir) || (cacheFile !== null && cachedIdIfUnchanged(cacheFile, root, f.path) === f.id)) continue;
+    try {
+      if (!isDir(dir) || unchanged(f)) continue;
+    } catch {
+      continue;
+    }
     const path = join(root, dir, `${RESTORE_TMP}-early-${copies.byRel.size}`);
     const made = large.copyTo(f.id, path, f.exec ? 0o777 : 0o666, 'wx').then(
       () => true,

@@ -22,7 +22,7 @@ import { localCacheDir, META_DIR, type Workspace } from '../workspace/workspace.
 import { fetchOrFail } from './remote.js';
 import { LargeObjects } from './large-objects.js';
 import { applyRestore, planWithTrees, scanTree, startEarlyCopies, type EarlyCopies, type LargeFile, type RestorePlan } from './restore-files.js';
-import { encodeTree, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
+import { encodeTree, isPathComponent, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { contentStoreEnabled, storeDirOf, withStoreLock, workspaceStore } from './workspace-store.js';
@@ -56,20 +56,19 @@ export interface RunCacheEntry {
 function parseEntry(data: unknown): RunCacheEntry | Error {
   const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
   if (!isObject(data)) return new Error('(top): not an object');
-  const e = data;
   const wrong = (field: string, what: string) => new Error(`${field}: not ${what}`);
-  if (typeof e.step !== 'string' || e.step === '') return wrong('step', 'a step name');
-  if (typeof e.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(e.fingerprint)) return wrong('fingerprint', '64 hex digits');
-  if (typeof e.run_id !== 'string' || !/^[0-9a-f]{12}$/.test(e.run_id)) return wrong('run_id', '12 hex digits');
-  if (typeof e.start_time !== 'string') return wrong('start_time', 'a string');
-  if (e.execution_time_seconds !== null && typeof e.execution_time_seconds !== 'number') return wrong('execution_time_seconds', 'a number or null');
-  if (!isObject(e.outputs)) return wrong('outputs', 'an object');
-  for (const [ref, o] of Object.entries(e.outputs)) {
+  if (typeof data.step !== 'string' || data.step === '') return wrong('step', 'a step name');
+  if (typeof data.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(data.fingerprint)) return wrong('fingerprint', '64 hex digits');
+  if (typeof data.run_id !== 'string' || !/^[0-9a-f]{12}$/.test(data.run_id)) return wrong('run_id', '12 hex digits');
+  if (typeof data.start_time !== 'string') return wrong('start_time', 'a string');
+  if (data.execution_time_seconds !== null && typeof data.execution_time_seconds !== 'number') return wrong('execution_time_seconds', 'a number or null');
+  if (!isObject(data.outputs)) return wrong('outputs', 'an object');
+  for (const [ref, o] of Object.entries(data.outputs)) {
     if (!isObject(o) || typeof o.tree !== 'string' || !HEX40.test(o.tree) || typeof o.file !== 'boolean') return wrong(`outputs.${ref}`, '{"tree": <40 hex digits>, "file": <boolean>}');
     const bad = o.large === undefined ? -1 : Array.isArray(o.large) ? o.large.findIndex((f) => !isLargeFile(f)) : 0;
     if (bad >= 0) return wrong(`outputs.${ref}.large${Array.isArray(o.large) ? `.${bad}` : ''}`, '{"path": <a relative path>, "id": <40 hex digits>, "exec": <boolean>}');
   }
-  const { step, fingerprint, run_id, start_time, execution_time_seconds, outputs } = e;
+  const { step, fingerprint, run_id, start_time, execution_time_seconds, outputs } = data;
   return { step, fingerprint, run_id, start_time, execution_time_seconds, outputs } as RunCacheEntry;
 }
 
@@ -77,7 +76,7 @@ function parseEntry(data: unknown): RunCacheEntry | Error {
 function isLargeFile(f: unknown): f is LargeFile {
   if (typeof f !== 'object' || f === null) return false;
   const { path, id, exec } = f as Record<string, unknown>;
-  return typeof path === 'string' && path.split('/').every((p) => p !== '' && p !== '.' && p !== '..' && !p.includes('\0')) && typeof id === 'string' && HEX40.test(id) && typeof exec === 'boolean';
+  return typeof path === 'string' && path.split('/').every((p) => isPathComponent(p) && !p.includes('\0')) && typeof id === 'string' && HEX40.test(id) && typeof exec === 'boolean';
 }
 
 /** How many trees of an output largeFiles reads, at most: the large files worth copying early are few, and a tree of many folders is the plan's work. */
@@ -280,8 +279,8 @@ export async function restoreOutputs(ws: Workspace, entry: RunCacheEntry, output
   // meanwhile or one to fetch, is made again as any write under the lock).
   const large = new LargeObjects(storeDirOf(ws));
   const early = new Map(outputs.map((o) => [o.path, startEarlyCopies(large, o.path, entry.outputs[o.ref]!.large ?? [], statCacheFile(o.path))]));
-  const store = workspaceStore(ws);
   try {
+    const store = workspaceStore(ws);
     return await withStoreLock(ws, 'dws run', () => restoreLocked(ws, store, entry, outputs, statCacheFile, early, onWriting));
   } finally {
     await Promise.all([...early.values()].map((e) => e.discard()));

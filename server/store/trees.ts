@@ -69,6 +69,11 @@ function entryEnd(bytes: Buffer, at: number, id: string): number {
   return end;
 }
 
+/** Whether `name` is one path component: a name in a folder that cannot reach outside it. */
+export function isPathComponent(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/');
+}
+
 /**
  * The entry at bytes[at..end), checked: one of the four modes, a lowercase hex id, and a name
  * that is one path component (a tree from a remote must not reach outside its directory).
@@ -77,7 +82,7 @@ function decodeEntry(bytes: Buffer, at: number, end: number, id: string): StoreT
   const sp = nameAt(bytes, at) - 42;
   const mode = modeAt(bytes, at, sp);
   const name = bytes.toString('utf8', sp + 42, end);
-  if (mode === null || bytes[sp + 41] !== 32 || !isHex40(bytes, sp + 1) || name === '' || name === '.' || name === '..' || name.includes('/')) {
+  if (mode === null || bytes[sp + 41] !== 32 || !isHex40(bytes, sp + 1) || !isPathComponent(name)) {
     throw new Error(`Store tree ${id} is malformed at byte ${at}`);
   }
   return { mode, id: bytes.toString('latin1', sp + 1, sp + 41), name };

@@ -239,14 +239,13 @@ export class StatCache {
 }
 
 /**
- * The content id the cache `file` (written for `root`) holds for the file at `rel`, when the file
- * is as it was then (size, mtime, ctime and inode, the walk's test); null when it is not, or
- * not cached. One path, without a walk: restoreOutputs asks it ahead of its scan.
+ * The content id `cache` (loaded for `root`) holds for the file at `rel`, when the file is as it
+ * was then (size, mtime, ctime and inode, the walk's test); null when it is not, or not cached.
+ * One path, without a walk: a run-cache restore asks it ahead of its scan.
  */
-export function cachedIdIfUnchanged(file: string, root: string, rel: string): string | null {
-  const cache = StatCache.load(file, root);
+export function cachedIdIfUnchanged(cache: StatCache, root: string, rel: string): string | null {
   const st = lstatSync(`${root}/${rel}`, { throwIfNoEntry: false });
-  if (cache === null || st === undefined || !st.isFile()) return null;
+  if (st === undefined || !st.isFile()) return null;
   const slash = rel.lastIndexOf('/');
   const k = cache.find(rel.slice(0, slash + 1), rel.slice(slash + 1));
   if (k < 0) return null;
