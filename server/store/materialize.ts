@@ -9,6 +9,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail, RemoteFetcher } from './remote.js';
 import { applyRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
+import { Trash } from './trash.js';
 import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
 import { faultPoint } from '../workspace/fault.js';
 
@@ -99,18 +100,28 @@ function fileIds(store: ContentStore, tree: string, into = new Set<string>()): S
   return into;
 }
 
-/** Carry out prepared restores; returns the names of the targets that changed. */
+/**
+ * Carry out prepared restores; returns the names of the targets that changed. The files they
+ * replace or remove go to the store's trash, emptied by a process of its own once they are done:
+ * the reply does not wait for their blocks to be freed (trash.ts).
+ */
 export async function applyFiles(ws: Workspace, store: ContentStore, prepared: PreparedFiles[]): Promise<string[]> {
   const changed: string[] = [];
-  for (const p of prepared) {
-    if (p.plan.actions.length === 0) continue;
-    const task = ws.ctx.progress.begin(`Restoring ${p.target.name}`);
-    try {
-      await applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total));
-    } finally {
-      task.end();
+  const trash = new Trash(store.dir, 'link');
+  try {
+    for (const p of prepared) {
+      if (p.plan.actions.length === 0) continue;
+      const task = ws.ctx.progress.begin(`Restoring ${p.target.name}`);
+      try {
+        await applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total), trash);
+      } finally {
+        task.end();
+      }
+      changed.push(p.target.name);
     }
-    changed.push(p.target.name);
+    faultPoint('restore.files-set-aside');
+  } finally {
+    trash.emptyInBackground();
   }
   return changed;
 }

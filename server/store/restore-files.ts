@@ -12,7 +12,7 @@
  * fetches it, or it is refused); no file that would be replaced or removed holds content the
  * store lacks (the user's unsnapshotted work), unless `force`, which stores that content first.
  * A crash leaves the old tree, the new one, or a mix that a rerun completes; never lost content
- * (with a trash, the run cache's, a file being replaced may be missing: a rerun writes it).
+ * (with a trash that moves the files replaced, the run cache's, one may be missing: a rerun writes it).
  */
 import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,7 +85,7 @@ export interface TreeChanges {
 
 /** One step of making the current tree the target. */
 type Action =
-  | { kind: 'write'; rel: string; entry: StoreTreeEntry }
+  | { kind: 'write'; rel: string; entry: StoreTreeEntry; /** A file is there now (modified). */ replaces?: true }
   | { kind: 'chmod'; rel: string; exec: boolean }
   | { kind: 'mkdir'; rel: string }
   | { kind: 'remove'; rel: string; dir: boolean };
@@ -133,8 +133,8 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
     countDeleted(rel, e);
     plan.actions.push({ kind: 'remove', rel, dir: e.mode === MODE_DIR });
   };
-  const write = (rel: string, e: StoreTreeEntry) => {
-    plan.actions.push({ kind: 'write', rel, entry: e });
+  const write = (rel: string, e: StoreTreeEntry, replaces = false) => {
+    plan.actions.push(replaces ? { kind: 'write', rel, entry: e, replaces } : { kind: 'write', rel, entry: e });
     if (!store.has(e.id)) plan.missing.add(e.id);
   };
   /** A target entry where nothing is now: a file written, a directory made and filled. */
@@ -167,7 +167,7 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
       } else {
         plan.changes.modified.push(rel);
         unsavedIfLost(rel, e);
-        write(rel, t);
+        write(rel, t, true);
       }
     });
     for (const e of gone) remove(prefix + e.name, e);
@@ -289,7 +289,8 @@ export function startEarlyCopies(large: LargeObjects, root: string, files: reado
  * A directory that is new is built whole under a temp name and renamed into place at once (a
  * full restore renames its top directories, not every file). The files are written by
  * write-files.ts (by the hashing threads for large restores). `onProgress(done, total)`.
- * `trash`: files replaced or removed are set aside there, so that freeing them is not on the way.
+ * `trash`: files replaced or removed are set aside there (as its `replace` says), so that freeing
+ * their blocks is not on the way; the caller empties it.
  * `early`: startEarlyCopies' copies for this plan, used where it writes them (their starter discards the rest).
  */
 export async function applyRestore(store: ContentStore, root: string, plan: RestorePlan, onProgress?: (done: number, total: number) => void, trash?: Trash, early?: EarlyCopies): Promise<void> {
@@ -340,13 +341,8 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
   plan.actions.forEach((a, i) => {
     if (inNewDir[i] === 1) return;
     const abs = join(root, a.rel);
-    if (a.kind === 'remove' && trash?.take(abs)) return;
-    // With a trash (the run cache's), the file replaced is moved there first and the new one
-    // renamed to a free name: never a partial file, but for a moment no file. Renamed over an
-    // existing file, ext4 starts writing the new file back at once (auto_da_alloc), and the next
-    // fsync (the lineage's) waits ~25 ms for that, which `cp` into a new file does not pay.
-    if (a.kind === 'write') trash?.take(abs);
-    changes.push({ op: opOf(a), abs, staged: staged[i] ?? '' });
+    const setsAside = trash !== undefined && (a.kind === 'remove' || (a.kind === 'write' && a.replaces === true));
+    changes.push({ op: opOf(a), abs, staged: staged[i] ?? '', ...(setsAside ? { aside: { path: trash.slot(), replace: trash.replace } } : {}) });
   });
   await applyChanges(changes);
   for (const c of copied) c.copy.placed = true;

@@ -342,7 +342,7 @@ async function restoreLocked(ws: Workspace, store: ContentStore, entry: RunCache
  * directory, outside every workspace's files. Empty it (`.empty()`) once the restores are done.
  */
 export function restoreTrash(ws: Workspace): Trash {
-  return new Trash(join(storeDirOf(ws), 'trash'));
+  return new Trash(storeDirOf(ws));
 }
 
 /** The store trees named by the run cache entries of the workspace at `wsDir` (roots for gc). */

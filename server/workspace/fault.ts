@@ -33,6 +33,7 @@ export const FAULT_POINTS = {
   'restore.after-prepare': 'restore',
   'restore.files-after-temp-writes': 'restore',
   'restore.files-rename-partial': 'restore',
+  'restore.files-set-aside': 'restore', // every file in place, those replaced or removed in the store's trash
   'restore.after-files': 'restore',
   'restore.after-resources': 'restore',
   'restore.after-lineage': 'restore',

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
@@ -29,6 +29,14 @@ function treePrint(dir: string): string {
   };
   walk('');
   return lines.join('\n');
+}
+
+/** Wait (polling, at most 30 s) until `done()` holds: for what a process of its own finishes after a command returns. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !done(); waited += 50) {
+    if (waited > 30_000) throw new Error(`Timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** `diff -r` of two trees, links compared as links: '' when equal. */
@@ -106,6 +114,58 @@ describe('restore of local-files resources from the content store', () => {
     // Nothing of the store reaches git.
     expect(git(ws, ['ls-files']).split('\n').filter((f) => f.includes('store'))).toEqual(expect.arrayContaining([expect.stringMatching(/^\.dataworkspace\/snapshot_store\//)]));
     expect(git(ws, ['ls-files'])).not.toMatch(/\/packs\/|model\.bin/);
+  });
+
+  it('sets the files it replaces or removes aside in the store’s trash, emptied by a process of its own; an outside hard link keeps its bytes; a store on another filesystem works without', async () => {
+    const { ws, data } = await workspaceWithData();
+    const printV1 = treePrint(data);
+    changeToV2(data);
+    const outside = join(tempDir(), 'f3-link');
+    linkSync(join(data, 'sub', 'f3.csv'), outside);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const printV2 = treePrint(data);
+    const trash = join(ws, '.git', 'dws', 'store', 'trash');
+
+    // Killed once every file is in place: what the restore replaced or removed is in the trash.
+    const killed = await dws(ws, ['--batch', 'restore', 'v1'], { env: { ...TEST_ENV, DWS_FAULT: 'restore.files-set-aside' } });
+    expect(killed.code).not.toBe(0);
+    expect(treePrint(data)).toBe(printV1);
+    const folders = readdirSync(trash);
+    expect(folders).toHaveLength(1);
+    const aside = readdirSync(join(trash, folders[0]!)).map((n) => {
+      const p = join(trash, folders[0]!, n);
+      return lstatSync(p).isSymbolicLink() ? `-> ${readlinkSync(p)}` : readFileSync(p, 'utf8');
+    });
+    // sub/f3.csv and latest.csv replaced (linked there), sub/new.csv and the file `empty` removed (moved there)
+    expect(aside.sort()).toEqual(['-> sub/f2.csv', 'changed\n', 'new\n', 'now a file\n']);
+    expect(readFileSync(outside, 'utf8')).toBe('changed\n');
+
+    // The next restore empties the trash, the killed one's folder too, once it is done.
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    expect(treePrint(data)).toBe(printV2);
+    await until(() => readdirSync(trash).length === 0, `${trash} emptied`);
+    expect(readFileSync(outside, 'utf8')).toBe('changed\n');
+    expect(statSync(outside).nlink).toBe(1);
+
+    // A store on another filesystem (tmpfs): nothing can be set aside there; the files are replaced and removed in place.
+    expect(statSync('/dev/shm').dev).not.toBe(statSync(ws).dev);
+    const shm = mkdtempSync('/dev/shm/dws-test-');
+    try {
+      const ws2 = await newWorkspace();
+      await dwsOk(ws2, ['--batch', 'config', 'store.dir', join(shm, 'store')]);
+      const data2 = join(ws2, 'data');
+      mkdirSync(data2);
+      writeV1(data2);
+      await dwsOk(ws2, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+      await dwsOk(ws2, ['--batch', 'snapshot', 'v1']);
+      changeToV2(data2);
+      await dwsOk(ws2, ['--batch', 'snapshot', 'v2']);
+      await dwsOk(ws2, ['--batch', 'restore', 'v1']);
+      expect(treePrint(data2)).toBe(printV1);
+      await until(() => !existsSync(join(shm, 'store', 'trash')) || readdirSync(join(shm, 'store', 'trash')).length === 0, 'the trash on tmpfs emptied');
+    } finally {
+      rmSync(shm, { recursive: true, force: true });
+    }
   });
 
   it('refuses to lose unsnapshotted work, names the files, changes nothing; --force keeps it and checkout gets it back', async () => {
