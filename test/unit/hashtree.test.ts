@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareCodePoints, computeHashTree, parseTreeFile, readTreeFile } from '../../server/resources/hashtree/index.js';
 import type { HashTreeOptions } from '../../server/resources/hashtree/index.js';
-import { saveStatCache, StatCache } from '../../server/resources/hashtree/stat-cache.js';
+import { FINE_MARGIN_MS, RACY_MARGIN_MS, racyMarginMs, saveStatCache, StatCache } from '../../server/resources/hashtree/stat-cache.js';
 import { FIXTURE } from '../helpers.js';
 
 const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
@@ -286,6 +286,18 @@ describe('stat cache', () => {
     await hashTree(dir, true, { cacheFile });
     const second = await hashTree(dir, true, { cacheFile });
     expect(second).toMatchObject({ files: 42, filesHashed: 1, filesFromCache: 41 });
+  });
+
+  it('trusts a file modified a second before the run on a local file system with fine timestamps, and keeps 3 s elsewhere', async () => {
+    const dir = makeTree();
+    write(join(dir, 'second-ago.txt'), 'written a second ago\n', false);
+    age(join(dir, 'second-ago.txt'), 1);
+    expect(racyMarginMs(dir)).toBe(FINE_MARGIN_MS); // the test's temp dir: ext4 or tmpfs here
+    expect(racyMarginMs('/proc')).toBe(RACY_MARGIN_MS);
+    expect(racyMarginMs(join(dir, 'no-such-dir'))).toBe(RACY_MARGIN_MS);
+    const cacheFile = join(freshDir('cachedir'), 'stat-cache');
+    await hashTree(dir, true, { cacheFile });
+    expect(await hashTree(dir, true, { cacheFile })).toMatchObject({ files: 42, filesHashed: 0, filesFromCache: 42 });
   });
 
   it('takes the id of a file the caller wrote while its stat is unchanged, reads it once changed, and caches neither while racy', async () => {

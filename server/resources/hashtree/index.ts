@@ -26,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { FileStatus, STAT_FIELDS, describe, putStat, runHashJob, skipStatus, statFile } from './hash-files.js';
 import { dirPath, EntryKind, listDir, specialKindName, type Listing, type ListJob, type ListJobResult } from './list-dirs.js';
 import type { HashJob, HashJobResult } from './hash-files.js';
-import { RACY_MARGIN_MS, StatCache, saveStatCache } from './stat-cache.js';
+import { racyMarginMs, StatCache, saveStatCache } from './stat-cache.js';
 import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from './threads.js';
 import type { StoreSession } from '../../store/store.js';
 import { MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, treeEntryText, treeOfText } from '../../store/trees.js';
@@ -694,7 +694,7 @@ export async function computeHashTree(opts: HashTreeOptions): Promise<HashTreeRe
     }
     let saveCache = () => {
       saveCache = () => {};
-      if (useCache) saveCacheIfChanged(run, cache, opts.cacheFile!, runStart - RACY_MARGIN_MS);
+      if (useCache) saveCacheIfChanged(run, cache, opts.cacheFile!, runStart - racyMarginMs(root));
     };
     if (!opts.deferCacheSave) saveCache();
     run.progress(true);

@@ -25,14 +25,18 @@
  * a line feed are not cached (those files are simply hashed every time).
  *
  * Racy entries (the "racy git" problem): an entry is only written when the file's mtime is more
- * than RACY_MARGIN_MS older than the start of the run that took its stat (the stat is taken before
- * the content is read). Any later write to the file then gets a different mtime, even on file
- * systems with 2-second timestamps (FAT), so a cached hash can never hide a change made within
- * the same timestamp tick as the stat. Files modified within the margin are simply hashed again
- * at the next run. (A clock skew larger than the margin between this machine and a network file
- * server weakens the guard.)
+ * than racyMarginMs() older than the start of the run that took its stat (the stat is taken before
+ * the content is read). Any later write to the file then gets a different mtime, so a cached hash
+ * can never hide a change made within the same timestamp tick as the stat. The margin is that of
+ * the file system: RACY_MARGIN_MS where timestamps may be 2 s coarse (FAT) or come from another
+ * machine's clock (network file systems), FINE_MARGIN_MS on Linux's local file systems, whose
+ * timestamps are the kernel's clock at nanoseconds, at most a tick (≤ 10 ms) behind it. Files
+ * modified within the margin are simply hashed again at the next run: with 3 s, every file a
+ * command wrote just before a snapshot (a pipeline's outputs, an edit) was read again by the
+ * next status or restore. (A clock skew larger than the margin between this machine and a
+ * network file server weakens the guard.)
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { STAT_FIELDS } from './hash-files.js';
@@ -45,6 +49,19 @@ const ENTRY_STATS = STAT_FIELDS * 8;
 const SHA1_BYTES = 20;
 /** Wider than the coarsest common mtime granularity (FAT: 2 s), plus some clock lag. */
 export const RACY_MARGIN_MS = 3000;
+/** Five ticks of the slowest kernel clock (HZ 100) on a file system with nanosecond timestamps. */
+export const FINE_MARGIN_MS = 50;
+/** statfs magic numbers of local Linux file systems with nanosecond timestamps: ext2/3/4, xfs, btrfs, tmpfs, f2fs, zfs. */
+const FINE_TIMESTAMPS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010, 0x2fc12fc1]);
+
+/** The racy margin for files below `dir` (see above). */
+export function racyMarginMs(dir: string): number {
+  try {
+    return FINE_TIMESTAMPS.has(statfsSync(dir).type) ? FINE_MARGIN_MS : RACY_MARGIN_MS;
+  } catch {
+    return RACY_MARGIN_MS;
+  }
+}
 
 function pad8(n: number): number {
   return (n + 7) & ~7;
