@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, constants, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile, readIfExists } from '../workspace/files.js';
+import { readIfExists, writeCacheFile } from '../workspace/files.js';
 
 const CHUNK = 1 << 20;
 
@@ -82,7 +82,7 @@ export class LargeObjects {
       closeSync(fd);
     }
     if (h.digest('hex') !== id) throw new CorruptObjectError(id, this.path(id));
-    atomicWriteFile(record, stamp);
+    writeCacheFile(record, stamp);
   }
 
   /** What identifies the current file of an object: a replaced or rewritten file differs. */

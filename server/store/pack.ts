@@ -22,7 +22,7 @@ import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rm
 import { join } from 'node:path';
 import { ID_BYTES } from './known-ids.js';
 import { faultPoint } from '../workspace/fault.js';
-import { atomicWriteFile, readIfExists } from '../workspace/files.js';
+import { readIfExists, writeCacheFile } from '../workspace/files.js';
 
 const MAGIC = Buffer.from('DWSIDX\x00\x01', 'latin1');
 const HEADER = 20;
@@ -116,7 +116,7 @@ export function readPackIndex(dir: string, name: string, verified?: string): Pac
     const stamp = `${st.ino} ${st.size} ${st.mtimeNs}\n`;
     const known = readIfExists(verified) === stamp;
     const index = parsePackIndex(readFileSync(fd), name, file, !known);
-    if (!known) atomicWriteFile(verified, stamp);
+    if (!known) writeCacheFile(verified, stamp);
     return index;
   } finally {
     closeSync(fd);

@@ -2,7 +2,7 @@
  * File helpers for metadata: atomic writes (temp file + rename, so a crash never leaves a
  * half-written file) and JSON reading that names the file when it is broken.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CorruptMetadataError, ConfigurationError } from '../../protocol/errors.js';
@@ -23,6 +23,21 @@ export function atomicWriteFile(path: string, data: string | Uint8Array, mode?: 
       closeSync(fd);
     }
     if (mode !== undefined) chmodSync(tmp, mode);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * atomicWriteFile without the fsync, for records that are only a cache: after a crash the file
+ * is the old one, the new one or empty, and a cache that does not match is simply recomputed.
+ */
+export function writeCacheFile(path: string, data: string): void {
+  const tmp = tempPathFor(path);
+  try {
+    writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
