@@ -238,7 +238,10 @@ writeFileSync(o + '/note.txt', 'v' + v);
     // copied early (their temp names say so); the next run removes those and restores.
     const killed = await models(2, { ...TEST_ENV, DWS_FAULT: 'restore.files-after-temp-writes' });
     expect(killed.code).not.toBe(0);
-    expect(listing().filter((p) => p.includes('.dws-restore.tmp'))).toEqual(['.dws-restore.tmp-1', '.dws-restore.tmp-early-0', 'sub/.dws-restore.tmp-early-1']); // note.txt's is an ordinary one
+    // note.txt's is an ordinary one; sub/b.bin, the same in both, is copied only while the stat
+    // cache cannot vouch for it yet (written within the racy margin of the last scan).
+    const temps = listing().filter((p) => p.includes('.dws-restore.tmp') && p !== 'sub/.dws-restore.tmp-early-1');
+    expect(temps).toEqual(['.dws-restore.tmp-1', '.dws-restore.tmp-early-0']);
     expect(status(await models(2))).toBe('restored');
     expect(listing()).toEqual(['a.bin', 'note.txt', 'sub', 'sub/b.bin']);
     expect(status(await models(1))).toBe('restored');
