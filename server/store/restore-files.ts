@@ -21,7 +21,8 @@ import { cachedIdIfUnchanged, StatCache } from '../resources/hashtree/stat-cache
 import type { LargeObjects } from './large-objects.js';
 import { type ContentStore } from './store.js';
 import type { Trash } from './trash.js';
-import { applyChanges, writeFiles, type ApplyOp, type Change, type StagedWrite } from './write-files.js';
+import type { ApplyOp, Change } from './change-job.js';
+import { applyChanges, writeFiles, type StagedWrite } from './write-files.js';
 import { faultPoint } from '../workspace/fault.js';
 import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, pairTrees, parseTree, readTree, readTreeBytes, type StoreTreeEntry } from './trees.js';
 
@@ -338,13 +339,14 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
   }
   faultPoint('restore.files-after-temp-writes');
   const changes: Change[] = [];
+  const aside = trash?.holds(root) === true ? trash : undefined;
   plan.actions.forEach((a, i) => {
     if (inNewDir[i] === 1) return;
     const abs = join(root, a.rel);
-    const setsAside = trash !== undefined && (a.kind === 'remove' || (a.kind === 'write' && a.replaces === true));
-    changes.push({ op: opOf(a), abs, staged: staged[i] ?? '', ...(setsAside ? { aside: { path: trash.slot(), replace: trash.replace } } : {}) });
+    const setsAside = aside !== undefined && (a.kind === 'remove' || (a.kind === 'write' && a.replaces === true));
+    changes.push({ op: opOf(a), abs, staged: staged[i] ?? '', ...(setsAside ? { aside: { path: aside.slot(), replace: aside.replace } } : {}) });
   });
-  await applyChanges(changes);
+  await applyChanges(changes, aside !== undefined);
   for (const c of copied) c.copy.placed = true;
   onProgress?.(writes.length, writes.length);
 }

@@ -10,7 +10,7 @@
  * restore was not replacing. A crash leaves entries behind, which the next emptying removes.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -32,6 +32,16 @@ export class Trash {
     readonly replace: 'link' | 'move' = 'move',
   ) {
     this.dir = join(storeDir, 'trash');
+  }
+
+  /** Whether what lies below `root` can be set aside here: on the same filesystem (a rename or link across two fails). */
+  holds(root: string): boolean {
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      return statSync(this.dir).dev === statSync(root).dev;
+    } catch {
+      return false;
+    }
   }
 
   /** A free path here for one file or directory set aside. */

@@ -6,15 +6,14 @@
  * in jobs of WRITE_JOB_FILES files (write-job.ts); smaller ones in this thread, where starting
  * threads would cost more than it saves. Objects are read in pack order either way.
  */
-import { chmodSync, linkSync, lstatSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
-import { chmod, link, lstat, rename, rm, unlink } from 'node:fs/promises';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from '../resources/hashtree/threads.js';
 import { CorruptObjectError, type ContentStore, type ObjectLocation } from './store.js';
 import { MODE_EXEC, MODE_LINK, type StoreTreeEntry } from './trees.js';
 import { runWriteJob, type WriteJob, type WriteJobResult } from './write-job.js';
-import { faultPoint } from '../workspace/fault.js';
+import { applyOne, INLINE, THREADED, type Change, type ChangeJob, type ChangeJobResult } from './change-job.js';
 
 /** Restores with fewer packed files than this are written by the calling thread. */
 export const WRITE_INLINE_MAX = 1000;
@@ -22,6 +21,12 @@ export const WRITE_INLINE_MAX = 1000;
 const WRITE_JOB_FILES = 256;
 /** Jobs queued per thread, so that none waits for its next job. */
 const IN_FLIGHT = 2;
+/** Changes in fewer than this are made through libuv's threads even when quick (applyChanges). */
+const CHANGE_THREADS_MIN = 256;
+/** Changes per job handed to a thread (whole directories: a job may hold more). */
+const CHANGE_JOB_CHANGES = 256;
+/** Changes under way through libuv's threads at once. */
+const APPLY_IN_FLIGHT = 16;
 
 /** One file to create: where (its staged path), and the tree entry it is made from. */
 export interface StagedWrite {
@@ -65,34 +70,16 @@ export async function writeFiles(store: ContentStore, writes: StagedWrite[], onP
 }
 
 /**
- * The changes a restore makes once every new file is written and checked, one path each. What
- * the kernel does for a rename over a file or an unlink here is mostly waiting (the freed blocks
- * are discarded synchronously on this machine kind's file system: ~150 µs each), so the files
- * replaced or removed are set aside in a trash (trash.ts) where one is given, and the changes are
+ * Make a restore's changes (change-job.ts), in order within each directory (a path removed before
+ * the same path is written), directories side by side. Throws the first failure once no change
+ * is under way. Unlinking a file or renaming over one is mostly waiting here (its blocks are
+ * discarded synchronously on this machine kind's file system: ~150 µs each), so such changes are
  * made APPLY_IN_FLIGHT at a time through libuv's threads: 2,000 changes took 0.6-0.9 s in two
- * threads one at a time, 0.3 s so.
+ * threads one at a time, 0.3 s so. `quick`: the files removed or replaced are set aside in a
+ * trash instead (no waiting: ~15-40 µs of kernel time each), and many such changes are made by
+ * the hashing threads in jobs of whole directories, as the writes are, without a promise per call.
  */
-export type ApplyOp = 'remove' | 'removeDir' | 'mkdir' | 'chmodExec' | 'chmodPlain' | 'write';
-
-/**
- * One change: `abs` the path in the resource, `staged` the new file or folder written beside it
- * ('' for none), `aside` a free path in a trash for what is at `abs` now (a file removed or
- * replaced), set aside there as `replace` says (Trash.replace).
- */
-export interface Change {
-  op: ApplyOp;
-  abs: string;
-  staged: string;
-  aside?: { path: string; replace: 'link' | 'move' };
-}
-
-const APPLY_IN_FLIGHT = 16;
-
-/**
- * Make the changes, in order within each directory (a path removed before the same path is
- * written), directories side by side. Throws the first failure once no change is under way.
- */
-export async function applyChanges(changes: Change[]): Promise<void> {
+export async function applyChanges(changes: Change[], quick = false): Promise<void> {
   if (changes.length === 1) return applyOne(changes[0]!, INLINE); // a run-cache restore's one rename: the thread hop costs more
   const byDir = new Map<string, Change[]>();
   for (const c of changes) {
@@ -102,6 +89,18 @@ export async function applyChanges(changes: Change[]): Promise<void> {
     else list.push(c);
   }
   const dirs = [...byDir.values()];
+  const url = quick && changes.length >= CHANGE_THREADS_MIN ? hashWorkerUrl() : null;
+  if (url !== null) {
+    const jobs: ChangeJob[] = [];
+    for (const list of dirs) {
+      const last = jobs.at(-1);
+      if (last === undefined || last.changes.length >= CHANGE_JOB_CHANGES) jobs.push({ kind: 'change', id: jobs.length, changes: [...list] });
+      else last.changes.push(...list);
+    }
+    return runOnThreads(url, jobs, (r: ChangeJobResult) => {
+      if (r.error !== undefined) throw new Error(r.error);
+    });
+  }
   let next = 0;
   let failure: unknown = null;
   const lane = async () => {
@@ -112,74 +111,6 @@ export async function applyChanges(changes: Change[]): Promise<void> {
   const lanes = Array.from({ length: Math.min(APPLY_IN_FLIGHT, dirs.length) }, () => lane().catch((e: unknown) => void (failure ??= e)));
   await Promise.all(lanes);
   if (failure !== null) throw failure;
-}
-
-/** The file calls applyOne makes: in libuv's threads, or on this thread. */
-interface FileCalls {
-  link(from: string, to: string): Promise<void>;
-  unlink(p: string): Promise<void>;
-  rm(p: string, o: { recursive?: boolean; force?: boolean }): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  lstat(p: string): Promise<{ mode: number; isDirectory(): boolean }>;
-  chmod(p: string, mode: number): Promise<void>;
-}
-const THREADED: FileCalls = { link, unlink, rm, rename, lstat, chmod };
-const INLINE: FileCalls = {
-  link: async (from, to) => linkSync(from, to),
-  unlink: async (p) => unlinkSync(p),
-  rm: async (p, o) => rmSync(p, o),
-  rename: async (from, to) => renameSync(from, to),
-  lstat: async (p) => lstatSync(p),
-  chmod: async (p, mode) => chmodSync(p, mode),
-};
-
-async function applyOne({ op, abs, staged, aside }: Change, { link, unlink, rm, rename, lstat, chmod }: FileCalls): Promise<void> {
-  // Setting aside may fail (the trash on another filesystem, nothing there): then the removal or
-  // replacement frees the blocks itself.
-  const setAside = (how: 'link' | 'move') => (how === 'link' ? link(abs, aside!.path) : rename(abs, aside!.path)).then(() => true, () => false);
-  switch (op) {
-    case 'remove':
-      if (aside !== undefined && (await setAside('move'))) break;
-      // unlink, not rm: rm asks lstat first
-      await unlink(abs).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
-      break;
-    case 'removeDir':
-      if (aside !== undefined && (await setAside('move'))) break;
-      await rm(abs, { recursive: true, force: true });
-      break;
-    case 'mkdir':
-      if (!(await isDir(abs, lstat))) await rm(abs, { force: true });
-      await rename(staged, abs);
-      break;
-    case 'chmodExec':
-    case 'chmodPlain': {
-      // exec bits where the file is readable, as git does
-      const m = (await lstat(abs)).mode & 0o777;
-      await chmod(abs, op === 'chmodExec' ? m | ((m & 0o444) >> 2) : m & ~0o111);
-      break;
-    }
-    case 'write':
-      if (aside !== undefined) await setAside(aside.replace);
-      try {
-        await rename(staged, abs);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EISDIR' || !(await isDir(abs, lstat))) throw e;
-        await rm(abs, { recursive: true, force: true }); // a directory that became a file
-        await rename(staged, abs);
-      }
-      faultPoint('restore.files-rename-partial');
-      break;
-  }
-}
-
-async function isDir(p: string, lstat: FileCalls['lstat']): Promise<boolean> {
-  try {
-    return (await lstat(p)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** A job's plain data: the packs are named per job (pack numbers are this thread's). */
@@ -212,7 +143,7 @@ function jobError(e: NonNullable<WriteJobResult['error']>): Error {
 }
 
 /** Run the jobs on the hashing threads; settles once no job is running any more. */
-function runOnThreads<R>(url: URL, jobs: WriteJob[], finished: (r: R) => void): Promise<void> {
+function runOnThreads<J, R>(url: URL, jobs: J[], finished: (r: R) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const slots: { worker: Worker; inFlight: number }[] = [];
     let next = 0;

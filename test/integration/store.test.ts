@@ -373,12 +373,15 @@ describe('restore of local-files resources from the content store', () => {
     const v1 = join(tempDir('dws-v1-'), 'data');
     cpSync(data, v1, { recursive: true, verbatimSymlinks: true });
 
-    // A full restore into an empty folder (2,402 files), then one that rewrites 1,200 files in place.
+    // A full restore into an empty folder (2,402 files), then one that rewrites 1,200 files in
+    // place, brings 100 back and removes 100 (changes made by the threads too).
     rmSync(data, { recursive: true });
     await dwsOk(ws, ['--batch', 'restore', 'v1']);
     expect(diffR(data, v1)).toBe('');
     expect(treePrint(data)).toBe(treePrint(v1));
     for (let d = 0; d < 6; d++) for (let f = 0; f < 200; f++) writeFileSync(join(data, `d${d}`, `f${f}.txt`), `v2 ${d} ${f}\n`);
+    for (let f = 0; f < 100; f++) rmSync(join(data, 'd6', `f${f}.txt`));
+    for (let f = 0; f < 100; f++) writeFileSync(join(data, 'd7', `new${f}.txt`), `new ${f}\n`);
     await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
     const v2 = treePrint(data);
     await dwsOk(ws, ['--batch', 'restore', 'v1']);

@@ -1,12 +1,14 @@
 /**
  * applyChanges makes a restore's changes: several through libuv's threads, a single one on the
- * calling thread. Each kind of change gives the same tree either way.
+ * calling thread, many set-aside ones as jobs of the hashing threads (runChangeJob). Each kind of
+ * change gives the same tree every way.
  */
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyChanges, type Change } from '../../server/store/write-files.js';
+import { runChangeJob, type Change } from '../../server/store/change-job.js';
+import { applyChanges } from '../../server/store/write-files.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -73,5 +75,28 @@ describe('applyChanges', () => {
     ]);
     expect(lstatSync(join(one.root, 'to-exec')).mode & 0o777).toBe(0o750);
     expect(lstatSync(join(one.root, 'to-plain')).mode & 0o777).toBe(0o644);
+    const job = setUp();
+    expect(await runChangeJob({ kind: 'change', id: 7, changes: job.changes })).toEqual({ kind: 'change', id: 7 });
+    expect(describeTree(job.root)).toEqual(describeTree(one.root));
+  });
+
+  it('sets what it removes or replaces aside where told (moved, or linked: the path never lacks a file), and frees it in place where it cannot', async () => {
+    const results: string[][] = [];
+    for (const replace of ['link', 'move'] as const) {
+      const { root, changes } = setUp();
+      const trash = join(root, '.trash');
+      mkdirSync(trash);
+      let n = 0;
+      const aside = changes.map((c) => (c.op === 'remove' || c.op === 'removeDir' || c.abs.endsWith('replaced') ? { ...c, aside: { path: join(trash, String(n++)), replace } } : c));
+      aside[1] = { ...aside[1]!, aside: { path: join(root, 'no-such-dir', 'x'), replace } }; // never-there: nothing to set aside, and nowhere to
+      await applyChanges(aside, true);
+      const kept = readdirSync(trash, { recursive: true }).map(String).sort().map((p) => `${p} ${lstatSync(join(trash, p)).isDirectory() ? '(dir)' : readFileSync(join(trash, p), 'utf8')}`);
+      expect(kept).toEqual(['0 x', '2 (dir)', '2/sub (dir)', '2/sub/f y', '3 old']);
+      rmSync(trash, { recursive: true });
+      results.push(describeTree(root));
+    }
+    const plain = setUp();
+    await applyChanges(plain.changes);
+    expect(results).toEqual([describeTree(plain.root), describeTree(plain.root)]);
   });
 });
