@@ -34,7 +34,7 @@ export function atomicWriteFile(path: string, data: string | Uint8Array, mode?: 
  * atomicWriteFile without the fsync, for records that are only a cache: after a crash the file
  * is the old one, the new one or empty, and a cache that does not match is simply recomputed.
  */
-export function writeCacheFile(path: string, data: string): void {
+export function writeCacheFile(path: string, data: string | Uint8Array): void {
   const tmp = tempPathFor(path);
   try {
     writeFileSync(tmp, data);

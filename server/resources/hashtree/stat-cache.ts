@@ -36,11 +36,12 @@
  * next status or restore. (A clock skew larger than the margin between this machine and a
  * network file server weakens the guard.)
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { STAT_FIELDS } from './hash-files.js';
 import { compareCodePoints } from './tree-format.js';
+import { writeCacheFile } from '../../workspace/files.js';
 
 const MAGIC = Buffer.from('DWSHTC\x00\x02', 'latin1');
 const BOM = 0x01020304;
@@ -296,12 +297,5 @@ export function saveStatCache(file: string, root: string, paths: string[], hashe
   out.write(joined, pathsAt, 'utf8');
   createHash('sha1').update(out.subarray(0, end)).digest().copy(out, end);
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, out);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeCacheFile(file, out);
 }
