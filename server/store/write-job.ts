@@ -61,7 +61,11 @@ export function runWriteJob(job: WriteJob): WriteJobResult {
         let fd = fds.get(pack);
         if (fd === undefined) fds.set(pack, (fd = openSync(job.sources[pack]!, 'r')));
         if (length > window.length) window = Buffer.allocUnsafe(length);
-        winLength = readSync(fd, window, 0, window.length, offset);
+        // As far as the objects that follow in the window: a 1% restore's objects lie ~100 KB
+        // apart, and reading whole windows for them copied 57 MB to write 2 MB.
+        let end = offset + length;
+        for (let k = i + 1; k < job.packs.length && job.packs[k] === pack && job.offsets[k]! + job.lengths[k]! <= offset + window.length; k++) end = job.offsets[k]! + job.lengths[k]!;
+        winLength = readSync(fd, window, 0, end - offset, offset);
         winPack = pack;
         winOffset = offset;
         if (winLength < length) return { kind: 'write', id: job.id, written, error: { path, message: 'corrupt', corrupt: { id, where: `${job.sources[pack]} is truncated` } } };
