@@ -7,6 +7,7 @@ import { applyGc, planGc, reachableFrom, registeredWorkspaces, savedRoots, snaps
 import { copyFiles, fetchObjects, listRemote, requireRemote } from '../store/remote.js';
 import { scanTree, scannedFileIds } from '../store/restore-files.js';
 import { runCacheRoots } from '../store/run-cache.js';
+import { Trash } from '../store/trash.js';
 import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { exec as rclone } from '../resources/rclone-binary.js';
 import { ID_BYTES } from '../store/known-ids.js';
@@ -30,7 +31,10 @@ export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<Res
       for (const id of scannedFileIds(await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile))) live.add(id);
     }
     const plan = planGc(store, live);
-    if (!p.dryRun) applyGc(store, live, plan);
+    if (!p.dryRun) {
+      applyGc(store, live, plan);
+      await new Trash(store.dir).empty(); // what a crashed restore set aside and never freed
+    }
     let remoteRemoved: ResultOf<typeof Gc>['remoteRemoved'] = null;
     if (remote !== null) {
       // Trees not here are fetched first: what they reach must be known before anything there goes.

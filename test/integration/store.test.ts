@@ -812,10 +812,16 @@ describe('gc and fsck', () => {
     expect(diffR(data, v1)).toBe('');
 
     await dwsOk(ws, ['--batch', 'delete-snapshot', 'v2']);
+    // What a crashed restore left in the trash: kept by a dry run, freed by gc.
+    const leftover = join(ws, '.git', 'dws', 'store', 'trash', '123-abcdef012345');
+    mkdirSync(leftover, { recursive: true });
+    writeFileSync(join(leftover, '0'), 'set aside');
     const before = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'gc', '--dry-run']));
     expect(before.removed.objects).toBeGreaterThan(0);
     expect(before.removed.bytes).toBeGreaterThanOrEqual(2 << 20);
+    expect(existsSync(leftover)).toBe(true);
     const out = await dwsOk(ws, ['--batch', 'gc']);
+    expect(existsSync(leftover)).toBe(false);
     expect(out).toMatch(/^Removed \d+ object\(s\), [\d.]+ MB; kept \d+ object\(s\)/);
     expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck'])).ok).toBe(true);
     for (const tag of ['v1', 'v3']) await dwsOk(ws, ['--batch', 'restore', tag]);
