@@ -3,8 +3,8 @@
  * index.ts and answers each with its HashJobResult; the work itself is hash-files.ts, which the
  * calling thread also uses when there are no workers. The same threads write the files of large
  * restores and make their changes (WriteJobs and ChangeJobs from store/write-files.ts, done by
- * store/write-job.ts and store/change-job.ts), and list directories
- * ahead of the walk of large trees (ListJobs, list-dirs.ts).
+ * store/write-job.ts and store/change-job.ts), and list directories ahead of the walk of large
+ * trees (ListJobs, list-dirs.ts).
  */
 import { parentPort } from 'node:worker_threads';
 import { runHashJob } from './hash-files.js';
