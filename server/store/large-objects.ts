@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, constants, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readIfExists, writeCacheFile } from '../workspace/files.js';
+import { fileStamp, readIfExists, writeCacheFile } from '../workspace/files.js';
 
 const CHUNK = 1 << 20;
 
@@ -71,7 +71,7 @@ export class LargeObjects {
    */
   verify(id: string): void {
     const record = join(this.verifiedDir, id);
-    const stamp = this.stamp(id);
+    const stamp = fileStamp(statSync(this.path(id), { bigint: true }));
     if (readIfExists(record) === stamp) return;
     const h = createHash('sha1');
     const buf = Buffer.allocUnsafe(CHUNK);
@@ -83,12 +83,6 @@ export class LargeObjects {
     }
     if (h.digest('hex') !== id) throw new CorruptObjectError(id, this.path(id));
     writeCacheFile(record, stamp);
-  }
-
-  /** What identifies the current file of an object: a replaced or rewritten file differs. */
-  private stamp(id: string): string {
-    const st = statSync(this.path(id), { bigint: true });
-    return `${st.ino} ${st.size} ${st.mtimeNs}\n`;
   }
 
   /**

@@ -22,7 +22,7 @@ import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rm
 import { join } from 'node:path';
 import { ID_BYTES } from './known-ids.js';
 import { faultPoint } from '../workspace/fault.js';
-import { readIfExists, writeCacheFile } from '../workspace/files.js';
+import { fileStamp, readIfExists, writeCacheFile } from '../workspace/files.js';
 
 const MAGIC = Buffer.from('DWSIDX\x00\x01', 'latin1');
 const HEADER = 20;
@@ -112,8 +112,7 @@ export function readPackIndex(dir: string, name: string, verified?: string): Pac
   if (verified === undefined) return parsePackIndex(readFileSync(file), name, file);
   const fd = openSync(file, 'r');
   try {
-    const st = fstatSync(fd, { bigint: true });
-    const stamp = `${st.ino} ${st.size} ${st.mtimeNs}\n`;
+    const stamp = fileStamp(fstatSync(fd, { bigint: true }));
     const known = readIfExists(verified) === stamp;
     const index = parsePackIndex(readFileSync(fd), name, file, !known);
     if (!known) writeCacheFile(verified, stamp);

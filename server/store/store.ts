@@ -87,9 +87,9 @@ export class ContentStore {
 
   private constructor(readonly dir: string) {
     this.packDir = join(dir, 'packs');
-    this.objectDir = join(dir, 'objects');
     this.tmpDir = join(dir, 'tmp');
     this.large = new LargeObjects(dir);
+    this.objectDir = this.large.objectDir;
     this.verifiedDir = this.large.verifiedDir;
   }
 

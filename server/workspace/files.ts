@@ -2,7 +2,7 @@
  * File helpers for metadata: atomic writes (temp file + rename, so a crash never leaves a
  * half-written file) and JSON reading that names the file when it is broken.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, chmodSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CorruptMetadataError, ConfigurationError } from '../../protocol/errors.js';
@@ -84,7 +84,6 @@ export async function stageFileAsync(path: string, data: string): Promise<Staged
   };
 }
 
-/** Write a JSON file exactly as Python dws 1.6 writes it (workspace-format §2), atomically. */
 /** A file's text, or null when it cannot be read (missing, a directory...). */
 export function readIfExists(path: string): string | null {
   try {
@@ -94,6 +93,12 @@ export function readIfExists(path: string): string | null {
   }
 }
 
+/** What identifies a file's current content for a record of a check made on it (a replaced or rewritten file differs). */
+export function fileStamp(st: BigIntStats): string {
+  return `${st.ino} ${st.size} ${st.mtimeNs}\n`;
+}
+
+/** Write a JSON file exactly as Python dws 1.6 writes it (workspace-format §2), atomically. */
 export function writeJsonFile(path: string, value: unknown): void {
   atomicWriteFile(path, dumpPyJson(value));
 }

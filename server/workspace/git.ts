@@ -166,7 +166,7 @@ export class Git {
 
   /** Commit whatever is staged, if anything. */
   async commitStaged(message: string): Promise<boolean> {
-    if ((await this.run(['diff', '--cached', '--name-only', '-z'])) === '') return false;
+    if (!(await this.hasStaged([]))) return false;
     await this.commit(message);
     return true;
   }
