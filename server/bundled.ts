@@ -26,5 +26,11 @@ export function bundledFile(name: string): URL | null {
   return url;
 }
 
-/** Node options for a worker thread: the parent's, but for --input-type (of `node -e`), which a worker refuses. */
-export const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+/**
+ * Node options for a worker thread. Left out (undefined), a worker inherits the parent's as they
+ * are, V8's included (`node --max-old-space-size=8192 dws ...`), which it would refuse if they were
+ * named here. Only --input-type (of `node -e`) breaks inheriting: then the parent's, without it.
+ */
+export const WORKER_EXEC_ARGV: string[] | undefined = process.execArgv.some((a) => a.startsWith('--input-type'))
+  ? process.execArgv.filter((a) => !a.startsWith('--input-type'))
+  : undefined;

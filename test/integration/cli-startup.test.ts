@@ -3,11 +3,12 @@
  * what a dws process loads), while help and suggestions still see every command.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, DWS, dws, TEST_ENV, tempDir } from '../helpers.js';
+import { cleanup, DWS, dws, newWorkspace, TEST_ENV, tempDir } from '../helpers.js';
+import { stepSource } from '../runner-fixture.js';
 
 afterAll(cleanup);
 
@@ -57,5 +58,36 @@ describe('loading the CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('Usage: dws status [options]');
     expect(r.stderr).toContain("Error: unknown option '--bogus'");
+  });
+});
+
+describe('Node options on the command line', () => {
+  // A V8 option (more memory for a large workspace) is Node's own: the worker threads of the hashing
+  // and of `run --jobs` inherit it. Named in their options, as it once was, it made Node refuse to
+  // start them (ERR_WORKER_INVALID_EXEC_ARGV) and dws crash.
+  const node = (cwd: string, args: string[]) => spawnSync(process.execPath, ['--max-old-space-size=1024', DWS, '--batch', ...args], { cwd, env: TEST_ENV, encoding: 'utf8' });
+
+  it('node --max-old-space-size=1024 dws: snapshot and restore (hashing threads) and run --jobs 2 (step threads) work', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    // Enough files that the snapshot hashes them in its threads (1,000 or more).
+    for (let d = 0; d < 4; d++) {
+      mkdirSync(join(dir, 'source-data', `d${d}`));
+      for (let f = 0; f < 300; f++) writeFileSync(join(dir, 'source-data', `d${d}`, `f${f}.txt`), `${d}-${f}\n`);
+    }
+    for (const name of ['x', 'y']) {
+      const body = `    mkdirSync(outputs.out, { recursive: true });\n    writeFileSync(join(outputs.out, 'data.txt'), '${name}');`;
+      writeFileSync(join(dir, 'code', `${name}.step.ts`), stepSource({ name, inputs: {}, outputs: { out: `intermediate-data:/${name}` }, body }));
+    }
+    const run = node(dir, ['run', 'code', '--jobs', '2', '--no-snapshot']);
+    expect(run.stderr).not.toContain('invalid execArgv');
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'intermediate-data', 'y', 'data.txt'), 'utf8')).toBe('y');
+    const snap = node(dir, ['snapshot', 'S1']);
+    expect(snap.stderr).not.toContain('invalid execArgv');
+    expect(snap.status, snap.stderr).toBe(0);
+    writeFileSync(join(dir, 'source-data', 'd0', 'f0.txt'), 'changed\n');
+    const back = node(dir, ['restore', 'S1']);
+    expect(back.status, back.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'source-data', 'd0', 'f0.txt'), 'utf8')).toBe('0-0\n');
   });
 });
