@@ -28,7 +28,7 @@ export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<Res
     const missing = new Set<string>();
     const live = reachableFrom(store, roots, missing);
     for (const r of (await openResources(ws)).filter((x) => x.storeFiles)) {
-      for (const id of scannedFileIds(await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile))) live.add(id);
+      for (const id of scannedFileIds(await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, undefined, { resource: r.name }))) live.add(id);
     }
     const plan = planGc(store, live);
     if (!p.dryRun) {

@@ -4,10 +4,10 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError } from '../../protocol/errors.js';
+import { ConfigurationError, ConflictError, DwsError } from '../../protocol/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail, RemoteFetcher } from './remote.js';
-import { applyRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
+import { applyRestore, PartlyRestoredError, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
@@ -37,7 +37,7 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   const prepared: PreparedFiles[] = [];
   const fetcher = new RemoteFetcher(ws, store); // one download of the remote's indexes for every target
   for (const t of targets) {
-    const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true });
+    const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true, resource: t.name });
     const fetch = (ids: Set<string>) => fetchOrFail(ws, store, ids, `${opts.what} of '${t.name}'`, fetcher);
     let early: Promise<Set<string>> | null = null;
     if (current.tree === EMPTY_TREE) {
@@ -114,6 +114,9 @@ export async function applyFiles(ws: Workspace, store: ContentStore, prepared: P
       const task = ws.ctx.progress.begin(`Restoring ${p.target.name}`);
       try {
         await applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total), trash);
+      } catch (e) {
+        const state = e instanceof PartlyRestoredError ? 'Some of its files were changed: run the same command again to complete it.' : 'None of its files was changed.';
+        throw writeError(p.target, e, state);
       } finally {
         task.end();
       }
@@ -124,6 +127,16 @@ export async function applyFiles(ws: Workspace, store: ContentStore, prepared: P
     trash.emptyInBackground();
   }
   return changed;
+}
+
+/**
+ * A failure to write a target's files (a full or read-only disk, a corrupt object in the store) as
+ * the user's error, naming the resource and saying what state its files are in.
+ */
+function writeError(t: FilesTarget, e: unknown, state: string): Error {
+  if (e instanceof DwsError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new ConfigurationError(`Cannot write the files of resource '${t.name}' at ${t.root}: ${message}${/[.!]$/.test(message) ? '' : '.'} ${state}`, { resource: t.name });
 }
 
 /** Trees kept by `--force` are roots for gc (store/gc.ts), like snapshots. */

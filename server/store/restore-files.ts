@@ -15,6 +15,7 @@
  * (with a trash that moves the files replaced, the run cache's, one may be missing: a rerun writes it).
  */
 import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { ConfigurationError } from '../../protocol/errors.js';
 import { join } from 'node:path';
 import { computeHashTree, RESTORE_TMP, UNREAD_CONTENT } from '../resources/hashtree/index.js';
 import { cachedIdIfUnchanged, StatCache } from '../resources/hashtree/stat-cache.js';
@@ -44,13 +45,14 @@ export interface ScannedTree {
  * `unreadUnlessCached`: files the cache does not vouch for are not read (hashtree's option; they
  * differ from any target). `deferCacheSave`: the caller decides, by `saveCache()`, whether the
  * cache is worth writing (a restore that replaces the files just hashed would write entries that
- * are stale at once).
+ * are stale at once). `resource`: the resource whose folder it is, named by the error when the
+ * scan fails (a folder that cannot be listed, a file that cannot be read).
  */
 export async function scanTree(
   root: string,
   cacheFile: string | null,
   onWarning?: (m: string) => void,
-  opts: { unreadUnlessCached?: boolean; deferCacheSave?: boolean } = {},
+  opts: { unreadUnlessCached?: boolean; deferCacheSave?: boolean; resource?: string } = {},
 ): Promise<ScannedTree> {
   const trees = new Map<string, Buffer>();
   if (!existsSync(root)) return { root, tree: EMPTY_TREE, trees, saveCache: () => {}, leftovers: [] };
@@ -71,6 +73,9 @@ export async function scanTree(
       adoptLarge: () => {},
       recordPacked: () => {},
     },
+  }).catch((e: unknown) => {
+    if (opts.resource === undefined) throw e;
+    throw new ConfigurationError(`Cannot scan the files of resource '${opts.resource}' at ${root}: ${e instanceof Error ? e.message : String(e)}`, { resource: opts.resource });
   });
   return { root, tree: r.storeRoot!, trees, saveCache: r.saveCache, leftovers: r.leftovers };
 }
@@ -348,9 +353,20 @@ export async function applyRestore(store: ContentStore, root: string, plan: Rest
     const setsAside = aside !== undefined && (a.kind === 'remove' || (a.kind === 'write' && a.replaces === true));
     changes.push({ op: opOf(a), abs, staged: staged[i] ?? '', ...(setsAside ? { aside: { path: aside.slot(), replace: aside.replace } } : {}) });
   });
-  await applyChanges(changes, aside !== undefined);
+  try {
+    await applyChanges(changes, aside !== undefined);
+  } catch (e) {
+    throw new PartlyRestoredError(e);
+  }
   for (const c of copied) c.copy.placed = true;
   onProgress?.(writes.length, writes.length);
+}
+
+/** applyRestore failed once files were being replaced: the tree is part old, part new, and a rerun completes it. */
+export class PartlyRestoredError extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
 }
 
 function opOf(a: Action): ApplyOp {

@@ -82,7 +82,7 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
           continue;
         }
       } else {
-        const current = (await scanTree(root, cacheFile)).tree;
+        const current = (await scanTree(root, cacheFile, undefined, { resource: r.name })).tree;
         if (current === tree) continue;
         if (!unchangedSince.get(r.name)?.has(current)) {
           ws.ctx.log.warn(`Resource '${r.name}' has changes that are in no snapshot: left as it is. Snapshot them, or restore the latest snapshot ('dws restore') to get the pulled files.`);
@@ -136,7 +136,7 @@ export async function changesSinceSnapshot(ws: Workspace, resources: Resource[])
       out.push({ ...none, known: false });
       continue;
     }
-    const current = await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, (m) => ws.ctx.log.debug(m));
+    const current = await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, (m) => ws.ctx.log.debug(m), { resource: r.name });
     const changes = diffTrees(store, current, last.tree);
     out.push(changes === null ? { ...none, known: false } : { resource: r.name, snapshot: last.hash, known: true, ...changes });
   }

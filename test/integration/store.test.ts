@@ -927,6 +927,65 @@ describe('a store that cannot be used', () => {
     }
   });
 
+  it('stops a restore cleanly when the resource’s disk is full: the files as they were, no temp files, a message naming the resource and the cause', async (ctx) => {
+    const mnt = tempDir('dws-data-disk-');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // needs to mount a 2 MB tmpfs (root, as on CI); noted on issue 11
+    }
+    try {
+      const ws = await newWorkspace();
+      const data = join(mnt, 'data');
+      mkdirSync(data);
+      const fill = (seed: number) => {
+        for (let i = 0; i < 12; i++) writeFileSync(join(data, `f${i}`), Buffer.alloc(50_000, seed + i));
+      };
+      fill(0);
+      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--name', 'data', data]);
+      await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+      fill(100);
+      await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+      // 12 × 50 KB of data and 1 MB more: no room for the 600 KB of v1's files written beside them.
+      writeFileSync(join(mnt, 'filler'), Buffer.alloc(1_000_000, 7));
+      const before = treePrint(data);
+      const r = await dws(ws, ['--batch', 'restore', 'v1']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Configuration error: Cannot write the files of resource 'data' at ${data}: Cannot write ${data}/.dws-restore.tmp-`);
+      expect(r.stderr).toContain('ENOSPC');
+      expect(r.stderr).toContain('None of its files was changed.');
+      expect(r.stderr).not.toContain('internal error');
+      expect(treePrint(data)).toBe(before);
+      expect(readdirSync(data).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `f${i}`).sort());
+      // With room again, the same restore completes.
+      rmSync(join(mnt, 'filler'));
+      await dwsOk(ws, ['--batch', 'restore', 'v1']);
+      expect(readFileSync(join(data, 'f3'))).toEqual(Buffer.alloc(50_000, 3));
+    } finally {
+      execFileSync('umount', ['-l', mnt]);
+    }
+  });
+
+  it('names the resource and the cause when its folder cannot be scanned (a path too long for the system): restore, status and gc', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'a'), 'a\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--name', 'data', data]);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    // 18 folders of 250 characters, each made from inside the last: a path of over 4,500 bytes.
+    execFileSync('bash', ['-c', 'n=$(printf "x%.0s" $(seq 250)); for i in $(seq 18); do mkdir "$n" && cd "$n"; done; echo deep > f'], { cwd: data });
+    for (const args of [['restore', 'v1'], ['status'], ['gc']]) {
+      const r = await dws(ws, ['--batch', ...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain(`Configuration error: Cannot scan the files of resource 'data' at ${data}: Cannot list directory ${data}/xxx`);
+      expect(r.stderr).toContain('ENAMETOOLONG');
+      expect(r.stderr).not.toContain('internal error');
+    }
+    expect(readFileSync(join(data, 'a'), 'utf8')).toBe('a\n');
+    execFileSync('rm', ['-rf', 'x'.repeat(250)], { cwd: data }); // rm walks it by relative names; the temp dirs' cleanup could not
+  });
+
   it('shares one store between two workspaces via store.dir, and gc there keeps both', async () => {
     const shared = join(tempDir(), 'store');
     const made: string[] = [];
