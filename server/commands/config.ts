@@ -15,7 +15,7 @@ import { openResource } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { isValidHostname, printable, shortHostname } from '../workspace/names.js';
 import { validateTemplate } from '../workspace/results-template.js';
-import { STORE_DIR_PARAM, STORE_REMOTE_PARAM, storeDirProblem, storeRemoteProblem } from '../store/workspace-store.js';
+import { copyStoreAdvice, holdsObjects, STORE_DIR_PARAM, STORE_REMOTE_PARAM, storeDirOf, storeDirProblem, storeRemoteProblem } from '../store/workspace-store.js';
 import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, scratchDirectoryProblem, Workspace, type JsonObject, type ResourceParams } from '../workspace/workspace.js';
 
 type Scope = 'global' | 'local';
@@ -239,8 +239,16 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
       ws.writeConfig();
       await ws.git.commitAll(`Update of workspace parameter ${def.name}`, '.dataworkspace/config.json', { only: true });
     } else {
+      const storeBefore = def.name === STORE_DIR_PARAM ? storeDirOrNull(ws) : null;
       ws.localParams[def.name] = value;
       ws.writeLocalParams();
+      const storeNow = storeBefore === null ? null : storeDirOrNull(ws);
+      if (storeBefore !== null && storeNow !== null && storeNow !== storeBefore && holdsObjects(storeBefore)) {
+        // Nothing is moved (it may be a copy across disks): the objects stay where they are, and restores of the snapshots taken so far need them.
+        ctx.log.warn(
+          `The content store at ${storeBefore} holds the file contents of the snapshots taken so far; dws now uses ${storeNow}. To restore those snapshots, copy them over: ${copyStoreAdvice(storeBefore, storeNow)}`,
+        );
+      }
     }
   } else if (def.scope === 'global') {
     target[def.name] = value;
@@ -251,6 +259,15 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
     ws.writeResourceLocalParams();
   }
   return { resource, params: [await show(def)], set: { name: p.name, scope: def.scope, value } };
+}
+
+/** The workspace's content store directory, or null where it has none (a store.dir set by hand to something wrong, no git directory). */
+function storeDirOrNull(ws: Workspace): string | null {
+  try {
+    return storeDirOf(ws);
+  } catch {
+    return null;
+  }
 }
 
 /** Definitions for a resource; a type without its own lists its stored parameters (read-only). */

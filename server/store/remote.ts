@@ -17,7 +17,7 @@ import { ID_BYTES } from './known-ids.js';
 import { findEntry, parsePackIndex, readPackIndex, type PackIndex } from './pack.js';
 import { addPushed, readPushed, writePushed } from './pushed.js';
 import type { ContentStore } from './store.js';
-import { storeRemoteOf } from './workspace-store.js';
+import { storeRemoteOf, strandedObjectsHint } from './workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
 
 /** The remote as rclone takes it: `name:path` as is, a directory made absolute. */
@@ -324,12 +324,12 @@ export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<s
   const remote = storeRemoteOf(ws);
   if (remote === null) {
     throw new NotFoundError(
-      `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and no store remote is set. If another copy of this workspace pushed them, set its remote with 'dws config store.remote REMOTE' and run the command again.`,
+      `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and no store remote is set. If another copy of this workspace pushed them, set its remote with 'dws config store.remote REMOTE' and run the command again.${strandedObjectsHint(ws, store.dir)}`,
       { missing: still.size },
     );
   }
   throw new NotFoundError(
-    `${still.size} object(s) needed for ${what} are neither in the content store at ${store.dir} nor on the store remote ${remote}. Run 'dws push' in the workspace that took the snapshot, then run this command again.`,
+    `${still.size} object(s) needed for ${what} are neither in the content store at ${store.dir} nor on the store remote ${remote}. Run 'dws push' in the workspace that took the snapshot, then run this command again.${strandedObjectsHint(ws, store.dir)}`,
     { missing: still.size, remote },
   );
 }

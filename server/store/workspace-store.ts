@@ -99,9 +99,38 @@ export function storeDirOf(ws: Workspace): string {
     if (problem !== null) throw corrupt(ws.meta('local_params.json'), `"${STORE_DIR_PARAM}" (${JSON.stringify(set)})`, problem, [STORE_DIR_PARAM]);
     return resolve(ws.dir, set as string);
   }
-  const local = localCacheDir(ws);
+  const local = defaultStoreDir(ws);
   if (local === null) throw new ConfigurationError(`Workspace ${ws.dir} has no git directory for its content store; set one with 'dws config store.dir PATH'`);
-  return join(local, 'store');
+  return local;
+}
+
+/** Where the store is when store.dir is not set (null: no git directory). */
+function defaultStoreDir(ws: Workspace): string | null {
+  const local = localCacheDir(ws);
+  return local === null ? null : join(local, 'store');
+}
+
+/** Whether the store at `dir` holds any object (a pack or a large object). */
+export function holdsObjects(dir: string): boolean {
+  const nonEmpty = (d: string) => existsSync(d) && readdirSync(d).length > 0;
+  return nonEmpty(join(dir, 'packs')) || nonEmpty(join(dir, 'objects'));
+}
+
+/** How to carry the objects of the store at `from` over to the one at `to` (a plain copy merges two stores). */
+export function copyStoreAdvice(from: string, to: string): string {
+  return `cp -a ${shellQuote(`${from}/.`)} ${shellQuote(`${to}/`)}`;
+}
+
+const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * A sentence for an error about objects missing from the store: when store.dir moved the store
+ * away from its default place and objects are still there (stored before), say how to get them.
+ */
+export function strandedObjectsHint(ws: Workspace, storeDir: string): string {
+  const old = defaultStoreDir(ws);
+  if (old === null || resolve(old) === resolve(storeDir) || !holdsObjects(old)) return '';
+  return ` The store at ${old}, used before store.dir was set, holds objects too: copy them over with ${copyStoreAdvice(old, storeDir)} and run the command again.`;
 }
 
 /** The workspace's content store, opened once per loaded workspace. */

@@ -986,6 +986,33 @@ describe('a store that cannot be used', () => {
     execFileSync('rm', ['-rf', 'x'.repeat(250)], { cwd: data }); // rm walks it by relative names; the temp dirs' cleanup could not
   });
 
+  it('moving the store with store.dir: config says the old store keeps the snapshots taken so far and how to copy them; a restore that misses them says where they are', async () => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'x'), 'one\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const old = join(ws, '.git', 'dws', 'store');
+    const moved = join(tempDir(), 'big disk', "it's here"); // a space and a quote: the advice is a command to paste
+    const set = await dws(ws, ['--batch', 'config', 'store.dir', moved]);
+    expect(set.code).toBe(0);
+    const advice = `cp -a '${old}/.' '${moved.replace("'", "'\\''")}/'`;
+    expect(set.stderr).toContain(`The content store at ${old} holds the file contents of the snapshots taken so far; dws now uses ${moved}. To restore those snapshots, copy them over: ${advice}`);
+    writeFileSync(join(ws, 'data', 'x'), 'two\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`are not in the content store at ${moved}`);
+    expect(r.stderr).toContain(`The store at ${old}, used before store.dir was set, holds objects too: copy them over with ${advice} and run the command again.`);
+    expect(readFileSync(join(ws, 'data', 'x'), 'utf8')).toBe('two\n');
+    execFileSync('bash', ['-c', advice]);
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(readFileSync(join(ws, 'data', 'x'), 'utf8')).toBe('one\n');
+    // Setting it again to where it is says nothing more.
+    const again = await dws(ws, ['--batch', 'config', 'store.dir', moved]);
+    expect(again.stderr).not.toContain('holds the file contents');
+  });
+
   it('shares one store between two workspaces via store.dir, and gc there keeps both', async () => {
     const shared = join(tempDir(), 'store');
     const made: string[] = [];
