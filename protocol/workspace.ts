@@ -191,6 +191,8 @@ export const status = defineMethod({
           snapshot: z.string().nullable(),
           /** false: nothing to compare with here (no snapshot, or its trees are not in the local store). */
           known: z.boolean(),
+          /** The resource's folder does not exist (every file of the snapshot counts as deleted). */
+          folderMissing: z.boolean().optional(),
           added: z.array(z.string()),
           modified: z.array(z.string()),
           deleted: z.array(z.string()),

@@ -109,6 +109,8 @@ export interface FileChanges {
   snapshot: string | null;
   /** false: the snapshot's trees are not in the local store (a clone without its data); no counts. */
   known: boolean;
+  /** The resource's folder does not exist: every file of the snapshot is counted as deleted. */
+  folderMissing?: boolean;
   added: string[];
   modified: string[];
   deleted: string[];
@@ -131,14 +133,16 @@ export async function changesSinceSnapshot(ws: Workspace, resources: Resource[])
   const out: FileChanges[] = [];
   for (const r of withFiles) {
     const last = latest.get(r.name);
-    const none = { resource: r.name, snapshot: last?.hash ?? null, added: [], modified: [], deleted: [] };
-    if (last === undefined || !existsSync(r.storeFiles!.root)) {
+    // A folder that is gone scans as empty: every file of the snapshot deleted.
+    const missing = existsSync(r.storeFiles!.root) ? {} : { folderMissing: true };
+    const none = { resource: r.name, snapshot: last?.hash ?? null, ...missing, added: [], modified: [], deleted: [] };
+    if (last === undefined) {
       out.push({ ...none, known: false });
       continue;
     }
     const current = await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, (m) => ws.ctx.log.debug(m), { resource: r.name });
     const changes = diffTrees(store, current, last.tree);
-    out.push(changes === null ? { ...none, known: false } : { resource: r.name, snapshot: last.hash, known: true, ...changes });
+    out.push(changes === null ? { ...none, known: false } : { resource: r.name, snapshot: last.hash, known: true, ...missing, ...changes });
   }
   return out;
 }

@@ -525,6 +525,16 @@ describe('status of local-files resources', () => {
     const json = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status']));
     expect(json.changes).toEqual([expect.objectContaining({ resource: 'data', known: true, added: ['sub/new.csv'], deleted: ['sub/f4.csv'] })]);
     expect([...json.changes[0].modified].sort()).toEqual(['run.sh', 'sub/f3.csv']);
+    // A folder that is gone: every file of the snapshot deleted, and said so (it once said its files were not in the store).
+    await dwsOk(ws, ['--batch', 'snapshot', 'now']);
+    const files = readdirSync(data, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).length; // files and links
+    rmSync(data, { recursive: true });
+    const gone = await dwsOk(ws, ['--batch', 'status']);
+    expect(gone).toMatch(new RegExp(`  data: its folder does not exist; 0 added, 0 modified, ${files} deleted \\(since [0-9a-f]{7}\\)\n`));
+    expect(gone).not.toContain('not in the local store');
+    const goneJson = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status']));
+    expect(goneJson.changes[0]).toMatchObject({ resource: 'data', known: true, folderMissing: true, added: [], modified: [] });
+    expect(goneJson.changes[0].deleted).toHaveLength(files);
   });
 });
 

@@ -30,12 +30,13 @@ export function renderChanges(changes: ResultOf<typeof Status>['changes'], verbo
   if (changes === undefined || changes.length === 0) return '';
   let out = '\nChanges since the latest snapshot:\n';
   for (const c of changes) {
+    const gone = c.folderMissing === true ? 'its folder does not exist; ' : '';
     if (!c.known) {
-      out += `  ${c.resource}: ${c.snapshot === null ? 'no snapshot has kept its files yet (snapshots by Python dws 1.6 or without the content store keep none; the next dws snapshot will)' : `cannot compare (the files of snapshot ${c.snapshot.slice(0, 7)} are not in the local store)`}\n`;
+      out += `  ${c.resource}: ${gone}${c.snapshot === null ? 'no snapshot has kept its files yet (snapshots by Python dws 1.6 or without the content store keep none; the next dws snapshot will)' : `cannot compare (the files of snapshot ${c.snapshot.slice(0, 7)} are not in the local store)`}\n`;
       continue;
     }
     const n = c.added.length + c.modified.length + c.deleted.length;
-    out += `  ${c.resource}: ${n === 0 ? 'no changes' : `${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted`} (since ${c.snapshot!.slice(0, 7)})\n`;
+    out += `  ${c.resource}: ${gone}${n === 0 ? 'no changes' : `${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted`} (since ${c.snapshot!.slice(0, 7)})\n`;
     if (verbose) {
       for (const [mark, list] of [['+', c.added], ['M', c.modified], ['-', c.deleted]] as const) for (const p of list) out += `    ${mark} ${p}\n`;
     }
