@@ -3,7 +3,7 @@
  * machine (cli.md clone, workspace-format §11 for the scratch directory). Any failure removes
  * the new workspace directory, so a failed clone leaves nothing behind.
  */
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigurationError, ConflictError, InternalError, NotFoundError } from '../../protocol/errors.js';
 import type { clone as Clone, ResultOf, ValidParamsOf } from '../../protocol/index.js';
@@ -41,9 +41,11 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
     const config = readJsonFile(configFile) as JsonObject;
     if (typeof config.name !== 'string') throw new InternalError("Missing 'name' property in configuration file", { file: configFile });
     if (target === null) {
-      dir = join(ctx.cwd, config.name);
-      if (existsSync(dir)) throw new ConflictError(`Clone target directory ${dir} already exists`, { path: dir });
-      renameSync(cloneDir, dir);
+      // Taken as the clone's only once the rename made it so: a failure below removes `dir`.
+      const named = join(ctx.cwd, config.name);
+      refuseExisting(named);
+      renameSync(cloneDir, named);
+      dir = named;
     }
     const globalParams = (config.global_params ?? {}) as JsonObject;
     const localParams: JsonObject = { hostname };
@@ -87,8 +89,13 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
   }
 }
 
+/** A path that is taken (by anything: a folder, a file, a link even if dangling) is never the clone's. */
+function refuseExisting(path: string): void {
+  if (lstatSync(path, { throwIfNoEntry: false }) !== undefined) throw new ConflictError(`Clone target directory '${path}' already exists`, { path });
+}
+
 function checkTarget(target: string): void {
-  if (existsSync(target)) throw new ConflictError(`Clone target directory '${target}' already exists`, { path: target });
+  refuseExisting(target);
   const parent = dirname(target);
   if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new NotFoundError(`Parent directory '${parent}' does not exist`, { path: parent });
   try {

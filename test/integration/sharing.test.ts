@@ -2,8 +2,8 @@
  * `dws publish`, `push`, `pull`, `clone` and `add api-resource` as real processes, with bare git
  * repositories in temporary directories as origins and a second clone as a collaborator.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, commitIn, type RunResult, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, readJson, repoWithOrigin, tempDir } from '../helpers.js';
 
@@ -147,6 +147,23 @@ describe('dws publish and clone', () => {
     r = await dws(parent, ['--batch', 'clone', wsOrigin, ws]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`Clone target directory '${ws}' already exists`);
+    // Without a target directory the workspace's name is used: whatever is there already stays as it was.
+    const named = basename(ws);
+    for (const make of [(p: string) => (mkdirSync(p), writeFileSync(join(p, 'thesis.txt'), 'mine\n')), (p: string) => writeFileSync(p, 'mine\n'), (p: string) => symlinkSync('nowhere', p)]) {
+      const at = join(parent, named);
+      make(at);
+      const kept = () => {
+        const st = lstatSync(at);
+        return st.isSymbolicLink() ? `link ${readlinkSync(at)}` : st.isDirectory() ? `dir ${readdirSync(at)} ${readFileSync(join(at, 'thesis.txt'), 'utf8')}` : `file ${readFileSync(at, 'utf8')}`;
+      };
+      const before = kept();
+      r = await dws(parent, ['--batch', 'clone', wsOrigin]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Clone target directory '${at}' already exists`);
+      expect(kept()).toBe(before);
+      expect(readdirSync(parent)).toEqual([named]); // and no temporary clone left
+      rmSync(at, { recursive: true });
+    }
     r = await dws(parent, ['--batch', 'clone', wsOrigin, join(base, 'no', 'such', 'dir')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`Parent directory '${join(base, 'no', 'such')}' does not exist`);
