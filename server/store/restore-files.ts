@@ -123,8 +123,9 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
   };
   // A file not read (UNREAD_CONTENT: a run-cache restore's scan) is not looked up: no object has
   // that id, and the store would read every pack index to say so.
+  // A link's content is its text: one that no snapshot holds is work to keep too.
   const unsavedIfLost = (rel: string, e: StoreTreeEntry) => {
-    if (e.mode !== MODE_LINK && e.mode !== MODE_DIR && (e.id === UNREAD_CONTENT || !store.has(e.id))) plan.unsaved.push(rel);
+    if (e.mode !== MODE_DIR && (e.id === UNREAD_CONTENT || !store.has(e.id))) plan.unsaved.push(rel);
   };
   /** Files below a current directory (or a current file) that go: counted, never the action. */
   const countDeleted = (rel: string, e: StoreTreeEntry) => {
@@ -204,7 +205,8 @@ export function diffTrees(store: ContentStore, current: ScannedTree, since: stri
 
 /** Store the current content of the files in `rels` (restore --force), and the current trees; returns the current tree id. */
 export function saveCurrent(store: ContentStore, current: ScannedTree, rels: string[]): string {
-  for (const rel of rels) store.putFile(join(current.root, rel));
+  // A link's text is among the scan's trees (stored below); what it points to is not its content.
+  for (const rel of rels) if (!lstatSync(join(current.root, rel)).isSymbolicLink()) store.putFile(join(current.root, rel));
   for (const [id, bytes] of current.trees) store.putSmall(id, bytes);
   store.commit();
   return current.tree;

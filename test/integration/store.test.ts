@@ -297,6 +297,34 @@ describe('restore of local-files resources from the content store', () => {
     expect(readlinkSync(join(ws, 'data', 'out'))).toBe(outside);
   });
 
+  it('a new link, even one that leads nowhere, is the user’s work: status counts it, restore keeps it unless --force (which saves it); a snapshot still refuses a dangling one', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'x'), 'x\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    symlinkSync('/etc/hostname', join(data, 'mylink'));
+    symlinkSync('nowhere', join(data, 'dangling'));
+    symlinkSync('loop', join(data, 'loop')); // round in a loop
+    const status = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status']));
+    expect(status.changes[0]).toMatchObject({ resource: 'data', known: true, added: ['dangling', 'loop', 'mylink'], modified: [], deleted: [] });
+    const snap = await dws(ws, ['--batch', 'snapshot', 'v2']);
+    expect(snap.code).toBe(1);
+    expect(snap.stderr).toContain(`Broken symbolic link: ${join(data, 'dangling')}`); // 1.6's rule: its hash trees read through links
+    const refused = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('3 file(s) hold changes that are in no snapshot and would be lost by the restore');
+    expect(readlinkSync(join(data, 'dangling'))).toBe('nowhere');
+    const forced = await dws(ws, ['--batch', 'restore', '--force', 'v1']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readdirSync(data)).toEqual(['x']);
+    const saved = /dws store checkout ([0-9a-f]{40}) DIR/.exec(forced.stderr)![1]!;
+    const back = join(tempDir(), 'back');
+    await dwsOk(ws, ['--batch', 'store', 'checkout', saved, back]);
+    expect([readlinkSync(join(back, 'dangling')), readlinkSync(join(back, 'loop')), readlinkSync(join(back, 'mylink'))]).toEqual(['nowhere', 'loop', '/etc/hostname']);
+  });
+
   it('detects a corrupt object and stops before any file of the resource is replaced', async () => {
     const { ws, data } = await workspaceWithData();
     changeToV2(data);

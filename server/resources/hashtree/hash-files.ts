@@ -30,6 +30,8 @@ export const FileStatus = {
   NotDone: 6,
   /** Not read, the stat cache not vouching for it (`unreadUnlessCached`): its id is UNREAD_CONTENT. */
   Unread: 7,
+  /** A symbolic link in a scan for store trees only: its text is its content, what it points to is never read (it may not exist). */
+  LinkOnly: 8,
 } as const;
 export type FileStatus = (typeof FileStatus)[keyof typeof FileStatus];
 

@@ -157,6 +157,24 @@ const LIST_AHEAD_MIN_FILES = 5000;
 const LIST_JOB_DIRS = 16;
 const S_IFMT = constants.S_IFMT;
 const S_IFREG = constants.S_IFREG;
+
+/**
+ * Whether the link at `abs` (entry `e` of a listing) leads to a socket, FIFO or device, which a
+ * snapshot leaves out of its trees; a link that leads nowhere does not. The listing's stat (taken
+ * through the link) when it has one.
+ */
+function linksToSpecial(stats: Float64Array | null, e: number, abs: string): boolean {
+  let mode = stats === null ? NaN : stats[e * STAT_FIELDS + 4]!;
+  if (Number.isNaN(mode)) {
+    try {
+      mode = statSync(abs).mode;
+    } catch {
+      return false; // leads nowhere (or round in a loop)
+    }
+  }
+  const type = mode & S_IFMT;
+  return type !== S_IFREG && type !== constants.S_IFDIR;
+}
 /** Status of a file still queued for hashing (beyond the FileStatus values). */
 const QUEUED = 7;
 
@@ -275,7 +293,7 @@ class HashRun {
             sink.putSmall(id, target);
             store += treeEntryText(MODE_LINK, id, names[j]!);
           }
-          if (s === FileStatus.SkippedDirLink || s === FileStatus.SkippedSpecial) continue;
+          if (s === FileStatus.SkippedDirLink || s === FileStatus.SkippedSpecial || s === FileStatus.LinkOnly) continue;
           const hash = this.hashes[ref]!;
           if (legacy) text += (sizes ? String(this.stats[ref * STAT_FIELDS]) : hash) + '\tblob\t' + names[j]! + '\n';
           this.blobs++;
@@ -723,6 +741,8 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
   const hashContent = run.opts.computeHash || run.opts.store !== undefined;
   const storing = run.opts.store?.session != null ? run.opts.store : null;
   const unread = run.opts.unreadUnlessCached === true;
+  // A store tree holds a link as its text: a scan for store trees alone need not follow it (a dangling one included).
+  const linksAsText = run.opts.storeTreesOnly === true && run.opts.store !== undefined;
   const written = storing === null ? run.opts.written : undefined;
   const cs = cache?.stats;
   let sliceStart = performance.now();
@@ -781,6 +801,10 @@ async function walk(run: HashRun, cache: StatCache | null, poolFor: () => HashPo
       const f = run.addFile(d, name, !isFile);
       node.names.push(name);
       node.refs.push(f);
+      if (!isFile && linksAsText && !linksToSpecial(stats, e, base + '/' + node.prefix + name)) {
+        run.settle(f, FileStatus.LinkOnly, null, 0, '');
+        continue;
+      }
       const k = hashContent && cache !== null ? cache.find(node.prefix, name) : -1;
       const known = written?.get(node.prefix + name);
       if (hashContent && k < 0 && known === undefined && !(unread && isFile)) {
