@@ -36,14 +36,15 @@ export async function diff(ctx: Context, p: ValidParamsOf<typeof Diff>): Promise
     const rb = mb.get(name);
     if (!rb) continue;
     const [ta, tb] = [sa[name], sb[name]];
-    if (ra.hash === rb.hash && ta !== undefined && tb !== undefined && ta !== tb) {
-      different.push(name);
-      files[name] = storeTreeChanges(ws, ta, tb);
-    } else if (ra.hash === rb.hash) same.push(name);
-    else {
-      different.push(name);
-      files[name] = await fileChanges(ws, ra, rb);
+    if (ra.hash === rb.hash && (ta === undefined || tb === undefined || ta === tb)) {
+      same.push(name);
+      continue;
     }
+    different.push(name);
+    // The store trees, where both snapshots have them, are exact where 1.6's hash trees cannot be:
+    // sizes only (no compute_hash), no exec bits, no links, and no names with a line feed.
+    const local = ta !== undefined && tb !== undefined && workspaceStore(ws).has(ta) && workspaceStore(ws).has(tb);
+    files[name] = local ? storeTreeChanges(ws, ta, tb) : await fileChanges(ws, ra, rb);
   }
   // Beyond 1.6: the experiments behind the two snapshots (report experiments) compared.
   const [ea, eb] = [experimentOf(ws, a), experimentOf(ws, b)];
@@ -72,7 +73,11 @@ async function fileChanges(ws: Workspace, ra: ResourceParams & { hash?: string |
       const dirB = hashTreeDir(ws, rb.role, rb.name);
       if (!existsSync(`${dirA}/${ha}`) || !existsSync(`${dirB}/${hb}`)) return { changes: null, reason: 'a hash tree file is missing' };
       const changes: Change[] = [];
-      compareTrees(dirA, ha, dirB, hb, '', changes);
+      try {
+        compareTrees(dirA, ha, dirB, hb, '', changes);
+      } catch (e) {
+        return { changes: null, reason: e instanceof Error ? e.message : String(e) }; // a tree file 1.6 wrote for a name with a line feed
+      }
       return { changes };
     }
     case 'git-subdirectory':

@@ -325,6 +325,20 @@ describe('restore of local-files resources from the content store', () => {
     expect([readlinkSync(join(back, 'dangling')), readlinkSync(join(back, 'loop')), readlinkSync(join(back, 'mylink'))]).toEqual(['nowhere', 'loop', '/etc/hostname']);
   });
 
+  it('dws diff lists a file whose name has a line feed (1.6’s hash tree file cannot hold it; the store trees can)', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'ok'), 'a\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    writeFileSync(join(data, 'new\nline'), 'x');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const r = await dws(ws, ['--batch', '--json', 'diff', 'v1', 'v2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).files.data).toEqual({ changes: [{ status: 'A', path: 'new\nline' }] });
+  });
+
   it('detects a corrupt object and stops before any file of the resource is replaced', async () => {
     const { ws, data } = await workspaceWithData();
     changeToV2(data);
