@@ -106,7 +106,7 @@ async function fileChanges(ws: Workspace, ra: ResourceParams & { hash?: string |
 function storeTreeChanges(ws: Workspace, a: string, b: string): Files {
   const store = workspaceStore(ws);
   if (!store.has(a) || !store.has(b)) return { changes: null, reason: 'a store tree is not in the local store (dws pull brings it)' };
-  const [fa, fb] = [flattenTree(store, a).files, flattenTree(store, b).files];
+  const [fa, fb] = [flattenTree(store, a), flattenTree(store, b)];
   const changes: Change[] = [];
   for (const [path, x] of fa) {
     const y = fb.get(path);

@@ -16,6 +16,6 @@ export async function storeCheckout(ctx: Context, p: ValidParamsOf<typeof StoreC
     const store = workspaceStore(ws);
     const prepared = await prepareFiles(ws, store, [{ name: p.tree, root: dir, cacheFile: null, tree: p.tree }], { force: false, what: 'checkout' });
     await applyFiles(ws, store, prepared);
-    return { directory: dir, files: prepared[0]!.plan.changes.added.length };
+    return { directory: dir, files: prepared[0]!.plan.changes.added.filter((rel) => !rel.endsWith('/')).length }; // empty folders are listed as 'path/'
   });
 }

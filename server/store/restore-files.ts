@@ -81,7 +81,7 @@ export async function scanTree(
 }
 
 export interface TreeChanges {
-  /** Paths (relative, `/`-separated) in the target and not in the current state. */
+  /** Paths (relative, `/`-separated) in the target and not in the current state; an empty folder as `path/`. */
   added: string[];
   /** In both, with another content, kind or mode. */
   modified: string[];
@@ -134,6 +134,7 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
       unsavedIfLost(rel, e);
       return;
     }
+    if (e.id === EMPTY_TREE) plan.changes.deleted.push(`${rel}/`); // an empty folder is part of the tree too
     for (const x of currentTree(current, e.id)) countDeleted(`${rel}/${x.name}`, x);
   };
   const remove = (rel: string, e: StoreTreeEntry) => {
@@ -152,6 +153,7 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
       return;
     }
     plan.actions.push({ kind: 'mkdir', rel });
+    if (t.id === EMPTY_TREE) plan.changes.added.push(`${rel}/`);
     if (lacks(t.id)) return;
     for (const x of readTree(store, t.id)) add(`${rel}/${x.name}`, x);
   };

@@ -176,21 +176,19 @@ export interface FlatFile {
   id: string;
 }
 
-/** Every file and link below `root`, by relative path (`/`-separated), and every directory. */
-export function flattenTree(store: ContentStore, root: string): { files: Map<string, FlatFile>; dirs: string[] } {
+/** Every file and link below a tree by path (`/`-separated), and every empty folder as `path/` (mode MODE_DIR): what a diff compares. */
+export function flattenTree(store: ContentStore, root: string): Map<string, FlatFile> {
   const files = new Map<string, FlatFile>();
-  const dirs: string[] = [];
   const visit = (id: string, prefix: string) => {
     for (const e of readTree(store, id)) {
       const rel = prefix + e.name;
-      if (e.mode === MODE_DIR) {
-        dirs.push(rel);
-        visit(e.id, rel + '/');
-      } else files.set(rel, { mode: e.mode, id: e.id });
+      if (e.mode !== MODE_DIR) files.set(rel, { mode: e.mode, id: e.id });
+      else if (e.id === EMPTY_TREE) files.set(`${rel}/`, { mode: e.mode, id: e.id });
+      else visit(e.id, rel + '/');
     }
   };
   visit(root, '');
-  return { files, dirs };
+  return files;
 }
 
 /**

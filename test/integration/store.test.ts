@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempS
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
-import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, TEST_ENV, tempDir } from '../helpers.js';
+import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, readJson, TEST_ENV, tempDir } from '../helpers.js';
 
 afterAll(cleanup);
 
@@ -339,6 +339,27 @@ describe('restore of local-files resources from the content store', () => {
     expect(JSON.parse(r.stdout).files.data).toEqual({ changes: [{ status: 'A', path: 'new\nline' }] });
   });
 
+  it('an empty folder is a change like a file: status and diff list it as path/, and the snapshot it makes is not a surprise', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'f'), '1\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    mkdirSync(join(data, 'emptydir'));
+    expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status'])).changes[0]).toMatchObject({ known: true, added: ['emptydir/'], modified: [], deleted: [] });
+    expect(await dwsOk(ws, ['--batch', 'status'])).toContain('  data: 1 added, 0 modified, 0 deleted');
+    const v2 = /hash is ([0-9a-f]{40})/.exec(await dwsOk(ws, ['--batch', 'snapshot', 'v2']))![1]!;
+    expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'diff', 'v1', 'v2'])).files.data).toEqual({ changes: [{ status: 'A', path: 'emptydir/' }] });
+    rmSync(join(data, 'emptydir'), { recursive: true });
+    expect(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status'])).changes[0]).toMatchObject({ deleted: ['emptydir/'] });
+    const back = join(tempDir(), 'back');
+    const tree = readJson(join(ws, '.dataworkspace', 'snapshot_store', `${v2}.json`)).data as string;
+    const out = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'store', 'checkout', tree, back]));
+    expect(out.files).toBe(1); // the file; the empty folder is made, not counted as a file
+    expect(readdirSync(back).sort()).toEqual(['emptydir', 'f']);
+  });
+
   it('detects a corrupt object and stops before any file of the resource is replaced', async () => {
     const { ws, data } = await workspaceWithData();
     changeToV2(data);
@@ -569,7 +590,8 @@ describe('status of local-files resources', () => {
     expect([...json.changes[0].modified].sort()).toEqual(['run.sh', 'sub/f3.csv']);
     // A folder that is gone: every file of the snapshot deleted, and said so (it once said its files were not in the store).
     await dwsOk(ws, ['--batch', 'snapshot', 'now']);
-    const files = readdirSync(data, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).length; // files and links
+    // Files and links, and empty folders (listed as 'path/').
+    const files = readdirSync(data, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory() || readdirSync(join(e.parentPath, e.name)).length === 0).length;
     rmSync(data, { recursive: true });
     const gone = await dwsOk(ws, ['--batch', 'status']);
     expect(gone).toMatch(new RegExp(`  data: its folder does not exist; 0 added, 0 modified, ${files} deleted \\(since [0-9a-f]{7}\\)\n`));
