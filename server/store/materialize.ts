@@ -110,7 +110,11 @@ export async function applyFiles(ws: Workspace, store: ContentStore, prepared: P
   const trash = new Trash(store.dir, 'link');
   try {
     for (const p of prepared) {
-      if (p.plan.actions.length === 0) continue;
+      if (p.plan.actions.length === 0) {
+        // Already the target: only what an interrupted restore left is removed.
+        for (const left of p.plan.leftovers) rmSync(left, { recursive: true, force: true });
+        continue;
+      }
       const task = ws.ctx.progress.begin(`Restoring ${p.target.name}`);
       try {
         await applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total), trash);

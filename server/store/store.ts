@@ -24,6 +24,7 @@ import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
 import { faultPoint } from '../workspace/fault.js';
+import { processAlive } from '../workspace/lock.js';
 import { CorruptObjectError, LargeObjects } from './large-objects.js';
 
 /** Files this long or longer become objects of their own; shorter ones go into packs. */
@@ -97,8 +98,21 @@ export class ContentStore {
   static open(dir: string): ContentStore {
     const s = new ContentStore(dir);
     for (const d of [s.packDir, s.objectDir, s.tmpDir, s.verifiedDir]) mkdirSync(d, { recursive: true });
+    s.sweepDeadWriters();
     s.reload();
     return s;
+  }
+
+  /**
+   * Remove what writers that are gone (killed, interrupted) left in tmp/: every name there is
+   * `<kind>-<pid>-...` of the process that writes it. A process that is alive keeps its files (also
+   * an unrelated one that got the same pid: kept until gc). The store is this machine's.
+   */
+  private sweepDeadWriters(): void {
+    for (const f of readdirSync(this.tmpDir)) {
+      const pid = Number(f.split('-')[1]);
+      if (pid !== process.pid && Number.isInteger(pid) && pid > 0 && !processAlive(pid)) rmSync(join(this.tmpDir, f), { recursive: true, force: true });
+    }
   }
 
   /** Read the indexes again (after another process or a download added packs). */

@@ -86,7 +86,7 @@ async function acquire(lockFile: string, o: LockOptions): Promise<string> {
     }
     const holder = readHolder(lockFile);
     if (holder === null) continue; // released in between
-    if (holder.hostname === me.hostname && !alive(holder.pid)) {
+    if (holder.hostname === me.hostname && !processAlive(holder.pid)) {
       o.log.warn(`Taking over a stale ${o.what ?? 'workspace'} lock left by pid ${holder.pid} (${holder.command}) since ${holder.started}: that process is gone`);
       // Moved aside first, so two processes taking over at once cannot delete each other's new lock.
       const aside = `${lockFile}.stale-${token}`;
@@ -149,7 +149,8 @@ function readHolder(lockFile: string): LockHolder | null {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` of this machine is running. */
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

@@ -4,7 +4,7 @@
  * travels with push/clone/pull, status of changes, gc and fsck, and bad stores.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -358,6 +358,21 @@ describe('restore of local-files resources from the content store', () => {
     const out = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'store', 'checkout', tree, back]));
     expect(out.files).toBe(1); // the file; the empty folder is made, not counted as a file
     expect(readdirSync(back).sort()).toEqual(['emptydir', 'f']);
+  });
+
+  it('removes what interrupted commands left: a restore’s staged files when the tree is already the target, and the store’s temp files of writers that are gone', async () => {
+    const { ws, data } = await workspaceWithData();
+    mkdirSync(join(data, 'sub', '.dws-restore.tmp-5'));
+    writeFileSync(join(data, '.dws-restore.tmp-7'), 'half written');
+    const tmp = join(ws, '.git', 'dws', 'store', 'tmp');
+    const gone = spawnSync('true').pid!; // a process that has exited
+    writeFileSync(join(tmp, `large-${gone}-abcdef-1-1.tmp`), Buffer.alloc(1000));
+    writeFileSync(join(tmp, `pack-${process.pid}-abcdef.tmp`), 'a live writer’s'); // this test's process: alive
+    const r = await dws(ws, ['--batch', 'restore', 'v1']); // nothing to change
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(data, 'sub', '.dws-restore.tmp-5'))).toBe(false);
+    expect(existsSync(join(data, '.dws-restore.tmp-7'))).toBe(false);
+    expect(readdirSync(tmp)).toEqual([`pack-${process.pid}-abcdef.tmp`]);
   });
 
   it('detects a corrupt object and stops before any file of the resource is replaced', async () => {
