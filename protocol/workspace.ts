@@ -193,6 +193,8 @@ export const status = defineMethod({
           known: z.boolean(),
           /** The resource's folder does not exist (every file of the snapshot counts as deleted). */
           folderMissing: z.boolean().optional(),
+          /** Why its files could not be scanned (known is false): a folder that is a file, one that cannot be read... */
+          problem: z.string().optional(),
           added: z.array(z.string()),
           modified: z.array(z.string()),
           deleted: z.array(z.string()),

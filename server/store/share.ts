@@ -4,12 +4,13 @@
  * to its latest snapshot.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { DwsError } from '../../protocol/errors.js';
 import { SnapshotStore } from '../backends/git/snapshots.js';
 import type { Resource } from '../resources/types.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { applyFiles, prepareFiles, type FilesTarget } from './materialize.js';
 import { pushObjects, remoteLocation } from './remote.js';
-import { diffTrees, scanTree } from './restore-files.js';
+import { diffTrees, scanTree, type ScannedTree } from './restore-files.js';
 import { readStoreRecord, recordedSnapshots, storeRemoteOf, usesContentStore, withStoreLock, workspaceStore } from './workspace-store.js';
 
 export interface StorePushResult {
@@ -111,6 +112,8 @@ export interface FileChanges {
   known: boolean;
   /** The resource's folder does not exist: every file of the snapshot is counted as deleted. */
   folderMissing?: boolean;
+  /** Why its files could not be scanned (known is false); the other resources are still reported. */
+  problem?: string;
   added: string[];
   modified: string[];
   deleted: string[];
@@ -140,7 +143,14 @@ export async function changesSinceSnapshot(ws: Workspace, resources: Resource[])
       out.push({ ...none, known: false });
       continue;
     }
-    const current = await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, (m) => ws.ctx.log.debug(m), { resource: r.name });
+    let current: ScannedTree;
+    try {
+      current = await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, (m) => ws.ctx.log.debug(m), { resource: r.name });
+    } catch (e) {
+      if (!(e instanceof DwsError)) throw e;
+      out.push({ ...none, known: false, problem: e.message });
+      continue;
+    }
     const changes = diffTrees(store, current, last.tree);
     out.push(changes === null ? { ...none, known: false } : { resource: r.name, snapshot: last.hash, known: true, ...missing, ...changes });
   }

@@ -99,7 +99,7 @@ describe("the fixture's lineage, written by Python steps", () => {
     expect(out).toContain('  train (run at 2026-11-25 16:35:33.219154): code code changed (recorded Hash:76cf6a44, now Hash:fabc335c); reads the output of stale step prepare\n');
     expect(out).toContain('Outputs that depend on them: intermediate-data:/prepared, results\n');
     // 1.6's snapshots kept no files: status says so instead of counting changes.
-    expect(out).toMatch(/\n {2}source-data: no snapshot has kept its files yet \(snapshots by Python dws 1\.6 or without the content store keep none; the next dws snapshot will\)\n/);
+    expect(out).toMatch(/\n {2}source-data: no snapshot holds its files yet \(the next dws snapshot will; Python dws 1\.6 keeps none\)\n/);
     expect(fingerprint(WS)).toBe(before);
   });
 });

@@ -375,6 +375,25 @@ describe('restore of local-files resources from the content store', () => {
     expect(readdirSync(tmp)).toEqual([`pack-${process.pid}-abcdef.tmp`]);
   });
 
+  it('status reports a resource it cannot scan (its folder is a file) and still the others', async () => {
+    const ws = await newWorkspace();
+    for (const n of ['a', 'b']) {
+      mkdirSync(join(ws, n));
+      writeFileSync(join(ws, n, 'f'), `${n}\n`);
+      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', n]);
+    }
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    rmSync(join(ws, 'a'), { recursive: true });
+    writeFileSync(join(ws, 'a'), 'a file now\n');
+    writeFileSync(join(ws, 'b', 'g'), 'new\n');
+    const r = await dws(ws, ['--batch', 'status']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`  a: Cannot scan the files of resource 'a' at ${join(ws, 'a')}: Resource path is not a directory: ${join(ws, 'a')}\n`);
+    expect(r.stdout).toMatch(/ {2}b: 1 added, 0 modified, 0 deleted \(since [0-9a-f]{7}\)\n/);
+    const json = JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status']));
+    expect(json.changes[0]).toMatchObject({ resource: 'a', known: false, problem: expect.stringContaining('not a directory') });
+  });
+
   it('detects a corrupt object and stops before any file of the resource is replaced', async () => {
     const { ws, data } = await workspaceWithData();
     changeToV2(data);

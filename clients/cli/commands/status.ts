@@ -32,7 +32,9 @@ export function renderChanges(changes: ResultOf<typeof Status>['changes'], verbo
   for (const c of changes) {
     const gone = c.folderMissing === true ? 'its folder does not exist; ' : '';
     if (!c.known) {
-      out += `  ${c.resource}: ${gone}${c.snapshot === null ? 'no snapshot has kept its files yet (snapshots by Python dws 1.6 or without the content store keep none; the next dws snapshot will)' : `cannot compare (the files of snapshot ${c.snapshot.slice(0, 7)} are not in the local store)`}\n`;
+      const why =
+        c.problem ?? (c.snapshot === null ? 'no snapshot holds its files yet (the next dws snapshot will; Python dws 1.6 keeps none)' : `cannot compare (the files of snapshot ${c.snapshot.slice(0, 7)} are not in the local store)`);
+      out += `  ${c.resource}: ${gone}${why}\n`;
       continue;
     }
     const n = c.added.length + c.modified.length + c.deleted.length;
