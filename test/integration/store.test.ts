@@ -1074,7 +1074,7 @@ describe('a store that cannot be used', () => {
     }
   });
 
-  it('names the resource and the cause when its folder cannot be scanned (a path too long for the system): restore, status and gc', async () => {
+  it('names the resource and the cause when its folder cannot be scanned (a path too long for the system): restore, gc, and status, which goes on', async () => {
     const ws = await newWorkspace();
     const data = join(ws, 'data');
     mkdirSync(data);
@@ -1083,13 +1083,17 @@ describe('a store that cannot be used', () => {
     await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
     // 18 folders of 250 characters, each made from inside the last: a path of over 4,500 bytes.
     execFileSync('bash', ['-c', 'n=$(printf "x%.0s" $(seq 250)); for i in $(seq 18); do mkdir "$n" && cd "$n"; done; echo deep > f'], { cwd: data });
-    for (const args of [['restore', 'v1'], ['status'], ['gc']]) {
+    for (const args of [['restore', 'v1'], ['gc']]) {
       const r = await dws(ws, ['--batch', ...args]);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toContain(`Configuration error: Cannot scan the files of resource 'data' at ${data}: Cannot list directory ${data}/xxx`);
       expect(r.stderr).toContain('ENAMETOOLONG');
       expect(r.stderr).not.toContain('internal error');
     }
+    // status reports it and goes on.
+    const status = await dws(ws, ['--batch', 'status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`  data: Cannot scan the files of resource 'data' at ${data}: Cannot list directory ${data}/xxx`);
     expect(readFileSync(join(data, 'a'), 'utf8')).toBe('a\n');
     execFileSync('rm', ['-rf', 'x'.repeat(250)], { cwd: data }); // rm walks it by relative names; the temp dirs' cleanup could not
   });
