@@ -15,6 +15,7 @@ import { openResource } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { isValidHostname, printable, shortHostname } from '../workspace/names.js';
 import { validateTemplate } from '../workspace/results-template.js';
+import { remoteLocation } from '../store/remote.js';
 import { copyStoreAdvice, holdsObjects, STORE_DIR_PARAM, STORE_REMOTE_PARAM, storeDirOf, storeDirProblem, storeRemoteProblem } from '../store/workspace-store.js';
 import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, scratchDirectoryProblem, Workspace, type JsonObject, type ResourceParams } from '../workspace/workspace.js';
 
@@ -228,7 +229,9 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
 
   const what = target === null ? 'workspace' : `resource '${target.name}'`;
   if (def.readOnly) throw new ConfigurationError(`Parameter '${p.name}' of ${what} cannot be changed with dws config: ${def.readOnly}`, { parameter: p.name });
-  const value = parseValue(def, p.name, p.value);
+  let value = parseValue(def, p.name, p.value);
+  // A directory remote is kept absolute: config.json is shared, and a clone elsewhere would read a relative one from its own place.
+  if (def.name === STORE_REMOTE_PARAM && typeof value === 'string' && value !== '') value = remoteLocation(ws, value);
   const problem = def.validate?.(value, ws) ?? null;
   if (problem !== null) {
     throw new ConfigurationError(`Error in validation of configuration parameter '${p.name}': ${problem}`, { parameter: p.name, value: p.value });

@@ -11,7 +11,9 @@ import { openResource, resourceType } from '../resources/registry.js';
 import { pushState } from '../resources/git-common.js';
 import { faultPoint } from '../workspace/fault.js';
 import type { ResourceParams, Workspace } from '../workspace/workspace.js';
+import { checkRemote, remoteLocation } from '../store/remote.js';
 import { pushStore } from '../store/share.js';
+import { storeRemoteOf } from '../store/workspace-store.js';
 
 export interface SelectionParams {
   only?: string[] | undefined;
@@ -93,6 +95,8 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   const resources = await Promise.all(sel.selected.map((r) => openResource(ws, r)));
   refuseGitFat('push', gitFatRepositories([ws.dir, ...gitRepositories(resources)]));
   for (const r of resources) await r.pushPrecheck?.();
+  const storeRemote = storeRemoteOf(ws);
+  if (!onlyWorkspace && storeRemote !== null) await checkRemote(ws, remoteLocation(ws, storeRemote));
   for (const r of resources) {
     ctx.log.info(`[push] pushing resource ${r.name}`);
     await r.push?.();

@@ -51,6 +51,19 @@ export async function listRemote(ws: Workspace, remote: string): Promise<Set<str
   return there;
 }
 
+/**
+ * Fail, naming the remote and rclone's reason, unless the store remote can be listed (or does not
+ * exist yet: a push makes it): checked before a push sends anything, so that a wrong remote stops
+ * it before the resources' own pushes.
+ */
+export async function checkRemote(ws: Workspace, remote: string): Promise<void> {
+  try {
+    await rclone(ws.ctx, ws.dir, ['lsf', '--max-depth', '1', '--dirs-only', remote]);
+  } catch (e) {
+    if (!/directory not found|not found/i.test((e as Error).message)) throw new ConfigurationError(`Cannot use the store remote ${remote}: ${(e as Error).message}`, { remote });
+  }
+}
+
 /** How copyFiles copies. */
 export interface CopyOptions {
   /** Told the bytes copied so far (rclone's statistics). */

@@ -86,7 +86,12 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
         const current = (await scanTree(root, cacheFile, undefined, { resource: r.name })).tree;
         if (current === tree) continue;
         if (!unchangedSince.get(r.name)?.has(current)) {
-          ws.ctx.log.warn(`Resource '${r.name}' has changes that are in no snapshot: left as it is. Snapshot them, or restore the latest snapshot ('dws restore') to get the pulled files.`);
+          const restore = "restore the latest snapshot ('dws restore SNAPSHOT', with its tag or hash from 'dws report history')";
+          ws.ctx.log.warn(
+            existsSync(root)
+              ? `Resource '${r.name}' has changes that are in no snapshot: left as it is. Snapshot them, or ${restore} to get the pulled files.`
+              : `Resource '${r.name}': its folder ${root} does not exist: left as it is. To get the pulled files, ${restore}.`,
+          );
           continue;
         }
       }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
 import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, readJson, TEST_ENV, tempDir } from '../helpers.js';
@@ -818,6 +818,19 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/nosuchremote/);
     expect(fingerprint(ws)).toBe(before);
+  });
+
+  it('push checks the store remote before it pushes anything; a directory remote is kept absolute, so clones elsewhere find it', async () => {
+    const { env, top, origin, ws } = await sharedWorkspace();
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['config', 'store.remote', 'nosuchremote:bucket/x'], env);
+    const r = await run(ws, ['push'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Cannot use the store remote nosuchremote:bucket/x: ');
+    expect(r.stderr).not.toContain('pushed successfully');
+    expect(git(top, ['ls-remote', origin])).toBe(''); // nothing pushed
+    await ok(ws, ['config', 'store.remote', '../remote-store'], env);
+    expect(readJson(join(ws, '.dataworkspace', 'config.json')).global_params['store.remote']).toBe(join(dirname(ws), 'remote-store'));
   });
 });
 
