@@ -14,7 +14,7 @@ import { exec as rclone } from '../resources/rclone-binary.js';
 import type { ProgressTask } from '../context.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { ID_BYTES } from './known-ids.js';
-import { findEntry, parsePackIndex, readPackIndex, type PackIndex } from './pack.js';
+import { findEntry, parsePackIndex, type PackIndex } from './pack.js';
 import type { ContentStore } from './store.js';
 import { storeRemoteOf, strandedObjectsHint } from './workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -353,7 +353,13 @@ export async function fetchObjectsDryRun(ws: Workspace, remote: string, there: M
   try {
     await copyFiles(ws, remote, stage, idx, stage);
     for (const f of idx) {
-      const p = readPackIndex(join(stage, 'packs'), f.slice(6, 46));
+      let p: PackIndex;
+      try {
+        p = parsePackIndex(readFileSync(join(stage, f)), f.slice(6, 46), `${remote}/${f}`);
+      } catch {
+        continue; // an index cut short (a killed push): its pack gives nothing
+      }
+      if (there.get(`packs/${p.name}.pack`)?.size !== p.packSize) continue; // the pack is missing or cut short
       for (let i = 0; i < p.count; i++) want.delete(p.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES));
     }
   } finally {

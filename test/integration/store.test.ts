@@ -703,8 +703,8 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(readFileSync(join(data, 'mine.txt'), 'utf8')).toBe('mine, not snapshotted\n');
   });
 
-  /** Every file of the store remote at `dir` made two days old: past gc --remote's grace period. */
-  function ageRemote(dir: string): void {
+  /** Every file under `dir` (a store remote, a store) made two days old: past gc --remote's grace period. */
+  function ageFiles(dir: string): void {
     const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
     const files = execFileSync('find', [dir, '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
     for (const f of files) utimesSync(f, old, old);
@@ -726,7 +726,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     writeFileSync(join(data, 'v2.txt'), 'v2\n');
     await ok(ws, ['snapshot', 'v2'], env);
     await ok(ws, ['push'], env);
-    ageRemote(remoteDir);
+    ageFiles(remoteDir);
     const kept = JSON.parse((await ok(b, ['--json', 'gc', '--remote'], env)).stdout);
     expect(kept.remoteRemoved).toEqual({ objects: 0, bytes: 0 });
     const c1 = join(top, 'c1');
@@ -736,11 +736,12 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     // Objects uploaded by a push killed before its git push: no ref reaches them yet.
     writeFileSync(join(data, 'v3.bin'), Buffer.alloc(2 << 20, 10));
     await ok(ws, ['snapshot', 'v3'], env);
+    ageFiles(join(ws, '.git', 'dws', 'store')); // an old snapshot pushed late: the remote gets the upload time, not the file's
     expect((await run(ws, ['push'], { ...env, DWS_FAULT: 'push.after-store' })).code).not.toBe(0);
     const fresh = JSON.parse((await ok(b, ['--json', 'gc', '--remote'], env)).stdout);
     expect(fresh.remoteRemoved.objects).toBe(0);
     // Past the grace period they go, large object bytes counted; the next push sends them again.
-    ageRemote(remoteDir);
+    ageFiles(remoteDir);
     const gone = JSON.parse((await ok(b, ['--json', 'gc', '--remote'], env)).stdout);
     expect(gone.remoteRemoved.objects).toBeGreaterThanOrEqual(2);
     expect(gone.remoteRemoved.bytes).toBeGreaterThanOrEqual(2 << 20);
@@ -773,6 +774,15 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(readFileSync(join(remoteDir, large))).toEqual(whole.large);
     expect(readFileSync(join(remoteDir, pack))).toEqual(whole.pack);
     expect(JSON.parse((await ok(ws, ['--json', 'fsck', '--remote'], env)).stdout)).toMatchObject({ ok: true, wrongSizeOnRemote: [] });
+
+    // A pack this store lacks, its index cut short there: its objects count as missing everywhere.
+    const idx = pack.replace(/\.pack$/, '.idx');
+    for (const f of [idx, pack]) rmSync(join(ws, '.git', 'dws', 'store', f));
+    truncateSync(join(remoteDir, idx), 10);
+    const lost = JSON.parse((await ok(ws, ['--json', 'fsck', '--remote'], env)).stdout);
+    expect(lost.ok).toBe(false);
+    expect(lost.missingEverywhere).toBeGreaterThan(0);
+    expect(lost.missingEverywhere).toBe(lost.missingLocally);
   });
 
   it('fsck --remote and gc --remote fail on a remote that cannot be listed, naming it, and remove nothing', async () => {
