@@ -11,9 +11,9 @@ import { Trash } from '../store/trash.js';
 import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { exec as rclone } from '../resources/rclone-binary.js';
 import { ID_BYTES } from '../store/known-ids.js';
-import { readPackIndex } from '../store/pack.js';
+import { parsePackIndex, type PackIndex } from '../store/pack.js';
 import { Workspace } from '../workspace/workspace.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -94,7 +94,14 @@ async function gcRemote(ws: Workspace, remote: string, live: Set<string>, dryRun
       const name = f.slice(6, 46);
       const pack = `packs/${name}.pack`;
       if (!old(f) || (there.has(pack) && !old(pack))) continue;
-      const pi = readPackIndex(join(stage, 'packs'), name);
+      let pi: PackIndex;
+      try {
+        pi = parsePackIndex(readFileSync(join(stage, f)), name, `${remote}/${f}`);
+      } catch (e) {
+        // Its pack's objects cannot be known: kept, as anything gc cannot account for.
+        ws.ctx.log.warn(`Kept ${f} and its pack on the store remote ${remote}: ${(e as Error).message}`);
+        continue;
+      }
       let anyLive = false;
       for (let i = 0; i < pi.count && !anyLive; i++) anyLive = live.has(pi.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES));
       if (anyLive) continue;

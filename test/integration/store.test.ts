@@ -751,6 +751,22 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(readFileSync(join(c2, 'data', 'v3.bin'))).toEqual(Buffer.alloc(2 << 20, 10));
   });
 
+  it('gc --remote keeps a pack whose index on the remote cannot be read, and says so', async () => {
+    const { env, origin, remoteDir, ws } = await sharedWorkspace();
+    await ok(ws, ['config', 'store.remote', remoteDir], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const damaged = `packs/${'ab'.repeat(20)}`;
+    writeFileSync(join(remoteDir, `${damaged}.idx`), 'cut short');
+    writeFileSync(join(remoteDir, `${damaged}.pack`), 'whatever');
+    ageFiles(remoteDir);
+    const r = await ok(ws, ['gc', '--remote'], env);
+    expect(r.stderr).toContain(`Kept ${damaged}.idx and its pack on the store remote ${remoteDir}`);
+    expect(r.stdout).toContain('Store remote: removed 0 object(s)');
+    expect(existsSync(join(remoteDir, `${damaged}.idx`))).toBe(true);
+    expect(existsSync(join(remoteDir, `${damaged}.pack`))).toBe(true);
+  });
+
   it('fsck --remote reports files a killed push left cut short on the remote, and the next push sends them again', async () => {
     const { env, origin, remoteDir, ws, data } = await sharedWorkspace();
     writeFileSync(join(data, 'large.bin'), Buffer.alloc(2 << 20, 4));
