@@ -33,8 +33,7 @@ export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<Res
     store.reload();
     // The run cache's entries keep their outputs, as snapshots do (server/store/run-cache.ts).
     const roots = [...registeredWorkspaces(store, ws.dir).flatMap((d) => [...snapshotRoots(d).flatMap((s) => s.trees), ...runCacheRoots(d)]), ...savedRoots(store)];
-    const missing = new Set<string>();
-    const live = reachableFrom(store, roots, missing);
+    const live = reachableFrom(store, roots);
     for (const r of (await openResources(ws)).filter((x) => x.storeFiles)) {
       for (const id of scannedFileIds(await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, undefined, { resource: r.name }))) live.add(id);
     }
