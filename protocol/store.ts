@@ -52,6 +52,8 @@ export const fsck = defineMethod({
     missingEverywhere: z.number().int().nullable(),
     /** Snapshots (hash) with objects missing everywhere asked. */
     incompleteSnapshots: z.array(z.string()),
+    /** With `remote`: store files (`packs/...`, `objects/...`) the remote holds with another size than here, as a push cut short leaves them; the next push sends them again. */
+    wrongSizeOnRemote: z.array(z.string()),
     ok: z.boolean(),
   }),
 });

@@ -2,7 +2,7 @@
 import type { fsck as Fsck, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { reachableFrom, snapshotRoots, verifyObjects } from '../store/gc.js';
-import { fetchObjectsDryRun, requireRemote } from '../store/remote.js';
+import { fetchObjectsDryRun, listRemote, requireRemote, unlikeOnRemote } from '../store/remote.js';
 import { workspaceStore } from '../store/workspace-store.js';
 import { Workspace } from '../workspace/workspace.js';
 
@@ -28,8 +28,11 @@ export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise
   const allMissing = new Set(bySnapshot.flatMap((s) => [...s.missing]));
   missingLocally = allMissing.size;
   let gone = allMissing;
+  let wrongSize: string[] = [];
   if (remote !== null) {
-    gone = await fetchObjectsDryRun(ws, remote, allMissing);
+    const there = await listRemote(ws, remote);
+    wrongSize = unlikeOnRemote(store, there).wrongSize;
+    gone = await fetchObjectsDryRun(ws, remote, there, allMissing);
     missingEverywhere = gone.size;
   }
   for (const s of bySnapshot) if ([...s.missing].some((id) => gone.has(id))) incomplete.add(s.hash);
@@ -40,6 +43,7 @@ export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise
     missingLocally,
     missingEverywhere,
     incompleteSnapshots: [...incomplete].sort(),
-    ok: checked.corrupt.length === 0 && incomplete.size === 0,
+    wrongSizeOnRemote: wrongSize.sort(),
+    ok: checked.corrupt.length === 0 && incomplete.size === 0 && wrongSize.length === 0,
   };
 }

@@ -11,7 +11,7 @@ import { openResource, resourceType } from '../resources/registry.js';
 import { pushState } from '../resources/git-common.js';
 import { faultPoint } from '../workspace/fault.js';
 import type { ResourceParams, Workspace } from '../workspace/workspace.js';
-import { checkRemote, remoteLocation } from '../store/remote.js';
+import { listRemote, remoteLocation } from '../store/remote.js';
 import { pushStore } from '../store/share.js';
 import { storeRemoteOf } from '../store/workspace-store.js';
 
@@ -95,15 +95,16 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   const resources = await Promise.all(sel.selected.map((r) => openResource(ws, r)));
   refuseGitFat('push', gitFatRepositories([ws.dir, ...gitRepositories(resources)]));
   for (const r of resources) await r.pushPrecheck?.();
-  const storeRemote = storeRemoteOf(ws);
-  if (!onlyWorkspace && storeRemote !== null) await checkRemote(ws, remoteLocation(ws, storeRemote));
+  // The store remote is listed before anything is pushed: one that cannot be used stops the push here.
+  const storeRemote = onlyWorkspace ? null : storeRemoteOf(ws);
+  const listing = storeRemote === null ? undefined : await listRemote(ws, remoteLocation(ws, storeRemote));
   for (const r of resources) {
     ctx.log.info(`[push] pushing resource ${r.name}`);
     await r.push?.();
   }
   if (!onlyWorkspace) ctx.log.info('[push] all resources pushed successfully.');
   faultPoint('push.after-resources');
-  if (!onlyWorkspace) await pushStore(ws); // the data before the metadata that names it
+  if (!onlyWorkspace) await pushStore(ws, listing); // the data before the metadata that names it
   faultPoint('push.after-store');
   await ws.git.run(['push', '--quiet', 'origin', branch]);
   faultPoint('push.after-workspace-push');

@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync, openSync, closeSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../workspace/files.js';
-import { META_DIR } from '../workspace/workspace.js';
+import { META_DIR, type Workspace } from '../workspace/workspace.js';
+import { entryTrees, RUN_CACHE_DIR } from './run-cache.js';
 import { ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, publishPack, type PackEntry } from './pack.js';
 import { LARGE_OBJECT_BYTES, type ContentStore } from './store.js';
@@ -30,6 +31,44 @@ export function snapshotRoots(wsDir: string): { hash: string; trees: string[] }[
     out.push({ hash, trees: Object.values(rec).filter((t) => typeof t === 'string') });
   }
   return out;
+}
+
+/**
+ * Store trees recorded by the snapshots and run-cache entries at the tip of every ref of the
+ * workspace repository (branches, tags and remote-tracking branches): what other clones pushed
+ * is there once fetched, though not in this working tree.
+ */
+export async function refRoots(ws: Workspace): Promise<string[]> {
+  const refs = await ws.git.run(['for-each-ref', '--format=%(objectname) %(objecttype) %(*objecttype)', 'refs/heads', 'refs/tags', 'refs/remotes']);
+  const commits = new Set<string>();
+  for (const line of refs.split('\n')) {
+    const [id, type, peeled] = line.split(' ');
+    if (type === 'commit' || peeled === 'commit') commits.add(`${id}^{commit}`);
+  }
+  const records = new Map<string, string>(); // blob id -> 'store' | 'run'
+  for (const c of commits) {
+    const out = await ws.git.run(['ls-tree', '-r', '-z', c, '--', `${META_DIR}/snapshot_store`, `${META_DIR}/snapshot_metadata`, RUN_CACHE_DIR]);
+    const entries = out.split('\0').filter(Boolean).map((e) => ({ blob: e.slice(e.indexOf(' blob ') + 6, e.indexOf('\t')), path: e.slice(e.indexOf('\t') + 1) }));
+    // A snapshot whose metadata is gone was deleted (delete-snapshot), as snapshotRoots has it.
+    const described = new Set(entries.map((e) => /snapshot_metadata\/([0-9a-f]{40})_md\.json$/.exec(e.path)?.[1]));
+    for (const { blob, path } of entries) {
+      const rec = /snapshot_store\/([0-9a-f]{40})\.json$/.exec(path);
+      if (rec !== null && described.has(rec[1])) records.set(blob, 'store');
+      else if (path.startsWith(`${RUN_CACHE_DIR}/`) && path.endsWith('.json')) records.set(blob, 'run');
+    }
+  }
+  const trees: string[] = [];
+  for (const [blob, bytes] of await ws.git.catBlobs([...records.keys()])) {
+    let data: unknown;
+    try {
+      data = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      continue; // as runCacheRoots skips a malformed entry (a snapshot's record never is one)
+    }
+    if (records.get(blob) === 'run') trees.push(...entryTrees(data));
+    else if (typeof data === 'object' && data !== null) trees.push(...Object.values(data).filter((t): t is string => typeof t === 'string'));
+  }
+  return trees;
 }
 
 /** Trees kept by `restore --force`. */

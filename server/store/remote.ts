@@ -5,7 +5,7 @@
  * other side lacks are copied (rclone's parallel transfers). As in the local store, a pack's index
  * is copied after the pack: a pack is visible on either side only once complete.
  */
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -14,8 +14,7 @@ import { exec as rclone } from '../resources/rclone-binary.js';
 import type { ProgressTask } from '../context.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { ID_BYTES } from './known-ids.js';
-import { findEntry, parsePackIndex, readPackIndex, type PackIndex } from './pack.js';
-import { addPushed, readPushed, writePushed } from './pushed.js';
+import { findEntry, parsePackIndex, type PackIndex } from './pack.js';
 import type { ContentStore } from './store.js';
 import { storeRemoteOf, strandedObjectsHint } from './workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -34,34 +33,65 @@ export function requireRemote(ws: Workspace, what: string): string {
   return remoteLocation(ws, remote);
 }
 
+/** A file listed on the remote: its size, and (when asked for) its modification time in ms. */
+export interface RemoteFile {
+  size: number;
+  modTime: number;
+}
+
+/** Whether rclone failed because the remote's directory does not exist yet (an empty remote, not an error). */
+function isMissingDirectory(e: unknown): boolean {
+  // Only this message: rclone also prints 'Config file "..." not found' for an unknown remote.
+  return /directory not found/i.test((e as Error).message);
+}
+
+function cannotList(remote: string, e: unknown): ConfigurationError {
+  return new ConfigurationError(`Cannot list the store remote ${remote}: ${(e as Error).message}`, { remote });
+}
+
 /**
- * Files on the remote, relative paths (`packs/<name>.idx`, `objects/ab/...`); empty when it does
- * not exist yet. The listing becomes the push record of the remote (pushed.ts).
+ * Files on the remote by relative path (`packs/<name>.idx`, `objects/ab/...`) with their sizes;
+ * empty when the remote does not exist yet, a ConfigurationError naming it when it cannot be
+ * listed. `times`: modification times too (costs a look-up per file on some backends).
  */
-export async function listRemote(ws: Workspace, remote: string): Promise<Set<string>> {
-  let out: string;
+export async function listRemote(ws: Workspace, remote: string, opts: { times?: boolean } = {}): Promise<Map<string, RemoteFile>> {
+  const there = new Map<string, RemoteFile>();
   try {
-    out = await rclone(ws.ctx, ws.dir, ['lsf', '-R', '--files-only', remote]);
+    if (opts.times) {
+      const out = await rclone(ws.ctx, ws.dir, ['lsjson', '-R', '--files-only', '--no-mimetype', remote]);
+      for (const f of JSON.parse(out) as { Path: string; Size: number; ModTime: string }[]) there.set(f.Path, { size: f.Size, modTime: Date.parse(f.ModTime) });
+    } else {
+      const out = await rclone(ws.ctx, ws.dir, ['lsf', '-R', '--files-only', '--format', 'sp', '--separator', '\t', remote]);
+      for (const line of out.split('\n')) {
+        const tab = line.indexOf('\t');
+        if (tab > 0) there.set(line.slice(tab + 1), { size: Number(line.slice(0, tab)), modTime: NaN });
+      }
+    }
   } catch (e) {
-    if (/directory not found|not found/i.test((e as Error).message)) out = '';
-    else throw new ConfigurationError(`Cannot list the store remote ${remote}: ${(e as Error).message}`, { remote });
+    if (!isMissingDirectory(e)) throw cannotList(remote, e);
   }
-  const there = new Set(out.split('\n').filter((l) => l !== ''));
-  writePushed(ws, remote, there);
   return there;
 }
 
 /**
- * Fail, naming the remote and rclone's reason, unless the store remote can be listed (or does not
- * exist yet: a push makes it): checked before a push sends anything, so that a wrong remote stops
- * it before the resources' own pushes.
+ * The local store's files (relative paths) whose copy on the remote is missing or has another
+ * size: a push killed mid-way leaves partial files under their final names (rclone's local
+ * backend writes in place), and a name is its content's hash, so the same size is the same file.
  */
-export async function checkRemote(ws: Workspace, remote: string): Promise<void> {
-  try {
-    await rclone(ws.ctx, ws.dir, ['lsf', '--max-depth', '1', '--dirs-only', remote]);
-  } catch (e) {
-    if (!/directory not found|not found/i.test((e as Error).message)) throw new ConfigurationError(`Cannot use the store remote ${remote}: ${(e as Error).message}`, { remote });
+export function unlikeOnRemote(store: ContentStore, there: Map<string, RemoteFile>): { missing: string[]; wrongSize: string[] } {
+  const missing: string[] = [];
+  const wrongSize: string[] = [];
+  for (const f of storeFiles(store)) {
+    const r = there.get(f);
+    if (r === undefined) missing.push(f);
+    else if (r.size !== statSync(join(store.dir, f)).size) wrongSize.push(f);
   }
+  return { missing, wrongSize };
+}
+
+/** Every pack, pack index and large object of the local store, relative to it. */
+function storeFiles(store: ContentStore): string[] {
+  return [...[...store.looseIds].map(objectPath), ...store.packIndexes.flatMap((p) => [`packs/${p.name}.pack`, `packs/${p.name}.idx`])];
 }
 
 /** How copyFiles copies. */
@@ -76,6 +106,11 @@ export interface CopyOptions {
    * checked nothing more, and for 100 MB of packs it cost 0.3 s of CPU (rclone still compares sizes).
    */
   download?: boolean;
+  /**
+   * Onto the remote: each file's modification time there is the upload time (rclone keeps the
+   * source's by default), through rclone's metadata; a backend without metadata keeps the source's.
+   */
+  stampNow?: boolean;
 }
 
 /**
@@ -105,41 +140,47 @@ function copyIndexes(ws: Workspace, src: string, dest: string, local: string, op
 function copy(ws: Workspace, select: string[], src: string, dest: string, opts: CopyOptions): Promise<string[]> {
   const copied: string[] = [];
   const order = opts.inOrder ? ['--check-first', '--order-by', 'name,descending', '--transfers', '1'] : ['--transfers', '8'];
-  const args = ['copy', ...select, ...order, '--checkers', '16', ...(opts.download ? ['--ignore-checksum'] : []), '--verbose', src, dest];
+  const stamp = opts.stampNow ? ['--metadata', '--metadata-set', `mtime=${new Date().toISOString()}`] : [];
+  const args = ['copy', ...select, ...order, '--checkers', '16', ...(opts.download ? ['--ignore-checksum'] : []), ...stamp, '--verbose', src, dest];
   return rclone(ws.ctx, ws.dir, args, (s) => opts.task?.report(s.bytes, s.totalBytes), (f) => copied.push(f)).then(() => copied);
 }
 
 /**
- * Upload every pack and large object of the local store that the remote lacks: those not in the
- * push record (pushed.ts; none: no rclone at all), of which rclone skips the files the remote has
- * (no listing first). Large objects go in parallel; packs one after the other, each before its
- * index, so that a pack is visible on the remote only once complete. Returns the files and
- * objects sent.
+ * Upload every pack and large object of the local store that the remote lacks or holds with
+ * another size. The remote is listed first, every time: a record kept here of what was sent
+ * would go stale when a `gc --remote` in another clone removes files, and a push trusting it
+ * would let git name objects that are gone. Wrong-size files are removed there first. Large
+ * objects go in parallel; packs one after the other, each before its index, so that a pack is
+ * visible on the remote only once complete. Returns the files and objects sent.
  */
-export async function pushObjects(ws: Workspace, store: ContentStore, remote: string): Promise<{ files: number; objects: number }> {
-  const local = [
-    ...[...store.looseIds].map(objectPath),
-    ...store.packIndexes.flatMap((p) => [`packs/${p.name}.pack`, `packs/${p.name}.idx`]),
-  ];
-  const pushed = readPushed(ws, remote);
-  const unrecorded = local.filter((f) => !pushed.has(f));
-  if (unrecorded.length === 0) return { files: 0, objects: 0 };
-  const loose = unrecorded.filter((f) => f.startsWith('objects/'));
-  const packs = unrecorded.filter((f) => f.startsWith('packs/'));
+/** Send what `remote` lacks (by `listing`, listRemote's, taken now when not given). */
+export async function pushObjects(ws: Workspace, store: ContentStore, remote: string, listing?: Map<string, RemoteFile>): Promise<{ files: number; objects: number }> {
+  const { missing, wrongSize } = unlikeOnRemote(store, listing ?? (await listRemote(ws, remote)));
+  const send = [...missing, ...wrongSize];
+  if (send.length === 0) return { files: 0, objects: 0 };
+  for (const f of wrongSize) await rclone(ws.ctx, ws.dir, ['deletefile', remoteFile(remote, f)]);
+  const loose = send.filter((f) => f.startsWith('objects/'));
+  const packs = send.filter((f) => f.startsWith('packs/'));
   const task = ws.ctx.progress.begin('Uploading to the store remote', 'bytes');
   const sent: string[] = [];
+  // Stamped with the upload time (not the local file's): gc --remote spares files younger than its grace period.
+  const opts = { task, stampNow: true };
   try {
-    sent.push(...(await copyFiles(ws, store.dir, remote, loose, store.tmpDir, { task })));
+    sent.push(...(await copyFiles(ws, store.dir, remote, loose, store.tmpDir, opts)));
     faultPoint('push.store-large-objects-before-packs');
-    sent.push(...(await copyFiles(ws, store.dir, remote, packs, store.tmpDir, { task, inOrder: true })));
+    sent.push(...(await copyFiles(ws, store.dir, remote, packs, store.tmpDir, { ...opts, inOrder: true })));
   } finally {
     task.end();
   }
-  writePushed(ws, remote, [...pushed, ...unrecorded]);
   const sentIdx = new Set(sent.filter((f) => f.endsWith('.idx')));
   let objects = sent.filter((f) => f.startsWith('objects/')).length;
   for (const p of store.packIndexes) if (sentIdx.has(`packs/${p.name}.idx`)) objects += p.count;
   return { files: sent.length, objects };
+}
+
+/** The path rclone takes for the store file `f` (relative) on `remote`. */
+export function remoteFile(remote: string, f: string): string {
+  return `${remote.replace(/\/$/, '')}/${f}`;
 }
 
 /** Where the large object `id` is, relative to the store (and to the remote). */
@@ -207,7 +248,7 @@ export class RemoteFetcher {
       try {
         copied = await copyIndexes(ws, remote, join(stage, 'remote'), store.dir, { download: true });
       } catch (e) {
-        if (!/directory not found|not found/i.test((e as Error).message)) throw new ConfigurationError(`Cannot list the store remote ${remote}: ${(e as Error).message}`, { remote });
+        if (!isMissingDirectory(e)) throw cannotList(remote, e);
       }
       for (const f of copied) {
         const m = /^packs\/([0-9a-f]{40})\.idx$/.exec(f);
@@ -219,8 +260,6 @@ export class RemoteFetcher {
     } finally {
       rmSync(stage, { recursive: true, force: true });
     }
-    // An index is copied to the remote after its pack: both are there.
-    addPushed(ws, remote, [...indexes.keys()].flatMap((n) => [`packs/${n}.idx`, `packs/${n}.pack`]));
     this.indexes = indexes;
     return indexes;
   }
@@ -287,7 +326,6 @@ export class RemoteFetcher {
         renameSync(join(stage, `${n}.idx`), join(store.packDir, `${n}.idx`));
         indexes.delete(n);
       }
-      addPushed(ws, remote, gotLoose);
       store.reload();
       if (allPacks) {
         const got = new Set(gotLoose);
@@ -306,18 +344,23 @@ export function fetchObjects(ws: Workspace, store: ContentStore, remote: string,
   return new RemoteFetcher(ws, store, remote).fetch(ids);
 }
 
-/** Of `ids`, the ones the remote lacks (nothing is downloaded but its indexes; the remote is listed even for none). */
-export async function fetchObjectsDryRun(ws: Workspace, remote: string, ids: Set<string>): Promise<Set<string>> {
+/** Of `ids`, the ones the remote (listed as `there`) lacks; nothing is downloaded but its indexes. */
+export async function fetchObjectsDryRun(ws: Workspace, remote: string, there: Map<string, RemoteFile>, ids: Set<string>): Promise<Set<string>> {
   const want = new Set(ids);
-  const there = await listRemote(ws, remote); // even when nothing is wanted: it resets the push record
   if (want.size === 0) return want;
-  const idx = [...there].filter((f) => /^packs\/[0-9a-f]{40}\.idx$/.test(f));
+  const idx = [...there.keys()].filter((f) => /^packs\/[0-9a-f]{40}\.idx$/.test(f));
   const stage = join(tmpdir(), `dws-fsck-${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(stage, { recursive: true });
   try {
     await copyFiles(ws, remote, stage, idx, stage);
     for (const f of idx) {
-      const p = readPackIndex(join(stage, 'packs'), f.slice(6, 46));
+      let p: PackIndex;
+      try {
+        p = parsePackIndex(readFileSync(join(stage, f)), f.slice(6, 46), `${remote}/${f}`);
+      } catch {
+        continue; // an index cut short (a killed push): its pack gives nothing
+      }
+      if (there.get(`packs/${p.name}.pack`)?.size !== p.packSize) continue; // the pack is missing or cut short
       for (let i = 0; i < p.count; i++) want.delete(p.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES));
     }
   } finally {

@@ -108,6 +108,9 @@ export function runCacheEnabled(ws: Workspace): boolean {
   return contentStoreEnabled(ws.ctx.env);
 }
 
+/** Where the entries are, relative to the workspace. */
+export const RUN_CACHE_DIR = `${META_DIR}/${ENTRY_DIR}`;
+
 function entryDir(wsDir: string): string {
   return join(wsDir, META_DIR, ENTRY_DIR);
 }
@@ -358,8 +361,13 @@ export function runCacheRoots(wsDir: string): string[] {
     } catch {
       continue; // the runner ignores such an entry too (findEntries says so)
     }
-    const entry = parseEntry(data);
-    if (!(entry instanceof Error)) for (const o of Object.values(entry.outputs)) trees.push(o.tree);
+    trees.push(...entryTrees(data));
   }
   return trees;
+}
+
+/** The store trees an entry's outputs keep (none for a malformed entry). */
+export function entryTrees(data: unknown): string[] {
+  const entry = parseEntry(data);
+  return entry instanceof Error ? [] : Object.values(entry.outputs).map((o) => o.tree);
 }

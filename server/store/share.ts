@@ -9,7 +9,7 @@ import { SnapshotStore } from '../backends/git/snapshots.js';
 import type { Resource } from '../resources/types.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { applyFiles, prepareFiles, type FilesTarget } from './materialize.js';
-import { pushObjects, remoteLocation } from './remote.js';
+import { pushObjects, remoteLocation, type RemoteFile } from './remote.js';
 import { diffTrees, scanTree, type ScannedTree } from './restore-files.js';
 import { readStoreRecord, recordedSnapshots, storeRemoteOf, usesContentStore, withStoreLock, workspaceStore } from './workspace-store.js';
 
@@ -22,7 +22,7 @@ export interface StorePushResult {
 }
 
 /** Upload the objects of every snapshot that the store remote lacks (before the workspace push). */
-export async function pushStore(ws: Workspace): Promise<StorePushResult> {
+export async function pushStore(ws: Workspace, listing?: Map<string, RemoteFile>): Promise<StorePushResult> {
   const remote = storeRemoteOf(ws);
   if (remote === null) {
     if (recordedSnapshots(ws).length > 0) {
@@ -33,7 +33,7 @@ export async function pushStore(ws: Workspace): Promise<StorePushResult> {
     return { remote: null, objects: 0, files: 0 };
   }
   return withStoreLock(ws, 'dws push', async () => {
-    const r = await pushObjects(ws, workspaceStore(ws), remoteLocation(ws, remote));
+    const r = await pushObjects(ws, workspaceStore(ws), remoteLocation(ws, remote), listing);
     ws.ctx.log.info(r.objects > 0 ? `[push] sent ${r.objects} object(s) in ${r.files} file(s) to the store remote ${remote}` : `[push] the store remote ${remote} has every object already`);
     return { remote, ...r };
   });

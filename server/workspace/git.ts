@@ -174,6 +174,31 @@ export class Git {
   async add(paths: string[]): Promise<void> {
     if (paths.length > 0) await this.run(['add', '--', ...paths], { bulk: true });
   }
+
+  /** The contents of the blobs `ids`, read by one `git cat-file --batch`. */
+  catBlobs(ids: string[]): Promise<Map<string, Buffer>> {
+    if (ids.length === 0) return Promise.resolve(new Map());
+    this.ctx.log.debug(`git cat-file --batch (${ids.length} object(s)) [run in ${this.cwd}]`);
+    return new Promise((resolve, reject) => {
+      const child = execFile('git', ['cat-file', '--batch'], { cwd: this.cwd, env: { ...this.ctx.env, LC_ALL: 'C' }, maxBuffer: 1 << 30, encoding: 'buffer' }, (error, stdout, stderr) => {
+        if (error) {
+          return reject(new SubprocessError(`git cat-file --batch failed in ${this.cwd}: ${stderr.toString().trim() || error.message}`, { command: ['git', 'cat-file', '--batch'], cwd: this.cwd, stderr: stderr.toString() }));
+        }
+        const blobs = new Map<string, Buffer>();
+        // Each object: "<id> <type> <size>\n<content>\n" (or "<id> missing\n").
+        for (let at = 0; at < stdout.length; ) {
+          const eol = stdout.indexOf(10, at);
+          const [id, type, size] = stdout.toString('utf8', at, eol).split(' ');
+          at = eol + 1;
+          if (type === 'missing' || size === undefined) continue;
+          blobs.set(id!, stdout.subarray(at, at + Number(size)));
+          at += Number(size) + 1;
+        }
+        resolve(blobs);
+      });
+      child.stdin?.end(ids.join('\n') + '\n');
+    });
+  }
 }
 
 export interface StatusEntry {

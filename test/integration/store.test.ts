@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
@@ -703,7 +703,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(pulled.code).toBe(0);
   });
 
-  it('pushes only what it has not pushed before', async () => {
+  it('pushes only what the remote lacks, by one listing of it, even when files were removed behind its back', async () => {
     const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
     writeFileSync(join(data, 'large.bin'), Buffer.alloc(2 << 20, 3)); // an object of its own
     await ok(ws, ['snapshot', 'v2'], env);
@@ -714,35 +714,32 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     const pushed = remoteFiles();
     const large = pushed.find((f) => f.startsWith('./objects/'))!;
     const pack = pushed.find((f) => f.endsWith('.pack'))!;
-    expect(readdirSync(join(ws, '.git', 'dws', 'pushed'))).toEqual([expect.stringMatching(/^[0-9a-f]{40}$/)]);
 
-    // Nothing new: no rclone runs (with an empty rclone configuration, any call on loc: would fail),
-    // and a clean repository gets no closing commit (no git add, no git commit).
-    const emptyConf = join(top, 'empty.conf');
-    writeFileSync(emptyConf, '');
-    const noRclone = { ...env, RCLONE_CONFIG: emptyConf };
+    // Nothing new: one listing and no copy (every rclone call logged by a wrapper ahead of the
+    // real rclone on PATH), and a clean repository gets no closing commit (no git add, no git commit).
+    const bin = tempDir('dws-rclone-log-');
+    const calls = join(bin, 'calls');
+    const real = execFileSync('sh', ['-c', 'command -v rclone'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'rclone'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${real}' "$@"\n`);
+    chmodSync(join(bin, 'rclone'), 0o755);
     const trace = join(top, 'git-trace');
-    expect((await ok(ws, ['push'], { ...noRclone, GIT_TRACE: trace })).stderr).toContain('has every object already');
+    expect((await ok(ws, ['push'], { ...env, PATH: `${bin}:${env.PATH}`, GIT_TRACE: trace })).stderr).toContain('has every object already');
+    expect(readFileSync(calls, 'utf8').trim().split('\n').map((l) => l.split(' ')[0])).toEqual(['lsf']);
     expect(readFileSync(trace, 'utf8')).toContain('git push');
     expect(readFileSync(trace, 'utf8')).not.toMatch(/git (add|commit)\b/);
 
-    // A file removed behind its back stays recorded until a listing: fsck --remote, then gc --remote.
+    // Files removed from the remote by other means (by hand, a gc --remote elsewhere) are sent again by the next push.
     rmSync(join(remoteDir, large));
-    await ok(ws, ['push'], noRclone);
-    expect(remoteFiles()).not.toContain(large);
-    expect(JSON.parse((await ok(ws, ['--json', 'fsck', '--remote'], env)).stdout).ok).toBe(true);
     expect((await ok(ws, ['push'], env)).stderr).toContain('sent 1 object(s) in 1 file(s)');
     expect(remoteFiles()).toEqual(pushed);
-
     rmSync(join(remoteDir, pack));
     rmSync(join(remoteDir, pack.replace(/\.pack$/, '.idx')));
-    await ok(ws, ['gc', '--remote'], env);
     expect((await ok(ws, ['push'], env)).stderr).toMatch(/sent \d+ object\(s\) in 2 file\(s\)/);
     expect(remoteFiles()).toEqual(pushed);
-    await ok(ws, ['push'], noRclone);
+    expect((await ok(ws, ['push'], env)).stderr).toContain('has every object already');
   });
 
-  it('clones reading the remote’s pack indexes once, without listing it whole, records what it found, and makes no closing commit', async () => {
+  it('clones reading the remote’s pack indexes once, without listing it whole, and makes no closing commit', async () => {
     const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
     writeFileSync(join(data, 'large.bin'), Buffer.alloc(2 << 20, 5)); // an object of its own
     await ok(ws, ['snapshot', 'v2'], env);
@@ -766,10 +763,8 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(rcloneCalls.filter((l) => /^lsf\b/.test(l))).toEqual([]);
     expect(rcloneCalls.filter((l) => l.includes('/packs/*.idx'))).toHaveLength(1);
     expect(readFileSync(trace, 'utf8')).not.toMatch(/git (add|commit)\b/);
-    // What it downloaded (packs and the large object) is recorded as on the remote: a push with nothing new runs no rclone.
-    const emptyConf = join(top, 'empty.conf');
-    writeFileSync(emptyConf, '');
-    expect((await ok(clone, ['push'], { ...env, RCLONE_CONFIG: emptyConf })).stderr).toContain('has every object already');
+    // What it downloaded (packs and the large object) is on the remote already: a push sends nothing.
+    expect((await ok(clone, ['push'], env)).stderr).toContain('has every object already');
   });
 
   it('removes a clone whose files the store remote lacks, saying how many', async () => {
@@ -806,6 +801,119 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(readFileSync(join(data, 'mine.txt'), 'utf8')).toBe('mine, not snapshotted\n');
   });
 
+  /** Every file under `dir` (a store remote, a store) made two days old: past gc --remote's grace period. */
+  function ageFiles(dir: string): void {
+    const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    const files = execFileSync('find', [dir, '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    for (const f of files) utimesSync(f, old, old);
+  }
+
+  it('gc --remote in a clone that has not pulled keeps what other clones pushed, spares fresh uploads, counts large objects’ bytes', async () => {
+    const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
+    await ok(ws, ['config', 'store.remote', remoteDir], env);
+    // Without an origin to fetch, gc --remote cannot know other clones' snapshots: it refuses.
+    const noOrigin = await run(ws, ['gc', '--remote'], env);
+    expect(noOrigin.code).not.toBe(0);
+    expect(noOrigin.stderr).toContain("'git fetch origin' failed");
+    expect(noOrigin.stderr).toContain(`Nothing was removed from the store remote ${remoteDir}`);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const b = join(top, 'wsB');
+    await ok(top, ['clone', origin, b], env);
+    writeFileSync(join(data, 'v2.bin'), Buffer.alloc(2 << 20, 9)); // a large object: a file of its own
+    writeFileSync(join(data, 'v2.txt'), 'v2\n');
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['push'], env);
+    ageFiles(remoteDir);
+    const kept = JSON.parse((await ok(b, ['--json', 'gc', '--remote'], env)).stdout);
+    expect(kept.remoteRemoved).toEqual({ objects: 0, bytes: 0 });
+    const c1 = join(top, 'c1');
+    await ok(top, ['clone', origin, c1], env);
+    expect(readFileSync(join(c1, 'data', 'v2.txt'), 'utf8')).toBe('v2\n');
+
+    // Objects uploaded by a push killed before its git push: no ref reaches them yet.
+    writeFileSync(join(data, 'v3.bin'), Buffer.alloc(2 << 20, 10));
+    await ok(ws, ['snapshot', 'v3'], env);
+    ageFiles(join(ws, '.git', 'dws', 'store')); // an old snapshot pushed late: the remote gets the upload time, not the file's
+    expect((await run(ws, ['push'], { ...env, DWS_FAULT: 'push.after-store' })).code).not.toBe(0);
+    const fresh = JSON.parse((await ok(b, ['--json', 'gc', '--remote'], env)).stdout);
+    expect(fresh.remoteRemoved.objects).toBe(0);
+    // Past the grace period they go, large object bytes counted; the next push sends them again.
+    ageFiles(remoteDir);
+    const gone = JSON.parse((await ok(b, ['--json', 'gc', '--remote'], env)).stdout);
+    expect(gone.remoteRemoved.objects).toBeGreaterThanOrEqual(2);
+    expect(gone.remoteRemoved.bytes).toBeGreaterThanOrEqual(2 << 20);
+    expect((await ok(ws, ['push'], env)).stderr).toMatch(/sent \d+ object\(s\) in \d+ file\(s\)/);
+    const c2 = join(top, 'c2');
+    await ok(top, ['clone', origin, c2], env);
+    expect(readFileSync(join(c2, 'data', 'v3.bin'))).toEqual(Buffer.alloc(2 << 20, 10));
+  });
+
+  it('gc --remote keeps a pack whose index on the remote cannot be read, and says so', async () => {
+    const { env, origin, remoteDir, ws } = await sharedWorkspace();
+    await ok(ws, ['config', 'store.remote', remoteDir], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const damaged = `packs/${'ab'.repeat(20)}`;
+    writeFileSync(join(remoteDir, `${damaged}.idx`), 'cut short');
+    writeFileSync(join(remoteDir, `${damaged}.pack`), 'whatever');
+    ageFiles(remoteDir);
+    const r = await ok(ws, ['gc', '--remote'], env);
+    expect(r.stderr).toContain(`Kept ${damaged}.idx and its pack on the store remote ${remoteDir}`);
+    expect(r.stdout).toContain('Store remote: removed 0 object(s)');
+    expect(existsSync(join(remoteDir, `${damaged}.idx`))).toBe(true);
+    expect(existsSync(join(remoteDir, `${damaged}.pack`))).toBe(true);
+  });
+
+  it('fsck --remote reports files a killed push left cut short on the remote, and the next push sends them again', async () => {
+    const { env, origin, remoteDir, ws, data } = await sharedWorkspace();
+    writeFileSync(join(data, 'large.bin'), Buffer.alloc(2 << 20, 4));
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['config', 'store.remote', `loc:${remoteDir}`], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const files = execFileSync('find', ['.', '-type', 'f'], { cwd: remoteDir, encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.slice(2));
+    const large = files.find((f) => f.startsWith('objects/'))!;
+    const pack = files.find((f) => f.endsWith('.pack'))!;
+    const whole = { large: readFileSync(join(remoteDir, large)), pack: readFileSync(join(remoteDir, pack)) };
+    // As rclone's local backend leaves a file it was writing when killed: under its final name.
+    truncateSync(join(remoteDir, large), 1000);
+    truncateSync(join(remoteDir, pack), 10);
+    const fsck = JSON.parse((await ok(ws, ['--json', 'fsck', '--remote'], env)).stdout);
+    expect(fsck).toMatchObject({ ok: false, wrongSizeOnRemote: [large, pack].sort() });
+    const text = await run(ws, ['fsck', '--remote'], env);
+    expect(text.code).not.toBe(0);
+    expect(text.stdout + text.stderr).toContain(`wrong size on the store remote: ${large}`);
+    expect((await run(ws, ['push'], env)).stderr).toMatch(/sent \d+ object\(s\) in 2 file\(s\)/);
+    expect(readFileSync(join(remoteDir, large))).toEqual(whole.large);
+    expect(readFileSync(join(remoteDir, pack))).toEqual(whole.pack);
+    expect(JSON.parse((await ok(ws, ['--json', 'fsck', '--remote'], env)).stdout)).toMatchObject({ ok: true, wrongSizeOnRemote: [] });
+
+    // A pack this store lacks, its index cut short there: its objects count as missing everywhere.
+    const idx = pack.replace(/\.pack$/, '.idx');
+    for (const f of [idx, pack]) rmSync(join(ws, '.git', 'dws', 'store', f));
+    truncateSync(join(remoteDir, idx), 10);
+    const lost = JSON.parse((await ok(ws, ['--json', 'fsck', '--remote'], env)).stdout);
+    expect(lost.ok).toBe(false);
+    expect(lost.missingEverywhere).toBeGreaterThan(0);
+    expect(lost.missingEverywhere).toBe(lost.missingLocally);
+  });
+
+  it('fsck --remote and gc --remote fail on a remote that cannot be listed, naming it, and remove nothing', async () => {
+    const { env, origin, ws } = await sharedWorkspace();
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['config', 'store.remote', 'nosuch:/x'], env);
+    // No rclone configuration at all, as on a machine where rclone was never set up.
+    const bare = { ...env, RCLONE_CONFIG: join(tempDir('dws-noconf-'), 'absent.conf') };
+    for (const e of [env, bare]) {
+      for (const args of [['gc', '--remote', '--dry-run'], ['gc', '--remote'], ['fsck', '--remote']]) {
+        const r = await run(ws, args, e);
+        expect(r.code, `dws ${args.join(' ')}`).not.toBe(0);
+        expect(r.stderr).toContain('Cannot list the store remote nosuch:/x');
+      }
+    }
+  });
+
   it('refuses an unknown rclone remote with a clear message', async () => {
     const env = rcloneEnv();
     const { ws, data } = await workspaceWithData();
@@ -826,7 +934,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     await ok(ws, ['config', 'store.remote', 'nosuchremote:bucket/x'], env);
     const r = await run(ws, ['push'], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Cannot use the store remote nosuchremote:bucket/x: ');
+    expect(r.stderr).toContain('Cannot list the store remote nosuchremote:bucket/x: ');
     expect(r.stderr).not.toContain('pushed successfully');
     expect(git(top, ['ls-remote', origin])).toBe(''); // nothing pushed
     await ok(ws, ['config', 'store.remote', '../remote-store'], env);

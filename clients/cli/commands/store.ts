@@ -47,6 +47,7 @@ export function register(program: Command): void {
           out += '.\n';
         }
         for (const h of r.incompleteSnapshots) out += `incomplete snapshot: ${h}\n`;
+        for (const f of r.wrongSizeOnRemote) out += `wrong size on the store remote: ${f} (cut short; 'dws push' sends it again)\n`;
         if (!r.ok) throw new DwsError('ConfigurationError', out + 'The content store has problems (above).');
         return out + 'No problems found.\n';
       });
