@@ -16,7 +16,7 @@
  * through their index), and every read checks the bytes against the id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
@@ -283,7 +283,7 @@ export class ContentStore {
     if (this.has(id)) return;
     if (bytes.length >= LARGE_OBJECT_BYTES) {
       const tmp = join(this.tmpDir, `put-${process.pid}-${randomBytes(6).toString('hex')}`);
-      writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      writeFileSync(tmp, bytes, { mode: 0o644, flag: 'wx' }); // read-only once stored (commit)
       this.adoptLarge(id, tmp);
       return;
     }
@@ -347,6 +347,7 @@ export class ContentStore {
     const largeDirs = new Set<string>();
     for (const [id, tmp] of this.pendingLarge) {
       syncFile(tmp); // quick when its background sync has finished
+      chmodSync(tmp, 0o444); // written by its owner until now; read-only once stored
       const dir = join(this.objectDir, id.slice(0, 2));
       mkdirSync(dir, { recursive: true });
       renameSync(tmp, join(dir, id.slice(2)));
@@ -466,7 +467,7 @@ class SmallObjectWriter {
 
   constructor(tmpDir: string) {
     this.path = join(tmpDir, `pack-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
-    this.fd = openSync(this.path, 'wx', 0o444);
+    this.fd = openSync(this.path, 'wx', 0o644); // read-only once published (publishPack)
   }
 
   append(bytes: Buffer): number {

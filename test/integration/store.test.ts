@@ -937,6 +937,51 @@ describe('a store that cannot be used', () => {
     }
   });
 
+  it('works for a user other than root: snapshots, restore, gc, push with a store remote, clone (store files are written, then made read-only)', async (ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip(); // runs dws as 'nobody' through runuser, which needs root
+    const home = tempDir('dws-nobody-');
+    execFileSync('chown', ['nobody', home]);
+    const ws = join(home, 'ws');
+    mkdirSync(ws);
+    execFileSync('chown', ['nobody', ws]);
+    const asNobody = async (cwd: string, args: string[]) => {
+      const r = await dws(cwd, ['--batch', ...args], { user: 'nobody' });
+      if (r.code !== 0) throw new Error(`dws ${args.join(' ')} as nobody exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      return r.stdout;
+    };
+    const asNobodyRun = (cmd: string[]) => execFileSync('runuser', ['-u', 'nobody', '--', ...cmd], { cwd: ws, env: TEST_ENV, encoding: 'utf8' });
+    await asNobody(ws, ['init', '--hostname', 'test']);
+    asNobodyRun(['mkdir', '-p', join(ws, 'data', 'sub')]);
+    const big = Buffer.alloc(2 << 20, 7); // a large object too: a file of its own, written direct
+    const put = (rel: string, content: string | Buffer) => {
+      writeFileSync(join(ws, 'data', rel), content);
+      execFileSync('chown', ['nobody', join(ws, 'data', rel)]);
+    };
+    put('a', 'one\n');
+    put('sub/b', 'b\n');
+    put('big', big);
+    await asNobody(ws, ['add', 'local-files', '--role', 'source-data', 'data']);
+    await asNobody(ws, ['snapshot', 'v1']);
+    put('a', 'two\n');
+    put('big2', Buffer.alloc(1 << 20, 9));
+    await asNobody(ws, ['snapshot', 'v2']);
+    const store = join(ws, '.git', 'dws', 'store');
+    for (const f of readdirSync(join(store, 'packs'))) expect(statSync(join(store, 'packs', f)).mode & 0o222, f).toBe(0);
+    await asNobody(ws, ['restore', 'v1']);
+    expect(readFileSync(join(ws, 'data', 'a'), 'utf8')).toBe('one\n');
+    expect(existsSync(join(ws, 'data', 'big2'))).toBe(false);
+    await asNobody(ws, ['delete-snapshot', 'v2']);
+    expect(await asNobody(ws, ['gc'])).toMatch(/^Removed [1-9]/);
+    expect(readdirSync(join(store, 'tmp'))).toEqual([]);
+    asNobodyRun(['git', 'init', '--quiet', '--bare', join(home, 'remote.git')]);
+    asNobodyRun(['git', 'remote', 'add', 'origin', join(home, 'remote.git')]);
+    await asNobody(ws, ['config', 'store.remote', join(home, 'store-remote')]);
+    await asNobody(ws, ['push']);
+    await asNobody(home, ['clone', join(home, 'remote.git'), 'copy']);
+    expect(readFileSync(join(home, 'copy', 'data', 'big'))).toEqual(big);
+    expect(readFileSync(join(home, 'copy', 'data', 'a'), 'utf8')).toBe('one\n');
+  });
+
   it('stops a restore cleanly when the resource’s disk is full: the files as they were, no temp files, a message naming the resource and the cause', async (ctx) => {
     const mnt = tempDir('dws-data-disk-');
     try {
