@@ -937,6 +937,105 @@ describe('a store that cannot be used', () => {
     }
   });
 
+  it('undoes a snapshot whose store cannot take its packs (a protected packs directory): no manifest, lineage, hash-tree or temp file is left, of either resource', async (ctx) => {
+    const ws = await newWorkspace();
+    for (const d of ['one', 'two']) {
+      mkdirSync(join(ws, d));
+      writeFileSync(join(ws, d, 'f'), `${d}\n`);
+      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', d]);
+    }
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const store = join(ws, '.git', 'dws', 'store');
+    const packs = join(store, 'packs');
+    try {
+      execFileSync('chattr', ['+i', packs], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // chattr +i needs root and a filesystem with the immutable flag (ext4, as on CI)
+    }
+    try {
+      // New folders in both resources: each writes new hash-tree files and store objects.
+      for (const d of ['one', 'two']) {
+        mkdirSync(join(ws, d, 'sub'));
+        writeFileSync(join(ws, d, 'sub', 'g'), `${d} 2\n`);
+      }
+      const before = fingerprint(ws);
+      const r = await dws(ws, ['--batch', 'snapshot', 'v2']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Configuration error: Cannot store the files of this snapshot in the content store at ${store}: EPERM`);
+      expect(r.stderr).toContain('Nothing was recorded.');
+      expect(r.stderr).not.toContain('internal error');
+      expect(r.stderr).not.toContain('snapshotted successfully');
+      expect(fingerprint(ws)).toBe(before);
+      expect(readdirSync(join(store, 'tmp'))).toEqual([]);
+    } finally {
+      execFileSync('chattr', ['-i', packs]);
+    }
+    // The next snapshot records the new state, and its restore brings it back.
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    expect(git(ws, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(existsSync(join(ws, 'one', 'sub'))).toBe(false);
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    expect(readFileSync(join(ws, 'two', 'sub', 'g'), 'utf8')).toBe('two 2\n');
+  });
+
+  it('undoes a snapshot that cannot write its metadata (a protected snapshot_metadata): the store record, manifest and lineage it wrote go, and the error names the file', async (ctx) => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'f'), 'one\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const mdDir = join(ws, '.dataworkspace', 'snapshot_metadata');
+    try {
+      execFileSync('chattr', ['+i', mdDir], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // chattr +i needs root and a filesystem with the immutable flag (ext4, as on CI)
+    }
+    try {
+      mkdirSync(join(ws, 'data', 'sub'));
+      writeFileSync(join(ws, 'data', 'sub', 'g'), 'two\n');
+      const before = fingerprint(ws);
+      const r = await dws(ws, ['--batch', 'snapshot', 'v2']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Configuration error: Snapshot failed, nothing was recorded: EPERM: operation not permitted, open '${mdDir}/`);
+      expect(r.stderr).not.toContain('internal error');
+      expect(fingerprint(ws)).toBe(before);
+    } finally {
+      execFileSync('chattr', ['-i', mdDir]);
+    }
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    expect(git(ws, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+  });
+
+  it('undoes a snapshot refused for a broken symlink in its second resource: the first resource’s new hash-tree files go too, and push is not blocked', async () => {
+    const ws = await newWorkspace();
+    for (const d of ['one', 'two']) {
+      mkdirSync(join(ws, d));
+      writeFileSync(join(ws, d, 'f'), `${d}\n`);
+      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', d]);
+    }
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    mkdirSync(join(ws, 'one', 'a', 'b'), { recursive: true });
+    writeFileSync(join(ws, 'one', 'a', 'b', 'g'), 'new\n');
+    mkdirSync(join(ws, 'two', 'new'));
+    writeFileSync(join(ws, 'two', 'new', 'h'), 'new\n');
+    symlinkSync('nowhere', join(ws, 'two', 'dangling'));
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'snapshot', 'v2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Cannot hash resource 'two' at ${join(ws, 'two')}`);
+    expect(r.stderr).toContain('Broken symbolic link');
+    expect(fingerprint(ws)).toBe(before);
+    expect(readdirSync(join(ws, '.git', 'dws', 'store', 'tmp'))).toEqual([]);
+    // Nothing left to commit: a push gets past its check of the workspace.
+    const remote = join(tempDir(), 'remote.git');
+    execFileSync('git', ['init', '--quiet', '--bare', remote], { env: TEST_ENV });
+    git(ws, ['remote', 'add', 'origin', remote]);
+    const push = await dws(ws, ['--batch', 'push']);
+    expect(push.stderr).not.toContain('uncommitted changes');
+    expect(push.code).toBe(0);
+  });
+
   it('works for a user other than root: snapshots, restore, gc, push with a store remote, clone (store files are written, then made read-only)', async (ctx) => {
     if (process.getuid?.() !== 0) ctx.skip(); // runs dws as 'nobody' through runuser, which needs root
     const home = tempDir('dws-nobody-');
