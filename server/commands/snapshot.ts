@@ -69,8 +69,9 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
   } catch (e) {
     const notRestored = undo.rollback();
     // Nothing moved: nothing to finish. Moved results keep the journal for the next snapshot.
-    if (!movedAnywhere(resources, relDest)) removePending(ws);
-    throw failure(e, notRestored);
+    const moved = movedAnywhere(resources, relDest);
+    if (!moved) removePending(ws);
+    throw failure(e, notRestored, moved ? relDest : null);
   }
 }
 
@@ -87,7 +88,7 @@ async function writeSnapshot(
   // Exported resources get a fresh lineage.json after the snapshot; the stale one is not part of the state.
   for (const r of resources) {
     if (r.params.export !== true || !r.localPath) continue;
-    undo.file(join(r.localPath, 'lineage.json'));
+    if (uncommitted(r)) undo.file(join(r.localPath, 'lineage.json'));
     rmSync(join(r.localPath, 'lineage.json'), { force: true });
   }
   for (const r of resources) {
@@ -105,18 +106,29 @@ async function writeSnapshot(
 }
 
 /**
- * The error a failed snapshot reports, after its rollback: a failure to write (a full, read-only
- * or protected disk) names the file and the cause, as a Configuration error, not an internal one.
+ * Whether the snapshot writes the resource's files without committing them (local-files, rclone),
+ * so that a rollback may put them back. A git resource commits its lineage.json and moved results
+ * in its repository, which a rollback leaves alone, as it leaves moved results (the journal).
  */
-function failure(e: unknown, notRestored: string[]): unknown {
-  const left = notRestored.length === 0 ? '' : ` These could not be put back as they were: ${notRestored.join(', ')}.`;
+function uncommitted(r: Resource): boolean {
+  return r.storeFiles !== undefined;
+}
+
+/**
+ * The error a failed snapshot reports, after its rollback: a failure to write (a full, read-only
+ * or protected disk) names the file and the cause, as a Configuration error, not an internal one;
+ * `movedTo`: the results directory of results that moved and stay (the journal).
+ */
+function failure(e: unknown, notRestored: string[], movedTo: string | null): unknown {
+  let left = notRestored.length === 0 ? '' : ` These could not be put back as they were: ${notRestored.join(', ')}.`;
+  if (movedTo !== null) left += ` The results moved to ${movedTo} stay there: the next snapshot records them.`;
   if (e instanceof DwsError) {
     if (left !== '') e.message += left;
     return e;
   }
   const code = (e as NodeJS.ErrnoException | null)?.code;
   if (typeof code !== 'string') return e;
-  return new ConfigurationError(`Snapshot failed, nothing was recorded: ${(e as Error).message}.${left}`, { code });
+  return new ConfigurationError(`Snapshot failed, no snapshot was recorded: ${(e as Error).message}.${left}`, { code });
 }
 
 interface SnapshotPlan {
@@ -179,7 +191,7 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   for (const file of snapshotLineageFiles(ws, hash, ws.resources.map((r) => r.name))) undo.file(file);
   snapshotLineage(ws, hash, ws.resources.map((r) => r.name));
   for (const r of resources) {
-    if (!r.localPath) continue;
+    if (!r.localPath || !uncommitted(r)) continue;
     if (r.role === 'results' && r.results) {
       undo.dir(join(r.localPath, relDest));
       undo.file(join(r.localPath, relDest, 'lineage.json'));
@@ -202,7 +214,7 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
     try {
       contents.commit(); // the objects are visible before a record names them
     } catch (e) {
-      throw new ConfigurationError(`Cannot store the files of this snapshot in the content store at ${contents.dir}: ${(e as Error).message}. Nothing was recorded.`, {
+      throw new ConfigurationError(`Cannot store the files of this snapshot in the content store at ${contents.dir}: ${(e as Error).message}. No snapshot was recorded.`, {
         store: contents.dir,
       });
     }

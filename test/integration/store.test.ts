@@ -962,7 +962,7 @@ describe('a store that cannot be used', () => {
       const r = await dws(ws, ['--batch', 'snapshot', 'v2']);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`Configuration error: Cannot store the files of this snapshot in the content store at ${store}: EPERM`);
-      expect(r.stderr).toContain('Nothing was recorded.');
+      expect(r.stderr).toContain('No snapshot was recorded.');
       expect(r.stderr).not.toContain('internal error');
       expect(r.stderr).not.toContain('snapshotted successfully');
       expect(fingerprint(ws)).toBe(before);
@@ -997,7 +997,7 @@ describe('a store that cannot be used', () => {
       const before = fingerprint(ws);
       const r = await dws(ws, ['--batch', 'snapshot', 'v2']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`Configuration error: Snapshot failed, nothing was recorded: EPERM: operation not permitted, open '${mdDir}/`);
+      expect(r.stderr).toContain(`Configuration error: Snapshot failed, no snapshot was recorded: EPERM: operation not permitted, open '${mdDir}/`);
       expect(r.stderr).not.toContain('internal error');
       expect(fingerprint(ws)).toBe(before);
     } finally {
