@@ -20,6 +20,17 @@ function currentFile(ws: Workspace, resource: string): string {
   return ws.meta('current_lineage', `${resource}.json`);
 }
 
+/** The current lineage files (those replacePlaceholders may rewrite). */
+export function currentLineageFiles(ws: Workspace): string[] {
+  return new LineageStore(ws).files().slice(1);
+}
+
+/** The files snapshotLineage writes for snapshot `hash`. */
+export function snapshotLineageFiles(ws: Workspace, hash: string, resourceNames: string[]): string[] {
+  const dir = ws.meta('snapshot_lineage', hash);
+  return resourceNames.length === 0 ? [join(dir, 'placeholder.txt')] : resourceNames.map((name) => join(dir, `${name}.json`));
+}
+
 /**
  * Replace placeholder certificates of the given resources by hash certificates with the
  * resource's compare hash (keeping ref and comment), in every current lineage file. A step that
@@ -74,20 +85,18 @@ function replaceIn(l: Lineage, hashes: Map<string, string>): { lineage: Lineage;
 
 /** Copy the current lineage of each resource into `snapshot_lineage/<hash>/`; returns the files written. */
 export function snapshotLineage(ws: Workspace, hash: string, resourceNames: string[]): string[] {
-  const dir = ws.meta('snapshot_lineage', hash);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(ws.meta('snapshot_lineage', hash), { recursive: true });
+  const targets = snapshotLineageFiles(ws, hash, resourceNames);
   if (resourceNames.length === 0) {
-    const p = join(dir, 'placeholder.txt');
-    atomicWriteFile(p, `No resources for lineage snapshot ${hash}\n`);
-    return [p];
+    atomicWriteFile(targets[0]!, `No resources for lineage snapshot ${hash}\n`);
+    return targets;
   }
-  return resourceNames.map((name) => {
-    const target = join(dir, `${name}.json`);
+  resourceNames.forEach((name, i) => {
     const current = currentFile(ws, name);
-    if (existsSync(current)) atomicWriteFile(target, readFileSync(current));
-    else writeJsonFile(target, { resource_name: name, lineages: [] });
-    return target;
+    if (existsSync(current)) atomicWriteFile(targets[i]!, readFileSync(current));
+    else writeJsonFile(targets[i]!, { resource_name: name, lineages: [] });
   });
+  return targets;
 }
 
 /**

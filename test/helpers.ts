@@ -97,10 +97,15 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Run the built dws in `cwd`; `input` is written to its stdin (which is then closed). */
-export function dws(cwd: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+/**
+ * Run the built dws in `cwd`; `input` is written to its stdin (which is then closed). `user`: as
+ * that user, through runuser (the test must run as root; it sets HOME to the user's).
+ */
+export function dws(cwd: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; user?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DWS, ...args], { cwd, env: options.env ?? TEST_ENV });
+    const command = [process.execPath, DWS, ...args];
+    const [exe, ...rest] = options.user === undefined ? command : ['runuser', '-u', options.user, '--', ...command];
+    const child = spawn(exe!, rest, { cwd, env: options.env ?? TEST_ENV });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

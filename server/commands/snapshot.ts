@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { userInfo } from 'node:os';
-import { ConfigurationError, ConflictError, InvalidParamsError, UserAbortError } from '../../protocol/errors.js';
+import { ConfigurationError, ConflictError, DwsError, InvalidParamsError, UserAbortError } from '../../protocol/errors.js';
 import type { ResultOf, snapshot as Snapshot, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
-import { clearCurrentLineage, replacePlaceholders, snapshotLineage } from '../../lineage/store.js';
+import { clearCurrentLineage, currentLineageFiles, replacePlaceholders, snapshotLineage, snapshotLineageFiles } from '../../lineage/store.js';
 import { writeLineageFiles } from '../../lineage/export.js';
 import { buildManifest, SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
@@ -20,7 +20,8 @@ import { expandTemplate, pathProblem, templateExcludeRegex, validateTemplate } f
 import { localIsoTimestamp } from '../workspace/time.js';
 import { localCacheDir, Workspace, type JsonObject } from '../workspace/workspace.js';
 import { faultPoint } from '../workspace/fault.js';
-import { contentStoreEnabled, readStoreRecord, usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
+import { Undo } from '../workspace/undo.js';
+import { contentStoreEnabled, readStoreRecord, storeRecordFile, usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
 
 export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
@@ -61,28 +62,73 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
     ctx.signal?.throwIfAborted();
     await r.snapshotPrecheck();
   }
+  // From here on every write is noted: a snapshot that fails leaves the workspace as it was.
+  const undo = new Undo();
+  try {
+    return await writeSnapshot(ctx, ws, store, p, undo, { resources, relDest, timestamp, tag, moveTagFrom, resuming: pending !== null, pending });
+  } catch (e) {
+    const notRestored = undo.rollback();
+    // Nothing moved: nothing to finish. Moved results keep the journal for the next snapshot.
+    const moved = movedAnywhere(resources, relDest);
+    if (!moved) removePending(ws);
+    throw failure(e, notRestored, moved ? relDest : null);
+  }
+}
+
+/** Hash, move results, record: every change to the workspace, each noted in `undo` before it is made. */
+async function writeSnapshot(
+  ctx: Context,
+  ws: Workspace,
+  store: SnapshotStore,
+  p: ValidParamsOf<typeof Snapshot>,
+  undo: Undo,
+  plan: Omit<SnapshotPlan, 'metrics'> & { pending: PendingSnapshot | null },
+): Promise<ResultOf<typeof Snapshot>> {
+  const { resources, relDest, timestamp } = plan;
   // Exported resources get a fresh lineage.json after the snapshot; the stale one is not part of the state.
   for (const r of resources) {
-    if (r.params.export === true && r.localPath) rmSync(join(r.localPath, 'lineage.json'), { force: true });
+    if (r.params.export !== true || !r.localPath) continue;
+    if (uncommitted(r)) undo.file(join(r.localPath, 'lineage.json'));
+    rmSync(join(r.localPath, 'lineage.json'), { force: true });
   }
   for (const r of resources) {
     ctx.signal?.throwIfAborted();
-    await r.prepareSnapshot?.();
+    await r.prepareSnapshot?.(undo);
   }
   ctx.signal?.throwIfAborted();
   faultPoint('snapshot.after-hash');
 
   // Read before the move; the interrupted snapshot's when its move took results.json away.
-  const metrics = readMetrics(resources) ?? pending?.metrics ?? null;
+  const metrics = readMetrics(resources) ?? plan.pending?.metrics ?? null;
   writePending(ws, { relative_destination_path: relDest, metrics, started: timestamp });
   faultPoint('snapshot.after-journal');
-  try {
-    return await finishSnapshot(ctx, ws, store, p, { resources, relDest, timestamp, tag, moveTagFrom, metrics, resuming: pending !== null });
-  } catch (e) {
-    // Nothing moved: nothing to finish. Moved results keep the journal for the next snapshot.
-    if (!movedAnywhere(resources, relDest)) removePending(ws);
-    throw e;
+  return finishSnapshot(ctx, ws, store, p, undo, { ...plan, metrics });
+}
+
+/**
+ * Whether the snapshot writes the resource's files without committing them (local-files, rclone),
+ * so that a rollback may put them back. A git resource commits its lineage.json and moved results
+ * in its repository, which a rollback leaves alone, as it leaves moved results (the journal).
+ */
+function uncommitted(r: Resource): boolean {
+  return r.storeFiles !== undefined;
+}
+
+/**
+ * The error a failed snapshot reports, after its rollback: a failure to write (a full, read-only
+ * or protected disk) names the file and the cause, as a Configuration error, not an internal one;
+ * `movedTo`: the results directory of results that moved and stay (the journal).
+ */
+function failure(e: unknown, notRestored: string[], movedTo: string | null): unknown {
+  let left = notRestored.length === 0 ? '' : ` These could not be put back as they were: ${notRestored.join(', ')}.`;
+  if (movedTo !== null) left += ` The results moved to ${movedTo} stay there: the next snapshot records them.`;
+  if (e instanceof DwsError) {
+    if (left !== '') e.message += left;
+    return e;
   }
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string') return e;
+  return new ConfigurationError(`Snapshot failed, no snapshot was recorded: ${(e as Error).message}.${left}`, { code });
 }
 
 interface SnapshotPlan {
@@ -97,7 +143,7 @@ interface SnapshotPlan {
 }
 
 /** From the results move to the commit: everything that changes the workspace. */
-async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore, p: ValidParamsOf<typeof Snapshot>, plan: SnapshotPlan): Promise<ResultOf<typeof Snapshot>> {
+async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore, p: ValidParamsOf<typeof Snapshot>, undo: Undo, plan: SnapshotPlan): Promise<ResultOf<typeof Snapshot>> {
   const { resources, relDest, timestamp, tag, moveTagFrom, metrics } = plan;
   const moved: string[] = [];
   let filesMoved = 0;
@@ -113,12 +159,11 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   const storeTrees: StoreRecord = {};
   for (const r of resources) {
     ctx.log.info(`[snapshot] Taking snapshot of resource ${r.name}`);
-    const h = await r.snapshot();
+    const h = await r.snapshot(undo);
     compareHashes.set(r.name, h.compareHash);
     restoreHashes[r.name] = h.restoreHash;
     if (h.storeTree !== undefined) storeTrees[r.name] = h.storeTree;
   }
-  ctx.log.info('[snapshot] all resources snapshotted successfully.');
   faultPoint('snapshot.after-resource-snapshots');
   const { bytes, hash } = distinctManifest(ws, store, compareHashes, storeTrees);
 
@@ -140,26 +185,58 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   }
   // Lineage after the merge check, so "No differences" leaves every file as it was.
   const known = new Map([...compareHashes].filter((e): e is [string, string] => e[1] !== null));
+  for (const file of currentLineageFiles(ws)) undo.file(file);
   replacePlaceholders(ws, known);
+  undo.dir(ws.meta('snapshot_lineage', hash));
+  for (const file of snapshotLineageFiles(ws, hash, ws.resources.map((r) => r.name))) undo.file(file);
   snapshotLineage(ws, hash, ws.resources.map((r) => r.name));
+  for (const r of resources) {
+    if (!r.localPath || !uncommitted(r)) continue;
+    if (r.role === 'results' && r.results) {
+      undo.dir(join(r.localPath, relDest));
+      undo.file(join(r.localPath, relDest, 'lineage.json'));
+    }
+    if (r.params.export === true) undo.file(join(r.localPath, 'lineage.json'));
+  }
   await writeLineageFiles(ws, resources, relDest);
   faultPoint('snapshot.after-lineage');
   if (moveTagFrom) {
     const old = store.read(moveTagFrom);
+    undo.file(store.metadataFile(moveTagFrom));
     store.writeMetadata({ ...old, tags: old.tags.filter((t) => t !== tag) });
   }
+  undo.mkdir(dirname(store.manifestFile(hash)));
+  undo.file(store.manifestFile(hash));
   store.writeManifest(hash, bytes);
   faultPoint('snapshot.after-manifest');
   if (Object.keys(storeTrees).length > 0) {
-    workspaceStore(ws).commit(); // the objects are visible before a record names them
+    const contents = workspaceStore(ws);
+    try {
+      contents.commit(); // the objects are visible before a record names them
+    } catch (e) {
+      throw new ConfigurationError(`Cannot store the files of this snapshot in the content store at ${contents.dir}: ${(e as Error).message}. No snapshot was recorded.`, {
+        store: contents.dir,
+      });
+    }
     faultPoint('snapshot.after-store-commit');
+    undo.mkdir(dirname(storeRecordFile(ws, hash)));
+    undo.file(storeRecordFile(ws, hash));
     writeStoreRecord(ws, hash, storeTrees);
     faultPoint('snapshot.after-store-record');
   }
+  undo.mkdir(dirname(store.metadataFile(hash)));
+  undo.file(store.metadataFile(hash));
   store.writeMetadata(md);
   faultPoint('snapshot.after-metadata');
-  await ws.commit(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
+  try {
+    await ws.commit(`Completed snapshot ${hash}`, { changed: true }); // the metadata, at least
+  } catch (e) {
+    // Staged by the commit: unstaged again, as the rollback removes or restores them.
+    await ws.git.succeeds(['reset', '--quiet', '--', ...ws.ownedPaths().filter((o) => existsSync(join(ws.dir, o)))]);
+    throw e;
+  }
   faultPoint('snapshot.after-commit');
+  ctx.log.info('[snapshot] all resources snapshotted successfully.');
   // Only now: a snapshot killed before its commit is redone by the next one, which needs it.
   for (const name of moved) clearCurrentLineage(ws, name);
   removePending(ws);

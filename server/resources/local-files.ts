@@ -3,6 +3,7 @@
  * workspace-format §13). Compare hash = root tree hash; restore hash = null (not restorable).
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import type { Undo } from '../workspace/undo.js';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigurationError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
@@ -58,8 +59,8 @@ export class LocalFilesResource implements Resource {
   }
 
   /** Hash before results move or anything is committed, so an unreadable tree stops the snapshot early. */
-  async prepareSnapshot(): Promise<void> {
-    if (this.role !== 'results') this.rootHash = await this.hash(); // results: hashed after the move
+  async prepareSnapshot(undo: Undo): Promise<void> {
+    if (this.role !== 'results') this.rootHash = await this.hash(undo); // results: hashed after the move
   }
 
   /**
@@ -68,8 +69,8 @@ export class LocalFilesResource implements Resource {
    * (backends/git/pack.ts), so git finds them there and writes no loose object for each; git
    * still decides what it stores (filters, file modes), as for any file.
    */
-  async snapshot(): Promise<SnapshotHashes> {
-    const root = this.rootHash ?? (await this.hash());
+  async snapshot(undo: Undo): Promise<SnapshotHashes> {
+    const root = this.rootHash ?? (await this.hash(undo));
     this.pack?.flush();
     return { compareHash: root, restoreHash: null, ...(this.storeRoot !== undefined ? { storeTree: this.storeRoot } : {}) };
   }
@@ -84,9 +85,12 @@ export class LocalFilesResource implements Resource {
     return gitLocal === null ? null : join(gitLocal, 'hashcache', encodeURIComponent(`${this.role}--${this.name}`));
   }
 
-  /** Hash the tree, writing the tree files that are new and packing their blobs as they come. */
-  private async hash(): Promise<string> {
-    mkdirSync(this.treeDir, { recursive: true });
+  /**
+   * Hash the tree, writing the tree files that are new and packing their blobs as they come. The
+   * new files are noted in `undo` as they are written: a hash that fails halfway has written some.
+   */
+  private async hash(undo: Undo): Promise<string> {
+    undo.mkdir(this.treeDir);
     const cacheFile = this.cacheFile;
     if (cacheFile !== null) mkdirSync(dirname(cacheFile), { recursive: true });
     const store = contentStoreEnabled(this.ws.ctx.env) ? workspaceStore(this.ws) : null;
@@ -103,7 +107,10 @@ export class LocalFilesResource implements Resource {
         deferCacheSave: true,
         onProgress: (done, total) => task.report(done, total),
         onWarning: (m) => this.ws.ctx.log.warn(m),
-        onTreeFileWritten: (content) => pack?.add(content),
+        onTreeFileWritten: (content, path, created) => {
+          if (created) undo.created(path);
+          pack?.add(content);
+        },
       });
       // Saved when this thread next waits (for git, at the latest the snapshot's commit), not now.
       setImmediate(r.saveCache);

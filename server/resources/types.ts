@@ -4,6 +4,7 @@
  */
 import type { Role } from '../../protocol/workspace.js';
 import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
+import type { Undo } from '../workspace/undo.js';
 
 export interface SnapshotHashes {
   /** Identity of the state, written into the manifest (`hash`). */
@@ -24,9 +25,13 @@ export interface Resource {
   readonly localPath: string | null;
   /** Checks that must pass before a snapshot changes anything. */
   snapshotPrecheck(): Promise<void>;
-  /** Work that can fail, done before results move or anything is committed (hashing). */
-  prepareSnapshot?(): Promise<void>;
-  snapshot(): Promise<SnapshotHashes>;
+  /**
+   * Work that can fail, done before results move or anything is committed (hashing). Files it
+   * writes into the workspace are noted in `undo` first, so that a failed snapshot removes them.
+   */
+  prepareSnapshot?(undo: Undo): Promise<void>;
+  /** Record the state; notes what it writes into the workspace in `undo`, as prepareSnapshot. */
+  snapshot(undo: Undo): Promise<SnapshotHashes>;
   /** Capability of resources with local files: results handling at snapshot time. */
   readonly results?: ResultsCapability;
   /**

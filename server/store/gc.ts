@@ -151,7 +151,7 @@ export function applyGc(store: ContentStore, live: Set<string>, plan: GcPlan): v
           readSync(src, bytes, 0, len, entryOffset(p, i));
           if (tmp === null) {
             tmp = join(store.tmpDir, `gc-${process.pid}.pack`);
-            fd = openSync(tmp, 'w', 0o444);
+            fd = openSync(tmp, 'w', 0o644); // read-only once published (publishPack)
           }
           writeAll(fd, bytes);
           entries.push({ id, offset: size, length: len });

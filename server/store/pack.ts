@@ -18,7 +18,7 @@
  * places give the same name, wherever the pack was written.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ID_BYTES } from './known-ids.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -162,23 +162,27 @@ export function buildPackIndex(entries: PackEntry[], packSize: number): { name: 
 
 /**
  * Make a complete pack file (`tmpPack`, already written) visible as `<packDir>/<name>.pack` with
- * its index: sync the pack, write and sync the index under a temp name, rename the pack, then the
- * index (the commit point). Returns the pack's name.
+ * its index: sync the pack and make it read-only, write and sync the index under a temp name,
+ * rename the pack, then the index (the commit point). Returns the pack's name. A failure leaves
+ * `tmpPack` where it was (its writer removes it) and no index.
  */
 export function publishPack(tmpPack: string, packDir: string, entries: PackEntry[], packSize: number): string {
-  const fd = openSync(tmpPack, 'r+');
+  // Temp packs are created writable by their owner: a 0444 file cannot be opened for writing again by anyone but root.
+  const fd = openSync(tmpPack, 'r');
   try {
     fsyncSync(fd);
+    fchmodSync(fd, 0o444);
   } finally {
     closeSync(fd);
   }
   const { name, bytes } = buildPackIndex(entries, packSize);
   const tmpIdx = `${tmpPack}.idx`;
   try {
-    const ifd = openSync(tmpIdx, 'w', 0o444);
+    const ifd = openSync(tmpIdx, 'w', 0o644);
     try {
       writeSync(ifd, bytes);
       fsyncSync(ifd);
+      fchmodSync(ifd, 0o444);
     } finally {
       closeSync(ifd);
     }

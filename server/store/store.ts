@@ -16,7 +16,7 @@
  * through their index), and every read checks the bytes against the id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
@@ -297,7 +297,7 @@ export class ContentStore {
     if (this.has(id)) return;
     if (bytes.length >= LARGE_OBJECT_BYTES) {
       const tmp = join(this.tmpDir, `put-${process.pid}-${randomBytes(6).toString('hex')}`);
-      writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      writeFileSync(tmp, bytes, { mode: 0o644, flag: 'wx' }); // read-only once stored (commit)
       this.adoptLarge(id, tmp);
       return;
     }
@@ -338,40 +338,44 @@ export class ContentStore {
     this.added.set(id, { pack: -3, offset, length });
   }
 
-  /** Make everything stored since the last commit visible (packs indexed). Call before recording a snapshot. */
+  /**
+   * Make everything stored since the last commit visible (packs indexed). Call before recording a
+   * snapshot. What fails to become visible stays pending, for abort() to remove.
+   */
   commit(): void {
     const published: string[] = [];
-    this.flushSmall();
-    if (this.packWriter !== undefined) {
-      const w = this.packWriter;
-      this.packWriter = undefined;
-      const entries = [...this.added].filter(([, l]) => l.pack === -2).map(([id, l]) => ({ id, offset: l.offset, length: l.length }));
-      w.close();
-      if (entries.length > 0) published.push(publishPack(w.path, this.packDir, entries, w.size));
-      else rmSync(w.path, { force: true });
-    }
-    for (const [path, entries] of this.sessionPacks) {
-      if (entries.length === 0) {
-        rmSync(path, { force: true });
-        continue;
+    let largeStored = 0;
+    try {
+      this.flushSmall();
+      if (this.packWriter !== undefined) {
+        const w = this.packWriter;
+        const entries = [...this.added].filter(([, l]) => l.pack === -2).map(([id, l]) => ({ id, offset: l.offset, length: l.length }));
+        w.close();
+        if (entries.length > 0) published.push(publishPack(w.path, this.packDir, entries, w.size));
+        else rmSync(w.path, { force: true });
+        this.packWriter = undefined;
       }
-      published.push(publishPack(path, this.packDir, entries, statSync(path).size));
-    }
-    this.sessionPacks = new Map();
-    const largeDirs = new Set<string>();
-    for (const [id, tmp] of this.pendingLarge) {
-      syncFile(tmp); // quick when its background sync has finished
-      const dir = join(this.objectDir, id.slice(0, 2));
-      mkdirSync(dir, { recursive: true });
-      renameSync(tmp, join(dir, id.slice(2)));
-      faultPoint('store.large-object-stored');
-      largeDirs.add(dir);
-    }
-    this.pendingLarge = new Map();
-    if (published.length > 0 || largeDirs.size > 0) {
+      for (const [path, entries] of this.sessionPacks) {
+        if (entries.length === 0) rmSync(path, { force: true });
+        else published.push(publishPack(path, this.packDir, entries, statSync(path).size));
+        this.sessionPacks.delete(path);
+      }
+      const largeDirs = new Set<string>();
+      for (const [id, tmp] of this.pendingLarge) {
+        syncFile(tmp); // quick when its background sync has finished
+        chmodSync(tmp, 0o444); // written by its owner until now; read-only once stored
+        const dir = join(this.objectDir, id.slice(0, 2));
+        mkdirSync(dir, { recursive: true });
+        renameSync(tmp, join(dir, id.slice(2)));
+        this.pendingLarge.delete(id);
+        largeStored++;
+        faultPoint('store.large-object-stored');
+        largeDirs.add(dir);
+      }
       for (const dir of largeDirs) syncDir(dir); // the renames into objects/<2 hex>/ survive a crash
-      syncDir(this.objectDir);
-      this.reload();
+      if (largeDirs.size > 0) syncDir(this.objectDir);
+    } finally {
+      if (published.length > 0 || largeStored > 0) this.reload(); // also after a failure: what was published is visible
     }
   }
 
@@ -480,7 +484,7 @@ class SmallObjectWriter {
 
   constructor(tmpDir: string) {
     this.path = join(tmpDir, `pack-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
-    this.fd = openSync(this.path, 'wx', 0o444);
+    this.fd = openSync(this.path, 'wx', 0o644); // read-only once published (publishPack)
   }
 
   append(bytes: Buffer): number {

@@ -165,13 +165,13 @@ export function storeRemoteOf(ws: Workspace): string | null {
 
 export type StoreRecord = Record<string, string>;
 
-function recordFile(ws: Workspace, hash: string): string {
+export function storeRecordFile(ws: Workspace, hash: string): string {
   return ws.meta(RECORD_DIR, `${hash}.json`);
 }
 
 /** The store trees a snapshot recorded (null: taken without a store, e.g. by Python 1.6). */
 export function readStoreRecord(ws: Workspace, hash: string): StoreRecord | null {
-  const file = recordFile(ws, hash);
+  const file = storeRecordFile(ws, hash);
   if (!existsSync(file)) return null;
   const data = readJsonFile(file);
   if (typeof data !== 'object' || data === null || Array.isArray(data) || Object.values(data).some((v) => typeof v !== 'string' || !/^[0-9a-f]{40}$/.test(v))) {
@@ -182,7 +182,7 @@ export function readStoreRecord(ws: Workspace, hash: string): StoreRecord | null
 
 export function writeStoreRecord(ws: Workspace, hash: string, record: StoreRecord): void {
   mkdirSync(ws.meta(RECORD_DIR), { recursive: true });
-  writeJsonFile(recordFile(ws, hash), record);
+  writeJsonFile(storeRecordFile(ws, hash), record);
 }
 
 /** Snapshot hashes that have a store record. */

@@ -186,7 +186,7 @@ describe('dws snapshot', () => {
     expect(git(ws, ['fsck', '--strict', '--no-progress', '--no-dangling'])).toBe('');
   });
 
-  it('stages nothing when a snapshot stops after hashing, and the next one commits every tree file', async () => {
+  it('stages nothing and leaves no tree file when a snapshot stops after hashing, and the next one commits every tree file', async () => {
     const ws = await newWorkspace(['--create-resources=results']);
     mkdirSync(join(ws, 'data', 'sub'), { recursive: true });
     writeFileSync(join(ws, 'data', 'sub', 'a.txt'), 'a');
@@ -194,16 +194,19 @@ describe('dws snapshot', () => {
     writeFileSync(join(ws, 'results', 'r.txt'), 'r');
     mkdirSync(join(ws, 'results', 'snapshots', 'test-T1'), { recursive: true }); // the results move will refuse
     const head = git(ws, ['rev-parse', 'HEAD']);
+    const treeDir = join(ws, '.dataworkspace', 'file', 'source-data', 'data');
+    const added = readdirSync(treeDir); // what 'dws add' put there
     const r = await dws(ws, ['--batch', 'snapshot', 'T1']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('test-T1 of resource');
     expect(git(ws, ['rev-parse', 'HEAD'])).toBe(head);
     expect(git(ws, ['diff', '--cached', '--name-only'])).toBe('');
-    // The hashing was done: its tree files are on disk, not yet in git.
-    const treeDir = join(ws, '.dataworkspace', 'file', 'source-data', 'data');
-    const treeFiles = readdirSync(treeDir).sort();
-    expect(treeFiles.length).toBeGreaterThanOrEqual(2); // sub/ and the root
+    // The tree files the hashing wrote went with the failed snapshot (docs/store.md).
+    expect(readdirSync(treeDir)).toEqual(added);
+    expect(git(ws, ['status', '--porcelain', '--untracked-files=all', '--', '.dataworkspace'])).toBe('');
     await dwsOk(ws, ['--batch', 'snapshot', 'T2']);
+    const treeFiles = readdirSync(treeDir).sort();
+    expect(treeFiles.length).toBeGreaterThanOrEqual(added.length + 2); // sub/ and the root
     expect(git(ws, ['ls-tree', '--name-only', 'HEAD', '.dataworkspace/file/source-data/data/']).trim().split('\n').map((p) => p.split('/').pop()).sort()).toEqual(treeFiles);
     expect(git(ws, ['status', '--porcelain'])).toBe('');
     expect(git(ws, ['fsck', '--strict', '--no-progress', '--no-dangling'])).toBe('');

@@ -1156,6 +1156,150 @@ describe('a store that cannot be used', () => {
     }
   });
 
+  it('undoes a snapshot whose store cannot take its packs (a protected packs directory): no manifest, lineage, hash-tree or temp file is left, of either resource', async (ctx) => {
+    const ws = await newWorkspace();
+    for (const d of ['one', 'two']) {
+      mkdirSync(join(ws, d));
+      writeFileSync(join(ws, d, 'f'), `${d}\n`);
+      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', d]);
+    }
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const store = join(ws, '.git', 'dws', 'store');
+    const packs = join(store, 'packs');
+    try {
+      execFileSync('chattr', ['+i', packs], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // chattr +i needs root and a filesystem with the immutable flag (ext4, as on CI)
+    }
+    try {
+      // New folders in both resources: each writes new hash-tree files and store objects.
+      for (const d of ['one', 'two']) {
+        mkdirSync(join(ws, d, 'sub'));
+        writeFileSync(join(ws, d, 'sub', 'g'), `${d} 2\n`);
+      }
+      const before = fingerprint(ws);
+      const r = await dws(ws, ['--batch', 'snapshot', 'v2']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Configuration error: Cannot store the files of this snapshot in the content store at ${store}: EPERM`);
+      expect(r.stderr).toContain('No snapshot was recorded.');
+      expect(r.stderr).not.toContain('internal error');
+      expect(r.stderr).not.toContain('snapshotted successfully');
+      expect(fingerprint(ws)).toBe(before);
+      expect(readdirSync(join(store, 'tmp'))).toEqual([]);
+    } finally {
+      execFileSync('chattr', ['-i', packs]);
+    }
+    // The next snapshot records the new state, and its restore brings it back.
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    expect(git(ws, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(existsSync(join(ws, 'one', 'sub'))).toBe(false);
+    await dwsOk(ws, ['--batch', 'restore', 'v2']);
+    expect(readFileSync(join(ws, 'two', 'sub', 'g'), 'utf8')).toBe('two 2\n');
+  });
+
+  it('undoes a snapshot that cannot write its metadata (a protected snapshot_metadata): the store record, manifest and lineage it wrote go, and the error names the file', async (ctx) => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'f'), 'one\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const mdDir = join(ws, '.dataworkspace', 'snapshot_metadata');
+    try {
+      execFileSync('chattr', ['+i', mdDir], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // chattr +i needs root and a filesystem with the immutable flag (ext4, as on CI)
+    }
+    try {
+      mkdirSync(join(ws, 'data', 'sub'));
+      writeFileSync(join(ws, 'data', 'sub', 'g'), 'two\n');
+      const before = fingerprint(ws);
+      const r = await dws(ws, ['--batch', 'snapshot', 'v2']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Configuration error: Snapshot failed, no snapshot was recorded: EPERM: operation not permitted, open '${mdDir}/`);
+      expect(r.stderr).not.toContain('internal error');
+      expect(fingerprint(ws)).toBe(before);
+    } finally {
+      execFileSync('chattr', ['-i', mdDir]);
+    }
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    expect(git(ws, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+  });
+
+  it('undoes a snapshot refused for a broken symlink in its second resource: the first resource’s new hash-tree files go too, and push is not blocked', async () => {
+    const ws = await newWorkspace();
+    for (const d of ['one', 'two']) {
+      mkdirSync(join(ws, d));
+      writeFileSync(join(ws, d, 'f'), `${d}\n`);
+      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', d]);
+    }
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    mkdirSync(join(ws, 'one', 'a', 'b'), { recursive: true });
+    writeFileSync(join(ws, 'one', 'a', 'b', 'g'), 'new\n');
+    mkdirSync(join(ws, 'two', 'new'));
+    writeFileSync(join(ws, 'two', 'new', 'h'), 'new\n');
+    symlinkSync('nowhere', join(ws, 'two', 'dangling'));
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'snapshot', 'v2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Cannot hash resource 'two' at ${join(ws, 'two')}`);
+    expect(r.stderr).toContain('Broken symbolic link');
+    expect(fingerprint(ws)).toBe(before);
+    expect(readdirSync(join(ws, '.git', 'dws', 'store', 'tmp'))).toEqual([]);
+    // Nothing left to commit: a push gets past its check of the workspace.
+    const remote = join(tempDir(), 'remote.git');
+    execFileSync('git', ['init', '--quiet', '--bare', remote], { env: TEST_ENV });
+    git(ws, ['remote', 'add', 'origin', remote]);
+    const push = await dws(ws, ['--batch', 'push']);
+    expect(push.stderr).not.toContain('uncommitted changes');
+    expect(push.code).toBe(0);
+  });
+
+  it('works for a user other than root: snapshots, restore, gc, push with a store remote, clone (store files are written, then made read-only)', async (ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip(); // runs dws as 'nobody' through runuser, which needs root
+    const home = tempDir('dws-nobody-');
+    execFileSync('chown', ['nobody', home]);
+    const ws = join(home, 'ws');
+    mkdirSync(ws);
+    execFileSync('chown', ['nobody', ws]);
+    const asNobody = async (cwd: string, args: string[]) => {
+      const r = await dws(cwd, ['--batch', ...args], { user: 'nobody' });
+      if (r.code !== 0) throw new Error(`dws ${args.join(' ')} as nobody exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      return r.stdout;
+    };
+    const asNobodyRun = (cmd: string[]) => execFileSync('runuser', ['-u', 'nobody', '--', ...cmd], { cwd: ws, env: TEST_ENV, encoding: 'utf8' });
+    await asNobody(ws, ['init', '--hostname', 'test']);
+    asNobodyRun(['mkdir', '-p', join(ws, 'data', 'sub')]);
+    const big = Buffer.alloc(2 << 20, 7); // a large object too: a file of its own, written direct
+    const put = (rel: string, content: string | Buffer) => {
+      writeFileSync(join(ws, 'data', rel), content);
+      execFileSync('chown', ['nobody', join(ws, 'data', rel)]);
+    };
+    put('a', 'one\n');
+    put('sub/b', 'b\n');
+    put('big', big);
+    await asNobody(ws, ['add', 'local-files', '--role', 'source-data', 'data']);
+    await asNobody(ws, ['snapshot', 'v1']);
+    put('a', 'two\n');
+    put('big2', Buffer.alloc(1 << 20, 9));
+    await asNobody(ws, ['snapshot', 'v2']);
+    const store = join(ws, '.git', 'dws', 'store');
+    for (const f of readdirSync(join(store, 'packs'))) expect(statSync(join(store, 'packs', f)).mode & 0o222, f).toBe(0);
+    await asNobody(ws, ['restore', 'v1']);
+    expect(readFileSync(join(ws, 'data', 'a'), 'utf8')).toBe('one\n');
+    expect(existsSync(join(ws, 'data', 'big2'))).toBe(false);
+    await asNobody(ws, ['delete-snapshot', 'v2']);
+    expect(await asNobody(ws, ['gc'])).toMatch(/^Removed [1-9]/);
+    expect(readdirSync(join(store, 'tmp'))).toEqual([]);
+    asNobodyRun(['git', 'init', '--quiet', '--bare', join(home, 'remote.git')]);
+    asNobodyRun(['git', 'remote', 'add', 'origin', join(home, 'remote.git')]);
+    await asNobody(ws, ['config', 'store.remote', join(home, 'store-remote')]);
+    await asNobody(ws, ['push']);
+    await asNobody(home, ['clone', join(home, 'remote.git'), 'copy']);
+    expect(readFileSync(join(home, 'copy', 'data', 'big'))).toEqual(big);
+    expect(readFileSync(join(home, 'copy', 'data', 'a'), 'utf8')).toBe('one\n');
+  });
+
   it('stops a restore cleanly when the resource’s disk is full: the files as they were, no temp files, a message naming the resource and the cause', async (ctx) => {
     const mnt = tempDir('dws-data-disk-');
     try {

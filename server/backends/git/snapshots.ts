@@ -143,14 +143,17 @@ export class SnapshotStore {
     writeJsonFile(join(this.mdDir, `${md.hash}_md.json`), md);
   }
 
+  manifestFile(hash: string): string {
+    return this.ws.meta('snapshots', `snapshot-${hash}.json`);
+  }
+
   writeManifest(hash: string, bytes: Buffer): void {
-    const dir = this.ws.meta('snapshots');
-    mkdirSync(dir, { recursive: true });
-    atomicWriteFile(join(dir, `snapshot-${hash}.json`), bytes);
+    mkdirSync(this.ws.meta('snapshots'), { recursive: true });
+    atomicWriteFile(this.manifestFile(hash), bytes);
   }
 
   readManifest(hash: string): ResourceParams[] {
-    const file = this.ws.meta('snapshots', `snapshot-${hash}.json`);
+    const file = this.manifestFile(hash);
     const m = readJsonFile(file, () => new NotFoundError(`No manifest for snapshot ${hash} (missing ${file})`, { snapshot: hash }));
     if (!Array.isArray(m)) throw corrupt(file, 'the top level', 'must be a JSON list');
     return m as ResourceParams[];

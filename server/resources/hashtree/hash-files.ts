@@ -197,7 +197,8 @@ class LargeCopy {
   private pos = 0;
 
   constructor(path: string) {
-    this.fd = openSync(path, 'wx', 0o444);
+    // Writable by its owner: the O_DIRECT descriptor below opens it again (ContentStore.commit makes it read-only).
+    this.fd = openSync(path, 'wx', 0o644);
     if (O_DIRECT === 0 || bufferAligned === false) return;
     try {
       this.direct = openSync(path, constants.O_WRONLY | O_DIRECT);
@@ -290,7 +291,7 @@ function sessionPack(s: StoreSession): NonNullable<typeof pack> {
   if (pack?.session !== s.id) {
     if (pack !== undefined) closeSync(pack.fd);
     const path = `${s.tmpDir}/pack-${s.id}-${threadId}.tmp`;
-    pack = { session: s.id, path, fd: openSync(path, 'wx', 0o444), size: 0 };
+    pack = { session: s.id, path, fd: openSync(path, 'wx', 0o644), size: 0 }; // read-only once published (publishPack)
     packUsed = 0;
   }
   return pack;

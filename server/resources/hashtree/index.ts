@@ -64,8 +64,11 @@ export interface HashTreeOptions {
    * the caller can do it while waiting for something else (a snapshot: while git stages the tree).
    */
   deferCacheSave?: boolean;
-  /** Called with the bytes of each tree file written into treeDir (not for those already there). */
-  onTreeFileWritten?: (content: Buffer) => void;
+  /**
+   * Called with the bytes and path of each tree file written into treeDir (not for those already
+   * there); `created`: there was no file at that path (false: one of the wrong size was replaced).
+   */
+  onTreeFileWritten?: (content: Buffer, path: string, created: boolean) => void;
   /**
    * Build store trees (store/trees.ts) next to the hash trees, with content hashes whatever
    * `computeHash` says, and hand them to the sink; with a session, file contents go to the store too.
@@ -196,11 +199,12 @@ const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
  * Write `<treeDir>/<hash>` with mode 0755 unless a file of that size is there. Created with
  * O_EXCL under its final name (one create, no rename: creating files is what costs here); a file
  * left short by a crash has the wrong size, so the next run rewrites it (temp file + rename).
+ * Returns whether it created the file, replaced one, or wrote nothing.
  */
-function writeTreeFile(treeDir: string, hash: string, content: Buffer): boolean {
+function writeTreeFile(treeDir: string, hash: string, content: Buffer): 'created' | 'replaced' | null {
   const path = join(treeDir, hash);
   const st = statSync(path, { throwIfNoEntry: false });
-  if (st !== undefined && st.isFile() && st.size === content.length) return false;
+  if (st !== undefined && st.isFile() && st.size === content.length) return null;
   const target = st === undefined ? path : join(treeDir, `.${hash}.${process.pid}.tmp`);
   try {
     const fd = openSync(target, st === undefined ? 'wx' : 'w', 0o755);
@@ -214,10 +218,10 @@ function writeTreeFile(treeDir: string, hash: string, content: Buffer): boolean 
   } catch (e) {
     if (target !== path) rmSync(target, { force: true });
     // Another process wrote it in the meantime: content-addressed, so the same bytes.
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return null;
     throw new Error(`Cannot write hash tree file ${path}: ${describe(e)}`);
   }
-  return true;
+  return target === path ? 'created' : 'replaced';
 }
 
 /** One computeHashTree run: the walk's results, the hashing queue, the counters. */
@@ -324,9 +328,10 @@ class HashRun {
     this.treeHashes[d] = hash;
     if (!this.seenTrees.has(hash)) {
       this.seenTrees.add(hash);
-      if (this.opts.treeDir !== null && writeTreeFile(this.opts.treeDir, hash, content)) {
+      const written = this.opts.treeDir === null ? null : writeTreeFile(this.opts.treeDir, hash, content);
+      if (written !== null) {
         this.treeFilesWritten++;
-        this.opts.onTreeFileWritten?.(content);
+        this.opts.onTreeFileWritten?.(content, join(this.opts.treeDir!, hash), written === 'created');
       }
     }
   }
