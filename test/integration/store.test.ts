@@ -76,6 +76,29 @@ function changeToV2(data: string): void {
   writeFileSync(join(data, 'empty'), 'now a file\n');
 }
 
+/** A tmpfs of `size` mounted on a new temp dir (the caller unmounts it); the test is skipped where it cannot be mounted (not root). */
+function smallDisk(ctx: { skip: () => void }, size: string): string {
+  const mnt = tempDir('dws-small-disk-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { stdio: 'ignore' });
+  } catch {
+    ctx.skip(); // needs root to mount, as on CI; noted on issue 11
+  }
+  return mnt;
+}
+
+/** A new workspace with a local-files resource per name (its file `f` holds the name), snapshotted as v1. */
+async function workspaceWithResources(names: string[]): Promise<string> {
+  const ws = await newWorkspace();
+  for (const n of names) {
+    mkdirSync(join(ws, n));
+    writeFileSync(join(ws, n, 'f'), `${n}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', n]);
+  }
+  await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+  return ws;
+}
+
 async function workspaceWithData(): Promise<{ ws: string; data: string; v1: string }> {
   const ws = await newWorkspace();
   const data = join(ws, 'data');
@@ -376,13 +399,7 @@ describe('restore of local-files resources from the content store', () => {
   });
 
   it('status reports a resource it cannot scan (its folder is a file) and still the others', async () => {
-    const ws = await newWorkspace();
-    for (const n of ['a', 'b']) {
-      mkdirSync(join(ws, n));
-      writeFileSync(join(ws, n, 'f'), `${n}\n`);
-      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', n]);
-    }
-    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const ws = await workspaceWithResources(['a', 'b']);
     rmSync(join(ws, 'a'), { recursive: true });
     writeFileSync(join(ws, 'a'), 'a file now\n');
     writeFileSync(join(ws, 'b', 'g'), 'new\n');
@@ -1123,12 +1140,7 @@ describe('a store that cannot be used', () => {
   });
 
   it('fails the snapshot cleanly when the store’s disk is full, then read-only, naming the store; records nothing and leaves no temp files', async (ctx) => {
-    const mnt = tempDir('dws-store-disk-');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'ignore' });
-    } catch {
-      ctx.skip(); // needs to mount a 1 MB tmpfs (root, as on CI); noted on issue 11
-    }
+    const mnt = smallDisk(ctx, '1m');
     try {
       const ws = await newWorkspace();
       mkdirSync(join(ws, 'data'));
@@ -1157,13 +1169,7 @@ describe('a store that cannot be used', () => {
   });
 
   it('undoes a snapshot whose store cannot take its packs (a protected packs directory): no manifest, lineage, hash-tree or temp file is left, of either resource', async (ctx) => {
-    const ws = await newWorkspace();
-    for (const d of ['one', 'two']) {
-      mkdirSync(join(ws, d));
-      writeFileSync(join(ws, d, 'f'), `${d}\n`);
-      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', d]);
-    }
-    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const ws = await workspaceWithResources(['one', 'two']);
     const store = join(ws, '.git', 'dws', 'store');
     const packs = join(store, 'packs');
     try {
@@ -1227,13 +1233,7 @@ describe('a store that cannot be used', () => {
   });
 
   it('undoes a snapshot refused for a broken symlink in its second resource: the first resource’s new hash-tree files go too, and push is not blocked', async () => {
-    const ws = await newWorkspace();
-    for (const d of ['one', 'two']) {
-      mkdirSync(join(ws, d));
-      writeFileSync(join(ws, d, 'f'), `${d}\n`);
-      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', d]);
-    }
-    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const ws = await workspaceWithResources(['one', 'two']);
     mkdirSync(join(ws, 'one', 'a', 'b'), { recursive: true });
     writeFileSync(join(ws, 'one', 'a', 'b', 'g'), 'new\n');
     mkdirSync(join(ws, 'two', 'new'));
@@ -1301,12 +1301,7 @@ describe('a store that cannot be used', () => {
   });
 
   it('stops a restore cleanly when the resource’s disk is full: the files as they were, no temp files, a message naming the resource and the cause', async (ctx) => {
-    const mnt = tempDir('dws-data-disk-');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt], { stdio: 'ignore' });
-    } catch {
-      ctx.skip(); // needs to mount a 2 MB tmpfs (root, as on CI); noted on issue 11
-    }
+    const mnt = smallDisk(ctx, '2m');
     try {
       const ws = await newWorkspace();
       const data = join(mnt, 'data');
