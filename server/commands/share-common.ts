@@ -80,6 +80,11 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   if (onlyWorkspace) ctx.log.info('Pushing workspace.');
   else if (names.length > 0) ctx.log.info(`Pushing workspace and resources: ${names.join(', ')}`);
   else ctx.log.info('No resources to push, will still push workspace');
+  // The store remote is listed while git checks the origin (and awaited before anything is
+  // pushed: a remote that cannot be used stops the push there).
+  const storeRemote = onlyWorkspace ? null : storeRemoteOf(ws);
+  const listing = storeRemote === null ? Promise.resolve(undefined) : listRemote(ws, remoteLocation(ws, storeRemote));
+  listing.catch(() => {}); // a check below may fail first: its error is the one to tell
   const branch = await ws.branch();
   const state = await pushState(ws.git, branch);
   if (state === 'unreachable') throw unreachableOrigin(ws);
@@ -95,16 +100,14 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   const resources = await Promise.all(sel.selected.map((r) => openResource(ws, r)));
   refuseGitFat('push', gitFatRepositories([ws.dir, ...gitRepositories(resources)]));
   for (const r of resources) await r.pushPrecheck?.();
-  // The store remote is listed before anything is pushed: one that cannot be used stops the push here.
-  const storeRemote = onlyWorkspace ? null : storeRemoteOf(ws);
-  const listing = storeRemote === null ? undefined : await listRemote(ws, remoteLocation(ws, storeRemote));
+  const listed = await listing;
   for (const r of resources) {
     ctx.log.info(`[push] pushing resource ${r.name}`);
     await r.push?.();
   }
   if (!onlyWorkspace) ctx.log.info('[push] all resources pushed successfully.');
   faultPoint('push.after-resources');
-  if (!onlyWorkspace) await pushStore(ws, listing); // the data before the metadata that names it
+  if (!onlyWorkspace) await pushStore(ws, listed); // the data before the metadata that names it
   faultPoint('push.after-store');
   await ws.git.run(['push', '--quiet', 'origin', branch]);
   faultPoint('push.after-workspace-push');
