@@ -79,9 +79,10 @@ const NAME_RULE_TEXT = `A resource name is one path component: not '.' or '..', 
 /**
  * Refuse the workspace root, any directory containing it, git's and dws's own metadata
  * (`.git`, `.dataworkspace`: a resource there would be git-ignored or moved, issue 13 item 1),
- * and any path that contains, or lies in, another resource's. Runs before anything is written.
+ * and any path that contains, or lies in, another resource's (`except`: the resource whose path
+ * it is to become, `dws config`). Runs before anything is written.
  */
-export async function checkPathConflicts(ws: Workspace, path: string): Promise<void> {
+export async function checkPathConflicts(ws: Workspace, path: string, except?: string): Promise<void> {
   const real = realOrResolved(path);
   const root = realOrResolved(ws.dir);
   if (real === root) {
@@ -97,6 +98,7 @@ export async function checkPathConflicts(ws: Workspace, path: string): Promise<v
     throw new InvalidParamsError(`Cannot use ${path} as a resource local path: it is ${what} (${metadata ?? gitDir}) or inside it. Choose a directory of your data.`, { path });
   }
   for (const params of ws.resources) {
+    if (params.name === except) continue;
     let other: string | null;
     try {
       other = (await openResource(ws, params)).localPath;

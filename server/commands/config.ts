@@ -6,7 +6,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
+import { checkPathConflicts } from './add-common.js';
 import { ConfigurationError, NotFoundError } from '../../protocol/errors.js';
 import type { config as Config, ConfigParam, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
@@ -142,6 +143,9 @@ const COMMON: ParamDef[] = [
 const EXPORT: ParamDef = { name: 'export', scope: 'global', default: false, kind: 'bool', description: 'True if metadata for export should be added each snapshot' };
 const IMPORTED: ParamDef = { name: 'imported', scope: 'global', default: false, kind: 'bool', description: 'If True, then this resource has lineage imported from another workspace' };
 
+/** The parameters that say where a resource's files are (config checks them as `add` does). */
+const LOCAL_PATHS = ['local_path', 'relative_local_path', 'global_local_path', 'my_local_path'];
+
 /** Per resource type, in 1.6's definition order (globals first, then locals, as listed). */
 const RESOURCE_PARAMS: Record<string, ParamDef[]> = {
   'git-subdirectory': [
@@ -236,6 +240,8 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   if (problem !== null) {
     throw new ConfigurationError(`Error in validation of configuration parameter '${p.name}': ${problem}`, { parameter: p.name, value: p.value });
   }
+  // A resource's new place may not overlap another's, as `dws add` checks.
+  if (target !== null && LOCAL_PATHS.includes(def.name) && typeof value === 'string') await checkPathConflicts(ws, resolve(ws.dir, value), target.name);
   if (target === null) {
     if (def.scope === 'global') {
       ws.config.global_params[def.name] = value;

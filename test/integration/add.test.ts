@@ -1,5 +1,5 @@
 /** `dws add git|local-files` as real processes: the resources.json entries of dws 1.6, and every refusal. */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, tempDir } from '../helpers.js';
@@ -113,6 +113,24 @@ describe('dws add', () => {
       expect(r.stderr).toContain(message);
       expect(r.code).toBe(code);
       expect(fingerprint(ws)).toBe(before);
+    });
+
+    it('dws config giving a resource a place that overlaps another resource’s, as add refuses it; its own place is fine', async () => {
+      const ws = await newWorkspace(['--create-resources=code']);
+      for (const d of ['a', 'b']) {
+        mkdirSync(join(ws, d));
+        await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', d]);
+      }
+      const before = fingerprint(ws);
+      for (const place of [join(ws, 'a'), join(ws, 'a', 'inner'), ws, join(ws, '.dataworkspace')]) {
+        mkdirSync(place, { recursive: true });
+        const r = await dws(ws, ['--batch', 'config', '--resource', 'b', 'local_path', place]);
+        expect(r.code, place).not.toBe(0);
+        expect(r.stderr).toMatch(/conflicts with local path .* of resource a|Cannot use the entire workspace|Cannot use .* as a resource local path/);
+      }
+      rmSync(join(ws, 'a', 'inner'), { recursive: true });
+      expect(fingerprint(ws)).toBe(before);
+      await dwsOk(ws, ['--batch', 'config', '--resource', 'b', 'local_path', join(ws, 'b')]);
     });
 
     it('a repository without an origin', async () => {
