@@ -15,6 +15,16 @@ import { terminalContext } from './terminal.js';
 
 export type Render<M extends MethodName> = (result: ResultOf<(typeof METHODS)[M]>) => string;
 
+/**
+ * A file's path as a terminal shows it: as it is, or quoted with escapes (JSON's) when it holds a
+ * control character, so that a name with a line feed stays one line and one with an escape
+ * sequence cannot drive the terminal (`--json` keeps the names as they are).
+ */
+export function shownPath(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /[\x00-\x1f\x7f-\x9f]/.test(path) ? JSON.stringify(path).replace(/[\x7f-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : path;
+}
+
 interface GlobalOptions {
   batch?: boolean;
   verbose?: boolean;

@@ -348,7 +348,7 @@ describe('restore of local-files resources from the content store', () => {
     expect([readlinkSync(join(back, 'dangling')), readlinkSync(join(back, 'loop')), readlinkSync(join(back, 'mylink'))]).toEqual(['nowhere', 'loop', '/etc/hostname']);
   });
 
-  it('dws diff lists a file whose name has a line feed (1.6’s hash tree file cannot hold it; the store trees can)', async () => {
+  it('dws diff lists a file whose name has a line feed (1.6’s hash tree file cannot hold it; the store trees can), and a terminal sees such names quoted', async () => {
     const ws = await newWorkspace();
     const data = join(ws, 'data');
     mkdirSync(data);
@@ -356,10 +356,17 @@ describe('restore of local-files resources from the content store', () => {
     await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', 'data']);
     await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
     writeFileSync(join(data, 'new\nline'), 'x');
+    writeFileSync(join(data, '\x1b[31mred'), 'y');
+    // On a terminal such names are quoted with escapes: one line each, no escape sequence let through.
+    const verbose = await dwsOk(ws, ['--batch', '--verbose', 'status']);
+    expect(verbose).toContain('    + "\\u001b[31mred"\n    + "new\\nline"\n');
+    expect(verbose).not.toContain('\x1b');
     await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
     const r = await dws(ws, ['--batch', '--json', 'diff', 'v1', 'v2']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).files.data).toEqual({ changes: [{ status: 'A', path: 'new\nline' }] });
+    expect(JSON.parse(r.stdout).files.data).toEqual({ changes: [{ status: 'A', path: '\x1b[31mred' }, { status: 'A', path: 'new\nline' }] });
+    const text = await dwsOk(ws, ['--batch', 'diff', 'v1', 'v2']);
+    expect(text).toContain('    A "\\u001b[31mred"\n    A "new\\nline"\n');
   });
 
   it('an empty folder is a change like a file: status and diff list it as path/, and the snapshot it makes is not a surprise', async () => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { diff as Diff, ResultOf, ValueChange } from '../../../protocol/index.js';
 import { pyStr } from '../../../server/workspace/pyjson.js';
-import { invoke, withJson, workspaceDirOption } from '../cli.js';
+import { invoke, shownPath, withJson, workspaceDirOption } from '../cli.js';
 
 export function renderDiff(r: ResultOf<typeof Diff>): string {
   const snap = (s: { hash: string; tags: string[] }) => `Snapshot ${s.hash}${s.tags.length > 0 ? `, tags ${s.tags.join(',')}` : ''}`;
@@ -19,7 +19,7 @@ export function renderDiff(r: ResultOf<typeof Diff>): string {
       const f = r.files[name];
       if (!f || f.changes === null) out += `  ${name}: not available (${f?.reason ?? 'unknown'})\n`;
       else if (f.changes.length === 0) out += `  ${name}: no file changes\n`;
-      else out += `  ${name}:\n${f.changes.map((c) => `    ${c.status} ${c.path}\n`).join('')}`;
+      else out += `  ${name}:\n${f.changes.map((c) => `    ${c.status} ${shownPath(c.path)}\n`).join('')}`;
     }
   }
   // Beyond 1.6: the params and metrics that changed (as `report experiments` shows them).

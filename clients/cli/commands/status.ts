@@ -1,6 +1,6 @@
 /** `dws status [--history] [--limit N]` */
 import type { Command } from 'commander';
-import { globalOptions, invoke, positiveInt, withJson, workspaceDirOption } from '../cli.js';
+import { globalOptions, invoke, positiveInt, shownPath, withJson, workspaceDirOption } from '../cli.js';
 import { renderHistory, renderStatus } from './report.js';
 import type { ResultOf, status as Status } from '../../../protocol/index.js';
 
@@ -40,7 +40,7 @@ export function renderChanges(changes: ResultOf<typeof Status>['changes'], verbo
     const n = c.added.length + c.modified.length + c.deleted.length;
     out += `  ${c.resource}: ${gone}${n === 0 ? 'no changes' : `${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted`} (since ${c.snapshot!.slice(0, 7)})\n`;
     if (verbose) {
-      for (const [mark, list] of [['+', c.added], ['M', c.modified], ['-', c.deleted]] as const) for (const p of list) out += `    ${mark} ${p}\n`;
+      for (const [mark, list] of [['+', c.added], ['M', c.modified], ['-', c.deleted]] as const) for (const p of list) out += `    ${mark} ${shownPath(p)}\n`;
     }
   }
   return out;
