@@ -29,8 +29,12 @@ interface ParamDef {
   default: unknown;
   description: string;
   kind: Kind;
+  /** The value as it is stored, from the one given (before validate). */
+  normalize?: (v: unknown, ws: Workspace) => unknown;
   /** Why the value is wrong, or null. */
   validate?: (v: unknown, ws: Workspace) => string | null;
+  /** Names a place of the resource's files: it may not overlap another resource's (as `dws add` checks). */
+  place?: true;
   /** Set: the parameter cannot be changed with dws config, and why. */
   readOnly?: string;
   /** The key in resource_local_params.json when it differs from the name. */
@@ -120,6 +124,8 @@ const WORKSPACE_PARAMS: ParamDef[] = [
     default: null,
     kind: 'string',
     description: "Where push sends and clone, pull and restore fetch the content store's objects: an rclone remote (name:path) or a directory.",
+    // A directory is kept absolute: config.json is shared, and a clone elsewhere would read a relative one from its own place.
+    normalize: (v, ws) => (typeof v === 'string' && v !== '' ? remoteLocation(ws, v) : v),
     validate: (v, ws) => storeRemoteProblem(ws, v),
   },
   // Local, not committed: whether steps go to a cluster depends on the machine a clone is on
@@ -143,9 +149,6 @@ const COMMON: ParamDef[] = [
 const EXPORT: ParamDef = { name: 'export', scope: 'global', default: false, kind: 'bool', description: 'True if metadata for export should be added each snapshot' };
 const IMPORTED: ParamDef = { name: 'imported', scope: 'global', default: false, kind: 'bool', description: 'If True, then this resource has lineage imported from another workspace' };
 
-/** The parameters that say where a resource's files are (config checks them as `add` does). */
-const LOCAL_PATHS = ['local_path', 'relative_local_path', 'global_local_path', 'my_local_path'];
-
 /** Per resource type, in 1.6's definition order (globals first, then locals, as listed). */
 const RESOURCE_PARAMS: Record<string, ParamDef[]> = {
   'git-subdirectory': [
@@ -165,12 +168,13 @@ const RESOURCE_PARAMS: Record<string, ParamDef[]> = {
     ...COMMON,
     EXPORT,
     { name: 'remote_origin_url', scope: 'global', default: null, kind: 'string', description: 'URL of the remote git repo', validate: nonEmpty },
-    { name: 'relative_local_path', scope: 'global', default: null, kind: 'string', description: 'Local path of repo relative to the workspace', validate: relativePath },
+    { name: 'relative_local_path', scope: 'global', default: null, kind: 'string', description: 'Local path of repo relative to the workspace', validate: relativePath, place: true },
     { name: 'branch', scope: 'global', default: null, kind: 'string', description: 'Git branch to use', validate: nonEmpty },
     { name: 'read_only', scope: 'global', default: false, kind: 'bool', description: 'If True, than no pushes are done for this repo' },
     IMPORTED,
     {
       name: 'local_path',
+      place: true,
       scope: 'local',
       default: null,
       kind: 'string',
@@ -182,6 +186,7 @@ const RESOURCE_PARAMS: Record<string, ParamDef[]> = {
     ...COMMON,
     {
       name: 'global_local_path',
+      place: true,
       scope: 'global',
       default: null,
       kind: 'string',
@@ -193,6 +198,7 @@ const RESOURCE_PARAMS: Record<string, ParamDef[]> = {
     IMPORTED,
     {
       name: 'my_local_path',
+      place: true,
       scope: 'local',
       default: null,
       kind: 'string',
@@ -233,15 +239,13 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
 
   const what = target === null ? 'workspace' : `resource '${target.name}'`;
   if (def.readOnly) throw new ConfigurationError(`Parameter '${p.name}' of ${what} cannot be changed with dws config: ${def.readOnly}`, { parameter: p.name });
-  let value = parseValue(def, p.name, p.value);
-  // A directory remote is kept absolute: config.json is shared, and a clone elsewhere would read a relative one from its own place.
-  if (def.name === STORE_REMOTE_PARAM && typeof value === 'string' && value !== '') value = remoteLocation(ws, value);
+  const parsed = parseValue(def, p.name, p.value);
+  const value = def.normalize ? def.normalize(parsed, ws) : parsed;
   const problem = def.validate?.(value, ws) ?? null;
   if (problem !== null) {
     throw new ConfigurationError(`Error in validation of configuration parameter '${p.name}': ${problem}`, { parameter: p.name, value: p.value });
   }
-  // A resource's new place may not overlap another's, as `dws add` checks.
-  if (target !== null && LOCAL_PATHS.includes(def.name) && typeof value === 'string') await checkPathConflicts(ws, resolve(ws.dir, value), target.name);
+  if (target !== null && def.place && typeof value === 'string') await checkPathConflicts(ws, resolve(ws.dir, value), target.name);
   if (target === null) {
     if (def.scope === 'global') {
       ws.config.global_params[def.name] = value;

@@ -147,13 +147,13 @@ function copy(ws: Workspace, select: string[], src: string, dest: string, opts: 
 
 /**
  * Upload every pack and large object of the local store that the remote lacks or holds with
- * another size. The remote is listed first, every time: a record kept here of what was sent
- * would go stale when a `gc --remote` in another clone removes files, and a push trusting it
- * would let git name objects that are gone. Wrong-size files are removed there first. Large
- * objects go in parallel; packs one after the other, each before its index, so that a pack is
- * visible on the remote only once complete. Returns the files and objects sent.
+ * another size, by a listing of it (`listing`, listRemote's; taken now when not given) every
+ * time: a record kept here of what was sent would go stale when a `gc --remote` in another
+ * clone removes files, and a push trusting it would let git name objects that are gone.
+ * Wrong-size files are removed there first. Large objects go in parallel; packs one after the
+ * other, each before its index, so that a pack is visible on the remote only once complete.
+ * Returns the files and objects sent.
  */
-/** Send what `remote` lacks (by `listing`, listRemote's, taken now when not given). */
 export async function pushObjects(ws: Workspace, store: ContentStore, remote: string, listing?: Map<string, RemoteFile>): Promise<{ files: number; objects: number }> {
   const { missing, wrongSize } = unlikeOnRemote(store, listing ?? (await listRemote(ws, remote)));
   const send = [...missing, ...wrongSize];
