@@ -59,6 +59,15 @@ function age(path: string, secondsAgo = 60): void {
   utimesSync(path, t, t);
 }
 
+/**
+ * Give a file an mtime a minute ahead, so that every run of the test starts within the racy margin
+ * of its last change however slow the machine (a file merely written before the run stops being
+ * racy 50 ms later: a test that relied on that failed on a loaded machine).
+ */
+function racy(path: string): void {
+  age(path, -60);
+}
+
 function write(path: string, content: string | Buffer, old = true): void {
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, content);
@@ -282,6 +291,7 @@ describe('stat cache', () => {
   it('does not trust entries of files modified just before the run (racy mtime)', async () => {
     const dir = makeTree();
     write(join(dir, 'fresh.txt'), 'just written\n', false);
+    racy(join(dir, 'fresh.txt'));
     const cacheFile = join(freshDir('cachedir'), 'stat-cache');
     await hashTree(dir, true, { cacheFile });
     const second = await hashTree(dir, true, { cacheFile });
@@ -304,6 +314,7 @@ describe('stat cache', () => {
     const dir = makeTree();
     const fresh = join(dir, 'restored.bin');
     write(fresh, 'as restored\n', false);
+    racy(fresh);
     const cacheFile = join(freshDir('cachedir'), 'stat-cache');
     await hashTree(dir, true, { cacheFile });
     // An id that is not the content's: taken as given (the file is not read) while the stat matches.
