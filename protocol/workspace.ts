@@ -177,17 +177,17 @@ export const status = defineMethod({
   params: WorkspaceParams.extend({
     history: z.boolean().default(false),
     limit: z.number().int().positive().optional(),
-    /** Compare local-files and rclone resources with their latest snapshot (a walk with the stat cache); false skips it. */
+    /** Compare local-files and rclone resources with the snapshot each is at (a walk with the stat cache); false skips it. */
     changes: z.boolean().default(true),
   }),
   result: ReportStatusResult.extend({
     history: z.object({ snapshots: z.array(SnapshotInfo), total: z.number().int() }).optional(),
-    /** Per local-files/rclone resource: files added, modified and deleted since its latest snapshot. */
+    /** Per local-files/rclone resource: files added, modified and deleted since the snapshot it is at. */
     changes: z
       .array(
         z.object({
           resource: z.string(),
-          /** The snapshot compared with, or null when none recorded this resource's files. */
+          /** The snapshot compared with: the one its files were last made on this machine (snapshot, restore, clone, pull), else the newest that recorded them; null when none did. */
           snapshot: z.string().nullable(),
           /** false: nothing to compare with here (no snapshot, or its trees are not in the local store). */
           known: z.boolean(),

@@ -12,7 +12,7 @@ import { SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.
 import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { applyFiles, prepareFiles, type FilesTarget } from '../store/materialize.js';
-import { readStoreRecord, usesContentStore, withStoreLock, workspaceStore } from '../store/workspace-store.js';
+import { checkoutsOf, readStoreRecord, recordCheckouts, usesContentStore, withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
 import { Workspace } from '../workspace/workspace.js';
 
@@ -95,7 +95,9 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
     const store = workspaceStore(ws);
     const prepared = await prepareFiles(ws, store, fileTargets, { force: p.force, what: 'restore' });
     faultPoint('restore.after-prepare');
-    return restoreResources(ctx, ws, md, resources, toRestore, result, p.force, () => applyFiles(ws, store, prepared));
+    const restored = await restoreResources(ctx, ws, md, resources, toRestore, result, p.force, () => applyFiles(ws, store, prepared));
+    recordCheckouts(ws, checkoutsOf(md.hash, Object.fromEntries(fileTargets.map((t) => [t.name, t.tree]))));
+    return restored;
   });
 }
 

@@ -11,7 +11,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { applyFiles, prepareFiles, type FilesTarget } from './materialize.js';
 import { pushObjects, remoteLocation, type RemoteFile } from './remote.js';
 import { diffTrees, scanTree, type ScannedTree } from './restore-files.js';
-import { readStoreRecord, recordedSnapshots, storeRemoteOf, usesContentStore, withStoreLock, workspaceStore } from './workspace-store.js';
+import { readCheckouts, readStoreRecord, recordCheckouts, recordedSnapshots, storeRemoteOf, usesContentStore, withStoreLock, workspaceStore, type Checkout } from './workspace-store.js';
 
 export interface StorePushResult {
   /** The store remote, or null when none is set. */
@@ -39,13 +39,13 @@ export async function pushStore(ws: Workspace, listing?: Map<string, RemoteFile>
   });
 }
 
-/** Each resource's store tree in the newest snapshot that recorded one. */
-export function latestTrees(ws: Workspace): Map<string, string> {
-  const latest = new Map<string, string>();
+/** Each resource's newest snapshot that recorded its store tree, and that tree. */
+export function latestTrees(ws: Workspace): Map<string, Checkout> {
+  const latest = new Map<string, Checkout>();
   for (const md of new SnapshotStore(ws).history()) {
     const rec = readStoreRecord(ws, md.hash);
     if (rec === null) continue;
-    for (const [name, tree] of Object.entries(rec)) if (!latest.has(name)) latest.set(name, tree);
+    for (const [name, tree] of Object.entries(rec)) if (!latest.has(name)) latest.set(name, { snapshot: md.hash, tree });
   }
   return latest;
 }
@@ -62,30 +62,41 @@ export function knownTrees(ws: Workspace): Map<string, Set<string>> {
   return known;
 }
 
+/** What a pull knew before its merge: the trees a resource at which has nothing unsnapshotted, and each resource's latest snapshot. */
+export interface BeforePull {
+  snapshotted: Map<string, Set<string>>;
+  latest: Map<string, Checkout>;
+}
+
 /**
  * Bring `resources` to their latest snapshot's files (clone: into missing or empty directories;
- * pull: resources whose files are exactly one of their snapshots, `unchangedSince`). Returns the
- * names updated; the others are named in a message.
+ * pull: resources whose files are exactly one of their snapshots, when the pull brought a newer
+ * snapshot of them, so that a resource restored to an older one stays there). Returns the names
+ * updated; the others are named in a message.
  */
-export async function materializeLatest(ws: Workspace, resources: Resource[], unchangedSince?: Map<string, Set<string>>): Promise<string[]> {
+export async function materializeLatest(ws: Workspace, resources: Resource[], pull?: BeforePull): Promise<string[]> {
   const latest = latestTrees(ws);
   const candidates = storedResources(resources).filter((r) => latest.has(r.name) && r.role !== 'results');
   if (candidates.length === 0) return [];
   return withStoreLock(ws, 'dws materialize', async () => {
     const store = workspaceStore(ws);
     const targets: FilesTarget[] = [];
+    const already = new Map<string, Checkout>(); // their latest snapshot's files already
     for (const r of candidates) {
       const { root, cacheFile } = r.storeFiles!;
-      const tree = latest.get(r.name)!;
-      if (unchangedSince === undefined) {
+      const { snapshot, tree } = latest.get(r.name)!;
+      if (pull === undefined) {
         if (existsSync(root) && readdirSync(root).length > 0) {
           ws.ctx.log.info(`Resource '${r.name}': ${root} already has files, left as it is (restore a snapshot to replace them)`);
           continue;
         }
       } else {
         const current = (await scanTree(root, cacheFile, undefined, { resource: r.name })).tree;
-        if (current === tree) continue;
-        if (!unchangedSince.get(r.name)?.has(current)) {
+        if (current === tree) {
+          already.set(r.name, { snapshot, tree });
+          continue;
+        }
+        if (!pull.snapshotted.get(r.name)?.has(current)) {
           const restore = "restore the latest snapshot ('dws restore SNAPSHOT', with its tag or hash from 'dws report history')";
           ws.ctx.log.warn(
             existsSync(root)
@@ -94,9 +105,14 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
           );
           continue;
         }
+        if (pull.latest.get(r.name)?.snapshot === snapshot) {
+          ws.ctx.log.info(`Resource '${r.name}' is at another snapshot than its latest (${snapshot.slice(0, 7)}), and the pull brought no newer one: left as it is ('dws restore ${snapshot.slice(0, 7)}' brings it).`);
+          continue;
+        }
       }
       targets.push({ name: r.name, root, cacheFile, tree });
     }
+    recordCheckouts(ws, already);
     if (targets.length === 0) return [];
     if (storeRemoteOf(ws) === null && targets.some((t) => !store.has(t.tree))) {
       ws.ctx.log.warn('This workspace has no store remote, so the files of its local-files resources cannot be fetched; set one with dws config store.remote REMOTE, then restore.');
@@ -104,6 +120,7 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
     }
     const prepared = await prepareFiles(ws, store, targets, { force: false, what: 'update' });
     const changed = await applyFiles(ws, store, prepared);
+    recordCheckouts(ws, new Map(targets.map((t) => [t.name, latest.get(t.name)!])));
     for (const name of changed) ws.ctx.log.info(`[store] ${name}: files of the latest snapshot written`);
     return changed;
   });
@@ -111,7 +128,7 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
 
 export interface FileChanges {
   resource: string;
-  /** The snapshot compared with (the newest that recorded this resource's files), or null. */
+  /** The snapshot compared with (the one its files were last made here, else the newest that recorded them), or null. */
   snapshot: string | null;
   /** false: the snapshot's trees are not in the local store (a clone without its data); no counts. */
   known: boolean;
@@ -129,21 +146,25 @@ export function storedResources(resources: Resource[]): Resource[] {
   return resources.filter((r) => r.storeFiles && usesContentStore(r.params));
 }
 
-/** What changed in each local-files/rclone resource since its latest snapshot (stat cache: no content read for unchanged files). */
+/**
+ * What changed in each local-files/rclone resource since the snapshot its files were last made on
+ * this machine (readCheckouts), else its newest snapshot (stat cache: no content read for
+ * unchanged files).
+ */
 export async function changesSinceSnapshot(ws: Workspace, resources: Resource[]): Promise<FileChanges[]> {
   const withFiles = storedResources(resources);
   if (withFiles.length === 0) return [];
-  const latest = new Map<string, { hash: string; tree: string }>();
-  for (const md of new SnapshotStore(ws).history()) {
-    for (const [name, tree] of Object.entries(readStoreRecord(ws, md.hash) ?? {})) if (!latest.has(name)) latest.set(name, { hash: md.hash, tree });
-  }
+  const checkouts = readCheckouts(ws);
+  const latest = latestTrees(ws);
   const store = workspaceStore(ws);
   const out: FileChanges[] = [];
   for (const r of withFiles) {
-    const last = latest.get(r.name);
+    const made = checkouts.get(r.name);
+    // A checkout of a snapshot deleted since (its record went with it), or of another resource by this name, is not one to compare with.
+    const last = made !== undefined && readStoreRecord(ws, made.snapshot)?.[r.name] === made.tree ? made : latest.get(r.name);
     // A folder that is gone scans as empty: every file of the snapshot deleted.
     const missing = existsSync(r.storeFiles!.root) ? {} : { folderMissing: true };
-    const none = { resource: r.name, snapshot: last?.hash ?? null, ...missing, added: [], modified: [], deleted: [] };
+    const none = { resource: r.name, snapshot: last?.snapshot ?? null, ...missing, added: [], modified: [], deleted: [] };
     if (last === undefined) {
       out.push({ ...none, known: false });
       continue;
@@ -157,7 +178,7 @@ export async function changesSinceSnapshot(ws: Workspace, resources: Resource[])
       continue;
     }
     const changes = diffTrees(store, current, last.tree);
-    out.push(changes === null ? { ...none, known: false } : { resource: r.name, snapshot: last.hash, known: true, ...missing, ...changes });
+    out.push(changes === null ? { ...none, known: false } : { resource: r.name, snapshot: last.snapshot, known: true, ...missing, ...changes });
   }
   return out;
 }

@@ -7,12 +7,14 @@
  *                 default: <git dir>/dws/store, never committed
  *   store.remote  config.json global_params (committed, so every clone knows it; 1.6 keeps it)
  *   .dataworkspace/snapshot_store/<HASH>.json   {"<resource>": "<store tree id>", ...}, committed
+ *   <git dir>/dws/checkouts.json  {"<resource>": {"snapshot": HASH, "tree": TREE}, ...}: the snapshot
+ *                 each resource's files were last made on this machine (never committed)
  */
-import { existsSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigurationError } from '../../protocol/errors.js';
 import { withLock } from '../workspace/lock.js';
-import { corrupt, readJsonFile, writeJsonFile } from '../workspace/files.js';
+import { corrupt, readJsonFile, writeCacheFile, writeJsonFile } from '../workspace/files.js';
 import { isWithin } from '../workspace/paths.js';
 import { localCacheDir, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { ContentStore } from './store.js';
@@ -192,4 +194,55 @@ export function recordedSnapshots(ws: Workspace): string[] {
   return readdirSync(d)
     .filter((f) => /^[0-9a-f]{40}\.json$/.test(f))
     .map((f) => f.slice(0, 40));
+}
+
+/** The snapshot a resource's files were made (its store tree in that snapshot). */
+export interface Checkout {
+  snapshot: string;
+  tree: string;
+}
+
+function checkoutsFile(ws: Workspace): string | null {
+  const dir = localCacheDir(ws);
+  return dir === null ? null : join(dir, 'checkouts.json');
+}
+
+/**
+ * Which snapshot each resource's files were last made on this machine: by a snapshot, a restore,
+ * a clone or a pull. `dws status` compares the files with it, so that after a restore of an older
+ * snapshot it reports no changes instead of the differences from the newest one. A cache: when it
+ * is missing or unreadable, status compares with the newest snapshot, as before it was kept.
+ */
+export function readCheckouts(ws: Workspace): Map<string, Checkout> {
+  const file = checkoutsFile(ws);
+  const out = new Map<string, Checkout>();
+  try {
+    const data = file === null ? {} : (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Partial<Checkout>>);
+    for (const [name, c] of Object.entries(data)) {
+      if (typeof c?.snapshot === 'string' && typeof c.tree === 'string') out.set(name, { snapshot: c.snapshot, tree: c.tree });
+    }
+  } catch {
+    // none yet, or damaged: compared with the newest snapshot
+  }
+  return out;
+}
+
+/** Note that the files of each resource of `made` are now those of its snapshot. */
+export function recordCheckouts(ws: Workspace, made: Map<string, Checkout>): void {
+  const file = checkoutsFile(ws);
+  if (file === null || made.size === 0) return;
+  const all = readCheckouts(ws);
+  for (const [name, c] of made) all.set(name, c);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeCacheFile(file, JSON.stringify(Object.fromEntries(all)) + '\n');
+  } catch (e) {
+    // The command itself succeeded: only status's point of comparison is older than it could be.
+    ws.ctx.log.debug(`Could not write ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Each resource of `trees` (name -> store tree) made `snapshot`'s files. */
+export function checkoutsOf(snapshot: string, trees: Record<string, string>): Map<string, Checkout> {
+  return new Map(Object.entries(trees).map(([name, tree]) => [name, { snapshot, tree }]));
 }

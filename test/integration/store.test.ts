@@ -629,6 +629,29 @@ describe('a restore killed with SIGKILL', () => {
 });
 
 describe('status of local-files resources', () => {
+  it('compares with the snapshot the files were last made: after a restore of an older one, no changes; a deleted one gives way to the newest', async () => {
+    const { ws, data } = await workspaceWithData();
+    changeToV2(data);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const hashOf = async (tag: string) => (JSON.parse(await dwsOk(ws, ['--batch', '--json', 'report', 'history'])).snapshots as { hash: string; tags: string[] }[]).find((x) => x.tags.includes(tag))!.hash;
+    const v1Hash = await hashOf('v1');
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    const changes = async () => JSON.parse(await dwsOk(ws, ['--batch', '--json', 'status'])).changes[0];
+    // It used to report the differences from v2, the newest snapshot, as changes.
+    expect(await changes()).toMatchObject({ resource: 'data', snapshot: v1Hash, known: true, added: [], modified: [], deleted: [] });
+    expect(await dwsOk(ws, ['--batch', 'status'])).toContain(`Changes since the snapshot each resource is at:\n  data: no changes (since ${v1Hash.slice(0, 7)})\n`);
+    writeFileSync(join(data, 'after-restore.txt'), 'new\n');
+    expect(await changes()).toMatchObject({ snapshot: v1Hash, added: ['after-restore.txt'], modified: [], deleted: [] });
+    // A snapshot is what the files are now.
+    await dwsOk(ws, ['--batch', 'snapshot', 'v3']);
+    const v3Hash = await hashOf('v3');
+    expect(await changes()).toMatchObject({ snapshot: v3Hash, added: [], modified: [], deleted: [] });
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    await dwsOk(ws, ['--batch', 'delete-snapshot', 'v1']);
+    // The snapshot they were made is gone: compared with the newest again.
+    expect((await changes()).snapshot).toBe(v3Hash);
+  });
+
   it('counts added, modified and deleted files since the latest snapshot; --verbose lists them; --json has them all', async () => {
     const { ws, data } = await workspaceWithData();
     expect(await dwsOk(ws, ['--batch', 'status'])).toContain('  data: no changes (since ');
@@ -804,6 +827,29 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/\d+ object\(s\) needed for update of 'data' are neither in the content store at .* nor on the store remote/);
     expect(existsSync(clone)).toBe(false);
+  });
+
+  it('leaves a resource restored to an older snapshot where it is on a pull that brings nothing newer, and updates it when one does', async () => {
+    const { env, top, origin, ws, data, v1 } = await sharedWorkspace();
+    await ok(ws, ['config', 'store.remote', join(top, 'plain-dir-store')], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    changeToV2(data);
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['push'], env);
+    await ok(ws, ['restore', 'v1'], env);
+    // Nothing newer came: the restore is not undone (a pull used to bring data back to v2).
+    const same = await ok(ws, ['pull'], env);
+    expect(same.stderr).toMatch(/Resource 'data' is at another snapshot than its latest \([0-9a-f]{7}\), and the pull brought no newer one: left as it is/);
+    expect(diffR(data, v1)).toBe('');
+    // The other side snapshots something newer: the pull brings it.
+    const other = join(top, 'other');
+    await ok(top, ['clone', origin, other], env);
+    writeFileSync(join(other, 'data', 'theirs.txt'), 'theirs\n');
+    await ok(other, ['snapshot', 'v3'], env);
+    await ok(other, ['push'], env);
+    expect((await ok(ws, ['pull'], env)).stderr).toContain('[store] data: files of the latest snapshot written');
+    expect(diffR(data, join(other, 'data'))).toBe('');
+    expect(await dwsOk(ws, ['--batch', 'status'])).toContain('  data: no changes (since ');
   });
 
   it('leaves a resource with unsnapshotted changes as it is on pull, and says so', async () => {

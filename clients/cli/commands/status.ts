@@ -25,10 +25,10 @@ function renderStale(s: ResultOf<typeof Status>['stale']): string {
   return out;
 }
 
-/** After the stale steps: what changed in local-files/rclone resources since their latest snapshot (paths with --verbose). */
+/** After the stale steps: what changed in local-files/rclone resources since the snapshot each is at (paths with --verbose). */
 export function renderChanges(changes: ResultOf<typeof Status>['changes'], verbose: boolean): string {
   if (changes === undefined || changes.length === 0) return '';
-  let out = '\nChanges since the latest snapshot:\n';
+  let out = '\nChanges since the snapshot each resource is at:\n';
   for (const c of changes) {
     const gone = c.folderMissing === true ? 'its folder does not exist; ' : '';
     if (!c.known) {
