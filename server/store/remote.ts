@@ -339,7 +339,7 @@ export class RemoteFetcher {
       try {
         copied = new Set(await copyFiles(ws, remote, stage, [...[...packs].map((n) => `packs/${n}.pack`), ...loose], store.tmpDir, { task, download: true }));
       } catch (e) {
-        throw new ConfigurationError(`Cannot download from the store remote ${remote}: ${(e as Error).message}. Nothing was changed here.`, { remote });
+        throw new ConfigurationError(`Cannot download from the store remote ${remote}: ${(e as Error).message}`, { remote });
       }
       // Into the store: large objects, then each pack before its index.
       const gotLoose: string[] = [];
@@ -360,10 +360,11 @@ export class RemoteFetcher {
       let allPacks = true;
       for (const n of packs) {
         const f = `packs/${n}.pack`;
-        const wrong = copied.has(f) ? packMismatch(join(stage, f), indexes.get(n)!.index) : null;
-        if (!copied.has(f)) this.skip(f, 'gone from the remote since its index was read');
-        else if (wrong !== null) this.skip(f, `the pack does not match its index: ${wrong}`);
-        if (!copied.has(f) || wrong !== null) {
+        const mismatch = copied.has(f) ? packMismatch(join(stage, f), indexes.get(n)!.index) : null;
+        const why = !copied.has(f) ? 'gone from the remote since its index was read' : mismatch === null ? null : `the pack does not match its index: ${mismatch}`;
+        if (why !== null) {
+          this.skip(f, why);
+          indexes.delete(n); // not downloaded again for this command's next objects
           allPacks = false;
           continue;
         }
