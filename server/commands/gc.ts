@@ -4,14 +4,14 @@ import type { gc as Gc, ResultOf, ValidParamsOf } from '../../protocol/index.js'
 import type { Context } from '../context.js';
 import { openResources } from '../resources/registry.js';
 import { applyGc, planGc, reachableFrom, refRoots, registeredWorkspaces, savedRoots, snapshotRoots } from '../store/gc.js';
-import { copyFiles, fetchObjects, listRemote, remoteFile, requireRemote } from '../store/remote.js';
+import { copyFiles, fetchObjects, indexDamage, listRemote, remoteFile, requireRemote } from '../store/remote.js';
 import { scanTree, scannedFileIds } from '../store/restore-files.js';
 import { runCacheRoots } from '../store/run-cache.js';
 import { Trash } from '../store/trash.js';
 import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { exec as rclone } from '../resources/rclone-binary.js';
 import { ID_BYTES } from '../store/known-ids.js';
-import { parsePackIndex, type PackIndex } from '../store/pack.js';
+import { DamagedPackIndexError, parsePackIndex, type PackIndex } from '../store/pack.js';
 import { Workspace } from '../workspace/workspace.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -97,8 +97,9 @@ async function gcRemote(ws: Workspace, remote: string, live: Set<string>, dryRun
       try {
         pi = parsePackIndex(readFileSync(join(stage, f)), name, `${remote}/${f}`);
       } catch (e) {
+        if (!(e instanceof DamagedPackIndexError)) throw e;
         // Its pack's objects cannot be known: kept, as anything gc cannot account for.
-        ws.ctx.log.warn(`Kept ${f} and its pack on the store remote ${remote}: ${(e as Error).message}`);
+        ws.ctx.log.warn(`Kept ${f} and its pack on the store remote ${remote}: ${indexDamage(e)}; 'dws fsck --remote' checks the remote.`);
         continue;
       }
       let anyLive = false;

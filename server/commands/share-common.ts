@@ -12,7 +12,7 @@ import { pushState } from '../resources/git-common.js';
 import { faultPoint } from '../workspace/fault.js';
 import type { ResourceParams, Workspace } from '../workspace/workspace.js';
 import { listRemote, remoteLocation } from '../store/remote.js';
-import { pushStore } from '../store/share.js';
+import { pushStore, warnDataNotPushed } from '../store/share.js';
 import { storeRemoteOf } from '../store/workspace-store.js';
 
 export interface SelectionParams {
@@ -111,6 +111,7 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   faultPoint('push.after-store');
   await ws.git.run(['push', '--quiet', 'origin', branch]);
   faultPoint('push.after-workspace-push');
+  if (onlyWorkspace) warnDataNotPushed(ws);
   // Nothing above writes the workspace's files: a clean repository has nothing to commit (two git calls saved).
   if (dirty) await ws.commit('push command');
   return names;

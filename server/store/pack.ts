@@ -18,9 +18,10 @@
  * places give the same name, wherever the pack was written.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ID_BYTES } from './known-ids.js';
+import { oneShotSha1 } from '../resources/hashtree/hash-files.js';
 import { faultPoint } from '../workspace/fault.js';
 import { fileStamp, readIfExists, writeCacheFile } from '../workspace/files.js';
 
@@ -122,9 +123,19 @@ export function readPackIndex(dir: string, name: string, verified?: string): Pac
   }
 }
 
+/** A pack index that cannot be read; `why` says what is wrong (callers reading a remote's indexes go on without it). */
+export class DamagedPackIndexError extends Error {
+  constructor(
+    readonly file: string,
+    readonly why: string,
+  ) {
+    super(`Pack index ${file} is damaged (${why}); run 'dws fsck' for the whole store`);
+  }
+}
+
 /** Parse the bytes `b` of the index of pack `name` (`file` names it in errors); `checksum`: also check its SHA-1. */
 export function parsePackIndex(b: Buffer, name: string, file: string, checksum = true): PackIndex {
-  const bad = (why: string) => new Error(`Pack index ${file} is damaged (${why}); run 'dws fsck' for the whole store`);
+  const bad = (why: string) => new DamagedPackIndexError(file, why);
   if (b.length < HEADER + ID_BYTES || !b.subarray(0, 8).equals(MAGIC)) throw bad('not a dws pack index');
   const count = b.readUInt32BE(8);
   const packSize = b.readUInt32BE(12) * 0x100000000 + b.readUInt32BE(16);
@@ -134,6 +145,41 @@ export function parsePackIndex(b: Buffer, name: string, file: string, checksum =
   if (b.length !== lengthsEnd + ID_BYTES) throw bad('wrong size');
   if (checksum && !createHash('sha1').update(b.subarray(0, lengthsEnd)).digest().equals(b.subarray(lengthsEnd))) throw bad('checksum mismatch');
   return { name, count, packSize, ids: b.subarray(HEADER, idsEnd), offsets: b.subarray(idsEnd, offsetsEnd), lengths: b.subarray(offsetsEnd, lengthsEnd) };
+}
+
+/** Bytes read at a time by packMismatch (packed objects are under 1 MB). */
+const CHECK_WINDOW = 4 << 20;
+
+/**
+ * Why the pack file `path` does not hold what `idx` says (its size, an object's SHA-1), or null
+ * when it does: a pack downloaded from a remote is checked before it joins a store, where every
+ * object in it would be trusted to be the one its index names.
+ */
+export function packMismatch(path: string, idx: PackIndex): string | null {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size !== idx.packSize) return `it has ${size} bytes, its index says ${idx.packSize}`;
+    // In the order of the pack's bytes: each window read once.
+    const offsets = Array.from({ length: idx.count }, (_, i) => entryOffset(idx, i));
+    const order = Array.from({ length: idx.count }, (_, i) => i).sort((a, b) => offsets[a]! - offsets[b]!);
+    let buf = Buffer.alloc(0);
+    let at = 0;
+    for (const i of order) {
+      const offset = offsets[i]!;
+      const length = entryLength(idx, i);
+      if (offset < at || offset + length > at + buf.length) {
+        buf = Buffer.allocUnsafe(Math.max(CHECK_WINDOW, length));
+        buf = buf.subarray(0, readSync(fd, buf, 0, buf.length, offset));
+        at = offset;
+      }
+      const id = idx.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES);
+      if (offset + length > at + buf.length || oneShotSha1(buf.subarray(offset - at, offset - at + length)) !== id) return `the bytes of object ${id} do not match its id`;
+    }
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The bytes of an index for `entries` (any order; ids must be unique) of a pack of `packSize` bytes, and its name. */

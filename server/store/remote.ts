@@ -14,7 +14,8 @@ import { exec as rclone } from '../resources/rclone-binary.js';
 import type { ProgressTask } from '../context.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { ID_BYTES } from './known-ids.js';
-import { findEntry, parsePackIndex, type PackIndex } from './pack.js';
+import { DamagedPackIndexError, findEntry, packMismatch, parsePackIndex, type PackIndex } from './pack.js';
+import { CorruptObjectError } from './large-objects.js';
 import type { ContentStore } from './store.js';
 import { storeRemoteOf, strandedObjectsHint } from './workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -47,6 +48,16 @@ function isMissingDirectory(e: unknown): boolean {
 
 function cannotList(remote: string, e: unknown): ConfigurationError {
   return new ConfigurationError(`Cannot list the store remote ${remote}: ${(e as Error).message}`, { remote });
+}
+
+/** How fsck, gc and the fetcher name a file of the remote they cannot use (`f` relative, `why` what is wrong). */
+export function unusableOnRemote(remote: string, f: string, why: string): string {
+  return `${f} on the store remote ${remote} cannot be used: ${why}`;
+}
+
+/** What is wrong with a remote's pack index that parsePackIndex refused. */
+export function indexDamage(e: DamagedPackIndexError): string {
+  return `the pack index is damaged (${e.why})`;
 }
 
 /**
@@ -202,6 +213,8 @@ const LOOSE_UNLISTED_MAX = 100;
 export class RemoteFetcher {
   /** Packs of the remote that the local store lacks: their index, parsed, and its bytes. */
   private indexes: Map<string, { index: PackIndex; bytes: Buffer }> | null = null;
+  /** Files of the remote left aside (relative path -> what is wrong): named when objects are then missing. */
+  private readonly unusable = new Map<string, string>();
 
   /** `remote`: a location (remoteLocation); by default the workspace's store remote, looked up at the first need. */
   constructor(
@@ -213,6 +226,18 @@ export class RemoteFetcher {
   /** Whether this fetcher read the remote's indexes (something was missing here). */
   get downloaded(): boolean {
     return this.indexes !== null;
+  }
+
+  /** The remote's files this fetcher left aside, each with what is wrong with it. */
+  get skipped(): string[] {
+    return [...this.unusable].map(([f, why]) => `${f}: ${why}`);
+  }
+
+  /** Leave the remote's file `f` aside, saying so once; the objects it would give count as missing. */
+  private skip(f: string, why: string): void {
+    if (this.unusable.has(f)) return;
+    this.unusable.set(f, why);
+    this.ws.ctx.log.warn(`${unusableOnRemote(this.remote!, f, why)}; left aside ('dws fsck --remote' checks the remote).`);
   }
 
   /**
@@ -253,9 +278,13 @@ export class RemoteFetcher {
       for (const f of copied) {
         const m = /^packs\/([0-9a-f]{40})\.idx$/.exec(f);
         if (m === null) continue;
-        const file = join(stage, 'remote', f);
-        const bytes = readFileSync(file);
-        indexes.set(m[1]!, { index: parsePackIndex(bytes, m[1]!, `${remote}/${f}`), bytes });
+        const bytes = readFileSync(join(stage, 'remote', f));
+        try {
+          indexes.set(m[1]!, { index: parsePackIndex(bytes, m[1]!, `${remote}/${f}`), bytes });
+        } catch (e) {
+          if (!(e instanceof DamagedPackIndexError)) throw e;
+          this.skip(f, indexDamage(e)); // e.g. cut short by a killed push: other files may hold its objects
+        }
       }
     } finally {
       rmSync(stage, { recursive: true, force: true });
@@ -306,18 +335,37 @@ export class RemoteFetcher {
     const stage = mkdtempSync(join(store.tmpDir, 'fetch-'));
     const task = ws.ctx.progress.begin('Downloading from the store remote', 'bytes');
     try {
-      const copied = new Set(await copyFiles(ws, remote, stage, [...[...packs].map((n) => `packs/${n}.pack`), ...loose], store.tmpDir, { task, download: true }));
+      let copied: Set<string>;
+      try {
+        copied = new Set(await copyFiles(ws, remote, stage, [...[...packs].map((n) => `packs/${n}.pack`), ...loose], store.tmpDir, { task, download: true }));
+      } catch (e) {
+        throw new ConfigurationError(`Cannot download from the store remote ${remote}: ${(e as Error).message}`, { remote });
+      }
       // Into the store: large objects, then each pack before its index.
-      const gotLoose = loose.filter((l) => copied.has(l));
-      for (const f of gotLoose) {
+      const gotLoose: string[] = [];
+      for (const f of loose.filter((l) => copied.has(l))) {
         const id = f.slice(8, 10) + f.slice(11);
         mkdirSync(join(store.objectDir, id.slice(0, 2)), { recursive: true });
         renameSync(join(stage, f), store.loosePath(id));
+        try {
+          store.verifyLarge(id); // checked once, where it stays (a restore then reads it without hashing it again)
+        } catch (e) {
+          if (!(e instanceof CorruptObjectError)) throw e;
+          rmSync(store.loosePath(id), { force: true });
+          this.skip(f, 'its bytes do not match its name');
+          continue;
+        }
+        gotLoose.push(f);
       }
       let allPacks = true;
       for (const n of packs) {
-        if (!copied.has(`packs/${n}.pack`)) {
-          allPacks = false; // gone from the remote since its index was read
+        const f = `packs/${n}.pack`;
+        const mismatch = copied.has(f) ? packMismatch(join(stage, f), indexes.get(n)!.index) : null;
+        const why = !copied.has(f) ? 'gone from the remote since its index was read' : mismatch === null ? null : `the pack does not match its index: ${mismatch}`;
+        if (why !== null) {
+          this.skip(f, why);
+          indexes.delete(n); // not downloaded again for this command's next objects
+          allPacks = false;
           continue;
         }
         renameSync(join(stage, 'packs', `${n}.pack`), join(store.packDir, `${n}.pack`));
@@ -357,8 +405,11 @@ export async function fetchObjectsDryRun(ws: Workspace, remote: string, there: M
       let p: PackIndex;
       try {
         p = parsePackIndex(readFileSync(join(stage, f)), f.slice(6, 46), `${remote}/${f}`);
-      } catch {
-        continue; // an index cut short (a killed push): its pack gives nothing
+      } catch (e) {
+        if (!(e instanceof DamagedPackIndexError)) throw e;
+        // E.g. cut short by a killed push: its pack gives nothing.
+        ws.ctx.log.warn(`${unusableOnRemote(remote, f, indexDamage(e))}: the objects of its pack count as missing.`);
+        continue;
       }
       if (there.get(`packs/${p.name}.pack`)?.size !== p.packSize) continue; // the pack is missing or cut short
       for (let i = 0; i < p.count; i++) want.delete(p.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES));
@@ -384,8 +435,13 @@ export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<s
       { missing: still.size },
     );
   }
+  const skipped = fetcher.skipped;
+  const unusable =
+    skipped.length === 0
+      ? ''
+      : ` Some may be in files of the remote that could not be used: ${skipped.join('; ')}. Run 'dws fsck --remote' to check the remote; remove a damaged file there and run 'dws push' in a workspace whose store has it, to send it again.`;
   throw new NotFoundError(
-    `${still.size} object(s) needed for ${what} are neither in the content store at ${store.dir} nor on the store remote ${remote}. Run 'dws push' in the workspace that took the snapshot, then run this command again.${strandedObjectsHint(ws, store.dir)}`,
-    { missing: still.size, remote },
+    `${still.size} object(s) needed for ${what} are neither in the content store at ${store.dir} nor on the store remote ${remote}. Run 'dws push' in the workspace that took the snapshot, then run this command again.${unusable}${strandedObjectsHint(ws, store.dir)}`,
+    { missing: still.size, remote, ...(skipped.length > 0 ? { unusable: skipped } : {}) },
   );
 }

@@ -39,6 +39,18 @@ export async function pushStore(ws: Workspace, listing?: Map<string, RemoteFile>
   });
 }
 
+/**
+ * After `push --only-workspace`: the snapshots are published, their data maybe not. Which are
+ * missing there would take a listing of the remote, the cost --only-workspace avoids: one generic line.
+ */
+export function warnDataNotPushed(ws: Workspace): void {
+  const remote = storeRemoteOf(ws);
+  if (remote === null || recordedSnapshots(ws).length === 0) return;
+  ws.ctx.log.warn(
+    `[push] --only-workspace: no data objects were sent to the store remote ${remote}; until 'dws push' is run here, clones cannot restore the files of snapshots whose objects are not there yet.`,
+  );
+}
+
 /** Each resource's newest snapshot that recorded its store tree, and that tree. */
 export function latestTrees(ws: Workspace): Map<string, Checkout> {
   const latest = new Map<string, Checkout>();

@@ -998,6 +998,172 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(fingerprint(ws)).toBe(before);
   });
 
+  /** The files under `dir`, relative to it. */
+  const filesUnder = (dir: string) => execFileSync('find', ['.', '-type', 'f'], { cwd: dir, encoding: 'utf8' }).split('\n').filter(Boolean).map((f) => f.slice(2)).sort();
+  /** Change byte `at` of the file `f` (a damaged copy on the remote: same name, same size). */
+  const flipByte = (f: string, at: number) => {
+    const b = readFileSync(f);
+    b[at] = b[at]! ^ 0xff;
+    chmodSync(f, 0o644);
+    writeFileSync(f, b);
+  };
+
+  /**
+   * A workspace whose snapshot v1 is on the store remote only: pushed, then its files changed
+   * (snapshot v2, model.bin gone) and its local store removed, so a restore of v1 downloads every
+   * object (and takes --force to replace v2's files, now in no store).
+   */
+  async function onlyOnRemote() {
+    const s = await sharedWorkspace();
+    const remote = `loc:${s.remoteDir}`;
+    await ok(s.ws, ['config', 'store.remote', remote], s.env);
+    git(s.ws, ['remote', 'add', 'origin', s.origin]);
+    await ok(s.ws, ['push'], s.env);
+    changeToV2(s.data);
+    rmSync(join(s.data, 'model.bin'));
+    await ok(s.ws, ['snapshot', 'v2'], s.env);
+    const store = join(s.ws, '.git', 'dws', 'store');
+    rmSync(store, { recursive: true, force: true });
+    const pushed = filesUnder(s.remoteDir);
+    return { ...s, remote, store, pushed, packs: pushed.filter((f) => f.endsWith('.pack')), indexes: pushed.filter((f) => f.endsWith('.idx')) };
+  }
+
+  /** `dws args` fails with a message (never an internal error) containing each of `says`, and leaves the workspace `ws` as it was. */
+  async function refusedUnchanged(ws: string, cwd: string, args: string[], env: NodeJS.ProcessEnv, says: string[]) {
+    const before = fingerprint(ws);
+    const head = git(ws, ['rev-parse', 'HEAD']);
+    const r = await run(cwd, args, env);
+    expect(r.code, `dws ${args.join(' ')}`).toBe(1);
+    expect(r.stderr).not.toMatch(/internal error/i);
+    for (const text of says) expect(r.stderr).toContain(text);
+    expect(fingerprint(ws)).toBe(before);
+    expect(git(ws, ['rev-parse', 'HEAD'])).toBe(head);
+    return r;
+  }
+
+  it('a damaged pack index on the store remote stops restore and clone with a message naming it, and changes nothing; fsck --remote names it', async () => {
+    const { env, top, origin, remoteDir, remote, ws, store, indexes } = await onlyOnRemote();
+    for (const f of indexes) flipByte(join(remoteDir, f), 30); // an id's byte: size and magic still right
+    const named = indexes.map((f) => `${f} on the store remote ${remote} cannot be used: the pack index is damaged (checksum mismatch)`);
+    const r = await refusedUnchanged(ws, ws, ['restore', 'v1'], env, [...named, "needed for restore of 'data' are neither in the content store", "Run 'dws fsck --remote'"]);
+    expect(r.stderr).toMatch(/could not be used: packs\/[0-9a-f]{40}\.idx: the pack index is damaged \(checksum mismatch\); packs\//);
+    expect(readdirSync(join(store, 'packs'))).toEqual([]);
+    // Garbage in place of an index (not even its header) is named the same way.
+    writeFileSync(join(remoteDir, indexes[0]!), 'cut short');
+    await refusedUnchanged(ws, ws, ['restore', 'v1'], env, [`${indexes[0]} on the store remote ${remote} cannot be used: the pack index is damaged (not a dws pack index)`]);
+    const fsck = await run(ws, ['fsck', '--remote'], env);
+    expect(fsck.code).toBe(1);
+    expect(fsck.stderr).toContain(`${indexes[1]} on the store remote ${remote} cannot be used: the pack index is damaged (checksum mismatch): the objects of its pack count as missing`);
+
+    // A clone fails the same way and leaves no directory.
+    const clone = join(top, 'clone');
+    const c = await run(top, ['clone', origin, clone], env);
+    expect(c.code).toBe(1);
+    expect(c.stderr).not.toMatch(/internal error/i);
+    expect(c.stderr).toContain(named[1]);
+    expect(existsSync(clone)).toBe(false);
+  });
+
+  it('a pull whose new pack has a damaged index on the store remote stops naming it, leaves the files as they were, and completes once the remote is mended', async () => {
+    const { env, top, origin, remoteDir, ws } = await sharedWorkspace();
+    const remote = `loc:${remoteDir}`;
+    await ok(ws, ['config', 'store.remote', remote], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const [a, b] = [join(top, 'a'), join(top, 'b')];
+    await ok(top, ['clone', origin, a], env);
+    await ok(top, ['clone', origin, b], env);
+    const pushed = filesUnder(remoteDir);
+    writeFileSync(join(b, 'data', 'theirs.txt'), 'theirs\n');
+    await ok(b, ['snapshot', 'v3'], env);
+    await ok(b, ['push'], env);
+    const fresh = filesUnder(remoteDir).filter((f) => f.endsWith('.idx') && !pushed.includes(f));
+    expect(fresh.length).toBeGreaterThan(0);
+    const good = fresh.map((f) => readFileSync(join(remoteDir, f)));
+    for (const f of fresh) flipByte(join(remoteDir, f), 30);
+    const print = treePrint(join(a, 'data'));
+    const r = await run(a, ['pull'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/internal error/i);
+    expect(r.stderr).toContain(`${fresh[0]} on the store remote ${remote} cannot be used: the pack index is damaged (checksum mismatch)`);
+    expect(r.stderr).toContain("Run 'dws fsck --remote'");
+    expect(treePrint(join(a, 'data'))).toBe(print);
+    fresh.forEach((f, i) => writeFileSync(join(remoteDir, f), good[i]!));
+    await ok(a, ['pull'], env);
+    expect(readFileSync(join(a, 'data', 'theirs.txt'), 'utf8')).toBe('theirs\n');
+  });
+
+  it('a damaged pack index that other files of the store remote stand in for is left aside: restore and clone go on and name it', async () => {
+    const { env, top, origin, remoteDir, remote, ws, data, v1 } = await onlyOnRemote();
+    const garbage = `packs/${'ab'.repeat(20)}.idx`;
+    writeFileSync(join(remoteDir, garbage), 'cut short');
+    const said = `${garbage} on the store remote ${remote} cannot be used: the pack index is damaged (not a dws pack index); left aside ('dws fsck --remote' checks the remote).`;
+    expect((await ok(ws, ['restore', '--force', 'v1'], env)).stderr).toContain(said); // --force: v2's files are in no store
+    expect(diffR(data, v1)).toBe('');
+    const clone = join(top, 'clone');
+    expect((await ok(top, ['clone', origin, clone], env)).stderr).toContain(said);
+    expect(diffR(join(clone, 'data'), v1)).toBe('');
+  });
+
+  it('a pack or large object whose bytes on the store remote are not what its index or name says never enters the local store: restore stops naming it, changing nothing', async () => {
+    const { env, remoteDir, remote, ws, store, pushed, packs } = await onlyOnRemote();
+    const good = new Map(pushed.map((f) => [f, readFileSync(join(remoteDir, f))]));
+    const mend = () => good.forEach((bytes, f) => writeFileSync(join(remoteDir, f), bytes));
+    const large = pushed.find((f) => f.startsWith('objects/'))!;
+    for (const f of packs) flipByte(join(remoteDir, f), 0);
+    const flipped = await refusedUnchanged(ws, ws, ['restore', 'v1'], env, ['cannot be used: the pack does not match its index: the bytes of object ', "Run 'dws fsck --remote'"]);
+    expect(packs.some((f) => flipped.stderr.includes(`${f} on the store remote ${remote} cannot be used`))).toBe(true);
+    expect(readdirSync(join(store, 'packs')).filter((f) => packs.includes(`packs/${f}`))).toEqual([]);
+    mend();
+    for (const f of packs) truncateSync(join(remoteDir, f), 10);
+    await refusedUnchanged(ws, ws, ['restore', 'v1'], env, ['cannot be used: the pack does not match its index: it has 10 bytes, its index says ']);
+    mend();
+    flipByte(join(remoteDir, large), 100);
+    await refusedUnchanged(ws, ws, ['restore', 'v1'], env, [`${large} on the store remote ${remote} cannot be used: its bytes do not match its name`]);
+    expect(existsSync(join(store, large))).toBe(false);
+    mend();
+    await ok(ws, ['restore', '--force', 'v1'], env);
+    expect(JSON.parse((await ok(ws, ['--json', 'fsck'], env)).stdout).ok).toBe(true);
+  });
+
+  it('a store remote that goes away between reading its indexes and the download, or a file there that cannot be read, stops restore with a clear message, changing nothing', async () => {
+    const { env, remoteDir, remote, ws, store, packs } = await onlyOnRemote();
+    // An rclone ahead of the real one on PATH removes the remote just before the download.
+    const bin = tempDir('dws-rclone-gone-');
+    const real = execFileSync('sh', ['-c', 'command -v rclone'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'rclone'), `#!/bin/sh\ncase "$*" in *--files-from-raw*) mv '${remoteDir}' '${remoteDir}.away';; esac\nexec '${real}' "$@"\n`);
+    chmodSync(join(bin, 'rclone'), 0o755);
+    const r = await refusedUnchanged(ws, ws, ['restore', 'v1'], { ...env, PATH: `${bin}:${env.PATH}` }, ['cannot be used: gone from the remote since its index was read']);
+    expect(packs.some((f) => r.stderr.includes(`${f} on the store remote ${remote} cannot be used`))).toBe(true);
+    expect(readdirSync(join(store, 'packs'))).toEqual([]);
+    renameSync(`${remoteDir}.away`, remoteDir);
+    // A pack that cannot be read as a file (here a directory under its name).
+    for (const f of packs) {
+      rmSync(join(remoteDir, f), { force: true });
+      mkdirSync(join(remoteDir, f));
+    }
+    await refusedUnchanged(ws, ws, ['restore', 'v1'], env, [`Cannot download from the store remote ${remote}: rclone copy raised error`]);
+  });
+
+
+  it('push --only-workspace says that the data stayed here, and a clone that cannot restore it says to push', async () => {
+    const { env, top, origin, remoteDir, ws } = await sharedWorkspace();
+    await ok(ws, ['config', 'store.remote', remoteDir], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    const r = await ok(ws, ['push', '--only-workspace'], env);
+    expect(r.stderr).toContain('Pushing workspace.\n'); // 1.6's line, as it was
+    expect(r.stderr).toContain(
+      `[push] --only-workspace: no data objects were sent to the store remote ${remoteDir}; until 'dws push' is run here, clones cannot restore the files of snapshots whose objects are not there yet.`,
+    );
+    expect(existsSync(remoteDir)).toBe(false);
+    const clone = join(top, 'clone');
+    const c = await run(top, ['clone', origin, clone], env);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toContain("Run 'dws push' in the workspace that took the snapshot");
+    expect((await ok(ws, ['push'], env)).stderr).not.toContain('--only-workspace');
+    await ok(top, ['clone', origin, clone], env);
+  });
+
   it('push checks the store remote before it pushes anything; a directory remote is kept absolute, so clones elsewhere find it', async () => {
     const { env, top, origin, ws } = await sharedWorkspace();
     git(ws, ['remote', 'add', 'origin', origin]);

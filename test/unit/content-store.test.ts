@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyGc, planGc } from '../../server/store/gc.js';
-import { buildPackIndex, findEntry, parsePackIndex, publishPack } from '../../server/store/pack.js';
+import { buildPackIndex, findEntry, packMismatch, parsePackIndex, publishPack } from '../../server/store/pack.js';
 import { ContentStore } from '../../server/store/store.js';
 
 const dirs: string[] = [];
@@ -150,6 +150,27 @@ describe('findEntry', () => {
       }
       for (const b of absent) expect(findEntry(idx, b)).toBe(-1);
     }
+  });
+});
+
+describe('packMismatch (a pack downloaded from a remote, against its index)', () => {
+  it('accepts a whole pack read over several windows, and names a wrong size or the first object whose bytes differ', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dws-store-unit-'));
+    dirs.push(dir);
+    const objects = Array.from({ length: 300 }, (_, i) => randomBytes(i === 7 ? 900_000 : 20_000)); // 6.9 MB: more than one 4 MB window
+    const bytes = Buffer.concat(objects);
+    let offset = 0;
+    const entries = objects.map((b) => ({ id: sha1(b), offset: (offset += b.length) - b.length, length: b.length }));
+    const idx = parsePackIndex(buildPackIndex(entries, bytes.length).bytes, 'test', 'test.idx');
+    const pack = join(dir, 'test.pack');
+    writeFileSync(pack, bytes);
+    expect(packMismatch(pack, idx)).toBeNull();
+    const last = entries[entries.length - 1]!;
+    bytes[last.offset + 5] = bytes[last.offset + 5]! ^ 0xff;
+    writeFileSync(pack, bytes);
+    expect(packMismatch(pack, idx)).toBe(`the bytes of object ${last.id} do not match its id`);
+    writeFileSync(pack, bytes.subarray(0, 10));
+    expect(packMismatch(pack, idx)).toBe(`it has 10 bytes, its index says ${bytes.length}`);
   });
 });
 
