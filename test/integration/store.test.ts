@@ -917,7 +917,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     const c2 = join(top, 'c2');
     await ok(top, ['clone', origin, c2], env);
     expect(readFileSync(join(c2, 'data', 'v3.bin'))).toEqual(Buffer.alloc(2 << 20, 10));
-  });
+  }, 180_000); // a long chain of dws, git and rclone processes: over a minute on a loaded machine
 
   it('gc --remote keeps a pack whose index on the remote cannot be read, and says so', async () => {
     const { env, origin, remoteDir, ws } = await sharedWorkspace();
