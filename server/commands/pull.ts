@@ -15,7 +15,7 @@ import { parsePyJson } from '../workspace/pyjson.js';
 import { faultPoint } from '../workspace/fault.js';
 import { Workspace, type ResourceParams } from '../workspace/workspace.js';
 import { readExportedLineage } from './add-common.js';
-import { knownTrees, latestTrees, materializeLatest } from '../store/share.js';
+import { knownTrees, materializeLatest } from '../store/share.js';
 import { gitRepositories, selectResources, unreachableOrigin } from './share-common.js';
 
 export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise<ResultOf<typeof Pull>> {
@@ -42,9 +42,7 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
   refuseGitFat('pull', gitFatRepositories([ws.dir, ...gitRepositories(resources)]).concat(incomingFat && !existsSync(join(ws.dir, '.gitfat')) ? [ws.dir] : []));
   for (const r of resources) await r.pullPrecheck?.();
 
-  // Before the merge: a resource at one of these trees has nothing unsnapshotted, and one whose
-  // latest snapshot the merge leaves as it is has nothing new to pull.
-  const before = { snapshotted: knownTrees(ws), latest: latestTrees(ws) };
+  const snapshotted = knownTrees(ws); // before the merge: a resource at one of these has nothing unsnapshotted
   await merge(ws);
   faultPoint('pull.after-merge');
   const pulled = Workspace.load(ctx, ws.dir);
@@ -69,7 +67,7 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
     }
     // Data: pulled resources to their latest snapshot (when nothing unsnapshotted is in the way), cloned ones too.
     const withFiles = await Promise.all([...toPull, ...toClone].map((r) => openResource(pulled, pulled.resourceParams(r.name))));
-    await materializeLatest(pulled, withFiles.filter((r) => !toClone.some((c) => c.name === r.name)), before);
+    await materializeLatest(pulled, withFiles.filter((r) => !toClone.some((c) => c.name === r.name)), snapshotted);
     await materializeLatest(pulled, withFiles.filter((r) => toClone.some((c) => c.name === r.name)));
     faultPoint('pull.after-materialize');
   }

@@ -12,7 +12,8 @@ import { SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.
 import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { applyFiles, prepareFiles, type FilesTarget } from '../store/materialize.js';
-import { checkoutsOf, readStoreRecord, recordCheckouts, usesContentStore, withStoreLock, workspaceStore } from '../store/workspace-store.js';
+import { latestTrees } from '../store/share.js';
+import { readStoreRecord, recordCheckouts, usesContentStore, withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
 import { Workspace } from '../workspace/workspace.js';
 
@@ -96,7 +97,8 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
     const prepared = await prepareFiles(ws, store, fileTargets, { force: p.force, what: 'restore' });
     faultPoint('restore.after-prepare');
     const restored = await restoreResources(ctx, ws, md, resources, toRestore, result, p.force, () => applyFiles(ws, store, prepared));
-    recordCheckouts(ws, checkoutsOf(md.hash, Object.fromEntries(fileTargets.map((t) => [t.name, t.tree]))));
+    const latest = latestTrees(ws);
+    recordCheckouts(ws, new Map(fileTargets.map((t) => [t.name, { snapshot: md.hash, tree: t.tree, latest: latest.get(t.name)?.snapshot ?? md.hash }])));
     return restored;
   });
 }

@@ -21,7 +21,7 @@ import { localIsoTimestamp } from '../workspace/time.js';
 import { localCacheDir, Workspace, type JsonObject } from '../workspace/workspace.js';
 import { faultPoint } from '../workspace/fault.js';
 import { Undo } from '../workspace/undo.js';
-import { checkoutsOf, contentStoreEnabled, readStoreRecord, recordCheckouts, storeRecordFile, usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
+import { contentStoreEnabled, readStoreRecord, recordCheckouts, storeRecordFile, usesContentStore, withStoreLock, workspaceStore, writeStoreRecord, type StoreRecord } from '../store/workspace-store.js';
 
 export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
@@ -236,7 +236,7 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
     throw e;
   }
   faultPoint('snapshot.after-commit');
-  recordCheckouts(ws, checkoutsOf(hash, storeTrees));
+  recordCheckouts(ws, new Map(Object.entries(storeTrees).map(([name, tree]) => [name, { snapshot: hash, tree, latest: hash }])));
   ctx.log.info('[snapshot] all resources snapshotted successfully.');
   // Only now: a snapshot killed before its commit is redone by the next one, which needs it.
   for (const name of moved) clearCurrentLineage(ws, name);

@@ -11,7 +11,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { applyFiles, prepareFiles, type FilesTarget } from './materialize.js';
 import { pushObjects, remoteLocation, type RemoteFile } from './remote.js';
 import { diffTrees, scanTree, type ScannedTree } from './restore-files.js';
-import { readCheckouts, readStoreRecord, recordCheckouts, recordedSnapshots, storeRemoteOf, usesContentStore, withStoreLock, workspaceStore, type Checkout } from './workspace-store.js';
+import { readCheckouts, readStoreRecord, recordCheckouts, recordedSnapshots, storeRemoteOf, usesContentStore, withStoreLock, workspaceStore, type Checkout, type SnapshotTree } from './workspace-store.js';
 
 export interface StorePushResult {
   /** The store remote, or null when none is set. */
@@ -52,8 +52,8 @@ export function warnDataNotPushed(ws: Workspace): void {
 }
 
 /** Each resource's newest snapshot that recorded its store tree, and that tree. */
-export function latestTrees(ws: Workspace): Map<string, Checkout> {
-  const latest = new Map<string, Checkout>();
+export function latestTrees(ws: Workspace): Map<string, SnapshotTree> {
+  const latest = new Map<string, SnapshotTree>();
   for (const md of new SnapshotStore(ws).history()) {
     const rec = readStoreRecord(ws, md.hash);
     if (rec === null) continue;
@@ -74,20 +74,18 @@ export function knownTrees(ws: Workspace): Map<string, Set<string>> {
   return known;
 }
 
-/** What a pull knew before its merge: the trees a resource at which has nothing unsnapshotted, and each resource's latest snapshot. */
-export interface BeforePull {
-  snapshotted: Map<string, Set<string>>;
-  latest: Map<string, Checkout>;
-}
+/** Files made the latest snapshot's. */
+const atLatest = (s: SnapshotTree): Checkout => ({ ...s, latest: s.snapshot });
 
 /**
  * Bring `resources` to their latest snapshot's files (clone: into missing or empty directories;
- * pull: resources whose files are exactly one of their snapshots, when the pull brought a newer
- * snapshot of them, so that a resource restored to an older one stays there). Returns the names
- * updated; the others are named in a message.
+ * pull: resources whose files are exactly one of their snapshots, `unchangedSince`, unless they
+ * were made an older snapshot when the latest was already this one, as a restore does: those stay
+ * until a newer snapshot comes). Returns the names updated; the others are named in a message.
  */
-export async function materializeLatest(ws: Workspace, resources: Resource[], pull?: BeforePull): Promise<string[]> {
+export async function materializeLatest(ws: Workspace, resources: Resource[], unchangedSince?: Map<string, Set<string>>): Promise<string[]> {
   const latest = latestTrees(ws);
+  const checkouts = readCheckouts(ws);
   const candidates = storedResources(resources).filter((r) => latest.has(r.name) && r.role !== 'results');
   if (candidates.length === 0) return [];
   return withStoreLock(ws, 'dws materialize', async () => {
@@ -97,7 +95,7 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], pu
     for (const r of candidates) {
       const { root, cacheFile } = r.storeFiles!;
       const { snapshot, tree } = latest.get(r.name)!;
-      if (pull === undefined) {
+      if (unchangedSince === undefined) {
         if (existsSync(root) && readdirSync(root).length > 0) {
           ws.ctx.log.info(`Resource '${r.name}': ${root} already has files, left as it is (restore a snapshot to replace them)`);
           continue;
@@ -105,10 +103,10 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], pu
       } else {
         const current = (await scanTree(root, cacheFile, undefined, { resource: r.name })).tree;
         if (current === tree) {
-          already.set(r.name, { snapshot, tree });
+          already.set(r.name, atLatest(latest.get(r.name)!));
           continue;
         }
-        if (!pull.snapshotted.get(r.name)?.has(current)) {
+        if (!unchangedSince.get(r.name)?.has(current)) {
           const restore = "restore the latest snapshot ('dws restore SNAPSHOT', with its tag or hash from 'dws report history')";
           ws.ctx.log.warn(
             existsSync(root)
@@ -117,8 +115,9 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], pu
           );
           continue;
         }
-        if (pull.latest.get(r.name)?.snapshot === snapshot) {
-          ws.ctx.log.info(`Resource '${r.name}' is at another snapshot than its latest (${snapshot.slice(0, 7)}), and the pull brought no newer one: left as it is ('dws restore ${snapshot.slice(0, 7)}' brings it).`);
+        const made = checkouts.get(r.name);
+        if (made?.tree === current && made.latest === snapshot) {
+          ws.ctx.log.info(`Resource '${r.name}' was restored to an older snapshot than its latest (${snapshot.slice(0, 7)}), and no newer one came: left as it is ('dws restore ${snapshot.slice(0, 7)}' brings it).`);
           continue;
         }
       }
@@ -132,7 +131,7 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], pu
     }
     const prepared = await prepareFiles(ws, store, targets, { force: false, what: 'update' });
     const changed = await applyFiles(ws, store, prepared);
-    recordCheckouts(ws, new Map(targets.map((t) => [t.name, latest.get(t.name)!])));
+    recordCheckouts(ws, new Map(targets.map((t) => [t.name, atLatest(latest.get(t.name)!)])));
     for (const name of changed) ws.ctx.log.info(`[store] ${name}: files of the latest snapshot written`);
     return changed;
   });

@@ -7,8 +7,8 @@
  *                 default: <git dir>/dws/store, never committed
  *   store.remote  config.json global_params (committed, so every clone knows it; 1.6 keeps it)
  *   .dataworkspace/snapshot_store/<HASH>.json   {"<resource>": "<store tree id>", ...}, committed
- *   <git dir>/dws/checkouts.json  {"<resource>": {"snapshot": HASH, "tree": TREE}, ...}: the snapshot
- *                 each resource's files were last made on this machine (never committed)
+ *   <git dir>/dws/checkouts.json  {"<resource>": {"snapshot": HASH, "tree": TREE, "latest": HASH}, ...}:
+ *                 the snapshot each resource's files were last made on this machine (never committed)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -196,10 +196,16 @@ export function recordedSnapshots(ws: Workspace): string[] {
     .map((f) => f.slice(0, 40));
 }
 
-/** The snapshot a resource's files were made (its store tree in that snapshot). */
-export interface Checkout {
+/** A resource's store tree in a snapshot. */
+export interface SnapshotTree {
   snapshot: string;
   tree: string;
+}
+
+/** The snapshot a resource's files were made, its store tree there, and the resource's newest snapshot then. */
+export interface Checkout extends SnapshotTree {
+  /** A pull brings the files to the newest snapshot only when it is not this one (something newer came since). */
+  latest: string;
 }
 
 function checkoutsFile(ws: Workspace): string | null {
@@ -210,8 +216,9 @@ function checkoutsFile(ws: Workspace): string | null {
 /**
  * Which snapshot each resource's files were last made on this machine: by a snapshot, a restore,
  * a clone or a pull. `dws status` compares the files with it, so that after a restore of an older
- * snapshot it reports no changes instead of the differences from the newest one. A cache: when it
- * is missing or unreadable, status compares with the newest snapshot, as before it was kept.
+ * snapshot it reports no changes instead of the differences from the newest one, and a pull leaves
+ * such a resource alone unless a newer snapshot came. A cache: when it is missing or unreadable,
+ * status compares with the newest snapshot and a pull brings every resource to it.
  */
 export function readCheckouts(ws: Workspace): Map<string, Checkout> {
   const file = checkoutsFile(ws);
@@ -219,7 +226,7 @@ export function readCheckouts(ws: Workspace): Map<string, Checkout> {
   try {
     const data = file === null ? {} : (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Partial<Checkout>>);
     for (const [name, c] of Object.entries(data)) {
-      if (typeof c?.snapshot === 'string' && typeof c.tree === 'string') out.set(name, { snapshot: c.snapshot, tree: c.tree });
+      if (typeof c?.snapshot === 'string' && typeof c.tree === 'string' && typeof c.latest === 'string') out.set(name, { snapshot: c.snapshot, tree: c.tree, latest: c.latest });
     }
   } catch {
     // none yet, or damaged: compared with the newest snapshot
@@ -240,9 +247,4 @@ export function recordCheckouts(ws: Workspace, made: Map<string, Checkout>): voi
     // The command itself succeeded: only status's point of comparison is older than it could be.
     ws.ctx.log.debug(`Could not write ${file}: ${(e as Error).message}`);
   }
-}
-
-/** Each resource of `trees` (name -> store tree) made `snapshot`'s files. */
-export function checkoutsOf(snapshot: string, trees: Record<string, string>): Map<string, Checkout> {
-  return new Map(Object.entries(trees).map(([name, tree]) => [name, { snapshot, tree }]));
 }

@@ -839,7 +839,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     await ok(ws, ['restore', 'v1'], env);
     // Nothing newer came: the restore is not undone (a pull used to bring data back to v2).
     const same = await ok(ws, ['pull'], env);
-    expect(same.stderr).toMatch(/Resource 'data' is at another snapshot than its latest \([0-9a-f]{7}\), and the pull brought no newer one: left as it is/);
+    expect(same.stderr).toMatch(/Resource 'data' was restored to an older snapshot than its latest \([0-9a-f]{7}\), and no newer one came: left as it is/);
     expect(diffR(data, v1)).toBe('');
     // The other side snapshots something newer: the pull brings it.
     const other = join(top, 'other');
