@@ -35,17 +35,21 @@ export const gc = defineMethod({
 
 export const fsck = defineMethod({
   method: 'dws/fsck',
-  doc: "CLI `dws fsck`: check that every object in the store hashes to its id, and that every snapshot's objects are here or on the store remote.",
+  doc: "CLI `dws fsck`: check that every object in the store hashes to its id, and that every snapshot's objects are here or on the store remote; with `repair`, replace corrupt objects with the store remote's intact copies.",
   mutates: false,
   params: WorkspaceParams.extend({
     /** Look on the store remote for objects missing here. */
     remote: z.boolean().default(false),
+    /** Replace corrupt objects with the store remote's copies, each checked against its id (needs a store remote). */
+    repair: z.boolean().default(false),
   }),
   result: z.object({
     objects: z.number().int(),
     bytes: z.number(),
-    /** Objects whose bytes do not hash to their id, with where they are. */
+    /** Objects whose bytes do not hash to their id, with where they are (after `repair`: those it could not replace). */
     corrupt: z.array(z.object({ id: z.string(), where: z.string() })),
+    /** With `repair`: the corrupt objects replaced with the store remote's copies. */
+    repaired: z.array(z.string()),
     /** Objects some snapshot needs that are not in the local store. */
     missingLocally: z.number().int(),
     /** Of those, the ones the store remote lacks too (null: the remote was not asked). */

@@ -1,14 +1,16 @@
-/** `dws/fsck`: verify the content store and that every snapshot's objects can be had. */
+/** `dws/fsck`: verify the content store and that every snapshot's objects can be had; `repair`: replace corrupt objects from the store remote. */
 import type { fsck as Fsck, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { reachableFrom, snapshotRoots, verifyObjects } from '../store/gc.js';
 import { fetchObjectsDryRun, listRemote, requireRemote, unlikeOnRemote } from '../store/remote.js';
-import { workspaceStore } from '../store/workspace-store.js';
+import { repairObjects } from '../store/repair.js';
+import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise<ResultOf<typeof Fsck>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
   const remote = p.remote ? requireRemote(ws, 'fsck --remote was asked for') : null;
+  const repairFrom = p.repair ? requireRemote(ws, 'fsck --repair was asked for') : null;
   const store = workspaceStore(ws);
   const task = ctx.progress.begin('Checking the content store');
   let checked;
@@ -16,6 +18,14 @@ export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise
     checked = verifyObjects(store, (n) => task.report(n));
   } finally {
     task.end();
+  }
+  // Before the snapshots' trees are read below: a corrupt tree would stop that walk.
+  let repaired: string[] = [];
+  if (repairFrom !== null && checked.corrupt.length > 0) {
+    const ids = checked.corrupt.map((c) => c.id).filter((id) => /^[0-9a-f]{40}$/.test(id)); // not '(all)': a pack file that is gone
+    const failed = await withStoreLock(ws, 'dws fsck --repair', () => repairObjects(ws, store, repairFrom, ids));
+    repaired = [...new Set(ids)].filter((id) => !failed.has(id)).sort();
+    checked.corrupt = checked.corrupt.filter((c) => !repaired.includes(c.id));
   }
   const incomplete = new Set<string>();
   let missingLocally = 0;
@@ -40,6 +50,7 @@ export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise
     objects: checked.objects,
     bytes: checked.bytes,
     corrupt: checked.corrupt,
+    repaired,
     missingLocally,
     missingEverywhere,
     incompleteSnapshots: [...incomplete].sort(),

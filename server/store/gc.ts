@@ -101,7 +101,8 @@ export function planGc(store: ContentStore, live: Set<string>): GcPlan {
     for (let i = 0; i < p.count; i++) {
       const id = p.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES);
       const len = entryLength(p, i);
-      if (live.has(id) && !seen.has(id)) {
+      // A repaired object's file of its own is kept below; its entry here is dead bytes (store.shadowed).
+      if (live.has(id) && !seen.has(id) && !store.shadowed(id)) {
         seen.add(id);
         live_++;
         plan.keep.objects++;
@@ -145,7 +146,7 @@ export function applyGc(store: ContentStore, live: Set<string>, plan: GcPlan): v
       try {
         for (let i = 0; i < p.count; i++) {
           const id = p.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES);
-          if (!live.has(id) || kept.has(id) || inOtherLivePack(store, id, mixed)) continue;
+          if (!live.has(id) || kept.has(id) || store.shadowed(id) || inOtherLivePack(store, id, mixed)) continue;
           const len = entryLength(p, i);
           const bytes = Buffer.allocUnsafe(len);
           readSync(src, bytes, 0, len, entryOffset(p, i));
@@ -214,6 +215,7 @@ export function verifyObjects(store: ContentStore, onProgress?: (done: number) =
     try {
       for (let i = 0; i < p.count; i++) {
         const id = p.ids.toString('hex', i * ID_BYTES, (i + 1) * ID_BYTES);
+        if (store.shadowed(id)) continue; // repaired: the file of its own is checked below
         const len = entryLength(p, i);
         const buf = Buffer.allocUnsafe(len);
         const n = readSync(fd, buf, 0, len, entryOffset(p, i));

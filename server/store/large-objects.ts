@@ -13,11 +13,13 @@ import { fileStamp, readIfExists, writeCacheFile } from '../workspace/files.js';
 const CHUNK = 1 << 20;
 
 export class CorruptObjectError extends Error {
+  /** `remedy`: what to do, when not the default (a repair from the store remote, repair.ts, failed). */
   constructor(
     readonly id: string,
     readonly where: string,
+    remedy = "Run 'dws fsck' to check the whole store; with a store remote that holds a good copy ('dws config store.remote REMOTE'), restore, pull, clone and 'dws fsck --repair' replace it.",
   ) {
-    super(`Object ${id} in the content store is corrupt (${where}: its bytes do not hash to its id). Run 'dws fsck' to check the whole store; a copy on the store remote can replace it.`);
+    super(`Object ${id} in the content store is corrupt (${where}: its bytes do not hash to its id). ${remedy}`);
     this.name = 'CorruptObjectError';
   }
 }

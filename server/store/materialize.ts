@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ConfigurationError, ConflictError, DwsError } from '../../protocol/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail, RemoteFetcher } from './remote.js';
+import { Repairs } from './repair.js';
 import { applyRestore, PartlyRestoredError, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
@@ -36,29 +37,10 @@ const SHOWN = 10;
 export async function prepareFiles(ws: Workspace, store: ContentStore, targets: FilesTarget[], opts: { force: boolean; what: string }): Promise<PreparedFiles[]> {
   const prepared: PreparedFiles[] = [];
   const fetcher = new RemoteFetcher(ws, store); // one download of the remote's indexes for every target
+  const repairs = new Repairs(ws, store); // a corrupt tree met while planning
   for (const t of targets) {
     const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true, resource: t.name });
-    const fetch = (ids: Set<string>) => fetchOrFail(ws, store, ids, `${opts.what} of '${t.name}'`, fetcher);
-    let early: Promise<Set<string>> | null = null;
-    if (current.tree === EMPTY_TREE) {
-      // Into an empty folder (a clone): every tree is needed, then every file. When the trees came
-      // from the remote, the files' download starts now and runs while the plan is made.
-      for (let lacking = treesLacking(store, t.tree); lacking.length > 0; lacking = treesLacking(store, t.tree)) await fetch(new Set(lacking));
-      if (fetcher.downloaded) {
-        early = fetcher.fetch(fileIds(store, t.tree));
-        await new Promise((started) => setImmediate(started)); // the download reaches rclone before the plan takes the thread
-      }
-    }
-    let plan: RestorePlan;
-    let missing: Set<string> | null = null;
-    try {
-      plan = await planWithTrees(store, current, t.tree, fetch); // fetches the trees it lacks, level by level
-    } finally {
-      missing = await early;
-    }
-    // The plan counted the files still downloading as missing; the early download says what is.
-    if (missing === null || missing.size > 0) await fetch(plan.missing);
-    plan.missing.clear();
+    const plan = await repairs.retrying(() => planTarget(ws, store, fetcher, current, t, opts.what));
     // Worth keeping only when nothing is replaced: else its new entries are for files about to go.
     if (plan.actions.length === 0) current.saveCache();
     prepared.push({ target: t, current, plan });
@@ -81,6 +63,32 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
     );
   }
   return prepared;
+}
+
+/** Fetch what the target `t` needs and plan its restore from `current`; nothing is changed but the store. */
+async function planTarget(ws: Workspace, store: ContentStore, fetcher: RemoteFetcher, current: ScannedTree, t: FilesTarget, what: string): Promise<RestorePlan> {
+  const fetch = (ids: Set<string>) => fetchOrFail(ws, store, ids, `${what} of '${t.name}'`, fetcher);
+  let early: Promise<Set<string>> | null = null;
+  if (current.tree === EMPTY_TREE) {
+    // Into an empty folder (a clone): every tree is needed, then every file. When the trees came
+    // from the remote, the files' download starts now and runs while the plan is made.
+    for (let lacking = treesLacking(store, t.tree); lacking.length > 0; lacking = treesLacking(store, t.tree)) await fetch(new Set(lacking));
+    if (fetcher.downloaded) {
+      early = fetcher.fetch(fileIds(store, t.tree));
+      await new Promise((started) => setImmediate(started)); // the download reaches rclone before the plan takes the thread
+    }
+  }
+  let plan: RestorePlan;
+  let missing: Set<string> | null = null;
+  try {
+    plan = await planWithTrees(store, current, t.tree, fetch); // fetches the trees it lacks, level by level
+  } finally {
+    missing = await early;
+  }
+  // The plan counted the files still downloading as missing; the early download says what is.
+  if (missing === null || missing.size > 0) await fetch(plan.missing);
+  plan.missing.clear();
+  return plan;
 }
 
 /** The trees below `tree` (itself included) that the store lacks; below those, nothing is known yet. */
@@ -108,6 +116,7 @@ function fileIds(store: ContentStore, tree: string, into = new Set<string>()): S
 export async function applyFiles(ws: Workspace, store: ContentStore, prepared: PreparedFiles[]): Promise<string[]> {
   const changed: string[] = [];
   const trash = new Trash(store.dir, 'link');
+  const repairs = new Repairs(ws, store);
   try {
     for (const p of prepared) {
       if (p.plan.actions.length === 0) {
@@ -117,7 +126,9 @@ export async function applyFiles(ws: Workspace, store: ContentStore, prepared: P
       }
       const task = ws.ctx.progress.begin(`Restoring ${p.target.name}`);
       try {
-        await applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total), trash);
+        // A corrupt object stops applyRestore before any file is replaced: repaired, it runs again.
+        const written = () => p.plan.actions.flatMap((a) => (a.kind === 'write' ? [a.entry.id] : []));
+        await repairs.retrying(() => applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total), trash), written);
       } catch (e) {
         const state = e instanceof PartlyRestoredError ? 'Some of its files were changed: run the same command again to complete it.' : 'None of its files was changed.';
         throw writeError(p.target, e, state);

@@ -292,6 +292,28 @@ export class ContentStore {
     this.large.verify(id);
   }
 
+  /**
+   * Make `tmp` (a complete copy of object `id`, already checked against its id) the object's file
+   * of its own, replacing a corrupt one (repair.ts). locate() prefers such a file to a pack entry
+   * of the same id, so a corrupt packed copy is dead bytes from now on: fsck passes over it and gc
+   * leaves it out when it rewrites the pack (packs are never changed in place).
+   */
+  adoptRepaired(id: string, tmp: string): void {
+    syncFile(tmp);
+    chmodSync(tmp, 0o444);
+    const dir = join(this.objectDir, id.slice(0, 2));
+    mkdirSync(dir, { recursive: true });
+    renameSync(tmp, this.loosePath(id));
+    syncDir(dir);
+    syncDir(this.objectDir);
+    this.loose.add(id);
+  }
+
+  /** Whether a pack entry of `id` is passed over: the object has a file of its own, which locate() prefers (adoptRepaired). */
+  shadowed(id: string): boolean {
+    return this.loose.has(id);
+  }
+
   /** Store a small object (tree, link target, a file read by this thread) unless present. */
   putSmall(id: string, bytes: Buffer): void {
     if (this.has(id)) return;

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
 import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, readJson, TEST_ENV, tempDir } from '../helpers.js';
+import { entryOffset, findEntry, readPackIndex } from '../../server/store/pack.js';
 
 afterAll(cleanup);
 
@@ -1175,6 +1176,162 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(git(top, ['ls-remote', origin])).toBe(''); // nothing pushed
     await ok(ws, ['config', 'store.remote', '../remote-store'], env);
     expect(readJson(join(ws, '.dataworkspace', 'config.json')).global_params['store.remote']).toBe(join(dirname(ws), 'remote-store'));
+  });
+
+  describe('corrupt objects replaced with the store remote’s copies', () => {
+    /** Two contents of v1 that restoring v1 over v2 writes: a large object (a file of its own) and a small one (in a pack). */
+    const damaged = (v1: string) => [readFileSync(join(v1, 'model.bin')), readFileSync(join(v1, 'sub', 'f4.csv'))];
+    const idsOf = (contents: Buffer[]) => contents.map((c) => createHash('sha1').update(c).digest('hex'));
+
+    /** Where the packs of the store (or store remote) at `dir` hold the object `id`: pack file and offset of each copy. */
+    function packedCopies(dir: string, id: string): { pack: string; offset: number }[] {
+      const probe = Buffer.from(id, 'hex');
+      return readdirSync(join(dir, 'packs'))
+        .filter((f) => f.endsWith('.idx'))
+        .map((f) => readPackIndex(join(dir, 'packs'), f.slice(0, -4)))
+        .flatMap((idx) => {
+          const i = findEntry(idx, probe);
+          return i < 0 ? [] : [{ pack: join(dir, 'packs', `${idx.name}.pack`), offset: entryOffset(idx, i) }];
+        });
+    }
+
+    /** Flip a byte of each copy of each object `ids` in the store (or store remote) at `dir`, in place. Returns the files changed. */
+    function corruptCopies(dir: string, ids: string[]): string[] {
+      const flip = (file: string, at: number) => {
+        chmodSync(file, 0o644); // store files are read-only
+        const bytes = readFileSync(file);
+        bytes[at] = bytes[at]! ^ 0xff;
+        writeFileSync(file, bytes);
+      };
+      const changed: string[] = [];
+      for (const id of ids) {
+        const own = join(dir, 'objects', id.slice(0, 2), id.slice(2));
+        if (existsSync(own)) {
+          flip(own, 1000 % statSync(own).size);
+          changed.push(own);
+        }
+        for (const { pack, offset } of packedCopies(dir, id)) {
+          flip(pack, offset + 1);
+          changed.push(pack);
+        }
+      }
+      return changed;
+    }
+
+    /** sharedWorkspace with a v2 that lacks both damaged contents, a directory store remote and an origin, pushed; `v1Tree`: v1's store tree of data. */
+    async function pushedWorkspace() {
+      const shared = await sharedWorkspace();
+      const { env, origin, remoteDir, ws, data } = shared;
+      const [record] = readdirSync(join(ws, '.dataworkspace', 'snapshot_store'));
+      const v1Tree = readJson(join(ws, '.dataworkspace', 'snapshot_store', record!)).data as string;
+      changeToV2(data);
+      writeFileSync(join(data, 'model.bin'), 'replaced\n');
+      await ok(ws, ['snapshot', 'v2'], env);
+      await ok(ws, ['config', 'store.remote', remoteDir], env);
+      git(ws, ['remote', 'add', 'origin', origin]);
+      await ok(ws, ['push'], env);
+      return { ...shared, v1Tree, store: join(ws, '.git', 'dws', 'store') };
+    }
+
+    it('restore replaces a corrupt large object, packed object and tree, finishes byte for byte, and fsck and gc stay right', async () => {
+      const { env, ws, data, v1, v1Tree, store } = await pushedWorkspace();
+      const [large, small] = idsOf(damaged(v1));
+      expect(corruptCopies(store, [large!, small!, v1Tree])).toHaveLength(3);
+      const r = await run(ws, ['restore', 'v1'], env);
+      expect(r.code, r.stderr).toBe(0);
+      // The tree is met while planning, the files' objects while writing (both found at the first one).
+      expect(r.stderr).toContain("Replaced 1 corrupt object in the content store with the store remote's copy.\n");
+      expect(r.stderr).toContain("Replaced 2 corrupt objects in the content store with the store remote's copies.\n");
+      expect(diffR(data, v1)).toBe('');
+      expect(JSON.parse((await ok(ws, ['--json', 'fsck'], env)).stdout)).toMatchObject({ ok: true, corrupt: [], repaired: [] });
+      // gc drops the corrupt packed entries (the only unreachable bytes: their packs are rewritten) and keeps the good copies.
+      expect(JSON.parse((await ok(ws, ['--json', 'gc'], env)).stdout).removed.objects).toBe(2);
+      expect([...packedCopies(store, small!), ...packedCopies(store, v1Tree)]).toEqual([]);
+      expect(JSON.parse((await ok(ws, ['--json', 'fsck'], env)).stdout)).toMatchObject({ ok: true, corrupt: [] });
+      await ok(ws, ['restore', 'v2'], env);
+      const again = await ok(ws, ['restore', 'v1'], env);
+      expect(again.stderr).not.toContain('Replaced');
+      expect(diffR(data, v1)).toBe('');
+    });
+
+    it('without a store remote, or when the remote’s copies are corrupt too, restore stops with a clear error and changes nothing', async () => {
+      const { env, origin, remoteDir, ws, data, v1 } = await sharedWorkspace();
+      changeToV2(data);
+      writeFileSync(join(data, 'model.bin'), 'replaced\n');
+      await ok(ws, ['snapshot', 'v2'], env);
+      corruptCopies(join(ws, '.git', 'dws', 'store'), idsOf(damaged(v1)));
+      let before = fingerprint(ws);
+      const bare = await run(ws, ['restore', 'v1'], env);
+      expect(bare.code).not.toBe(0);
+      expect(bare.stderr).toMatch(/Object [0-9a-f]{40} in the content store is corrupt .*with a store remote that holds a good copy \('dws config store\.remote REMOTE'\), restore, pull, clone and 'dws fsck --repair' replace it\. None of its files was changed\./);
+      expect(fingerprint(ws)).toBe(before);
+      const noRemote = await run(ws, ['fsck', '--repair'], env);
+      expect(noRemote.code).not.toBe(0);
+      expect(noRemote.stderr).toContain('fsck --repair was asked for, but this workspace has no store remote');
+
+      // Pushed after the damage: the remote's copies are the same corrupt bytes.
+      await ok(ws, ['config', 'store.remote', remoteDir], env);
+      git(ws, ['remote', 'add', 'origin', origin]);
+      await ok(ws, ['push'], env);
+      before = fingerprint(ws);
+      const bad = await run(ws, ['restore', 'v1'], env);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/Object [0-9a-f]{40} in the content store is corrupt \(.*\)\. The store remote .* has no intact copy of it either \(nor of 1 other corrupt object\(s\) needed here\), so it cannot be replaced\. None of its files was changed\./);
+      expect(bad.stderr).not.toContain('Replaced');
+      expect(fingerprint(ws)).toBe(before);
+      const fsck = JSON.parse((await ok(ws, ['--json', 'fsck', '--repair'], env)).stdout);
+      expect(fsck).toMatchObject({ ok: false, repaired: [] });
+      expect(fsck.corrupt).toHaveLength(2);
+      const text = await run(ws, ['fsck', '--repair'], env);
+      expect(text.code).not.toBe(0);
+      expect(text.stderr).toContain('The corrupt object(s) above could not be replaced from the store remote.');
+    });
+
+    it('fsck names the command that repairs; fsck --repair (CLI and Node client) replaces corrupt objects from the store remote', async () => {
+      const { env, ws, data, v1, store } = await pushedWorkspace();
+      corruptCopies(store, idsOf(damaged(v1)));
+      const r = await run(ws, ['fsck'], env);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("Run 'dws fsck --repair' to replace corrupt objects with the store remote's copies.");
+      const c = await connect({ cwd: ws, command: [process.execPath, DWS], env });
+      try {
+        const fixed = await c.request('dws/fsck', { repair: true });
+        expect(fixed).toMatchObject({ ok: true, corrupt: [] });
+        expect(fixed.repaired).toEqual(idsOf(damaged(v1)).sort());
+      } finally {
+        c.close();
+      }
+      expect((await ok(ws, ['fsck'], env)).stdout).toContain('No problems found.');
+      // Damaged again: the CLI's repair says what it did.
+      expect(corruptCopies(store, idsOf(damaged(v1)).slice(0, 1))).toHaveLength(1);
+      const cli = await ok(ws, ['fsck', '--repair'], env);
+      expect(cli.stderr).toContain("Replaced 1 corrupt object in the content store with the store remote's copy.");
+      expect(cli.stdout).toContain('No problems found.');
+      const restored = await ok(ws, ['restore', 'v1'], env);
+      expect(restored.stderr).not.toContain('Replaced');
+      expect(diffR(data, v1)).toBe('');
+    });
+
+    it('pull replaces a corrupt object it needs with the store remote’s copy', async () => {
+      const { env, top, origin, ws, data, v1 } = await pushedWorkspace();
+      const other = join(top, 'other');
+      const cloned = await ok(top, ['--json', 'clone', origin, other], env);
+      const otherData = JSON.parse(cloned.stdout).resources.find((r: { name: string }) => r.name === 'data').localPath as string;
+      expect(otherData).toBe(join(other, 'data'));
+      // The other side snapshots v1's contents again: the pull writes them from this store's (corrupt) objects.
+      const [large, small] = damaged(v1);
+      writeFileSync(join(otherData, 'model-copy.bin'), large!);
+      writeFileSync(join(otherData, 'f4-copy.csv'), small!);
+      await ok(other, ['snapshot', 'v3'], env);
+      await ok(other, ['push'], env);
+      corruptCopies(join(ws, '.git', 'dws', 'store'), idsOf([large!, small!]));
+      const r = await run(ws, ['pull'], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain("Replaced 2 corrupt objects in the content store with the store remote's copies.\n");
+      expect(readFileSync(join(data, 'model-copy.bin')).equals(large!)).toBe(true); // toEqual compares 3 MB byte by byte: ~20 s
+      expect(readFileSync(join(data, 'f4-copy.csv'))).toEqual(small);
+      expect(JSON.parse((await ok(ws, ['--json', 'fsck'], env)).stdout)).toMatchObject({ ok: true, corrupt: [] });
+    });
   });
 });
 

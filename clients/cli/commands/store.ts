@@ -1,4 +1,4 @@
-/** `dws gc [--dry-run] [--remote]`, `dws fsck [--remote]`, `dws store checkout TREE DIR`: the content store. */
+/** `dws gc [--dry-run] [--remote]`, `dws fsck [--remote] [--repair]`, `dws store checkout TREE DIR`: the content store. */
 import type { Command } from 'commander';
 import { DwsError } from '../../../protocol/errors.js';
 import { invoke, withJson } from '../cli.js';
@@ -36,11 +36,13 @@ export function register(program: Command): void {
   withJson(program.command('fsck'))
     .description("Check that every object in the content store is intact and every snapshot's objects can be had")
     .option('--remote', 'look on the store remote for objects missing here')
+    .option('--repair', "replace corrupt objects with the store remote's intact copies")
     .option(...WS_DIR)
-    .action(async (o: { remote?: boolean; workspaceDir?: string }, cmd: Command) => {
-      await invoke(cmd, 'dws/fsck', { remote: o.remote ?? false, workspaceDir: o.workspaceDir }, (r) => {
+    .action(async (o: { remote?: boolean; repair?: boolean; workspaceDir?: string }, cmd: Command) => {
+      await invoke(cmd, 'dws/fsck', { remote: o.remote ?? false, repair: o.repair ?? false, workspaceDir: o.workspaceDir }, (r) => {
         let out = `Checked ${r.objects} object(s), ${bytesText(r.bytes)}.\n`;
         for (const c of r.corrupt) out += `corrupt: ${c.id} in ${c.where}\n`;
+        if (r.corrupt.length > 0) out += o.repair ? 'The corrupt object(s) above could not be replaced from the store remote.\n' : "Run 'dws fsck --repair' to replace corrupt objects with the store remote's copies.\n";
         if (r.missingLocally > 0) {
           out += `${r.missingLocally} object(s) of snapshots are not in the local store`;
           out += r.missingEverywhere === null ? " (run 'dws fsck --remote' to look on the store remote)" : `; ${r.missingEverywhere} of them are not on the store remote either`;
