@@ -22,6 +22,9 @@ import { recordObservedWrites } from '../lineage/store.js';
 import { callMethod } from '../server/commands/index.js';
 import type { Context, ProgressTask } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
+import { keptByMove } from '../server/resources/results-move.js';
+import type { Resource } from '../server/resources/types.js';
+import { templateExcludeRegex } from '../server/workspace/results-template.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import { faultPoint } from '../server/workspace/fault.js';
 import type { Workspace } from '../server/workspace/workspace.js';
@@ -159,7 +162,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     let outputsPlaced: (placed: boolean) => void = () => {};
     const placed = new Promise<boolean>((resolve) => (outputsPlaced = resolve));
     const startMs = Date.now();
-    const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
+    const places = outputPlaces(ws, p, resources);
     // Called first: a large file's copy starts within it at once, and the lookups below overlap it.
     const restoring = restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path), () => writesStarted(true));
     const finding = fromEntry(ws, hit);
@@ -243,7 +246,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       // For the run cache (its outputs go to the content store at the end of the steps, before the snapshot moves results).
       if (shared && escaped.length === 0 && p.outputs.length > 0 && p.outputs.every((x) => x.path !== null)) {
         const et = record.executionTimeSeconds;
-        toCapture.set(name, { places: p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! })), executionTimeSeconds: et === null ? null : Number(et) });
+        toCapture.set(name, { places: outputPlaces(ws, p, resources), executionTimeSeconds: et === null ? null : Number(et) });
       }
     } catch (e) {
       const why = e instanceof Interrupted ? 'interrupted' : errorText(e);
@@ -365,6 +368,21 @@ export function fingerprintUpstream(p: PlannedStep, all: PlannedStep[]): string[
     const up = all.find((q) => q.step.name === u);
     if (!up) return true;
     return p.inputs.some((i) => i.path === null && up.outputs.some((o) => refEquals(o.ref, i.ref) || covers(o.ref, i.ref) || covers(i.ref, o.ref)));
+  });
+}
+
+/**
+ * The outputs of `p` (each with local files) as the run cache captures and restores them. In a
+ * results resource the results of earlier snapshots and the README are not the step's (keptByMove).
+ */
+function outputPlaces(ws: Workspace, p: PlannedStep, resources: Resource[]): OutputPlace[] {
+  return p.outputs.map((x) => {
+    const place: OutputPlace = { ref: refName(x.ref), path: x.path! };
+    const root = resources.find((r) => r.name === x.ref.name)?.localPath;
+    if (x.role !== 'results' || root == null) return place;
+    const kept = keptByMove(ws.moveExcludeFiles, templateExcludeRegex(ws.dirTemplate));
+    const prefix = x.path === root ? '' : `${relativePosix(root, x.path!)}/`;
+    return { ...place, kept: (path, dir) => kept(prefix + path, dir) };
   });
 }
 
