@@ -126,7 +126,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // The observer starts when the first step is about to run: watching every resource's files
   // costs far more than a run that skips or restores every step (issue 12 item 7, speed).
   let observing: Promise<void> | null = null;
-  const observe = () => (observing ??= o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path])))) ?? Promise.resolve());
+  const observe = () => (observing ??= o.observer?.start(ws, new Map(plan.steps.map((p) => [p.step.name, p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]))]))) ?? Promise.resolve());
   /** Per restored step, the files its restore wrote and their ids: its outputs' hashes without reading them again. */
   const restoredFiles = new Map<string, Map<string, Map<string, WrittenFile>>>();
   /** The outputs of the steps that ran and succeeded: the run-cache entries of this run. */
@@ -187,6 +187,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       return null;
     }
     outputsPlaced(true);
+    // The restore's writes seen while its outputs are still the step's own (observed writes).
+    await o.observer?.flush?.().catch(() => {});
     const from = await finding;
     let lineage: LineageStep;
     try {

@@ -3,7 +3,7 @@
  * a write outside the declared outputs is a warning (the run still succeeds and snapshots), an
  * error with --strict (exit 1, no snapshot). The flush markers leave nothing behind.
  */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,31 @@ describe('observed writes', () => {
     expect(r.stdout).toContain('Run failed');
     expect(r.stdout).toContain('No snapshot taken.');
     expect(gitLog(dir)).toEqual(before);
+    expect(noMarkers(dir)).toEqual([]);
+  });
+
+  it("a write into another step's declared output, one that has ended or is restored from the run cache, is reported; --strict fails the run", async () => {
+    // clobber reads double's output and also overwrites it: outside clobber's own declared outputs.
+    const CLOBBER = stepSource({
+      name: 'clobber',
+      inputs: { d: 'intermediate-data:/doubled' },
+      outputs: { out: 'intermediate-data:/clobbered.txt' },
+      body: `    writeFileSync(outputs.out, readFileSync(join(inputs.d, 'out.txt')));
+    writeFileSync(join(inputs.d, 'out.txt'), 'clobbered');`,
+    });
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'clobber.step.mjs': CLOBBER });
+    const files = ['code/double.step.mjs', 'code/clobber.step.mjs'];
+    const r = await dws(dir, ['--json', 'run', '--no-snapshot', ...files]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { observedWrites: unknown[] }).observedWrites).toEqual([expect.objectContaining({ path: 'intermediate-data/doubled/out.txt', step: 'clobber' })]);
+    // Without double's output the run cache restores it (its own writes are not reported), and clobber runs again.
+    rmSync(join(dir, 'intermediate-data', 'doubled'), { recursive: true });
+    const strict = await dws(dir, ['--json', 'run', '--strict', ...files]);
+    expect(strict.code).toBe(1);
+    const result = JSON.parse(strict.stdout) as { snapshot: unknown; steps: Array<{ step: string; status: string }>; observedWrites: unknown[] };
+    expect(result.steps.map((s) => [s.step, s.status])).toEqual([['double', 'restored'], ['clobber', 'succeeded']]);
+    expect(result.observedWrites).toEqual([expect.objectContaining({ path: 'intermediate-data/doubled/out.txt', step: 'clobber' })]);
+    expect(result.snapshot).toBeNull();
     expect(noMarkers(dir)).toEqual([]);
   });
 
