@@ -5,7 +5,8 @@
  *
  * The scratch copy is a `git clone` of the workspace checked out at the snapshot's commit (so
  * git-subdirectory resources are as they were), separate git resources cloned at their restore
- * hash, and local-files/rclone data copied as it is NOW: their past state cannot be restored,
+ * hash, and local-files/rclone data copied as it is NOW (a resource inside the workspace to the same
+ * place in the copy, else under `resources/`): their past state cannot be restored,
  * which the result says when their hash differs from what the steps recorded reading. Steps run
  * in their recorded start order (a valid dependency order: a step started after the steps it
  * read from), each through the runner with its recorded params, with no snapshot. Nothing in
@@ -13,7 +14,7 @@
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { NotFoundError } from '../../protocol/errors.js';
 import type { reproduce as Reproduce, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import { currentCompareHash, currentSubpathHash, recordedSubpathHash } from '../../lineage/current-hash.js';
@@ -25,6 +26,7 @@ import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { writeJsonFile } from '../workspace/files.js';
 import { Git } from '../workspace/git.js';
+import { isWithin } from '../workspace/paths.js';
 import { META_DIR, Workspace, type JsonObject } from '../workspace/workspace.js';
 
 type Result = ResultOf<typeof Reproduce>;
@@ -80,7 +82,8 @@ async function replay(
   const copied: Resource[] = [];
   for (const r of current) {
     if (r.localPath === null || r.params.resource_type === 'git-subdirectory') continue;
-    const dest = join(scratch, 'resources', r.name);
+    // One inside the workspace keeps its place in the copy: a command step names it by its relative path.
+    const dest = isWithin(r.localPath, ws.dir) ? join(dir, relative(ws.dir, r.localPath)) : join(scratch, 'resources', r.name);
     if (r.params.resource_type === 'git') {
       await ws.git.run(['clone', '--quiet', '--no-checkout', r.localPath, dest]);
       const h = restoreHashes[r.name];

@@ -118,6 +118,20 @@ describe('dws reproduce', () => {
     expect(outputs[0]!.recorded).not.toBe(outputs[1]!.recorded);
   });
 
+  it('replays a command step that names a local-files resource of the workspace by its relative path: the copy has it at the same place', async () => {
+    const dir = await stepWorkspace({});
+    mkdirSync(join(dir, 'data'));
+    await dwsOk(dir, ['--batch', 'add', 'local-files', '--role', 'intermediate-data', '--compute-hash', 'data']);
+    writeFileSync(join(dir, 'dws.yaml'), 'steps:\n  - name: copy\n    command: mkdir -p data/out && cp source-data/in.txt data/out/in.txt\n    inputs: [source-data:/in.txt]\n    outputs: [data:/out]\n');
+    await dwsOk(dir, ['run', '--tag', 'v1']);
+    const before = fingerprint(dir);
+    const r = await dws(dir, ['reproduce', 'v1', '--check']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('  ran copy (step copy of dws.yaml)\n');
+    expect(r.stdout).toMatch(/^ {2}data:\/out: equal \(Hash:[0-9a-f]{8}\)$/m);
+    expect(fingerprint(dir)).toBe(before);
+  });
+
   it('an unknown snapshot, or one without steps, is refused and changes nothing', async () => {
     const dir = await stepWorkspace({});
     await dwsOk(dir, ['snapshot', 'plain']);
