@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ConfigurationError, ConflictError, DwsError } from '../../protocol/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail, RemoteFetcher } from './remote.js';
+import { withStoreLock, workspaceStore } from './workspace-store.js';
 import { applyRestore, PartlyRestoredError, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
@@ -131,6 +132,19 @@ export async function applyFiles(ws: Workspace, store: ContentStore, prepared: P
     trash.emptyInBackground();
   }
   return changed;
+}
+
+/**
+ * Write the stored tree `t.tree` into the new or empty directory `t.root` (what the store lacks is
+ * fetched from the store remote), holding the store's lock for `command`; returns the files written.
+ */
+export async function checkoutTree(ws: Workspace, command: string, t: Omit<FilesTarget, 'cacheFile'>, what: string): Promise<number> {
+  return withStoreLock(ws, command, async () => {
+    const store = workspaceStore(ws);
+    const prepared = await prepareFiles(ws, store, [{ ...t, cacheFile: null }], { force: false, what });
+    await applyFiles(ws, store, prepared);
+    return prepared[0]!.plan.changes.added.filter((rel) => !rel.endsWith('/')).length; // empty folders are listed as 'path/'
+  });
 }
 
 /**

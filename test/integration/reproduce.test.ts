@@ -132,6 +132,31 @@ describe('dws reproduce', () => {
     expect(fingerprint(dir)).toBe(before);
   });
 
+  it('replays with local-files data as the snapshot had it, from the content store, after the data changed (and a gc)', async () => {
+    const dir = await stepWorkspace({
+      'double.step.mjs': stepSource({
+        name: 'double',
+        inputs: { raw: 'data:/in.txt' },
+        outputs: { out: 'intermediate-data:/doubled' },
+        body: `    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'out.txt'), String(Number(readFileSync(inputs.raw, 'utf8')) * 2) + '\\n');`,
+      }),
+    });
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'in.txt'), '21');
+    await dwsOk(dir, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', 'data']);
+    await dwsOk(dir, ['run', 'code/double.step.mjs', '--tag', 'v1']);
+    writeFileSync(join(dir, 'data', 'in.txt'), '50');
+    await dwsOk(dir, ['snapshot', 'v2']);
+    await dwsOk(dir, ['gc']);
+    const before = fingerprint(dir);
+    const r = await dws(dir, ['reproduce', 'v1', '--check']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}intermediate-data:\/doubled: equal \(Hash:[0-9a-f]{8}\)$/m);
+    expect(r.stdout).not.toContain('Note:');
+    expect(fingerprint(dir)).toBe(before);
+  });
+
   it('an unknown snapshot, or one without steps, is refused and changes nothing', async () => {
     const dir = await stepWorkspace({});
     await dwsOk(dir, ['snapshot', 'plain']);
