@@ -157,6 +157,17 @@ describe('dws reproduce', () => {
     expect(fingerprint(dir)).toBe(before);
   });
 
+  it('a step that fails in the replay is reported with the last lines it printed', async () => {
+    // scratch/ is not in git: the replay's copy has no marker, and the command says so.
+    const dir = await stepWorkspace({});
+    mkdirSync(join(dir, 'scratch'), { recursive: true });
+    writeFileSync(join(dir, 'scratch', 'marker'), 'here\n');
+    const script = 'cat scratch/marker > intermediate-data/out.txt || { echo "no marker in scratch/" >&2; exit 3; }';
+    await dwsOk(dir, ['run', '--name', 'mark', '--out', 'intermediate-data:/out.txt', '--tag', 'v1', '--', 'sh', '-c', script]);
+    const r = await dws(dir, ['reproduce', 'v1']);
+    expect(r.stdout).toMatch(/^ {2}FAILED mark \(command sh -c .*\): command exited with code 3; its last output: .*no marker in scratch\/$/m);
+  });
+
   it('an unknown snapshot, or one without steps, is refused and changes nothing', async () => {
     const dir = await stepWorkspace({});
     await dwsOk(dir, ['snapshot', 'plain']);
