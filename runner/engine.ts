@@ -296,6 +296,11 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     await executor.close();
   }
   const observedWrites: RunResult['observedWrites'] = observing === null ? [] : [...((await o.observer?.stop()) ?? [])];
+  // A step's own writes are never observed: one seen in its outputs is another step's (or process's).
+  // Its outputs are then not what it made: no run-cache entry for them, and it is not current.
+  const overwritten = new Set(
+    plan.steps.filter((p) => observedWrites.some((w) => p.outputs.some((x) => x.path !== null && isWithin(isAbsolute(w.path) ? w.path : join(ws.dir, w.path), x.path)))).map((p) => p.step.name),
+  );
   for (const [step, list] of escapes) {
     for (const e of list) {
       const path = shownPath(ws.dir, e.path);
@@ -314,7 +319,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // The shared run cache: one entry per step that ran and succeeded (unless an entry of the same
   // fingerprint has the same outputs), written before the snapshot so that its commit takes them.
   const entries: string[] = [];
-  const succeeded = [...toCapture].filter(([name]) => outcomes.get(name)?.status === 'succeeded');
+  const succeeded = [...toCapture].filter(([name]) => outcomes.get(name)?.status === 'succeeded' && !overwritten.has(name));
   let captured = new Map<string, RunCacheEntry['outputs']>();
   try {
     if (succeeded.length > 0) captured = await captureOutputs(ws, new Map(succeeded.map(([name, c]) => [name, c.places])), (path) => statCacheFile(statDir, path));
@@ -350,7 +355,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
-    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
+    if (overwritten.has(p.step.name)) cache.set(p.step.name, null);
+    else if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
   }
   cache.save();
   await trashEmptied;
