@@ -208,10 +208,10 @@ export async function commitEntries(ws: Workspace, steps: string[]): Promise<voi
 
 /**
  * The snapshot whose commit added an entry (entries are written before the snapshot of their run,
- * which commits them), or null: the run took none, or it is not committed yet. git answers once
- * per entry and HEAD commit; the answers are kept in the git directory (entrySnapshotsFile) with
- * the commit they hold for, so a restore does not spawn git again while HEAD stays (spawning it
- * cost a restore 4–15 ms here, issue 12).
+ * which commits them), or null: the run took none, it is not committed yet, or it was deleted
+ * since. git answers once per entry and HEAD commit; the answers are kept in the git directory
+ * (entrySnapshotsFile) with the commit they hold for, so a restore does not spawn git again while
+ * HEAD stays (spawning it cost a restore 4–15 ms here, issue 12).
  */
 export async function entrySnapshot(ws: Workspace, file: string): Promise<string | null> {
   const head = headCommitFromFiles(ws);
@@ -222,6 +222,8 @@ export async function entrySnapshot(ws: Workspace, file: string): Promise<string
   try {
     const subject = await ws.git.run(['log', '--diff-filter=A', '--format=%s', '-1', '--', file]);
     snapshot = /^Completed snapshot ([0-9a-f]{40})$/m.exec(subject)?.[1] ?? null;
+    // A snapshot deleted since is not named: its commit stays in the history, the snapshot does not.
+    if (snapshot !== null && !existsSync(ws.meta('snapshot_metadata', `${snapshot}_md.json`))) snapshot = null;
   } catch {
     return null;
   }

@@ -166,6 +166,19 @@ describe('the run cache remembers every successful run', () => {
     expect(runs(counter)).toBe(2 + cases.length);
   }, 120_000);
 
+  it('names no snapshot for an entry whose snapshot was deleted since (its objects kept by gc)', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    const first = await runJson(dir, ['--param', 'scale=2', '--tag', 'a']);
+    await runJson(dir, ['--param', 'scale=3']);
+    await dwsOk(dir, ['--batch', 'delete-snapshot', 'a']);
+    await dwsOk(dir, ['gc']);
+    const again = await runJson(dir, ['--param', 'scale=2']);
+    expect(again.result.steps[0]).toMatchObject({ status: 'restored', restoredFrom: { snapshot: null } });
+    expect(again.stderr).not.toContain(first.result.snapshot!.hash.slice(0, 8));
+    expect(output(dir)).toBe('42\n');
+  });
+
   it('restores a deleted output, and reruns with --force', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
