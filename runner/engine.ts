@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { ConfigurationError, InvalidParamsError } from '../protocol/errors.js';
 import { openExecutor, type Executor } from './executor.js';
-import { LineageStep, type StepOptions } from '../lineage/step.js';
+import { LineageStep, recertifyInputs, type StepOptions } from '../lineage/step.js';
 import { covers, ref, refEquals, refName, type ObservedWriteRecord } from '../lineage/model.js';
 import { recordObservedWrites } from '../lineage/store.js';
 import { callMethod } from '../server/commands/index.js';
@@ -212,6 +212,9 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     if (signal.aborted) return outcome(name, 'not-run', 'the run was interrupted');
     const { parts, reason } = await freshness(p);
     if (reason === null) {
+      // Early cutoff after a step upstream reran (in this run or an earlier one that took no
+      // snapshot): its record is made to name the new versions of its inputs, of the same content.
+      if (p.upstream.length > 0) await serially(async () => recertifyInputs(ws, name, p.outputs.map((x) => x.ref)));
       emit({ type: 'skipped', step: name, reason: 'unchanged since its last successful run' });
       return outcome(name, 'skipped', 'unchanged since its last successful run');
     }
