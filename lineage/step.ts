@@ -23,7 +23,7 @@ import { PyFloat } from '../server/workspace/pyjson.js';
 import { localIsoTimestamp } from '../server/workspace/time.js';
 import { findWorkspaceDir, Workspace } from '../server/workspace/workspace.js';
 import { currentCompareHash } from './current-hash.js';
-import { ref, refName, stepComment, type Certificate, type RestoredFrom, type ResourceRef, type StepLineage } from './model.js';
+import { certEquals, ref, refName, stepComment, type Certificate, type RestoredFrom, type ResourceRef, type StepLineage } from './model.js';
 import { clearFailedStep, recordFailedStep } from './failures.js';
 import { addResultsFile } from './results-file.js';
 import { checkNoNesting, checkOutputs, checkTransitive } from './rules.js';
@@ -274,6 +274,23 @@ async function certAtStart(store: LineageStore, resources: Resource[], r: Resour
     if (now !== null && now !== cert.hashval) return { cert: { ...placeholder, ref: cert.ref }, fresh: true, known: true };
   }
   return { cert, fresh: false, known: true };
+}
+
+/**
+ * The runner skipped step `stepName` (early cutoff: its inputs hold the content it read last time)
+ * while a step upstream reran and recorded new versions of them (placeholders). Its record is made
+ * to name those versions, of the same content: else a step downstream that reads both would
+ * depend on two versions of one input (rules.ts checkTransitive) and be refused.
+ */
+export function recertifyInputs(ws: Workspace, stepName: string, outputs: ResourceRef[]): void {
+  const store = new LineageStore(ws);
+  const l = outputs.map((r) => store.lookup(r)?.lineage).find((x): x is StepLineage => x?.type === 'step' && x.stepName === stepName);
+  if (l === undefined) return;
+  const inputs = l.inputs.map((c) => {
+    const now = store.currentCert(c.ref);
+    return now?.type === 'placeholder' && !certEquals(now, c) ? now : c;
+  });
+  if (inputs.some((c, i) => c !== l.inputs[i])) store.store({ ...l, inputs });
 }
 
 /**

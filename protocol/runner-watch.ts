@@ -55,8 +55,9 @@ export const reproduce = defineMethod({
       }),
     ),
     /**
-     * Things the replay could not restore: local-files and rclone data is copied as it is now,
-     * and named here when its hash differs from what the steps recorded reading.
+     * Things the replay could not restore: local-files and rclone data the content store cannot
+     * give as the snapshot had it is copied as it is now, and named here when its hash differs
+     * from what the steps recorded reading.
      */
     notes: z.array(z.string()),
     /** Every output equal (and every step replayed). */

@@ -16,12 +16,15 @@ import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { ConfigurationError, InvalidParamsError } from '../protocol/errors.js';
 import { openExecutor, type Executor } from './executor.js';
-import { LineageStep, type StepOptions } from '../lineage/step.js';
+import { LineageStep, recertifyInputs, type StepOptions } from '../lineage/step.js';
 import { covers, ref, refEquals, refName, type ObservedWriteRecord } from '../lineage/model.js';
 import { recordObservedWrites } from '../lineage/store.js';
 import { callMethod } from '../server/commands/index.js';
 import type { Context, ProgressTask } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
+import { keptByMove } from '../server/resources/results-move.js';
+import type { Resource } from '../server/resources/types.js';
+import { templateExcludeRegex } from '../server/workspace/results-template.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import { faultPoint } from '../server/workspace/fault.js';
 import type { Workspace } from '../server/workspace/workspace.js';
@@ -123,7 +126,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // The observer starts when the first step is about to run: watching every resource's files
   // costs far more than a run that skips or restores every step (issue 12 item 7, speed).
   let observing: Promise<void> | null = null;
-  const observe = () => (observing ??= o.observer?.start(ws, plan.steps.flatMap((p) => p.outputs.flatMap((x) => (x.path === null ? [] : [x.path])))) ?? Promise.resolve());
+  const observe = () => (observing ??= o.observer?.start(ws, new Map(plan.steps.map((p) => [p.step.name, p.outputs.flatMap((x) => (x.path === null ? [] : [x.path]))]))) ?? Promise.resolve());
   /** Per restored step, the files its restore wrote and their ids: its outputs' hashes without reading them again. */
   const restoredFiles = new Map<string, Map<string, Map<string, WrittenFile>>>();
   /** The outputs of the steps that ran and succeeded: the run-cache entries of this run. */
@@ -159,7 +162,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     let outputsPlaced: (placed: boolean) => void = () => {};
     const placed = new Promise<boolean>((resolve) => (outputsPlaced = resolve));
     const startMs = Date.now();
-    const places: OutputPlace[] = p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! }));
+    const places = outputPlaces(ws, p, resources);
     // Called first: a large file's copy starts within it at once, and the lookups below overlap it.
     const restoring = restoreOutputs(ws, hit.entry, places, (path) => statCacheFile(statDir, path), () => writesStarted(true));
     const finding = fromEntry(ws, hit);
@@ -184,6 +187,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       return null;
     }
     outputsPlaced(true);
+    // The restore's writes seen while its outputs are still the step's own (observed writes).
+    await o.observer?.flush?.().catch(() => {});
     const from = await finding;
     let lineage: LineageStep;
     try {
@@ -207,6 +212,9 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     if (signal.aborted) return outcome(name, 'not-run', 'the run was interrupted');
     const { parts, reason } = await freshness(p);
     if (reason === null) {
+      // Early cutoff after a step upstream reran (in this run or an earlier one that took no
+      // snapshot): its record is made to name the new versions of its inputs, of the same content.
+      if (p.upstream.length > 0) await serially(async () => recertifyInputs(ws, name, p.outputs.map((x) => x.ref)));
       emit({ type: 'skipped', step: name, reason: 'unchanged since its last successful run' });
       return outcome(name, 'skipped', 'unchanged since its last successful run');
     }
@@ -243,7 +251,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       // For the run cache (its outputs go to the content store at the end of the steps, before the snapshot moves results).
       if (shared && escaped.length === 0 && p.outputs.length > 0 && p.outputs.every((x) => x.path !== null)) {
         const et = record.executionTimeSeconds;
-        toCapture.set(name, { places: p.outputs.map((x) => ({ ref: refName(x.ref), path: x.path! })), executionTimeSeconds: et === null ? null : Number(et) });
+        toCapture.set(name, { places: outputPlaces(ws, p, resources), executionTimeSeconds: et === null ? null : Number(et) });
       }
     } catch (e) {
       const why = e instanceof Interrupted ? 'interrupted' : errorText(e);
@@ -291,6 +299,11 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     await executor.close();
   }
   const observedWrites: RunResult['observedWrites'] = observing === null ? [] : [...((await o.observer?.stop()) ?? [])];
+  // A step's own writes are never observed: one seen in its outputs is another step's (or process's).
+  // Its outputs are then not what it made: no run-cache entry for them, and it is not current.
+  const overwritten = new Set(
+    plan.steps.filter((p) => observedWrites.some((w) => p.outputs.some((x) => x.path !== null && isWithin(isAbsolute(w.path) ? w.path : join(ws.dir, w.path), x.path)))).map((p) => p.step.name),
+  );
   for (const [step, list] of escapes) {
     for (const e of list) {
       const path = shownPath(ws.dir, e.path);
@@ -309,7 +322,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // The shared run cache: one entry per step that ran and succeeded (unless an entry of the same
   // fingerprint has the same outputs), written before the snapshot so that its commit takes them.
   const entries: string[] = [];
-  const succeeded = [...toCapture].filter(([name]) => outcomes.get(name)?.status === 'succeeded');
+  const succeeded = [...toCapture].filter(([name]) => outcomes.get(name)?.status === 'succeeded' && !overwritten.has(name));
   let captured = new Map<string, RunCacheEntry['outputs']>();
   try {
     if (succeeded.length > 0) captured = await captureOutputs(ws, new Map(succeeded.map(([name, c]) => [name, c.places])), (path) => statCacheFile(statDir, path));
@@ -345,7 +358,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
-    if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
+    if (overwritten.has(p.step.name)) cache.set(p.step.name, null);
+    else if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
   }
   cache.save();
   await trashEmptied;
@@ -365,6 +379,21 @@ export function fingerprintUpstream(p: PlannedStep, all: PlannedStep[]): string[
     const up = all.find((q) => q.step.name === u);
     if (!up) return true;
     return p.inputs.some((i) => i.path === null && up.outputs.some((o) => refEquals(o.ref, i.ref) || covers(o.ref, i.ref) || covers(i.ref, o.ref)));
+  });
+}
+
+/**
+ * The outputs of `p` (each with local files) as the run cache captures and restores them. In a
+ * results resource the results of earlier snapshots and the README are not the step's (keptByMove).
+ */
+function outputPlaces(ws: Workspace, p: PlannedStep, resources: Resource[]): OutputPlace[] {
+  return p.outputs.map((x) => {
+    const place: OutputPlace = { ref: refName(x.ref), path: x.path! };
+    const root = resources.find((r) => r.name === x.ref.name)?.localPath;
+    if (x.role !== 'results' || root == null) return place;
+    const kept = keptByMove(ws.moveExcludeFiles, templateExcludeRegex(ws.dirTemplate));
+    const prefix = x.path === root ? '' : `${relativePosix(root, x.path!)}/`;
+    return { ...place, kept: (path, dir) => kept(prefix + path, dir) };
   });
 }
 

@@ -1,6 +1,7 @@
 /**
  * Observed writes (issue 6, item 5): while steps run, the local files of every resource are
- * watched, and a write outside the running steps' declared outputs is reported.
+ * watched, and a write outside the declared outputs of the steps under way (queued, running or
+ * being restored from the run cache) is reported: a step writing into another's output too.
  *
  * The observer watches with `fs.watch`, one inotify watch per directory (a directory created
  * during the run is watched, and scanned, as soon as its creation is seen), not with chokidar:
@@ -73,15 +74,17 @@ export async function resourceRoots(ws: Workspace): Promise<string[]> {
 export class WriteObserver implements RunObserver {
   private watches: DirTree | null = null;
   private roots: string[] = [];
-  private outputs: string[] = [];
+  private outputs = new Map<string, string[]>();
   private wsDir = '';
   private readonly running = new Set<string>();
+  /** Steps queued and not yet ended: one may be writing its outputs (running, or restoring them from the run cache). */
+  private readonly active = new Set<string>();
   private readonly writes = new Map<string, ObservedWrite>();
   private readonly markersSeen = new Set<string>();
   private markerWaiters = new Map<string, () => void>();
   private flushes = 0;
 
-  async start(ws: Workspace, outputs: string[]): Promise<void> {
+  async start(ws: Workspace, outputs: Map<string, string[]>): Promise<void> {
     this.outputs = outputs;
     this.wsDir = ws.dir;
     this.roots = await resourceRoots(ws);
@@ -92,8 +95,12 @@ export class WriteObserver implements RunObserver {
 
   /** Follow the run's events (chain it into `onEvent`) to know which steps are running. */
   onRunEvent(e: RunEvent): void {
-    if (e.type === 'started') this.running.add(e.step);
-    else if (e.type === 'succeeded' || e.type === 'failed') this.running.delete(e.step);
+    if (e.type === 'queued') this.active.add(e.step);
+    else if (e.type === 'started') this.running.add(e.step);
+    else if (e.type === 'succeeded' || e.type === 'failed' || e.type === 'skipped' || e.type === 'restored') {
+      this.running.delete(e.step);
+      this.active.delete(e.step);
+    }
   }
 
   /**
@@ -152,9 +159,11 @@ export class WriteObserver implements RunObserver {
       this.markerWaiters.get(path)?.();
       return;
     }
-    if (this.outputs.some((o) => isWithin(path, o))) return;
+    // Only the outputs of the steps under way: a write into another step's output, one that has
+    // ended or not started, is outside what the writing step declared.
+    if ([...this.active].some((s) => this.outputs.get(s)?.some((o) => isWithin(path, o)))) return;
     // Creating the parent directories of an output is part of writing it.
-    if (event === 'addDir' && this.outputs.some((o) => isWithin(o, path))) return;
+    if (event === 'addDir' && [...this.outputs.values()].some((list) => list.some((o) => isWithin(o, path)))) return;
     const steps = [...this.running].sort();
     const shown = isWithin(path, this.wsDir) ? relativePosix(this.wsDir, path) : path;
     const outside = this.escapedTo(path);

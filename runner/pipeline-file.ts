@@ -126,17 +126,17 @@ export function readPipelineText(text: string): ReadPipeline {
   const problems: PipelineProblem[] = doc.errors.map((e) => ({ message: `YAML: ${e.message}`, start: e.pos[0], end: e.pos[1] }));
   const read = (content: PipelineFileContent | null): ReadPipeline => ({ content, problems, steps, lineCol, rangeAt });
   if (problems.length > 0) return read(null);
-  const parsed = PipelineFileSchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...issueProblems(doc, issue));
-    problems.sort((a, b) => a.start - b.start);
-    return read(null);
-  }
-  parsed.data.steps.forEach((s, i) => {
-    const first = parsed.data.steps.findIndex((x) => x.name === s.name);
-    if (first !== i) problems.push({ ...rangeAt(['steps', i, 'name']), message: `steps[${i}].name: a second step named '${s.name}' (the first is steps[${first}]): step names must be unique` });
+  const js = (doc.toJS() ?? {}) as { steps?: unknown };
+  const parsed = PipelineFileSchema.safeParse(js);
+  if (!parsed.success) for (const issue of parsed.error.issues) problems.push(...issueProblems(doc, issue));
+  // Duplicate names from the text as it is, so they are listed with the schema's problems (every problem at once).
+  const names = Array.isArray(js.steps) ? js.steps.map((x: unknown) => (typeof x === 'object' && x !== null ? (x as { name?: unknown }).name : undefined)) : [];
+  names.forEach((name, i) => {
+    const first = names.indexOf(name);
+    if (typeof name === 'string' && first !== i) problems.push({ ...rangeAt(['steps', i, 'name']), message: `steps[${i}].name: a second step named '${name}' (the first is steps[${first}]): step names must be unique` });
   });
-  return read(problems.length > 0 ? null : parsed.data);
+  problems.sort((a, b) => a.start - b.start);
+  return read(problems.length > 0 || !parsed.success ? null : parsed.data);
 }
 
 /** The problems as one error: `dws.yaml:LINE:COL: message` each. */

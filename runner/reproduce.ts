@@ -16,7 +16,10 @@ import type { Workspace } from '../server/workspace/workspace.js';
 import { runPipeline } from './engine.js';
 import { commandStep, loadStepFiles } from './load.js';
 import { loadPipelineFile, PIPELINE_FILE } from './pipeline-file.js';
-import type { LoadedStep } from './types.js';
+import type { LoadedStep, RunEvent } from './types.js';
+
+/** How many of its last output lines a step that fails in the replay is reported with. */
+const SHOWN_LINES = 3;
 
 /** The step file of a step recorded by `dws run FILE` (the engine records `['dws', 'run', FILE]`), else null. */
 export function recordedStepFile(s: StepLineage): string | null {
@@ -46,9 +49,15 @@ export async function replayStep(ctx: Context, ws: Workspace, s: StepLineage, or
       return { how, ok: false, error: 'no command line was recorded for it' };
     }
     await clearOutputs(ws, s);
-    const r = await runPipeline(ctx, ws, { steps: [step], params: s.parameters, jobs: 1, force: true, dryRun: false, snapshot: false });
+    // What the step printed last: a failure's reason alone ("command exited with code 2") does not say why.
+    const printed: string[] = [];
+    const onEvent = (e: RunEvent) => {
+      if (e.type === 'log' && e.partial !== true && printed.push(e.message) > SHOWN_LINES) printed.shift();
+    };
+    const r = await runPipeline(ctx, ws, { steps: [step], params: s.parameters, jobs: 1, force: true, dryRun: false, snapshot: false, onEvent });
     const failed = r.steps.find((x) => x.status !== 'succeeded');
-    return { how, ok: r.ok, error: r.ok ? null : (failed?.reason ?? 'it did not run') };
+    const why = failed?.reason ?? 'it did not run';
+    return { how, ok: r.ok, error: r.ok ? null : printed.length === 0 ? why : `${why}; its last output: ${printed.join(' / ')}` };
   } catch (e) {
     return { how, ok: false, error: e instanceof Error ? e.message : String(e) };
   }

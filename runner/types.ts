@@ -52,8 +52,8 @@ export interface LoadedStep {
 
 /** Watches the workspace while steps run (runner/observe.ts); the engine starts and stops it. */
 export interface RunObserver {
-  /** Start watching; `outputs` are the absolute paths steps may write. */
-  start(ws: Workspace, outputs: string[]): Promise<void>;
+  /** Start watching; `outputs`: by step, the absolute paths it may write. */
+  start(ws: Workspace, outputs: Map<string, string[]>): Promise<void>;
   /** Wait until the writes made so far have been seen (called as a step ends, so they are attributed to it). */
   flush?(): Promise<void>;
   /** Stop and return the writes seen outside `outputs`: `steps` were running then; `outside`: where a symlink led it. */

@@ -111,16 +111,33 @@ export function syncParams(o: SyncOptions) {
   return { only: o.only, skip: o.skip, onlyWorkspace: o.onlyWorkspace ?? false, workspaceDir: o.workspaceDir };
 }
 
-/** An AbortSignal for long commands: the first Ctrl-C aborts it (saying `message`), a second ends the process. */
-export function onInterrupt(message: string): { signal: AbortSignal; dispose(): void } {
+/**
+ * An AbortSignal for long commands: the first Ctrl-C or SIGTERM aborts it (saying `message`), a
+ * second ends the process. SIGTERM is what `timeout`, a CI cancel or a batch system's time limit
+ * sends: left to Node's default, it ended dws at once and left a command step running on, writing
+ * into the workspace. `exitCode`: 130 after Ctrl-C, 143 after SIGTERM (128 + the signal's number).
+ */
+export function onInterrupt(message: string): { signal: AbortSignal; readonly exitCode: number; dispose(): void } {
   const controller = new AbortController();
-  const handler = () => {
-    if (controller.signal.aborted) process.exit(130);
+  let exitCode = 130;
+  const handler = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(exitCode);
+    exitCode = signal === 'SIGTERM' ? 143 : 130;
     process.stderr.write(`\n${message} (Ctrl-C again to quit at once)\n`);
     controller.abort();
   };
   process.on('SIGINT', handler);
-  return { signal: controller.signal, dispose: () => process.off('SIGINT', handler) };
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    get exitCode() {
+      return exitCode;
+    },
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
 }
 
 /** Collects every value of a repeatable option (`--param a=1 --param b=2`). */

@@ -50,8 +50,16 @@ export class LocalExecutor implements Executor {
     }
     const [cmd, ...args] = work.argv;
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(cmd!, args, { cwd: work.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...commandEnv(j) } });
-      const kill = () => child.kill('SIGTERM');
+      // A process group of its own, stopped as a whole: a shell's SIGTERM alone left what it had
+      // started (`cmd &`, a pipeline, a script's subprocess) running on and writing into the workspace.
+      const child = spawn(cmd!, args, { cwd: work.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...commandEnv(j) }, detached: true });
+      const kill = () => {
+        try {
+          process.kill(-child.pid!, 'SIGTERM');
+        } catch {
+          child.kill('SIGTERM'); // the group is gone already (or was never made)
+        }
+      };
       j.signal.addEventListener('abort', kill, { once: true });
       // Each stream cut into lines on its own; a progress bar's carriage returns become partial lines.
       for (const stream of [child.stdout, child.stderr]) {

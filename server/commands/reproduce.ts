@@ -5,15 +5,17 @@
  *
  * The scratch copy is a `git clone` of the workspace checked out at the snapshot's commit (so
  * git-subdirectory resources are as they were), separate git resources cloned at their restore
- * hash, and local-files/rclone data copied as it is NOW: their past state cannot be restored,
- * which the result says when their hash differs from what the steps recorded reading. Steps run
+ * hash, and local-files/rclone data written from the content store as the snapshot recorded it (a
+ * resource inside the workspace at the same place in the copy, else under `resources/`). Where the
+ * store cannot give it (a snapshot taken without the store), the data is copied as it is NOW,
+ * which the result says when its hash differs from what the steps recorded reading. Steps run
  * in their recorded start order (a valid dependency order: a step started after the steps it
  * read from), each through the runner with its recorded params, with no snapshot. Nothing in
  * the workspace changes; the scratch copy is removed unless `keep`.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { NotFoundError } from '../../protocol/errors.js';
 import type { reproduce as Reproduce, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import { currentCompareHash, currentSubpathHash, recordedSubpathHash } from '../../lineage/current-hash.js';
@@ -24,7 +26,10 @@ import { createContext, type Context } from '../context.js';
 import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { writeJsonFile } from '../workspace/files.js';
+import { checkoutTree } from '../store/materialize.js';
+import { contentStoreEnabled, readStoreRecord } from '../store/workspace-store.js';
 import { Git } from '../workspace/git.js';
+import { isWithin } from '../workspace/paths.js';
 import { META_DIR, Workspace, type JsonObject } from '../workspace/workspace.js';
 
 type Result = ResultOf<typeof Reproduce>;
@@ -77,16 +82,18 @@ async function replay(
   const notes: string[] = [];
   const current = await openResources(ws);
   const local: Record<string, JsonObject> = {};
+  const stored = contentStoreEnabled(ctx.env) ? readStoreRecord(ws, hash) : null;
   const copied: Resource[] = [];
   for (const r of current) {
     if (r.localPath === null || r.params.resource_type === 'git-subdirectory') continue;
-    const dest = join(scratch, 'resources', r.name);
+    // One inside the workspace keeps its place in the copy: a command step names it by its relative path.
+    const dest = isWithin(r.localPath, ws.dir) ? join(dir, relative(ws.dir, r.localPath)) : join(scratch, 'resources', r.name);
     if (r.params.resource_type === 'git') {
       await ws.git.run(['clone', '--quiet', '--no-checkout', r.localPath, dest]);
       const h = restoreHashes[r.name];
       await new Git(dest, quiet).run(['checkout', '--quiet', '--detach', h ?? 'HEAD']);
       if (!h) notes.push(`${r.name}: not in the snapshot; replayed with its current commit`);
-    } else {
+    } else if (!(await fromStore(ws, r.name, stored?.[r.name], dest, notes))) {
       if (existsSync(r.localPath)) cpSync(r.localPath, dest, { recursive: true, filter: (src) => !src.endsWith(`${'/'}.git`) });
       else mkdirSync(dest, { recursive: true });
       copied.push(r);
@@ -157,6 +164,24 @@ async function replay(
     }
   }
   return { steps: ran, outputs, notes: [...new Set(notes)], allEqual: ran.every((s) => s.ok) && outputs.every((o) => o.equal) };
+}
+
+/**
+ * Write a resource's files as the snapshot recorded them (its store tree) into `dest`; false when
+ * there is no such tree (a snapshot taken without the store) or the store cannot give it (said in
+ * `notes`): the caller then copies the current data.
+ */
+async function fromStore(ws: Workspace, name: string, tree: string | undefined, dest: string, notes: string[]): Promise<boolean> {
+  if (tree === undefined) return false;
+  mkdirSync(dest, { recursive: true });
+  try {
+    await checkoutTree(ws, 'dws reproduce', { name, root: dest, tree }, 'reproduce');
+    return true;
+  } catch (e) {
+    rmSync(dest, { recursive: true, force: true });
+    notes.push(`${name}: its files at the snapshot could not be taken from the content store (${e instanceof Error ? e.message : String(e)}); its current data was used`);
+    return false;
+  }
 }
 
 /** A subpath output's tree in the snapshot, else in the state its own certificate names. */

@@ -4,18 +4,12 @@ import { resolve } from 'node:path';
 import { ConflictError } from '../../protocol/errors.js';
 import type { ResultOf, storeCheckout as StoreCheckout, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
-import { applyFiles, prepareFiles } from '../store/materialize.js';
-import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
+import { checkoutTree } from '../store/materialize.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function storeCheckout(ctx: Context, p: ValidParamsOf<typeof StoreCheckout>): Promise<ResultOf<typeof StoreCheckout>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
   const dir = resolve(ctx.cwd, p.directory);
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new ConflictError(`${dir} is not empty: give a new or empty directory`, { directory: dir });
-  return withStoreLock(ws, 'dws store checkout', async () => {
-    const store = workspaceStore(ws);
-    const prepared = await prepareFiles(ws, store, [{ name: p.tree, root: dir, cacheFile: null, tree: p.tree }], { force: false, what: 'checkout' });
-    await applyFiles(ws, store, prepared);
-    return { directory: dir, files: prepared[0]!.plan.changes.added.filter((rel) => !rel.endsWith('/')).length }; // empty folders are listed as 'path/'
-  });
+  return { directory: dir, files: await checkoutTree(ws, 'dws store checkout', { name: p.tree, root: dir, tree: p.tree }, 'checkout') };
 }

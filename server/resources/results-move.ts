@@ -9,19 +9,25 @@ import { dirname, join } from 'node:path';
 import { ConflictError } from '../../protocol/errors.js';
 import { faultPoint } from '../workspace/fault.js';
 
+/**
+ * Whether a snapshot leaves a path of a results resource (relative to its root, with `/`) where it
+ * is: an excluded file, `.git` or an earlier snapshot's directory. Everything else is moved.
+ */
+export function keptByMove(excludeFiles: string[], excludeDirs: RegExp): (path: string, dir: boolean) => boolean {
+  const excluded = new Set(excludeFiles);
+  return (path, dir) => (dir ? path === '.git' || excludeDirs.test(path) : excluded.has(path));
+}
+
 /** Relative paths (with `/`) of the files to move, top-down. */
 export function filesToMove(root: string, excludeFiles: string[], excludeDirs: RegExp): string[] {
-  const excluded = new Set(excludeFiles);
+  const kept = keptByMove(excludeFiles, excludeDirs);
   const out: string[] = [];
   const walk = (rel: string) => {
     for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
       const path = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) {
-        if (path === '.git' || excludeDirs.test(path)) continue;
-        walk(path);
-      } else if (!excluded.has(path)) {
-        out.push(path);
-      }
+      if (kept(path, e.isDirectory())) continue;
+      if (e.isDirectory()) walk(path);
+      else out.push(path);
     }
   };
   walk('');

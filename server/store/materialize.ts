@@ -12,6 +12,7 @@ import { applyRestore, PartlyRestoredError, planWithTrees, saveCurrent, scanTree
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
+import { withStoreLock, workspaceStore } from './workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
 
 export interface FilesTarget {
@@ -142,6 +143,19 @@ export async function applyFiles(ws: Workspace, store: ContentStore, prepared: P
     trash.emptyInBackground();
   }
   return changed;
+}
+
+/**
+ * Write the stored tree `t.tree` into the new or empty directory `t.root` (what the store lacks is
+ * fetched from the store remote), holding the store's lock for `command`; returns the files written.
+ */
+export async function checkoutTree(ws: Workspace, command: string, t: Omit<FilesTarget, 'cacheFile'>, what: string): Promise<number> {
+  return withStoreLock(ws, command, async () => {
+    const store = workspaceStore(ws);
+    const prepared = await prepareFiles(ws, store, [{ ...t, cacheFile: null }], { force: false, what });
+    await applyFiles(ws, store, prepared);
+    return prepared[0]!.plan.changes.added.filter((rel) => !rel.endsWith('/')).length; // empty folders are listed as 'path/'
+  });
 }
 
 /**

@@ -25,7 +25,7 @@ import type { Trash } from './trash.js';
 import type { ApplyOp, Change } from './change-job.js';
 import { applyChanges, writeFiles, type StagedWrite } from './write-files.js';
 import { faultPoint } from '../workspace/fault.js';
-import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, pairTrees, parseTree, readTree, readTreeBytes, type StoreTreeEntry } from './trees.js';
+import { EMPTY_TREE, MODE_DIR, MODE_EXEC, MODE_LINK, pairTrees, parseTree, pruneTree, readTree, readTreeBytes, type StoreTreeEntry } from './trees.js';
 
 
 /** The current state of a directory as store trees (kept in memory, nothing stored). */
@@ -394,6 +394,11 @@ function currentBytes(current: ScannedTree, id: string): Buffer {
 
 function currentTree(current: ScannedTree, id: string): readonly StoreTreeEntry[] {
   return parseTree(currentBytes(current, id), id);
+}
+
+/** The scan without the paths `drop` names (pruneTree): a restore planned from it leaves them alone. */
+export function pruneScan(current: ScannedTree, drop: (path: string, dir: boolean) => boolean): ScannedTree {
+  return { ...current, tree: pruneTree(current.tree, (id) => currentTree(current, id), (t) => void current.trees.set(t.id, t.bytes), drop) };
 }
 
 /** The ids of the current files of a scan (gc keeps the content that is on disk now). */

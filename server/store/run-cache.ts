@@ -21,8 +21,8 @@ import { atomicWriteFile, readJsonFile, writeJsonFile } from '../workspace/files
 import { localCacheDir, META_DIR, type Workspace } from '../workspace/workspace.js';
 import { fetchOrFail } from './remote.js';
 import { LargeObjects } from './large-objects.js';
-import { applyRestore, planWithTrees, scanTree, startEarlyCopies, type EarlyCopies, type LargeFile, type RestorePlan } from './restore-files.js';
-import { encodeTree, isPathComponent, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, readTree, type StoreTreeEntry } from './trees.js';
+import { applyRestore, planWithTrees, pruneScan, scanTree, startEarlyCopies, type EarlyCopies, type LargeFile, type RestorePlan } from './restore-files.js';
+import { encodeTree, isPathComponent, MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, pruneTree, readTree, type StoreTreeEntry } from './trees.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { contentStoreEnabled, storeDirOf, withStoreLock, workspaceStore } from './workspace-store.js';
@@ -101,6 +101,12 @@ function largeFiles(store: ContentStore, tree: string): LargeFile[] {
 export interface OutputPlace {
   ref: string;
   path: string;
+  /**
+   * Paths below the output (relative to it) that are not the step's: in a results resource what a
+   * snapshot leaves in place, earlier snapshots' results and the README. Entries leave them out and
+   * restores leave them as they are (restoring the output as a whole removed or brought them back).
+   */
+  kept?: (path: string, dir: boolean) => boolean;
 }
 
 /** Whether this workspace keeps a run cache: it needs the content store. */
@@ -169,7 +175,8 @@ export async function captureOutputs(ws: Workspace, steps: Map<string, OutputPla
       if (statSync(o.path).isDirectory()) {
         const cacheFile = statCacheFile(o.path);
         const r = await computeHashTree({ root: o.path, computeHash: true, treeDir: null, ...(cacheFile !== null ? { cacheFile } : {}), store: store.sink(), onWarning: (m) => ws.ctx.log.warn(m) });
-        out[o.ref] = { tree: r.storeRoot!, file: false };
+        const tree = o.kept ? pruneTree(r.storeRoot!, (id) => readTree(store, id), (t) => store.putSmall(t.id, t.bytes), o.kept) : r.storeRoot!;
+        out[o.ref] = { tree, file: false };
       } else {
         const id = store.putFile(o.path);
         const tree = encodeTree([{ name: basename(o.path), mode: statSync(o.path).mode & 0o111 ? MODE_EXEC : MODE_FILE, id }]);
@@ -201,10 +208,10 @@ export async function commitEntries(ws: Workspace, steps: string[]): Promise<voi
 
 /**
  * The snapshot whose commit added an entry (entries are written before the snapshot of their run,
- * which commits them), or null: the run took none, or it is not committed yet. git answers once
- * per entry and HEAD commit; the answers are kept in the git directory (entrySnapshotsFile) with
- * the commit they hold for, so a restore does not spawn git again while HEAD stays (spawning it
- * cost a restore 4–15 ms here, issue 12).
+ * which commits them), or null: the run took none, it is not committed yet, or it was deleted
+ * since. git answers once per entry and HEAD commit; the answers are kept in the git directory
+ * (entrySnapshotsFile) with the commit they hold for, so a restore does not spawn git again while
+ * HEAD stays (spawning it cost a restore 4–15 ms here, issue 12).
  */
 export async function entrySnapshot(ws: Workspace, file: string): Promise<string | null> {
   const head = headCommitFromFiles(ws);
@@ -215,6 +222,8 @@ export async function entrySnapshot(ws: Workspace, file: string): Promise<string
   try {
     const subject = await ws.git.run(['log', '--diff-filter=A', '--format=%s', '-1', '--', file]);
     snapshot = /^Completed snapshot ([0-9a-f]{40})$/m.exec(subject)?.[1] ?? null;
+    // A snapshot deleted since is not named: its commit stays in the history, the snapshot does not.
+    if (snapshot !== null && !existsSync(ws.meta('snapshot_metadata', `${snapshot}_md.json`))) snapshot = null;
   } catch {
     return null;
   }
@@ -307,7 +316,8 @@ async function restoreLocked(ws: Workspace, store: ContentStore, entry: RunCache
     // A file where a directory was: the directory restore replaces it.
     if (existsSync(o.path) && !lstatSync(o.path).isDirectory()) rmSync(o.path);
     // The output is overwritten: a file the stat cache does not vouch for is rewritten, not read.
-    const current = await scanTree(o.path, statCacheFile(o.path), (m) => ws.ctx.log.warn(m), { unreadUnlessCached: true });
+    const scanned = await scanTree(o.path, statCacheFile(o.path), (m) => ws.ctx.log.warn(m), { unreadUnlessCached: true });
+    const current = o.kept ? pruneScan(scanned, o.kept) : scanned;
     const plan = await planWithTrees(store, current, rec.tree, (ids) => fetchOrFail(ws, store, ids, what));
     await fetchOrFail(ws, store, plan.missing, what);
     prepared.push({ o, plan });

@@ -35,6 +35,30 @@ export function encodeTree(entries: readonly StoreTreeEntry[]): { id: string; by
   return treeOfText(text);
 }
 
+/**
+ * The tree `root` without the entries `drop` names (by path relative to it, with `/`; `dir`: a
+ * directory), and without the folders that held nothing else; the new trees go to `put`. `root`
+ * itself when nothing is dropped, EMPTY_TREE when everything is.
+ */
+export function pruneTree(root: string, read: (id: string) => readonly StoreTreeEntry[], put: (tree: { id: string; bytes: Buffer }) => void, drop: (path: string, dir: boolean) => boolean): string {
+  const prune = (id: string, prefix: string): string | null => {
+    const kept: StoreTreeEntry[] = [];
+    let changed = false;
+    for (const e of read(id)) {
+      const path = prefix + e.name;
+      const sub = drop(path, e.mode === MODE_DIR) ? null : e.mode === MODE_DIR && e.id !== EMPTY_TREE ? prune(e.id, `${path}/`) : e.id;
+      if (sub !== null) kept.push(sub === e.id ? e : { ...e, id: sub });
+      changed ||= sub !== e.id;
+    }
+    if (!changed) return id;
+    if (kept.length === 0) return null;
+    const tree = encodeTree(kept);
+    put(tree);
+    return tree.id;
+  };
+  return prune(root, '') ?? EMPTY_TREE;
+}
+
 /** One entry of a tree's text (a walk builds the text from its own arrays, with no entry objects). */
 export function treeEntryText(mode: TreeMode, id: string, name: string): string {
   return mode + ' ' + id + ' ' + name + '\0';

@@ -3,7 +3,7 @@
  * a write outside the declared outputs is a warning (the run still succeeds and snapshots), an
  * error with --strict (exit 1, no snapshot). The flush markers leave nothing behind.
  */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,15 @@ const STRAY = stepSource({
   body: `    mkdirSync(outputs.out, { recursive: true });
     writeFileSync(join(outputs.out, 'ok.txt'), 'ok');
     writeFileSync(join(workspaceDir, 'intermediate-data', 'stray.txt'), 'not declared');`,
+});
+
+/** Reads double's output and also overwrites it: outside its own declared outputs. */
+const CLOBBER = stepSource({
+  name: 'clobber',
+  inputs: { d: 'intermediate-data:/doubled' },
+  outputs: { out: 'intermediate-data:/clobbered.txt' },
+  body: `    writeFileSync(outputs.out, readFileSync(join(inputs.d, 'out.txt')));
+    writeFileSync(join(inputs.d, 'out.txt'), 'clobbered');`,
 });
 
 const noMarkers = (dir: string) =>
@@ -68,6 +77,39 @@ describe('observed writes', () => {
     expect(r.stdout).toContain('No snapshot taken.');
     expect(gitLog(dir)).toEqual(before);
     expect(noMarkers(dir)).toEqual([]);
+  });
+
+  it("a write into another step's declared output, one that has ended or is restored from the run cache, is reported; --strict fails the run", async () => {
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'clobber.step.mjs': CLOBBER });
+    const files = ['code/double.step.mjs', 'code/clobber.step.mjs'];
+    await dwsOk(dir, ['run', '--no-snapshot', files[0]!]); // double alone: its run-cache entry
+    const r = await dws(dir, ['--json', 'run', '--no-snapshot', ...files]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { observedWrites: unknown[] }).observedWrites).toEqual([expect.objectContaining({ path: 'intermediate-data/doubled/out.txt', step: 'clobber' })]);
+    // Without double's output the run cache restores it from its own entry (the restore's writes are
+    // not reported); without its output and entry, clobber runs again.
+    rmSync(join(dir, 'intermediate-data', 'doubled'), { recursive: true });
+    rmSync(join(dir, 'intermediate-data', 'clobbered.txt'));
+    const entryDir = join(dir, '.dataworkspace', 'run_cache');
+    for (const f of readdirSync(entryDir)) if (JSON.parse(readFileSync(join(entryDir, f), 'utf8')).step === 'clobber') rmSync(join(entryDir, f));
+    const strict = await dws(dir, ['--json', 'run', '--strict', ...files]);
+    expect(strict.code).toBe(1);
+    const result = JSON.parse(strict.stdout) as { snapshot: unknown; steps: Array<{ step: string; status: string }>; observedWrites: unknown[] };
+    expect(result.steps.map((s) => [s.step, s.status])).toEqual([['double', 'restored'], ['clobber', 'succeeded']]);
+    expect(result.observedWrites).toEqual([expect.objectContaining({ path: 'intermediate-data/doubled/out.txt', step: 'clobber' })]);
+    expect(result.snapshot).toBeNull();
+    expect(noMarkers(dir)).toEqual([]);
+  });
+
+  it('a step whose output another step overwrote is not current afterwards, and the run cache keeps no entry of what it did not make', async () => {
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'clobber.step.mjs': CLOBBER });
+    const files = ['code/double.step.mjs', 'code/clobber.step.mjs'];
+    expect((await dws(dir, ['run', '--no-snapshot', ...files])).code).toBe(0);
+    const entryDir = join(dir, '.dataworkspace', 'run_cache');
+    expect(readdirSync(entryDir).map((f) => JSON.parse(readFileSync(join(entryDir, f), 'utf8')).step)).toEqual(['clobber']);
+    const again = await dws(dir, ['--json', 'run', '--no-snapshot', ...files]);
+    const steps = (JSON.parse(again.stdout) as { steps: Array<{ step: string; status: string }> }).steps;
+    expect(steps.find((x) => x.step === 'double')?.status).toBe('succeeded'); // not skipped as current with clobbered output
   });
 
   it('a step that writes only its outputs is not reported, even with --strict; --no-observe skips watching', async () => {

@@ -165,6 +165,7 @@ describe('dws run with a pipeline file', () => {
     expect(schema).toContain('dws.yaml:5:40: steps[0] (count).params.scale.default: "x" is not of type integer');
     expect(schema).toContain("dws.yaml:7:12: step count: input 'raw': no resource named 'source-dat' (this workspace has source-data, code, intermediate-data, results)");
     expect(schema).toContain("dws.yaml:8:5: steps[0] (count).colour: unknown field 'colour' (known: name, description, command, inputs, outputs, params, resources)");
+    expect(schema).toContain("dws.yaml:9:11: steps[1].name: a second step named 'count' (the first is steps[0]): step names must be unique");
     expect(schema).toContain('dws.yaml:10:14: steps[1] (count).command: command is a string (run by sh -c) or a list of arguments');
     expect(schema).toContain('dws.yaml:11:5: steps[2].name: every step needs a name');
 

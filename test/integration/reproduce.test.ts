@@ -118,6 +118,56 @@ describe('dws reproduce', () => {
     expect(outputs[0]!.recorded).not.toBe(outputs[1]!.recorded);
   });
 
+  it('replays a command step that names a local-files resource of the workspace by its relative path: the copy has it at the same place', async () => {
+    const dir = await stepWorkspace({});
+    mkdirSync(join(dir, 'data'));
+    await dwsOk(dir, ['--batch', 'add', 'local-files', '--role', 'intermediate-data', '--compute-hash', 'data']);
+    writeFileSync(join(dir, 'dws.yaml'), 'steps:\n  - name: copy\n    command: mkdir -p data/out && cp source-data/in.txt data/out/in.txt\n    inputs: [source-data:/in.txt]\n    outputs: [data:/out]\n');
+    await dwsOk(dir, ['run', '--tag', 'v1']);
+    const before = fingerprint(dir);
+    const r = await dws(dir, ['reproduce', 'v1', '--check']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('  ran copy (step copy of dws.yaml)\n');
+    expect(r.stdout).toMatch(/^ {2}data:\/out: equal \(Hash:[0-9a-f]{8}\)$/m);
+    expect(fingerprint(dir)).toBe(before);
+  });
+
+  it('replays with local-files data as the snapshot had it, from the content store, after the data changed (and a gc)', async () => {
+    const dir = await stepWorkspace({
+      'double.step.mjs': stepSource({
+        name: 'double',
+        inputs: { raw: 'data:/in.txt' },
+        outputs: { out: 'intermediate-data:/doubled' },
+        body: `    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'out.txt'), String(Number(readFileSync(inputs.raw, 'utf8')) * 2) + '\\n');`,
+      }),
+    });
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'in.txt'), '21');
+    await dwsOk(dir, ['--batch', 'add', 'local-files', '--role', 'source-data', '--compute-hash', 'data']);
+    await dwsOk(dir, ['run', 'code/double.step.mjs', '--tag', 'v1']);
+    writeFileSync(join(dir, 'data', 'in.txt'), '50');
+    await dwsOk(dir, ['snapshot', 'v2']);
+    await dwsOk(dir, ['gc']);
+    const before = fingerprint(dir);
+    const r = await dws(dir, ['reproduce', 'v1', '--check']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}intermediate-data:\/doubled: equal \(Hash:[0-9a-f]{8}\)$/m);
+    expect(r.stdout).not.toContain('Note:');
+    expect(fingerprint(dir)).toBe(before);
+  });
+
+  it('a step that fails in the replay is reported with the last lines it printed', async () => {
+    // scratch/ is not in git: the replay's copy has no marker, and the command says so.
+    const dir = await stepWorkspace({});
+    mkdirSync(join(dir, 'scratch'), { recursive: true });
+    writeFileSync(join(dir, 'scratch', 'marker'), 'here\n');
+    const script = 'cat scratch/marker > intermediate-data/out.txt || { echo "no marker in scratch/" >&2; exit 3; }';
+    await dwsOk(dir, ['run', '--name', 'mark', '--out', 'intermediate-data:/out.txt', '--tag', 'v1', '--', 'sh', '-c', script]);
+    const r = await dws(dir, ['reproduce', 'v1']);
+    expect(r.stdout).toMatch(/^ {2}FAILED mark \(command sh -c .*\): command exited with code 3; its last output: .*no marker in scratch\/$/m);
+  });
+
   it('an unknown snapshot, or one without steps, is refused and changes nothing', async () => {
     const dir = await stepWorkspace({});
     await dwsOk(dir, ['snapshot', 'plain']);

@@ -166,6 +166,19 @@ describe('the run cache remembers every successful run', () => {
     expect(runs(counter)).toBe(2 + cases.length);
   }, 120_000);
 
+  it('names no snapshot for an entry whose snapshot was deleted since (its objects kept by gc)', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
+    const first = await runJson(dir, ['--param', 'scale=2', '--tag', 'a']);
+    await runJson(dir, ['--param', 'scale=3']);
+    await dwsOk(dir, ['--batch', 'delete-snapshot', 'a']);
+    await dwsOk(dir, ['gc']);
+    const again = await runJson(dir, ['--param', 'scale=2']);
+    expect(again.result.steps[0]).toMatchObject({ status: 'restored', restoredFrom: { snapshot: null } });
+    expect(again.stderr).not.toContain(first.result.snapshot!.hash.slice(0, 8));
+    expect(output(dir)).toBe('42\n');
+  });
+
   it('restores a deleted output, and reruns with --force', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });
@@ -182,6 +195,47 @@ describe('the run cache remembers every successful run', () => {
     // The same outputs again: no second entry for the same fingerprint.
     expect(entries(dir)).toHaveLength(1);
   });
+
+  it('restores a results output as the run\'s own files: the results of earlier snapshots (snapshots/HOST-TAG) and the README stay as they are', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const dir = await stepWorkspace({
+      'score.step.mjs': `import { defineStep, z } from 'dataworkspaces';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+export default defineStep({
+  name: 'score',
+  params: z.object({ v: z.number() }),
+  outputs: { res: 'results' },
+  async run({ params, outputs, results }) {
+    appendFileSync(${JSON.stringify(counter)}, 'ran\\n');
+    writeFileSync(join(outputs.res, 'table.csv'), 'v\\n' + params.v + '\\n');
+    await results.write({ v: params.v });
+  },
+});
+`,
+    });
+    const run = async (v: number, tag: string) => {
+      const r = await dws(dir, ['--json', 'run', 'code/score.step.mjs', '--param', `v=${v}`, '--tag', tag]);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { steps: Array<{ status: string }> }).steps[0]!.status;
+    };
+    const snapshotDirs = () => readdirSync(join(dir, 'results', 'snapshots')).sort();
+    expect(await run(1, 'a')).toBe('succeeded');
+    expect(await run(2, 'b')).toBe('succeeded');
+    // Restores a's entry (taken before any snapshot directory existed), then b's (taken with snapshots/test-a there).
+    expect(await run(1, 'c')).toBe('restored');
+    expect(await run(2, 'd')).toBe('restored');
+    expect(runs(counter)).toBe(2);
+    expect(snapshotDirs()).toEqual(['test-a', 'test-b', 'test-c', 'test-d']);
+    for (const [tag, v] of [['a', 1], ['b', 2], ['c', 1], ['d', 2]] as const) {
+      expect(readFileSync(join(dir, 'results', 'snapshots', `test-${tag}`, 'table.csv'), 'utf8')).toBe(`v\n${v}\n`);
+      expect(readJson(join(dir, 'results', 'snapshots', `test-${tag}`, 'results.json')).metrics).toEqual({ v });
+    }
+    expect(existsSync(join(dir, 'results', 'README.txt'))).toBe(true);
+    // No snapshot commit recorded the removal of an earlier snapshot's results.
+    expect(git(dir, ['log', '--diff-filter=D', '--name-only', '--format=', '--', 'results/snapshots'])).toBe('');
+    expect(git(dir, ['status', '--porcelain'])).toBe('');
+  }, 60_000);
 
   it('restores a large file output by copying its store object, checked once (a record in verified-large); the copy is the user\'s, writable', async () => {
     const dir = await stepWorkspace({});

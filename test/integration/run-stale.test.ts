@@ -84,6 +84,33 @@ describe('honest runs and one notion of stale', () => {
     expect(gone).not.toMatch(/Stale steps[\s\S]*quad/);
   });
 
+  it('early cutoff with a step downstream that runs: it reads the rerun output and the skipped step\'s output, one version of each (no lineage conflict)', async () => {
+    // report reads doubled (double's output) and quad (quad's, made from doubled), and takes a param.
+    const REPORT = `import { defineStep, z } from 'dataworkspaces';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+export default defineStep({
+  name: 'report',
+  params: z.object({ label: z.string() }),
+  inputs: { d: 'intermediate-data:/doubled', q: 'intermediate-data:/quad' },
+  outputs: { out: 'intermediate-data:/report' },
+  async run({ params, inputs, outputs }) {
+    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'r.txt'), params.label + readFileSync(join(inputs.d, 'out.txt'), 'utf8') + readFileSync(join(inputs.q, 'out.txt'), 'utf8'));
+  },
+});
+`;
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD, 'report.step.mjs': REPORT });
+    await dwsOk(dir, ['run', 'code', '--param', 'label=a']);
+    // double reruns (a comment) with the same output, quad is skipped (early cutoff), report runs (its param).
+    writeFileSync(join(dir, 'code', 'double.step.mjs'), `// a comment\n${DOUBLE}`);
+    const r = await dws(dir, ['--json', 'run', 'code', '--param', 'label=b']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const steps = (JSON.parse(r.stdout) as { steps: Array<{ step: string; status: string }> }).steps;
+    expect(steps.map((x) => [x.step, x.status])).toEqual([['double', 'succeeded'], ['quad', 'skipped'], ['report', 'succeeded']]);
+    expect(await dwsOk(dir, ['status'])).not.toContain('Stale steps');
+  });
+
   it('dws lineage forget drops a removed step: run cache, current lineage, and a results step seen in the latest snapshot', async () => {
     const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD, 'train.step.mjs': TRAIN });
     await dwsOk(dir, ['run', 'code']);

@@ -268,22 +268,47 @@ export const w2 = defineStep({ name: 'w2', outputs: { y: 'intermediate-data:/out
       stepFile({ name: 'hang', inputs: {}, outputs: { out: 'intermediate-data:/h' }, body: "    writeFileSync(join(process.env.SYNC_DIR, 'started'), '');\n    await new Promise(() => setInterval(() => {}, 1000));" }),
     );
     const head = gitLog(dir)[0];
-    const child = spawn(process.execPath, [DWS, 'run', 'code/hang.step.ts'], { cwd: dir, env: { ...TEST_ENV, SYNC_DIR: sync } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
-    // Wait for the step to start (a file it writes), then interrupt.
-    await new Promise<void>((res) => {
-      const poll = setInterval(() => {
-        if (existsSync(join(sync, 'started'))) {
-          clearInterval(poll);
-          res();
-        }
-      }, 10);
-    });
+    const { child, out, exited } = await runningDws(dir, ['run', 'code/hang.step.ts'], sync);
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(stderr).toContain('[hang] FAILED: interrupted');
+    expect(out.stderr).toContain('[hang] FAILED: interrupted');
+    expect(lineageOf(dir, 'intermediate-data')).toEqual([]);
+    expect(gitLog(dir)[0]).toBe(head);
+  });
+});
+
+/** A `dws` process running `args` in `dir`, once its step has written SYNC_DIR/started (it runs then). */
+async function runningDws(dir: string, args: string[], sync: string) {
+  const child = spawn(process.execPath, [DWS, ...args], { cwd: dir, env: { ...TEST_ENV, SYNC_DIR: sync } });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+  await new Promise<void>((res) => {
+    const poll = setInterval(() => {
+      if (existsSync(join(sync, 'started'))) {
+        clearInterval(poll);
+        res();
+      }
+    }, 10);
+  });
+  return { child, out, exited };
+}
+
+describe('dws run: SIGTERM', () => {
+  it('stops on SIGTERM as on Ctrl-C: its command step and what it started are terminated (nothing writes into the workspace after dws has gone), exit 143, no lineage, no snapshot', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const sync = tempDir('dws-sync-');
+    const head = gitLog(dir)[0];
+    const late = join(dir, 'intermediate-data', 'late.txt');
+    // The late write is made by a process the command started: the whole command is stopped, not only its shell.
+    const script = `touch "$SYNC_DIR/started"; (sleep 2; echo late > ${JSON.stringify(late)}) & wait`;
+    const { child, out, exited } = await runningDws(dir, ['run', '--name', 'slow', '--out', 'intermediate-data:/late.txt', '--', 'sh', '-c', script], sync);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(out.stdout).toContain('Run interrupted');
+    await new Promise((res) => setTimeout(res, 2500)); // the command's sleep is over by now
+    expect(existsSync(late)).toBe(false);
     expect(lineageOf(dir, 'intermediate-data')).toEqual([]);
     expect(gitLog(dir)[0]).toBe(head);
   });

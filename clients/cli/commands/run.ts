@@ -93,7 +93,7 @@ export function register(program: Command): void {
       process.stdout.write(json ? `${toJson(r)}\n` : o.dryRun ? renderPlan(r) : renderSummary(r));
       if (r.interrupted) {
         // A step that ignores its abort signal may still hold the event loop: the run is over.
-        process.exit(130);
+        process.exit(interrupt.exitCode);
       }
       if (!r.ok) process.exitCode = 1;
     });
