@@ -34,16 +34,7 @@ export async function staleSteps(
 ): Promise<{ steps: StaleStep[]; outputs: string[]; recorded: StepLineage[] }> {
   const all = steps(store).filter((s) => !exclude.has(s.stepName));
   if (all.length === 0) return { steps: [], outputs: [], recorded: [] };
-  const hashes = new Map<string, Promise<string | null>>();
-  const hashOf = (name: string) => {
-    let h = hashes.get(name);
-    if (h === undefined) {
-      const r = resources.find((x) => x.name === name);
-      h = r ? currentHash(r) : Promise.resolve(null);
-      hashes.set(name, h);
-    }
-    return h;
-  };
+  const hashOf = hashesNow(resources, currentHash);
   const stale = new Map<(typeof all)[number], StaleStep>();
   for (const s of all) {
     const changed: StaleStep['changed'] = [];
@@ -72,4 +63,34 @@ export async function staleSteps(
   }
   const list = [...stale.values()];
   return { steps: list, outputs: [...new Set(list.flatMap((s) => s.outputs))], recorded: all };
+}
+
+/**
+ * A test of whether a step's last record in `store` matches the workspace now: every input, code
+ * and output certificate a hash equal to its resource's hash now. After a restore the lineage is
+ * the snapshot's, so a step whose files are exactly what that record says is current, whatever
+ * the runner ran last (runner/freshness.ts).
+ */
+export function recordMatchesNow(store: LineageStore, resources: Resource[], currentHash: (r: Resource) => Promise<string | null> = currentCompareHash): (step: string) => Promise<boolean> {
+  const hashOf = hashesNow(resources, currentHash);
+  return async (step) => {
+    const s = steps(store).findLast((x) => x.stepName === step);
+    if (s === undefined) return false;
+    for (const c of [...s.inputs, ...s.code, ...s.outputs]) if (c.type !== 'hash' || (await hashOf(c.ref.name)) !== c.hashval) return false;
+    return true;
+  };
+}
+
+/** Each resource's hash now, by name (null: no such resource), each computed once. */
+function hashesNow(resources: Resource[], currentHash: (r: Resource) => Promise<string | null>): (name: string) => Promise<string | null> {
+  const hashes = new Map<string, Promise<string | null>>();
+  return (name) => {
+    let h = hashes.get(name);
+    if (h === undefined) {
+      const r = resources.find((x) => x.name === name);
+      h = r ? currentHash(r) : Promise.resolve(null);
+      hashes.set(name, h);
+    }
+    return h;
+  };
 }

@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
-import { staleSteps, type StaleStep } from '../lineage/staleness.js';
+import { recordMatchesNow, staleSteps, type StaleStep } from '../lineage/staleness.js';
 import { type LineageStore } from '../lineage/store.js';
 import type { Resource } from '../server/resources/types.js';
 import type { Workspace } from '../server/workspace/workspace.js';
@@ -45,8 +45,16 @@ interface Judged {
   removed: RemovedStep | null;
 }
 
-/** The steps of the run cache that are stale, removed or current, by their fingerprints now. */
-export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): Promise<{ judged: Map<string, Judged>; order: string[]; files: string[] }> {
+/**
+ * The steps of the run cache that are stale, removed or current, by their fingerprints now. A step
+ * whose code and inputs are those of its last run but whose outputs are not (a restore of an
+ * older snapshot) is current when `matchesNow` says its record in the lineage matches the files now.
+ */
+export async function cachedStaleness(
+  ws: Workspace,
+  cache = new RunCache(ws),
+  matchesNow: (step: string) => Promise<boolean> = async () => false,
+): Promise<{ judged: Map<string, Judged>; order: string[]; files: string[] }> {
   const abs = (p: string) => (isAbsolute(p) ? p : join(ws.dir, p));
   const files = new Set<string>(cache.file === null ? [] : [cache.file]);
   const statDir = fingerprintStatDir(ws);
@@ -81,7 +89,8 @@ export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): 
     const parts: FingerprintParts = { code, params: rec.parts.params, inputs, upstream };
     const outputs: Record<string, string> = {};
     for (const [ref, path] of Object.entries(f.outputs)) outputs[ref] = path === null ? 'no-local-files' : await pathHash(abs(path), statDir);
-    const reason = staleReason(rec, parts, outputs);
+    let reason = staleReason(rec, parts, outputs);
+    if (reason !== null && changed.length === 0 && (await matchesNow(name))) reason = null;
     return { fingerprint: fingerprintOf(parts), stale: reason === null ? null : { ...base, reason, changed }, removed: null };
   };
   const order = cache.steps();
@@ -115,7 +124,7 @@ export async function cachedStaleness(ws: Workspace, cache = new RunCache(ws)): 
  * the latest snapshot for moved results, lineage/store.ts).
  */
 export async function workspaceStaleness(ws: Workspace, store: LineageStore, resources: Resource[], currentHash?: (r: Resource) => Promise<string | null>): Promise<Staleness> {
-  const { judged, order, files } = await cachedStaleness(ws);
+  const { judged, order, files } = await cachedStaleness(ws, undefined, recordMatchesNow(store, resources, currentHash));
   const byLineage = await staleSteps(store, resources, currentHash, new Set(judged.keys()));
   const steps = [...order.flatMap((n) => (judged.get(n)?.stale ? [judged.get(n)!.stale!] : [])), ...byLineage.steps];
   const removed = order.flatMap((n) => (judged.get(n)?.removed ? [judged.get(n)!.removed!] : []));

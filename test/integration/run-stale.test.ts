@@ -7,7 +7,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, fingerprint, gitLog } from '../helpers.js';
+import { cleanup, dws, dwsOk, fingerprint, gitLog, newWorkspace } from '../helpers.js';
 import { currentSteps, DOUBLE, stepSource, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
@@ -37,6 +37,28 @@ describe('honest runs and one notion of stale', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/The outputs came out identical: the workspace is still snapshot [0-9a-f]{40}, no new snapshot was needed\./);
     expect(gitLog(dir)[0]).toBe(head);
+  });
+
+  it('after a restore of an older run\'s snapshot its step is current, as long as the files are what that run recorded', async () => {
+    const dir = await newWorkspace(['--create-resources=source-data,intermediate-data']);
+    writeFileSync(join(dir, 'source-data', 'rows.csv'), '1,2\n');
+    writeFileSync(
+      join(dir, 'dws.yaml'),
+      ['steps:', '  - name: double', '    command: echo $(( $(wc -c < source-data/rows.csv) * ${factor} )) > intermediate-data/doubled.txt', '    params: { factor: 2 }', '    inputs: [source-data:/rows.csv]', '    outputs: [intermediate-data:/doubled.txt]', ''].join('\n'),
+    );
+    await dwsOk(dir, ['--batch', 'run', '--tag', 'two']);
+    await dwsOk(dir, ['--batch', 'run', '--param', 'factor=3', '--tag', 'three']);
+    await dwsOk(dir, ['--batch', 'restore', 'two']);
+    const stale = async () => (JSON.parse(await dwsOk(dir, ['--batch', '--json', 'status'])).stale.steps as { step: string; reason: string }[]).map((s) => `${s.step}: ${s.reason}`);
+    // It was "output intermediate-data:/doubled.txt changed since the last run" (the factor=3 one).
+    expect(await stale()).toEqual([]);
+    expect(await dwsOk(dir, ['--batch', 'status'])).not.toContain('Stale steps');
+    // Changed by hand: no record matches it any more.
+    writeFileSync(join(dir, 'intermediate-data', 'doubled.txt'), '99\n');
+    expect(await stale()).toEqual(['double: output intermediate-data:/doubled.txt changed since the last run']);
+    await dwsOk(dir, ['--batch', 'restore', '--force', 'two']);
+    writeFileSync(join(dir, 'source-data', 'rows.csv'), '1,2,3\n');
+    expect(await stale()).toEqual(['double: input source-data:/rows.csv changed']);
   });
 
   it('status agrees with run: an unrelated file in code/ makes nothing stale; a changed input makes its step and what reads it stale', async () => {
