@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { refName, type StepLineage } from '../lineage/model.js';
 import type { Context } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
-import { isWithin } from '../server/workspace/paths.js';
+import { isWithin, shellQuote } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { runPipeline } from './engine.js';
 import { commandStep, loadStepFiles } from './load.js';
@@ -34,7 +34,7 @@ export async function replayStep(ctx: Context, ws: Workspace, s: StepLineage, or
   // A command step of the pipeline file: replayed from the copy's dws.yaml (the snapshot's), with its own input and output keys.
   const pipeline = join(ws.dir, PIPELINE_FILE);
   const declared = file === null && existsSync(pipeline) ? await pipelineStep(ws, pipeline, s) : undefined;
-  const how = file !== null ? `step file ${relative(ws.dir, scratchFile!) || scratchFile}` : declared ? `step ${s.stepName} of ${PIPELINE_FILE}` : s.commandLine ? `command ${s.commandLine.join(' ')}` : 'nothing recorded';
+  const how = file !== null ? `step file ${relative(ws.dir, scratchFile!) || scratchFile}` : declared ? `step ${s.stepName} of ${PIPELINE_FILE}` : s.commandLine ? `command ${s.commandLine.map(shellQuote).join(' ')}` : 'nothing recorded';
   try {
     let step: LoadedStep;
     if (declared) {

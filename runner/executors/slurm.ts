@@ -17,6 +17,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigurationError } from '../../protocol/errors.js';
 import { bundledFile } from '../../server/bundled.js';
+import { shellQuote } from '../../server/workspace/paths.js';
 import { localCacheDir } from '../../server/workspace/workspace.js';
 import { OutputLines } from '../output-lines.js';
 import { StepFailure } from '../step-thread-protocol.js';
@@ -81,8 +82,6 @@ function onPath(cmd: string): boolean {
     }
   });
 }
-
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function exec(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -151,8 +150,8 @@ export class SlurmExecutor implements Executor {
     let body: string;
     const work = j.step.work;
     if (work.type === 'command') {
-      const env = Object.entries(commandEnv(j)).map(([k, v]) => `${k}=${q(v)}`);
-      body = `cd ${q(work.cwd)} && env ${env.join(' ')} ${work.argv.map(q).join(' ')}`;
+      const env = Object.entries(commandEnv(j)).map(([k, v]) => `${k}=${shellQuote(v)}`);
+      body = `cd ${shellQuote(work.cwd)} && env ${env.join(' ')} ${work.argv.map(shellQuote).join(' ')}`;
     } else {
       results = `${base}.results`;
       writeFileSync(`${base}.mjs`, work.bundle!.code);
@@ -169,7 +168,7 @@ export class SlurmExecutor implements Executor {
         resultsFile: j.resultsDir === null ? null : join(j.resultsDir, 'results.json'),
       };
       writeFileSync(`${base}.json`, JSON.stringify(spec));
-      body = `${[process.execPath, this.dwsEntry!, '--batch', 'run-step', `${base}.json`].map(q).join(' ')}`;
+      body = `${[process.execPath, this.dwsEntry!, '--batch', 'run-step', `${base}.json`].map(shellQuote).join(' ')}`;
     }
     writeFileSync(`${base}.sh`, jobScript(j.step.name, this.wsDir, body, status));
     const args = ['--parsable', `--job-name=dws:${j.step.name}`, `--output=${out}`, ...resourceArgs(j.step.resources), `${base}.sh`];
@@ -393,14 +392,14 @@ function resourceArgs(r: StepResources | undefined): string[] {
 function jobScript(step: string, wsDir: string, body: string, status: string): string {
   return `#!/bin/sh
 # dws run --executor slurm: step ${step.replace(/\n/g, ' ')}
-if [ ! -d ${q(join(wsDir, '.dataworkspace'))} ]; then
+if [ ! -d ${shellQuote(join(wsDir, '.dataworkspace'))} ]; then
   echo "dws: node \${SLURMD_NODENAME:-$(hostname)} cannot see the workspace ${wsDir.replace(/["$`\\]/g, '\\$&')}: it must be on a filesystem every node shares" >&2
   exit ${NO_WORKSPACE_EXIT}
 fi
 start=$(date +%s%3N)
 ${body}
 code=$?
-printf '%s %s %s %s\\n' "$code" "$start" "$(date +%s%3N)" "\${SLURMD_NODENAME:-$(hostname)}" > ${q(`${status}.tmp`)} && mv ${q(`${status}.tmp`)} ${q(status)}
+printf '%s %s %s %s\\n' "$code" "$start" "$(date +%s%3N)" "\${SLURMD_NODENAME:-$(hostname)}" > ${shellQuote(`${status}.tmp`)} && mv ${shellQuote(`${status}.tmp`)} ${shellQuote(status)}
 exit $code
 `;
 }

@@ -15,7 +15,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigurationError } from '../../protocol/errors.js';
 import { withLock } from '../workspace/lock.js';
 import { corrupt, readJsonFile, writeCacheFile, writeJsonFile } from '../workspace/files.js';
-import { isWithin } from '../workspace/paths.js';
+import { isWithin, shellQuote } from '../workspace/paths.js';
 import { localCacheDir, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { ContentStore } from './store.js';
 
@@ -122,8 +122,6 @@ export function holdsObjects(dir: string): boolean {
 export function copyStoreAdvice(from: string, to: string): string {
   return `cp -a ${shellQuote(`${from}/.`)} ${shellQuote(`${to}/`)}`;
 }
-
-const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /**
  * A sentence for an error about objects missing from the store: when store.dir moved the store

@@ -1,4 +1,4 @@
-/** Path tests by components (1.6 compared strings, so `/ws-scratch` counted as inside `/ws`). */
+/** Path tests by components (1.6 compared strings, so `/ws-scratch` counted as inside `/ws`), and paths in shell commands. */
 import { isAbsolute, relative, sep } from 'node:path';
 
 /** True when `child` is `parent` or lies below it. */
@@ -10,4 +10,9 @@ export function isWithin(child: string, parent: string): boolean {
 /** `child` relative to `parent`, with `/` separators. */
 export function relativePosix(parent: string, child: string): string {
   return relative(parent, child).split('\\').join('/');
+}
+
+/** `s` as one word of a POSIX shell command line: as it is when every character is plain, else in single quotes. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }

@@ -166,6 +166,8 @@ describe('dws reproduce', () => {
     await dwsOk(dir, ['run', '--name', 'mark', '--out', 'intermediate-data:/out.txt', '--tag', 'v1', '--', 'sh', '-c', script]);
     const r = await dws(dir, ['reproduce', 'v1']);
     expect(r.stdout).toMatch(/^ {2}FAILED mark \(command sh -c .*\): command exited with code 3; its last output: .*no marker in scratch\/$/m);
+    // The command line as one can paste it into a shell.
+    expect(r.stdout).toContain(`(command sh -c '${script}')`);
   });
 
   it('an unknown snapshot, or one without steps, is refused and changes nothing', async () => {

@@ -1744,7 +1744,7 @@ describe('a store that cannot be used', () => {
     const moved = join(tempDir(), 'big disk', "it's here"); // a space and a quote: the advice is a command to paste
     const set = await dws(ws, ['--batch', 'config', 'store.dir', moved]);
     expect(set.code).toBe(0);
-    const advice = `cp -a '${old}/.' '${moved.replace("'", "'\\''")}/'`;
+    const advice = `cp -a ${old}/. '${moved.replace("'", "'\\''")}/'`; // a plain path as it is, the other quoted
     expect(set.stderr).toContain(`The content store at ${old} holds the file contents of the snapshots taken so far; dws now uses ${moved}. To restore those snapshots, copy them over: ${advice}`);
     writeFileSync(join(ws, 'data', 'x'), 'two\n');
     await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
