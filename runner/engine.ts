@@ -210,6 +210,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const execute = async (p: PlannedStep): Promise<StepOutcome> => {
     const name = p.step.name;
     if (signal.aborted) return outcome(name, 'not-run', 'the run was interrupted');
+    o.observer?.begin?.(name); // not when queued: with --jobs 1 a step waiting its turn writes nothing
     const { parts, reason } = await freshness(p);
     if (reason === null) {
       // Early cutoff after a step upstream reran (in this run or an earlier one that took no

@@ -1,7 +1,7 @@
 /**
  * Observed writes (issue 6, item 5): while steps run, the local files of every resource are
- * watched, and a write outside the declared outputs of the steps under way (queued, running or
- * being restored from the run cache) is reported: a step writing into another's output too.
+ * watched, and a write outside the declared outputs of the steps under way (running, or being
+ * restored from the run cache) is reported: a step writing into another's output too.
  *
  * The observer watches with `fs.watch`, one inotify watch per directory (a directory created
  * during the run is watched, and scanned, as soon as its creation is seen), not with chokidar:
@@ -77,7 +77,7 @@ export class WriteObserver implements RunObserver {
   private outputs = new Map<string, string[]>();
   private wsDir = '';
   private readonly running = new Set<string>();
-  /** Steps queued and not yet ended: one may be writing its outputs (running, or restoring them from the run cache). */
+  /** Steps begun and not yet ended: one may be writing its outputs (running, or restoring them from the run cache). */
   private readonly active = new Set<string>();
   private readonly writes = new Map<string, ObservedWrite>();
   private readonly markersSeen = new Set<string>();
@@ -93,10 +93,13 @@ export class WriteObserver implements RunObserver {
     for (const root of this.roots) this.watches.add(root, false);
   }
 
+  begin(step: string): void {
+    this.active.add(step);
+  }
+
   /** Follow the run's events (chain it into `onEvent`) to know which steps are running. */
   onRunEvent(e: RunEvent): void {
-    if (e.type === 'queued') this.active.add(e.step);
-    else if (e.type === 'started') this.running.add(e.step);
+    if (e.type === 'started') this.running.add(e.step);
     else if (e.type === 'succeeded' || e.type === 'failed' || e.type === 'skipped' || e.type === 'restored') {
       this.running.delete(e.step);
       this.active.delete(e.step);

@@ -54,6 +54,8 @@ export interface LoadedStep {
 export interface RunObserver {
   /** Start watching; `outputs`: by step, the absolute paths it may write. */
   start(ws: Workspace, outputs: Map<string, string[]>): Promise<void>;
+  /** Step `step` starts (to run, or to have its outputs restored): from now until it ends, writes into its outputs are its own. */
+  begin?(step: string): void;
   /** Wait until the writes made so far have been seen (called as a step ends, so they are attributed to it). */
   flush?(): Promise<void>;
   /** Stop and return the writes seen outside `outputs`: `steps` were running then; `outside`: where a symlink led it. */

@@ -101,6 +101,24 @@ describe('observed writes', () => {
     expect(noMarkers(dir)).toEqual([]);
   });
 
+  it("with --jobs 1, a write into the declared output of a step still waiting its turn is reported", async () => {
+    const early = stepSource({
+      name: 'early',
+      inputs: { raw: 'source-data:/in.txt' },
+      outputs: { out: 'intermediate-data:/early.txt' },
+      body: `    writeFileSync(outputs.out, 'early');
+    writeFileSync(join(outputs.out, '..', 'late.txt'), 'written by early');`,
+    });
+    const late = stepSource({ name: 'late', inputs: { raw: 'source-data:/in.txt' }, outputs: { out: 'intermediate-data:/late.txt' }, body: `    writeFileSync(outputs.out, 'late');` });
+    const dir = await stepWorkspace({ 'early.step.mjs': early, 'late.step.mjs': late });
+    const r = await dws(dir, ['--json', 'run', '--no-snapshot', '--jobs', '1', 'code/early.step.mjs', 'code/late.step.mjs']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { steps: Array<{ step: string }>; observedWrites: unknown[] };
+    expect(result.steps.map((s) => s.step)).toEqual(['early', 'late']);
+    // late was queued, not under way: the write is early's, outside its outputs (it was taken for late's).
+    expect(result.observedWrites).toEqual([expect.objectContaining({ path: 'intermediate-data/late.txt', step: 'early' })]);
+  });
+
   it('a step whose output another step overwrote is not current afterwards, and the run cache keeps no entry of what it did not make', async () => {
     const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'clobber.step.mjs': CLOBBER });
     const files = ['code/double.step.mjs', 'code/clobber.step.mjs'];
