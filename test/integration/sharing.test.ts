@@ -225,6 +225,38 @@ describe('dws push and pull between collaborators', () => {
     expect(readFileSync(join(other, 'lib', 'model.py'), 'utf8')).toBe('print(2)\n');
   }, 120_000); // two workspaces and a dozen dws commands with git transfers: 12-13 s when quiet
 
+  it("a results.dir_template changed by one collaborator leaves every earlier snapshot's results where they are, so both sides still merge", async () => {
+    const { ws, other } = await publishedWorkspace();
+    writeFileSync(join(ws, 'results', 'results.json'), '{"metrics": {"acc": 1}}');
+    await dwsOk(ws, ['--batch', 'snapshot', 'A1']);
+    await dwsOk(ws, ['--batch', 'push']);
+    await dwsOk(other, ['--batch', 'pull']);
+    writeFileSync(join(other, 'results', 'results.json'), '{"metrics": {"acc": 2}}');
+    await dwsOk(other, ['--batch', 'snapshot', 'B1']);
+    await dwsOk(other, ['--batch', 'config', 'results.dir_template', 'snapshots/{TAG}-by-{HOSTNAME}']);
+    await dwsOk(other, ['--batch', 'push']);
+
+    writeFileSync(join(ws, 'results', 'results.json'), '{"metrics": {"acc": 3}}');
+    await dwsOk(ws, ['--batch', 'snapshot', 'A2']); // the old template, not yet pulled
+    let r = await dws(ws, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    writeFileSync(join(ws, 'results', 'results.json'), '{"metrics": {"acc": 4}}');
+    await dwsOk(ws, ['--batch', 'snapshot', 'A3']); // the new template
+    const host = readJson(join(ws, '.dataworkspace', 'local_params.json')).hostname as string;
+    const results = (dir: string) => readdirSync(join(dir, 'results', 'snapshots')).sort();
+    expect(results(ws)).toEqual(['A3-by-' + host, `${host}-A1`, `${host}-A2`, 'other-B1'].sort());
+    for (const [tag, acc] of [['A1', 1], ['B1', 2], ['A2', 3], ['A3', 4]] as const) {
+      expect(await dwsOk(ws, ['report', 'results', '--snapshot', tag]), tag).toMatch(new RegExp(`\\| acc +\\| +${acc} \\|`));
+    }
+    await dwsOk(ws, ['--batch', 'push']);
+
+    writeFileSync(join(other, 'results', 'results.json'), '{"metrics": {"acc": 5}}');
+    await dwsOk(other, ['--batch', 'snapshot', 'B2']);
+    r = await dws(other, ['--batch', 'pull']); // merged the two snapshots' moves: it conflicted when each had moved the other's directories
+    expect(r.code, r.stderr).toBe(0);
+    expect(results(other)).toEqual(['A3-by-' + host, 'B2-by-other', `${host}-A1`, `${host}-A2`, 'other-B1'].sort());
+  }, 120_000);
+
   it('pull clones a resource that came with it; --only, --skip and --only-workspace choose what moves', async () => {
     const { ws, wsOrigin, lib, libOrigin, other } = await publishedWorkspace();
     mkdirSync(join(other, 'docs'));
