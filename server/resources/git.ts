@@ -95,9 +95,10 @@ export class GitRepoResource implements Resource {
     }
   }
 
-  async pull(): Promise<void> {
+  async pull(): Promise<boolean> {
     await this.switchToBranch();
     await this.git.run(['pull', '--quiet', '--no-rebase', '--no-edit', 'origin', this.branch]);
+    return false;
   }
 
   private async checkClean(doing: string): Promise<void> {

@@ -114,6 +114,18 @@ describe('dws add rclone', () => {
     }
   });
 
+  it('master remote: the files a pull copied from the remote stay, with no advice to restore a snapshot over them', async () => {
+    const { remote, ws, add } = await setup();
+    await add(['--master', 'remote', `localfs:${remote}`, 'copied']);
+    await dwsOk(ws, ['--batch', 'snapshot']);
+    await dwsOk(ws, ['--batch', 'push']);
+    writeFileSync(join(remote, 'c.txt'), 'gamma\n');
+    const r = await dws(ws, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("Resource 'copied'"); // it said the pulled files were changes left as they were, to be replaced by a restore
+    expect(filesUnder(join(ws, 'copied'))).toEqual(['a.txt', 'c.txt', 'sub/b.txt']);
+  });
+
   it('master local: push copies local to remote (sync deletes); master none copies once, then ignores changes', async () => {
     const { base, remote, ws, add } = await setup();
     const out = join(base, 'out');
