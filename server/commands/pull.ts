@@ -89,7 +89,7 @@ async function merge(ws: Workspace): Promise<void> {
     if (conflicted.length === 0) throw e;
     await ws.git.run(['merge', '--abort']);
     throw new ConflictError(
-      `Pulling into ${ws.dir} conflicts with local changes in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (in resources.json keep both sides' entries), 'git commit', then 'dws pull' again.`,
+      `The commits of the workspace's origin conflict with those of ${ws.dir} in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (in resources.json keep both sides' entries), 'git commit', then 'dws pull' again.`,
       { path: ws.dir, files: conflicted },
     );
   }
