@@ -115,7 +115,7 @@ describe('dws add rclone', () => {
   });
 
   it('master remote: the files a pull copied from the remote stay, with no advice to restore a snapshot over them', async () => {
-    const { remote, ws, add } = await setup();
+    const { base, remote, ws, origin, add } = await setup();
     await add(['--master', 'remote', `localfs:${remote}`, 'copied']);
     await dwsOk(ws, ['--batch', 'snapshot']);
     await dwsOk(ws, ['--batch', 'push']);
@@ -124,6 +124,15 @@ describe('dws add rclone', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain("Resource 'copied'"); // it said the pulled files were changes left as they were, to be replaced by a restore
     expect(filesUnder(join(ws, 'copied'))).toEqual(['a.txt', 'c.txt', 'sub/b.txt']);
+
+    // A newer snapshot from another clone, of a copy edited there, does not replace the remote's files.
+    const other = join(base, 'other');
+    await dwsOk(base, ['--batch', 'clone', origin, other]);
+    writeFileSync(join(other, 'copied', 'a.txt'), 'edited in the other clone\n');
+    await dwsOk(other, ['--batch', 'snapshot']);
+    await dwsOk(other, ['--batch', 'push']);
+    await dwsOk(ws, ['--batch', 'pull']);
+    expect(readFileSync(join(ws, 'copied', 'a.txt'), 'utf8')).toBe('alpha\n');
   });
 
   it('master local: push copies local to remote (sync deletes); master none copies once, then ignores changes', async () => {
