@@ -24,7 +24,7 @@ import type { Context, ProgressTask } from '../server/context.js';
 import { openResources } from '../server/resources/registry.js';
 import { keptByMove } from '../server/resources/results-move.js';
 import type { Resource } from '../server/resources/types.js';
-import { templateExcludeRegex } from '../server/workspace/results-template.js';
+import { SnapshotStore } from '../server/backends/git/snapshots.js';
 import { isWithin, relativePosix } from '../server/workspace/paths.js';
 import { faultPoint } from '../server/workspace/fault.js';
 import type { Workspace } from '../server/workspace/workspace.js';
@@ -392,7 +392,7 @@ function outputPlaces(ws: Workspace, p: PlannedStep, resources: Resource[]): Out
     const place: OutputPlace = { ref: refName(x.ref), path: x.path! };
     const root = resources.find((r) => r.name === x.ref.name)?.localPath;
     if (x.role !== 'results' || root == null) return place;
-    const kept = keptByMove(ws.moveExcludeFiles, templateExcludeRegex(ws.dirTemplate));
+    const kept = keptByMove(ws.moveExcludeFiles, new SnapshotStore(ws).resultsDirsKept());
     const prefix = x.path === root ? '' : `${relativePosix(root, x.path!)}/`;
     return { ...place, kept: (path, dir) => kept(prefix + path, dir) };
   });

@@ -48,9 +48,10 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
   const pulled = Workspace.load(ctx, ws.dir);
   if (!p.onlyWorkspace) {
     ctx.log.info(resources.length > 0 ? `Updating resources: ${resources.map((r) => r.name).join(', ')}` : 'No resources to update.');
+    const fromMaster = new Set<string>(); // their files are the remote's now: not a snapshot's to update
     for (const r of resources) {
       ctx.log.info(`[pull] pulling resource ${r.name}`);
-      await r.pull?.();
+      if ((await r.pull?.()) === true) fromMaster.add(r.name);
     }
     ctx.log.info('[pull] all resources pulled successfully.');
     faultPoint('pull.after-resources');
@@ -66,7 +67,7 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
       pulled.writeResourceLocalParams();
     }
     // Data: pulled resources to their latest snapshot (when nothing unsnapshotted is in the way), cloned ones too.
-    const withFiles = await Promise.all([...toPull, ...toClone].map((r) => openResource(pulled, pulled.resourceParams(r.name))));
+    const withFiles = await Promise.all([...toPull.filter((r) => !fromMaster.has(r.name)), ...toClone].map((r) => openResource(pulled, pulled.resourceParams(r.name))));
     await materializeLatest(pulled, withFiles.filter((r) => !toClone.some((c) => c.name === r.name)), snapshotted);
     await materializeLatest(pulled, withFiles.filter((r) => toClone.some((c) => c.name === r.name)));
     faultPoint('pull.after-materialize');
@@ -88,7 +89,7 @@ async function merge(ws: Workspace): Promise<void> {
     if (conflicted.length === 0) throw e;
     await ws.git.run(['merge', '--abort']);
     throw new ConflictError(
-      `Pulling into ${ws.dir} conflicts with local changes in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (in resources.json keep both sides' entries), 'git commit', then 'dws pull' again.`,
+      `The commits of the workspace's origin conflict with those of ${ws.dir} in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (in resources.json keep both sides' entries), 'git commit', then 'dws pull' again.`,
       { path: ws.dir, files: conflicted },
     );
   }

@@ -16,7 +16,7 @@ import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { corrupt, readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { isValidHostname, looksLikeHash, NAME_RULE } from '../workspace/names.js';
-import { expandTemplate, pathProblem, templateExcludeRegex, validateTemplate } from '../workspace/results-template.js';
+import { expandTemplate, pathProblem, validateTemplate } from '../workspace/results-template.js';
 import { localIsoTimestamp } from '../workspace/time.js';
 import { localCacheDir, Workspace, type JsonObject } from '../workspace/workspace.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -149,7 +149,7 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   let filesMoved = 0;
   for (const r of resources) {
     if (r.role !== 'results' || !r.results) continue;
-    filesMoved += await r.results.moveCurrentFiles(relDest, ws.moveExcludeFiles, templateExcludeRegex(ws.dirTemplate), plan.resuming);
+    filesMoved += await r.results.moveCurrentFiles(relDest, ws.moveExcludeFiles, store.resultsDirsKept(), plan.resuming);
     if (r.params.export !== true) moved.push(r.name);
   }
   faultPoint('snapshot.after-results-move');

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { ConfigurationError, InternalError } from '../../protocol/errors.js';
+import { ConfigurationError, ConflictError, InternalError, SubprocessError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
 import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
 import { Git } from '../workspace/git.js';
@@ -73,11 +73,32 @@ export class GitRepoResource implements Resource {
   async pullPrecheck(): Promise<void> {
     await this.checkClean('pulling');
     if (!(await this.git.succeeds(['ls-remote', '--quiet', 'origin']))) throw this.unreachable();
+    await this.checkMerges();
   }
 
-  async pull(): Promise<void> {
+  /**
+   * The origin's commits must merge without conflicts: met in pull(), after the workspace's own
+   * merge, a conflict left the pull half done. A trial merge (git 2.38+) writes no file; when
+   * git cannot make one, pull() finds out as before.
+   */
+  private async checkMerges(): Promise<void> {
+    if (!(await this.git.succeeds(['fetch', '--quiet', 'origin', this.branch]))) return;
+    try {
+      await this.git.run(['merge-tree', '--write-tree', '--no-messages', `refs/heads/${this.branch}`, 'FETCH_HEAD']);
+    } catch (e) {
+      if (!(e instanceof SubprocessError)) throw e;
+      if (e.data.exitCode !== 1) return; // not a conflict: an older git, an unrelated history...
+      throw new ConflictError(
+        `The commits of the origin of git resource '${this.name}' (branch ${this.branch}) conflict with those of ${this.localPath}; nothing was changed. Merge by hand: in ${this.localPath} run 'git pull --no-rebase origin ${this.branch}', resolve the conflicts, 'git commit', then 'dws pull' again.`,
+        { resource: this.name, path: this.localPath },
+      );
+    }
+  }
+
+  async pull(): Promise<boolean> {
     await this.switchToBranch();
     await this.git.run(['pull', '--quiet', '--no-rebase', '--no-edit', 'origin', this.branch]);
+    return false;
   }
 
   private async checkClean(doing: string): Promise<void> {

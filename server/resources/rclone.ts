@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Context } from '../context.js';
 import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
+import { keepUnsnapshotted } from '../store/materialize.js';
 import { pathInsideClone } from './clone-path.js';
 import { askLocalPath, LocalFilesResource, recordedPath } from './local-files.js';
 import { Rclone, type RcloneSyncMode } from './rclone-binary.js';
@@ -70,11 +71,17 @@ export class RcloneResource extends LocalFilesResource {
     return this.ready('remote');
   }
 
-  async pull(): Promise<void> {
+  async pull(): Promise<boolean> {
     const s = this.settings;
-    if (s.master !== 'remote' || !this.rclone) return this.ws.ctx.log.info(`Skipping pull of resource ${s.name}, master is ${s.master}`);
+    if (s.master !== 'remote' || !this.rclone) {
+      this.ws.ctx.log.info(`Skipping pull of resource ${s.name}, master is ${s.master}`);
+      return false;
+    }
+    // The remote wins, but local edits that no snapshot holds are not lost without a trace.
+    await keepUnsnapshotted(this.ws, { name: s.name, ...this.storeFiles }, `before the ${s.syncMode} from its remote (master remote) may replace them`);
     mkdirSync(s.localPath, { recursive: true });
     await this.rclone.transfer(s.syncMode, s.remote, s.localPath, s.sizeOnly);
+    return true;
   }
 
   pushPrecheck(): Promise<void> {

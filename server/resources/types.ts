@@ -53,7 +53,11 @@ export interface Resource {
   pushPrecheck?(): Promise<void>;
   push?(): Promise<void>;
   pullPrecheck?(): Promise<void>;
-  pull?(): Promise<void>;
+  /**
+   * Returns true when it brought the resource's files from their own master (an rclone remote):
+   * the pull then leaves them as they came instead of making them their latest snapshot's.
+   */
+  pull?(): Promise<boolean>;
 }
 
 export interface StoreFilesCapability {

@@ -2,13 +2,13 @@
  * Restoring local-files and rclone resources from the content store, for restore, clone, pull and
  * `dws store checkout`: every check and download for every resource first, then the changes.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError, ConflictError, DwsError } from '../../protocol/errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail, RemoteFetcher } from './remote.js';
 import { Repairs } from './repair.js';
-import { applyRestore, PartlyRestoredError, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
+import { applyRestore, PartlyRestoredError, planRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
@@ -54,16 +54,31 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
       { files: unsaved.slice(0, SHOWN), count: unsaved.length },
     );
   }
-  for (const p of prepared) {
-    if (p.plan.unsaved.length === 0) continue;
-    const tree = saveCurrent(store, p.current, p.plan.unsaved);
-    keepSaved(store, tree, `${ws.dir} ${p.target.name} ${ws.ctx.now().toISOString()}`);
-    faultPoint('restore.after-force-save');
-    ws.ctx.log.warn(
-      `Kept the unsnapshotted content of ${p.plan.unsaved.length} file(s) of '${p.target.name}' in the store, as tree ${tree}. To get it back: dws store checkout ${tree} DIR`,
-    );
-  }
+  for (const p of prepared) if (p.plan.unsaved.length > 0) keepUnsaved(ws, store, p.current, p.plan.unsaved, p.target.name);
   return prepared;
+}
+
+/** Keep the content of the files `unsaved` of a scanned folder in the store (as a tree gc keeps), saying how to get it back. */
+function keepUnsaved(ws: Workspace, store: ContentStore, current: ScannedTree, unsaved: string[], name: string, before = ''): void {
+  const tree = saveCurrent(store, current, unsaved);
+  keepSaved(store, tree, `${ws.dir} ${name} ${ws.ctx.now().toISOString()}`);
+  faultPoint('restore.after-force-save');
+  ws.ctx.log.warn(`Kept the unsnapshotted content of ${unsaved.length} file(s) of '${name}' in the store${before}, as tree ${tree}. To get it back: dws store checkout ${tree} DIR`);
+}
+
+/**
+ * Before something outside the store replaces files of `t`'s folder (an rclone pull from a master
+ * remote): keep those whose content no snapshot holds, as `restore --force` does.
+ */
+export async function keepUnsnapshotted(ws: Workspace, t: Omit<FilesTarget, 'tree'>, before: string): Promise<void> {
+  if (!existsSync(t.root)) return;
+  await withStoreLock(ws, 'dws pull', async () => {
+    const store = workspaceStore(ws);
+    const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { resource: t.name });
+    // Planned against an empty folder, every current file is one that goes: those the store lacks are unsaved.
+    const unsaved = planRestore(store, current, EMPTY_TREE).unsaved;
+    if (unsaved.length > 0) keepUnsaved(ws, store, current, unsaved, t.name, ` ${before}`);
+  });
 }
 
 /** Fetch what the target `t` needs and plan its restore from `current`; nothing is changed but the store. */

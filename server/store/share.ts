@@ -92,6 +92,7 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
     const store = workspaceStore(ws);
     const targets: FilesTarget[] = [];
     const already = new Map<string, Checkout>(); // their latest snapshot's files already
+    let knownNow: Map<string, Set<string>> | undefined;
     for (const r of candidates) {
       const { root, cacheFile } = r.storeFiles!;
       const { snapshot, tree } = latest.get(r.name)!;
@@ -106,12 +107,16 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
           already.set(r.name, atLatest(latest.get(r.name)!));
           continue;
         }
-        if (!unchangedSince.get(r.name)?.has(current)) {
+        // A snapshot the pull deleted (delete-snapshot in another clone) no longer holds them: replaced, they would be lost at the next gc.
+        const deleted = unchangedSince.get(r.name)?.has(current) === true && !(knownNow ??= knownTrees(ws)).get(r.name)?.has(current);
+        if (!unchangedSince.get(r.name)?.has(current) || deleted) {
           const restore = "restore the latest snapshot ('dws restore SNAPSHOT', with its tag or hash from 'dws report history')";
           ws.ctx.log.warn(
-            existsSync(root)
-              ? `Resource '${r.name}' has changes that are in no snapshot: left as it is. Snapshot them, or ${restore} to get the pulled files.`
-              : `Resource '${r.name}': its folder ${root} does not exist: left as it is. To get the pulled files, ${restore}.`,
+            deleted
+              ? `Resource '${r.name}': its files are those of a snapshot that the pull deleted (by 'dws delete-snapshot' in another clone), so they are in no snapshot now: left as it is. Snapshot them to keep them, or ${restore} to get the pulled files.`
+              : existsSync(root)
+                ? `Resource '${r.name}' has changes that are in no snapshot: left as it is. Snapshot them, or ${restore} to get the pulled files.`
+                : `Resource '${r.name}': its folder ${root} does not exist: left as it is. To get the pulled files, ${restore}.`,
           );
           continue;
         }

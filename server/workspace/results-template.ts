@@ -95,8 +95,12 @@ export function pathProblem(path: string): string | null {
   return null;
 }
 
-/** Matches directories made from the template (relative to a resource root), so moves skip them. */
-export function templateExcludeRegex(template: string): RegExp {
+/**
+ * Matches directories made from the template (relative to a resource root), so moves skip them,
+ * and the `earlier` snapshots' recorded directories: made with another template (changed since,
+ * maybe by a collaborator), they would otherwise be moved into the new one (as 1.6 does).
+ */
+export function templateExcludeRegex(template: string, earlier: string[] = []): RegExp {
   let re = '';
   let last = 0;
   for (const m of template.matchAll(VAR_RE)) {
@@ -104,7 +108,7 @@ export function templateExcludeRegex(template: string): RegExp {
     last = m.index! + m[0].length;
   }
   re += escapeRegex(template.slice(last));
-  return new RegExp(`^${re}$`);
+  return new RegExp(`^(?:${[re, ...earlier.map(escapeRegex)].join('|')})$`);
 }
 
 function escapeRegex(s: string): string {

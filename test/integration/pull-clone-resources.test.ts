@@ -108,7 +108,7 @@ describe('dws pull pulls every resource of the merged resources.json', () => {
     const before = fingerprint(ws);
     r = await dws(ws, ['--batch', 'pull']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`Pulling into ${ws} conflicts with local changes in .dataworkspace/resources.json; nothing was changed. Merge by hand:`);
+    expect(r.stderr).toContain(`The commits of the workspace's origin conflict with those of ${ws} in .dataworkspace/resources.json; nothing was changed. Merge by hand:`);
     expect(fingerprint(ws)).toBe(before);
     expect(existsSync(join(ws, '.git', 'MERGE_HEAD'))).toBe(false);
   });

@@ -93,6 +93,48 @@ describe('dws add rclone', () => {
     expect(readFileSync(join(ws, 'sized', 'c.txt'), 'utf8')).toBe('gamma\n');
   });
 
+  it('master remote: a pull keeps the local edits that no snapshot holds in the store before the remote replaces them', async () => {
+    const { base, remote, ws, add } = await setup();
+    await add(['--master', 'remote', `localfs:${remote}`, 'copied']);
+    await add(['--master', 'remote', '--sync-mode', 'sync', `localfs:${remote}`, 'synced']);
+    await dwsOk(ws, ['--batch', 'snapshot']);
+    await dwsOk(ws, ['--batch', 'push']);
+    writeFileSync(join(ws, 'copied', 'a.txt'), 'my edit\n'); // replaced by the remote's a.txt
+    writeFileSync(join(ws, 'synced', 'mine.txt'), 'mine\n'); // removed by the sync
+    const r = await dws(ws, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(ws, 'copied', 'a.txt'), 'utf8')).toBe('alpha\n');
+    expect(filesUnder(join(ws, 'synced'))).toEqual(['a.txt', 'sub/b.txt']);
+    for (const [name, file, content] of [['copied', 'a.txt', 'my edit\n'], ['synced', 'mine.txt', 'mine\n']] as const) {
+      const tree = new RegExp(`Kept the unsnapshotted content of 1 file\\(s\\) of '${name}' in the store before the ${name === 'copied' ? 'copy' : 'sync'} from its remote \\(master remote\\) may replace them, as tree ([0-9a-f]{40})`).exec(r.stderr)?.[1];
+      expect(tree, r.stderr).toBeDefined();
+      const out = join(base, `kept-${name}`);
+      await dwsOk(ws, ['store', 'checkout', tree!, out]);
+      expect(readFileSync(join(out, file), 'utf8')).toBe(content);
+    }
+  });
+
+  it('master remote: the files a pull copied from the remote stay, with no advice to restore a snapshot over them', async () => {
+    const { base, remote, ws, origin, add } = await setup();
+    await add(['--master', 'remote', `localfs:${remote}`, 'copied']);
+    await dwsOk(ws, ['--batch', 'snapshot']);
+    await dwsOk(ws, ['--batch', 'push']);
+    writeFileSync(join(remote, 'c.txt'), 'gamma\n');
+    const r = await dws(ws, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("Resource 'copied'"); // it said the pulled files were changes left as they were, to be replaced by a restore
+    expect(filesUnder(join(ws, 'copied'))).toEqual(['a.txt', 'c.txt', 'sub/b.txt']);
+
+    // A newer snapshot from another clone, of a copy edited there, does not replace the remote's files.
+    const other = join(base, 'other');
+    await dwsOk(base, ['--batch', 'clone', origin, other]);
+    writeFileSync(join(other, 'copied', 'a.txt'), 'edited in the other clone\n');
+    await dwsOk(other, ['--batch', 'snapshot']);
+    await dwsOk(other, ['--batch', 'push']);
+    await dwsOk(ws, ['--batch', 'pull']);
+    expect(readFileSync(join(ws, 'copied', 'a.txt'), 'utf8')).toBe('alpha\n');
+  });
+
   it('master local: push copies local to remote (sync deletes); master none copies once, then ignores changes', async () => {
     const { base, remote, ws, add } = await setup();
     const out = join(base, 'out');

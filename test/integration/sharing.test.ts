@@ -225,6 +225,66 @@ describe('dws push and pull between collaborators', () => {
     expect(readFileSync(join(other, 'lib', 'model.py'), 'utf8')).toBe('print(2)\n');
   }, 120_000); // two workspaces and a dozen dws commands with git transfers: 12-13 s when quiet
 
+  it("a results.dir_template changed by one collaborator leaves every earlier snapshot's results where they are, so both sides still merge", async () => {
+    const { ws, other } = await publishedWorkspace();
+    writeFileSync(join(ws, 'results', 'results.json'), '{"metrics": {"acc": 1}}');
+    await dwsOk(ws, ['--batch', 'snapshot', 'A1']);
+    await dwsOk(ws, ['--batch', 'push']);
+    await dwsOk(other, ['--batch', 'pull']);
+    writeFileSync(join(other, 'results', 'results.json'), '{"metrics": {"acc": 2}}');
+    await dwsOk(other, ['--batch', 'snapshot', 'B1']);
+    await dwsOk(other, ['--batch', 'config', 'results.dir_template', 'snapshots/{TAG}-by-{HOSTNAME}']);
+    await dwsOk(other, ['--batch', 'push']);
+
+    writeFileSync(join(ws, 'results', 'results.json'), '{"metrics": {"acc": 3}}');
+    await dwsOk(ws, ['--batch', 'snapshot', 'A2']); // the old template, not yet pulled
+    let r = await dws(ws, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    writeFileSync(join(ws, 'results', 'results.json'), '{"metrics": {"acc": 4}}');
+    await dwsOk(ws, ['--batch', 'snapshot', 'A3']); // the new template
+    const host = readJson(join(ws, '.dataworkspace', 'local_params.json')).hostname as string;
+    const results = (dir: string) => readdirSync(join(dir, 'results', 'snapshots')).sort();
+    expect(results(ws)).toEqual(['A3-by-' + host, `${host}-A1`, `${host}-A2`, 'other-B1'].sort());
+    for (const [tag, acc] of [['A1', 1], ['B1', 2], ['A2', 3], ['A3', 4]] as const) {
+      expect(await dwsOk(ws, ['report', 'results', '--snapshot', tag]), tag).toMatch(new RegExp(`\\| acc +\\| +${acc} \\|`));
+    }
+    await dwsOk(ws, ['--batch', 'push']);
+
+    writeFileSync(join(other, 'results', 'results.json'), '{"metrics": {"acc": 5}}');
+    await dwsOk(other, ['--batch', 'snapshot', 'B2']);
+    r = await dws(other, ['--batch', 'pull']); // merged the two snapshots' moves: it conflicted when each had moved the other's directories
+    expect(r.code, r.stderr).toBe(0);
+    expect(results(other)).toEqual(['A3-by-' + host, 'B2-by-other', `${host}-A1`, `${host}-A2`, 'other-B1'].sort());
+  }, 120_000);
+
+  it('a git resource whose origin has conflicting commits stops the pull before the workspace merges; merged by hand, the pull goes on', async () => {
+    const { ws, other } = await publishedWorkspace();
+    const otherLib = join(other, 'lib');
+    commitIn(join(ws, 'lib'), 'model.py', 'print("ours")\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'A1']);
+    await dwsOk(ws, ['--batch', 'push']);
+    commitIn(otherLib, 'model.py', 'print("theirs")\n');
+    await dwsOk(other, ['--batch', 'snapshot', 'B1']);
+    // The trial merge fetches into lib's .git as git pull does: the rest must stay as it was.
+    const state = () => [fingerprint(other).replace(/^. \S+ (\S+ )?lib\/\.git\/.*\n/gm, ''), fingerprint(otherLib)];
+    const before = state();
+    let r = await dws(other, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(
+      `Configuration error: The commits of the origin of git resource 'lib' (branch master) conflict with those of ${otherLib}; nothing was changed. Merge by hand: in ${otherLib} run 'git pull --no-rebase origin master', resolve the conflicts, 'git commit', then 'dws pull' again.`,
+    );
+    expect(state()).toEqual(before); // it merged the workspace, then stopped with lib mid-merge
+    expect(existsSync(join(otherLib, '.git', 'MERGE_HEAD'))).toBe(false);
+
+    expect(() => git(otherLib, ['pull', '--quiet', '--no-rebase', 'origin', 'master'])).toThrow(); // the conflict, as the message says
+    writeFileSync(join(otherLib, 'model.py'), 'print("both")\n');
+    git(otherLib, ['commit', '--quiet', '-am', 'merged']);
+    r = await dws(other, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    const history = JSON.parse((await dwsOk(other, ['report', 'history', '--json'])) as string) as { snapshots: { tags: string[] }[] };
+    expect(history.snapshots.map((s) => s.tags).sort()).toEqual([['A1'], ['B1']]);
+  }, 120_000);
+
   it('pull clones a resource that came with it; --only, --skip and --only-workspace choose what moves', async () => {
     const { ws, wsOrigin, lib, libOrigin, other } = await publishedWorkspace();
     mkdirSync(join(other, 'docs'));

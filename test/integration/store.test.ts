@@ -853,13 +853,20 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(await dwsOk(ws, ['--batch', 'status'])).toContain('  data: no changes (since ');
   });
 
-  it('leaves a resource with unsnapshotted changes as it is on pull, and says so', async () => {
-    const { env, top, origin, ws, data } = await sharedWorkspace();
+  /** sharedWorkspace with a plain directory as store remote, pushed, and a clone of it `other`. */
+  async function pushedAndCloned() {
+    const shared = await sharedWorkspace();
+    const { env, top, origin, ws } = shared;
     await ok(ws, ['config', 'store.remote', join(top, 'plain-dir-store')], env);
     git(ws, ['remote', 'add', 'origin', origin]);
     await ok(ws, ['push'], env);
     const other = join(top, 'other');
     await ok(top, ['clone', origin, other], env);
+    return { ...shared, other };
+  }
+
+  it('leaves a resource with unsnapshotted changes as it is on pull, and says so', async () => {
+    const { env, ws, data, other } = await pushedAndCloned();
     const otherData = join(other, 'data');
     if (!existsSync(otherData)) return; // absolute paths: the clone shares the folder
     writeFileSync(join(otherData, 'theirs.txt'), 'theirs\n');
@@ -870,6 +877,21 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(r.stderr).toContain("Resource 'data' has changes that are in no snapshot: left as it is");
     expect(existsSync(join(data, 'theirs.txt'))).toBe(false);
     expect(readFileSync(join(data, 'mine.txt'), 'utf8')).toBe('mine, not snapshotted\n');
+  });
+
+  it('leaves a resource whose files are those of a snapshot another clone deleted as it is on pull, and says so', async () => {
+    const { env, ws, data, other } = await pushedAndCloned();
+    writeFileSync(join(data, 'mine.txt'), 'mine\n');
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['push'], env);
+    await ok(other, ['pull'], env);
+    await ok(other, ['delete-snapshot', 'v2'], env);
+    await ok(other, ['push'], env);
+    const r = await ok(ws, ['pull'], env);
+    // It brought the files back to v1, and the next gc would have lost mine.txt.
+    expect(r.stderr).toContain("Resource 'data': its files are those of a snapshot that the pull deleted (by 'dws delete-snapshot' in another clone), so they are in no snapshot now: left as it is.");
+    expect(readFileSync(join(data, 'mine.txt'), 'utf8')).toBe('mine\n');
+    expect(await dwsOk(ws, ['--batch', 'status'])).toContain('  data: 1 added, 0 modified, 0 deleted (since ');
   });
 
   /** Every file under `dir` (a store remote, a store) made two days old: past gc --remote's grace period. */

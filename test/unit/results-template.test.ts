@@ -18,6 +18,16 @@ describe('results directory template', () => {
     expect(re.test('snapshots/h1-V1/sub')).toBe(false);
   });
 
+  it('also matches the earlier snapshots\' directories, exactly', () => {
+    const re = templateExcludeRegex('snapshots/{TAG}-new', ['snapshots/h1-v1', 'snapshots/a.b']);
+    expect(re.test('snapshots/v2-new')).toBe(true);
+    expect(re.test('snapshots/h1-v1')).toBe(true);
+    expect(re.test('snapshots/a.b')).toBe(true);
+    expect(re.test('snapshots/axb')).toBe(false);
+    expect(re.test('snapshots/h1-v1/sub')).toBe(false);
+    expect(re.test('snapshots/h1-v2')).toBe(false);
+  });
+
   it('refuses unknown variables and templates outside snapshots/', () => {
     expect(() => validateTemplate('snapshots/{HOST}-{TAG}')).toThrow("Unknown variable 'HOST' in results directory template 'snapshots/{HOST}-{TAG}'");
     expect(() => validateTemplate('out/{TAG}')).toThrow("must start with 'snapshots/'");

@@ -9,6 +9,7 @@ import { ConflictError, CorruptMetadataError, DwsError, NotFoundError } from '..
 import type { SnapshotInfo } from '../../../protocol/workspace.js';
 import { corrupt, readJsonFile, writeJsonFile, atomicWriteFile } from '../../workspace/files.js';
 import { dumpPyJson } from '../../workspace/pyjson.js';
+import { templateExcludeRegex } from '../../workspace/results-template.js';
 import type { JsonObject, ResourceParams, Workspace } from '../../workspace/workspace.js';
 
 /** Metadata of one snapshot, keys in dws 1.6's order (workspace-format §7). */
@@ -82,6 +83,11 @@ export class SnapshotStore {
   history(): SnapshotMetadata[] {
     const all = this.mdFiles().map((f) => this.read(f.slice(0, -'_md.json'.length)));
     return all.sort((a, b) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0));
+  }
+
+  /** Directories a results move leaves where they are: the template's and every snapshot's own. */
+  resultsDirsKept(): RegExp {
+    return templateExcludeRegex(this.ws.dirTemplate, this.history().map((md) => md.relative_destination_path));
   }
 
   /** The snapshot that carries `tag`, if any. */
