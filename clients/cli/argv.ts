@@ -8,3 +8,12 @@ export function commandOf(args: string[]): string | undefined {
   }
   return undefined;
 }
+
+/** The value of `--workspace-dir` (`--workspace-dir DIR` or `--workspace-dir=DIR`), if given. */
+export function workspaceDirOf(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--workspace-dir') return args[i + 1];
+    if (args[i]!.startsWith('--workspace-dir=')) return args[i]!.slice('--workspace-dir='.length);
+  }
+  return undefined;
+}

@@ -4,7 +4,7 @@
  * starts as fast as node itself; `run-step` (a Slurm job's step) loads the step runner alone;
  * everything else loads the CLI on demand (STYLE.md 10).
  */
-import { commandOf } from './argv.js';
+import { commandOf, workspaceDirOf } from './argv.js';
 
 const argv = process.argv.slice(2);
 const command = commandOf(argv);
@@ -19,7 +19,8 @@ if (argv.length === 1 && argv[0] === '--version') {
   if (command === 'snapshot' || command === 'restore') {
     // Hashing threads start on the other cores while this one loads the CLI (~80 ms); the walk
     // of a large tree and a large restore's writes use them.
-    (await import('../../server/resources/hashtree/threads.js')).prestartHashThreads();
+    const threads = await import('../../server/resources/hashtree/threads.js');
+    if (threads.knowsLargeTree(workspaceDirOf(argv) ?? process.cwd())) threads.prestartHashThreads();
   }
   const { main } = await import('./main.js');
   process.exitCode = await main(argv);

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { compareCodePoints, computeHashTree, parseTreeFile, readTreeFile } from '../../server/resources/hashtree/index.js';
 import type { HashTreeOptions } from '../../server/resources/hashtree/index.js';
 import { FINE_MARGIN_MS, RACY_MARGIN_MS, racyMarginMs, saveStatCache, StatCache } from '../../server/resources/hashtree/stat-cache.js';
+import { knowsLargeTree, LIST_AHEAD_MIN_FILES } from '../../server/resources/hashtree/threads.js';
 import { FIXTURE } from '../helpers.js';
 
 const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
@@ -496,5 +497,29 @@ describe('links and special files', () => {
 
   it('fails when the resource directory is missing', async () => {
     await expect(hashTree(join(tmp, 'no-such-dir'), true)).rejects.toThrow(join(tmp, 'no-such-dir'));
+  });
+});
+
+describe('threads started ahead only for a workspace with a large tree (knowsLargeTree)', () => {
+  it('says yes for a stat cache of 5,000 files or more, no for smaller ones, damaged ones, none, or no workspace', () => {
+    const ws = freshDir('ahead');
+    const inside = join(ws, 'data', 'deeper');
+    mkdirSync(inside, { recursive: true });
+    expect(knowsLargeTree(inside)).toBe(false); // not a workspace
+    mkdirSync(join(ws, '.dataworkspace'));
+    expect(knowsLargeTree(inside)).toBe(false); // no stat cache yet
+    const caches = join(ws, '.git', 'dws', 'hashcache');
+    mkdirSync(caches, { recursive: true });
+    const save = (name: string, n: number) => {
+      const paths = Array.from({ length: n }, (_, i) => `d/f${i}`);
+      saveStatCache(join(caches, name), join(ws, name), paths, paths.map(() => '0'.repeat(40)), new Float64Array(n * 5));
+    };
+    save('small', LIST_AHEAD_MIN_FILES - 1);
+    expect(knowsLargeTree(inside)).toBe(false);
+    writeFileSync(join(caches, 'damaged'), 'DWSHTC');
+    expect(knowsLargeTree(ws)).toBe(false);
+    save('large', LIST_AHEAD_MIN_FILES);
+    expect(knowsLargeTree(inside)).toBe(true);
+    expect(knowsLargeTree(ws)).toBe(true);
   });
 });

@@ -27,7 +27,7 @@ import { FileStatus, STAT_FIELDS, describe, putStat, runHashJob, skipStatus, sta
 import { dirPath, EntryKind, listDir, specialKindName, type Listing, type ListJob, type ListJobResult } from './list-dirs.js';
 import type { HashJob, HashJobResult } from './hash-files.js';
 import { racyMarginMs, StatCache, saveStatCache } from './stat-cache.js';
-import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from './threads.js';
+import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, LIST_AHEAD_MIN_FILES, takeHashThreads } from './threads.js';
 import type { StoreSession } from '../../store/store.js';
 import { MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, treeEntryText, treeOfText } from '../../store/trees.js';
 
@@ -154,8 +154,6 @@ const IN_FLIGHT = 3;
 /** The walk yields to the event loop this often (ms) while workers run. */
 const SLICE_MS = 2;
 const PROGRESS_MS = 100;
-/** A stat cache of this many files marks a tree whose listing the threads do ahead of the walk. */
-const LIST_AHEAD_MIN_FILES = 5000;
 /** Directories per listing job. */
 const LIST_JOB_DIRS = 16;
 const S_IFMT = constants.S_IFMT;
