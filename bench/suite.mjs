@@ -52,7 +52,10 @@ function takeLog() {
     // nothing logged yet
   }
   writeFileSync(cpuLog, '');
-  return lines.map((l) => ({ ms: Number(l.slice(0, l.indexOf(' '))) / 1000, script: l.slice(l.indexOf(' ') + 1) }));
+  return lines.map((l) => {
+    const [us, script, command] = l.split('\t');
+    return { ms: Number(us) / 1000, script, command };
+  });
 }
 
 /** Median CPU ms of a Node process running `args` in `cwd`. */
@@ -91,5 +94,9 @@ if (process.env.BENCH_SUITE !== '0') {
   console.log(`  ${summary} (exit ${r.status}); wall ${wall.toFixed(1)} s; load average after: ${load()}`);
   if (cpuBefore !== null) console.log(`  CPU of the whole run (vitest, workers, git, dws...): ${(cpuAfter - cpuBefore).toFixed(1)} s`);
   console.log(`  dws processes: ${dws.length}, CPU ${sum(dws).toFixed(1)} s (median ${median(dws.map((p) => p.ms)).toFixed(0)} ms each)`);
+  const byCommand = new Map();
+  for (const p of dws) byCommand.set(p.command, [...(byCommand.get(p.command) ?? []), p]);
+  const top = [...byCommand].sort((a, b) => sum(b[1]) - sum(a[1])).slice(0, 8);
+  console.log(`  their commands by CPU: ${top.map(([c, ps]) => `${c} ${ps.length}x ${sum(ps).toFixed(1)} s`).join(', ')}`);
   console.log(`  all Node processes: ${all.length}, CPU ${sum(all).toFixed(1)} s`);
 }

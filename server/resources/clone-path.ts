@@ -32,6 +32,19 @@ export function pathInsideClone(ws: Workspace, recorded: string): string | null 
   }
 }
 
+/**
+ * Where a local-files or rclone resource recorded at `recorded` (and with no machine-local path)
+ * is in this workspace. A workspace moved (`mv`) or copied (`cp -a`) to another folder still
+ * records its in-workspace folders at the old place: they are the same folders inside this one,
+ * as for a clone (a copy must never act on the original's files; a moved one's old place is gone).
+ * Not when another resource of this workspace is recorded there: then `recorded` was an outside
+ * folder whose tail happens to equal an entry.
+ */
+export function placeInWorkspace(ws: Workspace, recorded: string, othersRecorded: string[]): string {
+  const inside = pathInsideClone(ws, recorded);
+  return inside === null || othersRecorded.includes(inside) ? recorded : inside;
+}
+
 /** The root .gitignore's lines, each without one leading and one trailing `/` (the ensure-entry match of §12). */
 function ignoreEntries(file: string): Set<string> {
   if (!existsSync(file)) return new Set();

@@ -10,7 +10,8 @@ import type { Role } from '../../protocol/workspace.js';
 import { needPrompter } from '../context.js';
 import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { BlobPackWriter, packDirOf } from '../backends/git/pack.js';
-import { cloneInside, pathInsideClone } from './clone-path.js';
+import { cloneInside, pathInsideClone, placeInWorkspace } from './clone-path.js';
+import { shellQuote } from '../workspace/paths.js';
 import { computeHashTree } from './hashtree/index.js';
 import { contentStoreEnabled, workspaceStore } from '../store/workspace-store.js';
 import { latestTrees } from '../store/share.js';
@@ -40,9 +41,11 @@ export class LocalFilesResource implements Resource {
     this.name = params.name;
     this.role = params.role;
     this.computeHash = params.compute_hash === true;
-    // A machine-local override wins over the path recorded when the resource was added.
+    // A machine-local override wins over the path recorded when the resource was added, which
+    // follows the workspace when it was moved or copied.
     const override = local?.my_local_path ?? local?.local_path;
-    this.localPath = typeof override === 'string' ? override : recordedPath(params);
+    const others = ws.resources.filter((r) => r.name !== params.name).map(recordedPath);
+    this.localPath = typeof override === 'string' ? override : placeInWorkspace(ws, recordedPath(params), others);
   }
 
   get treeDir(): string {
@@ -52,7 +55,7 @@ export class LocalFilesResource implements Resource {
   async snapshotPrecheck(): Promise<void> {
     if (!existsSync(this.localPath)) {
       throw new ConfigurationError(
-        `Local path ${this.localPath} of resource '${this.name}' does not exist. If the data moved, set its new place as "global_local_path" of '${this.name}' in .dataworkspace/resources.json.`,
+        `Local path ${this.localPath} of resource '${this.name}' does not exist. If the data moved, set its new place on this machine with: dws config --resource ${shellQuote(this.name)} local_path NEW_PATH`,
         { resource: this.name, path: this.localPath },
       );
     }

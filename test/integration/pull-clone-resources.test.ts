@@ -4,7 +4,8 @@
  * test_import and test_rclone expect), and a clone, or a pull that brings a resource, puts a
  * local-files or rclone folder that lay inside the original workspace inside its own.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, commitIn, dws, dwsOk, filesUnder, fingerprint, git, gitLog, newWorkspace, readJson, repoWithOrigin, tempDir } from '../helpers.js';
@@ -213,5 +214,66 @@ export default defineStep({
     expect(filesUnder(join(copy, 'mirror'))).toEqual(['a.txt']);
     expect(readJson(join(copy, '.dataworkspace', 'resource_local_params.json')).mirror).toEqual({ local_path: join(copy, 'mirror') });
     expect(fingerprint(ws)).toBe(before);
+  });
+});
+
+describe('a workspace moved or copied to another folder', () => {
+  it('acts on its own in-workspace local-files and rclone folders, never at the old place: status, snapshot, restore (mv, then cp -a)', async () => {
+    const base = tempDir();
+    const ws = join(base, 'project');
+    renameSync(await newWorkspace(), ws);
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'f.txt'), 'v1\n');
+    const config = join(base, 'rclone.conf');
+    writeFileSync(config, '[localfs]\ntype = local\n');
+    const remote = join(base, 'remote');
+    mkdirSync(remote);
+    writeFileSync(join(remote, 'a.txt'), 'alpha\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'add', 'rclone', '--config', config, '--role', 'source-data', `localfs:${remote}`, join(ws, 'mirror')]);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+
+    // Moved: its old place is gone, and nothing is written there again (restore recreated it).
+    const moved = join(base, 'renamed');
+    renameSync(ws, moved);
+    const status = await dwsOk(moved, ['status']);
+    expect(status).toContain('  data: no changes');
+    expect(status).toContain('  mirror: no changes');
+    writeFileSync(join(moved, 'data', 'f.txt'), 'v2\n');
+    writeFileSync(join(moved, 'mirror', 'b.txt'), 'beta\n');
+    await dwsOk(moved, ['--batch', 'snapshot', 'v2']);
+    await dwsOk(moved, ['--batch', 'restore', 'v1']);
+    expect(readFileSync(join(moved, 'data', 'f.txt'), 'utf8')).toBe('v1\n');
+    expect(filesUnder(join(moved, 'mirror'))).toEqual(['a.txt']);
+    expect(existsSync(ws)).toBe(false);
+
+    // Copied beside the original: the copy's snapshots and restores never touch the original's files.
+    const copy = join(base, 'copy');
+    execFileSync('cp', ['-a', moved, copy]);
+    const original = fingerprint(moved);
+    writeFileSync(join(copy, 'data', 'f.txt'), 'copy\n');
+    await dwsOk(copy, ['--batch', 'snapshot', 'v3']);
+    await dwsOk(copy, ['--batch', 'restore', 'v2']);
+    expect(readFileSync(join(copy, 'data', 'f.txt'), 'utf8')).toBe('v2\n');
+    expect(filesUnder(join(copy, 'mirror'))).toEqual(['a.txt', 'b.txt']);
+    expect(fingerprint(moved)).toBe(original);
+  });
+
+  it('an outside folder that is gone is not taken for an in-workspace one of the same name: the error names it and says how to set its place', async () => {
+    const base = tempDir();
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'f.txt'), 'inside\n');
+    const outside = join(base, 'usb', 'data');
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(join(outside, 'g.txt'), 'outside\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', '--name', 'usb-data', outside]);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    rmSync(join(base, 'usb'), { recursive: true });
+    const r = await dws(ws, ['--batch', 'snapshot', 'v2']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Local path ${outside} of resource 'usb-data' does not exist. If the data moved, set its new place on this machine with: dws config --resource usb-data local_path NEW_PATH`);
+    expect(readFileSync(join(ws, 'data', 'f.txt'), 'utf8')).toBe('inside\n');
   });
 });
