@@ -21,6 +21,8 @@ export const gc = defineMethod({
     dryRun: z.boolean().default(false),
     /** Also remove unreachable objects from the store remote (whole packs and large objects). */
     remote: z.boolean().default(false),
+    /** Workspaces sharing the store that were deleted for good: their registrations go, and with them what only their snapshots reached. */
+    forgetWorkspaces: z.array(z.string()).default([]),
   }),
   result: z.object({
     dryRun: z.boolean(),

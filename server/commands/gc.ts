@@ -13,8 +13,33 @@ import { exec as rclone } from '../resources/rclone-binary.js';
 import { ID_BYTES } from '../store/known-ids.js';
 import { DamagedPackIndexError, parsePackIndex, type PackIndex } from '../store/pack.js';
 import { Workspace } from '../workspace/workspace.js';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { shellQuote } from '../workspace/paths.js';
+import type { ContentStore } from '../store/store.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * Forget the registrations of the workspaces named (deleted for good), then refuse while another
+ * workspace sharing the store is not where it was registered: its snapshots cannot be read, and
+ * what only they reach would go (a moved workspace registers its new place at its next command).
+ */
+function forgetWorkspaces(store: ContentStore, forget: string[], dryRun: boolean): void {
+  const { gone } = store.workspaces();
+  const unknown = forget.filter((f) => !gone.includes(f));
+  if (unknown.length > 0) {
+    const what = (f: string) => (existsSync(join(f, '.dataworkspace')) ? `${f} (it is still there)` : f);
+    throw new ConfigurationError(`Cannot forget ${unknown.map(what).join(', ')}: only a workspace that shares this store and is gone can be forgotten${gone.length > 0 ? ` (gone: ${gone.join(', ')})` : ' (none is)'}.`, { workspaces: unknown });
+  }
+  if (!dryRun) for (const f of forget) store.forgetWorkspace(f);
+  const left = gone.filter((g) => !forget.includes(g));
+  if (left.length > 0) {
+    throw new ConfigurationError(
+      `The content store at ${store.dir} is shared with ${left.length === 1 ? 'a workspace that is' : 'workspaces that are'} no longer where ${left.length === 1 ? 'it was' : 'they were'} registered: ${left.join(', ')}. gc cannot read their snapshots, so it removed nothing. ` +
+        `A workspace that moved: run 'dws fsck' in it at its new place, which registers it there. A place where no workspace will be again (one deleted, or moved before dws recorded where it was registered): dws gc ${left.map((g) => `--forget-workspace ${shellQuote(g)}`).join(' ')}`,
+      { workspaces: left },
+    );
+  }
+}
 
 /**
  * What gc --remote never removes from the remote, by the modification time rclone lists: a push
@@ -31,6 +56,7 @@ export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<Res
   return withStoreLock(ws, 'dws gc', async () => {
     const store = workspaceStore(ws);
     store.reload();
+    forgetWorkspaces(store, p.forgetWorkspaces.map((f) => resolve(ctx.cwd, f)), p.dryRun);
     // The run cache's entries keep their outputs, as snapshots do (server/store/run-cache.ts).
     const roots = [...registeredWorkspaces(store, ws.dir).flatMap((d) => [...snapshotRoots(d).flatMap((s) => s.trees), ...runCacheRoots(d)]), ...savedRoots(store)];
     const live = reachableFrom(store, roots);

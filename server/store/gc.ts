@@ -247,7 +247,7 @@ export function verifyObjects(store: ContentStore, onProgress?: (done: number) =
   return { objects, bytes, corrupt };
 }
 
-/** The workspace paths registered with a store (for gc across workspaces sharing it). */
+/** The workspace paths registered with a store (for gc across workspaces sharing it) that are still there. */
 export function registeredWorkspaces(store: ContentStore, self: string): string[] {
-  return [...new Set([self, ...store.workspaces()])];
+  return [...new Set([self, ...store.workspaces().here])];
 }

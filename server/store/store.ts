@@ -24,6 +24,7 @@ import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
 import { faultPoint } from '../workspace/fault.js';
+import { atomicWriteFile } from '../workspace/files.js';
 import { processAlive } from '../workspace/lock.js';
 import { CorruptObjectError, LargeObjects } from './large-objects.js';
 
@@ -483,16 +484,23 @@ export class ContentStore {
     const f = join(d, createHash('sha1').update(wsDir).digest('hex'));
     if (existsSync(f)) return;
     mkdirSync(d, { recursive: true });
-    writeFileSync(f, wsDir);
+    atomicWriteFile(f, wsDir);
   }
 
-  /** The workspaces registered with this store that still exist. */
-  workspaces(): string[] {
+  /** The workspaces registered with this store: `here`, and `gone` from where they were registered (moved or deleted). */
+  workspaces(): { here: string[]; gone: string[] } {
     const d = join(this.dir, 'workspaces');
-    if (!existsSync(d)) return [];
-    return readdirSync(d)
-      .map((f) => readFileSync(join(d, f), 'utf8'))
-      .filter((p) => existsSync(join(p, '.dataworkspace')));
+    const all = existsSync(d) ? readdirSync(d).map((f) => readFileSync(join(d, f), 'utf8')) : [];
+    const here = all.filter((p) => existsSync(join(p, '.dataworkspace')));
+    return { here, gone: all.filter((p) => !here.includes(p)) };
+  }
+
+  /** Forget the workspace registered at `wsDir` (one deleted for good); false when it is not registered. */
+  forgetWorkspace(wsDir: string): boolean {
+    const f = join(this.dir, 'workspaces', createHash('sha1').update(wsDir).digest('hex'));
+    if (!existsSync(f)) return false;
+    rmSync(f);
+    return true;
   }
 }
 

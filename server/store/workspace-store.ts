@@ -14,9 +14,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSyn
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigurationError } from '../../protocol/errors.js';
 import { withLock } from '../workspace/lock.js';
-import { corrupt, readJsonFile, writeCacheFile, writeJsonFile } from '../workspace/files.js';
+import { corrupt, readIfExists, readJsonFile, writeCacheFile, writeJsonFile } from '../workspace/files.js';
 import { isWithin, shellQuote } from '../workspace/paths.js';
-import { localCacheDir, type ResourceParams, type Workspace } from '../workspace/workspace.js';
+import { localCacheDir, META_DIR, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { ContentStore } from './store.js';
 
 export const STORE_DIR_PARAM = 'store.dir';
@@ -133,6 +133,24 @@ export function strandedObjectsHint(ws: Workspace, storeDir: string): string {
   return ` The store at ${old}, used before store.dir was set, holds objects too: copy them over with ${copyStoreAdvice(old, storeDir)} and run the command again.`;
 }
 
+/**
+ * Register the workspace with its store (gc reads the snapshots of every workspace sharing it).
+ * The place it was registered at is kept beside its stat caches: a workspace that moved forgets
+ * its old registration, so that gc elsewhere does not wait for it (a copy leaves the original's).
+ */
+function registerHere(ws: Workspace, store: ContentStore): void {
+  const local = localCacheDir(ws);
+  const record = local === null ? null : join(local, 'store-registration');
+  const before = record === null ? null : readIfExists(record);
+  if (before === ws.dir) return void store.registerWorkspace(ws.dir);
+  if (before !== null && isAbsolute(before) && !existsSync(join(before, META_DIR))) store.forgetWorkspace(before);
+  store.registerWorkspace(ws.dir);
+  if (record !== null) {
+    mkdirSync(local!, { recursive: true });
+    writeCacheFile(record, ws.dir);
+  }
+}
+
 /** The workspace's content store, opened once per loaded workspace. */
 export function workspaceStore(ws: Workspace): ContentStore {
   let s = opened.get(ws);
@@ -140,7 +158,7 @@ export function workspaceStore(ws: Workspace): ContentStore {
     const dir = storeDirOf(ws);
     try {
       s = ContentStore.open(dir);
-      s.registerWorkspace(ws.dir);
+      registerHere(ws, s);
     } catch (e) {
       throw new ConfigurationError(`Cannot use the content store at ${dir}: ${(e as Error).message}`, { store: dir });
     }

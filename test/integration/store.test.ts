@@ -1783,6 +1783,48 @@ describe('a store that cannot be used', () => {
     expect(again.stderr).not.toContain('holds the file contents');
   });
 
+  it('gc in a shared store removes nothing while a workspace sharing it is gone from where it was registered: one moved registers again, one deleted is forgotten by name', async () => {
+    const shared = join(tempDir(), 'store');
+    const base = tempDir();
+    const made: string[] = [];
+    for (const n of ['one', 'two', 'three']) {
+      const ws = join(base, n);
+      renameSync(await newWorkspace(), ws);
+      await dwsOk(ws, ['--batch', 'config', 'store.dir', shared]);
+      mkdirSync(join(ws, 'data'));
+      writeFileSync(join(ws, 'data', 'x'), `${n}\n`);
+      await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+      await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+      writeFileSync(join(ws, 'data', 'x'), `${n} again\n`);
+      await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+      made.push(ws);
+    }
+    const [one, two, three] = made as [string, string, string];
+    const moved = join(base, 'two-moved');
+    renameSync(two, moved);
+    rmSync(three, { recursive: true });
+    const storeBefore = treePrint(shared);
+    const refused = await dws(one, ['--batch', 'gc']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`The content store at ${shared} is shared with workspaces that are no longer where they were registered: `);
+    expect(refused.stderr).toContain(two);
+    expect(refused.stderr).toContain(`gc cannot read their snapshots, so it removed nothing. A workspace that moved: run 'dws fsck' in it at its new place, which registers it there. A place where no workspace will be again (one deleted, or moved before dws recorded where it was registered): dws gc `);
+    expect(refused.stderr).toContain(`--forget-workspace ${three}`);
+    expect(treePrint(shared)).toBe(storeBefore);
+    // Only a workspace that is gone can be forgotten.
+    const wrong = await dws(one, ['--batch', 'gc', '--forget-workspace', one]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`Cannot forget ${one} (it is still there): only a workspace that shares this store and is gone can be forgotten`);
+
+    await dwsOk(moved, ['--batch', 'fsck']);
+    await dwsOk(one, ['--batch', 'gc', '--forget-workspace', three]);
+    // The moved workspace's first snapshot, which only it reaches, survived the gc.
+    await dwsOk(moved, ['--batch', 'restore', 'v1']);
+    expect(readFileSync(join(moved, 'data', 'x'), 'utf8')).toBe('two\n');
+    await dwsOk(one, ['--batch', 'restore', 'v1']);
+    expect(readFileSync(join(one, 'data', 'x'), 'utf8')).toBe('one\n');
+  });
+
   it('shares one store between two workspaces via store.dir, and gc there keeps both', async () => {
     const shared = join(tempDir(), 'store');
     const made: string[] = [];

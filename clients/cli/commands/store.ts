@@ -21,9 +21,10 @@ export function register(program: Command): void {
     .description('Remove content-store objects that no snapshot, kept tree or current file reaches')
     .option('--dry-run', 'only say what would be removed')
     .option('--remote', 'also remove unreachable objects from the store remote')
+    .option('--forget-workspace <PATH>', 'a workspace sharing the store (store.dir) that was deleted for good: forget it (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option(...WS_DIR)
-    .action(async (o: { dryRun?: boolean; remote?: boolean; workspaceDir?: string }, cmd: Command) => {
-      await invoke(cmd, 'dws/gc', { dryRun: o.dryRun ?? false, remote: o.remote ?? false, workspaceDir: o.workspaceDir }, (r) => {
+    .action(async (o: { dryRun?: boolean; remote?: boolean; forgetWorkspace: string[]; workspaceDir?: string }, cmd: Command) => {
+      await invoke(cmd, 'dws/gc', { dryRun: o.dryRun ?? false, remote: o.remote ?? false, forgetWorkspaces: o.forgetWorkspace, workspaceDir: o.workspaceDir }, (r) => {
         const verb = r.dryRun ? 'Would remove' : 'Removed';
         let out = `${verb} ${r.removed.objects} object(s), ${bytesText(r.removed.bytes)}; kept ${r.kept.objects} object(s), ${bytesText(r.kept.bytes)}`;
         if (r.packsRewritten > 0) out += `; ${r.dryRun ? 'would rewrite' : 'rewrote'} ${r.packsRewritten} pack(s)`;
