@@ -12,7 +12,7 @@ import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { exec as rclone } from '../resources/rclone-binary.js';
 import { ID_BYTES } from '../store/known-ids.js';
 import { DamagedPackIndexError, parsePackIndex, type PackIndex } from '../store/pack.js';
-import { Workspace } from '../workspace/workspace.js';
+import { META_DIR, Workspace } from '../workspace/workspace.js';
 import { shellQuote } from '../workspace/paths.js';
 import type { ContentStore } from '../store/store.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,7 +27,7 @@ function forgetWorkspaces(store: ContentStore, forget: string[], dryRun: boolean
   const { gone } = store.workspaces();
   const unknown = forget.filter((f) => !gone.includes(f));
   if (unknown.length > 0) {
-    const what = (f: string) => (existsSync(join(f, '.dataworkspace')) ? `${f} (it is still there)` : f);
+    const what = (f: string) => (existsSync(join(f, META_DIR)) ? `${f} (it is still there)` : f);
     throw new ConfigurationError(`Cannot forget ${unknown.map(what).join(', ')}: only a workspace that shares this store and is gone can be forgotten${gone.length > 0 ? ` (gone: ${gone.join(', ')})` : ' (none is)'}.`, { workspaces: unknown });
   }
   if (!dryRun) for (const f of forget) store.forgetWorkspace(f);

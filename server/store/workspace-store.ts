@@ -139,15 +139,18 @@ export function strandedObjectsHint(ws: Workspace, storeDir: string): string {
  * its old registration, so that gc elsewhere does not wait for it (a copy leaves the original's).
  */
 function registerHere(ws: Workspace, store: ContentStore): void {
-  const local = localCacheDir(ws);
-  const record = local === null ? null : join(local, 'store-registration');
-  const before = record === null ? null : readIfExists(record);
-  if (before === ws.dir) return void store.registerWorkspace(ws.dir);
-  if (before !== null && isAbsolute(before) && !existsSync(join(before, META_DIR))) store.forgetWorkspace(before);
   store.registerWorkspace(ws.dir);
-  if (record !== null) {
-    mkdirSync(local!, { recursive: true });
+  const local = localCacheDir(ws);
+  if (local === null) return;
+  const record = join(local, 'store-registration');
+  const before = readIfExists(record);
+  if (before === ws.dir) return;
+  if (before !== null && isAbsolute(before) && !existsSync(join(before, META_DIR))) store.forgetWorkspace(before);
+  try {
+    mkdirSync(local, { recursive: true });
     writeCacheFile(record, ws.dir);
+  } catch {
+    // only a record: without it, a move is not noticed and gc names the old place
   }
 }
 
