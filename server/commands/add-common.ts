@@ -2,7 +2,7 @@
  * What every `dws/add/*` handler shares (resources.md §1.1): option rules, choosing the role and
  * the name, path conflicts with other resources, and registering the new resource.
  */
-import { realpathSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ConfigurationError, ConflictError, InvalidParamsError } from '../../protocol/errors.js';
 import type { Role } from '../../protocol/workspace.js';
@@ -149,6 +149,20 @@ export function realOrResolved(path: string): string {
 }
 
 /**
+ * The `.gitignore` entries that keep a resource's folder out of git: `/<path>/` for a folder in
+ * the workspace; for a link in the workspace to a folder (a big disk's, typically), `/<path>`,
+ * as an entry with a trailing `/` matches only a directory and git would list the link as new;
+ * and the folder it leads to when that is in the workspace too.
+ */
+function ignoreEntriesFor(wsDir: string, path: string): string[] {
+  const entries: string[] = [];
+  const abs = resolve(path);
+  if (isWithin(abs, wsDir) && lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink()) entries.push(`/${relativePosix(wsDir, abs)}`);
+  if (isWithin(realOrResolved(path), realOrResolved(wsDir))) entries.push(`/${relativePosix(realOrResolved(wsDir), realOrResolved(path))}/`);
+  return entries;
+}
+
+/**
  * Append the resource to resources.json and its local params, add the `.gitignore` entry for a
  * local path inside the workspace (not for git-subdirectory), and commit "add of <name>".
  */
@@ -162,9 +176,7 @@ export async function registerResource(
   ws.resourceLocalParams[params.name] = localParams;
   ws.writeResources();
   ws.writeResourceLocalParams();
-  if (ignoredPath !== null && isWithin(realOrResolved(ignoredPath), realOrResolved(ws.dir))) {
-    ensureGitignoreEntry(join(ws.dir, '.gitignore'), `/${relativePosix(realOrResolved(ws.dir), realOrResolved(ignoredPath))}/`);
-  }
+  if (ignoredPath !== null) for (const entry of ignoreEntriesFor(ws.dir, ignoredPath)) ensureGitignoreEntry(join(ws.dir, '.gitignore'), entry);
   await ws.commit(`add of ${params.name}`);
 }
 

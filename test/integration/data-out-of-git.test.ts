@@ -4,7 +4,7 @@
  * work tree, so a resource's data never reaches git; a folder git already tracks is refused as
  * a local-files or rclone resource with the command that untracks it.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, dws, dwsOk, fingerprint, git, newWorkspace, tempDir } from '../helpers.js';
@@ -119,5 +119,30 @@ describe('a folder git already tracks is refused as a local-files or rclone reso
     await dwsOk(ws, ['--batch', 'snapshot', 'one']);
     expect(git(ws, ['ls-files', 'data'])).toBe('');
     expect(git(ws, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+  });
+});
+
+describe('a resource folder that is a link to a folder elsewhere (a big disk)', () => {
+  it('keeps the link out of git too, and follows a moved workspace', async () => {
+    const base = tempDir();
+    const big = join(base, 'bigdisk', 'data');
+    mkdirSync(big, { recursive: true });
+    writeFileSync(join(big, 'f.csv'), 'v1\n');
+    const ws = join(base, 'project');
+    renameSync(await newWorkspace(), ws);
+    symlinkSync(big, join(ws, 'data'));
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    expect(readFileSync(join(ws, '.gitignore'), 'utf8').split('\n')).toContain('/data');
+    expect(git(ws, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    expect(everCommitted(ws)).not.toContain('data');
+
+    const moved = join(base, 'renamed');
+    renameSync(ws, moved);
+    writeFileSync(join(big, 'f.csv'), 'v2\n');
+    await dwsOk(moved, ['--batch', 'snapshot', 'v2']);
+    await dwsOk(moved, ['--batch', 'restore', 'v1']);
+    expect(readFileSync(join(big, 'f.csv'), 'utf8')).toBe('v1\n');
+    expect(existsSync(ws)).toBe(false);
   });
 });
