@@ -14,6 +14,7 @@ import { openResource, resourceType } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { faultPoint } from '../workspace/fault.js';
 import { Workspace, type ResourceParams } from '../workspace/workspace.js';
+import { someOf } from '../workspace/paths.js';
 import { readExportedLineage } from './add-common.js';
 import { knownTrees, materializeLatest } from '../store/share.js';
 import { gitRepositories, selectResources, unreachableOrigin } from './share-common.js';
@@ -21,8 +22,9 @@ import { gitRepositories, selectResources, unreachableOrigin } from './share-com
 export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise<ResultOf<typeof Pull>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
   ctx.log.info('Syncing workspace');
-  if (await ws.hasUncommittedChanges()) {
-    throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pulling.`, { path: ws.dir });
+  const changed = await ws.uncommittedChanges();
+  if (changed.length > 0) {
+    throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pulling. Changed: ${someOf(changed)}`, { path: ws.dir, paths: changed });
   }
   const branch = await ws.branch();
   try {

@@ -14,6 +14,7 @@ import type { ResourceParams, Workspace } from '../workspace/workspace.js';
 import { listRemote, remoteLocation } from '../store/remote.js';
 import { pushStore, warnDataNotPushed } from '../store/share.js';
 import { storeRemoteOf } from '../store/workspace-store.js';
+import { someOf } from '../workspace/paths.js';
 
 export interface SelectionParams {
   only?: string[] | undefined;
@@ -89,10 +90,10 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   const state = await pushState(ws.git, branch);
   if (state === 'unreachable') throw unreachableOrigin(ws);
   if (state === 'needs-pull') throw new ConfigurationError(`Data workspace at ${ws.dir} requires a pull from remote origin`, { path: ws.dir });
-  const dirty = await ws.hasUncommittedChanges();
-  if (dirty) {
+  const changed = await ws.uncommittedChanges();
+  if (changed.length > 0) {
     if (!ctx.prompter) {
-      throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pushing.`, { path: ws.dir });
+      throw new ConfigurationError(`Data workspace metadata repo at ${ws.dir} has uncommitted changes. Please commit before pushing. Changed: ${someOf(changed)}`, { path: ws.dir, paths: changed });
     }
     ctx.log.info(`Data workspace metadata repo at ${ws.dir} has uncommitted changes:\n${await ws.git.run(['status'])}`);
     if (!(await ctx.prompter.confirm('Do you wish to continue anyway?', false))) throw new UserAbortError('Aborted!');
@@ -113,6 +114,6 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   faultPoint('push.after-workspace-push');
   if (onlyWorkspace) warnDataNotPushed(ws);
   // Nothing above writes the workspace's files: a clean repository has nothing to commit (two git calls saved).
-  if (dirty) await ws.commit('push command');
+  if (changed.length > 0) await ws.commit('push command');
   return names;
 }

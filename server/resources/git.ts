@@ -8,7 +8,7 @@ import { ConfigurationError, ConflictError, InternalError, SubprocessError } fro
 import type { Role } from '../../protocol/workspace.js';
 import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
 import { Git } from '../workspace/git.js';
-import { isWithin, relativePosix } from '../workspace/paths.js';
+import { isWithin, relativePosix, someOf } from '../workspace/paths.js';
 import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
 import { moveResultsInGit, pushState, stageTreeOfCommit } from './git-common.js';
 import type { Resource, ResourceType, SnapshotHashes } from './types.js';
@@ -101,11 +101,18 @@ export class GitRepoResource implements Resource {
     return false;
   }
 
+  /** The repository's changed and new files, by path. */
+  private async uncommitted(): Promise<string[]> {
+    return (await this.git.status()).map((e) => e.path);
+  }
+
   private async checkClean(doing: string): Promise<void> {
-    if (await this.git.isDirty()) {
-      throw new ConfigurationError(`Git repo at ${this.localPath} has uncommitted changes. Please commit your changes before ${doing}.`, {
+    const changed = await this.uncommitted();
+    if (changed.length > 0) {
+      throw new ConfigurationError(`Git repo at ${this.localPath} has uncommitted changes. Please commit your changes before ${doing}. Changed: ${someOf(changed)}`, {
         resource: this.name,
         path: this.localPath,
+        paths: changed,
       });
     }
   }
@@ -131,10 +138,11 @@ export class GitRepoResource implements Resource {
         resource: this.name,
       });
     }
-    if (!options.force && (await this.git.isDirty())) {
+    const changed = options.force ? [] : await this.uncommitted();
+    if (changed.length > 0) {
       throw new ConfigurationError(
-        `Cannot restore resource '${this.name}': the git repository at ${this.localPath} has uncommitted changes. Commit or discard them, or run restore with --force to commit them first.`,
-        { resource: this.name, path: this.localPath },
+        `Cannot restore resource '${this.name}': the git repository at ${this.localPath} has uncommitted changes (${someOf(changed)}). Commit or discard them, or run restore with --force to commit them first.`,
+        { resource: this.name, path: this.localPath, paths: changed },
       );
     }
   }

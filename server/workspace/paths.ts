@@ -16,3 +16,9 @@ export function relativePosix(parent: string, child: string): string {
 export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }
+
+/** Up to `max` of `paths` for a message, and how many more there are: "a, b and 3 more". */
+export function someOf(paths: string[], max = 10): string {
+  const shown = paths.slice(0, max).join(', ');
+  return paths.length > max ? `${shown} and ${paths.length - max} more` : shown;
+}

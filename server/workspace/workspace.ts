@@ -150,10 +150,15 @@ export class Workspace {
    * not dws's to commit (1.6 committed the whole tree, so it never had any), and git refuses a
    * merge itself if one would be overwritten.
    */
-  async hasUncommittedChanges(): Promise<boolean> {
+  /** What stops push and pull (1.6's dirty check): changed tracked files, and new files where dws owns the paths. */
+  async uncommittedChanges(): Promise<string[]> {
     const owned = this.ownedPaths();
     const ownedOrAbove = (p: string) => owned.some((o) => p === o || p.startsWith(`${o}/`) || (p.endsWith('/') && o.startsWith(p)));
-    return (await this.git.status(undefined, 'normal')).some((e) => e.index !== '?' || ownedOrAbove(e.path));
+    return (await this.git.status(undefined, 'normal')).filter((e) => e.index !== '?' || ownedOrAbove(e.path)).map((e) => e.path);
+  }
+
+  async hasUncommittedChanges(): Promise<boolean> {
+    return (await this.uncommittedChanges()).length > 0;
   }
 
   resourceParams(name: string): ResourceParams {

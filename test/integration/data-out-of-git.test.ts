@@ -72,7 +72,7 @@ describe('dws commits only what it owns', () => {
     expect(git(copy, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
   });
 
-  it('a tracked file changed outside the owned paths still stops push and pull (as in 1.6)', async () => {
+  it('a tracked file changed outside the owned paths still stops push and pull (as in 1.6), which name it', async () => {
     const base = tempDir();
     const ws = await newWorkspace(['--create-resources', 'code']);
     writeFileSync(join(ws, 'README.md'), 'readme\n');
@@ -85,7 +85,7 @@ describe('dws commits only what it owns', () => {
     for (const cmd of ['push', 'pull']) {
       const r = await dws(ws, ['--batch', cmd]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`Data workspace metadata repo at ${ws} has uncommitted changes.`);
+      expect(r.stderr).toContain(`Data workspace metadata repo at ${ws} has uncommitted changes. Please commit before ${cmd}ing. Changed: README.md\n`);
     }
   });
 });

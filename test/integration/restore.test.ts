@@ -163,7 +163,7 @@ describe('dws restore of a separate git repository', () => {
     const repoBefore = fingerprint(repo);
     const r = await dws(ws, ['--batch', 'restore', 'v1']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`Configuration error: Cannot restore resource 'model': the git repository at ${repo} has uncommitted changes.`);
+    expect(r.stderr).toContain(`Configuration error: Cannot restore resource 'model': the git repository at ${repo} has uncommitted changes (model.py).`);
     expect(r.stderr).toContain('--force');
     // Nothing changed: not the code directory (restored first in order), not the repository.
     expect(fingerprint(ws)).toBe(before);

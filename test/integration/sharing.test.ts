@@ -339,18 +339,18 @@ describe('dws push and pull between collaborators', () => {
 
     // A dirty workspace.
     writeFileSync(join(ws, 'code', 'wip.py'), 'wip\n');
-    await unchanged(ws, ['push'], 1, `Data workspace metadata repo at ${ws} has uncommitted changes. Please commit before pushing.`);
-    await unchanged(ws, ['pull'], 1, `Data workspace metadata repo at ${ws} has uncommitted changes. Please commit before pulling.`);
+    await unchanged(ws, ['push'], 1, `Data workspace metadata repo at ${ws} has uncommitted changes. Please commit before pushing. Changed: code/wip.py\n`);
+    await unchanged(ws, ['pull'], 1, `Data workspace metadata repo at ${ws} has uncommitted changes. Please commit before pulling. Changed: code/wip.py\n`);
     git(ws, ['add', '.']);
     git(ws, ['commit', '--quiet', '-m', 'wip']);
 
     // A dirty git resource; on pull with something new on the workspace origin that must not be merged.
     writeFileSync(join(lib, 'model.py'), 'dirty\n');
-    await unchanged(ws, ['push', '--only', 'lib'], 1, `Git repo at ${lib} has uncommitted changes. Please commit your changes before pushing.`);
+    await unchanged(ws, ['push', '--only', 'lib'], 1, `Git repo at ${lib} has uncommitted changes. Please commit your changes before pushing. Changed: model.py\n`);
     writeFileSync(join(other, 'code', 'theirs.py'), 'theirs\n');
     await dwsOk(other, ['--batch', 'snapshot', 'theirs']);
     await dwsOk(other, ['--batch', 'push']);
-    await unchanged(ws, ['pull'], 1, `Git repo at ${lib} has uncommitted changes. Please commit your changes before pulling.`);
+    await unchanged(ws, ['pull'], 1, `Git repo at ${lib} has uncommitted changes. Please commit your changes before pulling. Changed: model.py\n`);
     git(lib, ['checkout', '--', 'model.py']);
 
     // The collaborator pushed: our push needs a pull first.
