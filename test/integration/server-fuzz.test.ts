@@ -30,10 +30,11 @@ const BATCH = 100;
  * back: chokidar followed the workspace's node_modules/dataworkspaces link into the whole dws
  * package (3,300 directory watchers, growing as it walked), and error replies quoted a 2 MB
  * parameter twice; and an unauthenticated TCP body kept 300 MB. On a loaded machine the TCP run
- * once ended 80 MB above its start after the whole idle wait (72 MB below it when run alone), so
- * the bound is 100 MB: far under the leaks it is there to catch.
+ * once ended 80 MB above its start after the whole idle wait (72 MB below it when run alone), and
+ * once (2026-12-07, other suites running beside a CI run) 113 MB above (11 MB when run alone just
+ * after), so the bound is 150 MB: still half the smallest of the leaks it is there to catch.
  */
-const NEAR_MB = 100;
+const NEAR_MB = 150;
 /** How long to leave the server idle for its memory to come back (checked every second; usually far less). */
 const IDLE_WAIT_MS = 90_000;
 
