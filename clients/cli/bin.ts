@@ -19,8 +19,8 @@ if (argv.length === 1 && argv[0] === '--version') {
   if (command === 'snapshot' || command === 'restore') {
     // Hashing threads start on the other cores while this one loads the CLI (~80 ms); the walk
     // of a large tree and a large restore's writes use them.
-    const threads = await import('../../server/resources/hashtree/threads.js');
-    if (threads.knowsLargeTree(workspaceDirOf(argv) ?? process.cwd())) threads.prestartHashThreads();
+    const { knowsLargeTree } = await import('../../server/resources/hashtree/stat-cache.js');
+    if (knowsLargeTree(workspaceDirOf(argv) ?? process.cwd())) (await import('../../server/resources/hashtree/threads.js')).prestartHashThreads();
   }
   const { main } = await import('./main.js');
   process.exitCode = await main(argv);

@@ -158,7 +158,8 @@ function ignoreEntriesFor(wsDir: string, path: string): string[] {
   const entries: string[] = [];
   const abs = resolve(path);
   if (isWithin(abs, wsDir) && lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink()) entries.push(`/${relativePosix(wsDir, abs)}`);
-  if (isWithin(realOrResolved(path), realOrResolved(wsDir))) entries.push(`/${relativePosix(realOrResolved(wsDir), realOrResolved(path))}/`);
+  const [realWs, real] = [realOrResolved(wsDir), realOrResolved(path)];
+  if (isWithin(real, realWs)) entries.push(`/${relativePosix(realWs, real)}/`);
   return entries;
 }
 

@@ -15,8 +15,8 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { relativePosix } from '../workspace/paths.js';
-import { META_DIR, type JsonObject, type Workspace } from '../workspace/workspace.js';
+import { isWithin, relativePosix } from '../workspace/paths.js';
+import { META_DIR, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 
 /** The resource's path inside this workspace when it lay inside the original one, else null. */
 export function pathInsideClone(ws: Workspace, recorded: string): string | null {
@@ -33,16 +33,25 @@ export function pathInsideClone(ws: Workspace, recorded: string): string | null 
 }
 
 /**
- * Where a local-files or rclone resource recorded at `recorded` (and with no machine-local path)
- * is in this workspace. A workspace moved (`mv`) or copied (`cp -a`) to another folder still
- * records its in-workspace folders at the old place: they are the same folders inside this one,
- * as for a clone (a copy must never act on the original's files; a moved one's old place is gone).
- * Not when another resource of this workspace is recorded there: then `recorded` was an outside
- * folder whose tail happens to equal an entry.
+ * Where a local-files or rclone resource (with no machine-local path) is in this workspace. A
+ * workspace moved (`mv`) or copied (`cp -a`) to another folder still records its in-workspace
+ * folders at the old place: they are the same folders inside this one, as for a clone (a copy
+ * must never act on the original's files; a moved one's old place is gone). Not when another
+ * resource of this workspace is recorded there: then the recorded path was an outside folder
+ * whose tail happens to equal an entry.
  */
-export function placeInWorkspace(ws: Workspace, recorded: string, othersRecorded: string[]): string {
+export function placeInWorkspace(ws: Workspace, params: ResourceParams): string {
+  const recorded = recordedPath(params);
+  if (isWithin(recorded, ws.dir)) return recorded; // where it was added: nothing moved
   const inside = pathInsideClone(ws, recorded);
-  return inside === null || othersRecorded.includes(inside) ? recorded : inside;
+  if (inside === null) return recorded;
+  const taken = ws.resources.some((r) => r.name !== params.name && recordedPath(r) === inside);
+  return taken ? recorded : inside;
+}
+
+/** The path recorded when a local-files or rclone resource was added (older files call it `local_path`). */
+export function recordedPath(params: ResourceParams): string {
+  return String(params.global_local_path ?? params.local_path);
 }
 
 /** The root .gitignore's lines, each without one leading and one trailing `/` (the ensure-entry match of §12). */

@@ -10,7 +10,7 @@ import type { Role } from '../../protocol/workspace.js';
 import { needPrompter } from '../context.js';
 import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { BlobPackWriter, packDirOf } from '../backends/git/pack.js';
-import { cloneInside, pathInsideClone, placeInWorkspace } from './clone-path.js';
+import { cloneInside, pathInsideClone, placeInWorkspace, recordedPath } from './clone-path.js';
 import { shellQuote } from '../workspace/paths.js';
 import { computeHashTree } from './hashtree/index.js';
 import { contentStoreEnabled, workspaceStore } from '../store/workspace-store.js';
@@ -44,8 +44,7 @@ export class LocalFilesResource implements Resource {
     // A machine-local override wins over the path recorded when the resource was added, which
     // follows the workspace when it was moved or copied.
     const override = local?.my_local_path ?? local?.local_path;
-    const others = ws.resources.filter((r) => r.name !== params.name).map(recordedPath);
-    this.localPath = typeof override === 'string' ? override : placeInWorkspace(ws, recordedPath(params), others);
+    this.localPath = typeof override === 'string' ? override : placeInWorkspace(ws, params);
   }
 
   get treeDir(): string {
@@ -161,10 +160,6 @@ export const localFilesType: ResourceType = {
   },
 };
 
-/** The path recorded when the resource was added (older files call it `local_path`). */
-export function recordedPath(params: ResourceParams): string {
-  return String(params.global_local_path ?? params.local_path);
-}
 
 /** Ask where the data is on this machine (an absolute path); `mustExist` re-asks until it does. */
 export async function askLocalPath(ws: Workspace, question: string, mustExist: boolean): Promise<string> {

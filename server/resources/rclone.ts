@@ -8,8 +8,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { Context } from '../context.js';
 import type { JsonObject, ResourceParams, Workspace } from '../workspace/workspace.js';
 import { keepUnsnapshotted } from '../store/materialize.js';
-import { pathInsideClone } from './clone-path.js';
-import { askLocalPath, LocalFilesResource, recordedPath } from './local-files.js';
+import { pathInsideClone, recordedPath } from './clone-path.js';
+import { askLocalPath, LocalFilesResource } from './local-files.js';
 import { Rclone, type RcloneSyncMode } from './rclone-binary.js';
 import type { ResourceType } from './types.js';
 

@@ -18,7 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
 import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
@@ -480,11 +480,15 @@ export class ContentStore {
 
   /** Remember that the workspace at `wsDir` uses this store (gc reads every user's snapshots). */
   registerWorkspace(wsDir: string): void {
-    const d = join(this.dir, 'workspaces');
-    const f = join(d, createHash('sha1').update(wsDir).digest('hex'));
+    const f = this.registration(wsDir);
     if (existsSync(f)) return;
-    mkdirSync(d, { recursive: true });
+    mkdirSync(dirname(f), { recursive: true });
     atomicWriteFile(f, wsDir);
+  }
+
+  /** The file that registers the workspace at `wsDir`. */
+  private registration(wsDir: string): string {
+    return join(this.dir, 'workspaces', createHash('sha1').update(wsDir).digest('hex'));
   }
 
   /** The workspaces registered with this store: `here`, and `gone` from where they were registered (moved or deleted). */
@@ -497,7 +501,7 @@ export class ContentStore {
 
   /** Forget the workspace registered at `wsDir` (one deleted for good); false when it is not registered. */
   forgetWorkspace(wsDir: string): boolean {
-    const f = join(this.dir, 'workspaces', createHash('sha1').update(wsDir).digest('hex'));
+    const f = this.registration(wsDir);
     if (!existsSync(f)) return false;
     rmSync(f);
     return true;

@@ -145,12 +145,11 @@ export class Workspace {
   }
 
   /**
-   * Whether the workspace repository has changes a push or pull must not go past: any change to
-   * a tracked file, or an untracked file among the owned paths. Untracked files elsewhere are
+   * The changes in the workspace repository a push or pull must not go past, by path: any change
+   * to a tracked file, or an untracked file among the owned paths. Untracked files elsewhere are
    * not dws's to commit (1.6 committed the whole tree, so it never had any), and git refuses a
    * merge itself if one would be overwritten.
    */
-  /** What stops push and pull (1.6's dirty check): changed tracked files, and new files where dws owns the paths. */
   async uncommittedChanges(): Promise<string[]> {
     const owned = this.ownedPaths();
     const ownedOrAbove = (p: string) => owned.some((o) => p === o || p.startsWith(`${o}/`) || (p.endsWith('/') && o.startsWith(p)));

@@ -24,8 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareCodePoints, computeHashTree, parseTreeFile, readTreeFile } from '../../server/resources/hashtree/index.js';
 import type { HashTreeOptions } from '../../server/resources/hashtree/index.js';
-import { FINE_MARGIN_MS, RACY_MARGIN_MS, racyMarginMs, saveStatCache, StatCache } from '../../server/resources/hashtree/stat-cache.js';
-import { knowsLargeTree, LIST_AHEAD_MIN_FILES } from '../../server/resources/hashtree/threads.js';
+import { FINE_MARGIN_MS, knowsLargeTree, LIST_AHEAD_MIN_FILES, RACY_MARGIN_MS, racyMarginMs, saveStatCache, StatCache } from '../../server/resources/hashtree/stat-cache.js';
 import { FIXTURE } from '../helpers.js';
 
 const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';

@@ -26,8 +26,8 @@ import { join, resolve } from 'node:path';
 import { FileStatus, STAT_FIELDS, describe, putStat, runHashJob, skipStatus, statFile } from './hash-files.js';
 import { dirPath, EntryKind, listDir, specialKindName, type Listing, type ListJob, type ListJobResult } from './list-dirs.js';
 import type { HashJob, HashJobResult } from './hash-files.js';
-import { racyMarginMs, StatCache, saveStatCache } from './stat-cache.js';
-import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, LIST_AHEAD_MIN_FILES, takeHashThreads } from './threads.js';
+import { LIST_AHEAD_MIN_FILES, racyMarginMs, StatCache, saveStatCache } from './stat-cache.js';
+import { DEFAULT_HASH_THREADS, giveBackHashThread, hashWorkerUrl, takeHashThreads } from './threads.js';
 import type { StoreSession } from '../../store/store.js';
 import { MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, treeEntryText, treeOfText } from '../../store/trees.js';
 

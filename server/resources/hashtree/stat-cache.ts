@@ -36,9 +36,9 @@
  * next status or restore. (A clock skew larger than the margin between this machine and a
  * network file server weakens the guard.)
  */
-import { lstatSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statfsSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { STAT_FIELDS } from './hash-files.js';
 import { compareCodePoints } from './tree-format.js';
 import { writeCacheFile } from '../../workspace/files.js';
@@ -46,6 +46,8 @@ import { writeCacheFile } from '../../workspace/files.js';
 const MAGIC = Buffer.from('DWSHTC\x00\x02', 'latin1');
 const BOM = 0x01020304;
 const HEADER = 24;
+/** A stat cache of this many files marks a large tree: the threads list it ahead of the walk (index.ts), and the CLI starts them early. */
+export const LIST_AHEAD_MIN_FILES = 5000;
 const ENTRY_STATS = STAT_FIELDS * 8;
 const SHA1_BYTES = 20;
 /** Wider than the coarsest common mtime granularity (FAT: 2 s), plus some clock lag. */
@@ -54,6 +56,42 @@ export const RACY_MARGIN_MS = 3000;
 export const FINE_MARGIN_MS = 50;
 /** statfs magic numbers of local Linux file systems with nanosecond timestamps: ext2/3/4, xfs, btrfs, tmpfs, f2fs, zfs. */
 const FINE_TIMESTAMPS = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010, 0x2fc12fc1]);
+
+/** The magic and this machine's byte order at the start of `buf`. */
+function ourHeader(buf: Buffer): boolean {
+  return buf.subarray(0, 8).equals(MAGIC) && new Uint32Array(buf.buffer.slice(buf.byteOffset + 8, buf.byteOffset + 12))[0] === BOM;
+}
+
+/**
+ * Whether the workspace at or above `start` has a stat cache of a large tree (read from the
+ * headers alone), the sign that a snapshot or restore there is worth hashing threads started
+ * ahead (clients/cli/bin.ts, before the CLI, and so the workspace code, is loaded). Small
+ * workspaces are hashed and restored on the main thread, and threads started for nothing cost
+ * more CPU than the whole command; a first snapshot starts them once it finds enough to hash.
+ */
+export function knowsLargeTree(start: string): boolean {
+  let dir = resolve(start);
+  for (; !statSync(join(dir, '.dataworkspace'), { throwIfNoEntry: false })?.isDirectory(); dir = dirname(dir)) if (dir === dirname(dir)) return false;
+  const caches = join(dir, '.git', 'dws', 'hashcache'); // local-files.ts cacheFile (a worktree's, .git a file, is not looked for)
+  let names: string[];
+  try {
+    names = readdirSync(caches);
+  } catch {
+    return false;
+  }
+  const header = Buffer.alloc(16);
+  return names.some((name) => {
+    let fd = -1;
+    try {
+      fd = openSync(join(caches, name), 'r');
+      return readSync(fd, header, 0, 16, 0) === 16 && ourHeader(header) && header.readUInt32LE(12) >= LIST_AHEAD_MIN_FILES;
+    } catch {
+      return false;
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+  });
+}
 
 /** The racy margin for files below `dir` (see above). */
 export function racyMarginMs(dir: string): number {
@@ -100,9 +138,7 @@ export class StatCache {
     } catch {
       return null;
     }
-    if (buf.length < HEADER + SHA1_BYTES || !buf.subarray(0, 8).equals(MAGIC)) return null;
-    const native = new Uint32Array(buf.buffer.slice(buf.byteOffset + 8, buf.byteOffset + 12))[0];
-    if (native !== BOM) return null;
+    if (buf.length < HEADER + SHA1_BYTES || !ourHeader(buf)) return null;
     const count = buf.readUInt32LE(12);
     const rootLen = buf.readUInt32LE(16);
     const pathsLen = buf.readUInt32LE(20);

@@ -2,20 +2,15 @@
  * The hashing worker threads of this process. A thread takes 30-100 ms of CPU to start, so threads
  * are kept between hash-tree runs (idle ones never keep the process alive), and the CLI starts
  * them ahead for a `dws snapshot` or `restore` of a workspace with a large tree while it is still
- * loading its own code (clients/cli/bin.ts).
- * Kept small and free of other imports but node's: bin.ts loads it before anything else.
+ * loading its own code (clients/cli/bin.ts, stat-cache.ts knowsLargeTree).
+ * Kept small and free of other imports: bin.ts loads it before anything else.
  */
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { bundledFile, WORKER_EXEC_ARGV } from '../../bundled.js';
 
 /** Threads for one run unless told otherwise: one per core, at most 4. */
 export const DEFAULT_HASH_THREADS = Math.min(availableParallelism(), 4);
-
-/** A stat cache of this many files marks a large tree: its listing is done by the threads ahead of the walk (index.ts). */
-export const LIST_AHEAD_MIN_FILES = 5000;
 
 const idle: Worker[] = [];
 
@@ -34,44 +29,6 @@ function park(worker: Worker): void {
   worker.on('error', () => {});
   worker.unref();
   idle.push(worker);
-}
-
-/**
- * Whether the workspace at or above `start` has a stat cache of a large tree (stat-cache.ts: its
- * header's entry count), the sign that a snapshot or restore there is worth threads started
- * ahead. Small workspaces are hashed and restored on the main thread, and threads started for
- * nothing cost more CPU than the whole command's work; a first snapshot starts them once it
- * finds enough files to hash.
- */
-export function knowsLargeTree(start: string): boolean {
-  let dir = resolve(start);
-  for (; !isDir(join(dir, '.dataworkspace')); dir = dirname(dir)) if (dir === dirname(dir)) return false;
-  const caches = join(dir, '.git', 'dws', 'hashcache'); // a worktree's (.git a file) is not looked for
-  let names: string[];
-  try {
-    names = readdirSync(caches);
-  } catch {
-    return false;
-  }
-  const header = Buffer.alloc(16);
-  return names.some((name) => {
-    let fd = -1;
-    try {
-      fd = openSync(join(caches, name), 'r');
-      if (fstatSync(fd).size < 16 || readSync(fd, header, 0, 16, 0) < 16 || header.toString('latin1', 0, 6) !== 'DWSHTC') return false;
-      // The byte-order mark at 8 says how the count at 12 was written.
-      const le = header.readUInt32LE(8) === 0x01020304;
-      return (le ? header.readUInt32LE(12) : header.readUInt32BE(12)) >= LIST_AHEAD_MIN_FILES;
-    } catch {
-      return false;
-    } finally {
-      if (fd >= 0) closeSync(fd);
-    }
-  });
-}
-
-function isDir(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
 /** Start threads now, to be taken later; does nothing where there is no bundled worker. */
