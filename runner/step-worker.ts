@@ -9,9 +9,6 @@ import { ConfigurationError } from '../protocol/errors.js';
 import { errorText, StepFailure, type FromWorker, type ToWorker } from './step-thread-protocol.js';
 
 const port = parentPort!;
-// Stacks point into the step's own source (the bundle carries an inline source map), so a
-// failure says file:line:column of the code the user wrote.
-process.setSourceMapsEnabled(true);
 // The step's console output travels on the same port as its `done`, so none of it arrives late
 // or is lost when the thread ends; the main thread cuts it into the step's log lines.
 for (const stream of [process.stdout, process.stderr]) {
@@ -25,7 +22,13 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 // Step files import `dataworkspaces`, i.e. dist/index.js next to this file (~60 ms to load):
 // load it now, while the main thread is still checking and recording, not when a step starts.
-import(new URL('./index.js', import.meta.url).href).catch(() => {});
+// Then stacks point into the step's own source (the bundle carries an inline source map), so a
+// failure says file:line:column of the code the user wrote. Enabled only once dist/ is loaded:
+// with it on, Node reads and parses the source map of every module it loads (dist/'s 44 maps,
+// ~1.7 MB: ~100 ms of CPU and garbage), and stacks inside dws's own bundle are no help to a user.
+const library = import(new URL('./index.js', import.meta.url).href)
+  .catch(() => {})
+  .then(() => process.setSourceMapsEnabled(true));
 const post = (m: FromWorker) => port.postMessage(m);
 let current: { id: number; abort: AbortController } | null = null;
 const pendingResults = new Map<number, { resolve: (file: string) => void; reject: (e: Error) => void }>();
@@ -46,6 +49,7 @@ async function run(m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   const abort = new AbortController();
   current = { id: m.id, abort };
   try {
+    await library;
     const mod = (await import(m.moduleUrl)) as Record<string, { run: (ctx: unknown) => unknown } | undefined>;
     const step = mod[m.exportName]!;
     await step.run({
