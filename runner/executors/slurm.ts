@@ -51,6 +51,8 @@ const NEVER = new Map([
 ]);
 /** States in which Slurm still holds a job (squeue's default listing). */
 const LIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'RESIZING', 'SIGNALING', 'STAGE_OUT']);
+/** States only a job whose script ran reaches: a job squeue first sees in one of them ran between two polls. */
+const PAST_RUNNING = new Set(['COMPLETING', 'COMPLETED', 'STAGE_OUT']);
 
 interface Job {
   id: string;
@@ -62,6 +64,8 @@ interface Job {
   args: string[];
   state: string;
   reason: string;
+  /** Whether its RUNNING event was sent (editors show every job as pending, running, then ended). */
+  ran: boolean;
   /** Bytes of the output file already turned into log lines. */
   offset: number;
   lines: OutputLines;
@@ -189,6 +193,7 @@ export class SlurmExecutor implements Executor {
         args: args.slice(3, -1),
         state: 'PENDING',
         reason: '',
+        ran: false,
         offset: 0,
         lines: new OutputLines(j.log),
         goneAt: null,
@@ -273,7 +278,7 @@ export class SlurmExecutor implements Executor {
     const times = { startedAt: new Date(Number(start)).toISOString(), endedAt: new Date(Number(end)).toISOString() };
     const ok = code === '0';
     // A job quicker than squeue's polling still shows that it ran, and where.
-    if (job.state === 'PENDING') job.j.onJob({ executor: 'slurm', jobId: job.id, state: 'RUNNING', ...(node ? { node } : {}) });
+    this.reportRunning(job, node);
     job.j.onJob({ executor: 'slurm', jobId: job.id, state: ok ? 'COMPLETED' : 'FAILED', ...(node ? { node } : {}), ...times });
     if (!ok) {
       job.settle(new StepFailure(`Slurm job ${job.id} failed: its command exited with code ${code}${node ? ` on ${node}` : ''}.${this.tail(job)}`));
@@ -305,6 +310,13 @@ export class SlurmExecutor implements Executor {
     }
   }
 
+  /** The RUNNING event of a job that was never seen running (quicker than squeue's polling). */
+  private reportRunning(job: Job, node: string | undefined): void {
+    if (job.ran) return;
+    job.ran = true;
+    job.j.onJob({ executor: 'slurm', jobId: job.id, state: 'RUNNING', ...(node ? { node } : {}) });
+  }
+
   /** squeue's states of the run's jobs (events when they change); a job that ended without a status file fails after a grace period. */
   private async poll(): Promise<void> {
     const ids = [...this.jobs.keys()];
@@ -324,6 +336,8 @@ export class SlurmExecutor implements Executor {
       if (s && (s.state !== job.state || (s.reason !== job.reason && s.state === 'PENDING'))) {
         job.state = s.state;
         job.reason = s.reason;
+        if (PAST_RUNNING.has(s.state)) this.reportRunning(job, s.node); // it ran between two polls
+        if (s.state === 'RUNNING') job.ran = true;
         job.j.onJob({ executor: 'slurm', jobId: id, state: s.state, ...(s.reason && s.reason !== 'None' ? { reason: s.reason } : {}), ...(s.node ? { node: s.node } : {}) });
       }
       const never = s?.state === 'PENDING' ? NEVER.get(s.reason) : undefined;
