@@ -9,6 +9,8 @@ import type { deleteSnapshot as DeleteSnapshot, ResultOf, ValidParamsOf } from '
 import type { Context } from '../context.js';
 import { checkMetadata, SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
+import { comparedSnapshot, latestTrees, storedResources } from '../store/share.js';
+import { readCheckouts } from '../store/workspace-store.js';
 import { isValidHostname, NAME_RULE } from '../workspace/names.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -23,9 +25,12 @@ export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof Delet
   const name = `${md.hash.slice(0, 7)} (Tagged as: ${md.tags.join(', ')})`;
   // Only results resources have snapshot directories; 1.6 also tried every other resource with
   // a restore hash, which would delete a code directory that happens to have the same path.
-  const resources = p.noIncludeResources
-    ? []
-    : (await openResources(ws)).filter((r) => r.role === 'results' && Object.hasOwn(md.restore_hashes, r.name));
+  const all = await openResources(ws);
+  const resources = p.noIncludeResources ? [] : all.filter((r) => r.role === 'results' && Object.hasOwn(md.restore_hashes, r.name));
+  // Resources whose files were last made this snapshot's (status compares them with it).
+  const checkouts = readCheckouts(ws);
+  const latest = latestTrees(ws);
+  const madeFromIt = storedResources(all).filter((r) => comparedSnapshot(ws, r.name, checkouts, latest)?.snapshot === md.hash);
   if (ctx.prompter && !(await ctx.prompter.confirm(`Should I delete snapshot ${name}? This is not reversible.`, false))) throw new UserAbortError();
 
   const deletedDirectories: string[] = [];
@@ -46,6 +51,11 @@ export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof Delet
   if (files.length > 0) await ws.git.run(['rm', '-r', '-f', '--quiet', '--ignore-unmatch', '--', ...files], { bulk: true });
   faultPoint('delete-snapshot.after-rm');
   await ws.git.commitStaged(`Deleted snapshot ${name}`);
+  for (const r of madeFromIt) {
+    ctx.log.warn(
+      `Resource '${r.name}': its files were this snapshot's, so what is left of them is in no snapshot now: 'dws status' counts it as changes, a restore will not replace it without --force, and 'dws gc' would remove its content from the store. Take a snapshot to keep it.`,
+    );
+  }
   return { hash: md.hash, name, deletedDirectories, noRestoreHash };
 }
 

@@ -8,7 +8,7 @@ import { ConfigurationError, ConflictError, DwsError } from '../../protocol/erro
 import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail, RemoteFetcher } from './remote.js';
 import { Repairs } from './repair.js';
-import { applyRestore, PartlyRestoredError, planRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
+import { applyRestore, diffTrees, heldByNone, PartlyRestoredError, planRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
@@ -21,6 +21,14 @@ export interface FilesTarget {
   root: string;
   cacheFile: string | null;
   tree: string;
+  /**
+   * For a restore: the tree of the snapshot the files are compared with (status's, share.ts
+   * comparedSnapshot) and the resource's snapshot trees. A file the restore replaces or removes
+   * that changed since `since` is the user's work even when the store holds its content (a
+   * snapshot deleted since leaves it there until gc), unless a snapshot holds it at that path
+   * (the files of an interrupted restore). Without it, only content the store lacks is.
+   */
+  work?: { since: string; snapshots: () => Iterable<string> };
 }
 
 export interface PreparedFiles {
@@ -42,6 +50,7 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   for (const t of targets) {
     const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true, resource: t.name });
     const plan = await repairs.retrying(() => planTarget(ws, store, fetcher, current, t, opts.what));
+    if (t.work !== undefined && current.tree !== t.work.since) addChangedWork(store, current, t.work, plan);
     // Worth keeping only when nothing is replaced: else its new entries are for files about to go.
     if (plan.actions.length === 0) current.saveCache();
     prepared.push({ target: t, current, plan });
@@ -56,6 +65,17 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   }
   for (const p of prepared) if (p.plan.unsaved.length > 0) keepUnsaved(ws, store, p.current, p.plan.unsaved, p.target.name);
   return prepared;
+}
+
+/** Add to the plan's unsaved files the user's work it would replace or remove (FilesTarget.work). */
+function addChangedWork(store: ContentStore, current: ScannedTree, work: NonNullable<FilesTarget['work']>, plan: RestorePlan): void {
+  const changed = diffTrees(store, current, work.since);
+  if (changed === null) return; // that snapshot's trees are not here: what the store lacks decides alone
+  const since = new Set([...changed.added, ...changed.modified]);
+  const counted = new Set(plan.unsaved);
+  // An empty folder holds no content.
+  const candidates = [...plan.changes.modified, ...plan.changes.deleted].filter((rel) => since.has(rel) && !counted.has(rel) && !rel.endsWith('/'));
+  if (candidates.length > 0) plan.unsaved.push(...heldByNone(store, current, candidates, work.snapshots()));
 }
 
 /** Keep the content of the files `unsaved` of a scanned folder in the store (as a tree gc keeps), saying how to get it back. */

@@ -205,6 +205,40 @@ export function diffTrees(store: ContentStore, current: ScannedTree, since: stri
   return { added: deleted, modified, deleted: added };
 }
 
+/**
+ * Of `rels` (files of the current state), those that none of the store trees `trees` holds at the
+ * same path with the same content and mode. A tree the store lacks holds nothing.
+ */
+export function heldByNone(store: ContentStore, current: ScannedTree, rels: string[], trees: Iterable<string>): string[] {
+  // A tree's entries by name, from the scan or the store (one id, one content); null: in neither.
+  const byName = new Map<string, Map<string, StoreTreeEntry> | null>();
+  const entries = (id: string) => {
+    let m = byName.get(id);
+    if (m === undefined) {
+      try {
+        m = new Map((current.trees.has(id) || id === EMPTY_TREE ? currentTree(current, id) : readTree(store, id)).map((e) => [e.name, e]));
+      } catch {
+        m = null;
+      }
+      byName.set(id, m);
+    }
+    return m;
+  };
+  const at = (root: string, rel: string) => {
+    let e: StoreTreeEntry | undefined = { name: '', mode: MODE_DIR, id: root };
+    for (const name of rel.split('/')) e = e?.mode === MODE_DIR ? entries(e.id)?.get(name) : undefined;
+    return e;
+  };
+  const held = [...trees];
+  return rels.filter((rel) => {
+    const mine = at(current.tree, rel);
+    return !held.some((t) => {
+      const e = at(t, rel);
+      return e !== undefined && e.id === mine?.id && e.mode === mine.mode;
+    });
+  });
+}
+
 /** Store the current content of the files in `rels` (restore --force), and the current trees; returns the current tree id. */
 export function saveCurrent(store: ContentStore, current: ScannedTree, rels: string[]): string {
   // A link's text is among the scan's trees (stored below); what it points to is not its content.

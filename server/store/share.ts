@@ -163,6 +163,16 @@ export function storedResources(resources: Resource[]): Resource[] {
 }
 
 /**
+ * The snapshot a resource's files are compared with: the one they were last made on this machine,
+ * else the newest that has it. Its changes since are the user's work (status, restore).
+ */
+export function comparedSnapshot(ws: Workspace, name: string, checkouts: Map<string, Checkout>, latest: Map<string, SnapshotTree>): SnapshotTree | undefined {
+  const made = checkouts.get(name);
+  // A checkout of a snapshot deleted since (its record went with it), or of another resource by this name, is not one to compare with.
+  return made !== undefined && readStoreRecord(ws, made.snapshot)?.[name] === made.tree ? made : latest.get(name);
+}
+
+/**
  * What changed in each local-files/rclone resource since the snapshot its files were last made on
  * this machine (readCheckouts), else its newest snapshot (stat cache: no content read for
  * unchanged files).
@@ -175,9 +185,7 @@ export async function changesSinceSnapshot(ws: Workspace, resources: Resource[])
   const store = workspaceStore(ws);
   const out: FileChanges[] = [];
   for (const r of withFiles) {
-    const made = checkouts.get(r.name);
-    // A checkout of a snapshot deleted since (its record went with it), or of another resource by this name, is not one to compare with.
-    const last = made !== undefined && readStoreRecord(ws, made.snapshot)?.[r.name] === made.tree ? made : latest.get(r.name);
+    const last = comparedSnapshot(ws, r.name, checkouts, latest);
     // A folder that is gone scans as empty: every file of the snapshot deleted.
     const missing = existsSync(r.storeFiles!.root) ? {} : { folderMissing: true };
     const none = { resource: r.name, snapshot: last?.snapshot ?? null, ...missing, added: [], modified: [], deleted: [] };

@@ -221,6 +221,37 @@ describe('restore of local-files resources from the content store', () => {
     expect(readFileSync(join(back, 'notes.txt'), 'utf8')).toBe('unsaved new file\n');
   });
 
+  it('counts files whose snapshot was deleted as unsnapshotted work, as status does: restore refuses, --force keeps them past gc', async () => {
+    const { ws, data, v1 } = await workspaceWithData();
+    changeToV2(data);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const v2 = join(tempDir('dws-v2-'), 'data');
+    cpSync(data, v2, { recursive: true, verbatimSymlinks: true });
+    // The files are v2's, and v2 goes: their content is still in the store, but in no snapshot.
+    const d = await dws(ws, ['--batch', 'delete-snapshot', 'v2']);
+    expect(d.code).toBe(0);
+    expect(d.stderr).toContain("Resource 'data': its files were this snapshot's, so what is left of them is in no snapshot now");
+    expect(await dwsOk(ws, ['status'])).toMatch(/data: \d+ added, \d+ modified, \d+ deleted/);
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr).toMatch(/\d+ file\(s\) hold changes that are in no snapshot/);
+    expect(r.stderr).toContain(join(data, 'sub', 'f3.csv'));
+    expect(r.stderr).toContain(join(data, 'sub', 'new.csv'));
+    expect(fingerprint(ws)).toBe(before);
+
+    const f = await dws(ws, ['--batch', 'restore', '--force', 'v1']);
+    expect(f.code, f.stderr).toBe(0);
+    expect(diffR(data, v1)).toBe('');
+    const tree = /as tree ([0-9a-f]{40})/.exec(f.stderr)?.[1];
+    expect(tree, f.stderr).toBeDefined();
+    // gc would have taken v2's objects: the kept tree holds them.
+    await dwsOk(ws, ['--batch', 'gc']);
+    const back = join(tempDir(), 'back');
+    await dwsOk(ws, ['--batch', 'store', 'checkout', tree!, back]);
+    expect(diffR(back, v2)).toBe('');
+  });
+
   it("commits the workspace's own uncommitted changes with the restore ('Restore to <hash>'), and no commit when there are none", async () => {
     const { ws, data } = await workspaceWithData();
     changeToV2(data);
