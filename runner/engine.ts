@@ -305,6 +305,9 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const overwritten = new Set(
     plan.steps.filter((p) => observedWrites.some((w) => p.outputs.some((x) => x.path !== null && isWithin(isAbsolute(w.path) ? w.path : join(ws.dir, w.path), x.path)))).map((p) => p.step.name),
   );
+  // --strict: the steps running as such a write was seen failed the run. Kept as current, the next
+  // run would skip them and succeed ("every step was current") with the write still unsnapshotted.
+  if (o.strict) for (const w of observedWrites) for (const s of w.steps) overwritten.add(s);
   for (const [step, list] of escapes) {
     for (const e of list) {
       const path = shownPath(ws.dir, e.path);
