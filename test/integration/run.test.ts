@@ -275,6 +275,26 @@ export const w2 = defineStep({ name: 'w2', outputs: { y: 'intermediate-data:/out
     expect(lineageOf(dir, 'intermediate-data')).toEqual([]);
     expect(gitLog(dir)[0]).toBe(head);
   });
+
+  it('on SIGINT, what a step that ignores its signal writes into its own output until it is terminated is not reported as written outside the declared outputs', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const sync = tempDir('dws-sync-');
+    // Busy, never yielding: it goes on writing its own output after Ctrl-C until its thread is terminated (1 s).
+    const body = `    writeFileSync(outputs.out, 'start\\n');
+    writeFileSync(join(process.env.SYNC_DIR, 'started'), '');
+    for (const end = Date.now() + 5000; Date.now() < end; ) {
+      appendFileSync(outputs.out, 'tick\\n');
+      for (const t = Date.now(); Date.now() - t < 50; );
+    }`;
+    writeFileSync(join(dir, 'code', 'busy.step.ts'), stepFile({ name: 'busy', inputs: {}, outputs: { out: 'intermediate-data:/log.txt' }, body }).replace('import { existsSync,', 'import { appendFileSync, existsSync,'));
+    const { child, out, exited } = await runningDws(dir, ['run', 'code/busy.step.ts'], sync);
+    await new Promise((res) => setTimeout(res, 200));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(out.stderr).toContain('[busy] FAILED: interrupted');
+    expect(out.stdout).toContain('it left in its outputs: intermediate-data/log.txt');
+    expect(out.stdout + out.stderr).not.toContain('outside the declared outputs');
+  });
 });
 
 /** A `dws` process running `args` in `dir`, once its step has written SYNC_DIR/started (it runs then). */
