@@ -348,7 +348,9 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   if (ok && o.snapshot && ran.length > 0) {
     const msg = o.message ?? runMessage(ran.map((s) => s.step), o.params);
     try {
-      const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
+      // The outputs may come out as an existing snapshot (a --force rerun, a step restored after a
+      // failure): that is no new snapshot, whatever its message, and a run asks nothing about it.
+      const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, keepExistingMessage: true, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
       snapshot = { hash: r.hash, tag: r.tag, message: msg };
     } catch (e) {
       // Steps that reran (--force, a comment-only change) and wrote the same bytes leave the

@@ -39,6 +39,19 @@ describe('honest runs and one notion of stale', () => {
     expect(gitLog(dir)[0]).toBe(head);
   });
 
+  it('a rerun whose outputs come out as a snapshot with another message asks nothing: exit 0, no new snapshot, the message kept', async () => {
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD });
+    await dwsOk(dir, ['run', 'code']); // "dws run: double, quad"
+    const head = gitLog(dir)[0];
+    // Not --batch: a question would wait for an answer on stdin (there is none) and fail the run.
+    const r = await dws(dir, ['run', 'code/double.step.mjs', '--force']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('Do you want to update the message');
+    expect(r.stdout).toMatch(/The outputs came out identical: the workspace is still snapshot [0-9a-f]{40}, no new snapshot was needed\./);
+    expect(gitLog(dir)[0]).toBe(head);
+    expect(await dwsOk(dir, ['report', 'history'])).toContain('dws run: double, quad');
+  });
+
   it('after a restore of an older run\'s snapshot its step is current, as long as the files are what that run recorded', async () => {
     const dir = await newWorkspace(['--create-resources=source-data,intermediate-data']);
     writeFileSync(join(dir, 'source-data', 'rows.csv'), '1,2\n');
