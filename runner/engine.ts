@@ -122,6 +122,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     return r;
   };
   const succeededParts = new Map<string, FingerprintParts>();
+  /** The steps that failed or were interrupted: recorded as not current, so that `dws status` lists them as `dws run` would rerun them. */
+  const failedRuns = new Map<string, { parts: FingerprintParts; startTime: string | null; why: string }>();
   const startTimes = new Map<string, string>();
   // The observer starts when the first step is about to run: watching every resource's files
   // costs far more than a run that skips or restores every step (issue 12 item 7, speed).
@@ -197,6 +199,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       // As for a step that ran: its outputs are there, but without lineage the step has not succeeded.
       const why = `its outputs were restored from the run cache (${describeRun(from)}), but its lineage could not be recorded: ${errorText(e)}`;
       cache.set(name, null);
+      failedRuns.set(name, { parts, startTime: null, why: 'its last run failed' });
       emit({ type: 'failed', step: name, reason: why });
       return outcome(name, 'failed', why, { durationMs: Date.now() - startMs, restoredFrom: from });
     }
@@ -258,6 +261,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       const why = e instanceof Interrupted ? 'interrupted' : errorText(e);
       lineage?.abort(why, { interrupted: e instanceof Interrupted });
       cache.set(name, null);
+      failedRuns.set(name, { parts, startTime: lineage?.startTime ?? null, why: e instanceof Interrupted ? 'its last run was interrupted' : 'its last run failed' });
       // Its writes seen before it leaves the running set (observed writes are attributed by it).
       await o.observer?.flush?.().catch(() => {});
       return fail(why, e instanceof Error ? stepFrames(e.stack, ws.dir, p.step.codeFiles) : []);
@@ -364,8 +368,10 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
+    const failed = failedRuns.get(p.step.name);
     if (overwritten.has(p.step.name)) cache.set(p.step.name, null);
     else if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
+    else if (failed) cache.set(p.step.name, { fingerprint: fingerprintOf(failed.parts), parts: failed.parts, outputs: {}, facts: stepFacts(ws, p), ...(failed.startTime !== null ? { startTime: failed.startTime } : {}), notCurrent: failed.why });
   }
   cache.save();
   await trashEmptied;

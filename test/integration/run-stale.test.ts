@@ -94,6 +94,28 @@ describe('honest runs and one notion of stale', () => {
     expect(await dwsOk(dir, ['status'])).not.toContain('Stale steps');
   });
 
+  it('a step whose last run failed is stale in dws status, as dws run --dry-run says, listed before the steps downstream of it', async () => {
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD });
+    await dwsOk(dir, ['run', 'code']);
+    // double fails midway, having written half its output.
+    const failing = stepSource({
+      name: 'double',
+      inputs: { raw: 'source-data:/in.txt' },
+      outputs: { out: 'intermediate-data:/doubled' },
+      body: `    writeFileSync(join(outputs.out, 'out.txt'), 'partial');\n    throw new Error('out of memory');`,
+    });
+    writeFileSync(join(dir, 'code', 'double.step.mjs'), failing);
+    expect((await dws(dir, ['run', 'code'])).code).toBe(1);
+    const stale = async () => (JSON.parse(await dwsOk(dir, ['--json', 'status'])).stale.steps as { step: string; reason: string }[]).map((s) => `${s.step}: ${s.reason}`);
+    expect(await stale()).toEqual(['double: its last run failed', 'quad: input intermediate-data:/doubled changed']);
+    const plan = await dwsOk(dir, ['run', 'code', '--dry-run']);
+    expect(plan).toContain('run   double: its last run failed');
+    // Fixed again: it runs (its earlier run is restored from the run cache) and nothing is stale.
+    writeFileSync(join(dir, 'code', 'double.step.mjs'), DOUBLE);
+    await dwsOk(dir, ['run', 'code']);
+    expect(await stale()).toEqual([]);
+  });
+
   it('early cutoff; a results step survives its snapshot; a deleted step is removed, not stale', async () => {
     const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD, 'train.step.mjs': TRAIN });
     await dwsOk(dir, ['run', 'code']);
