@@ -349,7 +349,9 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   if (entries.length > 0) faultPoint('run.after-cache-entries');
   let snapshot: RunResult['snapshot'] = null;
   let sameAsSnapshot: string | null = null;
-  if (ok && o.snapshot && ran.length > 0) {
+  // A Ctrl-C while the outputs went into the store takes no snapshot; one during the snapshot stops it
+  // before its commit, with what it changed put back (server/commands/snapshot.ts): both are an interrupted run.
+  if (ok && o.snapshot && ran.length > 0 && !signal.aborted) {
     const msg = o.message ?? runMessage(ran.map((s) => s.step), o.params);
     try {
       // The outputs may come out as an existing snapshot (a --force rerun, a step restored after a
@@ -360,7 +362,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       // Steps that reran (--force, a comment-only change) and wrote the same bytes leave the
       // workspace as an existing snapshot has it: that is a success, with no new snapshot.
       const same = unchangedSnapshot(e);
-      if (same === null) throw e;
+      if (same === null && !signal.aborted) throw e;
       sameAsSnapshot = same;
     }
   }
@@ -377,7 +379,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   await trashEmptied;
   // Entries the snapshot did not commit because the workspace was already an existing snapshot.
   if (sameAsSnapshot !== null && entries.length > 0) await commitEntries(ws, entries);
-  return { ok, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };
+  return { ok: ok && !signal.aborted, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };
 }
 
 

@@ -297,6 +297,36 @@ export const w2 = defineStep({ name: 'w2', outputs: { y: 'intermediate-data:/out
   });
 });
 
+describe('dws run: Ctrl-C after the steps', () => {
+  it('a SIGINT once the outputs are kept in the run cache, as the snapshot is taken, is an interrupted run (exit 130, no snapshot), not an internal error', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    // A big output: keeping it in the content store takes a while after the step is done.
+    const body = `    mkdirSync(outputs.out, { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(join(outputs.out, 'part' + i), randomBytes(32 * 1024 * 1024));`;
+    writeFileSync(join(dir, 'code', 'big.step.ts'), `import { randomBytes } from 'node:crypto';\n${stepFile({ name: 'big', inputs: {}, outputs: { out: 'intermediate-data:/big' }, body })}`);
+    const head = gitLog(dir)[0];
+    const child = spawn(process.execPath, [DWS, 'run', 'code/big.step.ts'], { cwd: dir, env: TEST_ENV });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+    // Once its run-cache entry is written (the outputs are in the store), the snapshot comes next: Ctrl-C then (once: a second quits at once).
+    const entries = join(dir, '.dataworkspace', 'run_cache');
+    const poll = setInterval(() => {
+      if (existsSync(entries) && readdirSync(entries).length > 0) {
+        clearInterval(poll);
+        child.kill('SIGINT');
+      }
+    }, 5);
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    clearInterval(poll);
+    expect(out.stderr).not.toContain('internal error');
+    expect(code, out.stdout + out.stderr).toBe(130);
+    expect(out.stdout).toContain('Run interrupted: 1 ran, 0 skipped.');
+    expect(out.stdout).toContain('No snapshot taken.');
+    expect(gitLog(dir)[0]).toBe(head);
+  });
+});
+
 /** A `dws` process running `args` in `dir`, once its step has written SYNC_DIR/started (it runs then). */
 async function runningDws(dir: string, args: string[], sync: string) {
   const child = spawn(process.execPath, [DWS, ...args], { cwd: dir, env: { ...TEST_ENV, SYNC_DIR: sync } });
