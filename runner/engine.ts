@@ -367,12 +367,16 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     }
   }
   faultPoint('run.after-snapshot');
+  // Interrupted before its snapshot: what ran is in no snapshot. Current, it would be skipped next
+  // time ("nothing changed") and never snapshotted; not current, the next run restores it from the
+  // run cache and takes the snapshot.
+  const unsnapshotted = signal.aborted && o.snapshot && snapshot === null && sameAsSnapshot === null ? { notCurrent: 'its last run was interrupted before its snapshot' } : {};
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
     const failed = failedRuns.get(p.step.name);
     if (overwritten.has(p.step.name)) cache.set(p.step.name, null);
-    else if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
+    else if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)!, ...unsnapshotted });
     else if (failed) cache.set(p.step.name, { fingerprint: fingerprintOf(failed.parts), parts: failed.parts, outputs: {}, facts: stepFacts(ws, p), ...(failed.startTime !== null ? { startTime: failed.startTime } : {}), notCurrent: failed.why });
   }
   cache.save();

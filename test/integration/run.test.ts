@@ -324,6 +324,11 @@ describe('dws run: Ctrl-C after the steps', () => {
     expect(out.stdout).toContain('Run interrupted: 1 ran, 0 skipped.');
     expect(out.stdout).toContain('No snapshot taken.');
     expect(gitLog(dir)[0]).toBe(head);
+    // Its outputs are in no snapshot: the next run does not call the step current ("nothing changed"), it takes the snapshot.
+    const again = await dws(dir, ['run', 'code/big.step.ts']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('Every step was current');
+    expect(again.stdout).toMatch(/Took snapshot [0-9a-f]{40}: dws run: big/);
   });
 });
 
