@@ -207,6 +207,14 @@ describe('dws run: bad input changes nothing', () => {
       code: 1,
       message: /Step o reads intermediate-data and writes intermediate-data:\/sub, which overlap/,
     },
+    {
+      what: '--tag or -m with --no-snapshot (they would be dropped silently)',
+      file: 'code/t.step.ts',
+      text: stepFile({ name: 't', inputs: {}, outputs: { y: 'intermediate-data:/t.txt' }, body: "    writeFileSync(outputs.y, 't');" }),
+      args: ['--no-snapshot', '--tag', 'v1', '-m', 'first'],
+      code: 2,
+      message: /--no-snapshot takes no snapshot: drop -m\/--tag/,
+    },
   ];
   for (const c of cases) {
     it(`refuses ${c.what}`, async () => {
