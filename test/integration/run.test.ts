@@ -359,6 +359,19 @@ async function runningDws(dir: string, args: string[], sync: string) {
 }
 
 describe('dws run: SIGTERM', () => {
+  it('on Ctrl-C a command step that ignores SIGTERM is killed after a grace period: nothing writes into the workspace after dws has gone', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const sync = tempDir('dws-sync-');
+    const out = join(dir, 'intermediate-data', 'ticks.txt');
+    const script = `trap '' TERM; touch "$SYNC_DIR/started"; for i in $(seq 50); do echo tick >> ${JSON.stringify(out)}; sleep 0.2; done`;
+    const run = await runningDws(dir, ['run', '--name', 'stubborn', '--out', 'intermediate-data:/ticks.txt', '--', 'sh', '-c', script], sync);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    const atExit = readFileSync(out, 'utf8');
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(readFileSync(out, 'utf8')).toBe(atExit);
+  });
+
   it('stops on SIGTERM as on Ctrl-C: its command step and what it started are terminated (nothing writes into the workspace after dws has gone), exit 143, no lineage, no snapshot', async () => {
     const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
     const sync = tempDir('dws-sync-');
