@@ -127,6 +127,8 @@ export const snapshot = defineMethod({
   params: WorkspaceParams.extend({
     message: z.string().default(''),
     tag: z.string().optional(),
+    /** A state equal to an existing snapshot keeps that snapshot's message, without asking whether to replace it (the runner: its message is made up, and a run asks nothing). */
+    keepExistingMessage: z.boolean().default(false),
   }),
   result: z.object({
     hash: z.string(),

@@ -54,6 +54,8 @@ export interface CacheRecord {
   facts?: StepFacts;
   /** The lineage start time of the run that recorded this. */
   startTime?: string;
+  /** Why its last run left the step not current (it failed, another step wrote into its outputs): it reruns, and `dws status` lists it. */
+  notCurrent?: string;
 }
 
 export function fingerprintOf(parts: FingerprintParts): string {
@@ -63,6 +65,7 @@ export function fingerprintOf(parts: FingerprintParts): string {
 /** Why a step is stale compared to its last successful run, or null when it is not. */
 export function staleReason(prev: CacheRecord | undefined, parts: FingerprintParts, outputs: Record<string, string>): string | null {
   if (!prev) return 'no successful run recorded';
+  if (prev.notCurrent !== undefined) return prev.notCurrent;
   if (prev.parts.code !== parts.code) return 'code changed';
   if (stableJson(prev.parts.params) !== stableJson(parts.params)) return 'params changed';
   for (const [ref, h] of Object.entries(parts.inputs)) if (prev.parts.inputs[ref] !== h) return `input ${ref} changed`;
@@ -97,8 +100,20 @@ export class RunCache {
   }
 
   /** Every step with a record, in the order they were first recorded. */
+  /** The steps recorded, each after the steps upstream of it (a record rewritten by a later run moves to the end of the file). */
   steps(): string[] {
-    return Object.keys(this.records);
+    const names = Object.keys(this.records);
+    const out: string[] = [];
+    const placed = new Set<string>();
+    const place = (n: string, seen: Set<string>) => {
+      if (placed.has(n) || seen.has(n)) return;
+      seen.add(n);
+      for (const u of this.records[n]?.facts?.upstream ?? []) if (Object.hasOwn(this.records, u)) place(u, seen);
+      placed.add(n);
+      out.push(n);
+    };
+    for (const n of names) place(n, new Set());
+    return out;
   }
 
   set(step: string, record: CacheRecord | null): void {

@@ -30,7 +30,7 @@ import { faultPoint } from '../server/workspace/fault.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, filesChangedSince, stableJson, fingerprintOf, fingerprintStatDir, pathHash, RunCache, staleReason, statCacheFile, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
 import { captureOutputs, commitEntries, entrySnapshot, findEntries, restoreOutputs, restoreTrash, runCacheEnabled, writeEntry, type OutputPlace, type RunCacheEntry } from '../server/store/run-cache.js';
-import { planSteps, type PlannedStep } from './plan.js';
+import { paramText, planSteps, type PlannedStep } from './plan.js';
 import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
 import type { RestoredFrom, SourceFrame } from '../protocol/runner.js';
@@ -122,6 +122,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     return r;
   };
   const succeededParts = new Map<string, FingerprintParts>();
+  /** The steps that failed or were interrupted: recorded as not current, so that `dws status` lists them as `dws run` would rerun them. */
+  const failedRuns = new Map<string, { parts: FingerprintParts; startTime: string | null; why: string }>();
   const startTimes = new Map<string, string>();
   // The observer starts when the first step is about to run: watching every resource's files
   // costs far more than a run that skips or restores every step (issue 12 item 7, speed).
@@ -197,6 +199,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       // As for a step that ran: its outputs are there, but without lineage the step has not succeeded.
       const why = `its outputs were restored from the run cache (${describeRun(from)}), but its lineage could not be recorded: ${errorText(e)}`;
       cache.set(name, null);
+      failedRuns.set(name, { parts, startTime: null, why: 'its last run failed' });
       emit({ type: 'failed', step: name, reason: why });
       return outcome(name, 'failed', why, { durationMs: Date.now() - startMs, restoredFrom: from });
     }
@@ -258,6 +261,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
       const why = e instanceof Interrupted ? 'interrupted' : errorText(e);
       lineage?.abort(why, { interrupted: e instanceof Interrupted });
       cache.set(name, null);
+      failedRuns.set(name, { parts, startTime: lineage?.startTime ?? null, why: e instanceof Interrupted ? 'its last run was interrupted' : 'its last run failed' });
       // Its writes seen before it leaves the running set (observed writes are attributed by it).
       await o.observer?.flush?.().catch(() => {});
       return fail(why, e instanceof Error ? stepFrames(e.stack, ws.dir, p.step.codeFiles) : []);
@@ -305,6 +309,9 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const overwritten = new Set(
     plan.steps.filter((p) => observedWrites.some((w) => p.outputs.some((x) => x.path !== null && isWithin(isAbsolute(w.path) ? w.path : join(ws.dir, w.path), x.path)))).map((p) => p.step.name),
   );
+  // --strict: the steps running as such a write was seen failed the run. Kept as current, the next
+  // run would skip them and succeed ("every step was current") with the write still unsnapshotted.
+  if (o.strict) for (const w of observedWrites) for (const s of w.steps) overwritten.add(s);
   for (const [step, list] of escapes) {
     for (const e of list) {
       const path = shownPath(ws.dir, e.path);
@@ -342,31 +349,41 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   if (entries.length > 0) faultPoint('run.after-cache-entries');
   let snapshot: RunResult['snapshot'] = null;
   let sameAsSnapshot: string | null = null;
-  if (ok && o.snapshot && ran.length > 0) {
+  // A Ctrl-C while the outputs went into the store takes no snapshot; one during the snapshot stops it
+  // before its commit, with what it changed put back (server/commands/snapshot.ts): both are an interrupted run.
+  if (ok && o.snapshot && ran.length > 0 && !signal.aborted) {
     const msg = o.message ?? runMessage(ran.map((s) => s.step), o.params);
     try {
-      const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
+      // The outputs may come out as an existing snapshot (a --force rerun, a step restored after a
+      // failure): that is no new snapshot, whatever its message, and a run asks nothing about it.
+      const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, keepExistingMessage: true, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
       snapshot = { hash: r.hash, tag: r.tag, message: msg };
     } catch (e) {
       // Steps that reran (--force, a comment-only change) and wrote the same bytes leave the
       // workspace as an existing snapshot has it: that is a success, with no new snapshot.
       const same = unchangedSnapshot(e);
-      if (same === null) throw e;
+      if (same === null && !signal.aborted) throw e;
       sameAsSnapshot = same;
     }
   }
   faultPoint('run.after-snapshot');
+  // Interrupted before its snapshot: what ran is in no snapshot. Current, it would be skipped next
+  // time ("nothing changed") and never snapshotted; not current, the next run restores it from the
+  // run cache and takes the snapshot.
+  const unsnapshotted = signal.aborted && o.snapshot && snapshot === null && sameAsSnapshot === null ? { notCurrent: 'its last run was interrupted before its snapshot' } : {};
   // Output states after the snapshot (which moves results files): what the next run compares to.
   for (const p of plan.steps) {
     const parts = succeededParts.get(p.step.name);
+    const failed = failedRuns.get(p.step.name);
     if (overwritten.has(p.step.name)) cache.set(p.step.name, null);
-    else if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)! });
+    else if (parts) cache.set(p.step.name, { fingerprint: fingerprintOf(parts), parts, outputs: await outputHashes(p, statDir, restoredFiles.get(p.step.name)), facts: stepFacts(ws, p), startTime: startTimes.get(p.step.name)!, ...unsnapshotted });
+    else if (failed) cache.set(p.step.name, { fingerprint: fingerprintOf(failed.parts), parts: failed.parts, outputs: {}, facts: stepFacts(ws, p), ...(failed.startTime !== null ? { startTime: failed.startTime } : {}), notCurrent: failed.why });
   }
   cache.save();
   await trashEmptied;
   // Entries the snapshot did not commit because the workspace was already an existing snapshot.
   if (sameAsSnapshot !== null && entries.length > 0) await commitEntries(ws, entries);
-  return { ok, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };
+  return { ok: ok && !signal.aborted, interrupted: signal.aborted, steps, snapshot, sameAsSnapshot, observedWrites, stepsMs };
 }
 
 
@@ -466,7 +483,7 @@ function unchangedSnapshot(e: unknown): string | null {
 
 /** "dws run: prepare, train (scale=3)" */
 function runMessage(steps: string[], params: Record<string, unknown>): string {
-  const ps = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const ps = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : (paramText(params, k) ?? JSON.stringify(v))}`);
   return `dws run: ${steps.join(', ')}${ps.length > 0 ? ` (${ps.join(', ')})` : ''}`;
 }
 

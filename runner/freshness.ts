@@ -90,7 +90,7 @@ export async function cachedStaleness(
     const outputs: Record<string, string> = {};
     for (const [ref, path] of Object.entries(f.outputs)) outputs[ref] = path === null ? 'no-local-files' : await pathHash(abs(path), statDir);
     let reason = staleReason(rec, parts, outputs);
-    if (reason !== null && changed.length === 0 && (await matchesNow(name))) reason = null;
+    if (reason !== null && changed.length === 0 && rec.notCurrent === undefined && (await matchesNow(name))) reason = null;
     return { fingerprint: fingerprintOf(parts), stale: reason === null ? null : { ...base, reason, changed }, removed: null };
   };
   const order = cache.steps();

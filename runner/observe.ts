@@ -102,7 +102,9 @@ export class WriteObserver implements RunObserver {
     if (e.type === 'started') this.running.add(e.step);
     else if (e.type === 'succeeded' || e.type === 'failed' || e.type === 'skipped' || e.type === 'restored') {
       this.running.delete(e.step);
-      this.active.delete(e.step);
+      // A step abandoned on Ctrl-C is failed at once but may go on writing its own outputs until
+      // it is terminated (a step file ignoring its signal, 1 s): those writes are not outside them.
+      if (!(e.type === 'failed' && e.reason === 'interrupted')) this.active.delete(e.step);
     }
   }
 

@@ -18,6 +18,7 @@ import { isWithin } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { stableJson } from './cache.js';
 import { commandCodeFiles } from './load.js';
+import { paramText } from './plan.js';
 import type { LoadedStep, StepResources } from './types.js';
 
 export { PIPELINE_FILE };
@@ -163,15 +164,20 @@ export function refProblems(read: ReadPipeline, resourceNames: string[]): Pipeli
   return out;
 }
 
-/** The zod schema of a step's params (defaults filled in, unknown keys dropped): what the engine validates `--param` values with. */
-export function paramsSchema(params: Record<string, ParamDecl>) {
+/**
+ * The zod schema of a step's params (defaults filled in, unknown keys dropped): what the engine
+ * validates `--param` values with. `given`: those values (parseParams'), for the text of a number.
+ */
+export function paramsSchema(params: Record<string, ParamDecl>, given: object = {}) {
   const shape: Record<string, z.ZodType> = {};
   for (const [name, decl] of Object.entries(params)) {
     const d = typeof decl === 'object' ? decl : { default: decl };
     const type = d.type ?? (typeof d.default === 'number' ? 'number' : typeof d.default === 'boolean' ? 'boolean' : 'string');
+    // `--param name=3` reads 3 as JSON: a string param takes it as text, as it was given (`1.0`, not `1`).
+    const text = (v: number | boolean) => (typeof v === 'number' ? (paramText(given, name) ?? String(v)) : String(v));
     let t: z.ZodType =
-      type === 'number' ? z.number() : type === 'integer' ? z.number().int() : type === 'boolean' ? z.boolean() : // `--param name=3` reads 3 as JSON: a string param takes it as text.
-        z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v), z.string());
+      type === 'number' ? z.number() : type === 'integer' ? z.number().int() : type === 'boolean' ? z.boolean() :
+        z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? text(v) : v), z.string());
     if (d.choices) {
       const choices = d.choices;
       t = t.refine((v) => choices.includes(v as never), { error: `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}` });
@@ -218,7 +224,7 @@ export function missingStepFiles(ws: Workspace, read: ReadPipeline): PipelinePro
 
 /** A step of a checked pipeline file as the runner runs it. */
 export function commandStepOf(ws: Workspace, resources: Resource[], file: string, s: PipelineStep, given: Record<string, unknown>): LoadedStep {
-  const schema = paramsSchema(s.params);
+  const schema = paramsSchema(s.params, given);
   const parsed = schema.safeParse(given);
   const fill = (t: string) => (parsed.success ? substituteParams(t, parsed.data as Record<string, unknown>) : t);
   const argv = typeof s.command === 'string' ? ['sh', '-c', fill(s.command)] : s.command.map(fill);

@@ -125,9 +125,22 @@ function where(s: LoadedStep): string {
   return s.file ?? 'command line';
 }
 
+/**
+ * The text of each `--param` value that parsed as a number printing back otherwise (`1.0`, `1e400`):
+ * a string param (dws.yaml) takes the text as given, not `1` or `Infinity`.
+ */
+const numberTexts = new WeakMap<object, Record<string, string>>();
+
+/** The text given for param `name` of `params` (from parseParams) when it is a number that prints back otherwise. */
+export function paramText(params: object, name: string): string | undefined {
+  return numberTexts.get(params)?.[name];
+}
+
 /** `--param k=v` strings → values: JSON when the value parses as JSON, else the string. */
 export function parseParams(pairs: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const texts: Record<string, string> = {};
+  numberTexts.set(out, texts);
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new InvalidParamsError(`--param '${pair}' is not of the form NAME=VALUE (e.g. --param scale=3)`, { param: pair });
@@ -139,6 +152,7 @@ export function parseParams(pairs: string[]): Record<string, unknown> {
       // not JSON: the string itself
     }
     out[pair.slice(0, eq)] = value;
+    if (typeof value === 'number' && String(value) !== raw) texts[pair.slice(0, eq)] = raw;
   }
   return out;
 }

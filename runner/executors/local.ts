@@ -10,7 +10,13 @@ import { StepFailure } from '../step-thread-protocol.js';
 import { StepThreads } from '../step-threads.js';
 import type { Executor, ExecutorOptions, StepJob } from '../executor.js';
 
+/** How long an interrupted command may take to stop after SIGTERM before its process group is killed (as a step thread, step-threads.ts). */
+const ABORT_GRACE_MS = 1000;
+
 export class LocalExecutor implements Executor {
+  /** Interrupted commands until their process group is gone: close() waits for them. */
+  private readonly stopping = new Set<Promise<void>>();
+
   private constructor(private readonly threads: StepThreads | null) {}
 
   static open(o: ExecutorOptions): LocalExecutor {
@@ -53,12 +59,26 @@ export class LocalExecutor implements Executor {
       // A process group of its own, stopped as a whole: a shell's SIGTERM alone left what it had
       // started (`cmd &`, a pipeline, a script's subprocess) running on and writing into the workspace.
       const child = spawn(cmd!, args, { cwd: work.cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...commandEnv(j) }, detached: true });
-      const kill = () => {
+      const send = (sig: NodeJS.Signals) => {
         try {
-          process.kill(-child.pid!, 'SIGTERM');
+          process.kill(-child.pid!, sig);
+          return true;
         } catch {
-          child.kill('SIGTERM'); // the group is gone already (or was never made)
+          return child.kill(sig); // the group is gone already (or was never made)
         }
+      };
+      // A command that ignores SIGTERM (a trap, a cleanup handler that hangs) would write on into
+      // the workspace after dws has gone: its group is killed after the grace, and close() waits.
+      const kill = () => {
+        send('SIGTERM');
+        const stopped = (async () => {
+          for (const end = Date.now() + ABORT_GRACE_MS; Date.now() < end; ) {
+            if (!groupAlive(child.pid!)) return;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          send('SIGKILL');
+        })();
+        this.stopping.add(stopped);
       };
       j.signal.addEventListener('abort', kill, { once: true });
       // Each stream cut into lines on its own; a progress bar's carriage returns become partial lines.
@@ -78,7 +98,17 @@ export class LocalExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    await this.threads?.close();
+    await Promise.all([this.threads?.close(), ...this.stopping]);
+  }
+}
+
+/** Whether a process of group `pgid` is still there. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -15,6 +15,7 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   if ([p.files.length > 0, p.command !== undefined, p.pipeline].filter(Boolean).length > 1) throw new InvalidParamsError('Give one of step files, --pipeline, or a command after --');
   if (p.command !== undefined && p.steps.length > 0) throw new InvalidParamsError('A command after -- is one step: name no steps to select with it');
   if (p.dryRun && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError('--dry-run takes no snapshot: drop -m/--tag');
+  if (!p.snapshot && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError('--no-snapshot takes no snapshot: drop -m/--tag');
   const ws = Workspace.open(ctx, p.workspaceDir);
   const { loadStepFiles, commandStep, loadWorkspacePipeline } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');

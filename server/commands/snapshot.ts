@@ -181,7 +181,7 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   if (updatedExisting) {
     // Metadata written but never committed: a snapshot killed before its commit, which this one completes.
     const completing = plan.resuming || !(await ws.git.succeeds(['cat-file', '-e', `HEAD:${relative(ws.dir, store.metadataFile(hash))}`]));
-    md = await mergeWithExisting(ctx, store.read(hash), md, filesMoved > 0 || plan.resuming, completing);
+    md = await mergeWithExisting(ctx, store.read(hash), md, filesMoved > 0 || plan.resuming, completing, p.keepExistingMessage);
   }
   // Lineage after the merge check, so "No differences" leaves every file as it was.
   const known = new Map([...compareHashes].filter((e): e is [string, string] => e[1] !== null));
@@ -304,10 +304,10 @@ function readMetrics(resources: Resource[]): JsonObject | null {
  * Unlike 1.6, when this snapshot moved no results, the old results directory and metrics stay
  * (1.6 pointed the entry at a directory that was never created and dropped the metrics).
  */
-async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: SnapshotMetadata, movedResults: boolean, completing: boolean): Promise<SnapshotMetadata> {
+async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: SnapshotMetadata, movedResults: boolean, completing: boolean, keepMessage: boolean): Promise<SnapshotMetadata> {
   const tags = [...old.tags, ...md.tags.filter((t) => !old.tags.includes(t))];
   let message = old.message;
-  if (md.message !== '' && md.message !== old.message && ctx.prompter) {
+  if (md.message !== '' && md.message !== old.message && ctx.prompter && !keepMessage) {
     const update = await ctx.prompter.confirm(
       `A snapshot with this hash already exists. Do you want to update the message from '${old.message}' to '${md.message}'?`,
       false,

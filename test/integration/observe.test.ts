@@ -79,6 +79,18 @@ describe('observed writes', () => {
     expect(noMarkers(dir)).toEqual([]);
   });
 
+  it('after a --strict failure the step is not current: the next run reruns it and fails again, it does not succeed as "every step was current"', async () => {
+    const dir = await stepWorkspace({ 'stray.step.mjs': STRAY });
+    const before = gitLog(dir);
+    expect((await dws(dir, ['run', '--strict', 'code/stray.step.mjs'])).code).toBe(1);
+    const again = await dws(dir, ['--json', 'run', '--strict', 'code/stray.step.mjs']);
+    expect(again.code, again.stdout).toBe(1);
+    const result = JSON.parse(again.stdout) as { steps: Array<{ step: string; status: string }>; observedWrites: unknown[] };
+    expect(result.steps.map((s) => [s.step, s.status])).toEqual([['stray', 'succeeded']]);
+    expect(result.observedWrites).toEqual([expect.objectContaining({ path: 'intermediate-data/stray.txt', step: 'stray' })]);
+    expect(gitLog(dir)).toEqual(before);
+  });
+
   it("a write into another step's declared output, one that has ended or is restored from the run cache, is reported; --strict fails the run", async () => {
     const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'clobber.step.mjs': CLOBBER });
     const files = ['code/double.step.mjs', 'code/clobber.step.mjs'];

@@ -136,6 +136,19 @@ describe('dws run with a pipeline file', () => {
     expect(fingerprint(dir)).toBe(before);
   });
 
+  it('a string param takes a --param value that parses as a JSON number as its text, not as the number printed back', async () => {
+    const dir = await newWorkspace(['--create-resources', 'intermediate-data']);
+    writeFileSync(
+      join(dir, 'dws.yaml'),
+      `steps:\n  - name: label\n    command: >-\n      printf '%s|%s' "\${version}" "$DWS_PARAMS" > intermediate-data/label.txt\n    params:\n      version: { type: string, default: v }\n    outputs: [intermediate-data:/label.txt]\n`,
+    );
+    for (const text of ['1.0', '1e400', '0.10', '-0', '3']) {
+      await dwsOk(dir, ['run', '--no-snapshot', '--param', `version=${text}`]);
+      expect(readFileSync(join(dir, 'intermediate-data', 'label.txt'), 'utf8')).toBe(`${text}|${JSON.stringify({ version: text })}`);
+      expect(stepLineage(dir, 'intermediate-data').find((l) => l.step_name === 'label')!.parameters).toEqual({ version: text });
+    }
+  });
+
   it('refuses a bad pipeline file with each problem at dws.yaml:LINE:COL, changing nothing', async () => {
     const dir = await pipelineWorkspace();
     const before = fingerprint(dir);

@@ -39,6 +39,19 @@ describe('honest runs and one notion of stale', () => {
     expect(gitLog(dir)[0]).toBe(head);
   });
 
+  it('a rerun whose outputs come out as a snapshot with another message asks nothing: exit 0, no new snapshot, the message kept', async () => {
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD });
+    await dwsOk(dir, ['run', 'code']); // "dws run: double, quad"
+    const head = gitLog(dir)[0];
+    // Not --batch: a question would wait for an answer on stdin (there is none) and fail the run.
+    const r = await dws(dir, ['run', 'code/double.step.mjs', '--force']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('Do you want to update the message');
+    expect(r.stdout).toMatch(/The outputs came out identical: the workspace is still snapshot [0-9a-f]{40}, no new snapshot was needed\./);
+    expect(gitLog(dir)[0]).toBe(head);
+    expect(await dwsOk(dir, ['report', 'history'])).toContain('dws run: double, quad');
+  });
+
   it('after a restore of an older run\'s snapshot its step is current, as long as the files are what that run recorded', async () => {
     const dir = await newWorkspace(['--create-resources=source-data,intermediate-data']);
     writeFileSync(join(dir, 'source-data', 'rows.csv'), '1,2\n');
@@ -79,6 +92,28 @@ describe('honest runs and one notion of stale', () => {
     expect(plan).toContain('run   train: upstream step double would run');
     await dwsOk(dir, ['run', 'code']);
     expect(await dwsOk(dir, ['status'])).not.toContain('Stale steps');
+  });
+
+  it('a step whose last run failed is stale in dws status, as dws run --dry-run says, listed before the steps downstream of it', async () => {
+    const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE, 'quad.step.mjs': QUAD });
+    await dwsOk(dir, ['run', 'code']);
+    // double fails midway, having written half its output.
+    const failing = stepSource({
+      name: 'double',
+      inputs: { raw: 'source-data:/in.txt' },
+      outputs: { out: 'intermediate-data:/doubled' },
+      body: `    writeFileSync(join(outputs.out, 'out.txt'), 'partial');\n    throw new Error('out of memory');`,
+    });
+    writeFileSync(join(dir, 'code', 'double.step.mjs'), failing);
+    expect((await dws(dir, ['run', 'code'])).code).toBe(1);
+    const stale = async () => (JSON.parse(await dwsOk(dir, ['--json', 'status'])).stale.steps as { step: string; reason: string }[]).map((s) => `${s.step}: ${s.reason}`);
+    expect(await stale()).toEqual(['double: its last run failed', 'quad: input intermediate-data:/doubled changed']);
+    const plan = await dwsOk(dir, ['run', 'code', '--dry-run']);
+    expect(plan).toContain('run   double: its last run failed');
+    // Fixed again: it runs (its earlier run is restored from the run cache) and nothing is stale.
+    writeFileSync(join(dir, 'code', 'double.step.mjs'), DOUBLE);
+    await dwsOk(dir, ['run', 'code']);
+    expect(await stale()).toEqual([]);
   });
 
   it('early cutoff; a results step survives its snapshot; a deleted step is removed, not stale', async () => {

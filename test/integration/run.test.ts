@@ -207,6 +207,14 @@ describe('dws run: bad input changes nothing', () => {
       code: 1,
       message: /Step o reads intermediate-data and writes intermediate-data:\/sub, which overlap/,
     },
+    {
+      what: '--tag or -m with --no-snapshot (they would be dropped silently)',
+      file: 'code/t.step.ts',
+      text: stepFile({ name: 't', inputs: {}, outputs: { y: 'intermediate-data:/t.txt' }, body: "    writeFileSync(outputs.y, 't');" }),
+      args: ['--no-snapshot', '--tag', 'v1', '-m', 'first'],
+      code: 2,
+      message: /--no-snapshot takes no snapshot: drop -m\/--tag/,
+    },
   ];
   for (const c of cases) {
     it(`refuses ${c.what}`, async () => {
@@ -275,6 +283,61 @@ export const w2 = defineStep({ name: 'w2', outputs: { y: 'intermediate-data:/out
     expect(lineageOf(dir, 'intermediate-data')).toEqual([]);
     expect(gitLog(dir)[0]).toBe(head);
   });
+
+  it('on SIGINT, what a step that ignores its signal writes into its own output until it is terminated is not reported as written outside the declared outputs', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const sync = tempDir('dws-sync-');
+    // Busy, never yielding: it goes on writing its own output after Ctrl-C until its thread is terminated (1 s).
+    const body = `    writeFileSync(outputs.out, 'start\\n');
+    writeFileSync(join(process.env.SYNC_DIR, 'started'), '');
+    for (const end = Date.now() + 5000; Date.now() < end; ) {
+      appendFileSync(outputs.out, 'tick\\n');
+      for (const t = Date.now(); Date.now() - t < 50; );
+    }`;
+    writeFileSync(join(dir, 'code', 'busy.step.ts'), stepFile({ name: 'busy', inputs: {}, outputs: { out: 'intermediate-data:/log.txt' }, body }).replace('import { existsSync,', 'import { appendFileSync, existsSync,'));
+    const { child, out, exited } = await runningDws(dir, ['run', 'code/busy.step.ts'], sync);
+    await new Promise((res) => setTimeout(res, 200));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(out.stderr).toContain('[busy] FAILED: interrupted');
+    expect(out.stdout).toContain('it left in its outputs: intermediate-data/log.txt');
+    expect(out.stdout + out.stderr).not.toContain('outside the declared outputs');
+  });
+});
+
+describe('dws run: Ctrl-C after the steps', () => {
+  it('a SIGINT once the outputs are kept in the run cache, as the snapshot is taken, is an interrupted run (exit 130, no snapshot), not an internal error', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    // A big output: keeping it in the content store takes a while after the step is done.
+    const body = `    mkdirSync(outputs.out, { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(join(outputs.out, 'part' + i), randomBytes(32 * 1024 * 1024));`;
+    writeFileSync(join(dir, 'code', 'big.step.ts'), `import { randomBytes } from 'node:crypto';\n${stepFile({ name: 'big', inputs: {}, outputs: { out: 'intermediate-data:/big' }, body })}`);
+    const head = gitLog(dir)[0];
+    const child = spawn(process.execPath, [DWS, 'run', 'code/big.step.ts'], { cwd: dir, env: TEST_ENV });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+    // Once its run-cache entry is written (the outputs are in the store), the snapshot comes next: Ctrl-C then (once: a second quits at once).
+    const entries = join(dir, '.dataworkspace', 'run_cache');
+    const poll = setInterval(() => {
+      if (existsSync(entries) && readdirSync(entries).length > 0) {
+        clearInterval(poll);
+        child.kill('SIGINT');
+      }
+    }, 5);
+    const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    clearInterval(poll);
+    expect(out.stderr).not.toContain('internal error');
+    expect(code, out.stdout + out.stderr).toBe(130);
+    expect(out.stdout).toContain('Run interrupted: 1 ran, 0 skipped.');
+    expect(out.stdout).toContain('No snapshot taken.');
+    expect(gitLog(dir)[0]).toBe(head);
+    // Its outputs are in no snapshot: the next run does not call the step current ("nothing changed"), it takes the snapshot.
+    const again = await dws(dir, ['run', 'code/big.step.ts']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('Every step was current');
+    expect(again.stdout).toMatch(/Took snapshot [0-9a-f]{40}: dws run: big/);
+  });
 });
 
 /** A `dws` process running `args` in `dir`, once its step has written SYNC_DIR/started (it runs then). */
@@ -296,6 +359,19 @@ async function runningDws(dir: string, args: string[], sync: string) {
 }
 
 describe('dws run: SIGTERM', () => {
+  it('on Ctrl-C a command step that ignores SIGTERM is killed after a grace period: nothing writes into the workspace after dws has gone', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const sync = tempDir('dws-sync-');
+    const out = join(dir, 'intermediate-data', 'ticks.txt');
+    const script = `trap '' TERM; touch "$SYNC_DIR/started"; for i in $(seq 50); do echo tick >> ${JSON.stringify(out)}; sleep 0.2; done`;
+    const run = await runningDws(dir, ['run', '--name', 'stubborn', '--out', 'intermediate-data:/ticks.txt', '--', 'sh', '-c', script], sync);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    const atExit = readFileSync(out, 'utf8');
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(readFileSync(out, 'utf8')).toBe(atExit);
+  });
+
   it('stops on SIGTERM as on Ctrl-C: its command step and what it started are terminated (nothing writes into the workspace after dws has gone), exit 143, no lineage, no snapshot', async () => {
     const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
     const sync = tempDir('dws-sync-');
