@@ -99,7 +99,6 @@ export class RunCache {
     return this.records[step];
   }
 
-  /** Every step with a record, in the order they were first recorded. */
   /** The steps recorded, each after the steps upstream of it (a record rewritten by a later run moves to the end of the file). */
   steps(): string[] {
     const names = Object.keys(this.records);
