@@ -830,6 +830,26 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(existsSync(clone)).toBe(false);
   });
 
+  it('a store remote that does not exist (a disk not mounted, another machine’s path) is named as such when a clone needs its objects (restore and pull fetch the same way), not as a remote lacking them', async () => {
+    const { env, top, origin, remoteDir, ws } = await sharedWorkspace();
+    for (const remote of [remoteDir, `loc:${remoteDir}`]) {
+      await ok(ws, ['config', 'store.remote', remote], env);
+      if (git(ws, ['remote']).trim() === '') git(ws, ['remote', 'add', 'origin', origin]);
+      await ok(ws, ['push'], env);
+      renameSync(remoteDir, `${remoteDir}-unmounted`);
+      const clone = join(top, 'clone');
+      const r = await run(top, ['clone', origin, clone], env);
+      expect(r.code, remote).toBe(1);
+      expect(r.stderr).toContain(`are not in the content store at ${join(clone, '.git', 'dws', 'store')}, and the store remote ${remote} does not exist. Run 'dws push' in the workspace that took the snapshot if nothing was pushed there yet; if it was, the remote is not where this machine looks (a disk that is not mounted, a path of another machine): check 'dws config store.remote'. Then run this command again.`);
+      expect(r.stderr).not.toContain('neither in the content store');
+      expect(existsSync(clone)).toBe(false);
+      renameSync(`${remoteDir}-unmounted`, remoteDir);
+      await ok(top, ['clone', origin, clone], env);
+      rmSync(clone, { recursive: true, force: true });
+      rmSync(remoteDir, { recursive: true, force: true });
+    }
+  });
+
   it('leaves a resource restored to an older snapshot where it is on a pull that brings nothing newer, and updates it when one does', async () => {
     const { env, top, origin, ws, data, v1 } = await sharedWorkspace();
     await ok(ws, ['config', 'store.remote', join(top, 'plain-dir-store')], env);
