@@ -830,6 +830,32 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(existsSync(clone)).toBe(false);
   });
 
+  it('a clone interrupted (Ctrl-C, SIGTERM) while it writes the data removes its unfinished directory, exits 130 or 143, and can simply be run again', async () => {
+    const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
+    writeFileSync(join(data, 'large.bin'), Buffer.alloc(64 << 20, 7)); // a download and a write that take a while
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['config', 'store.remote', remoteDir], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const clone = join(top, 'clone');
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const child = spawn(process.execPath, [DWS, '--batch', 'clone', origin, clone], { cwd: top, env });
+      let stderr = '';
+      let sent = false; // once: a second signal quits at once
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        // The workspace is cloned and named; its data is still to be written.
+        if (!sent && stderr.includes('Will clone the following resources')) sent = child.kill(signal);
+      });
+      const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(exit, stderr).toBe(code);
+      expect(stderr).toContain('Interrupted: the unfinished clone was removed');
+      expect(existsSync(clone), signal).toBe(false);
+    }
+    await ok(top, ['clone', origin, clone], env);
+    expect(statSync(join(clone, 'data', 'large.bin')).size).toBe(64 << 20);
+  });
+
   it('a store remote that does not exist (a disk not mounted, another machine’s path) is named as such when a clone needs its objects (restore and pull fetch the same way), not as a remote lacking them', async () => {
     const { env, top, origin, remoteDir, ws } = await sharedWorkspace();
     for (const remote of [remoteDir, `loc:${remoteDir}`]) {
