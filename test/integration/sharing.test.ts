@@ -282,6 +282,28 @@ describe('dws push and pull between collaborators', () => {
     expect(r.code, r.stderr).toBe(0);
   }, 120_000);
 
+  it('both collaborators tagging the same snapshot is no conflict: the pull merges its metadata, keeping every tag', async () => {
+    const { ws, other } = await publishedWorkspace();
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'base']);
+    await dwsOk(ws, ['--batch', 'push']);
+    await dwsOk(other, ['--batch', 'pull']);
+    // The same state on both sides: each tag goes to the existing snapshot's metadata file.
+    await dwsOk(other, ['--batch', 'snapshot', 'b-tag']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'a-tag']);
+    await dwsOk(ws, ['--batch', 'push']);
+    const r = await dws(other, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(git(other, ['status', '--porcelain'])).toBe('');
+    const history = JSON.parse((await dwsOk(other, ['report', 'history', '--json'])) as string) as { snapshots: { tags: string[] }[] };
+    expect(history.snapshots.map((s) => s.tags)).toEqual([['base', 'b-tag', 'a-tag']]);
+    await dwsOk(other, ['--batch', 'restore', 'a-tag']);
+    await dwsOk(other, ['--batch', 'push']);
+    await dwsOk(ws, ['--batch', 'pull']);
+    const back = JSON.parse((await dwsOk(ws, ['report', 'history', '--json'])) as string) as { snapshots: { tags: string[] }[] };
+    expect(back.snapshots.map((s) => s.tags)).toEqual([['base', 'b-tag', 'a-tag']]);
+  }, 120_000);
+
   it('a git resource whose origin has conflicting commits stops the pull before the workspace merges; merged by hand, the pull goes on', async () => {
     const { ws, other } = await publishedWorkspace();
     const otherLib = join(other, 'lib');
