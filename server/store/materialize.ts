@@ -13,6 +13,9 @@ import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
 import { withStoreLock, workspaceStore } from './workspace-store.js';
+import { reachableFrom, registeredWorkspaces, savedRoots, snapshotRoots } from './gc.js';
+import { runCacheRoots } from './run-cache.js';
+import { knownTrees } from './share.js';
 import { faultPoint } from '../workspace/fault.js';
 
 export interface FilesTarget {
@@ -46,6 +49,7 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
     if (plan.actions.length === 0) current.saveCache();
     prepared.push({ target: t, current, plan });
   }
+  inNoSnapshot(ws, store, prepared);
   const unsaved = prepared.flatMap((p) => p.plan.unsaved.map((rel) => join(p.target.root, rel)));
   if (unsaved.length > 0 && !opts.force) {
     const shown = unsaved.slice(0, SHOWN).join(', ');
@@ -56,6 +60,44 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   }
   for (const p of prepared) if (p.plan.unsaved.length > 0) keepUnsaved(ws, store, p.current, p.plan.unsaved, p.target.name);
   return prepared;
+}
+
+/**
+ * Move to `unsaved` the files that go whose content the store has but no snapshot (nor a kept
+ * tree, nor the run cache) reaches: a deleted snapshot's files stay in the store until gc, which
+ * removes them once the restore has replaced them. A folder that is one of its resource's
+ * snapshots is settled at once; else each file is looked up at its path in the resource's
+ * snapshots, and what is still not found in everything gc keeps.
+ */
+function inNoSnapshot(ws: Workspace, store: ContentStore, prepared: PreparedFiles[]): void {
+  let known: Map<string, Set<string>> | undefined;
+  let live: Set<string> | undefined;
+  for (const p of prepared) {
+    if (p.plan.stored.length === 0) continue;
+    const trees = [...((known ??= knownTrees(ws)).get(p.target.name) ?? [])];
+    if (trees.includes(p.current.tree)) continue;
+    const names = new Map<string, Map<string, string>>(); // tree -> its entries by name, as looked up
+    for (const { rel, id } of p.plan.stored) {
+      if (trees.some((t) => idAt(store, names, t, rel) === id)) continue;
+      live ??= reachableFrom(store, [...registeredWorkspaces(store, ws.dir).flatMap((d) => [...snapshotRoots(d).flatMap((s) => s.trees), ...runCacheRoots(d)]), ...savedRoots(store)]);
+      if (!live.has(id)) p.plan.unsaved.push(rel);
+    }
+  }
+}
+
+/** The id at the path `rel` of the stored tree `tree`, if the store has the trees on the way. */
+function idAt(store: ContentStore, names: Map<string, Map<string, string>>, tree: string, rel: string): string | undefined {
+  let id: string | undefined = tree;
+  for (const name of rel.split('/')) {
+    let entries = names.get(id);
+    if (entries === undefined) {
+      if (!store.has(id)) return undefined;
+      names.set(id, (entries = new Map(readTree(store, id).map((e) => [e.name, e.id]))));
+    }
+    id = entries.get(name);
+    if (id === undefined) return undefined;
+  }
+  return id;
 }
 
 /** Keep the content of the files `unsaved` of a scanned folder in the store (as a tree gc keeps), saying how to get it back. */

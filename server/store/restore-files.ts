@@ -105,6 +105,11 @@ export interface RestorePlan {
   missingTrees: string[];
   /** Current files that would be replaced or removed and whose content the store lacks. */
   unsaved: string[];
+  /**
+   * Current files that would be replaced or removed and whose content the store has: in a
+   * snapshot, or only still there (a deleted snapshot's, until gc), which prepareFiles tells apart.
+   */
+  stored: { rel: string; id: string }[];
   /** What an interrupted restore left (the scan's `leftovers`): removed first. */
   leftovers: string[];
 }
@@ -115,7 +120,7 @@ export interface RestorePlan {
  * out: the plan is whole only when that list is empty.
  */
 export function planRestore(store: ContentStore, current: ScannedTree, target: string): RestorePlan {
-  const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), missingTrees: [], unsaved: [], leftovers: current.leftovers };
+  const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), missingTrees: [], unsaved: [], stored: [], leftovers: current.leftovers };
   const lacks = (tree: string) => {
     if (tree === EMPTY_TREE || store.has(tree)) return false;
     plan.missingTrees.push(tree);
@@ -125,7 +130,9 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
   // that id, and the store would read every pack index to say so.
   // A link's content is its text: one that no snapshot holds is work to keep too.
   const unsavedIfLost = (rel: string, e: StoreTreeEntry) => {
-    if (e.mode !== MODE_DIR && (e.id === UNREAD_CONTENT || !store.has(e.id))) plan.unsaved.push(rel);
+    if (e.mode === MODE_DIR) return;
+    if (e.id === UNREAD_CONTENT || !store.has(e.id)) plan.unsaved.push(rel);
+    else plan.stored.push({ rel, id: e.id });
   };
   /** Files below a current directory (or a current file) that go: counted, never the action. */
   const countDeleted = (rel: string, e: StoreTreeEntry) => {

@@ -221,6 +221,27 @@ describe('restore of local-files resources from the content store', () => {
     expect(readFileSync(join(back, 'notes.txt'), 'utf8')).toBe('unsaved new file\n');
   });
 
+  it('counts as unsnapshotted the files of a deleted snapshot (their content still in the store until gc): restore refuses, --force keeps them', async () => {
+    const { ws, data } = await workspaceWithData();
+    writeFileSync(join(data, 'k.txt'), 'only in v2\n');
+    writeFileSync(join(data, 'sub', 'f5.csv'), 'v2 edit\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    await dwsOk(ws, ['--batch', 'delete-snapshot', 'v2']); // here, or by a collaborator and pulled
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`2 file(s) hold changes that are in no snapshot and would be lost by the restore: ${join(data, 'sub', 'f5.csv')}, ${join(data, 'k.txt')}.`);
+    expect(fingerprint(ws)).toBe(before);
+    const f = await dws(ws, ['--batch', 'restore', '--force', 'v1']);
+    expect(f.code, f.stderr).toBe(0);
+    const tree = /as tree ([0-9a-f]{40})/.exec(f.stderr)?.[1];
+    await dwsOk(ws, ['--batch', 'gc']);
+    const back = join(tempDir(), 'back');
+    await dwsOk(ws, ['--batch', 'store', 'checkout', tree!, back]);
+    expect(readFileSync(join(back, 'k.txt'), 'utf8')).toBe('only in v2\n');
+    expect(readFileSync(join(back, 'sub', 'f5.csv'), 'utf8')).toBe('v2 edit\n');
+  });
+
   it("commits the workspace's own uncommitted changes with the restore ('Restore to <hash>'), and no commit when there are none", async () => {
     const { ws, data } = await workspaceWithData();
     changeToV2(data);
