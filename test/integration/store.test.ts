@@ -219,6 +219,9 @@ describe('restore of local-files resources from the content store', () => {
     await dwsOk(ws, ['--batch', 'store', 'checkout', tree!, back]);
     expect(readFileSync(join(back, 'sub', 'f5.csv'), 'utf8')).toBe('my unsaved edit\n');
     expect(readFileSync(join(back, 'notes.txt'), 'utf8')).toBe('unsaved new file\n');
+    // The help says what --force does to such files, not only to separate git repositories.
+    const help = (await dwsOk(ws, ['restore', '--help'])).replace(/\s+/g, ' ');
+    expect(help).toContain('--force replace files whose content is in no snapshot (kept in the store first: dws store checkout gets them back)');
   });
 
   it('counts as unsnapshotted the files of a deleted snapshot (their content still in the store until gc): restore refuses, --force keeps them', async () => {
