@@ -944,7 +944,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     await ok(other, ['push'], env);
     writeFileSync(join(data, 'mine.txt'), 'mine, not snapshotted\n');
     const r = await ok(ws, ['pull'], env);
-    expect(r.stderr).toContain("Resource 'data' has changes that are in no snapshot: left as it is");
+    expect(r.stderr).toContain("Resource 'data' has changes that are in no snapshot: left as it is. Snapshot them, or restore the latest snapshot with --force, which keeps them in the store first ('dws restore --force SNAPSHOT'");
     expect(existsSync(join(data, 'theirs.txt'))).toBe(false);
     expect(readFileSync(join(data, 'mine.txt'), 'utf8')).toBe('mine, not snapshotted\n');
   });
@@ -960,6 +960,8 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     const r = await ok(ws, ['pull'], env);
     // It brought the files back to v1, and the next gc would have lost mine.txt.
     expect(r.stderr).toContain("Resource 'data': its files are those of a snapshot that the pull deleted (by 'dws delete-snapshot' in another clone), so they are in no snapshot now: left as it is.");
+    // The restore it suggests needs --force for such files: the message says so.
+    expect(r.stderr).toContain("Snapshot them to keep them, or restore the latest snapshot with --force, which keeps them in the store first ('dws restore --force SNAPSHOT', with its tag or hash from 'dws report history'), to get the pulled files.");
     expect(readFileSync(join(data, 'mine.txt'), 'utf8')).toBe('mine\n');
     expect(await dwsOk(ws, ['--batch', 'status'])).toContain('  data: 1 added, 0 modified, 0 deleted (since ');
   });
