@@ -880,6 +880,17 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(statSync(join(clone, 'data', 'large.bin')).size).toBe(64 << 20);
   });
 
+  it('moving the store remote: config says the old one keeps what was pushed, and how to copy it over', async () => {
+    const { env, top, remoteDir, ws } = await sharedWorkspace();
+    let r = await ok(ws, ['config', 'store.remote', remoteDir], env);
+    expect(r.stderr).toBe(''); // a first remote: nothing to say
+    const next = join(top, 'new-remote');
+    r = await ok(ws, ['config', 'store.remote', next], env);
+    expect(r.stderr).toContain(
+      `The store remote ${remoteDir} keeps the objects pushed there so far, which 'dws push' sends again only from a store that holds them: so that clones can restore the snapshots taken so far, copy them over: rclone copy ${remoteDir} ${next}`,
+    );
+  });
+
   it('a store remote that does not exist (a disk not mounted, another machine’s path) is named as such when a clone needs its objects (restore and pull fetch the same way), not as a remote lacking them', async () => {
     const { env, top, origin, remoteDir, ws } = await sharedWorkspace();
     for (const remote of [remoteDir, `loc:${remoteDir}`]) {
