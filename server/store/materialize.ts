@@ -117,9 +117,10 @@ export async function keepUnsnapshotted(ws: Workspace, t: Omit<FilesTarget, 'tre
   await withStoreLock(ws, 'dws pull', async () => {
     const store = workspaceStore(ws);
     const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { resource: t.name });
-    // Planned against an empty folder, every current file is one that goes: those the store lacks are unsaved.
-    const unsaved = planRestore(store, current, EMPTY_TREE).unsaved;
-    if (unsaved.length > 0) keepUnsaved(ws, store, current, unsaved, t.name, ` ${before}`);
+    // Planned against an empty folder, every current file is one that goes: those in no snapshot are unsaved.
+    const plan = planRestore(store, current, EMPTY_TREE);
+    inNoSnapshot(ws, store, [{ target: { ...t, tree: EMPTY_TREE }, current, plan }]);
+    if (plan.unsaved.length > 0) keepUnsaved(ws, store, current, plan.unsaved, t.name, ` ${before}`);
   });
 }
 
