@@ -36,9 +36,9 @@ export function globalOptions(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
-export async function invoke<M extends MethodName>(cmd: Command, method: M, params: ParamsOf<(typeof METHODS)[M]>, render: Render<M>): Promise<void> {
+export async function invoke<M extends MethodName>(cmd: Command, method: M, params: ParamsOf<(typeof METHODS)[M]>, render: Render<M>, signal?: AbortSignal): Promise<void> {
   const g = globalOptions(cmd);
-  const ctx = { ...terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json: g.json === true }), lockTimeoutMs: lockTimeoutMs(g) };
+  const ctx = { ...terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json: g.json === true }), lockTimeoutMs: lockTimeoutMs(g), ...(signal ? { signal } : {}) };
   const result = await callMethod(ctx, method, params);
   process.stdout.write(g.json ? `${toJson(result)}\n` : render(result));
 }

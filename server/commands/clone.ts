@@ -36,6 +36,8 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
   let dir = cloneDir;
   try {
     await here.run(['clone', '--quiet', repo, cloneDir]);
+    // Interrupted (Ctrl-C in the CLI, a cancelled request): at the next step, the catch below removes the clone.
+    ctx.signal?.throwIfAborted();
     const configFile = join(cloneDir, META_DIR, 'config.json');
     if (!existsSync(configFile)) throw new ConfigurationError('Did not find configuration file in remote repo', { repository: repo });
     const config = readJsonFile(configFile) as JsonObject;
@@ -68,13 +70,16 @@ export async function clone(ctx: Context, p: ValidParamsOf<typeof Clone>): Promi
     const resources: ResultOf<typeof Clone>['resources'] = [];
     const opened: Resource[] = [];
     for (const { params, clone: cloneResource } of withState) {
+      ctx.signal?.throwIfAborted();
       ws.resourceLocalParams[params.name] = await cloneResource(ws, params);
       ws.writeResourceLocalParams();
       const r = await openResource(ws, params);
       opened.push(r);
       resources.push({ name: params.name, localPath: r.localPath });
     }
+    ctx.signal?.throwIfAborted();
     await materializeLatest(ws, opened);
+    ctx.signal?.throwIfAborted();
     const gitResources = await Promise.all(ws.resources.filter((r) => r.resource_type === 'git').map((r) => openResource(ws, r)));
     for (const fat of gitFatRepositories([dir, ...gitRepositories(gitResources)])) ctx.log.warn(gitFatCloneWarning(fat));
     mkdirSync(scratchDirectory(ws)!, { recursive: true });

@@ -248,9 +248,16 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   if (target !== null && def.place && typeof value === 'string') await checkPathConflicts(ws, resolve(ws.dir, value), target.name);
   if (target === null) {
     if (def.scope === 'global') {
+      const before = ws.config.global_params[def.name];
       ws.config.global_params[def.name] = value;
       ws.writeConfig();
       await ws.git.commitAll(`Update of workspace parameter ${def.name}`, '.dataworkspace/config.json', { only: true });
+      if (def.name === STORE_REMOTE_PARAM && typeof before === 'string' && before !== '' && before !== value) {
+        // Push sends only what this store holds: objects of snapshots never downloaded here stay on the old remote alone.
+        ctx.log.warn(
+          `The store remote ${before} keeps the objects pushed there so far, which 'dws push' sends again only from a store that holds them: so that clones can restore the snapshots taken so far, copy them over: rclone copy ${before} ${String(value)}`,
+        );
+      }
     } else {
       const storeBefore = def.name === STORE_DIR_PARAM ? storeDirOrNull(ws) : null;
       ws.localParams[def.name] = value;

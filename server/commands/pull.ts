@@ -4,14 +4,16 @@
  * so the resource names and every precheck are checked before the workspace changes.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigurationError, ConflictError, SubprocessError } from '../../protocol/errors.js';
+import { join, relative } from 'node:path';
+import { ConfigurationError, ConflictError, DwsError, SubprocessError } from '../../protocol/errors.js';
 import type { pull as Pull, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import { gitFatRepositories, refuseGitFat } from '../backends/git/git-fat.js';
+import { checkMetadata, type SnapshotMetadata } from '../backends/git/snapshots.js';
 import type { Context } from '../context.js';
 import { clearCurrentLineage, importLineage } from '../../lineage/store.js';
 import { openResource, resourceType } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
+import { writeJsonFile } from '../workspace/files.js';
 import { faultPoint } from '../workspace/fault.js';
 import { Workspace, type ResourceParams } from '../workspace/workspace.js';
 import { someOf } from '../workspace/paths.js';
@@ -89,12 +91,47 @@ async function merge(ws: Workspace): Promise<void> {
     if (!(e instanceof SubprocessError)) throw e;
     const conflicted = (await ws.git.run(['diff', '--name-only', '--diff-filter=U']).catch(() => '')).trim().split('\n').filter(Boolean);
     if (conflicted.length === 0) throw e;
+    if (await mergeSnapshotMetadata(ws, conflicted)) return;
     await ws.git.run(['merge', '--abort']);
     throw new ConflictError(
       `The commits of the workspace's origin conflict with those of ${ws.dir} in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (in resources.json keep both sides' entries), 'git commit', then 'dws pull' again.`,
       { path: ws.dir, files: conflicted },
     );
   }
+}
+
+/**
+ * Both sides tagged the same snapshot (the same state, e.g. each right after a pull): its metadata
+ * file is all that conflicts. Finish the merge with every tag of both sides (ours first), our
+ * message unless empty, and the later update time. False (nothing done) when anything else
+ * conflicts or a side's file is not there or cannot be read (a snapshot one side deleted).
+ */
+async function mergeSnapshotMetadata(ws: Workspace, conflicted: string[]): Promise<boolean> {
+  const dir = relative(ws.dir, ws.meta('snapshot_metadata'));
+  const hashOf = (f: string) => /^([0-9a-f]{40})_md\.json$/.exec(f.slice(dir.length + 1))?.[1];
+  if (!conflicted.every((f) => f.startsWith(`${dir}/`) && hashOf(f) !== undefined)) return false;
+  const merged = new Map<string, SnapshotMetadata>();
+  try {
+    for (const f of conflicted) {
+      const [ours, theirs] = await Promise.all([2, 3].map(async (stage) => checkMetadata(f, parsePyJson(await ws.git.run(['show', `:${stage}:${f}`])), hashOf(f)!)));
+      const later = [ours!.updated_timestamp, theirs!.updated_timestamp].filter((t) => t !== undefined).sort().pop();
+      merged.set(f, {
+        ...ours!,
+        tags: [...ours!.tags, ...theirs!.tags.filter((t) => !ours!.tags.includes(t))],
+        message: ours!.message !== '' ? ours!.message : theirs!.message,
+        metrics: ours!.metrics ?? theirs!.metrics,
+        ...(later !== undefined ? { updated_timestamp: later } : {}),
+      });
+    }
+  } catch (e) {
+    if (e instanceof DwsError) return false;
+    throw e;
+  }
+  for (const [f, md] of merged) writeJsonFile(join(ws.dir, f), md);
+  await ws.git.run(['add', '--', ...conflicted]);
+  await ws.git.run(['commit', '--quiet', '--no-edit']);
+  ws.ctx.log.info(`Both sides tagged the same snapshot: merged the tags of ${[...merged.values()].map((md) => md.hash.slice(0, 7)).join(', ')}`);
+  return true;
 }
 
 /**

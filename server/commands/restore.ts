@@ -12,8 +12,8 @@ import { SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.
 import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { applyFiles, prepareFiles, type FilesTarget } from '../store/materialize.js';
-import { comparedSnapshot, knownTrees, latestTrees } from '../store/share.js';
-import { readCheckouts, readStoreRecord, recordCheckouts, usesContentStore, withStoreLock, workspaceStore } from '../store/workspace-store.js';
+import { latestTrees } from '../store/share.js';
+import { readStoreRecord, recordCheckouts, usesContentStore, withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
 import { Workspace } from '../workspace/workspace.js';
 
@@ -81,14 +81,9 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
 
   const resources = (await openResources(ws)).filter((r) => toRestore.includes(r.name));
   const fileTargets: FilesTarget[] = [];
-  const latest = latestTrees(ws);
-  const checkouts = readCheckouts(ws);
-  let known: Map<string, Set<string>> | undefined; // read only when some files changed
   for (const r of resources) {
     if (r.storeFiles) {
-      const since = comparedSnapshot(ws, r.name, checkouts, latest)?.tree;
-      const snapshots = () => (known ??= knownTrees(ws)).get(r.name) ?? [];
-      fileTargets.push({ name: r.name, root: r.storeFiles.root, cacheFile: r.storeFiles.cacheFile, tree: storeTrees[r.name]!, ...(since !== undefined ? { work: { since, snapshots } } : {}) });
+      fileTargets.push({ name: r.name, root: r.storeFiles.root, cacheFile: r.storeFiles.cacheFile, tree: storeTrees[r.name]! });
       continue;
     }
     if (!r.restore || !r.restorePrecheck) {
@@ -102,6 +97,7 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
     const prepared = await prepareFiles(ws, store, fileTargets, { force: p.force, what: 'restore' });
     faultPoint('restore.after-prepare');
     const restored = await restoreResources(ctx, ws, md, resources, toRestore, result, p.force, () => applyFiles(ws, store, prepared));
+    const latest = latestTrees(ws);
     recordCheckouts(ws, new Map(fileTargets.map((t) => [t.name, { snapshot: md.hash, tree: t.tree, latest: latest.get(t.name)?.snapshot ?? md.hash }])));
     return restored;
   });

@@ -8,11 +8,14 @@ import { ConfigurationError, ConflictError, DwsError } from '../../protocol/erro
 import type { Workspace } from '../workspace/workspace.js';
 import { fetchOrFail, RemoteFetcher } from './remote.js';
 import { Repairs } from './repair.js';
-import { applyRestore, diffTrees, heldByNone, PartlyRestoredError, planRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
+import { applyRestore, PartlyRestoredError, planRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
 import { withStoreLock, workspaceStore } from './workspace-store.js';
+import { reachableFrom, registeredWorkspaces, savedRoots, snapshotRoots } from './gc.js';
+import { runCacheRoots } from './run-cache.js';
+import { knownTrees } from './share.js';
 import { faultPoint } from '../workspace/fault.js';
 
 export interface FilesTarget {
@@ -21,14 +24,6 @@ export interface FilesTarget {
   root: string;
   cacheFile: string | null;
   tree: string;
-  /**
-   * For a restore: the tree of the snapshot the files are compared with (status's, share.ts
-   * comparedSnapshot) and the resource's snapshot trees. A file the restore replaces or removes
-   * that changed since `since` is the user's work even when the store holds its content (a
-   * snapshot deleted since leaves it there until gc), unless a snapshot holds it at that path
-   * (the files of an interrupted restore). Without it, only content the store lacks is.
-   */
-  work?: { since: string; snapshots: () => Iterable<string> };
 }
 
 export interface PreparedFiles {
@@ -50,11 +45,11 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   for (const t of targets) {
     const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { deferCacheSave: true, resource: t.name });
     const plan = await repairs.retrying(() => planTarget(ws, store, fetcher, current, t, opts.what));
-    if (t.work !== undefined && current.tree !== t.work.since) addChangedWork(store, current, t.work, plan);
     // Worth keeping only when nothing is replaced: else its new entries are for files about to go.
     if (plan.actions.length === 0) current.saveCache();
     prepared.push({ target: t, current, plan });
   }
+  inNoSnapshot(ws, store, prepared);
   const unsaved = prepared.flatMap((p) => p.plan.unsaved.map((rel) => join(p.target.root, rel)));
   if (unsaved.length > 0 && !opts.force) {
     const shown = unsaved.slice(0, SHOWN).join(', ');
@@ -67,15 +62,42 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   return prepared;
 }
 
-/** Add to the plan's unsaved files the user's work it would replace or remove (FilesTarget.work). */
-function addChangedWork(store: ContentStore, current: ScannedTree, work: NonNullable<FilesTarget['work']>, plan: RestorePlan): void {
-  const changed = diffTrees(store, current, work.since);
-  if (changed === null) return; // that snapshot's trees are not here: what the store lacks decides alone
-  const since = new Set([...changed.added, ...changed.modified]);
-  const counted = new Set(plan.unsaved);
-  // An empty folder holds no content.
-  const candidates = [...plan.changes.modified, ...plan.changes.deleted].filter((rel) => since.has(rel) && !counted.has(rel) && !rel.endsWith('/'));
-  if (candidates.length > 0) plan.unsaved.push(...heldByNone(store, current, candidates, work.snapshots()));
+/**
+ * Move to `unsaved` the files that go whose content the store has but no snapshot (nor a kept
+ * tree, nor the run cache) reaches: a deleted snapshot's files stay in the store until gc, which
+ * removes them once the restore has replaced them. A folder that is one of its resource's
+ * snapshots is settled at once; else each file is looked up at its path in the resource's
+ * snapshots, and what is still not found in everything gc keeps.
+ */
+function inNoSnapshot(ws: Workspace, store: ContentStore, prepared: PreparedFiles[]): void {
+  let known: Map<string, Set<string>> | undefined;
+  let live: Set<string> | undefined;
+  for (const p of prepared) {
+    if (p.plan.stored.length === 0) continue;
+    const trees = [...((known ??= knownTrees(ws)).get(p.target.name) ?? [])];
+    if (trees.includes(p.current.tree)) continue;
+    const names = new Map<string, Map<string, string>>(); // tree -> its entries by name, as looked up
+    for (const { rel, id } of p.plan.stored) {
+      if (trees.some((t) => idAt(store, names, t, rel) === id)) continue;
+      live ??= reachableFrom(store, [...registeredWorkspaces(store, ws.dir).flatMap((d) => [...snapshotRoots(d).flatMap((s) => s.trees), ...runCacheRoots(d)]), ...savedRoots(store)]);
+      if (!live.has(id)) p.plan.unsaved.push(rel);
+    }
+  }
+}
+
+/** The id at the path `rel` of the stored tree `tree`, if the store has the trees on the way. */
+function idAt(store: ContentStore, names: Map<string, Map<string, string>>, tree: string, rel: string): string | undefined {
+  let id: string | undefined = tree;
+  for (const name of rel.split('/')) {
+    let entries = names.get(id);
+    if (entries === undefined) {
+      if (!store.has(id)) return undefined;
+      names.set(id, (entries = new Map(readTree(store, id).map((e) => [e.name, e.id]))));
+    }
+    id = entries.get(name);
+    if (id === undefined) return undefined;
+  }
+  return id;
 }
 
 /** Keep the content of the files `unsaved` of a scanned folder in the store (as a tree gc keeps), saying how to get it back. */
@@ -95,9 +117,10 @@ export async function keepUnsnapshotted(ws: Workspace, t: Omit<FilesTarget, 'tre
   await withStoreLock(ws, 'dws pull', async () => {
     const store = workspaceStore(ws);
     const current = await scanTree(t.root, t.cacheFile, (m) => ws.ctx.log.warn(m), { resource: t.name });
-    // Planned against an empty folder, every current file is one that goes: those the store lacks are unsaved.
-    const unsaved = planRestore(store, current, EMPTY_TREE).unsaved;
-    if (unsaved.length > 0) keepUnsaved(ws, store, current, unsaved, t.name, ` ${before}`);
+    // Planned against an empty folder, every current file is one that goes: those in no snapshot are unsaved.
+    const plan = planRestore(store, current, EMPTY_TREE);
+    inNoSnapshot(ws, store, [{ target: { ...t, tree: EMPTY_TREE }, current, plan }]);
+    if (plan.unsaved.length > 0) keepUnsaved(ws, store, current, plan.unsaved, t.name, ` ${before}`);
   });
 }
 

@@ -46,6 +46,16 @@ function isMissingDirectory(e: unknown): boolean {
   return /directory not found/i.test((e as Error).message);
 }
 
+/** Whether the remote's top directory exists (true when rclone fails otherwise: that error is another matter). */
+async function remoteExists(ws: Workspace, remote: string): Promise<boolean> {
+  try {
+    await rclone(ws.ctx, ws.dir, ['lsf', '--max-depth', '1', remote]);
+    return true;
+  } catch (e) {
+    return !isMissingDirectory(e);
+  }
+}
+
 function cannotList(remote: string, e: unknown): ConfigurationError {
   return new ConfigurationError(`Cannot list the store remote ${remote}: ${(e as Error).message}`, { remote });
 }
@@ -433,6 +443,15 @@ export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<s
     throw new NotFoundError(
       `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and no store remote is set. If another copy of this workspace pushed them, set its remote with 'dws config store.remote REMOTE' and run the command again.${strandedObjectsHint(ws, store.dir)}`,
       { missing: still.size },
+    );
+  }
+  const location = remoteLocation(ws, remote);
+  // A missing directory lists as an empty remote (a first push creates it): here it is more likely
+  // not where this machine looks than a remote nobody pushed to, and 'dws push' would not help.
+  if (!(await remoteExists(ws, location))) {
+    throw new NotFoundError(
+      `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and the store remote ${remote} does not exist. Run 'dws push' in the workspace that took the snapshot if nothing was pushed there yet; if it was, the remote is not where this machine looks (a disk that is not mounted, a path of another machine): check 'dws config store.remote'. Then run this command again.${strandedObjectsHint(ws, store.dir)}`,
+      { missing: still.size, remote },
     );
   }
   const skipped = fetcher.skipped;

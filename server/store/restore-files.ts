@@ -105,6 +105,11 @@ export interface RestorePlan {
   missingTrees: string[];
   /** Current files that would be replaced or removed and whose content the store lacks. */
   unsaved: string[];
+  /**
+   * Current files that would be replaced or removed and whose content the store has: in a
+   * snapshot, or only still there (a deleted snapshot's, until gc), which prepareFiles tells apart.
+   */
+  stored: { rel: string; id: string }[];
   /** What an interrupted restore left (the scan's `leftovers`): removed first. */
   leftovers: string[];
 }
@@ -115,7 +120,7 @@ export interface RestorePlan {
  * out: the plan is whole only when that list is empty.
  */
 export function planRestore(store: ContentStore, current: ScannedTree, target: string): RestorePlan {
-  const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), missingTrees: [], unsaved: [], leftovers: current.leftovers };
+  const plan: RestorePlan = { actions: [], changes: { added: [], modified: [], deleted: [] }, missing: new Set(), missingTrees: [], unsaved: [], stored: [], leftovers: current.leftovers };
   const lacks = (tree: string) => {
     if (tree === EMPTY_TREE || store.has(tree)) return false;
     plan.missingTrees.push(tree);
@@ -125,7 +130,9 @@ export function planRestore(store: ContentStore, current: ScannedTree, target: s
   // that id, and the store would read every pack index to say so.
   // A link's content is its text: one that no snapshot holds is work to keep too.
   const unsavedIfLost = (rel: string, e: StoreTreeEntry) => {
-    if (e.mode !== MODE_DIR && (e.id === UNREAD_CONTENT || !store.has(e.id))) plan.unsaved.push(rel);
+    if (e.mode === MODE_DIR) return;
+    if (e.id === UNREAD_CONTENT || !store.has(e.id)) plan.unsaved.push(rel);
+    else plan.stored.push({ rel, id: e.id });
   };
   /** Files below a current directory (or a current file) that go: counted, never the action. */
   const countDeleted = (rel: string, e: StoreTreeEntry) => {
@@ -203,40 +210,6 @@ export function diffTrees(store: ContentStore, current: ScannedTree, since: stri
   if (plan.missingTrees.length > 0) return null;
   const { added, modified, deleted } = plan.changes;
   return { added: deleted, modified, deleted: added };
-}
-
-/**
- * Of `rels` (files of the current state), those that none of the store trees `trees` holds at the
- * same path with the same content and mode. A tree the store lacks holds nothing.
- */
-export function heldByNone(store: ContentStore, current: ScannedTree, rels: string[], trees: Iterable<string>): string[] {
-  // A tree's entries by name, from the scan or the store (one id, one content); null: in neither.
-  const byName = new Map<string, Map<string, StoreTreeEntry> | null>();
-  const entries = (id: string) => {
-    let m = byName.get(id);
-    if (m === undefined) {
-      try {
-        m = new Map((current.trees.has(id) || id === EMPTY_TREE ? currentTree(current, id) : readTree(store, id)).map((e) => [e.name, e]));
-      } catch {
-        m = null;
-      }
-      byName.set(id, m);
-    }
-    return m;
-  };
-  const at = (root: string, rel: string) => {
-    let e: StoreTreeEntry | undefined = { name: '', mode: MODE_DIR, id: root };
-    for (const name of rel.split('/')) e = e?.mode === MODE_DIR ? entries(e.id)?.get(name) : undefined;
-    return e;
-  };
-  const held = [...trees];
-  return rels.filter((rel) => {
-    const mine = at(current.tree, rel);
-    return !held.some((t) => {
-      const e = at(t, rel);
-      return e !== undefined && e.id === mine?.id && e.mode === mine.mode;
-    });
-  });
 }
 
 /** Store the current content of the files in `rels` (restore --force), and the current trees; returns the current tree id. */

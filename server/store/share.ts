@@ -111,11 +111,13 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
         const deleted = unchangedSince.get(r.name)?.has(current) === true && !(knownNow ??= knownTrees(ws)).get(r.name)?.has(current);
         if (!unchangedSince.get(r.name)?.has(current) || deleted) {
           const restore = "restore the latest snapshot ('dws restore SNAPSHOT', with its tag or hash from 'dws report history')";
+          // Files in no snapshot make a plain restore refuse: the advice names the option that replaces them.
+          const force = "restore the latest snapshot with --force, which keeps them in the store first ('dws restore --force SNAPSHOT', with its tag or hash from 'dws report history'),";
           ws.ctx.log.warn(
             deleted
-              ? `Resource '${r.name}': its files are those of a snapshot that the pull deleted (by 'dws delete-snapshot' in another clone), so they are in no snapshot now: left as it is. Snapshot them to keep them, or ${restore} to get the pulled files.`
+              ? `Resource '${r.name}': its files are those of a snapshot that the pull deleted (by 'dws delete-snapshot' in another clone), so they are in no snapshot now: left as it is. Snapshot them to keep them, or ${force} to get the pulled files.`
               : existsSync(root)
-                ? `Resource '${r.name}' has changes that are in no snapshot: left as it is. Snapshot them, or ${restore} to get the pulled files.`
+                ? `Resource '${r.name}' has changes that are in no snapshot: left as it is. Snapshot them, or ${force} to get the pulled files.`
                 : `Resource '${r.name}': its folder ${root} does not exist: left as it is. To get the pulled files, ${restore}.`,
           );
           continue;

@@ -114,6 +114,25 @@ describe('dws add rclone', () => {
     }
   });
 
+  it('master remote: a pull keeps the files of a deleted snapshot too (their content still in the store, until gc) before the sync removes them', async () => {
+    const { base, remote, ws, add } = await setup();
+    await add(['--master', 'remote', '--sync-mode', 'sync', `localfs:${remote}`, 'synced']);
+    await dwsOk(ws, ['--batch', 'snapshot', 's1']);
+    await dwsOk(ws, ['--batch', 'push']);
+    writeFileSync(join(ws, 'synced', 'mine.txt'), 'mine\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 's2']);
+    await dwsOk(ws, ['--batch', 'delete-snapshot', 's2']);
+    const r = await dws(ws, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(filesUnder(join(ws, 'synced'))).toEqual(['a.txt', 'sub/b.txt']);
+    const tree = /Kept the unsnapshotted content of 1 file\(s\) of 'synced' in the store .* as tree ([0-9a-f]{40})/.exec(r.stderr)?.[1];
+    expect(tree, r.stderr).toBeDefined();
+    await dwsOk(ws, ['--batch', 'gc']);
+    const out = join(base, 'kept');
+    await dwsOk(ws, ['store', 'checkout', tree!, out]);
+    expect(readFileSync(join(out, 'mine.txt'), 'utf8')).toBe('mine\n');
+  });
+
   it('master remote: the files a pull copied from the remote stay, with no advice to restore a snapshot over them', async () => {
     const { base, remote, ws, origin, add } = await setup();
     await add(['--master', 'remote', `localfs:${remote}`, 'copied']);

@@ -257,6 +257,53 @@ describe('dws push and pull between collaborators', () => {
     expect(results(other)).toEqual(['A3-by-' + host, 'B2-by-other', `${host}-A1`, `${host}-A2`, 'other-B1'].sort());
   }, 120_000);
 
+  it('a tag that both collaborators gave a snapshot names neither after the merge: restore, delete-snapshot and diff refuse it and list both', async () => {
+    const { ws, other } = await publishedWorkspace();
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'final']);
+    await dwsOk(ws, ['--batch', 'push']);
+    writeFileSync(join(other, 'code', 'b.py'), 'b\n');
+    await dwsOk(other, ['--batch', 'snapshot', 'final']);
+    let r = await dws(other, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    const history = JSON.parse((await dwsOk(other, ['report', 'history', '--json'])) as string) as { snapshots: { hash: string; tags: string[] }[] };
+    const hashes = history.snapshots.filter((s) => s.tags.includes('final')).map((s) => s.hash).sort();
+    expect(hashes).toHaveLength(2);
+    const before = fingerprint(other);
+    for (const args of [['restore', 'final'], ['delete-snapshot', 'final'], ['diff', 'final', hashes[0]!]]) {
+      r = await dws(other, ['--batch', ...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain(`Configuration error: Tag final is carried by 2 snapshots: ${hashes.join(', ')}. Give the hash of the one you mean.`);
+    }
+    expect(fingerprint(other)).toBe(before);
+    // Each is still reachable by its hash.
+    await dwsOk(other, ['--batch', 'delete-snapshot', hashes[0]!]);
+    r = await dws(other, ['--batch', 'restore', 'final']);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it('both collaborators tagging the same snapshot is no conflict: the pull merges its metadata, keeping every tag', async () => {
+    const { ws, other } = await publishedWorkspace();
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'base']);
+    await dwsOk(ws, ['--batch', 'push']);
+    await dwsOk(other, ['--batch', 'pull']);
+    // The same state on both sides: each tag goes to the existing snapshot's metadata file.
+    await dwsOk(other, ['--batch', 'snapshot', 'b-tag']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'a-tag']);
+    await dwsOk(ws, ['--batch', 'push']);
+    const r = await dws(other, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(git(other, ['status', '--porcelain'])).toBe('');
+    const history = JSON.parse((await dwsOk(other, ['report', 'history', '--json'])) as string) as { snapshots: { tags: string[] }[] };
+    expect(history.snapshots.map((s) => s.tags)).toEqual([['base', 'b-tag', 'a-tag']]);
+    await dwsOk(other, ['--batch', 'restore', 'a-tag']);
+    await dwsOk(other, ['--batch', 'push']);
+    await dwsOk(ws, ['--batch', 'pull']);
+    const back = JSON.parse((await dwsOk(ws, ['report', 'history', '--json'])) as string) as { snapshots: { tags: string[] }[] };
+    expect(back.snapshots.map((s) => s.tags)).toEqual([['base', 'b-tag', 'a-tag']]);
+  }, 120_000);
+
   it('a git resource whose origin has conflicting commits stops the pull before the workspace merges; merged by hand, the pull goes on', async () => {
     const { ws, other } = await publishedWorkspace();
     const otherLib = join(other, 'lib');

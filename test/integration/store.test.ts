@@ -219,9 +219,33 @@ describe('restore of local-files resources from the content store', () => {
     await dwsOk(ws, ['--batch', 'store', 'checkout', tree!, back]);
     expect(readFileSync(join(back, 'sub', 'f5.csv'), 'utf8')).toBe('my unsaved edit\n');
     expect(readFileSync(join(back, 'notes.txt'), 'utf8')).toBe('unsaved new file\n');
+    // The help says what --force does to such files, not only to separate git repositories.
+    const help = (await dwsOk(ws, ['restore', '--help'])).replace(/\s+/g, ' ');
+    expect(help).toContain('--force replace files whose content is in no snapshot (kept in the store first: dws store checkout gets them back)');
   });
 
-  it('counts files whose snapshot was deleted as unsnapshotted work, as status does: restore refuses, --force keeps them past gc', async () => {
+  it('counts as unsnapshotted the files of a deleted snapshot (their content still in the store until gc): restore refuses, --force keeps them', async () => {
+    const { ws, data } = await workspaceWithData();
+    writeFileSync(join(data, 'k.txt'), 'only in v2\n');
+    writeFileSync(join(data, 'sub', 'f5.csv'), 'v2 edit\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    await dwsOk(ws, ['--batch', 'delete-snapshot', 'v2']); // here, or by a collaborator and pulled
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`2 file(s) hold changes that are in no snapshot and would be lost by the restore: ${join(data, 'sub', 'f5.csv')}, ${join(data, 'k.txt')}.`);
+    expect(fingerprint(ws)).toBe(before);
+    const f = await dws(ws, ['--batch', 'restore', '--force', 'v1']);
+    expect(f.code, f.stderr).toBe(0);
+    const tree = /as tree ([0-9a-f]{40})/.exec(f.stderr)?.[1];
+    await dwsOk(ws, ['--batch', 'gc']);
+    const back = join(tempDir(), 'back');
+    await dwsOk(ws, ['--batch', 'store', 'checkout', tree!, back]);
+    expect(readFileSync(join(back, 'k.txt'), 'utf8')).toBe('only in v2\n');
+    expect(readFileSync(join(back, 'sub', 'f5.csv'), 'utf8')).toBe('v2 edit\n');
+  });
+
+  it("delete-snapshot says when a resource's files were the snapshot's; status counts them as changes, restore refuses, and --force keeps the whole tree past gc", async () => {
     const { ws, data, v1 } = await workspaceWithData();
     changeToV2(data);
     await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
@@ -861,6 +885,63 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(existsSync(clone)).toBe(false);
   });
 
+  it('a clone interrupted (Ctrl-C, SIGTERM) while it writes the data removes its unfinished directory, exits 130 or 143, and can simply be run again', async () => {
+    const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
+    writeFileSync(join(data, 'large.bin'), Buffer.alloc(64 << 20, 7)); // a download and a write that take a while
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['config', 'store.remote', remoteDir], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const clone = join(top, 'clone');
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const child = spawn(process.execPath, [DWS, '--batch', 'clone', origin, clone], { cwd: top, env });
+      let stderr = '';
+      let sent = false; // once: a second signal quits at once
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        // The workspace is cloned and named; its data is still to be written.
+        if (!sent && stderr.includes('Will clone the following resources')) sent = child.kill(signal);
+      });
+      const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(exit, stderr).toBe(code);
+      expect(stderr).toContain('Interrupted: the unfinished clone was removed');
+      expect(existsSync(clone), signal).toBe(false);
+    }
+    await ok(top, ['clone', origin, clone], env);
+    expect(statSync(join(clone, 'data', 'large.bin')).size).toBe(64 << 20);
+  });
+
+  it('moving the store remote: config says the old one keeps what was pushed, and how to copy it over', async () => {
+    const { env, top, remoteDir, ws } = await sharedWorkspace();
+    let r = await ok(ws, ['config', 'store.remote', remoteDir], env);
+    expect(r.stderr).toBe(''); // a first remote: nothing to say
+    const next = join(top, 'new-remote');
+    r = await ok(ws, ['config', 'store.remote', next], env);
+    expect(r.stderr).toContain(
+      `The store remote ${remoteDir} keeps the objects pushed there so far, which 'dws push' sends again only from a store that holds them: so that clones can restore the snapshots taken so far, copy them over: rclone copy ${remoteDir} ${next}`,
+    );
+  });
+
+  it('a store remote that does not exist (a disk not mounted, another machine’s path) is named as such when a clone needs its objects (restore and pull fetch the same way), not as a remote lacking them', async () => {
+    const { env, top, origin, remoteDir, ws } = await sharedWorkspace();
+    for (const remote of [remoteDir, `loc:${remoteDir}`]) {
+      await ok(ws, ['config', 'store.remote', remote], env);
+      if (git(ws, ['remote']).trim() === '') git(ws, ['remote', 'add', 'origin', origin]);
+      await ok(ws, ['push'], env);
+      renameSync(remoteDir, `${remoteDir}-unmounted`);
+      const clone = join(top, 'clone');
+      const r = await run(top, ['clone', origin, clone], env);
+      expect(r.code, remote).toBe(1);
+      expect(r.stderr).toContain(`are not in the content store at ${join(clone, '.git', 'dws', 'store')}, and the store remote ${remote} does not exist. Run 'dws push' in the workspace that took the snapshot if nothing was pushed there yet; if it was, the remote is not where this machine looks (a disk that is not mounted, a path of another machine): check 'dws config store.remote'. Then run this command again.`);
+      expect(r.stderr).not.toContain('neither in the content store');
+      expect(existsSync(clone)).toBe(false);
+      renameSync(`${remoteDir}-unmounted`, remoteDir);
+      await ok(top, ['clone', origin, clone], env);
+      rmSync(clone, { recursive: true, force: true });
+      rmSync(remoteDir, { recursive: true, force: true });
+    }
+  });
+
   it('leaves a resource restored to an older snapshot where it is on a pull that brings nothing newer, and updates it when one does', async () => {
     const { env, top, origin, ws, data, v1 } = await sharedWorkspace();
     await ok(ws, ['config', 'store.remote', join(top, 'plain-dir-store')], env);
@@ -905,7 +986,7 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     await ok(other, ['push'], env);
     writeFileSync(join(data, 'mine.txt'), 'mine, not snapshotted\n');
     const r = await ok(ws, ['pull'], env);
-    expect(r.stderr).toContain("Resource 'data' has changes that are in no snapshot: left as it is");
+    expect(r.stderr).toContain("Resource 'data' has changes that are in no snapshot: left as it is. Snapshot them, or restore the latest snapshot with --force, which keeps them in the store first ('dws restore --force SNAPSHOT'");
     expect(existsSync(join(data, 'theirs.txt'))).toBe(false);
     expect(readFileSync(join(data, 'mine.txt'), 'utf8')).toBe('mine, not snapshotted\n');
   });
@@ -921,6 +1002,8 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     const r = await ok(ws, ['pull'], env);
     // It brought the files back to v1, and the next gc would have lost mine.txt.
     expect(r.stderr).toContain("Resource 'data': its files are those of a snapshot that the pull deleted (by 'dws delete-snapshot' in another clone), so they are in no snapshot now: left as it is.");
+    // The restore it suggests needs --force for such files: the message says so.
+    expect(r.stderr).toContain("Snapshot them to keep them, or restore the latest snapshot with --force, which keeps them in the store first ('dws restore --force SNAPSHOT', with its tag or hash from 'dws report history'), to get the pulled files.");
     expect(readFileSync(join(data, 'mine.txt'), 'utf8')).toBe('mine\n');
     expect(await dwsOk(ws, ['--batch', 'status'])).toContain('  data: 1 added, 0 modified, 0 deleted (since ');
   });

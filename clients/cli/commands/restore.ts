@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .option('--only <R1,R2>', 'restore only these resources (implies --strict)', resourceList)
     .option('--leave <R1,R2>', 'leave these resources as they are', resourceList)
     .option('--strict', 'fail instead of skipping results resources and resources not in the snapshot')
-    .option('--force', 'commit uncommitted changes of separate git repositories before restoring them')
+    .option('--force', 'replace files whose content is in no snapshot (kept in the store first: dws store checkout gets them back), and commit uncommitted changes of separate git repositories before restoring them')
     .option('--workspace-dir <DIR>', 'workspace root (default: found from the current directory)', workspaceDirOption)
     .action(async (tagOrHash: string, o: { only?: string[]; leave?: string[]; strict?: boolean; force?: boolean; workspaceDir?: string }, cmd: Command) => {
       await invoke(

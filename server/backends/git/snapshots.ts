@@ -92,18 +92,27 @@ export class SnapshotStore {
 
   /** The snapshot that carries `tag`, if any. */
   findTag(tag: string): SnapshotMetadata | null {
+    return this.tagged(tag)[0] ?? null;
+  }
+
+  /**
+   * Every snapshot that carries `tag`: more than one when two clones each gave it a snapshot and
+   * a pull merged them (a tag is checked only against the snapshots of the clone that takes it).
+   */
+  private tagged(tag: string): SnapshotMetadata[] {
+    const found: SnapshotMetadata[] = [];
     for (const f of this.mdFiles()) {
       const text = readFileSync(join(this.mdDir, f), 'utf8');
       if (!text.includes(tag)) continue; // cheap pre-filter, as in 1.6
       const md = this.read(f.slice(0, -'_md.json'.length));
-      if (md.tags.includes(tag)) return md;
+      if (md.tags.includes(tag)) found.push(md);
     }
-    return null;
+    return found;
   }
 
   /**
    * Resolve a tag, a full hash (any case) or a unique prefix of 6+ lowercase hex digits
-   * (workspace-format §8). Unlike 1.6, an ambiguous prefix is an error, not the first match.
+   * (workspace-format §8). Unlike 1.6, an ambiguous prefix or tag is an error, not the first match.
    */
   resolve(tagOrHash: string): SnapshotMetadata {
     if (/^[0-9a-fA-F]{40}$/.test(tagOrHash)) return this.read(tagOrHash.toLowerCase());
@@ -116,7 +125,13 @@ export class SnapshotStore {
       }
       return this.read(matches[0]!.slice(0, 40));
     }
-    const md = this.findTag(tagOrHash);
+    const carriers = this.tagged(tagOrHash);
+    // Taking the first found (1.6) would restore or delete either one, by the directory's order.
+    if (carriers.length > 1) {
+      const hashes = carriers.map((c) => c.hash).sort();
+      throw new ConflictError(`Tag ${tagOrHash} is carried by ${hashes.length} snapshots: ${hashes.join(', ')}. Give the hash of the one you mean.`, { snapshot: tagOrHash, matches: hashes });
+    }
+    const md = carriers[0];
     if (!md) {
       // The tag may be in a metadata file that cannot be read: name that file, not "not found".
       const broken = this.unreadable();
