@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DwsError } from '../../protocol/index.js';
-import { cleanup, git, newWorkspace, stdioServer } from '../helpers.js';
+import { cleanup, dwsOk, git, newWorkspace, stdioServer } from '../helpers.js';
 import { DOUBLE, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
@@ -34,6 +34,23 @@ describe('dws server --stdio', () => {
     expect((missing as DwsError).code).toBe('NotFound');
     expect((missing as DwsError).rpcCode).toBe(1001);
     expect((await c.request('dws/version', {})).apiVersion).toBe('0.2');
+  });
+
+  it('refuses a param it does not know, naming it and the known ones, before changing anything', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'b\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const c = await client(ws);
+    // A typo of `only` used to be dropped: the restore then brought back every resource.
+    const typo = await c.request('dws/restore', { tagOrHash: 'v1', onyl: ['code'] } as never).catch((e: unknown) => e);
+    expect(typo).toBeInstanceOf(DwsError);
+    expect((typo as DwsError).rpcCode).toBe(-32602);
+    expect((typo as DwsError).message).toBe("Invalid params for dws/restore: unknown param 'onyl'; its params are workspaceDir, tagOrHash, only, leave, strict, force");
+    expect(readFileSync(join(ws, 'code', 'a.py'), 'utf8')).toBe('b\n');
+    // LSP's own fields are not the method's params, and stay allowed.
+    expect((await c.request('dws/version', { workDoneToken: 'w1' } as never)).apiVersion).toBe('0.2');
   });
 
   it('runs two snapshots sent at once one after the other', async () => {
