@@ -76,7 +76,7 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   // Workspace order, as 1.6 prints and restores them.
   const toRestore = current.filter((n) => set.includes(n) && !notInSnapshot.includes(n));
   const left = current.filter((n) => !toRestore.includes(n)).sort();
-  const result = { hash: md.hash, tags: md.tags, restored: toRestore, left, skippedResults: results, notInSnapshot, changed: [] as string[] };
+  const result: ResultOf<typeof Restore> = { hash: md.hash, tags: md.tags, restored: toRestore, left, skippedResults: results, notInSnapshot, changed: [], kept: [] };
   if (toRestore.length === 0) return result;
 
   const resources = (await openResources(ws)).filter((r) => toRestore.includes(r.name));
@@ -95,6 +95,8 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   return withStoreLock(ws, 'dws restore', async () => {
     const store = workspaceStore(ws);
     const prepared = await prepareFiles(ws, store, fileTargets, { force: p.force, what: 'restore' });
+    // A client of the server sees no log line: the answer says where the work was kept.
+    for (const p of prepared) if (p.kept !== undefined) result.kept.push({ resource: p.target.name, tree: p.kept, files: p.plan.unsaved.length });
     faultPoint('restore.after-prepare');
     const restored = await restoreResources(ctx, ws, md, resources, toRestore, result, p.force, () => applyFiles(ws, store, prepared));
     const latest = latestTrees(ws);
