@@ -3,13 +3,13 @@
  * the server's watcher: a changed file is notified as dws/workspaceChanged and shows in dws/status.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, type DwsClient } from '../../clients/node/index.js';
 import { DwsError, type WorkspaceChangedParams } from '../../protocol/index.js';
-import { cleanup, DWS, newWorkspace, tempDir, TEST_ENV } from '../helpers.js';
+import { cleanup, DWS, dwsOk, newWorkspace, tempDir, TEST_ENV } from '../helpers.js';
 import { preparedDataWorkspace } from '../runner-fixture.js';
 
 const children: ChildProcess[] = [];
@@ -101,6 +101,32 @@ describe('dws server --pipe', () => {
     const c = await connect({ pipe });
     clients.push(c);
     expect((await c.request('dws/resources', {})).map((r) => r.name)).toEqual(['code']);
+  });
+});
+
+describe('changes sent on two connections of one server', () => {
+  it('runs a snapshot sent while another connection\'s restore holds the workspace lock after that restore, not beside it', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const pipe = join(tempDir(), 'dws.sock');
+    await startServer(ws, ['--pipe', pipe]);
+    const [a, b] = [await connect({ pipe }), await connect({ pipe })];
+    clients.push(a, b);
+    const answered: string[] = [];
+    const restore = a.request('dws/restore', { tagOrHash: 'v1' }).then((r) => (answered.push('restore'), r));
+    const lock = join(ws, '.git', 'dws', 'lock');
+    while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 5));
+    // The restore's token in the server's own DWS_LOCK_TOKENS let this snapshot in at once: it
+    // recorded the files as they were before (or half way through) the restore.
+    const snapshot = await b.request('dws/snapshot', { tag: 'after' }).then((r) => (answered.push('snapshot'), r));
+    expect(answered).toEqual(['restore', 'snapshot']);
+    expect(snapshot.hash).toBe((await restore).hash);
   });
 });
 
