@@ -130,6 +130,34 @@ describe('changes sent on two connections of one server', () => {
   });
 });
 
+describe('a client that goes away', () => {
+  it('leaves the server serving the others when it closes its connection while its restore runs', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const pipe = join(tempDir(), 'dws.sock');
+    await startServer(ws, ['--pipe', pipe]);
+    const server = children.at(-1)!;
+    const exited = new Promise<string>((resolve) => server.on('exit', (code) => resolve(`server exited ${code}`)));
+    const [a, b] = [await connect({ pipe }), await connect({ pipe })];
+    clients.push(b);
+    void a.request('dws/restore', { tagOrHash: 'v1' }).catch(() => undefined);
+    const lock = join(ws, '.git', 'dws', 'lock');
+    while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 5));
+    a.close();
+    // The restore's answer had nowhere to go: vscode-jsonrpc logged the failed write through the
+    // connection, which threw once disposed, and the process died with every other client's work.
+    const after = b.request('dws/snapshot', { tag: 'after' });
+    expect(await Promise.race([after.then((r) => r.hash), exited])).toMatch(/^[0-9a-f]{40}$/);
+    expect(server.exitCode).toBe(null);
+  });
+});
+
 describe('watching', () => {
   it('notifies dws/workspaceChanged when a resource file changes, and dws/status shows the step it makes stale', async () => {
     const { ws, data } = await preparedDataWorkspace();
