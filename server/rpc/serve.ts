@@ -52,8 +52,17 @@ export function serve(connection: Connection, options: ServeOptions): void {
     const tokens = o.tokens ?? [];
     const cwd = o.cwd ?? workspaces.defaultDir();
     // A run's step events go to the client as `dws/run/progress` notifications.
+    // (Once the client has closed its connection, sending throws: the run goes on untold.)
     const onRunEvent: Context['onRunEvent'] =
-      name === 'dws/run' ? (event) => void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, cwd), event }) : undefined;
+      name === 'dws/run'
+        ? (event) => {
+            try {
+              void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, cwd), event });
+            } catch {
+              // the client is gone
+            }
+          }
+        : undefined;
     const { ctx, done } = requestContext(base, { title: name, cwd, tokens, progress: o.progress, onRunEvent });
     // A request cancelled while it waited for its turn changes nothing.
     const run = () => (tokens.some((t) => t.isCancellationRequested) ? Promise.reject(ctx.signal!.reason) : callMethod(ctx, name, params ?? {}));

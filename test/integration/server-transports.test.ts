@@ -3,7 +3,7 @@
  * the server's watcher: a changed file is notified as dws/workspaceChanged and shows in dws/status.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -155,6 +155,34 @@ describe('a client that goes away', () => {
     const after = b.request('dws/snapshot', { tag: 'after' });
     expect(await Promise.race([after.then((r) => r.hash), exited])).toMatch(/^[0-9a-f]{40}$/);
     expect(server.exitCode).toBe(null);
+  });
+
+  it('lets a restore whose client went away finish, though its progress has nowhere to go', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const pipe = join(tempDir(), 'dws.sock');
+    await startServer(ws, ['--pipe', pipe]);
+    const [a, b] = [await connect({ pipe }), await connect({ pipe })];
+    clients.push(b);
+    const reported = new Promise<void>((resolve) =>
+      a.connection.onNotification('$/progress', (p: { value: { kind: string } }) => p.value.kind === 'report' && resolve()),
+    );
+    const restore = a.connection.sendRequest('dws/restore', { tagOrHash: 'v1', workDoneToken: 'restore-1' }).catch(() => undefined);
+    await reported;
+    a.close();
+    void restore;
+    // Its next progress notification threw 'Connection is disposed' inside the restore, which
+    // stopped half way: the snapshot after it recorded v2, or a mix.
+    const after = await b.request('dws/snapshot', { tag: 'after' });
+    const v1 = (await b.request('dws/report/history', {})).snapshots.find((s) => s.tags.includes('v1'))!;
+    expect(after.hash).toBe(v1.hash);
+    expect(readFileSync(join(data, 'f7.csv'), 'utf8')).toBe('7\n');
   });
 });
 
