@@ -78,7 +78,9 @@ export async function callMethod<M extends MethodName>(ctx: Context, method: M, 
   const run = () => handler(ctx, parsed.data as ValidParamsOf<(typeof METHODS)[M]>);
   // Changes are serialized by the workspace lock, across this process and any other dws.
   const lockFile = def.mutates ? workspaceLockFile(ctx.cwd, (parsed.data as { workspaceDir?: unknown }).workspaceDir) : null;
-  return lockFile === null ? run() : withLock(lockFile, { log: ctx.log, timeoutMs: ctx.lockTimeoutMs, command: method.replaceAll('/', ' ') }, run);
+  if (lockFile === null) return run();
+  // A change cancelled (server) while it waited for the lock, held by another connection or process, changes nothing.
+  return withLock(lockFile, { log: ctx.log, timeoutMs: ctx.lockTimeoutMs, command: method.replaceAll('/', ' ') }, () => (ctx.signal?.throwIfAborted(), run()));
 }
 
 /**

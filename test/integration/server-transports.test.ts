@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, type DwsClient } from '../../clients/node/index.js';
 import { DwsError, type WorkspaceChangedParams } from '../../protocol/index.js';
@@ -127,6 +128,34 @@ describe('changes sent on two connections of one server', () => {
     const snapshot = await b.request('dws/snapshot', { tag: 'after' }).then((r) => (answered.push('snapshot'), r));
     expect(answered).toEqual(['restore', 'snapshot']);
     expect(snapshot.hash).toBe((await restore).hash);
+  });
+});
+
+describe('cancelling a change that waits for another connection\'s', () => {
+  it('answers RequestCancelled and changes nothing when it gets its turn', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const pipe = join(tempDir(), 'dws.sock');
+    await startServer(ws, ['--pipe', pipe]);
+    const [a, b] = [await connect({ pipe }), await connect({ pipe })];
+    clients.push(a, b);
+    const restore = a.request('dws/restore', { tagOrHash: 'v1' });
+    const lock = join(ws, '.git', 'dws', 'lock');
+    while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 5));
+    const cancel = new CancellationTokenSource();
+    const second = b.connection.sendRequest('dws/restore', { tagOrHash: 'v2' }, cancel.token).catch((e: { code: number }) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    cancel.cancel();
+    await restore;
+    // It waited on the workspace lock (not on its own connection's queue), then ran anyway.
+    expect(await second).toMatchObject({ code: -32800 });
+    expect(readFileSync(join(data, 'f7.csv'), 'utf8')).toBe('7\n');
   });
 });
 
