@@ -38,7 +38,20 @@ export type Call = (name: MethodName, params: unknown, options?: CallOptions) =>
 
 export function serve(connection: Connection, options: ServeOptions): void {
   let mutations: Promise<unknown> = Promise.resolve();
-  const base: Context = createContext({ cwd: options.cwd, log: options.log, watched: options.watched });
+  // A method's warnings (a resource left as it is, a file it could not read) are for the person
+  // who asked: the CLI prints them, so this connection's client gets them too, not only stderr.
+  const log: Logger = {
+    ...options.log,
+    warn(m) {
+      options.log.warn(m);
+      try {
+        connection.console.warn(m);
+      } catch {
+        // the client is gone
+      }
+    },
+  };
+  const base: Context = createContext({ cwd: options.cwd, log, watched: options.watched });
   const workspaces = new Workspaces(options.cwd);
   // A kept answer (watch.ts) is the same object each time it is given: made plain once.
   const plain = new WeakMap<object, unknown>();

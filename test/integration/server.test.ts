@@ -1,5 +1,5 @@
 /** `dws server --stdio` as a real process, driven by clients/node (the same handlers as the CLI). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DwsError } from '../../protocol/index.js';
@@ -51,6 +51,22 @@ describe('dws server --stdio', () => {
     expect(readFileSync(join(ws, 'code', 'a.py'), 'utf8')).toBe('b\n');
     // LSP's own fields are not the method's params, and stay allowed.
     expect((await c.request('dws/version', { workDoneToken: 'w1' } as never)).apiVersion).toBe('0.2');
+  });
+
+  it("sends a method's warnings to the client that asked, as window/logMessage (not only to the server's stderr)", async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'x.csv'), '1\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    const c = await client(ws);
+    const messages: Array<{ type: number; message: string }> = [];
+    c.connection.onNotification('window/logMessage', (m: { type: number; message: string }) => messages.push(m));
+    const r = await c.request('dws/restore', { tagOrHash: 'v1' });
+    expect(r.notInSnapshot).toEqual(['data']);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the notification is sent before the answer, but read on its own turn
+    expect(messages).toContainEqual({ type: 2, message: 'Resources have been added to workspace since restore, will leave them as-is: data' });
   });
 
   it('runs two snapshots sent at once one after the other', async () => {
