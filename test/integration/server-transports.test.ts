@@ -3,7 +3,7 @@
  * the server's watcher: a changed file is notified as dws/workspaceChanged and shows in dws/status.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node.js';
@@ -227,5 +227,18 @@ describe('watching', () => {
     expect(await changed).toEqual({ workspaceDir: ws, resources: ['data'] });
     const status = await c.request('dws/status', {});
     expect(status.stale.steps.map((s) => [s.step, s.changed.map((x) => x.ref)])).toEqual([['prepare', ['data']]]);
+  });
+
+  it('notifies changes of a workspace opened through a symbolic link to it', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    const link = join(tempDir(), 'linked-ws');
+    symlinkSync(ws, link);
+    const c = await connect({ cwd: tempDir(), command: [process.execPath, DWS], env: TEST_ENV });
+    clients.push(c);
+    await c.request('dws/status', { workspaceDir: link });
+    const changed = new Promise<WorkspaceChangedParams>((resolve) => c.onWorkspaceChanged(resolve));
+    // chokidar does not go into a root that is a link: nothing was ever notified.
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    expect(await Promise.race([changed, new Promise((r) => setTimeout(() => r('no notification within 3 s'), 3000))])).toEqual({ workspaceDir: link, resources: ['code'] });
   });
 });
