@@ -1,6 +1,7 @@
 /** `dws server --stdio` as a real process, driven by clients/node (the same handlers as the CLI). */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DwsError } from '../../protocol/index.js';
 import { cleanup, dwsOk, git, newWorkspace, stdioServer } from '../helpers.js';
@@ -67,6 +68,24 @@ describe('dws server --stdio', () => {
     expect(r.notInSnapshot).toEqual(['data']);
     await new Promise((resolve) => setTimeout(resolve, 100)); // the notification is sent before the answer, but read on its own turn
     expect(messages).toContainEqual({ type: 2, message: 'Resources have been added to workspace since restore, will leave them as-is: data' });
+  });
+
+  it('cancels a request through the token given to request(), rejecting with RequestCancelled (-32800), not an internal error', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    mkdirSync(join(ws, 'data'));
+    for (let i = 0; i < 1500; i++) writeFileSync(join(ws, 'data', `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    const c = await client(ws);
+    const snapshot = c.request('dws/snapshot', { tag: 'v2' });
+    const cancel = new CancellationTokenSource();
+    const restore = c.request('dws/restore', { tagOrHash: 'v1' }, cancel.token).catch((e: unknown) => e);
+    cancel.cancel(); // while it waits for the snapshot
+    const e = await restore;
+    expect(e).toBeInstanceOf(ResponseError);
+    expect(e).toMatchObject({ code: -32800, message: 'dws/restore was cancelled before it changed anything' });
+    await snapshot;
   });
 
   it('runs two snapshots sent at once one after the other', async () => {
