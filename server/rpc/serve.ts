@@ -86,7 +86,9 @@ export function serve(connection: Connection, options: ServeOptions): void {
       mutations = next.catch(() => undefined);
       return plainJson(await next);
     } catch (e) {
-      if (tokens.some((t) => t.isCancellationRequested)) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${name} was cancelled before it changed anything`);
+      // Only a method that stopped for the cancellation changed nothing: one that failed on its
+      // own (a restore under way is not stopped) says what it did.
+      if (tokens.some((t) => t.isCancellationRequested) && isAbort(e)) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${name} was cancelled before it changed anything`);
       throw toResponseError(e, options.log);
     } finally {
       done();
@@ -133,6 +135,11 @@ function bounded(v: unknown, depth: number): unknown {
   if (v === null || typeof v !== 'object' || depth > 8) return depth > 8 ? '...' : v;
   if (Array.isArray(v)) return v.slice(0, 200).map((x) => bounded(x, depth + 1));
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bounded(x, depth + 1)]));
+}
+
+/** The error of a signal's abort (`throwIfAborted`, an aborted fetch). */
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
 }
 
 /** The workspace a run reports on: its `workspaceDir` param, else the directory it resolves from. */

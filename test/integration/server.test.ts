@@ -1,10 +1,11 @@
 /** `dws server --stdio` as a real process, driven by clients/node (the same handlers as the CLI). */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DwsError } from '../../protocol/index.js';
-import { cleanup, dwsOk, git, newWorkspace, stdioServer } from '../helpers.js';
+import { cleanup, dwsOk, git, newWorkspace, stdioServer, TEST_ENV } from '../helpers.js';
 import { DOUBLE, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
@@ -86,6 +87,42 @@ describe('dws server --stdio', () => {
     expect(e).toBeInstanceOf(ResponseError);
     expect(e).toMatchObject({ code: -32800, message: 'dws/restore was cancelled before it changed anything' });
     await snapshot;
+  });
+
+  it('a restore that fails after writing files says so and records it, even when it was cancelled meanwhile', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    mkdirSync(join(ws, 'data'));
+    for (let i = 0; i < 300; i++) writeFileSync(join(ws, 'data', `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (let i = 0; i < 300; i++) writeFileSync(join(ws, 'data', `f${i}.csv`), `changed ${i}\n`);
+    writeFileSync(join(ws, 'code', 'a.py'), 'b\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    // A git that works in the repository holds its index lock: the restore of code fails, after data's files were written.
+    const holder = spawn('git', ['cat-file', '--batch'], { cwd: ws, env: TEST_ENV, stdio: ['pipe', 'ignore', 'ignore'] });
+    writeFileSync(join(ws, '.git', 'index.lock'), '');
+    try {
+      const c = await client(ws);
+      const cancel = new CancellationTokenSource();
+      const restore = c.request('dws/restore', { tagOrHash: 'v1' }, cancel.token).catch((e: unknown) => e);
+      while (!existsSync(join(ws, '.git', 'dws', 'lock'))) await new Promise((r) => setTimeout(r, 5));
+      cancel.cancel(); // too late: a restore under way is not stopped
+      const e = (await restore) as DwsError;
+      // It was answered 'dws/restore was cancelled before it changed anything' (-32800), and status called data's restored files changes.
+      expect(e).toBeInstanceOf(DwsError);
+      expect(e.code).toBe('SubprocessFailed');
+      expect(e.message).toContain('index.lock');
+      expect(e.message).toMatch(/The files of data were restored to [0-9a-f]{40} already: run the same restore again to finish it\.$/);
+      expect(readFileSync(join(ws, 'data', 'f7.csv'), 'utf8')).toBe('7\n');
+      const status = await c.request('dws/status', {});
+      expect(status.changes).toEqual([expect.objectContaining({ resource: 'data', added: [], modified: [], deleted: [] })]);
+    } finally {
+      holder.kill();
+      rmSync(join(ws, '.git', 'index.lock'), { force: true });
+    }
+    await dwsOk(ws, ['--batch', 'restore', 'v1']);
+    expect(readFileSync(join(ws, 'code', 'a.py'), 'utf8')).toBe('a\n');
   });
 
   it('runs two snapshots sent at once one after the other', async () => {
