@@ -43,6 +43,11 @@ export const restore = defineMethod({
     notInSnapshot: z.array(z.string()),
     /** Resources whose files actually changed (a new commit was made). */
     changed: z.array(z.string()),
+    /**
+     * With `force`: per local-files/rclone resource whose unsnapshotted files were replaced, the
+     * store tree that keeps them (`dws store checkout TREE DIR` gets them back) and how many.
+     */
+    kept: z.array(z.object({ resource: z.string(), tree: z.string(), files: z.number().int() })),
   }),
 });
 

@@ -22,6 +22,7 @@ import {
   SocketMessageWriter,
   StreamMessageReader,
   StreamMessageWriter,
+  type CancellationToken,
   type MessageConnection,
 } from 'vscode-jsonrpc/node.js';
 import { errorFromJSON, workspaceChanged, type METHODS, type MethodName, type ParamsOf, type ResultOf, type WorkspaceChangedParams } from '../../protocol/index.js';
@@ -45,7 +46,12 @@ export type ConnectOptions =
   | { pipe: string };
 
 export interface DwsClient {
-  request<M extends MethodName>(method: M, params: ParamsOf<(typeof METHODS)[M]>): Promise<ResultOf<(typeof METHODS)[M]>>;
+  /**
+   * Call a method. Its errors arrive as DwsError; with `token`, cancelling it sends
+   * `$/cancelRequest`, and a request the server stopped rejects with vscode-jsonrpc's
+   * ResponseError, code -32800 (RequestCancelled), as do other errors that carry no dws code.
+   */
+  request<M extends MethodName>(method: M, params: ParamsOf<(typeof METHODS)[M]>, token?: CancellationToken): Promise<ResultOf<(typeof METHODS)[M]>>;
   /** The server saw files of a workspace change (it follows a workspace from its first `dws/status`). */
   onWorkspaceChanged(listener: (e: WorkspaceChangedParams) => void): { dispose(): void };
   /** The raw connection, for other notifications and `$/progress`. */
@@ -95,15 +101,21 @@ function socketConnection(socket: Socket): MessageConnection {
   return connection;
 }
 
+/**
+ * A dws error (its code in `data.code`) as a DwsError; any other JSON-RPC error (a cancelled
+ * request, -32800; a wrong token, -32600) as it came, with its code: made a DwsError, it was an
+ * 'InternalError' (rpcCode 1099, "please report it") that could not be told from a bug.
+ */
 function rethrow(e: unknown): never {
-  throw e instanceof ResponseError ? errorFromJSON({ code: e.code, message: e.message, data: e.data }) : e;
+  const dws = e instanceof ResponseError && typeof (e.data as { code?: unknown } | undefined)?.code === 'string';
+  throw dws ? errorFromJSON({ code: e.code, message: e.message, data: e.data }) : e;
 }
 
 function client(connection: MessageConnection, end: () => void): DwsClient {
   return {
     connection,
-    async request(method, params) {
-      return (await connection.sendRequest(method, params).catch(rethrow)) as ResultOf<(typeof METHODS)[typeof method]>;
+    async request(method, params, token) {
+      return (await connection.sendRequest(method, params, token).catch(rethrow)) as ResultOf<(typeof METHODS)[typeof method]>;
     },
     onWorkspaceChanged: (listener) => connection.onNotification(workspaceChanged, listener),
     close() {

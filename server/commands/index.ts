@@ -69,6 +69,7 @@ export function isMethodName(name: string): name is MethodName {
 /** Validate `params` against the method's schema, then run its handler. */
 export async function callMethod<M extends MethodName>(ctx: Context, method: M, params: unknown): Promise<ResultOf<(typeof METHODS)[M]>> {
   const def = METHODS[method];
+  checkKnownParams(method, def.params, params);
   const parsed = def.params.safeParse(params ?? {});
   if (!parsed.success) {
     throw new InvalidParamsError(`Invalid params for ${method}: ${z.prettifyError(parsed.error)}`, { issues: parsed.error.issues });
@@ -77,5 +78,23 @@ export async function callMethod<M extends MethodName>(ctx: Context, method: M, 
   const run = () => handler(ctx, parsed.data as ValidParamsOf<(typeof METHODS)[M]>);
   // Changes are serialized by the workspace lock, across this process and any other dws.
   const lockFile = def.mutates ? workspaceLockFile(ctx.cwd, (parsed.data as { workspaceDir?: unknown }).workspaceDir) : null;
-  return lockFile === null ? run() : withLock(lockFile, { log: ctx.log, timeoutMs: ctx.lockTimeoutMs, command: method.replaceAll('/', ' ') }, run);
+  if (lockFile === null) return run();
+  // A change cancelled (server) while it waited for the lock, held by another connection or process, changes nothing.
+  return withLock(lockFile, { log: ctx.log, timeoutMs: ctx.lockTimeoutMs, command: method.replaceAll('/', ' ') }, () => (ctx.signal?.throwIfAborted(), run()));
+}
+
+/**
+ * zod drops keys a schema does not name, so a misspelt option (`onyl` for `only`) was ignored
+ * and the method did its widest work (a restore of every resource): name it instead.
+ */
+function checkKnownParams(method: MethodName, schema: z.ZodType, params: unknown): void {
+  if (!(schema instanceof z.ZodObject) || typeof params !== 'object' || params === null || Array.isArray(params)) return;
+  const known = Object.keys(schema.shape);
+  const unknown = Object.keys(params).filter((k) => !known.includes(k));
+  if (unknown.length === 0) return;
+  const names = unknown.map((k) => `'${k}'`).join(', ');
+  throw new InvalidParamsError(`Invalid params for ${method}: unknown param${unknown.length > 1 ? 's' : ''} ${names}; its params are ${known.join(', ') || '(none)'}`, {
+    unknown,
+    known,
+  });
 }

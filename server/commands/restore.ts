@@ -4,7 +4,7 @@
  * precheck) runs before anything changes; then each restore, the lineage, one commit.
  */
 import { existsSync } from 'node:fs';
-import { ConfigurationError, InvalidParamsError, NotFoundError, UserAbortError } from '../../protocol/errors.js';
+import { ConfigurationError, DwsError, InvalidParamsError, NotFoundError, UserAbortError } from '../../protocol/errors.js';
 import type { restore as Restore, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { restoreLineage } from '../../lineage/store.js';
@@ -76,7 +76,7 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   // Workspace order, as 1.6 prints and restores them.
   const toRestore = current.filter((n) => set.includes(n) && !notInSnapshot.includes(n));
   const left = current.filter((n) => !toRestore.includes(n)).sort();
-  const result = { hash: md.hash, tags: md.tags, restored: toRestore, left, skippedResults: results, notInSnapshot, changed: [] as string[] };
+  const result: ResultOf<typeof Restore> = { hash: md.hash, tags: md.tags, restored: toRestore, left, skippedResults: results, notInSnapshot, changed: [], kept: [] };
   if (toRestore.length === 0) return result;
 
   const resources = (await openResources(ws)).filter((r) => toRestore.includes(r.name));
@@ -95,10 +95,31 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   return withStoreLock(ws, 'dws restore', async () => {
     const store = workspaceStore(ws);
     const prepared = await prepareFiles(ws, store, fileTargets, { force: p.force, what: 'restore' });
+    // A client of the server sees no log line: the answer says where the work was kept.
+    for (const p of prepared) if (p.kept !== undefined) result.kept.push({ resource: p.target.name, tree: p.kept, files: p.plan.unsaved.length });
     faultPoint('restore.after-prepare');
-    const restored = await restoreResources(ctx, ws, md, resources, toRestore, result, p.force, () => applyFiles(ws, store, prepared));
-    const latest = latestTrees(ws);
-    recordCheckouts(ws, new Map(fileTargets.map((t) => [t.name, { snapshot: md.hash, tree: t.tree, latest: latest.get(t.name)?.snapshot ?? md.hash }])));
+    const recordFiles = () => {
+      const latest = latestTrees(ws);
+      recordCheckouts(ws, new Map(fileTargets.map((t) => [t.name, { snapshot: md.hash, tree: t.tree, latest: latest.get(t.name)?.snapshot ?? md.hash }])));
+    };
+    let filesDone = false;
+    let restored: ResultOf<typeof Restore>;
+    try {
+      restored = await restoreResources(ctx, ws, md, resources, toRestore, result, p.force, async () => {
+        const changed = await applyFiles(ws, store, prepared);
+        filesDone = true;
+        return changed;
+      });
+    } catch (e) {
+      if (!filesDone) throw e;
+      // The folders are the snapshot's now (a git resource, the lineage or the commit failed
+      // after): recorded as such, so that status does not list their files as changes, and said.
+      recordFiles();
+      const note = ` The files of ${fileTargets.map((t) => t.name).join(', ')} were restored to ${md.hash} already: run the same restore again to finish it.`;
+      if (e instanceof DwsError) e.message += note;
+      throw e;
+    }
+    recordFiles();
     return restored;
   });
 }

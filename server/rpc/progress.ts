@@ -10,7 +10,7 @@ export function requestContext(
   base: Context,
   o: { title: string; cwd: string; tokens: CancellationToken[]; progress?: WorkDoneProgressReporter; onRunEvent?: Context['onRunEvent'] },
 ): { ctx: Context; done(): void } {
-  const wd = o.progress;
+  const wd = o.progress && untilGone(o.progress);
   wd?.begin(o.title, 0, undefined, false);
   let lastPercent = -1;
   const progress: ProgressReporter = wd
@@ -50,6 +50,26 @@ export function requestContext(
       signal.dispose();
       wd?.done();
     },
+  };
+}
+
+/**
+ * Progress for a client that may close its connection mid-way: a notification on a disposed
+ * connection throws, which stopped the restore (or run) it was reporting on half way.
+ */
+function untilGone(wd: WorkDoneProgressReporter): WorkDoneProgressReporter {
+  const quiet = (f: () => void) => {
+    try {
+      f();
+    } catch {
+      // the client is gone: nobody to tell, and the work goes on
+    }
+  };
+  const report = (...args: [number] | [string] | [number, string | undefined]) => quiet(() => (wd.report as (...a: unknown[]) => void)(...args));
+  return {
+    begin: (...args: Parameters<WorkDoneProgressReporter['begin']>) => quiet(() => wd.begin(...args)),
+    report: report as WorkDoneProgressReporter['report'],
+    done: () => quiet(() => wd.done()),
   };
 }
 

@@ -38,7 +38,20 @@ export type Call = (name: MethodName, params: unknown, options?: CallOptions) =>
 
 export function serve(connection: Connection, options: ServeOptions): void {
   let mutations: Promise<unknown> = Promise.resolve();
-  const base: Context = createContext({ cwd: options.cwd, log: options.log, watched: options.watched });
+  // A method's warnings (a resource left as it is, a file it could not read) are for the person
+  // who asked: the CLI prints them, so this connection's client gets them too, not only stderr.
+  const log: Logger = {
+    ...options.log,
+    warn(m) {
+      options.log.warn(m);
+      try {
+        connection.console.warn(m);
+      } catch {
+        // the client is gone
+      }
+    },
+  };
+  const base: Context = createContext({ cwd: options.cwd, log, watched: options.watched });
   const workspaces = new Workspaces(options.cwd);
   // A kept answer (watch.ts) is the same object each time it is given: made plain once.
   const plain = new WeakMap<object, unknown>();
@@ -52,8 +65,17 @@ export function serve(connection: Connection, options: ServeOptions): void {
     const tokens = o.tokens ?? [];
     const cwd = o.cwd ?? workspaces.defaultDir();
     // A run's step events go to the client as `dws/run/progress` notifications.
+    // (Once the client has closed its connection, sending throws: the run goes on untold.)
     const onRunEvent: Context['onRunEvent'] =
-      name === 'dws/run' ? (event) => void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, cwd), event }) : undefined;
+      name === 'dws/run'
+        ? (event) => {
+            try {
+              void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, cwd), event });
+            } catch {
+              // the client is gone
+            }
+          }
+        : undefined;
     const { ctx, done } = requestContext(base, { title: name, cwd, tokens, progress: o.progress, onRunEvent });
     // A request cancelled while it waited for its turn changes nothing.
     const run = () => (tokens.some((t) => t.isCancellationRequested) ? Promise.reject(ctx.signal!.reason) : callMethod(ctx, name, params ?? {}));
@@ -64,7 +86,9 @@ export function serve(connection: Connection, options: ServeOptions): void {
       mutations = next.catch(() => undefined);
       return plainJson(await next);
     } catch (e) {
-      if (tokens.some((t) => t.isCancellationRequested)) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${name} was cancelled before it changed anything`);
+      // Only a method that stopped for the cancellation changed nothing: one that failed on its
+      // own (a restore under way is not stopped) says what it did.
+      if (tokens.some((t) => t.isCancellationRequested) && isAbort(e)) throw new ResponseError(LSPErrorCodes.RequestCancelled, `${name} was cancelled before it changed anything`);
       throw toResponseError(e, options.log);
     } finally {
       done();
@@ -111,6 +135,11 @@ function bounded(v: unknown, depth: number): unknown {
   if (v === null || typeof v !== 'object' || depth > 8) return depth > 8 ? '...' : v;
   if (Array.isArray(v)) return v.slice(0, 200).map((x) => bounded(x, depth + 1));
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bounded(x, depth + 1)]));
+}
+
+/** The error of a signal's abort (`throwIfAborted`, an aborted fetch). */
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
 }
 
 /** The workspace a run reports on: its `workspaceDir` param, else the directory it resolves from. */

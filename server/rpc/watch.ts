@@ -16,8 +16,8 @@
  * cache, step files) has the same stat. An answer computed within RACY_MS of one of those files'
  * mtime is not kept: a second write in the same clock tick would leave the stat unchanged.
  */
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { realpathSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { createContext, type Logger, type WatchedState } from '../context.js';
 import { currentCompareHash } from '../../lineage/current-hash.js';
 import type { WorkspaceChangedParams } from '../../protocol/server-events.js';
@@ -166,18 +166,25 @@ export class WorkspaceWatcher implements WatchedState {
     const meta = join(dir, META_DIR);
     const outside = roots.filter((p) => !isWithin(p, dir));
     const relevant = (p: string) => roots.some((r) => isWithin(p, r) || isWithin(r, p));
-    const watcher = watch([dir, ...outside], {
+    // A workspace named through a link to it (`workspaceDir: /home/me/ws` -> /data/ws): chokidar
+    // does not go into a root that is a link, so nothing was notified. Its real directory is
+    // watched, and the paths named as the client named the workspace.
+    const real = realpathSync(dir);
+    // (A resource recorded by its real path keeps it.)
+    const given = real === dir ? (p: string) => p : (p: string) => (isWithin(p, real) && !roots.some((r) => isWithin(p, r)) ? join(dir, relative(real, p)) : p);
+    const watcher = watch([real, ...outside], {
       ignoreInitial: true,
       persistent: false, // the transport keeps the process alive, never the watcher
       followSymlinks: false,
       // Git's own files change on every command; of the metadata only the resource list matters.
-      ignored: (p: string) => {
+      ignored: (path: string) => {
+        const p = given(path);
         if (/[\\/]\.git([\\/]|$)/.test(p)) return true;
         if (isWithin(p, meta)) return !/^(|resources\.json|resource_local_params\.json)$/.test(p.slice(meta.length + 1));
         return !(p === dir || relevant(p));
       },
     });
-    watcher.on('all', (_event, path) => this.changed(dir, f, path));
+    watcher.on('all', (_event, path) => this.changed(dir, f, given(path)));
     watcher.on('error', (e) => this.log.warn(`watching ${dir}: ${e instanceof Error ? e.message : String(e)}`));
     f.close = () => watcher.close();
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));

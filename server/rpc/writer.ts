@@ -26,7 +26,6 @@ interface Queued {
   frame: Buffer;
   message: Message;
   resolve(): void;
-  reject(e: Error): void;
 }
 
 export class BatchingMessageWriter extends AbstractMessageWriter implements MessageWriter {
@@ -44,10 +43,17 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     stream.on('close', () => this.fireClose());
   }
 
+  /**
+   * A message for a peer that is gone (a client that closed its connection while its restore
+   * ran) is dropped, and a failed write reported through onError only: the promise never
+   * rejects. vscode-jsonrpc logs a rejected answer through the connection's own console, which
+   * throws once the connection is disposed, and that unhandled rejection ended the whole server.
+   */
   write(message: Message): Promise<void> {
+    if (this.stream.destroyed || this.stream.writableEnded) return Promise.resolve();
     const frame = this.frame(message);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ frame, message, resolve, reject });
+    return new Promise((resolve) => {
+      this.queue.push({ frame, message, resolve });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => this.flush());
@@ -97,12 +103,8 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       const batch = this.queue.splice(0, n);
       this.stream.write(batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((q) => q.frame)), (e) => {
         for (const q of batch) {
-          if (e) {
-            this.fireError(e, q.message, ++this.errors);
-            q.reject(e);
-          } else {
-            q.resolve();
-          }
+          if (e) this.fireError(e, q.message, ++this.errors);
+          q.resolve();
         }
       });
     }

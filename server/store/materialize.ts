@@ -30,6 +30,8 @@ export interface PreparedFiles {
   target: FilesTarget;
   current: ScannedTree;
   plan: RestorePlan;
+  /** With `force`: the store tree that keeps the files the plan would lose (`plan.unsaved`). */
+  kept?: string;
 }
 
 const SHOWN = 10;
@@ -58,7 +60,7 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
       { files: unsaved.slice(0, SHOWN), count: unsaved.length },
     );
   }
-  for (const p of prepared) if (p.plan.unsaved.length > 0) keepUnsaved(ws, store, p.current, p.plan.unsaved, p.target.name);
+  for (const p of prepared) if (p.plan.unsaved.length > 0) p.kept = keepUnsaved(ws, store, p.current, p.plan.unsaved, p.target.name);
   return prepared;
 }
 
@@ -100,12 +102,13 @@ function idAt(store: ContentStore, names: Map<string, Map<string, string>>, tree
   return id;
 }
 
-/** Keep the content of the files `unsaved` of a scanned folder in the store (as a tree gc keeps), saying how to get it back. */
-function keepUnsaved(ws: Workspace, store: ContentStore, current: ScannedTree, unsaved: string[], name: string, before = ''): void {
+/** Keep the content of the files `unsaved` of a scanned folder in the store (as a tree gc keeps), saying how to get it back; returns the tree. */
+function keepUnsaved(ws: Workspace, store: ContentStore, current: ScannedTree, unsaved: string[], name: string, before = ''): string {
   const tree = saveCurrent(store, current, unsaved);
   keepSaved(store, tree, `${ws.dir} ${name} ${ws.ctx.now().toISOString()}`);
   faultPoint('restore.after-force-save');
   ws.ctx.log.warn(`Kept the unsnapshotted content of ${unsaved.length} file(s) of '${name}' in the store${before}, as tree ${tree}. To get it back: dws store checkout ${tree} DIR`);
+  return tree;
 }
 
 /**

@@ -40,21 +40,28 @@ export interface LockOptions {
 
 const POLL_MS = 50;
 const queues = new Map<string, Promise<unknown>>();
+/** Tokens of the locks this process holds (its callers that hold one know it through `held`). */
+const taken = new Set<string>();
 
 /** Run `fn` holding the lock file `lockFile` (its directory is created if needed). */
 export async function withLock<T>(lockFile: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   const mine = held.getStore();
   if (mine?.has(lockFile)) return fn();
-  if (inheritedTokens().includes(readToken(lockFile) ?? '')) return fn(); // our parent holds it for us
+  // Our parent holds it for us. A token this process took is in DWS_LOCK_TOKENS too (for its
+  // children), but it is not ours to share: another server connection or API call waits for it.
+  const token = readToken(lockFile);
+  if (token !== null && !taken.has(token) && inheritedTokens().includes(token)) return fn();
   const previous = queues.get(lockFile) ?? Promise.resolve();
   const turn = previous.then(async () => {
     const token = await acquire(lockFile, options);
+    taken.add(token);
     setInheritedTokens([...inheritedTokens(), token]);
     try {
       return await held.run(new Set([...(mine ?? []), lockFile]), fn);
     } finally {
       setInheritedTokens(inheritedTokens().filter((t) => t !== token));
       release(lockFile, token);
+      taken.delete(token);
     }
   });
   const settled = turn.catch(() => undefined);

@@ -3,13 +3,14 @@
  * the server's watcher: a changed file is notified as dws/workspaceChanged and shows in dws/status.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, type DwsClient } from '../../clients/node/index.js';
 import { DwsError, type WorkspaceChangedParams } from '../../protocol/index.js';
-import { cleanup, DWS, newWorkspace, tempDir, TEST_ENV } from '../helpers.js';
+import { cleanup, DWS, dwsOk, newWorkspace, tempDir, TEST_ENV } from '../helpers.js';
 import { preparedDataWorkspace } from '../runner-fixture.js';
 
 const children: ChildProcess[] = [];
@@ -104,6 +105,116 @@ describe('dws server --pipe', () => {
   });
 });
 
+describe('changes sent on two connections of one server', () => {
+  it('runs a snapshot sent while another connection\'s restore holds the workspace lock after that restore, not beside it', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const pipe = join(tempDir(), 'dws.sock');
+    await startServer(ws, ['--pipe', pipe]);
+    const [a, b] = [await connect({ pipe }), await connect({ pipe })];
+    clients.push(a, b);
+    const answered: string[] = [];
+    const restore = a.request('dws/restore', { tagOrHash: 'v1' }).then((r) => (answered.push('restore'), r));
+    const lock = join(ws, '.git', 'dws', 'lock');
+    while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 5));
+    // The restore's token in the server's own DWS_LOCK_TOKENS let this snapshot in at once: it
+    // recorded the files as they were before (or half way through) the restore.
+    const snapshot = await b.request('dws/snapshot', { tag: 'after' }).then((r) => (answered.push('snapshot'), r));
+    expect(answered).toEqual(['restore', 'snapshot']);
+    expect(snapshot.hash).toBe((await restore).hash);
+  });
+});
+
+describe('cancelling a change that waits for another connection\'s', () => {
+  it('answers RequestCancelled and changes nothing when it gets its turn', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const pipe = join(tempDir(), 'dws.sock');
+    await startServer(ws, ['--pipe', pipe]);
+    const [a, b] = [await connect({ pipe }), await connect({ pipe })];
+    clients.push(a, b);
+    const restore = a.request('dws/restore', { tagOrHash: 'v1' });
+    const lock = join(ws, '.git', 'dws', 'lock');
+    while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 5));
+    const cancel = new CancellationTokenSource();
+    const second = b.connection.sendRequest('dws/restore', { tagOrHash: 'v2' }, cancel.token).catch((e: { code: number }) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    cancel.cancel();
+    await restore;
+    // It waited on the workspace lock (not on its own connection's queue), then ran anyway.
+    expect(await second).toMatchObject({ code: -32800 });
+    expect(readFileSync(join(data, 'f7.csv'), 'utf8')).toBe('7\n');
+  });
+});
+
+describe('a client that goes away', () => {
+  it('leaves the server serving the others when it closes its connection while its restore runs', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const pipe = join(tempDir(), 'dws.sock');
+    await startServer(ws, ['--pipe', pipe]);
+    const server = children.at(-1)!;
+    const exited = new Promise<string>((resolve) => server.on('exit', (code) => resolve(`server exited ${code}`)));
+    const [a, b] = [await connect({ pipe }), await connect({ pipe })];
+    clients.push(b);
+    void a.request('dws/restore', { tagOrHash: 'v1' }).catch(() => undefined);
+    const lock = join(ws, '.git', 'dws', 'lock');
+    while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 5));
+    a.close();
+    // The restore's answer had nowhere to go: vscode-jsonrpc logged the failed write through the
+    // connection, which threw once disposed, and the process died with every other client's work.
+    const after = b.request('dws/snapshot', { tag: 'after' });
+    expect(await Promise.race([after.then((r) => r.hash), exited])).toMatch(/^[0-9a-f]{40}$/);
+    expect(server.exitCode).toBe(null);
+  });
+
+  it('lets a restore whose client went away finish, though its progress has nowhere to go', async () => {
+    const ws = await newWorkspace();
+    const data = join(ws, 'data');
+    mkdirSync(data);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    const pipe = join(tempDir(), 'dws.sock');
+    await startServer(ws, ['--pipe', pipe]);
+    const [a, b] = [await connect({ pipe }), await connect({ pipe })];
+    clients.push(b);
+    const reported = new Promise<void>((resolve) =>
+      a.connection.onNotification('$/progress', (p: { value: { kind: string } }) => p.value.kind === 'report' && resolve()),
+    );
+    const restore = a.connection.sendRequest('dws/restore', { tagOrHash: 'v1', workDoneToken: 'restore-1' }).catch(() => undefined);
+    await reported;
+    a.close();
+    void restore;
+    // Its next progress notification threw 'Connection is disposed' inside the restore, which
+    // stopped half way: the snapshot after it recorded v2, or a mix.
+    const after = await b.request('dws/snapshot', { tag: 'after' });
+    const v1 = (await b.request('dws/report/history', {})).snapshots.find((s) => s.tags.includes('v1'))!;
+    expect(after.hash).toBe(v1.hash);
+    expect(readFileSync(join(data, 'f7.csv'), 'utf8')).toBe('7\n');
+  });
+});
+
 describe('watching', () => {
   it('notifies dws/workspaceChanged when a resource file changes, and dws/status shows the step it makes stale', async () => {
     const { ws, data } = await preparedDataWorkspace();
@@ -116,5 +227,18 @@ describe('watching', () => {
     expect(await changed).toEqual({ workspaceDir: ws, resources: ['data'] });
     const status = await c.request('dws/status', {});
     expect(status.stale.steps.map((s) => [s.step, s.changed.map((x) => x.ref)])).toEqual([['prepare', ['data']]]);
+  });
+
+  it('notifies changes of a workspace opened through a symbolic link to it', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    const link = join(tempDir(), 'linked-ws');
+    symlinkSync(ws, link);
+    const c = await connect({ cwd: tempDir(), command: [process.execPath, DWS], env: TEST_ENV });
+    clients.push(c);
+    await c.request('dws/status', { workspaceDir: link });
+    const changed = new Promise<WorkspaceChangedParams>((resolve) => c.onWorkspaceChanged(resolve));
+    // chokidar does not go into a root that is a link: nothing was ever notified.
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    expect(await Promise.race([changed, new Promise((r) => setTimeout(() => r('no notification within 3 s'), 3000))])).toEqual({ workspaceDir: link, resources: ['code'] });
   });
 });

@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempS
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
-import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, readJson, TEST_ENV, tempDir } from '../helpers.js';
+import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, readJson, stdioServer, TEST_ENV, tempDir } from '../helpers.js';
 import { entryOffset, findEntry, readPackIndex } from '../../server/store/pack.js';
 
 afterAll(cleanup);
@@ -274,6 +274,21 @@ describe('restore of local-files resources from the content store', () => {
     const back = join(tempDir(), 'back');
     await dwsOk(ws, ['--batch', 'store', 'checkout', tree!, back]);
     expect(diffR(back, v2)).toBe('');
+  });
+
+  it('restore --force over the server answers where the unsnapshotted work was kept (not only on the server\'s stderr)', async () => {
+    const { ws, data } = await workspaceWithData();
+    changeToV2(data);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    writeFileSync(join(data, 'notes.txt'), 'unsaved new file\n');
+    const c = await stdioServer(ws);
+    const r = await c.request('dws/restore', { tagOrHash: 'v1', force: true });
+    expect(r.kept).toEqual([{ resource: 'data', tree: expect.stringMatching(/^[0-9a-f]{40}$/), files: 1 }]);
+    const back = join(tempDir(), 'back');
+    await c.request('dws/store/checkout', { tree: r.kept[0]!.tree, directory: back });
+    expect(readFileSync(join(back, 'notes.txt'), 'utf8')).toBe('unsaved new file\n');
+    // Nothing to keep: an empty list.
+    expect((await c.request('dws/restore', { tagOrHash: 'v2', force: true })).kept).toEqual([]);
   });
 
   it("commits the workspace's own uncommitted changes with the restore ('Restore to <hash>'), and no commit when there are none", async () => {
