@@ -105,18 +105,27 @@ describe('dws server --pipe', () => {
   });
 });
 
+/**
+ * A workspace whose 1,500-file resource `data` has snapshots v1 and v2 (every file changed), the
+ * files at v2, and a server for it on a pipe: a restore long enough to act on while it runs.
+ */
+async function servedWorkspace(): Promise<{ ws: string; data: string; pipe: string }> {
+  const ws = await newWorkspace();
+  const data = join(ws, 'data');
+  mkdirSync(data);
+  for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
+  await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+  await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+  for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
+  await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+  const pipe = join(tempDir(), 'dws.sock');
+  await startServer(ws, ['--pipe', pipe]);
+  return { ws, data, pipe };
+}
+
 describe('changes sent on two connections of one server', () => {
   it('runs a snapshot sent while another connection\'s restore holds the workspace lock after that restore, not beside it', async () => {
-    const ws = await newWorkspace();
-    const data = join(ws, 'data');
-    mkdirSync(data);
-    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
-    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
-    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
-    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
-    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
-    const pipe = join(tempDir(), 'dws.sock');
-    await startServer(ws, ['--pipe', pipe]);
+    const { ws, pipe } = await servedWorkspace();
     const [a, b] = [await connect({ pipe }), await connect({ pipe })];
     clients.push(a, b);
     const answered: string[] = [];
@@ -133,16 +142,7 @@ describe('changes sent on two connections of one server', () => {
 
 describe('cancelling a change that waits for another connection\'s', () => {
   it('answers RequestCancelled and changes nothing when it gets its turn', async () => {
-    const ws = await newWorkspace();
-    const data = join(ws, 'data');
-    mkdirSync(data);
-    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
-    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
-    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
-    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
-    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
-    const pipe = join(tempDir(), 'dws.sock');
-    await startServer(ws, ['--pipe', pipe]);
+    const { ws, data, pipe } = await servedWorkspace();
     const [a, b] = [await connect({ pipe }), await connect({ pipe })];
     clients.push(a, b);
     const restore = a.request('dws/restore', { tagOrHash: 'v1' });
@@ -161,16 +161,7 @@ describe('cancelling a change that waits for another connection\'s', () => {
 
 describe('a client that goes away', () => {
   it('leaves the server serving the others when it closes its connection while its restore runs', async () => {
-    const ws = await newWorkspace();
-    const data = join(ws, 'data');
-    mkdirSync(data);
-    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
-    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
-    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
-    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
-    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
-    const pipe = join(tempDir(), 'dws.sock');
-    await startServer(ws, ['--pipe', pipe]);
+    const { ws, pipe } = await servedWorkspace();
     const server = children.at(-1)!;
     const exited = new Promise<string>((resolve) => server.on('exit', (code) => resolve(`server exited ${code}`)));
     const [a, b] = [await connect({ pipe }), await connect({ pipe })];
@@ -187,16 +178,7 @@ describe('a client that goes away', () => {
   });
 
   it('lets a restore whose client went away finish, though its progress has nowhere to go', async () => {
-    const ws = await newWorkspace();
-    const data = join(ws, 'data');
-    mkdirSync(data);
-    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `${i}\n`);
-    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
-    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
-    for (let i = 0; i < 1500; i++) writeFileSync(join(data, `f${i}.csv`), `changed ${i}\n`);
-    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
-    const pipe = join(tempDir(), 'dws.sock');
-    await startServer(ws, ['--pipe', pipe]);
+    const { data, pipe } = await servedWorkspace();
     const [a, b] = [await connect({ pipe }), await connect({ pipe })];
     clients.push(b);
     const reported = new Promise<void>((resolve) =>
