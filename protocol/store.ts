@@ -37,7 +37,7 @@ export const gc = defineMethod({
 
 export const fsck = defineMethod({
   method: 'dws/fsck',
-  doc: "CLI `dws fsck`: check that every object in the store hashes to its id, and that every snapshot's objects are here or on the store remote; with `repair`, replace corrupt objects with the store remote's intact copies.",
+  doc: "CLI `dws fsck`: check that every object in the store hashes to its id, and that every snapshot's objects are here or on the store remote (looked at with `remote`; without it, objects missing here are a problem only when there is no store remote); with `repair`, replace corrupt objects with the store remote's intact copies.",
   mutates: false,
   params: WorkspaceParams.extend({
     /** Look on the store remote for objects missing here. */
@@ -56,7 +56,9 @@ export const fsck = defineMethod({
     missingLocally: z.number().int(),
     /** Of those, the ones the store remote lacks too (null: the remote was not asked). */
     missingEverywhere: z.number().int().nullable(),
-    /** Snapshots (hash) with objects missing everywhere asked. */
+    /** The workspace's store remote, which a restore fetches missing objects from (null: none, and objects missing here are lost). */
+    storeRemote: z.string().nullable(),
+    /** Snapshots (hash) with objects missing here and, when asked (or when there is no store remote), there. */
     incompleteSnapshots: z.array(z.string()),
     /** With `remote`: store files (`packs/...`, `objects/...`) the remote holds with another size than here, as a push cut short leaves them; the next push sends them again. */
     wrongSizeOnRemote: z.array(z.string()),

@@ -4,7 +4,7 @@ import type { Context } from '../context.js';
 import { reachableFrom, snapshotRoots, verifyObjects } from '../store/gc.js';
 import { fetchObjectsDryRun, listRemote, requireRemote, unlikeOnRemote } from '../store/remote.js';
 import { repairObjects } from '../store/repair.js';
-import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
+import { storeRemoteOf, withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise<ResultOf<typeof Fsck>> {
@@ -37,7 +37,9 @@ export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise
   });
   const allMissing = new Set(bySnapshot.flatMap((s) => [...s.missing]));
   missingLocally = allMissing.size;
-  let gone = allMissing;
+  // Objects a clone has not downloaded yet are the store remote's to give: not a problem unless it lacks them (--remote asks).
+  const storeRemote = storeRemoteOf(ws);
+  let gone = storeRemote === null ? allMissing : new Set<string>();
   let wrongSize: string[] = [];
   if (remote !== null) {
     const there = await listRemote(ws, remote);
@@ -53,6 +55,7 @@ export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise
     repaired,
     missingLocally,
     missingEverywhere,
+    storeRemote,
     incompleteSnapshots: [...incomplete].sort(),
     wrongSizeOnRemote: wrongSize.sort(),
     ok: checked.corrupt.length === 0 && incomplete.size === 0 && wrongSize.length === 0,

@@ -797,6 +797,10 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
       const c = await ok(top, ['--json', 'clone', origin, join(top, 'clone')], env);
       const where = JSON.parse(c.stdout).resources.find((r: { name: string }) => r.name === 'data').localPath as string;
       expect(treePrint(where)).toBe(printV2);
+      // v1's objects are on the store remote only, as in any clone: no problem, and fsck says where they are.
+      const f = await ok(join(top, 'clone'), ['fsck'], env);
+      expect(f.stdout).toMatch(/\d+ object\(s\) of snapshots are not in the local store: a restore downloads them from the store remote loc:.*\('dws fsck --remote' checks that it has them\)\.\nNo problems found\.\n$/);
+      expect((await ok(join(top, 'clone'), ['fsck', '--remote'], env)).stdout).toContain('No problems found.');
       // Restore of v1 downloads what this clone never had.
       await ok(join(top, 'clone'), ['restore', 'v1'], env);
       expect(diffR(where, v1)).toBe('');

@@ -46,7 +46,9 @@ export function register(program: Command): void {
         if (r.corrupt.length > 0) out += o.repair ? 'The corrupt object(s) above could not be replaced from the store remote.\n' : "Run 'dws fsck --repair' to replace corrupt objects with the store remote's copies.\n";
         if (r.missingLocally > 0) {
           out += `${r.missingLocally} object(s) of snapshots are not in the local store`;
-          out += r.missingEverywhere === null ? " (run 'dws fsck --remote' to look on the store remote)" : `; ${r.missingEverywhere} of them are not on the store remote either`;
+          if (r.missingEverywhere !== null) out += `; ${r.missingEverywhere} of them are not on the store remote either`;
+          else if (r.storeRemote !== null) out += `: a restore downloads them from the store remote ${r.storeRemote} ('dws fsck --remote' checks that it has them)`;
+          else out += ', and this workspace has no store remote to get them from';
           out += '.\n';
         }
         for (const h of r.incompleteSnapshots) out += `incomplete snapshot: ${h}\n`;
