@@ -442,9 +442,15 @@ export class LineageStore {
     return this.newInputPlaceholder(r, comment, forCode);
   }
 
-  /** Store a fresh input placeholder (version 1) for `r` as source-data or code lineage. */
+  /**
+   * Store a fresh input placeholder (version 1) for `r` as source-data or code lineage. Input
+   * records below `r` (a step read one file of the resource before, another reads it whole) give
+   * way to it: 1.6 refused it as a conflict at every run. A step's output below `r` still conflicts.
+   */
   newInputPlaceholder(r: ResourceRef, comment: string, forCode: boolean): Certificate {
     const cert: Certificate = { type: 'placeholder', ref: r, version: 1, comment, isOutput: false };
+    const below = [...this.entries(r.name).values()].filter((e) => covers(r, e.ref));
+    if (below.length > 0 && below.every((e) => e.lineage.type === 'source_data' || e.lineage.type === 'code')) this.clear(r);
     this.store({ type: forCode ? 'code' : 'source_data', cert });
     return cert;
   }

@@ -9,7 +9,8 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, dwsOk, fingerprint, git, gitLog, newWorkspace, readJson, REPO, tempDir, TEST_ENV } from '../helpers.js';
+import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, readJson, REPO, tempDir, TEST_ENV } from '../helpers.js';
+import { currentSteps, stepSource, stepWorkspace } from '../runner-fixture.js';
 
 const API = pathToFileURL(join(REPO, 'dist', 'index.js')).href;
 
@@ -190,3 +191,18 @@ function findHash(tag: string): string {
   const out = execFileSync('grep', ['-l', `"${tag}"`, '-r', dir], { encoding: 'utf8' }).trim().split('\n')[0]!;
   return out.slice(dir.length + 1, dir.length + 41);
 }
+
+describe('source data read in part, then whole', () => {
+  it('a step reading a whole source resource runs after one that read a file of it: the file’s source lineage gives way to the whole', async () => {
+    const copy = (name: string, input: string, read: string) =>
+      stepSource({ name, inputs: { src: input }, outputs: { out: `intermediate-data:/${name}` }, body: `    mkdirSync(outputs.out, { recursive: true });\n    writeFileSync(join(outputs.out, 'x'), readFileSync(${read}, 'utf8'));` });
+    const ws = await stepWorkspace({ 'one.step.ts': copy('one', 'source-data:/in.txt', 'inputs.src'), 'all.step.ts': copy('all', 'source-data', "join(inputs.src, 'in.txt')") });
+    await dwsOk(ws, ['--batch', 'run', 'code/one.step.ts']);
+    // It failed at every run: "Cannot store new lineage data at ResourceRef(name='source-data', subpath=None): existing lineage data ... subpath='in.txt') is a child path".
+    const r = await dws(ws, ['--batch', 'run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(ws, 'intermediate-data', 'all', 'x'), 'utf8')).toBe('21');
+    const all = currentSteps(ws, 'intermediate-data').find((s) => s.step_name === 'all') as unknown as { input_resources: Array<{ resource_name: string; subpath: string | null }> };
+    expect(all.input_resources).toEqual([expect.objectContaining({ resource_name: 'source-data', subpath: null })]);
+  });
+});
