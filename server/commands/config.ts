@@ -239,9 +239,11 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
 
   const what = target === null ? 'workspace' : `resource '${target.name}'`;
   if (def.readOnly) throw new ConfigurationError(`Parameter '${p.name}' of ${what} cannot be changed with dws config: ${def.readOnly}`, { parameter: p.name });
-  const parsed = parseValue(def, p.name, p.value);
-  const value = def.normalize ? def.normalize(parsed, ws) : parsed;
-  const problem = def.validate?.(value, ws) ?? null;
+  // An empty value takes a dws setting that has no default (store.dir, store.remote) away again.
+  const unset = p.value === '' && def.dwsOnly === true && def.default === null;
+  const parsed = unset ? null : parseValue(def, p.name, p.value);
+  const value = unset || !def.normalize ? parsed : def.normalize(parsed, ws);
+  const problem = unset ? null : (def.validate?.(value, ws) ?? null);
   if (problem !== null) {
     throw new ConfigurationError(`Error in validation of configuration parameter '${p.name}': ${problem}`, { parameter: p.name, value: p.value });
   }
@@ -249,10 +251,11 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
   if (target === null) {
     if (def.scope === 'global') {
       const before = ws.config.global_params[def.name];
-      ws.config.global_params[def.name] = value;
+      if (unset) delete ws.config.global_params[def.name];
+      else ws.config.global_params[def.name] = value;
       ws.writeConfig();
       await ws.git.commitAll(`Update of workspace parameter ${def.name}`, '.dataworkspace/config.json', { only: true });
-      if (def.name === STORE_REMOTE_PARAM && typeof before === 'string' && before !== '' && before !== value) {
+      if (def.name === STORE_REMOTE_PARAM && typeof before === 'string' && before !== '' && before !== value && !unset) {
         // Push sends only what this store holds: objects of snapshots never downloaded here stay on the old remote alone.
         ctx.log.warn(
           `The store remote ${before} keeps the objects pushed there so far, which 'dws push' sends again only from a store that holds them: so that clones can restore the snapshots taken so far, copy them over: rclone copy ${before} ${String(value)}`,
@@ -260,7 +263,8 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
       }
     } else {
       const storeBefore = def.name === STORE_DIR_PARAM ? storeDirOrNull(ws) : null;
-      ws.localParams[def.name] = value;
+      if (unset) delete ws.localParams[def.name];
+      else ws.localParams[def.name] = value;
       ws.writeLocalParams();
       const storeNow = storeBefore === null ? null : storeDirOrNull(ws);
       if (storeBefore !== null && storeNow !== null && storeNow !== storeBefore && holdsObjects(storeBefore)) {

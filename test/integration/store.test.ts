@@ -939,6 +939,11 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(r.stderr).toContain(
       `The store remote ${remoteDir} keeps the objects pushed there so far, which 'dws push' sends again only from a store that holds them: so that clones can restore the snapshots taken so far, copy them over: rclone copy ${remoteDir} ${next}`,
     );
+    // An empty value takes it away again: the parameter leaves config.json, and push says there is none.
+    r = await ok(ws, ['config', 'store.remote', ''], env);
+    expect(r.stderr).toBe('');
+    expect(Object.keys(readJson(join(ws, '.dataworkspace', 'config.json')).global_params)).not.toContain('store.remote');
+    expect(JSON.parse((await ok(ws, ['--json', 'config', 'store.remote'], env)).stdout).params[0].value).toBe(null);
   });
 
   it('a store remote that does not exist (a disk not mounted, another machine’s path) is named as such when a clone needs its objects (restore and pull fetch the same way), not as a remote lacking them', async () => {
