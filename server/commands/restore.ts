@@ -96,7 +96,7 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
     const store = workspaceStore(ws);
     const prepared = await prepareFiles(ws, store, fileTargets, { force: p.force, what: 'restore' });
     // A client of the server sees no log line: the answer says where the work was kept.
-    for (const p of prepared) if (p.kept !== undefined) result.kept.push({ resource: p.target.name, tree: p.kept, files: p.plan.unsaved.length });
+    for (const f of prepared) if (f.kept !== undefined) result.kept.push({ resource: f.target.name, tree: f.kept, files: f.plan.unsaved.length });
     faultPoint('restore.after-prepare');
     const recordFiles = () => {
       const latest = latestTrees(ws);
