@@ -81,7 +81,7 @@ describe('content store settings stay out of the workspace (items 1-2)', () => {
     await refused(ws, ['config', 'store.dir', 'code/f'], 1, `${join(ws, 'code', 'f')} exists and is not a directory`);
     await refused(ws, ['config', 'store.dir', '/tmp/a\nb'], 1, 'may not contain control characters');
     await refused(ws, ['config', 'store.remote', 'code/remote'], 1, "Error in validation of configuration parameter 'store.remote': the directory");
-    await refused(ws, ['config', 'store.remote', ''], 1, 'must not be empty');
+    await refused(ws, ['config', 'store.remote', 'a\tb'], 1, 'may not contain control characters'); // '' takes it away (store.test.ts)
     // The default store is in the git directory: a store.dir there is fine, and so is an rclone remote.
     await dwsOk(ws, ['--batch', 'config', 'store.dir', '.git/dws/other-store']);
     await dwsOk(ws, ['--batch', 'config', 'store.remote', 'remote:bucket/x']);
