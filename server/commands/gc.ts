@@ -3,10 +3,9 @@ import { ConfigurationError, SubprocessError } from '../../protocol/errors.js';
 import type { gc as Gc, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { openResources } from '../resources/registry.js';
-import { applyGc, planGc, reachableFrom, refRoots, registeredWorkspaces, savedRoots, snapshotRoots } from '../store/gc.js';
+import { applyGc, keptRoots, planGc, reachableFrom, refRoots } from '../store/gc.js';
 import { copyFiles, fetchObjects, indexDamage, listRemote, remoteFile, requireRemote } from '../store/remote.js';
 import { scanTree, scannedFileIds } from '../store/restore-files.js';
-import { runCacheRoots } from '../store/run-cache.js';
 import { Trash } from '../store/trash.js';
 import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { exec as rclone } from '../resources/rclone-binary.js';
@@ -58,7 +57,7 @@ export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<Res
     store.reload();
     forgetWorkspaces(store, p.forgetWorkspaces.map((f) => resolve(ctx.cwd, f)), p.dryRun);
     // The run cache's entries keep their outputs, as snapshots do (server/store/run-cache.ts).
-    const roots = [...registeredWorkspaces(store, ws.dir).flatMap((d) => [...snapshotRoots(d).flatMap((s) => s.trees), ...runCacheRoots(d)]), ...savedRoots(store)];
+    const roots = keptRoots(store, ws.dir);
     const live = reachableFrom(store, roots);
     for (const r of (await openResources(ws)).filter((x) => x.storeFiles)) {
       for (const id of scannedFileIds(await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, undefined, { resource: r.name }))) live.add(id);

@@ -53,23 +53,25 @@ export function requestContext(
   };
 }
 
+/** Send something to the client; once it has closed its connection, sending throws: nobody to tell, and the work goes on. */
+export function unlessGone(send: () => void): void {
+  try {
+    send();
+  } catch {
+    // the client is gone
+  }
+}
+
 /**
  * Progress for a client that may close its connection mid-way: a notification on a disposed
  * connection throws, which stopped the restore (or run) it was reporting on half way.
  */
 function untilGone(wd: WorkDoneProgressReporter): WorkDoneProgressReporter {
-  const quiet = (f: () => void) => {
-    try {
-      f();
-    } catch {
-      // the client is gone: nobody to tell, and the work goes on
-    }
-  };
-  const report = (...args: [number] | [string] | [number, string | undefined]) => quiet(() => (wd.report as (...a: unknown[]) => void)(...args));
+  const report = (...args: [number] | [string] | [number, string | undefined]) => unlessGone(() => (wd.report as (...a: unknown[]) => void)(...args));
   return {
-    begin: (...args: Parameters<WorkDoneProgressReporter['begin']>) => quiet(() => wd.begin(...args)),
+    begin: (...args: Parameters<WorkDoneProgressReporter['begin']>) => unlessGone(() => wd.begin(...args)),
     report: report as WorkDoneProgressReporter['report'],
-    done: () => quiet(() => wd.done()),
+    done: () => unlessGone(() => wd.done()),
   };
 }
 

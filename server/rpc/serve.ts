@@ -14,7 +14,7 @@ import { createContext, type Context, type Logger, type WatchedState } from '../
 import { toPlainJson } from '../workspace/pyjson.js';
 import { serveLsp } from './lsp/index.js';
 import { Workspaces } from './lsp/workspaces.js';
-import { requestContext } from './progress.js';
+import { requestContext, unlessGone } from './progress.js';
 
 export interface ServeOptions {
   /** Directory that requests without `workspaceDir` are resolved against (when the client named no workspace folder). */
@@ -44,11 +44,7 @@ export function serve(connection: Connection, options: ServeOptions): void {
     ...options.log,
     warn(m) {
       options.log.warn(m);
-      try {
-        connection.console.warn(m);
-      } catch {
-        // the client is gone
-      }
+      unlessGone(() => connection.console.warn(m));
     },
   };
   const base: Context = createContext({ cwd: options.cwd, log, watched: options.watched });
@@ -68,13 +64,7 @@ export function serve(connection: Connection, options: ServeOptions): void {
     // (Once the client has closed its connection, sending throws: the run goes on untold.)
     const onRunEvent: Context['onRunEvent'] =
       name === 'dws/run'
-        ? (event) => {
-            try {
-              void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, cwd), event });
-            } catch {
-              // the client is gone
-            }
-          }
+        ? (event) => unlessGone(() => void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, cwd), event }))
         : undefined;
     const { ctx, done } = requestContext(base, { title: name, cwd, tokens, progress: o.progress, onRunEvent });
     // A request cancelled while it waited for its turn changes nothing.

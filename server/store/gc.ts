@@ -11,7 +11,7 @@ import { existsSync, readdirSync, rmSync, statSync, openSync, closeSync, readSyn
 import { join } from 'node:path';
 import { readJsonFile } from '../workspace/files.js';
 import { META_DIR, type Workspace } from '../workspace/workspace.js';
-import { entryTrees, RUN_CACHE_DIR } from './run-cache.js';
+import { entryTrees, RUN_CACHE_DIR, runCacheRoots } from './run-cache.js';
 import { ID_BYTES } from './known-ids.js';
 import { entryLength, entryOffset, publishPack, type PackEntry } from './pack.js';
 import { LARGE_OBJECT_BYTES, type ContentStore } from './store.js';
@@ -69,6 +69,11 @@ export async function refRoots(ws: Workspace): Promise<string[]> {
     else if (typeof data === 'object' && data !== null) trees.push(...Object.values(data).filter((t): t is string => typeof t === 'string'));
   }
   return trees;
+}
+
+/** What gc keeps: the snapshots and run-cache entries of every workspace sharing the store, and the trees `restore --force` kept. */
+export function keptRoots(store: ContentStore, wsDir: string): string[] {
+  return [...registeredWorkspaces(store, wsDir).flatMap((d) => [...snapshotRoots(d).flatMap((s) => s.trees), ...runCacheRoots(d)]), ...savedRoots(store)];
 }
 
 /** Trees kept by `restore --force`. */

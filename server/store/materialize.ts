@@ -13,8 +13,7 @@ import type { ContentStore } from './store.js';
 import { Trash } from './trash.js';
 import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
 import { withStoreLock, workspaceStore } from './workspace-store.js';
-import { reachableFrom, registeredWorkspaces, savedRoots, snapshotRoots } from './gc.js';
-import { runCacheRoots } from './run-cache.js';
+import { keptRoots, reachableFrom } from './gc.js';
 import { knownTrees } from './share.js';
 import { faultPoint } from '../workspace/fault.js';
 
@@ -81,7 +80,7 @@ function inNoSnapshot(ws: Workspace, store: ContentStore, prepared: PreparedFile
     const names = new Map<string, Map<string, string>>(); // tree -> its entries by name, as looked up
     for (const { rel, id } of p.plan.stored) {
       if (trees.some((t) => idAt(store, names, t, rel) === id)) continue;
-      live ??= reachableFrom(store, [...registeredWorkspaces(store, ws.dir).flatMap((d) => [...snapshotRoots(d).flatMap((s) => s.trees), ...runCacheRoots(d)]), ...savedRoots(store)]);
+      live ??= reachableFrom(store, keptRoots(store, ws.dir));
       if (!live.has(id)) p.plan.unsaved.push(rel);
     }
   }
