@@ -81,8 +81,9 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
 }
 
 /**
- * Merge the fetched commit. A conflict (e.g. both sides added a resource to resources.json) is
- * undone at once, so the workspace is left as it was, and the message says how to merge by hand.
+ * Merge the fetched commit. A conflict (e.g. both sides added a resource to resources.json, or
+ * changed the same resource file) is undone at once, so the workspace is left as it was, and the
+ * message says how to merge by hand, file kind by file kind.
  */
 async function merge(ws: Workspace): Promise<void> {
   try {
@@ -94,10 +95,25 @@ async function merge(ws: Workspace): Promise<void> {
     if (await mergeSnapshotMetadata(ws, conflicted)) return;
     await ws.git.run(['merge', '--abort']);
     throw new ConflictError(
-      `The commits of the workspace's origin conflict with those of ${ws.dir} in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (in resources.json keep both sides' entries), 'git commit', then 'dws pull' again.`,
+      `The commits of the workspace's origin conflict with those of ${ws.dir} in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (${conflictHint(conflicted)}), 'git commit', then 'dws pull' again.`,
       { path: ws.dir, files: conflicted },
     );
   }
+}
+
+/** How to resolve each kind of conflicted file (paths relative to the workspace), one clause per kind present. */
+const conflictKinds: Array<[test: RegExp, hint: (files: string) => string]> = [
+  [/^\.dataworkspace\/resources\.json$/, (f) => `in ${f} keep both sides' entries`],
+  [/^\.dataworkspace\/snapshot_metadata\//, (f) => `in ${f}, a snapshot both sides changed, keep both sides' tags (or 'git rm' it if it should stay deleted)`],
+  [/^\.dataworkspace\/snapshot_lineage\//, (f) => `of ${f}, lineage both sides recorded for the same snapshot, keep one side's whole file ('git checkout --ours -- <file>' or --theirs)`],
+  [/^\.dataworkspace\//, (f) => `in ${f} keep the settings both sides need`],
+  [/^/, (f) => `in ${f}, resource files both sides changed, keep the content you want (a snapshot after the pull records it)`],
+];
+
+export function conflictHint(conflicted: string[]): string {
+  const groups = conflictKinds.map(() => [] as string[]);
+  for (const f of conflicted) groups[conflictKinds.findIndex(([test]) => test.test(f))]!.push(f);
+  return conflictKinds.flatMap(([, hint], i) => (groups[i]!.length > 0 ? [hint(groups[i]!.join(', '))] : [])).join('; ');
 }
 
 /**

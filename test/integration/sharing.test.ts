@@ -304,6 +304,25 @@ describe('dws push and pull between collaborators', () => {
     expect(back.snapshots.map((s) => s.tags)).toEqual([['base', 'b-tag', 'a-tag']]);
   }, 120_000);
 
+  it('a pull whose merge conflicts in resource files names those files and how to resolve them, not resources.json', async () => {
+    const { ws, other } = await publishedWorkspace();
+    for (const [dir, n] of [[ws, 1], [other, 2]] as const) {
+      writeFileSync(join(dir, 'code', 'train.py'), `x = ${n}\n`);
+      writeFileSync(join(dir, 'results', 'README.md'), `run ${n}\n`); // not moved by the snapshot: both sides' change stays
+      await dwsOk(dir, ['--batch', 'snapshot', `S${n}`]);
+    }
+    await dwsOk(ws, ['--batch', 'push']);
+    const state = () => fingerprint(other).replace(/^. \S+ (\S+ )?lib\/\.git\/.*\n/gm, ''); // lib's trial merge fetches
+    const before = state();
+    const r = await dws(other, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(
+      `Configuration error: The commits of the workspace's origin conflict with those of ${other} in code/train.py, results/README.md; nothing was changed. Merge by hand: in ${other} run 'git merge FETCH_HEAD', resolve the conflicts (in code/train.py, results/README.md, resource files both sides changed, keep the content you want (a snapshot after the pull records it)), 'git commit', then 'dws pull' again.`,
+    );
+    expect(r.stderr).not.toContain('resources.json');
+    expect(state()).toBe(before);
+  }, 120_000);
+
   it('a git resource whose origin has conflicting commits stops the pull before the workspace merges; merged by hand, the pull goes on', async () => {
     const { ws, other } = await publishedWorkspace();
     const otherLib = join(other, 'lib');
