@@ -282,6 +282,34 @@ describe('dws push and pull between collaborators', () => {
     expect(r.code, r.stderr).toBe(0);
   }, 120_000);
 
+  it('moving a tag that both collaborators gave a snapshot takes it off both; --batch refuses and names both', async () => {
+    const { ws, other } = await publishedWorkspace();
+    for (const [dir, file] of [[ws, 'a.py'], [other, 'b.py']] as const) {
+      writeFileSync(join(dir, 'code', file), 'x\n');
+      await dwsOk(dir, ['--batch', 'snapshot', 'final']);
+    }
+    await dwsOk(ws, ['--batch', 'push']);
+    await dwsOk(other, ['--batch', 'pull']);
+    const snapshots = async () => (JSON.parse(await dwsOk(other, ['report', 'history', '--json'])) as { snapshots: { hash: string; tags: string[]; timestamp: string }[] }).snapshots;
+    const carriers = (await snapshots()).filter((s) => s.tags.includes('final')).sort((a, b) => (a.hash < b.hash ? -1 : 1));
+    expect(carriers).toHaveLength(2);
+    const before = fingerprint(other);
+    let r = await dws(other, ['--batch', 'snapshot', 'final']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`Configuration error: Tag 'final' already exists for snapshot ${carriers[0]!.hash} taken ${carriers[0]!.timestamp} and for snapshot ${carriers[1]!.hash} taken ${carriers[1]!.timestamp}\n`);
+    expect(fingerprint(other)).toBe(before);
+    // Back to one of them and tag it again: the tag leaves the other one, even though this one has it already.
+    const mine = carriers[0]!.hash;
+    await dwsOk(other, ['--batch', 'restore', mine]);
+    r = await dws(other, ['snapshot', 'final'], { input: 'y\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await snapshots()).filter((s) => s.tags.includes('final')).map((s) => s.hash)).toEqual([mine]);
+    expect(git(other, ['status', '--porcelain'])).toBe('');
+    r = await dws(other, ['--batch', 'delete-snapshot', 'final']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`Successfully deleted snapshot ${mine.slice(0, 7)} (Tagged as: final).\n`);
+  }, 120_000);
+
   it('both collaborators tagging the same snapshot is no conflict: the pull merges its metadata, keeping every tag', async () => {
     const { ws, other } = await publishedWorkspace();
     writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
