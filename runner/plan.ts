@@ -34,7 +34,8 @@ export interface Plan {
   steps: PlannedStep[];
 }
 
-const overlaps = (a: ResourceRef, b: ResourceRef) => refEquals(a, b) || covers(a, b) || covers(b, a);
+/** Whether two refs name the same place, or one lies within the other. */
+export const overlaps = (a: ResourceRef, b: ResourceRef) => refEquals(a, b) || covers(a, b) || covers(b, a);
 
 export function planSteps(steps: LoadedStep[], resources: Resource[], cwd: string): Plan {
   const seen = new Map<string, LoadedStep>();
