@@ -30,7 +30,7 @@ import { faultPoint } from '../server/workspace/fault.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, filesChangedSince, stableJson, fingerprintOf, fingerprintStatDir, pathHash, RunCache, staleReason, statCacheFile, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
 import { captureOutputs, commitEntries, entrySnapshot, findEntries, restoreOutputs, restoreTrash, runCacheEnabled, writeEntry, type OutputPlace, type RunCacheEntry } from '../server/store/run-cache.js';
-import { overlaps, paramText, planSteps, type PlannedStep } from './plan.js';
+import { GIVEN_TEXT, overlaps, planSteps, type GivenParams, type PlannedStep } from './plan.js';
 import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
 import type { RestoredFrom, SourceFrame } from '../protocol/runner.js';
@@ -493,8 +493,8 @@ function unchangedSnapshot(e: unknown): string | null {
 }
 
 /** "dws run: prepare, train (scale=3)" */
-function runMessage(steps: string[], params: Record<string, unknown>): string {
-  const ps = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : (paramText(params, k) ?? JSON.stringify(v))}`);
+function runMessage(steps: string[], params: GivenParams): string {
+  const ps = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : (params[GIVEN_TEXT]?.[k] ?? JSON.stringify(v))}`);
   return `dws run: ${steps.join(', ')}${ps.length > 0 ? ` (${ps.join(', ')})` : ''}`;
 }
 
