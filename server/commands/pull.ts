@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { ConfigurationError, ConflictError, DwsError, SubprocessError } from '../../protocol/errors.js';
 import type { pull as Pull, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import { gitFatRepositories, refuseGitFat } from '../backends/git/git-fat.js';
-import { checkMetadata, type SnapshotMetadata } from '../backends/git/snapshots.js';
+import { checkMetadata, SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.js';
 import type { Context } from '../context.js';
 import { clearCurrentLineage, importLineage } from '../../lineage/store.js';
 import { openResource, resourceType } from '../resources/registry.js';
@@ -77,6 +77,7 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
     faultPoint('pull.after-materialize');
   }
   await pulled.commit('Pull command');
+  warnAmbiguousTags(pulled);
   return { resources: resources.map((r) => r.name), cloned: toClone.map((r) => r.name), skippedNoLocalState: sel.noLocalState };
 }
 
@@ -114,6 +115,28 @@ export function conflictHint(conflicted: string[]): string {
   const groups = conflictKinds.map(() => [] as string[]);
   for (const f of conflicted) groups[conflictKinds.findIndex(([test]) => test.test(f))]!.push(f);
   return conflictKinds.flatMap(([, hint], i) => (groups[i]!.length > 0 ? [hint(groups[i]!.join(', '))] : [])).join('; ');
+}
+
+/**
+ * Each side gave a tag to a snapshot of its own: after the merge two carry it, and restore, diff
+ * and delete-snapshot refuse it. Said now, with the way out, rather than at the next restore.
+ */
+function warnAmbiguousTags(ws: Workspace): void {
+  let history: SnapshotMetadata[];
+  try {
+    history = new SnapshotStore(ws).history();
+  } catch (e) {
+    if (e instanceof DwsError) return; // a metadata file that cannot be read: the next command that reads it names it
+    throw e;
+  }
+  const carriers = new Map<string, string[]>();
+  for (const md of history) for (const t of md.tags) carriers.set(t, [...(carriers.get(t) ?? []), md.hash]);
+  for (const [tag, hashes] of carriers) {
+    if (hashes.length < 2) continue;
+    ws.ctx.log.warn(
+      `Tag '${tag}' is carried by ${hashes.length} snapshots: ${hashes.sort().join(', ')}. Commands refuse it until one carries it: 'dws restore <hash>' the one you mean, then 'dws snapshot ${tag}' and agree to move the tag (or delete the others by their hash).`,
+    );
+  }
 }
 
 /**

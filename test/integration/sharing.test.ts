@@ -289,10 +289,14 @@ describe('dws push and pull between collaborators', () => {
       await dwsOk(dir, ['--batch', 'snapshot', 'final']);
     }
     await dwsOk(ws, ['--batch', 'push']);
-    await dwsOk(other, ['--batch', 'pull']);
+    const pulled = await dws(other, ['--batch', 'pull']);
+    expect(pulled.code, pulled.stderr).toBe(0);
     const snapshots = async () => (JSON.parse(await dwsOk(other, ['report', 'history', '--json'])) as { snapshots: { hash: string; tags: string[]; timestamp: string }[] }).snapshots;
     const carriers = (await snapshots()).filter((s) => s.tags.includes('final')).sort((a, b) => (a.hash < b.hash ? -1 : 1));
     expect(carriers).toHaveLength(2);
+    expect(pulled.stderr).toContain(
+      `Tag 'final' is carried by 2 snapshots: ${carriers[0]!.hash}, ${carriers[1]!.hash}. Commands refuse it until one carries it: 'dws restore <hash>' the one you mean, then 'dws snapshot final' and agree to move the tag (or delete the others by their hash).\n`,
+    );
     const before = fingerprint(other);
     let r = await dws(other, ['--batch', 'snapshot', 'final']);
     expect(r.code, r.stderr).toBe(1);
