@@ -269,17 +269,30 @@ function distinctManifest(ws: Workspace, store: SnapshotStore, compareHashes: Ma
   return differing.size === 0 ? plain : buildManifest(ws.resources, compareHashes, differing);
 }
 
-/** Refuse bad or used tags; returns the hashes of the snapshots the person agreed to take the tag from. */
-async function checkTag(ctx: Context, store: SnapshotStore, tag: string): Promise<string[]> {
+/**
+ * The checks of a tag that ask nothing: bad tags, and in batch mode (nobody to ask whether to move
+ * it) used ones are refused. Returns the snapshots that carry it. `dws run --tag` calls it before
+ * any step runs, so that a tag the snapshot would refuse does not cost the run.
+ */
+export function refuseTag(ctx: Context, store: SnapshotStore, tag: string): SnapshotMetadata[] {
   // A ConfigurationError (exit 1) as in 1.6; only the tag's syntax is a usage error (exit 2).
   if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
   if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${tag}' is not valid: a tag ${NAME_RULE}`, { tag });
   const owners = store.tagged(tag);
+  if (owners.length > 0 && !ctx.prompter) throw new ConflictError(usedTag(tag, owners), { tag, snapshot: owners[0]!.hash, snapshots: owners.map((o) => o.hash) });
+  return owners;
+}
+
+/** Refuse bad or used tags; returns the hashes of the snapshots the person agreed to take the tag from. */
+async function checkTag(ctx: Context, store: SnapshotStore, tag: string): Promise<string[]> {
+  const owners = refuseTag(ctx, store, tag);
   if (owners.length === 0) return [];
-  const msg = `Tag '${tag}' already exists for snapshot ${owners.map((o) => `${o.hash} taken ${o.timestamp}`).join(' and for snapshot ')}`;
-  if (!ctx.prompter) throw new ConflictError(msg, { tag, snapshot: owners[0]!.hash, snapshots: owners.map((o) => o.hash) });
-  if (!(await ctx.prompter.confirm(`${msg}. Remove this tag so we can add it to the new snapshot?`, false))) throw new UserAbortError();
+  if (!(await ctx.prompter!.confirm(`${usedTag(tag, owners)}. Remove this tag so we can add it to the new snapshot?`, false))) throw new UserAbortError();
   return owners.map((o) => o.hash);
+}
+
+function usedTag(tag: string, owners: SnapshotMetadata[]): string {
+  return `Tag '${tag}' already exists for snapshot ${owners.map((o) => `${o.hash} taken ${o.timestamp}`).join(' and for snapshot ')}`;
 }
 
 /** `metrics` of the first results resource whose root results.json has them (read before the move). */
