@@ -30,7 +30,7 @@ import { faultPoint } from '../server/workspace/fault.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { codeHash, filesChangedSince, stableJson, fingerprintOf, fingerprintStatDir, pathHash, RunCache, staleReason, statCacheFile, statSignature, type FingerprintParts, type StepFacts } from './cache.js';
 import { captureOutputs, commitEntries, entrySnapshot, findEntries, restoreOutputs, restoreTrash, runCacheEnabled, writeEntry, type OutputPlace, type RunCacheEntry } from '../server/store/run-cache.js';
-import { paramText, planSteps, type PlannedStep } from './plan.js';
+import { GIVEN_TEXT, overlaps, planSteps, type GivenParams, type PlannedStep } from './plan.js';
 import { escapedOutputs, shownPath, type EscapedOutput } from './escapes.js';
 import { errorText, StepFailure } from './step-thread-protocol.js';
 import type { RestoredFrom, SourceFrame } from '../protocol/runner.js';
@@ -62,9 +62,10 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const statDir = fingerprintStatDir(ws);
   const shared = runCacheEnabled(ws);
   // Freshness of one step: its fingerprint parts now, and why it must run (null: it may be skipped).
-  const freshness = async (p: PlannedStep): Promise<{ parts: FingerprintParts; reason: string | null }> => {
+  // `known`: input ref → its hash, for inputs a dry-run would restore from the run cache first.
+  const freshness = async (p: PlannedStep, known?: ReadonlyMap<string, string>): Promise<{ parts: FingerprintParts; reason: string | null }> => {
     const inputs: Record<string, string> = {};
-    for (const i of p.inputs) inputs[refName(i.ref)] = i.path === null ? 'no-local-files' : await hashWithProgress(ctx, `Fingerprinting ${p.step.name}: ${refName(i.ref)}`, i.path, statDir);
+    for (const i of p.inputs) inputs[refName(i.ref)] = known?.get(refName(i.ref)) ?? (i.path === null ? 'no-local-files' : await hashWithProgress(ctx, `Fingerprinting ${p.step.name}: ${refName(i.ref)}`, i.path, statDir));
     const upstream = Object.fromEntries(fingerprintUpstream(p, plan.steps).map((u) => [u, fingerprints.get(u) ?? 'unknown']));
     const parts: FingerprintParts = { code: codeHash(ws.dir, p.step.codeFiles, p.step.declaration), params: params.get(p.step.name), inputs, upstream };
     fingerprints.set(p.step.name, fingerprintOf(parts));
@@ -82,17 +83,25 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   };
 
   if (o.dryRun) {
+    // Output ref → its hash once restored from the run cache (the entry records it): a step reading
+    // it is judged on that content, as the real run judges it after the restore.
+    const restoredHashes = new Map<string, string>();
+    const predictable = (p: PlannedStep, u: string) => {
+      const up = plan.steps.find((q) => q.step.name === u)!;
+      return p.inputs.filter((i) => up.outputs.some((x) => overlaps(x.ref, i.ref))).every((i) => restoredHashes.has(refName(i.ref)));
+    };
     for (const p of plan.steps) {
-      const ranUp = p.upstream.find((u) => outcomes.get(u)?.status === 'would-run');
+      const ranUp = p.upstream.find((u) => outcomes.get(u)?.status === 'would-run' && !predictable(p, u));
       if (ranUp !== undefined) {
         outcome(p.step.name, 'would-run', `upstream step ${ranUp} would run`);
         continue;
       }
-      const { reason } = await freshness(p);
+      const { reason } = await freshness(p, restoredHashes);
       const hit = reason === null || o.force ? undefined : cachedRun(p);
       if (reason === null) outcome(p.step.name, 'skipped', 'unchanged since its last successful run');
       else if (hit === undefined) outcome(p.step.name, 'would-run', reason);
       else {
+        for (const [ref, x] of Object.entries(hit.entry.outputs)) if (x.hash !== undefined) restoredHashes.set(ref, x.hash);
         const from = await fromEntry(ws, hit);
         outcome(p.step.name, 'would-run', `${reason}; its outputs would be restored from the run cache (${describeRun(from)})`, { restoredFrom: from });
       }
@@ -342,6 +351,8 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     const outputs = captured.get(name);
     if (outputs === undefined) continue;
     const fingerprint = fingerprints.get(name)!;
+    // Before the snapshot (which moves results): the state a restore gives outputs without kept paths.
+    for (const place of c.places) if (!place.kept && outputs[place.ref]) outputs[place.ref]!.hash = await pathHash(place.path, statDir);
     if (findEntries(ws, fingerprint).some(({ entry }) => stableJson(entry.outputs) === stableJson(outputs))) continue;
     writeEntry(ws, { step: name, fingerprint, start_time: startTimes.get(name)!, execution_time_seconds: c.executionTimeSeconds, outputs });
     entries.push(name);
@@ -482,8 +493,8 @@ function unchangedSnapshot(e: unknown): string | null {
 }
 
 /** "dws run: prepare, train (scale=3)" */
-function runMessage(steps: string[], params: Record<string, unknown>): string {
-  const ps = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : (paramText(params, k) ?? JSON.stringify(v))}`);
+function runMessage(steps: string[], params: GivenParams): string {
+  const ps = Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : (params[GIVEN_TEXT]?.[k] ?? JSON.stringify(v))}`);
   return `dws run: ${steps.join(', ')}${ps.length > 0 ? ` (${ps.join(', ')})` : ''}`;
 }
 

@@ -21,6 +21,7 @@ import { isWithin } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { isStep, type Step } from './step.js';
 import type { LoadedStep } from './types.js';
+import type { GivenParams } from './plan.js';
 
 
 /** A step that declares no params takes none (so other steps' params do not change its fingerprint). */
@@ -31,7 +32,7 @@ const NO_PARAMS = { shape: {}, safeParse: () => ({ success: true as const, data:
  * a pipeline file (dws.yaml) for its command steps and step files (`params`: the given ones, for
  * its `${param}`s).
  */
-export async function loadStepFiles(ctx: Context, ws: Workspace, files: string[], params: Record<string, unknown> = {}): Promise<LoadedStep[]> {
+export async function loadStepFiles(ctx: Context, ws: Workspace, files: string[], params: GivenParams = {}): Promise<LoadedStep[]> {
   const paths: string[] = [];
   const declared: LoadedStep[] = [];
   for (const f of files) {
@@ -58,7 +59,7 @@ export async function loadStepFiles(ctx: Context, ws: Workspace, files: string[]
  * open): its pipeline file dws.yaml when it has one (its command steps and the step files it
  * names); else every step file in its code resources.
  */
-export async function loadWorkspacePipeline(ctx: Context, ws: Workspace, params: Record<string, unknown>): Promise<LoadedStep[]> {
+export async function loadWorkspacePipeline(ctx: Context, ws: Workspace, params: GivenParams): Promise<LoadedStep[]> {
   const file = join(ws.dir, PIPELINE_FILE);
   return loadStepFiles(ctx, ws, existsSync(file) ? [file] : await pipelineStepFiles(ws), params);
 }

@@ -18,7 +18,7 @@ import { isWithin } from '../server/workspace/paths.js';
 import type { Workspace } from '../server/workspace/workspace.js';
 import { stableJson } from './cache.js';
 import { commandCodeFiles } from './load.js';
-import { paramText } from './plan.js';
+import { GIVEN_TEXT, type GivenParams } from './plan.js';
 import type { LoadedStep, StepResources } from './types.js';
 
 export { PIPELINE_FILE };
@@ -168,13 +168,13 @@ export function refProblems(read: ReadPipeline, resourceNames: string[]): Pipeli
  * The zod schema of a step's params (defaults filled in, unknown keys dropped): what the engine
  * validates `--param` values with. `given`: those values (parseParams'), for the text of a number.
  */
-export function paramsSchema(params: Record<string, ParamDecl>, given: object = {}) {
+export function paramsSchema(params: Record<string, ParamDecl>, given: GivenParams = {}) {
   const shape: Record<string, z.ZodType> = {};
   for (const [name, decl] of Object.entries(params)) {
     const d = typeof decl === 'object' ? decl : { default: decl };
     const type = d.type ?? (typeof d.default === 'number' ? 'number' : typeof d.default === 'boolean' ? 'boolean' : 'string');
     // `--param name=3` reads 3 as JSON: a string param takes it as text, as it was given (`1.0`, not `1`).
-    const text = (v: number | boolean) => (typeof v === 'number' ? (paramText(given, name) ?? String(v)) : String(v));
+    const text = (v: number | boolean) => (typeof v === 'number' ? (given[GIVEN_TEXT]?.[name] ?? String(v)) : String(v));
     let t: z.ZodType =
       type === 'number' ? z.number() : type === 'integer' ? z.number().int() : type === 'boolean' ? z.boolean() :
         z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? text(v) : v), z.string());
@@ -206,7 +206,7 @@ export function substituteParams(text: string, values: Record<string, unknown>):
  * defaults; left as written when the params are invalid, which the engine then refuses), and its
  * step files. Every problem is an error at `dws.yaml:LINE:COL`.
  */
-export function loadPipelineFile(ws: Workspace, resources: Resource[], file: string, given: Record<string, unknown>): { steps: LoadedStep[]; stepFiles: string[] } {
+export function loadPipelineFile(ws: Workspace, resources: Resource[], file: string, given: GivenParams): { steps: LoadedStep[]; stepFiles: string[] } {
   const read = readPipelineText(readFileSync(file, 'utf8'));
   // Every problem at once, in the order of the file (refs are checked unless the YAML is broken).
   const yamlBroken = read.problems.some((p) => p.message.startsWith('YAML:'));
@@ -223,7 +223,7 @@ export function missingStepFiles(ws: Workspace, read: ReadPipeline): PipelinePro
 }
 
 /** A step of a checked pipeline file as the runner runs it. */
-export function commandStepOf(ws: Workspace, resources: Resource[], file: string, s: PipelineStep, given: Record<string, unknown>): LoadedStep {
+export function commandStepOf(ws: Workspace, resources: Resource[], file: string, s: PipelineStep, given: GivenParams): LoadedStep {
   const schema = paramsSchema(s.params, given);
   const parsed = schema.safeParse(given);
   const fill = (t: string) => (parsed.success ? substituteParams(t, parsed.data as Record<string, unknown>) : t);

@@ -34,7 +34,8 @@ export interface Plan {
   steps: PlannedStep[];
 }
 
-const overlaps = (a: ResourceRef, b: ResourceRef) => refEquals(a, b) || covers(a, b) || covers(b, a);
+/** Whether two refs name the same place, or one lies within the other. */
+export const overlaps = (a: ResourceRef, b: ResourceRef) => refEquals(a, b) || covers(a, b) || covers(b, a);
 
 export function planSteps(steps: LoadedStep[], resources: Resource[], cwd: string): Plan {
   const seen = new Map<string, LoadedStep>();
@@ -125,22 +126,23 @@ function where(s: LoadedStep): string {
   return s.file ?? 'command line';
 }
 
-/**
- * The text of each `--param` value that parsed as a number printing back otherwise (`1.0`, `1e400`):
- * a string param (dws.yaml) takes the text as given, not `1` or `Infinity`.
- */
-const numberTexts = new WeakMap<object, Record<string, string>>();
+/** The key of GivenParams' texts. */
+export const GIVEN_TEXT = Symbol('given text');
 
-/** The text given for param `name` of `params` (from parseParams) when it is a number that prints back otherwise. */
-export function paramText(params: object, name: string): string | undefined {
-  return numberTexts.get(params)?.[name];
-}
+/**
+ * `--param` values by name, as parseParams makes them. Under GIVEN_TEXT, the text given for each
+ * value that parsed as a number printing back otherwise (`1.0`, `1e400`): a string param (dws.yaml)
+ * takes the text as given, not `1` or `Infinity`. That property is not enumerable, so the values
+ * alone are the params (Object.entries, spread, zod, JSON and equality see only them); params made
+ * otherwise (reproduce, tests) have no texts.
+ */
+export type GivenParams = Record<string, unknown> & { readonly [GIVEN_TEXT]?: Readonly<Record<string, string>> };
 
 /** `--param k=v` strings → values: JSON when the value parses as JSON, else the string. */
-export function parseParams(pairs: string[]): Record<string, unknown> {
+export function parseParams(pairs: string[]): GivenParams {
   const out: Record<string, unknown> = {};
   const texts: Record<string, string> = {};
-  numberTexts.set(out, texts);
+  Object.defineProperty(out, GIVEN_TEXT, { value: texts });
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new InvalidParamsError(`--param '${pair}' is not of the form NAME=VALUE (e.g. --param scale=3)`, { param: pair });

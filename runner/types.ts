@@ -5,6 +5,7 @@
  */
 import type { RunEvent, StepOutcome } from '../protocol/runner.js';
 import type { Workspace } from '../server/workspace/workspace.js';
+import type { GivenParams } from './plan.js';
 
 export type { RunEvent, RunResult, StepOutcome } from '../protocol/runner.js';
 
@@ -65,7 +66,7 @@ export interface RunObserver {
 export interface RunOptions {
   steps: LoadedStep[];
   /** `--param k=v` values (already JSON-decoded); each step's schema picks its own. */
-  params: Record<string, unknown>;
+  params: GivenParams;
   /** Steps run at once (>= 1). */
   jobs: number;
   /** Rerun steps the run cache would skip. */

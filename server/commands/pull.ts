@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { ConfigurationError, ConflictError, DwsError, SubprocessError } from '../../protocol/errors.js';
 import type { pull as Pull, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import { gitFatRepositories, refuseGitFat } from '../backends/git/git-fat.js';
-import { checkMetadata, type SnapshotMetadata } from '../backends/git/snapshots.js';
+import { checkMetadata, SnapshotStore, type SnapshotMetadata } from '../backends/git/snapshots.js';
 import type { Context } from '../context.js';
 import { clearCurrentLineage, importLineage } from '../../lineage/store.js';
 import { openResource, resourceType } from '../resources/registry.js';
@@ -77,12 +77,14 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
     faultPoint('pull.after-materialize');
   }
   await pulled.commit('Pull command');
+  warnAmbiguousTags(pulled);
   return { resources: resources.map((r) => r.name), cloned: toClone.map((r) => r.name), skippedNoLocalState: sel.noLocalState };
 }
 
 /**
- * Merge the fetched commit. A conflict (e.g. both sides added a resource to resources.json) is
- * undone at once, so the workspace is left as it was, and the message says how to merge by hand.
+ * Merge the fetched commit. A conflict (e.g. both sides added a resource to resources.json, or
+ * changed the same resource file) is undone at once, so the workspace is left as it was, and the
+ * message says how to merge by hand, file kind by file kind.
  */
 async function merge(ws: Workspace): Promise<void> {
   try {
@@ -94,8 +96,45 @@ async function merge(ws: Workspace): Promise<void> {
     if (await mergeSnapshotMetadata(ws, conflicted)) return;
     await ws.git.run(['merge', '--abort']);
     throw new ConflictError(
-      `The commits of the workspace's origin conflict with those of ${ws.dir} in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (in resources.json keep both sides' entries), 'git commit', then 'dws pull' again.`,
+      `The commits of the workspace's origin conflict with those of ${ws.dir} in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (${conflictHint(conflicted)}), 'git commit', then 'dws pull' again.`,
       { path: ws.dir, files: conflicted },
+    );
+  }
+}
+
+/** How to resolve each kind of conflicted file (paths relative to the workspace), one clause per kind present. */
+const conflictKinds: Array<[test: RegExp, hint: (files: string) => string]> = [
+  [/^\.dataworkspace\/resources\.json$/, (f) => `in ${f} keep both sides' entries`],
+  [/^\.dataworkspace\/snapshot_metadata\//, (f) => `in ${f}, a snapshot both sides changed, keep both sides' tags (or 'git rm' it if it should stay deleted)`],
+  [/^\.dataworkspace\/snapshot_lineage\//, (f) => `of ${f}, lineage both sides recorded for the same snapshot, keep one side's whole file ('git checkout --ours -- <file>' or --theirs)`],
+  [/^\.dataworkspace\//, (f) => `in ${f} keep the settings both sides need`],
+  [/^/, (f) => `in ${f}, resource files both sides changed, keep the content you want (a snapshot after the pull records it)`],
+];
+
+export function conflictHint(conflicted: string[]): string {
+  const groups = conflictKinds.map(() => [] as string[]);
+  for (const f of conflicted) groups[conflictKinds.findIndex(([test]) => test.test(f))]!.push(f);
+  return conflictKinds.flatMap(([, hint], i) => (groups[i]!.length > 0 ? [hint(groups[i]!.join(', '))] : [])).join('; ');
+}
+
+/**
+ * Each side gave a tag to a snapshot of its own: after the merge two carry it, and restore, diff
+ * and delete-snapshot refuse it. Said now, with the way out, rather than at the next restore.
+ */
+function warnAmbiguousTags(ws: Workspace): void {
+  let history: SnapshotMetadata[];
+  try {
+    history = new SnapshotStore(ws).history();
+  } catch (e) {
+    if (e instanceof DwsError) return; // a metadata file that cannot be read: the next command that reads it names it
+    throw e;
+  }
+  const carriers = new Map<string, string[]>();
+  for (const md of history) for (const t of md.tags) carriers.set(t, [...(carriers.get(t) ?? []), md.hash]);
+  for (const [tag, hashes] of carriers) {
+    if (hashes.length < 2) continue;
+    ws.ctx.log.warn(
+      `Tag '${tag}' is carried by ${hashes.length} snapshots: ${hashes.sort().join(', ')}. Commands refuse it until one carries it: 'dws restore <hash>' the one you mean, then 'dws snapshot ${tag}' and agree to move the tag (or delete the others by their hash).`,
     );
   }
 }

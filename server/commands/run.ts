@@ -8,7 +8,9 @@ import { availableParallelism } from 'node:os';
 import { InvalidParamsError } from '../../protocol/errors.js';
 import type { ResultOf, RunEvent, run as Run, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
+import { SnapshotStore } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
+import { refuseTag } from './snapshot.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<ResultOf<typeof Run>> {
@@ -17,6 +19,7 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   if (p.dryRun && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError('--dry-run takes no snapshot: drop -m/--tag');
   if (!p.snapshot && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError('--no-snapshot takes no snapshot: drop -m/--tag');
   const ws = Workspace.open(ctx, p.workspaceDir);
+  if (p.tag !== undefined) refuseTag(ctx, new SnapshotStore(ws), p.tag);
   const { loadStepFiles, commandStep, loadWorkspacePipeline } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');
   const { parseParams, planSteps, selectSteps } = await import('../../runner/plan.js');

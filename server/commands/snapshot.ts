@@ -40,7 +40,7 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
 async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const store = new SnapshotStore(ws);
   const tag = p.tag ?? null;
-  const moveTagFrom = tag === null ? null : await checkTag(ctx, store, tag);
+  const moveTagFrom = tag === null ? [] : await checkTag(ctx, store, tag);
 
   const timestamp = localIsoTimestamp(ctx.now());
   const template = ws.dirTemplate;
@@ -136,7 +136,8 @@ interface SnapshotPlan {
   relDest: string;
   timestamp: string;
   tag: string | null;
-  moveTagFrom: string | null;
+  /** Every snapshot that carries the tag now: after a pull merged two clones' tags, more than one. */
+  moveTagFrom: string[];
   metrics: JsonObject | null;
   /** Finishing a snapshot that was killed after its results moved. */
   resuming: boolean;
@@ -181,7 +182,8 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   if (updatedExisting) {
     // Metadata written but never committed: a snapshot killed before its commit, which this one completes.
     const completing = plan.resuming || !(await ws.git.succeeds(['cat-file', '-e', `HEAD:${relative(ws.dir, store.metadataFile(hash))}`]));
-    md = await mergeWithExisting(ctx, store.read(hash), md, filesMoved > 0 || plan.resuming, completing, p.keepExistingMessage);
+    // Taking the tag off other snapshots is a change even when this one already carries it.
+    md = await mergeWithExisting(ctx, store.read(hash), md, filesMoved > 0 || plan.resuming, completing || moveTagFrom.some((h) => h !== hash), p.keepExistingMessage);
   }
   // Lineage after the merge check, so "No differences" leaves every file as it was.
   const known = new Map([...compareHashes].filter((e): e is [string, string] => e[1] !== null));
@@ -200,9 +202,9 @@ async function finishSnapshot(ctx: Context, ws: Workspace, store: SnapshotStore,
   }
   await writeLineageFiles(ws, resources, relDest);
   faultPoint('snapshot.after-lineage');
-  if (moveTagFrom) {
-    const old = store.read(moveTagFrom);
-    undo.file(store.metadataFile(moveTagFrom));
+  for (const from of moveTagFrom) {
+    const old = store.read(from);
+    undo.file(store.metadataFile(from));
     store.writeMetadata({ ...old, tags: old.tags.filter((t) => t !== tag) });
   }
   undo.mkdir(dirname(store.manifestFile(hash)));
@@ -267,17 +269,30 @@ function distinctManifest(ws: Workspace, store: SnapshotStore, compareHashes: Ma
   return differing.size === 0 ? plain : buildManifest(ws.resources, compareHashes, differing);
 }
 
-/** Refuse bad or used tags; returns the hash of a snapshot the person agreed to take the tag from. */
-async function checkTag(ctx: Context, store: SnapshotStore, tag: string): Promise<string | null> {
+/**
+ * The checks of a tag that ask nothing: bad tags, and in batch mode (nobody to ask whether to move
+ * it) used ones are refused. Returns the snapshots that carry it. `dws run --tag` calls it before
+ * any step runs, so that a tag the snapshot would refuse does not cost the run.
+ */
+export function refuseTag(ctx: Context, store: SnapshotStore, tag: string): SnapshotMetadata[] {
   // A ConfigurationError (exit 1) as in 1.6; only the tag's syntax is a usage error (exit 2).
   if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
   if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${tag}' is not valid: a tag ${NAME_RULE}`, { tag });
-  const owner = store.findTag(tag);
-  if (!owner) return null;
-  const msg = `Tag '${tag}' already exists for snapshot ${owner.hash} taken ${owner.timestamp}`;
-  if (!ctx.prompter) throw new ConflictError(msg, { tag, snapshot: owner.hash });
-  if (!(await ctx.prompter.confirm(`${msg}. Remove this tag so we can add it to the new snapshot?`, false))) throw new UserAbortError();
-  return owner.hash;
+  const owners = store.tagged(tag);
+  if (owners.length > 0 && !ctx.prompter) throw new ConflictError(usedTag(tag, owners), { tag, snapshot: owners[0]!.hash, snapshots: owners.map((o) => o.hash) });
+  return owners;
+}
+
+/** Refuse bad or used tags; returns the hashes of the snapshots the person agreed to take the tag from. */
+async function checkTag(ctx: Context, store: SnapshotStore, tag: string): Promise<string[]> {
+  const owners = refuseTag(ctx, store, tag);
+  if (owners.length === 0) return [];
+  if (!(await ctx.prompter!.confirm(`${usedTag(tag, owners)}. Remove this tag so we can add it to the new snapshot?`, false))) throw new UserAbortError();
+  return owners.map((o) => o.hash);
+}
+
+function usedTag(tag: string, owners: SnapshotMetadata[]): string {
+  return `Tag '${tag}' already exists for snapshot ${owners.map((o) => `${o.hash} taken ${o.timestamp}`).join(' and for snapshot ')}`;
 }
 
 /** `metrics` of the first results resource whose root results.json has them (read before the move). */
@@ -304,7 +319,7 @@ function readMetrics(resources: Resource[]): JsonObject | null {
  * Unlike 1.6, when this snapshot moved no results, the old results directory and metrics stay
  * (1.6 pointed the entry at a directory that was never created and dropped the metrics).
  */
-async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: SnapshotMetadata, movedResults: boolean, completing: boolean, keepMessage: boolean): Promise<SnapshotMetadata> {
+async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: SnapshotMetadata, movedResults: boolean, unchangedIsFine: boolean, keepMessage: boolean): Promise<SnapshotMetadata> {
   const tags = [...old.tags, ...md.tags.filter((t) => !old.tags.includes(t))];
   let message = old.message;
   if (md.message !== '' && md.message !== old.message && ctx.prompter && !keepMessage) {
@@ -314,7 +329,7 @@ async function mergeWithExisting(ctx: Context, old: SnapshotMetadata, md: Snapsh
     );
     if (update) message = md.message;
   }
-  if (completing && tags.length === old.tags.length && message === old.message) return old;
+  if (unchangedIsFine && tags.length === old.tags.length && message === old.message) return old;
   if (tags.length === old.tags.length && message === old.message) {
     throw new ConfigurationError('No differences from previous snapshot, doing nothing.', { snapshot: old.hash });
   }

@@ -44,8 +44,12 @@ export interface RunCacheEntry {
    * Output ref → the store tree of what the step wrote there (`file`: the output is a file, kept
    * as a one-entry tree), and for a folder its large files (a restore copies them before it reads
    * the store: startEarlyCopies; absent in entries written before, and where there are none).
+   * `hash`: the output's content hash as a fingerprint records it (runner/cache.ts pathHash), which
+   * a store tree id is not: `dws run --dry-run` takes it as the input of the steps downstream of a
+   * step it would restore. Absent where a restore leaves paths that are not the step's (kept), and
+   * in entries written before.
    */
-  outputs: Record<string, { tree: string; file: boolean; large?: LargeFile[] }>;
+  outputs: Record<string, { tree: string; file: boolean; large?: LargeFile[]; hash?: string }>;
 }
 
 /**
@@ -67,6 +71,7 @@ function parseEntry(data: unknown): RunCacheEntry | Error {
     if (!isObject(o) || typeof o.tree !== 'string' || !HEX40.test(o.tree) || typeof o.file !== 'boolean') return wrong(`outputs.${ref}`, '{"tree": <40 hex digits>, "file": <boolean>}');
     const bad = o.large === undefined ? -1 : Array.isArray(o.large) ? o.large.findIndex((f) => !isLargeFile(f)) : 0;
     if (bad >= 0) return wrong(`outputs.${ref}.large${Array.isArray(o.large) ? `.${bad}` : ''}`, '{"path": <a relative path>, "id": <40 hex digits>, "exec": <boolean>}');
+    if (o.hash !== undefined && typeof o.hash !== 'string') return wrong(`outputs.${ref}.hash`, 'a string');
   }
   const { step, fingerprint, run_id, start_time, execution_time_seconds, outputs } = data;
   return { step, fingerprint, run_id, start_time, execution_time_seconds, outputs } as RunCacheEntry;

@@ -11,8 +11,11 @@ export function isValidHostname(s: string): boolean {
   return HOSTNAME_RE.test(s);
 }
 
-/** 1.6's text says '_' is allowed, but its regex rejects it; we say what is really accepted. */
-export const NAME_RULE = "must start with a letter or number and only contain letters, numbers, '.' or '-'";
+/**
+ * HOSTNAME_RE in words. 1.6's text says '_' is allowed, but its regex rejects it, as it rejects a
+ * name ending in '-' or with two dots in a row: we say what is really accepted.
+ */
+export const NAME_RULE = "must be letters, numbers and '-', starting and ending with a letter or number, in parts of at most 63 characters joined by single dots (e.g. v1.2-rc1)";
 
 /** 40 hex chars in any case, or 6+ lowercase hex chars: would be taken as a hash by lookups. */
 export function looksLikeHash(s: string): boolean {

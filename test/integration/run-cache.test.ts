@@ -92,6 +92,42 @@ describe('the run cache remembers every successful run', () => {
     expect(fourth.result.steps[0]).toMatchObject({ status: 'skipped' });
   }, 120_000); // eight dws processes: over a minute when the machine is busy
 
+  it('dry-run after going back to a snapshot: a step downstream of a restored step is restored too, as the real run does', async () => {
+    const counter = join(tempDir('dws-counter-'), 'runs');
+    const sum = `import { defineStep } from 'dataworkspaces';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+export default defineStep({
+  name: 'sum',
+  inputs: { scaled: 'intermediate-data:/scaled' },
+  outputs: { out: 'intermediate-data:/summed' },
+  async run({ inputs, outputs }) {
+    appendFileSync(${JSON.stringify(counter)}, 'sum\\n');
+    mkdirSync(outputs.out, { recursive: true });
+    writeFileSync(join(outputs.out, 'sum.txt'), String(Number(readFileSync(join(inputs.scaled, 'out.txt'), 'utf8')) + 1) + '\\n');
+  },
+});
+`;
+    const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter), 'sum.step.mjs': sum });
+    const run = (args: string[]) => dws(dir, ['--json', 'run', 'code/scale.step.mjs', 'code/sum.step.mjs', ...args]);
+    const statuses = async (args: string[]) => {
+      const r = await run(args);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { steps: Array<{ step: string; status: string; reason: string | null }> }).steps.map((s) => [s.step, s.status, s.reason]);
+    };
+    await statuses(['--param', 'scale=2', '--tag', 'two']);
+    await statuses(['--param', 'scale=3']);
+    await dwsOk(dir, ['--batch', 'restore', 'two']);
+    expect(runs(counter)).toBe(4);
+    const plan = await statuses(['--param', 'scale=2', '--dry-run']);
+    expect(plan.map(([step, status]) => [step, status])).toEqual([['scale', 'would-run'], ['sum', 'would-run']]);
+    expect(plan[1]![2]).toMatch(/^input intermediate-data:\/scaled changed; its outputs would be restored from the run cache \(run [0-9a-f]{12} of /);
+    const real = await statuses(['--param', 'scale=2']);
+    expect(real.map(([step, status]) => [step, status])).toEqual([['scale', 'restored'], ['sum', 'restored']]);
+    expect(runs(counter)).toBe(4);
+    expect(readFileSync(join(dir, 'intermediate-data', 'summed', 'sum.txt'), 'utf8')).toBe('43\n');
+  }, 120_000);
+
   it('asks git which snapshot took an entry once per HEAD commit: a restore of it at the same HEAD spawns no git, one after a new commit asks again', async () => {
     const counter = join(tempDir('dws-counter-'), 'runs');
     const dir = await stepWorkspace({ 'scale.step.mjs': scaleStep(counter) });

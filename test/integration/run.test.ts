@@ -228,6 +228,20 @@ describe('dws run: bad input changes nothing', () => {
     });
   }
 
+  it('refuses a --tag the snapshot would refuse before any step runs: a bad one, or in --batch a used one', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const used = /hash is ([0-9a-f]{40})/.exec(await dwsOk(dir, ['--batch', 'snapshot', 'used']))![1]!;
+    writeFileSync(join(dir, 'code', 't.step.ts'), stepFile({ name: 't', inputs: {}, outputs: { y: 'intermediate-data:/t.txt' }, body: "    writeFileSync(outputs.y, 't');" }));
+    const before = fingerprint(dir);
+    let r = await dws(dir, ['--batch', 'run', 'code/t.step.ts', '--tag', 'bad_tag']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("Error: Tag 'bad_tag' is not valid: a tag must be");
+    r = await dws(dir, ['--batch', 'run', 'code/t.step.ts', '--tag', 'used']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^Configuration error: Tag 'used' already exists for snapshot ${used} taken \\S+\\n$`));
+    expect(fingerprint(dir)).toBe(before); // the step did not run
+  });
+
   it('refuses cycles and two writers of nested outputs before running anything', async () => {
     const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
     writeFileSync(

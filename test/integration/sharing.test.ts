@@ -282,6 +282,38 @@ describe('dws push and pull between collaborators', () => {
     expect(r.code, r.stderr).toBe(0);
   }, 120_000);
 
+  it('moving a tag that both collaborators gave a snapshot takes it off both; --batch refuses and names both', async () => {
+    const { ws, other } = await publishedWorkspace();
+    for (const [dir, file] of [[ws, 'a.py'], [other, 'b.py']] as const) {
+      writeFileSync(join(dir, 'code', file), 'x\n');
+      await dwsOk(dir, ['--batch', 'snapshot', 'final']);
+    }
+    await dwsOk(ws, ['--batch', 'push']);
+    const pulled = await dws(other, ['--batch', 'pull']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    const snapshots = async () => (JSON.parse(await dwsOk(other, ['report', 'history', '--json'])) as { snapshots: { hash: string; tags: string[]; timestamp: string }[] }).snapshots;
+    const carriers = (await snapshots()).filter((s) => s.tags.includes('final')).sort((a, b) => (a.hash < b.hash ? -1 : 1));
+    expect(carriers).toHaveLength(2);
+    expect(pulled.stderr).toContain(
+      `Tag 'final' is carried by 2 snapshots: ${carriers[0]!.hash}, ${carriers[1]!.hash}. Commands refuse it until one carries it: 'dws restore <hash>' the one you mean, then 'dws snapshot final' and agree to move the tag (or delete the others by their hash).\n`,
+    );
+    const before = fingerprint(other);
+    let r = await dws(other, ['--batch', 'snapshot', 'final']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`Configuration error: Tag 'final' already exists for snapshot ${carriers[0]!.hash} taken ${carriers[0]!.timestamp} and for snapshot ${carriers[1]!.hash} taken ${carriers[1]!.timestamp}\n`);
+    expect(fingerprint(other)).toBe(before);
+    // Back to one of them and tag it again: the tag leaves the other one, even though this one has it already.
+    const mine = carriers[0]!.hash;
+    await dwsOk(other, ['--batch', 'restore', mine]);
+    r = await dws(other, ['snapshot', 'final'], { input: 'y\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await snapshots()).filter((s) => s.tags.includes('final')).map((s) => s.hash)).toEqual([mine]);
+    expect(git(other, ['status', '--porcelain'])).toBe('');
+    r = await dws(other, ['--batch', 'delete-snapshot', 'final']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`Successfully deleted snapshot ${mine.slice(0, 7)} (Tagged as: final).\n`);
+  }, 120_000);
+
   it('both collaborators tagging the same snapshot is no conflict: the pull merges its metadata, keeping every tag', async () => {
     const { ws, other } = await publishedWorkspace();
     writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
@@ -302,6 +334,25 @@ describe('dws push and pull between collaborators', () => {
     await dwsOk(ws, ['--batch', 'pull']);
     const back = JSON.parse((await dwsOk(ws, ['report', 'history', '--json'])) as string) as { snapshots: { tags: string[] }[] };
     expect(back.snapshots.map((s) => s.tags)).toEqual([['base', 'b-tag', 'a-tag']]);
+  }, 120_000);
+
+  it('a pull whose merge conflicts in resource files names those files and how to resolve them, not resources.json', async () => {
+    const { ws, other } = await publishedWorkspace();
+    for (const [dir, n] of [[ws, 1], [other, 2]] as const) {
+      writeFileSync(join(dir, 'code', 'train.py'), `x = ${n}\n`);
+      writeFileSync(join(dir, 'results', 'README.md'), `run ${n}\n`); // not moved by the snapshot: both sides' change stays
+      await dwsOk(dir, ['--batch', 'snapshot', `S${n}`]);
+    }
+    await dwsOk(ws, ['--batch', 'push']);
+    const state = () => fingerprint(other).replace(/^. \S+ (\S+ )?lib\/\.git\/.*\n/gm, ''); // lib's trial merge fetches
+    const before = state();
+    const r = await dws(other, ['--batch', 'pull']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(
+      `Configuration error: The commits of the workspace's origin conflict with those of ${other} in code/train.py, results/README.md; nothing was changed. Merge by hand: in ${other} run 'git merge FETCH_HEAD', resolve the conflicts (in code/train.py, results/README.md, resource files both sides changed, keep the content you want (a snapshot after the pull records it)), 'git commit', then 'dws pull' again.`,
+    );
+    expect(r.stderr).not.toContain('resources.json');
+    expect(state()).toBe(before);
   }, 120_000);
 
   it('a git resource whose origin has conflicting commits stops the pull before the workspace merges; merged by hand, the pull goes on', async () => {

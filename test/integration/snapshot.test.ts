@@ -129,6 +129,8 @@ describe('dws snapshot', () => {
   it.each([
     [['0123456789abcdef'], 1, "Tag '0123456789abcdef' looks like a git hash. Please pick something else."],
     [['bad_tag'], 2, "Tag 'bad_tag' is not valid"],
+    // Letters, numbers, '.' and '-' only, and yet refused: the message gives the whole rule.
+    ...['a..b', 'v1-', 'v1.', `${'x'.repeat(64)}.y`].map((tag) => [[tag], 2, `Error: Tag '${tag}' is not valid: a tag must be letters, numbers and '-', starting and ending with a letter or number, in parts of at most 63 characters joined by single dots (e.g. v1.2-rc1)\n`] as [string[], number, string]),
     [['used'], 1, "Configuration error: Tag 'used' already exists for snapshot"],
   ])('refuses tag %j, leaving every file as it was', async (args, code, message) => {
     const ws = await newWorkspace(['--create-resources=code']);

@@ -90,16 +90,12 @@ export class SnapshotStore {
     return templateExcludeRegex(this.ws.dirTemplate, this.history().map((md) => md.relative_destination_path));
   }
 
-  /** The snapshot that carries `tag`, if any. */
-  findTag(tag: string): SnapshotMetadata | null {
-    return this.tagged(tag)[0] ?? null;
-  }
-
   /**
    * Every snapshot that carries `tag`: more than one when two clones each gave it a snapshot and
    * a pull merged them (a tag is checked only against the snapshots of the clone that takes it).
+   * Ordered by hash.
    */
-  private tagged(tag: string): SnapshotMetadata[] {
+  tagged(tag: string): SnapshotMetadata[] {
     const found: SnapshotMetadata[] = [];
     for (const f of this.mdFiles()) {
       const text = readFileSync(join(this.mdDir, f), 'utf8');
@@ -107,7 +103,7 @@ export class SnapshotStore {
       const md = this.read(f.slice(0, -'_md.json'.length));
       if (md.tags.includes(tag)) found.push(md);
     }
-    return found;
+    return found.sort((a, b) => (a.hash < b.hash ? -1 : 1));
   }
 
   /**
