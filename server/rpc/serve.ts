@@ -7,6 +7,7 @@
  * Requests need no `initialize` first (vscode-languageserver does not refuse them), so scripts
  * like clients/node may call `dws/*` methods straight away.
  */
+import { resolve } from 'node:path';
 import { LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from 'vscode-languageserver/node.js';
 import { DwsError, InternalError, METHODS, runProgress, type MethodName } from '../../protocol/index.js';
 import { callMethod } from '../commands/index.js';
@@ -57,9 +58,9 @@ export function serve(connection: Connection, options: ServeOptions): void {
     return plain.get(result);
   };
 
-  const call: Call = async (name, params, o = {}) => {
+  const call: Call = async (name, given, o = {}) => {
     const tokens = o.tokens ?? [];
-    const cwd = o.cwd ?? workspaces.defaultDir();
+    const { cwd, params } = requestDir(o.cwd ?? workspaces.defaultDir(), given);
     // A run's step events go to the client as `dws/run/progress` notifications.
     // (Once the client has closed its connection, sending throws: the run goes on untold.)
     const onRunEvent: Context['onRunEvent'] =
@@ -130,6 +131,18 @@ function bounded(v: unknown, depth: number): unknown {
 /** The error of a signal's abort (`throwIfAborted`, an aborted fetch). */
 function isAbort(e: unknown): boolean {
   return e instanceof Error && e.name === 'AbortError';
+}
+
+/**
+ * Where a request's relative paths resolve (docs/server.md): its `workspaceDir` (made absolute
+ * against `dir`), else `dir`. The server's own working directory means nothing to a client, and
+ * an editor or script naming a workspace means paths in it, as the CLI means its cwd.
+ */
+function requestDir(dir: string, params: unknown): { cwd: string; params: unknown } {
+  const ws = (params as { workspaceDir?: unknown } | null | undefined)?.workspaceDir;
+  if (typeof ws !== 'string' || ws === '') return { cwd: dir, params };
+  const cwd = resolve(dir, ws);
+  return { cwd, params: { ...(params as object), workspaceDir: cwd } };
 }
 
 /** The workspace a run reports on: its `workspaceDir` param, else the directory it resolves from. */

@@ -2,7 +2,9 @@
  * Names with rules: hostnames and tags (same regex, workspace-format §8), roles and their CLI
  * abbreviations, and what looks like a snapshot hash.
  */
+import { NotFoundError } from '../../protocol/errors.js';
 import { ROLES, type Role } from '../../protocol/workspace.js';
+import type { Context } from '../context.js';
 
 const LABEL = '([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]{0,61}[a-zA-Z0-9])';
 const HOSTNAME_RE = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
@@ -57,4 +59,21 @@ export function printable(s: string, max = 80): string {
   // eslint-disable-next-line no-control-regex
   const clean = s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}
+
+/**
+ * Refuse names in a param that lists resources (`only`, `leave`, `skip`) that are not among
+ * `known`: one refusal for every method, naming the param, the unknown names and the known ones.
+ */
+export function checkResourceNames(ctx: Context, known: string[], lists: Record<string, string[] | undefined>): void {
+  for (const [param, names] of Object.entries(lists)) {
+    const unknown = [...new Set((names ?? []).filter((n) => !known.includes(n)))].sort();
+    if (unknown.length > 0) {
+      throw new NotFoundError(`Invalid resource names were included with ${ctx.option(param)}: ${unknown.join(', ')}. Resources are: ${known.join(', ') || 'none'}`, {
+        param,
+        unknown,
+        known,
+      });
+    }
+  }
 }

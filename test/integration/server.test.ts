@@ -137,6 +137,77 @@ describe('dws server --stdio', () => {
     expect(history.snapshots[0]!.tags).toEqual(['A', 'B']);
     expect(git(ws, ['status', '--porcelain'])).toBe('');
   });
+
+  it("resolves a request's relative paths against its workspaceDir, not the server's working directory", async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'x.csv'), '1\n');
+    const elsewhere = join(ws, '..', 'elsewhere');
+    mkdirSync(elsewhere);
+    const c = await client(elsewhere); // a server shared by editors runs wherever it was started
+    // `data` used to be looked for in the server's cwd: "Directory 'data' does not exist".
+    const added = await c.request('dws/add/local-files', { workspaceDir: ws, path: 'data', role: 'source-data' });
+    expect(added.localPath).toBe(join(ws, 'data'));
+    // A relative workspaceDir resolves against the server's directory, and the paths in the request against the workspace.
+    await c.request('dws/snapshot', { workspaceDir: '../ws', tag: 'v1' });
+    const plots = await c.request('dws/report/plots', { workspaceDir: '../ws', output: 'plots.html' });
+    expect(plots.file).toBe(join(ws, 'plots.html'));
+    expect(existsSync(join(ws, 'plots.html'))).toBe(true);
+    expect(existsSync(join(elsewhere, 'plots.html'))).toBe(false);
+  });
+
+  it('refuses unknown resource names in only, leave and skip the same way in every method, naming them and the known ones', async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const origin = join(ws, '..', 'origin.git');
+    git(join(ws, '..'), ['init', '--quiet', '--bare', origin]);
+    const c = await client(ws);
+    const refused = async (method: string, params: Record<string, unknown>, param: string) => {
+      const e = await c.request(method as 'dws/push', params).catch((x: unknown) => x);
+      const unknown = (params[param] as string[]).filter((n) => n !== 'code').sort();
+      expect(e, method).toBeInstanceOf(DwsError);
+      expect((e as DwsError).rpcCode, method).toBe(1001);
+      expect((e as DwsError).message, method).toBe(`Invalid resource names were included with ${param}: ${unknown.join(', ')}. Resources are: code, results`);
+      expect((e as DwsError).data, method).toEqual({ param, unknown, known: ['code', 'results'] });
+    };
+    await refused('dws/publish', { remoteUrl: origin, skip: ['nope'] }, 'skip');
+    expect(git(ws, ['remote'])).toBe('');
+    await dwsOk(ws, ['--batch', 'publish', origin]);
+    const before = git(ws, ['log', '--oneline', '--all']);
+    const calls: Array<[string, Record<string, unknown>, string]> = [
+      ['dws/push', { only: ['code', 'nope', 'zzz'] }, 'only'],
+      ['dws/push', { skip: ['nope'] }, 'skip'],
+      ['dws/pull', { only: ['nope'] }, 'only'],
+      ['dws/pull', { skip: ['zzz', 'nope'] }, 'skip'],
+      ['dws/restore', { tagOrHash: 'v1', only: ['nope'] }, 'only'],
+      ['dws/restore', { tagOrHash: 'v1', leave: ['nope', 'code'] }, 'leave'],
+    ];
+    for (const [method, params, param] of calls) await refused(method, params, param);
+    expect(git(ws, ['log', '--oneline', '--all'])).toBe(before);
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+  });
+
+  it("names the protocol's params in its messages, not the CLI's options", async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    mkdirSync(join(ws, 'data'));
+    const c = await client(join(ws, '..'));
+    const message = (p: Promise<unknown>) => p.then(() => 'no error', (e: DwsError) => e.message);
+    expect(await message(c.request('dws/status', {}))).toMatch(/Run 'dws init' to create one, or pass workspaceDir\.$/);
+    expect(await message(c.request('dws/status', { workspaceDir: join(ws, 'data') }))).toMatch(/Run 'dws init' there, or pass workspaceDir\.$/);
+    expect(await message(c.request('dws/restore', { workspaceDir: ws, tagOrHash: 'v1', only: ['code'], leave: ['code'] }))).toBe('Please specify either only or leave, but not both');
+    expect(await message(c.request('dws/push', { workspaceDir: ws, only: ['code'], onlyWorkspace: true }))).toBe('Please specify at most one of only, skip, or onlyWorkspace');
+    expect(await message(c.request('dws/add/local-files', { workspaceDir: ws, path: 'data' }))).toBe('Running in batch mode, but user input required for role');
+    expect(await message(c.request('dws/add/local-files', { workspaceDir: ws, path: 'data', role: 'results', export: true, imported: true }))).toBe('Cannot specify both export and imported');
+    expect(await message(c.request('dws/run', { workspaceDir: ws, snapshot: false, tag: 't' }))).toBe('snapshot: false takes no snapshot: drop message/tag');
+    expect(await message(c.request('dws/run', { workspaceDir: ws, param: ['x'] }))).toBe("param 'x' is not of the form NAME=VALUE (e.g. param scale=3)");
+    expect(await message(c.request('dws/lineage/export', { workspaceDir: ws, url: 'ftp://x.invalid/' }))).toMatch(/^Invalid url 'ftp:/);
+    writeFileSync(join(ws, 'code', 'a.py'), 'changed\n');
+    expect(await message(c.request('dws/lineage/forget', { workspaceDir: ws, step: 'nope' }))).not.toContain('--');
+    expect(git(ws, ['status', '--porcelain'])).toBe(' M code/a.py\n');
+  });
 });
 
 describe('dws/run over the server', () => {
