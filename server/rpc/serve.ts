@@ -8,8 +8,8 @@
  * like clients/node may call `dws/*` methods straight away.
  */
 import { resolve } from 'node:path';
-import { LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from 'vscode-languageserver/node.js';
-import { DwsError, InternalError, METHODS, runProgress, type MethodName } from '../../protocol/index.js';
+import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from 'vscode-languageserver/node.js';
+import { DwsError, InternalError, InvalidParamsError, METHODS, runProgress, type MethodName } from '../../protocol/index.js';
 import { callMethod } from '../commands/index.js';
 import { createContext, type Context, type Logger, type WatchedState } from '../context.js';
 import { toPlainJson } from '../workspace/pyjson.js';
@@ -50,6 +50,10 @@ export function serve(connection: Connection, options: ServeOptions): void {
   };
   const base: Context = createContext({ cwd: options.cwd, log, watched: options.watched });
   const workspaces = new Workspaces(options.cwd);
+  let shutDown = false;
+  connection.onShutdown(() => {
+    shutDown = true;
+  });
   // A kept answer (watch.ts) is the same object each time it is given: made plain once.
   const plain = new WeakMap<object, unknown>();
   const plainJson = (result: unknown): unknown => {
@@ -59,6 +63,8 @@ export function serve(connection: Connection, options: ServeOptions): void {
   };
 
   const call: Call = async (name, given, o = {}) => {
+    // LSP: a request after `shutdown` is an error; a change made then would surprise a client that is closing.
+    if (shutDown) throw new ResponseError(ErrorCodes.InvalidRequest, `${name} refused: the server was asked to shut down and serves no more requests`);
     const tokens = o.tokens ?? [];
     const { cwd, params } = requestDir(o.cwd ?? workspaces.defaultDir(), given);
     // A run's step events go to the client as `dws/run/progress` notifications.
@@ -93,8 +99,12 @@ export function serve(connection: Connection, options: ServeOptions): void {
     connection.onRequest(name, (...args: unknown[]) => {
       const token = args.at(-1) as CancellationToken;
       const params = args.length > 1 ? (args[0] as Record<string, unknown> | null) : undefined;
-      const workDoneToken = params?.workDoneToken as string | number | undefined;
+      const workDoneToken = params?.workDoneToken;
       if (params && workDoneToken !== undefined) delete params.workDoneToken;
+      // LSP's ProgressToken: an integer or a string; another would come back in every `$/progress`.
+      if (workDoneToken !== undefined && !isProgressToken(workDoneToken)) {
+        return Promise.reject(toResponseError(new InvalidParamsError(`Invalid params for ${name}: workDoneToken must be a string or an integer`, { param: 'workDoneToken' }), options.log));
+      }
       const progress = workDoneToken !== undefined ? connection.window.attachWorkDoneProgress(workDoneToken) : undefined;
       return call(name, params, { tokens: [token], ...(progress ? { progress } : {}) });
     });
@@ -126,6 +136,10 @@ function bounded(v: unknown, depth: number): unknown {
   if (v === null || typeof v !== 'object' || depth > 8) return depth > 8 ? '...' : v;
   if (Array.isArray(v)) return v.slice(0, 200).map((x) => bounded(x, depth + 1));
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bounded(x, depth + 1)]));
+}
+
+function isProgressToken(t: unknown): t is string | number {
+  return typeof t === 'string' || Number.isInteger(t);
 }
 
 /** The error of a signal's abort (`throwIfAborted`, an aborted fetch). */

@@ -188,6 +188,48 @@ describe('dws server --stdio', () => {
     expect(git(ws, ['status', '--porcelain'])).toBe('');
   });
 
+  it('refuses requests after shutdown with InvalidRequest (-32600), changing nothing', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    const c = await client(ws);
+    expect(await c.connection.sendRequest('shutdown')).toBeNull();
+    // A snapshot used to be taken after shutdown, while the client believed the server done.
+    const after = await c.connection.sendRequest('dws/snapshot', { tag: 'after' }).catch((e: ResponseError<unknown>) => e);
+    expect(after).toMatchObject({ code: -32600, message: 'dws/snapshot refused: the server was asked to shut down and serves no more requests' });
+    const command = await c.connection.sendRequest('workspace/executeCommand', { command: 'dws.snapshot', arguments: [{ tag: 'after' }] }).catch((e: ResponseError<unknown>) => e);
+    expect(command).toMatchObject({ code: -32600 });
+    expect(git(ws, ['tag'])).toBe('');
+    expect(git(ws, ['status', '--porcelain'])).toBe('?? code/a.py\n');
+  });
+
+  it('refuses a workDoneToken that is not a string or an integer, naming it', async () => {
+    const ws = await newWorkspace();
+    const c = await client(ws);
+    for (const workDoneToken of [{ a: 1 }, null, 1.5, [1]]) {
+      const e = await c.request('dws/status', { workDoneToken } as never).catch((x: unknown) => x);
+      expect(e, JSON.stringify(workDoneToken)).toBeInstanceOf(DwsError);
+      expect((e as DwsError).rpcCode).toBe(-32602);
+      expect((e as DwsError).message).toBe('Invalid params for dws/status: workDoneToken must be a string or an integer');
+      expect((e as DwsError).data).toEqual({ param: 'workDoneToken' });
+    }
+    expect((await c.request('dws/status', { workDoneToken: 7 } as never)).workspaceDir).toBe(ws);
+  });
+
+  it('refuses executeCommand arguments that are not an object, and a uri that is not a file: URI, before changing anything', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'b\n');
+    const c = await client(ws);
+    const refused = (args: unknown[]) => c.connection.sendRequest('workspace/executeCommand', { command: 'dws.restore', arguments: args }).catch((e: ResponseError<unknown>) => e);
+    expect(await refused(['v1'])).toMatchObject({ code: -32602, message: 'dws.restore: arguments[0] must be an object (the params of dws/restore and uri), not string' });
+    // A uri that names no workspace used to fall back to the default one: this restore ran there.
+    for (const uri of [5, 'untitled:Untitled-1', 'file://otherhost/x']) {
+      expect(await refused([{ uri, tagOrHash: 'v1' }]), String(uri)).toMatchObject({ code: -32602, message: 'dws.restore: uri must be a file: URI of a document or folder in a workspace' });
+    }
+    expect(readFileSync(join(ws, 'code', 'a.py'), 'utf8')).toBe('b\n');
+  });
+
   it("names the protocol's params in its messages, not the CLI's options", async () => {
     const ws = await newWorkspace(['--create-resources=code']);
     writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
