@@ -230,6 +230,32 @@ describe('dws server --stdio', () => {
     expect(readFileSync(join(ws, 'code', 'a.py'), 'utf8')).toBe('b\n');
   });
 
+  it('refuses a NUL character in any string param as InvalidParams naming the param, not an internal error', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const before = git(ws, ['log', '--oneline', '--all']);
+    const c = await client(ws);
+    // clone, publish, add rclone and lineage export answered these with InternalError (1099).
+    const calls: Array<[string, Record<string, unknown>, string]> = [
+      ['dws/clone', { repository: 'a\0b' }, 'repository'],
+      ['dws/publish', { remoteUrl: 'a\0b' }, 'remoteUrl'],
+      ['dws/add/rclone', { remote: 'x:y', localPath: 'a\0b', role: 'source-data' }, 'localPath'],
+      ['dws/lineage/export', { output: 'a\0b' }, 'output'],
+      ['dws/restore', { tagOrHash: 'v1', only: ['code', 'a\0b'] }, 'only[1]'],
+      ['dws/run', { command: { name: 'x', argv: ['echo', 'a\0b'] }, dryRun: true }, 'command.argv[1]'],
+    ];
+    for (const [method, params, param] of calls) {
+      const e = await c.request(method as 'dws/clone', params as never).catch((x: unknown) => x);
+      expect(e, method).toBeInstanceOf(DwsError);
+      expect((e as DwsError).rpcCode, method).toBe(-32602);
+      expect((e as DwsError).message, method).toBe(`Invalid params for ${method}: ${param} contains a NUL character (\\0), which no path, name or argument may hold`);
+      expect((e as DwsError).data, method).toEqual({ param });
+    }
+    expect(git(ws, ['log', '--oneline', '--all'])).toBe(before);
+    expect(git(ws, ['remote'])).toBe('');
+  });
+
   it("names the protocol's params in its messages, not the CLI's options", async () => {
     const ws = await newWorkspace(['--create-resources=code']);
     writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
