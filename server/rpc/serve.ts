@@ -13,6 +13,7 @@ import { DwsError, InternalError, InvalidParamsError, METHODS, runProgress, type
 import { callMethod } from '../commands/index.js';
 import { createContext, type Context, type Logger, type WatchedState } from '../context.js';
 import { toPlainJson } from '../workspace/pyjson.js';
+import { findWorkspaceDir } from '../workspace/workspace.js';
 import { serveLsp } from './lsp/index.js';
 import { Workspaces } from './lsp/workspaces.js';
 import { requestContext, unlessGone } from './progress.js';
@@ -69,10 +70,12 @@ export function serve(connection: Connection, options: ServeOptions): void {
     const { cwd, params } = requestDir(o.cwd ?? workspaces.defaultDir(), given);
     // A run's step events go to the client as `dws/run/progress` notifications.
     // (Once the client has closed its connection, sending throws: the run goes on untold.)
-    const onRunEvent: Context['onRunEvent'] =
-      name === 'dws/run'
-        ? (event) => unlessGone(() => void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, cwd), event }))
-        : undefined;
+    let onRunEvent: Context['onRunEvent'];
+    if (name === 'dws/run') {
+      // The workspace's root, as in dws/workspaceChanged: a client started in a subdirectory files events under the root.
+      const workspaceDir = findWorkspaceDir(cwd) ?? cwd;
+      onRunEvent = (event) => unlessGone(() => void connection.sendNotification(runProgress.method, { workspaceDir, event }));
+    }
     const { ctx, done } = requestContext(base, { title: name, cwd, tokens, progress: o.progress, onRunEvent });
     // A request cancelled while it waited for its turn changes nothing.
     const run = () => (tokens.some((t) => t.isCancellationRequested) ? Promise.reject(ctx.signal!.reason) : callMethod(ctx, name, params ?? {}));
@@ -159,8 +162,3 @@ function requestDir(dir: string, params: unknown): { cwd: string; params: unknow
   return { cwd, params: { ...(params as object), workspaceDir: cwd } };
 }
 
-/** The workspace a run reports on: its `workspaceDir` param, else the directory it resolves from. */
-function runWorkspace(params: unknown, cwd: string): string {
-  const dir = (params as { workspaceDir?: unknown } | null | undefined)?.workspaceDir;
-  return typeof dir === 'string' ? dir : cwd;
-}

@@ -290,4 +290,14 @@ describe('dws/run over the server', () => {
     expect(events.map((e) => `${e.event.type}:${e.event.step ?? ''}`)).toEqual(expect.arrayContaining(['queued:double', 'started:double', 'succeeded:double']));
     expect(new Set(events.map((e) => e.workspaceDir))).toEqual(new Set([ws]));
   });
+
+  it("names the workspace's root in dws/run/progress for a server started in a subdirectory of it", async () => {
+    const ws = await stepWorkspace({ 'double.step.ts': DOUBLE });
+    const c = await client(join(ws, 'code'));
+    const dirs = new Set<string>();
+    c.connection.onNotification('dws/run/progress', (p: { workspaceDir: string }) => dirs.add(p.workspaceDir));
+    await c.request('dws/run', { files: ['double.step.ts'], snapshot: false });
+    // It used to be the server's directory (ws/code), which no client knows as a workspace.
+    expect(dirs).toEqual(new Set([ws]));
+  });
 });
