@@ -30,11 +30,16 @@ export interface Selection {
   noLocalState: string[];
 }
 
-/** Check the options and pick resources from `resources` (the workspace's, or the incoming ones on pull). */
-export async function selectResources(ctx: Context, resources: ResourceParams[], p: SelectionParams): Promise<Selection> {
+/** At most one of only, skip and onlyWorkspace: pull checks it before it fetches, the names only after. */
+export function checkSelection(ctx: Context, p: SelectionParams): void {
   if ([p.only !== undefined, p.skip !== undefined, p.onlyWorkspace].filter(Boolean).length > 1) {
     throw new InvalidParamsError(`Please specify at most one of ${ctx.option('only')}, ${ctx.option('skip')}, or ${ctx.option('onlyWorkspace')}`);
   }
+}
+
+/** Check the options and pick resources from `resources` (the workspace's, or the incoming ones on pull). */
+export async function selectResources(ctx: Context, resources: ResourceParams[], p: SelectionParams): Promise<Selection> {
+  checkSelection(ctx, p);
   // 1.6 checks the names after parsing the options: exit 1, not a usage error.
   checkResourceNames(ctx, resources.map((r) => r.name), { only: p.only, skip: p.skip });
   if (p.onlyWorkspace) return { selected: [], noLocalState: [] };

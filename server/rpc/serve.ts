@@ -161,4 +161,3 @@ function requestDir(dir: string, params: unknown): { cwd: string; params: unknow
   const cwd = resolve(dir, ws);
   return { cwd, params: { ...(params as object), workspaceDir: cwd } };
 }
-

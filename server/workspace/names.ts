@@ -1,6 +1,6 @@
 /**
  * Names with rules: hostnames and tags (same regex, workspace-format §8), roles and their CLI
- * abbreviations, and what looks like a snapshot hash.
+ * abbreviations, what looks like a snapshot hash, and resource names given in a list param.
  */
 import { NotFoundError } from '../../protocol/errors.js';
 import { ROLES, type Role } from '../../protocol/workspace.js';
@@ -69,7 +69,8 @@ export function checkResourceNames(ctx: Context, known: string[], lists: Record<
   for (const [param, names] of Object.entries(lists)) {
     const unknown = [...new Set((names ?? []).filter((n) => !known.includes(n)))].sort();
     if (unknown.length > 0) {
-      throw new NotFoundError(`Invalid resource names were included with ${ctx.option(param)}: ${unknown.join(', ')}. Resources are: ${known.join(', ') || 'none'}`, {
+      // A client's names are shown escaped and cut (printable), as every refusal shows them.
+      throw new NotFoundError(`Invalid resource names were included with ${ctx.option(param)}: ${unknown.map((n) => printable(n)).join(', ')}. Resources are: ${known.join(', ') || 'none'}`, {
         param,
         unknown,
         known,

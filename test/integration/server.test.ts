@@ -184,6 +184,9 @@ describe('dws server --stdio', () => {
       ['dws/restore', { tagOrHash: 'v1', leave: ['nope', 'code'] }, 'leave'],
     ];
     for (const [method, params, param] of calls) await refused(method, params, param);
+    // A client's name is shown escaped, as in every other refusal (data keeps it as given).
+    const control = await c.request('dws/push', { only: ['a\nb'] }).catch((x: unknown) => x);
+    expect((control as DwsError).message).toBe('Invalid resource names were included with only: a\\x0ab. Resources are: code, results');
     expect(git(ws, ['log', '--oneline', '--all'])).toBe(before);
     expect(git(ws, ['status', '--porcelain'])).toBe('');
   });
@@ -267,6 +270,8 @@ describe('dws server --stdio', () => {
     expect(await message(c.request('dws/status', { workspaceDir: join(ws, 'data') }))).toMatch(/Run 'dws init' there, or pass workspaceDir\.$/);
     expect(await message(c.request('dws/restore', { workspaceDir: ws, tagOrHash: 'v1', only: ['code'], leave: ['code'] }))).toBe('Please specify either only or leave, but not both');
     expect(await message(c.request('dws/push', { workspaceDir: ws, only: ['code'], onlyWorkspace: true }))).toBe('Please specify at most one of only, skip, or onlyWorkspace');
+    // Before it fetches: this workspace has no origin, whose error came first.
+    expect(await message(c.request('dws/pull', { workspaceDir: ws, only: ['code'], skip: ['code'] }))).toBe('Please specify at most one of only, skip, or onlyWorkspace');
     expect(await message(c.request('dws/add/local-files', { workspaceDir: ws, path: 'data' }))).toBe('Running in batch mode, but user input required for role');
     expect(await message(c.request('dws/add/local-files', { workspaceDir: ws, path: 'data', role: 'results', export: true, imported: true }))).toBe('Cannot specify both export and imported');
     expect(await message(c.request('dws/run', { workspaceDir: ws, snapshot: false, tag: 't' }))).toBe('snapshot: false takes no snapshot: drop message/tag');
