@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DwsError } from '../../protocol/index.js';
@@ -230,6 +231,10 @@ describe('dws server --stdio', () => {
     for (const uri of [5, 'untitled:Untitled-1', 'file://otherhost/x']) {
       expect(await refused([{ uri, tagOrHash: 'v1' }]), String(uri)).toMatchObject({ code: -32602, message: 'dws.restore: uri must be a file: URI of a document or folder in a workspace' });
     }
+    const outside = join(ws, '..', 'notes.txt');
+    expect(await refused([{ uri: pathToFileURL(outside).href, tagOrHash: 'v1' }])).toMatchObject({ code: -32602, message: `dws.restore: ${outside} is in no workspace` });
+    // The workspace's own folder picks it, as a document in it does.
+    expect(await c.connection.sendRequest('workspace/executeCommand', { command: 'dws.snapshot', arguments: [{ uri: pathToFileURL(ws).href, tag: 'v2' }] })).toMatchObject({ tag: 'v2' });
     expect(readFileSync(join(ws, 'code', 'a.py'), 'utf8')).toBe('b\n');
   });
 

@@ -12,6 +12,8 @@ import { ResponseError, ErrorCodes, type CancellationToken, type Connection, typ
 import type { MethodName } from '../../../protocol/index.js';
 import { isMethodName } from '../../commands/index.js';
 import type { Call } from '../serve.js';
+import { printable } from '../../workspace/names.js';
+import { findWorkspaceDir } from '../../workspace/workspace.js';
 import type { Workspaces } from './workspaces.js';
 
 const COMMANDS: Record<string, string> = { 'dws.snapshot': 'dws/snapshot', 'dws.restore': 'dws/restore', 'dws.run': 'dws/run' };
@@ -33,8 +35,9 @@ export async function executeCommand(params: ExecuteCommandParams, token: Cancel
   const { uri, ...rest } = arg as { uri?: unknown } & Record<string, unknown>;
   // A uri that picks no workspace must not fall back to the default one: a restore or run would change another workspace.
   const path = uri === undefined ? null : filePath(uri);
-  if (path === undefined) throw new ResponseError(ErrorCodes.InvalidParams, `${params.command}: uri must be a file: URI of a document or folder in a workspace`, { uri: String(uri).slice(0, 200) });
-  const cwd = (path && d.workspaces.forFile(path)) ?? d.workspaces.defaultDir();
+  if (path === undefined) throw new ResponseError(ErrorCodes.InvalidParams, `${params.command}: uri must be a file: URI of a document or folder in a workspace`, { uri: printable(String(uri), 200) });
+  const cwd = path === null ? d.workspaces.defaultDir() : (d.workspaces.forFile(path) ?? findWorkspaceDir(path));
+  if (cwd === null) throw new ResponseError(ErrorCodes.InvalidParams, `${params.command}: ${printable(path!, 200)} is in no workspace`, { uri: printable(String(uri), 200) });
   // Run the step file the lens sits in, unless files were given.
   if (method === 'dws/run' && path && rest.files === undefined) rest.files = [path];
   const progress = params.workDoneToken !== undefined ? d.connection.window.attachWorkDoneProgress(params.workDoneToken) : await d.connection.window.createWorkDoneProgress();
