@@ -82,9 +82,12 @@ export class CorruptMetadataError extends DwsError {
   }
 }
 export class BatchModeError extends DwsError {
-  /** `what` is the option a person would have been asked for, e.g. `--role`. */
-  constructor(readonly what: string) {
-    super('BatchModeInput', `Running in --batch mode, but user input required for ${what}`, { what });
+  /** `what` is the option a person would have been asked for, e.g. `--role`; `batch` names batch mode as the front end does. */
+  constructor(
+    readonly what: string,
+    batch = '--batch',
+  ) {
+    super('BatchModeInput', `Running in ${batch} mode, but user input required for ${what}`, { what });
   }
 }
 export class UserAbortError extends DwsError {

@@ -47,7 +47,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
   const emit = (e: RunEvent) => o.onEvent?.(e);
   const resources = await openResources(ws);
   const plan = planSteps(o.steps, resources, ctx.cwd);
-  const params = validateParams(o.steps, o.params);
+  const params = validateParams(ctx, o.steps, o.params);
   checkInputsExist(plan.steps);
 
   const cache = new RunCache(ws);
@@ -502,7 +502,7 @@ function runMessage(steps: string[], params: GivenParams): string {
  * Each step's params: the given ones validated by its schema (unknown keys are dropped by zod
  * objects). Every bad field of every step is listed; a param no step declares is refused too.
  */
-function validateParams(steps: LoadedStep[], given: Record<string, unknown>): Map<string, unknown> {
+function validateParams(ctx: Context, steps: LoadedStep[], given: Record<string, unknown>): Map<string, unknown> {
   const out = new Map<string, unknown>();
   const problems: string[] = [];
   const known = new Set<string>();
@@ -522,7 +522,7 @@ function validateParams(steps: LoadedStep[], given: Record<string, unknown>): Ma
   }
   if (!open) for (const k of Object.keys(given)) if (!known.has(k)) problems.push(`param ${k}: no step of this run takes it (known: ${[...known].join(', ') || 'none'})`);
   if (problems.length > 0) {
-    throw new InvalidParamsError(`Invalid params, nothing was run:\n  ${problems.join('\n  ')}\nPass each as --param NAME=VALUE (VALUE is read as JSON when it parses, e.g. 3, true, "x").`, { problems });
+    throw new InvalidParamsError(`Invalid params, nothing was run:\n  ${problems.join('\n  ')}\nPass each as ${ctx.option('param')} NAME=VALUE (VALUE is read as JSON when it parses, e.g. 3, true, "x").`, { problems });
   }
   return out;
 }
@@ -563,7 +563,7 @@ async function recordObserved(ws: Workspace, resources: Awaited<ReturnType<typeo
 function escapeError(ws: Workspace, escaped: Array<EscapedOutput & { step: string }>): ConfigurationError {
   const list = escaped.map((e) => `${shownPath(ws.dir, e.path)} (step ${e.step}) is a link to ${e.outside}, outside resource ${e.resource}`).join('; ');
   return new ConfigurationError(
-    `Writes through a symlink out of the workspace (--strict): ${list}. A snapshot would not hold what is written there: make it a directory inside the resource, or run without --strict to record it in the step's lineage.`,
+    `Writes through a symlink out of the workspace (${ws.ctx.option('strict')}): ${list}. A snapshot would not hold what is written there: make it a directory inside the resource, or run without ${ws.ctx.option('strict')} to record it in the step's lineage.`,
     { paths: escaped.map((e) => e.path) },
   );
 }

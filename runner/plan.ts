@@ -10,6 +10,7 @@ import { ConflictError, InvalidParamsError, NotFoundError } from '../protocol/er
 import { resolveRef } from '../lineage/step.js';
 import { covers, refEquals, refName, type ResourceRef } from '../lineage/model.js';
 import type { Resource } from '../server/resources/types.js';
+import type { Context } from '../server/context.js';
 import type { LoadedStep } from './types.js';
 
 export interface PlannedRef {
@@ -138,14 +139,14 @@ export const GIVEN_TEXT = Symbol('given text');
  */
 export type GivenParams = Record<string, unknown> & { readonly [GIVEN_TEXT]?: Readonly<Record<string, string>> };
 
-/** `--param k=v` strings → values: JSON when the value parses as JSON, else the string. */
-export function parseParams(pairs: string[]): GivenParams {
+/** `--param k=v` strings → values: JSON when the value parses as JSON, else the string. `option`: the front end's words (Context). */
+export function parseParams(pairs: string[], option: Context['option']): GivenParams {
   const out: Record<string, unknown> = {};
   const texts: Record<string, string> = {};
   Object.defineProperty(out, GIVEN_TEXT, { value: texts });
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InvalidParamsError(`--param '${pair}' is not of the form NAME=VALUE (e.g. --param scale=3)`, { param: pair });
+    if (eq <= 0) throw new InvalidParamsError(`${option('param')} '${pair}' is not of the form NAME=VALUE (e.g. ${option('param')} scale=3)`, { param: pair });
     const raw = pair.slice(eq + 1);
     let value: unknown = raw;
     try {

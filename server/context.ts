@@ -50,6 +50,12 @@ export interface Context {
   watched?: WatchedState | undefined;
   /** How long a change waits for the workspace lock held by another process; undefined = as long as it takes (the server). */
   lockTimeoutMs?: number | undefined;
+  /**
+   * How messages name a param (given `value`, if it matters) to the person who gave it: the
+   * protocol param itself (`workspaceDir`, `snapshot: false`) for JSON-RPC and API callers, by
+   * default; the CLI says `--workspace-dir`, `--no-snapshot`.
+   */
+  option(param: string, value?: unknown): string;
 }
 
 /** Resources' current hashes, kept by following their files instead of rehashing on every request. */
@@ -80,12 +86,13 @@ export function createContext(overrides: Partial<Context> = {}): Context {
     prompter: null,
     now: () => new Date(),
     env: process.env,
+    option: (param, value) => (value === undefined ? param : `${param}: ${JSON.stringify(value)}`),
     ...overrides,
   };
 }
 
-/** The prompter, or a BatchModeError naming the option that would have answered the question. */
+/** The prompter, or a BatchModeError naming what would have answered the question (e.g. `ctx.option('role')`). */
 export function needPrompter(ctx: Context, what: string): Prompter {
-  if (!ctx.prompter) throw new BatchModeError(what);
+  if (!ctx.prompter) throw new BatchModeError(what, ctx.option('batch'));
   return ctx.prompter;
 }

@@ -19,8 +19,15 @@ export function terminalContext(o: TerminalOptions): Context {
     log: terminalLogger(o),
     progress: process.stdout.isTTY && process.stderr.isTTY && !o.json ? terminalProgress() : { begin: () => ({ report() {}, end() {} }) },
     prompter: o.batch ? null : stdinPrompter(),
+    option: cliOption,
   });
 }
+
+/** How the CLI gives a protocol param: its option (`workspaceDir` -> `--workspace-dir`, `snapshot` false -> `--no-snapshot`), or the words below for the rest. */
+function cliOption(param: string, value?: unknown): string {
+  return CLI_WORDS[param] ?? `--${value === false ? 'no-' : ''}${param.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+const CLI_WORDS: Record<string, string> = { files: 'step files', command: 'a command after --', message: '-m' };
 
 function terminalLogger(o: TerminalOptions): Logger {
   const err = (m: string) => process.stderr.write(`${m}\n`);

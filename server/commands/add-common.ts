@@ -24,14 +24,14 @@ export interface AddOptions {
 /** The option rules of cli.md `add`, in 1.6's order; returns the role (asking for it if needed). */
 export async function chooseRole(ctx: Context, o: AddOptions, allowed?: readonly Role[]): Promise<Role> {
   if (o.export && (o.role === 'source-data' || o.role === 'code')) throw new InvalidParamsError('Cannot export a source data or code resource');
-  if (o.export && o.imported) throw new InvalidParamsError('Cannot specify both --export and --imported');
-  if (o.imported && o.role !== undefined && o.role !== 'source-data') throw new InvalidParamsError('--imported only for source-data roles');
+  if (o.export && o.imported) throw new InvalidParamsError(`Cannot specify both ${ctx.option('export')} and ${ctx.option('imported')}`);
+  if (o.imported && o.role !== undefined && o.role !== 'source-data') throw new InvalidParamsError(`${ctx.option('imported')} only for source-data roles`);
   if (o.role !== undefined) {
     if (allowed && !allowed.includes(o.role)) throw new InvalidParamsError(`Invalid resource role. Must be one of: ${allowed.join(', ')}`, { role: o.role });
     return o.role;
   }
   if (o.imported) return 'source-data';
-  const answer = await needPrompter(ctx, '--role').text(
+  const answer = await needPrompter(ctx, ctx.option('role')).text(
     'Please enter a role for this resource, one of [s]ource-data, [i]ntermediate-data, [c]ode, or [r]esults',
     { validate: (a) => (parseRole(a) ? null : 'Invalid resource role. Must be one of: source-data, intermediate-data, code, results') },
   );
@@ -44,7 +44,7 @@ export async function chooseRole(ctx: Context, o: AddOptions, allowed?: readonly
 export async function chooseName(ctx: Context, ws: Workspace, given: string | undefined, base: string, role: Role): Promise<string> {
   const taken = (n: string) => ws.resources.some((r) => r.name === n);
   if (given !== undefined) {
-    checkResourceName(given, '--name');
+    checkResourceName(given, ctx.option('name'));
     if (taken(given)) throw new ConflictError(`Resource name '${given}' already in use`, { name: given });
     return given;
   }
@@ -52,7 +52,7 @@ export async function chooseName(ctx: Context, ws: Workspace, given: string | un
   for (let i = 2; taken(suggestion); i++) suggestion = `${base}-${role}-${i}`;
   if (!ctx.prompter) {
     // The directory's own name may not make a valid resource name (a newline, 300 characters...).
-    checkResourceName(suggestion, 'the directory name (give --name)');
+    checkResourceName(suggestion, `the directory name (give ${ctx.option('name')})`);
     return suggestion;
   }
   const answer = await ctx.prompter.text('Please enter a short, unique name for this resource', {

@@ -102,8 +102,8 @@ async function addSubdirectory(
     // These four are ConfigurationErrors in 1.6 (exit 1): the options parse, the workspace refuses them.
     throw new ConfigurationError(`Branch for subdirectory must match branch of primary dws git repository (${wsBranch})`, { branch: p.branch });
   }
-  if (p.readOnly) throw new ConfigurationError('The --read-only parameter is only valid for separate git repositories, not subdirectories.');
-  if (p.imported) throw new ConfigurationError('The --imported parameter is only valid for separate git repositories, not subdirectories.');
+  if (p.readOnly) throw new ConfigurationError(`The ${ctx.option('readOnly')} parameter is only valid for separate git repositories, not subdirectories.`);
+  if (p.imported) throw new ConfigurationError(`The ${ctx.option('imported')} parameter is only valid for separate git repositories, not subdirectories.`);
   const wsReal = realOrResolved(ws.dir);
   if (!isWithin(realOrResolved(localPath), wsReal)) {
     throw new ConfigurationError(

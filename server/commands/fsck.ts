@@ -9,8 +9,8 @@ import { Workspace } from '../workspace/workspace.js';
 
 export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise<ResultOf<typeof Fsck>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
-  const remote = p.remote ? requireRemote(ws, 'fsck --remote was asked for') : null;
-  const repairFrom = p.repair ? requireRemote(ws, 'fsck --repair was asked for') : null;
+  const remote = p.remote ? requireRemote(ws, `fsck ${ctx.option('remote')} was asked for`) : null;
+  const repairFrom = p.repair ? requireRemote(ws, `fsck ${ctx.option('repair')} was asked for`) : null;
   const store = workspaceStore(ws);
   const task = ctx.progress.begin('Checking the content store');
   let checked;

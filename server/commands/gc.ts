@@ -49,7 +49,7 @@ const REMOTE_GRACE_MS = 24 * 3600 * 1000;
 
 export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<ResultOf<typeof Gc>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
-  const remote = p.remote ? requireRemote(ws, 'gc --remote was asked for') : null;
+  const remote = p.remote ? requireRemote(ws, `gc ${ctx.option('remote')} was asked for`) : null;
   // Snapshots other clones pushed are roots on the remote: this clone must see their commits first.
   if (remote !== null) await fetchOrigin(ws, remote);
   return withStoreLock(ws, 'dws gc', async () => {

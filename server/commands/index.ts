@@ -74,6 +74,7 @@ export async function callMethod<M extends MethodName>(ctx: Context, method: M, 
   if (!parsed.success) {
     throw new InvalidParamsError(`Invalid params for ${method}: ${z.prettifyError(parsed.error)}`, { issues: parsed.error.issues });
   }
+  checkNoNul(method, parsed.data); // after the schema: what is walked has its bounded shape
   const handler = await handlerOf(method);
   const run = () => handler(ctx, parsed.data as ValidParamsOf<(typeof METHODS)[M]>);
   // Changes are serialized by the workspace lock, across this process and any other dws.
@@ -97,4 +98,23 @@ function checkKnownParams(method: MethodName, schema: z.ZodType, params: unknown
     unknown,
     known,
   });
+}
+
+/**
+ * No path, name, git argument or message can hold a NUL character: Node refuses it in file and
+ * process calls, so one that reached them was answered as an internal error (a clone, a publish)
+ * or printed raw in a message. Refused here, for every method, naming the param.
+ */
+function checkNoNul(method: MethodName, params: unknown): void {
+  const where = (v: unknown, path: string): string | null => {
+    if (typeof v === 'string') return v.includes('\0') ? path : null;
+    if (typeof v !== 'object' || v === null) return null;
+    for (const [k, x] of Object.entries(v)) {
+      const found = where(x, Array.isArray(v) ? `${path}[${k}]` : path ? `${path}.${k}` : k);
+      if (found !== null) return found;
+    }
+    return null;
+  };
+  const param = where(params, '');
+  if (param !== null) throw new InvalidParamsError(`Invalid params for ${method}: ${param} contains a NUL character (\\0), which no path, name or argument may hold`, { param });
 }

@@ -135,7 +135,7 @@ export async function chooseHostname(ctx: Context, given: string | undefined): P
   }
   const fallback = shortHostname(osHostname());
   if (!ctx.prompter) return fallback;
-  return needPrompter(ctx, '--hostname').text('What name do you want to use for this machine in snapshot directory paths?', {
+  return needPrompter(ctx, ctx.option('hostname')).text('What name do you want to use for this machine in snapshot directory paths?', {
     default: fallback,
     validate: check,
   });

@@ -23,7 +23,7 @@ import { openLineage } from './lineage-common.js';
 const POST_TIMEOUT_MS = 30_000;
 
 export async function lineageExport(ctx: Context, p: ValidParamsOf<typeof Export>): Promise<ResultOf<typeof Export>> {
-  const url = p.url === undefined ? null : checkUrl(p.url);
+  const url = p.url === undefined ? null : checkUrl(ctx, p.url);
   const ws = Workspace.open(ctx, p.workspaceDir);
   const { store, hash } = openLineage(ws, p.snapshot);
   const md = hash === null ? null : new SnapshotStore(ws).read(hash);
@@ -53,15 +53,15 @@ export async function lineageExport(ctx: Context, p: ValidParamsOf<typeof Export
   return { snapshot: hash, format: p.format, namespace, events, file, posted: url === null ? null : { url, events: events.length } };
 }
 
-function checkUrl(given: string): string {
+function checkUrl(ctx: Context, given: string): string {
   let u: URL;
   try {
     u = new URL(given);
   } catch {
-    throw new InvalidParamsError(`Invalid --url '${given}': give an OpenLineage HTTP endpoint, e.g. http://localhost:5000/api/v1/lineage`, { url: given });
+    throw new InvalidParamsError(`Invalid ${ctx.option('url')} '${given}': give an OpenLineage HTTP endpoint, e.g. http://localhost:5000/api/v1/lineage`, { url: given });
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new InvalidParamsError(`Invalid --url '${given}': only http: and https: endpoints are supported, e.g. http://localhost:5000/api/v1/lineage`, { url: given });
+    throw new InvalidParamsError(`Invalid ${ctx.option('url')} '${given}': only http: and https: endpoints are supported, e.g. http://localhost:5000/api/v1/lineage`, { url: given });
   }
   return given;
 }

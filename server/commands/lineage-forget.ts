@@ -42,7 +42,7 @@ export async function lineageForget(ctx: Context, p: ValidParamsOf<typeof Forget
   const { stepGone } = await import('../../runner/freshness.js');
   if (file !== null && !stepGone(ws, p.step, file) && !p.force) {
     throw new ConflictError(
-      `Step ${p.step} is not removed: its step file ${file} still ${basename(file) === PIPELINE_FILE ? 'declares it' : 'exists'}. Delete the step first, or pass --force to forget its runs anyway (the next dws run records it afresh).`,
+      `Step ${p.step} is not removed: its step file ${file} still ${basename(file) === PIPELINE_FILE ? 'declares it' : 'exists'}. Delete the step first, or pass ${ctx.option('force')} to forget its runs anyway (the next dws run records it afresh).`,
       { step: p.step, file },
     );
   }

@@ -17,7 +17,7 @@ export async function lineageGraph(ctx: Context, p: ValidParamsOf<typeof Graph>)
   if (resource === undefined) {
     resource = ws.resources.find((r) => r.role === 'results')?.name;
     if (resource === undefined) {
-      throw new ConfigurationError('Did not find a results resource in workspace. If you want to graph the lineage of a non-results resource, use the --resource option.');
+      throw new ConfigurationError(`Did not find a results resource in workspace. If you want to graph the lineage of a non-results resource, use the ${ctx.option('resource')} option.`);
     }
   } else if (!ws.resources.some((r) => r.name === resource)) {
     throw new ConfigurationError(`No resource named '${resource}'`, { resource });

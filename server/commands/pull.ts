@@ -19,9 +19,10 @@ import { Workspace, type ResourceParams } from '../workspace/workspace.js';
 import { someOf } from '../workspace/paths.js';
 import { readExportedLineage } from './add-common.js';
 import { knownTrees, materializeLatest } from '../store/share.js';
-import { gitRepositories, selectResources, unreachableOrigin } from './share-common.js';
+import { checkSelection, gitRepositories, selectResources, unreachableOrigin } from './share-common.js';
 
 export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise<ResultOf<typeof Pull>> {
+  checkSelection(ctx, p);
   const ws = Workspace.open(ctx, p.workspaceDir);
   ctx.log.info('Syncing workspace');
   const changed = await ws.uncommittedChanges();

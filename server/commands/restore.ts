@@ -15,21 +15,14 @@ import { applyFiles, prepareFiles, type FilesTarget } from '../store/materialize
 import { latestTrees } from '../store/share.js';
 import { readStoreRecord, recordCheckouts, usesContentStore, withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
+import { checkResourceNames } from '../workspace/names.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): Promise<ResultOf<typeof Restore>> {
-  if (p.only && p.leave) throw new InvalidParamsError('Please specify either --only or --leave, but not both', { only: p.only, leave: p.leave });
+  if (p.only && p.leave) throw new InvalidParamsError(`Please specify either ${ctx.option('only')} or ${ctx.option('leave')}, but not both`, { only: p.only, leave: p.leave });
   const ws = Workspace.open(ctx, p.workspaceDir);
   const current = ws.resources.map((r) => r.name);
-  for (const [option, names] of [['--only', p.only], ['--leave', p.leave]] as const) {
-    for (const n of names ?? []) {
-      if (!current.includes(n)) {
-        throw new NotFoundError(`A resource by the name '${n}' does not exist in this workspace (given in ${option}). Resources are: ${current.join(', ')}`, {
-          resource: n,
-        });
-      }
-    }
-  }
+  checkResourceNames(ctx, current, { only: p.only, leave: p.leave });
   const md = new SnapshotStore(ws).resolve(p.tagOrHash);
   // Local-files and rclone resources are restored from the content store's trees (store/).
   const storeTrees = readStoreRecord(ws, md.hash) ?? {};
@@ -45,7 +38,7 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   const gone = set.filter((n) => !current.includes(n));
   if (gone.length > 0) {
     throw new NotFoundError(
-      `A resource by the name '${gone[0]}' does not exist in this workspace: it is in snapshot ${md.hash} but was removed since. Use --leave ${gone.join(',')}.`,
+      `A resource by the name '${gone[0]}' does not exist in this workspace: it is in snapshot ${md.hash} but was removed since. Use ${ctx.option('leave')} ${gone.join(',')}.`,
       { resource: gone[0] },
     );
   }
@@ -61,7 +54,7 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   const notInSnapshot = set.filter((n) => !inSnapshot.includes(n)).sort();
   const noStore = notInSnapshot.filter((n) => withoutStore.includes(n));
   const why = `Snapshot ${md.hash} was taken without a content store (by Python dws 1.6 or an older dws), so it holds no copy of the files of ${noStore.join(', ')}`;
-  if (noStore.length > 0 && strict) throw new ConfigurationError(`${why}: they cannot be restored. Use --leave ${noStore.join(',')}.`, { resources: noStore });
+  if (noStore.length > 0 && strict) throw new ConfigurationError(`${why}: they cannot be restored. Use ${ctx.option('leave')} ${noStore.join(',')}.`, { resources: noStore });
   if (notInSnapshot.length > 0) {
     if (strict) {
       throw new ConfigurationError(

@@ -14,16 +14,16 @@ import { refuseTag } from './snapshot.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<ResultOf<typeof Run>> {
-  if ([p.files.length > 0, p.command !== undefined, p.pipeline].filter(Boolean).length > 1) throw new InvalidParamsError('Give one of step files, --pipeline, or a command after --');
-  if (p.command !== undefined && p.steps.length > 0) throw new InvalidParamsError('A command after -- is one step: name no steps to select with it');
-  if (p.dryRun && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError('--dry-run takes no snapshot: drop -m/--tag');
-  if (!p.snapshot && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError('--no-snapshot takes no snapshot: drop -m/--tag');
+  if ([p.files.length > 0, p.command !== undefined, p.pipeline].filter(Boolean).length > 1) throw new InvalidParamsError(`Give one of ${ctx.option('files')}, ${ctx.option('pipeline')}, or ${ctx.option('command')}`);
+  if (p.command !== undefined && p.steps.length > 0) throw new InvalidParamsError(`${upperFirst(ctx.option('command'))} is one step: name no steps to select with it`);
+  if (p.dryRun && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError(`${ctx.option('dryRun')} takes no snapshot: drop ${ctx.option('message')}/${ctx.option('tag')}`);
+  if (!p.snapshot && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError(`${ctx.option('snapshot', false)} takes no snapshot: drop ${ctx.option('message')}/${ctx.option('tag')}`);
   const ws = Workspace.open(ctx, p.workspaceDir);
   if (p.tag !== undefined) refuseTag(ctx, new SnapshotStore(ws), p.tag);
   const { loadStepFiles, commandStep, loadWorkspacePipeline } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');
   const { parseParams, planSteps, selectSteps } = await import('../../runner/plan.js');
-  const params = parseParams(p.param);
+  const params = parseParams(p.param, ctx.option);
   let steps = p.command ? [commandStep(ws, ctx.cwd, p.command)] : p.files.length > 0 ? await loadStepFiles(ctx, ws, p.files, params) : await loadWorkspacePipeline(ctx, ws, params);
   // `dws run STEP`: the step and its upstream; the engine skips what is current.
   if (p.steps.length > 0) steps = selectSteps(planSteps(steps, await openResources(ws), ctx.cwd), p.steps);
@@ -51,3 +51,5 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
     strict: p.strict,
   });
 }
+
+const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

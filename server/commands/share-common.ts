@@ -14,6 +14,7 @@ import type { ResourceParams, Workspace } from '../workspace/workspace.js';
 import { listRemote, remoteLocation } from '../store/remote.js';
 import { pushStore, warnDataNotPushed } from '../store/share.js';
 import { storeRemoteOf } from '../store/workspace-store.js';
+import { checkResourceNames } from '../workspace/names.js';
 import { someOf } from '../workspace/paths.js';
 
 export interface SelectionParams {
@@ -29,19 +30,18 @@ export interface Selection {
   noLocalState: string[];
 }
 
+/** At most one of only, skip and onlyWorkspace: pull checks it before it fetches, the names only after. */
+export function checkSelection(ctx: Context, p: SelectionParams): void {
+  if ([p.only !== undefined, p.skip !== undefined, p.onlyWorkspace].filter(Boolean).length > 1) {
+    throw new InvalidParamsError(`Please specify at most one of ${ctx.option('only')}, ${ctx.option('skip')}, or ${ctx.option('onlyWorkspace')}`);
+  }
+}
+
 /** Check the options and pick resources from `resources` (the workspace's, or the incoming ones on pull). */
 export async function selectResources(ctx: Context, resources: ResourceParams[], p: SelectionParams): Promise<Selection> {
-  if ([p.only !== undefined, p.skip !== undefined, p.onlyWorkspace].filter(Boolean).length > 1) {
-    throw new InvalidParamsError('Please specify at most one of --only, --skip, or --only-workspace');
-  }
-  const known = new Set(resources.map((r) => r.name));
-  for (const [flag, list] of [['--only', p.only], ['--skip', p.skip]] as const) {
-    const bad = (list ?? []).filter((n) => !known.has(n));
-    if (bad.length > 0) {
-      // 1.6 checks the names after parsing the options: a ConfigurationError (exit 1), not a usage error.
-      throw new ConfigurationError(`Invalid resource names were included with ${flag}: ${[...new Set(bad)].sort().join(', ')}`, { names: bad });
-    }
-  }
+  checkSelection(ctx, p);
+  // 1.6 checks the names after parsing the options: exit 1, not a usage error.
+  checkResourceNames(ctx, resources.map((r) => r.name), { only: p.only, skip: p.skip });
   if (p.onlyWorkspace) return { selected: [], noLocalState: [] };
   const chosen = p.only ? p.only.map((n) => resources.find((r) => r.name === n)!) : resources.filter((r) => !p.skip?.includes(r.name));
   const selected: ResourceParams[] = [];

@@ -141,7 +141,7 @@ export class GitRepoResource implements Resource {
     const changed = options.force ? [] : await this.uncommitted();
     if (changed.length > 0) {
       throw new ConfigurationError(
-        `Cannot restore resource '${this.name}': the git repository at ${this.localPath} has uncommitted changes (${someOf(changed)}). Commit or discard them, or run restore with --force to commit them first.`,
+        `Cannot restore resource '${this.name}': the git repository at ${this.localPath} has uncommitted changes (${someOf(changed)}). Commit or discard them, or run restore with ${this.ws.ctx.option('force')} to commit them first.`,
         { resource: this.name, path: this.localPath, paths: changed },
       );
     }

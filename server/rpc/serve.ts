@@ -7,11 +7,13 @@
  * Requests need no `initialize` first (vscode-languageserver does not refuse them), so scripts
  * like clients/node may call `dws/*` methods straight away.
  */
-import { LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from 'vscode-languageserver/node.js';
-import { DwsError, InternalError, METHODS, runProgress, type MethodName } from '../../protocol/index.js';
+import { resolve } from 'node:path';
+import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from 'vscode-languageserver/node.js';
+import { DwsError, InternalError, InvalidParamsError, METHODS, runProgress, type MethodName } from '../../protocol/index.js';
 import { callMethod } from '../commands/index.js';
 import { createContext, type Context, type Logger, type WatchedState } from '../context.js';
 import { toPlainJson } from '../workspace/pyjson.js';
+import { findWorkspaceDir } from '../workspace/workspace.js';
 import { serveLsp } from './lsp/index.js';
 import { Workspaces } from './lsp/workspaces.js';
 import { requestContext, unlessGone } from './progress.js';
@@ -49,6 +51,10 @@ export function serve(connection: Connection, options: ServeOptions): void {
   };
   const base: Context = createContext({ cwd: options.cwd, log, watched: options.watched });
   const workspaces = new Workspaces(options.cwd);
+  let shutDown = false;
+  connection.onShutdown(() => {
+    shutDown = true;
+  });
   // A kept answer (watch.ts) is the same object each time it is given: made plain once.
   const plain = new WeakMap<object, unknown>();
   const plainJson = (result: unknown): unknown => {
@@ -57,15 +63,19 @@ export function serve(connection: Connection, options: ServeOptions): void {
     return plain.get(result);
   };
 
-  const call: Call = async (name, params, o = {}) => {
+  const call: Call = async (name, given, o = {}) => {
+    // LSP: a request after `shutdown` is an error; a change made then would surprise a client that is closing.
+    if (shutDown) throw new ResponseError(ErrorCodes.InvalidRequest, `${name} refused: the server was asked to shut down and serves no more requests`);
     const tokens = o.tokens ?? [];
-    const cwd = o.cwd ?? workspaces.defaultDir();
+    const { cwd, params } = requestDir(o.cwd ?? workspaces.defaultDir(), given);
     // A run's step events go to the client as `dws/run/progress` notifications.
     // (Once the client has closed its connection, sending throws: the run goes on untold.)
-    const onRunEvent: Context['onRunEvent'] =
-      name === 'dws/run'
-        ? (event) => unlessGone(() => void connection.sendNotification(runProgress.method, { workspaceDir: runWorkspace(params, cwd), event }))
-        : undefined;
+    let onRunEvent: Context['onRunEvent'];
+    if (name === 'dws/run') {
+      // The workspace's root, as in dws/workspaceChanged: a client started in a subdirectory files events under the root.
+      const workspaceDir = findWorkspaceDir(cwd) ?? cwd;
+      onRunEvent = (event) => unlessGone(() => void connection.sendNotification(runProgress.method, { workspaceDir, event }));
+    }
     const { ctx, done } = requestContext(base, { title: name, cwd, tokens, progress: o.progress, onRunEvent });
     // A request cancelled while it waited for its turn changes nothing.
     const run = () => (tokens.some((t) => t.isCancellationRequested) ? Promise.reject(ctx.signal!.reason) : callMethod(ctx, name, params ?? {}));
@@ -92,8 +102,12 @@ export function serve(connection: Connection, options: ServeOptions): void {
     connection.onRequest(name, (...args: unknown[]) => {
       const token = args.at(-1) as CancellationToken;
       const params = args.length > 1 ? (args[0] as Record<string, unknown> | null) : undefined;
-      const workDoneToken = params?.workDoneToken as string | number | undefined;
+      const workDoneToken = params?.workDoneToken;
       if (params && workDoneToken !== undefined) delete params.workDoneToken;
+      // LSP's ProgressToken: an integer or a string; another would come back in every `$/progress`.
+      if (workDoneToken !== undefined && !isProgressToken(workDoneToken)) {
+        return Promise.reject(toResponseError(new InvalidParamsError(`Invalid params for ${name}: workDoneToken must be a string or an integer`, { param: 'workDoneToken' }), options.log));
+      }
       const progress = workDoneToken !== undefined ? connection.window.attachWorkDoneProgress(workDoneToken) : undefined;
       return call(name, params, { tokens: [token], ...(progress ? { progress } : {}) });
     });
@@ -127,13 +141,23 @@ function bounded(v: unknown, depth: number): unknown {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bounded(x, depth + 1)]));
 }
 
+function isProgressToken(t: unknown): t is string | number {
+  return typeof t === 'string' || Number.isInteger(t);
+}
+
 /** The error of a signal's abort (`throwIfAborted`, an aborted fetch). */
 function isAbort(e: unknown): boolean {
   return e instanceof Error && e.name === 'AbortError';
 }
 
-/** The workspace a run reports on: its `workspaceDir` param, else the directory it resolves from. */
-function runWorkspace(params: unknown, cwd: string): string {
-  const dir = (params as { workspaceDir?: unknown } | null | undefined)?.workspaceDir;
-  return typeof dir === 'string' ? dir : cwd;
+/**
+ * Where a request's relative paths resolve (docs/server.md): its `workspaceDir` (made absolute
+ * against `dir`), else `dir`. The server's own working directory means nothing to a client, and
+ * an editor or script naming a workspace means paths in it, as the CLI means its cwd.
+ */
+function requestDir(dir: string, params: unknown): { cwd: string; params: unknown } {
+  const ws = (params as { workspaceDir?: unknown } | null | undefined)?.workspaceDir;
+  if (typeof ws !== 'string' || ws === '') return { cwd: dir, params };
+  const cwd = resolve(dir, ws);
+  return { cwd, params: { ...(params as object), workspaceDir: cwd } };
 }

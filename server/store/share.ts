@@ -47,7 +47,7 @@ export function warnDataNotPushed(ws: Workspace): void {
   const remote = storeRemoteOf(ws);
   if (remote === null || recordedSnapshots(ws).length === 0) return;
   ws.ctx.log.warn(
-    `[push] --only-workspace: no data objects were sent to the store remote ${remote}; until 'dws push' is run here, clones cannot restore the files of snapshots whose objects are not there yet.`,
+    `[push] ${ws.ctx.option('onlyWorkspace')}: no data objects were sent to the store remote ${remote}; until 'dws push' is run here, clones cannot restore the files of snapshots whose objects are not there yet.`,
   );
 }
 

@@ -1,8 +1,10 @@
 /**
  * Names with rules: hostnames and tags (same regex, workspace-format §8), roles and their CLI
- * abbreviations, and what looks like a snapshot hash.
+ * abbreviations, what looks like a snapshot hash, and resource names given in a list param.
  */
+import { NotFoundError } from '../../protocol/errors.js';
 import { ROLES, type Role } from '../../protocol/workspace.js';
+import type { Context } from '../context.js';
 
 const LABEL = '([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]{0,61}[a-zA-Z0-9])';
 const HOSTNAME_RE = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
@@ -60,4 +62,22 @@ export function printable(s: string, max = 80): string {
   // eslint-disable-next-line no-control-regex
   const clean = s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}
+
+/**
+ * Refuse names in a param that lists resources (`only`, `leave`, `skip`) that are not among
+ * `known`: one refusal for every method, naming the param, the unknown names and the known ones.
+ */
+export function checkResourceNames(ctx: Context, known: string[], lists: Record<string, string[] | undefined>): void {
+  for (const [param, names] of Object.entries(lists)) {
+    const unknown = [...new Set((names ?? []).filter((n) => !known.includes(n)))].sort();
+    if (unknown.length > 0) {
+      // A client's names are shown escaped and cut (printable), as every refusal shows them.
+      throw new NotFoundError(`Invalid resource names were included with ${ctx.option(param)}: ${unknown.map((n) => printable(n)).join(', ')}. Resources are: ${known.join(', ') || 'none'}`, {
+        param,
+        unknown,
+        known,
+      });
+    }
+  }
 }

@@ -128,7 +128,9 @@ class Gen {
   }
 }
 
-const LSP = ['initialize', 'textDocument/hover', 'textDocument/completion', 'textDocument/codeLens', 'workspace/executeCommand', 'shutdown', 'textDocument/didOpen', 'textDocument/didChange', '$/cancelRequest', 'no/such/method'];
+// No `shutdown`: after it every request is refused (-32600, as LSP asks; server.test.ts), which
+// would end the fuzzing of the methods at the first one drawn.
+const LSP = ['initialize', 'textDocument/hover', 'textDocument/completion', 'textDocument/codeLens', 'workspace/executeCommand', 'textDocument/didOpen', 'textDocument/didChange', '$/cancelRequest', 'no/such/method'];
 
 const frame = (body: string | Buffer) => Buffer.concat([Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`), Buffer.from(body)]);
 

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DwsError } from '../../protocol/index.js';
@@ -137,6 +138,154 @@ describe('dws server --stdio', () => {
     expect(history.snapshots[0]!.tags).toEqual(['A', 'B']);
     expect(git(ws, ['status', '--porcelain'])).toBe('');
   });
+
+  it("resolves a request's relative paths against its workspaceDir, not the server's working directory", async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'x.csv'), '1\n');
+    const elsewhere = join(ws, '..', 'elsewhere');
+    mkdirSync(elsewhere);
+    const c = await client(elsewhere); // a server shared by editors runs wherever it was started
+    // `data` used to be looked for in the server's cwd: "Directory 'data' does not exist".
+    const added = await c.request('dws/add/local-files', { workspaceDir: ws, path: 'data', role: 'source-data' });
+    expect(added.localPath).toBe(join(ws, 'data'));
+    // A relative workspaceDir resolves against the server's directory, and the paths in the request against the workspace.
+    await c.request('dws/snapshot', { workspaceDir: '../ws', tag: 'v1' });
+    const plots = await c.request('dws/report/plots', { workspaceDir: '../ws', output: 'plots.html' });
+    expect(plots.file).toBe(join(ws, 'plots.html'));
+    expect(existsSync(join(ws, 'plots.html'))).toBe(true);
+    expect(existsSync(join(elsewhere, 'plots.html'))).toBe(false);
+  });
+
+  it('refuses unknown resource names in only, leave and skip the same way in every method, naming them and the known ones', async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const origin = join(ws, '..', 'origin.git');
+    git(join(ws, '..'), ['init', '--quiet', '--bare', origin]);
+    const c = await client(ws);
+    const refused = async (method: string, params: Record<string, unknown>, param: string) => {
+      const e = await c.request(method as 'dws/push', params).catch((x: unknown) => x);
+      const unknown = (params[param] as string[]).filter((n) => n !== 'code').sort();
+      expect(e, method).toBeInstanceOf(DwsError);
+      expect((e as DwsError).rpcCode, method).toBe(1001);
+      expect((e as DwsError).message, method).toBe(`Invalid resource names were included with ${param}: ${unknown.join(', ')}. Resources are: code, results`);
+      expect((e as DwsError).data, method).toEqual({ param, unknown, known: ['code', 'results'] });
+    };
+    await refused('dws/publish', { remoteUrl: origin, skip: ['nope'] }, 'skip');
+    expect(git(ws, ['remote'])).toBe('');
+    await dwsOk(ws, ['--batch', 'publish', origin]);
+    const before = git(ws, ['log', '--oneline', '--all']);
+    const calls: Array<[string, Record<string, unknown>, string]> = [
+      ['dws/push', { only: ['code', 'nope', 'zzz'] }, 'only'],
+      ['dws/push', { skip: ['nope'] }, 'skip'],
+      ['dws/pull', { only: ['nope'] }, 'only'],
+      ['dws/pull', { skip: ['zzz', 'nope'] }, 'skip'],
+      ['dws/restore', { tagOrHash: 'v1', only: ['nope'] }, 'only'],
+      ['dws/restore', { tagOrHash: 'v1', leave: ['nope', 'code'] }, 'leave'],
+    ];
+    for (const [method, params, param] of calls) await refused(method, params, param);
+    // A client's name is shown escaped, as in every other refusal (data keeps it as given).
+    const control = await c.request('dws/push', { only: ['a\nb'] }).catch((x: unknown) => x);
+    expect((control as DwsError).message).toBe('Invalid resource names were included with only: a\\x0ab. Resources are: code, results');
+    expect(git(ws, ['log', '--oneline', '--all'])).toBe(before);
+    expect(git(ws, ['status', '--porcelain'])).toBe('');
+  });
+
+  it('refuses requests after shutdown with InvalidRequest (-32600), changing nothing', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    const c = await client(ws);
+    expect(await c.connection.sendRequest('shutdown')).toBeNull();
+    // A snapshot used to be taken after shutdown, while the client believed the server done.
+    const after = await c.connection.sendRequest('dws/snapshot', { tag: 'after' }).catch((e: ResponseError<unknown>) => e);
+    expect(after).toMatchObject({ code: -32600, message: 'dws/snapshot refused: the server was asked to shut down and serves no more requests' });
+    const command = await c.connection.sendRequest('workspace/executeCommand', { command: 'dws.snapshot', arguments: [{ tag: 'after' }] }).catch((e: ResponseError<unknown>) => e);
+    expect(command).toMatchObject({ code: -32600 });
+    expect(git(ws, ['tag'])).toBe('');
+    expect(git(ws, ['status', '--porcelain'])).toBe('?? code/a.py\n');
+  });
+
+  it('refuses a workDoneToken that is not a string or an integer, naming it', async () => {
+    const ws = await newWorkspace();
+    const c = await client(ws);
+    for (const workDoneToken of [{ a: 1 }, null, 1.5, [1]]) {
+      const e = await c.request('dws/status', { workDoneToken } as never).catch((x: unknown) => x);
+      expect(e, JSON.stringify(workDoneToken)).toBeInstanceOf(DwsError);
+      expect((e as DwsError).rpcCode).toBe(-32602);
+      expect((e as DwsError).message).toBe('Invalid params for dws/status: workDoneToken must be a string or an integer');
+      expect((e as DwsError).data).toEqual({ param: 'workDoneToken' });
+    }
+    expect((await c.request('dws/status', { workDoneToken: 7 } as never)).workspaceDir).toBe(ws);
+  });
+
+  it('refuses executeCommand arguments that are not an object, and a uri that is not a file: URI, before changing anything', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'b\n');
+    const c = await client(ws);
+    const refused = (args: unknown[]) => c.connection.sendRequest('workspace/executeCommand', { command: 'dws.restore', arguments: args }).catch((e: ResponseError<unknown>) => e);
+    expect(await refused(['v1'])).toMatchObject({ code: -32602, message: 'dws.restore: arguments[0] must be an object (the params of dws/restore and uri), not string' });
+    // A uri that names no workspace used to fall back to the default one: this restore ran there.
+    for (const uri of [5, 'untitled:Untitled-1', 'file://otherhost/x']) {
+      expect(await refused([{ uri, tagOrHash: 'v1' }]), String(uri)).toMatchObject({ code: -32602, message: 'dws.restore: uri must be a file: URI of a document or folder in a workspace' });
+    }
+    const outside = join(ws, '..', 'notes.txt');
+    expect(await refused([{ uri: pathToFileURL(outside).href, tagOrHash: 'v1' }])).toMatchObject({ code: -32602, message: `dws.restore: ${outside} is in no workspace` });
+    // The workspace's own folder picks it, as a document in it does.
+    expect(await c.connection.sendRequest('workspace/executeCommand', { command: 'dws.snapshot', arguments: [{ uri: pathToFileURL(ws).href, tag: 'v2' }] })).toMatchObject({ tag: 'v2' });
+    expect(readFileSync(join(ws, 'code', 'a.py'), 'utf8')).toBe('b\n');
+  });
+
+  it('refuses a NUL character in any string param as InvalidParams naming the param, not an internal error', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    const before = git(ws, ['log', '--oneline', '--all']);
+    const c = await client(ws);
+    // clone, publish, add rclone and lineage export answered these with InternalError (1099).
+    const calls: Array<[string, Record<string, unknown>, string]> = [
+      ['dws/clone', { repository: 'a\0b' }, 'repository'],
+      ['dws/publish', { remoteUrl: 'a\0b' }, 'remoteUrl'],
+      ['dws/add/rclone', { remote: 'x:y', localPath: 'a\0b', role: 'source-data' }, 'localPath'],
+      ['dws/lineage/export', { output: 'a\0b' }, 'output'],
+      ['dws/restore', { tagOrHash: 'v1', only: ['code', 'a\0b'] }, 'only[1]'],
+      ['dws/run', { command: { name: 'x', argv: ['echo', 'a\0b'] }, dryRun: true }, 'command.argv[1]'],
+    ];
+    for (const [method, params, param] of calls) {
+      const e = await c.request(method as 'dws/clone', params as never).catch((x: unknown) => x);
+      expect(e, method).toBeInstanceOf(DwsError);
+      expect((e as DwsError).rpcCode, method).toBe(-32602);
+      expect((e as DwsError).message, method).toBe(`Invalid params for ${method}: ${param} contains a NUL character (\\0), which no path, name or argument may hold`);
+      expect((e as DwsError).data, method).toEqual({ param });
+    }
+    expect(git(ws, ['log', '--oneline', '--all'])).toBe(before);
+    expect(git(ws, ['remote'])).toBe('');
+  });
+
+  it("names the protocol's params in its messages, not the CLI's options", async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    mkdirSync(join(ws, 'data'));
+    const c = await client(join(ws, '..'));
+    const message = (p: Promise<unknown>) => p.then(() => 'no error', (e: DwsError) => e.message);
+    expect(await message(c.request('dws/status', {}))).toMatch(/Run 'dws init' to create one, or pass workspaceDir\.$/);
+    expect(await message(c.request('dws/status', { workspaceDir: join(ws, 'data') }))).toMatch(/Run 'dws init' there, or pass workspaceDir\.$/);
+    expect(await message(c.request('dws/restore', { workspaceDir: ws, tagOrHash: 'v1', only: ['code'], leave: ['code'] }))).toBe('Please specify either only or leave, but not both');
+    expect(await message(c.request('dws/push', { workspaceDir: ws, only: ['code'], onlyWorkspace: true }))).toBe('Please specify at most one of only, skip, or onlyWorkspace');
+    // Before it fetches: this workspace has no origin, whose error came first.
+    expect(await message(c.request('dws/pull', { workspaceDir: ws, only: ['code'], skip: ['code'] }))).toBe('Please specify at most one of only, skip, or onlyWorkspace');
+    expect(await message(c.request('dws/add/local-files', { workspaceDir: ws, path: 'data' }))).toBe('Running in batch mode, but user input required for role');
+    expect(await message(c.request('dws/add/local-files', { workspaceDir: ws, path: 'data', role: 'results', export: true, imported: true }))).toBe('Cannot specify both export and imported');
+    expect(await message(c.request('dws/run', { workspaceDir: ws, snapshot: false, tag: 't' }))).toBe('snapshot: false takes no snapshot: drop message/tag');
+    expect(await message(c.request('dws/run', { workspaceDir: ws, param: ['x'] }))).toBe("param 'x' is not of the form NAME=VALUE (e.g. param scale=3)");
+    expect(await message(c.request('dws/lineage/export', { workspaceDir: ws, url: 'ftp://x.invalid/' }))).toMatch(/^Invalid url 'ftp:/);
+    writeFileSync(join(ws, 'code', 'a.py'), 'changed\n');
+    expect(await message(c.request('dws/lineage/forget', { workspaceDir: ws, step: 'nope' }))).not.toContain('--');
+    expect(git(ws, ['status', '--porcelain'])).toBe(' M code/a.py\n');
+  });
 });
 
 describe('dws/run over the server', () => {
@@ -150,5 +299,15 @@ describe('dws/run over the server', () => {
     expect(readFileSync(join(ws, 'intermediate-data', 'doubled', 'out.txt'), 'utf8')).toBe('42\n');
     expect(events.map((e) => `${e.event.type}:${e.event.step ?? ''}`)).toEqual(expect.arrayContaining(['queued:double', 'started:double', 'succeeded:double']));
     expect(new Set(events.map((e) => e.workspaceDir))).toEqual(new Set([ws]));
+  });
+
+  it("names the workspace's root in dws/run/progress for a server started in a subdirectory of it", async () => {
+    const ws = await stepWorkspace({ 'double.step.ts': DOUBLE });
+    const c = await client(join(ws, 'code'));
+    const dirs = new Set<string>();
+    c.connection.onNotification('dws/run/progress', (p: { workspaceDir: string }) => dirs.add(p.workspaceDir));
+    await c.request('dws/run', { files: ['double.step.ts'], snapshot: false });
+    // It used to be the server's directory (ws/code), which no client knows as a workspace.
+    expect(dirs).toEqual(new Set([ws]));
   });
 });

@@ -24,8 +24,8 @@ const step = (name: string, inputs: Record<string, string>, outputs: Record<stri
 
 describe('runner: params', () => {
   it('reads JSON when it parses, else the string', () => {
-    expect(parseParams(['scale=3', 'name=abc', 'flag=true', 'list=[1,2]', 'q="3"', 'eq=a=b'])).toEqual({ scale: 3, name: 'abc', flag: true, list: [1, 2], q: '3', eq: 'a=b' });
-    expect(() => parseParams(['novalue'])).toThrow(/--param 'novalue' is not of the form NAME=VALUE/);
+    expect(parseParams(['scale=3', 'name=abc', 'flag=true', 'list=[1,2]', 'q="3"', 'eq=a=b'], (p: string) => p)).toEqual({ scale: 3, name: 'abc', flag: true, list: [1, 2], q: '3', eq: 'a=b' });
+    expect(() => parseParams(['novalue'], (p: string) => `--${p}`)).toThrow(/--param 'novalue' is not of the form NAME=VALUE/);
   });
 });
 

@@ -36,7 +36,7 @@ export function register(program: Command): void {
       try {
         await watchPipeline(ctx, ws, {
           files: given,
-          params: parseParams(o.param),
+          params: parseParams(o.param, ctx.option),
           jobs: o.jobs ?? availableParallelism(),
           snapshot: o.snapshot === true,
           signal: interrupt.signal,

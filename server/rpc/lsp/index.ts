@@ -56,7 +56,6 @@ export function serveLsp(connection: Connection, o: { workspaces: Workspaces; ca
       // the client cannot change folders after initialize
     }
   });
-  connection.onShutdown(() => undefined);
 
   const workspaceOf = async (uri: string): Promise<LoadedWorkspace | null> => {
     const dir = workspaces.forFile(fileURLToPath(uri));
