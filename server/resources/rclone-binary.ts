@@ -117,12 +117,17 @@ function parseJsonLine(line: string): Record<string, unknown> | undefined {
   }
 }
 
-/** The messages of the error lines of a JSON log (what rclone would have printed as text). */
+/**
+ * The messages of the error lines of a JSON log (what rclone would have printed as text), each
+ * once: rclone tries a failed copy three times, and said the same error six times over.
+ */
 function errorsOfJsonLog(stderr: string): string {
-  return stderr
+  const messages = stderr
     .split('\n')
-    .map((line) => parseJsonLine(line) ?? (line.trim() ? { level: 'error', msg: line } : undefined))
+    // A line that is not JSON (the last word of a failed rclone) as an error, without its time stamp.
+    .map((line) => parseJsonLine(line) ?? (line.trim() ? { level: 'error', msg: line.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '') } : undefined))
     .filter((l) => l !== undefined && (l.level === 'error' || l.level === 'critical' || l.level === 'fatal'))
     .map((l) => String(l!.msg).trim())
-    .join('\n');
+    .filter((m) => !/^Attempt \d+\/\d+ failed with/.test(m));
+  return [...new Set(messages)].join('\n');
 }

@@ -39,13 +39,20 @@ export function requireRemote(ws: Workspace, what: string): string {
  */
 export async function requireExistingRemote(ws: Workspace, what: string): Promise<string> {
   const remote = requireRemote(ws, what);
-  if (!(await remoteExists(ws, remote))) {
+  await checkRemoteThere(ws, remote, what);
+  return remote;
+}
+
+/** The check of requireExistingRemote, on a `remote` (a location) already required. */
+export async function checkRemoteThere(ws: Workspace, remote: string, what: string): Promise<void> {
+  const kind = await remoteKind(ws, remote);
+  if (kind === 'missing') {
     throw new NotFoundError(
       `${what}, but the store remote ${remote} does not exist: nothing was pushed there yet ('dws push' makes it), or it is not where this machine looks (a disk that is not mounted, a path of another machine): check 'dws config store.remote'.`,
       { remote },
     );
   }
-  return remote;
+  if (kind === 'file') throw new ConfigurationError(`${what}, but the store remote ${remote} is a file, not a folder: check 'dws config store.remote'.`, { remote });
 }
 
 /**
@@ -80,13 +87,17 @@ function isMissingDirectory(e: unknown): boolean {
   return /directory not found/i.test((e as Error).message);
 }
 
-/** Whether the remote's top directory exists (true when rclone fails otherwise: that error is another matter). */
-async function remoteExists(ws: Workspace, remote: string): Promise<boolean> {
+/**
+ * Whether the remote's top directory is there: 'missing', 'file' (a file at its path, which rclone
+ * lists as a remote holding that one file), else 'dir' (also when rclone fails otherwise: that
+ * error is another matter, met by the listing).
+ */
+async function remoteKind(ws: Workspace, remote: string): Promise<'missing' | 'file' | 'dir'> {
   try {
-    await rclone(ws.ctx, ws.dir, ['lsf', '--max-depth', '1', remote]);
-    return true;
+    const item = JSON.parse(await rclone(ws.ctx, ws.dir, ['lsjson', '--stat', '--no-mimetype', remote])) as { IsDir?: boolean };
+    return item.IsDir === false ? 'file' : 'dir';
   } catch (e) {
-    return !isMissingDirectory(e);
+    return isMissingDirectory(e) ? 'missing' : 'dir';
   }
 }
 
@@ -482,7 +493,7 @@ export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<s
   const location = remoteLocation(ws, remote);
   // A missing directory lists as an empty remote (a first push creates it): here it is more likely
   // not where this machine looks than a remote nobody pushed to, and 'dws push' would not help.
-  if (!(await remoteExists(ws, location))) {
+  if ((await remoteKind(ws, location)) === 'missing') {
     throw new NotFoundError(
       `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and the store remote ${remote} does not exist. Run 'dws push' in the workspace that took the snapshot if nothing was pushed there yet; if it was, the remote is not where this machine looks (a disk that is not mounted, a path of another machine): check 'dws config store.remote'. Then run this command again.${strandedObjectsHint(ws, store.dir)}`,
       { missing: still.size, remote },

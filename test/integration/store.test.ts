@@ -419,7 +419,7 @@ describe('restore of local-files resources from the content store', () => {
     expect([readlinkSync(join(back, 'dangling')), readlinkSync(join(back, 'loop')), readlinkSync(join(back, 'mylink'))]).toEqual(['nowhere', 'loop', '/etc/hostname']);
   });
 
-  it('dws store checkout names a malformed tree id and says what is expected, as a usage error (exit 2), writing nothing', async () => {
+  it('dws store checkout names a malformed tree id and says what is expected, as a usage error (exit 2), and a target that is a file, writing nothing', async () => {
     const ws = await newWorkspace();
     const target = join(tempDir(), 'out');
     for (const bad of ['abc', 'A'.repeat(40), `${'0'.repeat(39)}g`]) {
@@ -429,6 +429,12 @@ describe('restore of local-files resources from the content store', () => {
       expect(r.stderr).not.toContain('✖');
       expect(existsSync(target)).toBe(false);
     }
+    // A file where the directory should be is named, not an internal error.
+    writeFileSync(target, 'mine\n');
+    const f = await dws(ws, ['--batch', 'store', 'checkout', '0'.repeat(40), target]);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain(`Configuration error: ${target} is a file, not a directory: give a new or empty directory`);
+    expect(readFileSync(target, 'utf8')).toBe('mine\n');
   });
 
   it('dws diff lists a file whose name has a line feed (1.6’s hash tree file cannot hold it; the store trees can), and a terminal sees such names quoted', async () => {
@@ -1457,19 +1463,50 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(readdirSync(remote).sort()).toEqual(['objects', 'packs']);
   });
 
-  it('fsck --remote, fsck --repair and gc --remote name a store remote that does not exist (a directory or an rclone path), exit non-zero, and remove nothing', async () => {
-    const { env, top, ws } = await sharedWorkspace();
+  it('fsck --remote, fsck --repair and gc --remote name a store remote that does not exist or is a file (a directory or an rclone path), exit non-zero, and remove nothing', async () => {
+    const { env, top, origin, ws } = await sharedWorkspace();
+    git(ws, ['remote', 'add', 'origin', origin]); // gc --remote fetches it first
     const missing = join(top, 'not-mounted', 'store');
-    for (const remote of [missing, `loc:${missing}`]) {
-      await ok(ws, ['config', 'store.remote', remote], env);
-      const before = fingerprint(ws);
-      for (const args of [['fsck', '--remote'], ['fsck', '--repair'], ['gc', '--remote']]) {
-        const r = await run(ws, args, env);
-        expect(r.code, `${remote}: dws ${args.join(' ')}\n${r.stdout}`).toBe(1);
-        expect(r.stderr).toContain(`but the store remote ${remote} does not exist`);
-        expect(r.stdout).not.toContain('No problems found');
+    const file = join(top, 'a-file');
+    writeFileSync(file, 'not a store\n');
+    for (const [path, said] of [[missing, 'does not exist'], [file, 'is a file, not a folder']] as const) {
+      for (const remote of [path, `loc:${path}`]) {
+        await ok(ws, ['config', 'store.remote', remote], env);
+        const before = fingerprint(ws);
+        for (const args of [['fsck', '--remote'], ['fsck', '--repair'], ['gc', '--remote']]) {
+          const r = await run(ws, args, env);
+          expect(r.code, `${remote}: dws ${args.join(' ')}\n${r.stdout}`).toBe(1);
+          expect(r.stderr).toContain(`but the store remote ${remote} ${said}`);
+          expect(r.stdout).not.toContain('No problems found');
+        }
+        expect(fingerprint(ws)).toBe(before);
       }
-      expect(fingerprint(ws)).toBe(before);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('not a store\n');
+  });
+
+  it('push to a store remote that cannot be written (a read-only disk) says so once, naming the remote, and pushes nothing of the workspace', async (ctx) => {
+    const { env, top, origin, ws } = await sharedWorkspace();
+    git(ws, ['remote', 'add', 'origin', origin]);
+    const ro = join(top, 'ro');
+    mkdirSync(ro);
+    try {
+      execFileSync('mount', ['--bind', ro, ro], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // needs root to mount, as on CI
+    }
+    try {
+      execFileSync('mount', ['-o', 'remount,bind,ro', ro], { stdio: 'ignore' });
+      const remote = join(ro, 'store');
+      await ok(ws, ['config', 'store.remote', remote], env);
+      const r = await run(ws, ['push'], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Cannot send the content store's objects to the store remote ${remote}: `);
+      expect(r.stderr.match(/read-only file system/g), r.stderr).toHaveLength(1);
+      expect(r.stderr).toContain('The workspace repository was not pushed');
+      expect(git(top, ['ls-remote', origin])).toBe('');
+    } finally {
+      execFileSync('umount', [ro]);
     }
   });
 
@@ -1755,7 +1792,7 @@ describe('gc and fsck', () => {
       expect(fsck).toMatchObject({ ok: true, corrupt: [], missingLocally: 0 });
       expect(fsck.objects).toBe(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck'])).objects);
       expect(await c.request('dws/gc', { dryRun: true })).toMatchObject({ dryRun: true, removed: { objects: 0, bytes: 0 } });
-      await expect(c.request('dws/store/checkout', { tree: 'nothex', directory: join(ws, 'out') })).rejects.toThrow(/a store tree id is 40 lowercase hex digits/);
+      await expect(c.request('dws/store/checkout', { tree: 'nothex', directory: join(ws, 'out') })).rejects.toThrow(/'nothex' is not a store tree id: give its 40 lowercase hex digits/);
     } finally {
       c.close();
     }
