@@ -10,6 +10,11 @@ const WorkspaceParams = z.object({
   workspaceDir: z.string().optional(),
 });
 
+/** A store tree id (40 hex digits), as `restore --force` prints it; a bad one is named in the message. */
+export const StoreTreeId = z.string().regex(/^[0-9a-f]{40}$/, {
+  error: (issue) => `'${String(issue.input)}' is not a store tree id: give its 40 lowercase hex digits, as 'dws restore --force' printed them`,
+});
+
 const Counts = z.object({ objects: z.number().int(), bytes: z.number() });
 
 export const gc = defineMethod({
@@ -71,8 +76,7 @@ export const storeCheckout = defineMethod({
   doc: 'CLI `dws store checkout`: write a stored tree (e.g. one kept by `restore --force`) into a new or empty directory.',
   mutates: false,
   params: WorkspaceParams.extend({
-    /** Store tree id (40 hex digits). */
-    tree: z.string().regex(/^[0-9a-f]{40}$/, 'a store tree id is 40 lowercase hex digits'),
+    tree: StoreTreeId,
     /** Target directory: must not exist or be empty. */
     directory: z.string().min(1),
   }),

@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import type { z } from 'zod';
 import { InvalidParamsError } from '../../protocol/errors.js';
 import type { METHODS, MethodName, ParamsOf, ResultOf, Role } from '../../protocol/index.js';
 import { callMethod } from '../../server/commands/index.js';
@@ -36,10 +37,31 @@ export function globalOptions(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
-export async function invoke<M extends MethodName>(cmd: Command, method: M, params: ParamsOf<(typeof METHODS)[M]>, render: Render<M>, signal?: AbortSignal): Promise<void> {
+/** What a command that stops on Ctrl-C or SIGTERM says: as it starts to stop, and once it has (each after 'Interrupted: '). */
+export interface Interruption {
+  stopping: string;
+  stopped: string;
+}
+
+/**
+ * Call `method` in-process and print its result. With `interruption`, the first Ctrl-C or SIGTERM
+ * aborts the call (onInterrupt), which releases the workspace lock, removes its temporary files
+ * and stops its rclone processes on the way out; then dws says so and exits 130 or 143.
+ */
+export async function invoke<M extends MethodName>(cmd: Command, method: M, params: ParamsOf<(typeof METHODS)[M]>, render: Render<M>, interruption?: Interruption): Promise<void> {
   const g = globalOptions(cmd);
-  const ctx = { ...terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json: g.json === true }), lockTimeoutMs: lockTimeoutMs(g), ...(signal ? { signal } : {}) };
-  const result = await callMethod(ctx, method, params);
+  const interrupt = interruption ? onInterrupt(`Interrupted: ${interruption.stopping}`) : null;
+  const ctx = { ...terminalContext({ batch: g.batch === true, verbose: g.verbose === true, json: g.json === true }), lockTimeoutMs: lockTimeoutMs(g), ...(interrupt ? { signal: interrupt.signal } : {}) };
+  let result: ResultOf<(typeof METHODS)[M]>;
+  try {
+    result = await callMethod(ctx, method, params);
+  } catch (e) {
+    if (!interrupt?.signal.aborted) throw e;
+    process.stderr.write(`Interrupted: ${interruption!.stopped}\n`);
+    process.exit(interrupt.exitCode);
+  } finally {
+    interrupt?.dispose();
+  }
   process.stdout.write(g.json ? `${toJson(result)}\n` : render(result));
 }
 
@@ -61,6 +83,18 @@ export function roleOption(value: string): Role {
   const role = parseRole(value);
   if (!role) throw new InvalidArgumentError('Invalid resource role. Must be one of: source-data, intermediate-data, code, results');
   return role;
+}
+
+/**
+ * A parser for an argument that checks it with its protocol schema, so that a bad value is a usage
+ * error naming it (exit 2) like the other commands' bad arguments, not zod's report of the params.
+ */
+export function bySchema<T>(schema: z.ZodType<T>): (value: string) => T {
+  return (value) => {
+    const r = schema.safeParse(value);
+    if (!r.success) throw new InvalidArgumentError(r.error.issues.map((i) => i.message).join('; '));
+    return r.data;
+  };
 }
 
 export function positiveInt(value: string): number {

@@ -2,15 +2,15 @@
 import type { fsck as Fsck, ResultOf, ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
 import { reachableFrom, snapshotRoots, verifyObjects } from '../store/gc.js';
-import { fetchObjectsDryRun, listRemote, requireRemote, unlikeOnRemote } from '../store/remote.js';
+import { fetchObjectsDryRun, listRemote, requireExistingRemote, unlikeOnRemote } from '../store/remote.js';
 import { repairObjects } from '../store/repair.js';
 import { storeRemoteOf, withStoreLock, workspaceStore } from '../store/workspace-store.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise<ResultOf<typeof Fsck>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
-  const remote = p.remote ? requireRemote(ws, `fsck ${ctx.option('remote')} was asked for`) : null;
-  const repairFrom = p.repair ? requireRemote(ws, `fsck ${ctx.option('repair')} was asked for`) : null;
+  const remote = p.remote ? await requireExistingRemote(ws, `fsck ${ctx.option('remote')} was asked for`) : null;
+  const repairFrom = p.repair ? await requireExistingRemote(ws, `fsck ${ctx.option('repair')} was asked for`) : null;
   const store = workspaceStore(ws);
   const task = ctx.progress.begin('Checking the content store');
   let checked;

@@ -4,7 +4,7 @@ import type { gc as Gc, ResultOf, ValidParamsOf } from '../../protocol/index.js'
 import type { Context } from '../context.js';
 import { openResources } from '../resources/registry.js';
 import { applyGc, keptRoots, planGc, reachableFrom, refRoots } from '../store/gc.js';
-import { copyFiles, fetchObjects, indexDamage, listRemote, remoteFile, requireRemote } from '../store/remote.js';
+import { checkRemoteThere, copyFiles, fetchObjects, indexDamage, listRemote, remoteFile, requireRemote } from '../store/remote.js';
 import { scanTree, scannedFileIds } from '../store/restore-files.js';
 import { Trash } from '../store/trash.js';
 import { withStoreLock, workspaceStore } from '../store/workspace-store.js';
@@ -49,9 +49,13 @@ const REMOTE_GRACE_MS = 24 * 3600 * 1000;
 
 export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<ResultOf<typeof Gc>> {
   const ws = Workspace.open(ctx, p.workspaceDir);
-  const remote = p.remote ? requireRemote(ws, `gc ${ctx.option('remote')} was asked for`) : null;
-  // Snapshots other clones pushed are roots on the remote: this clone must see their commits first.
-  if (remote !== null) await fetchOrigin(ws, remote);
+  const asked = `gc ${ctx.option('remote')} was asked for`;
+  const remote = p.remote ? requireRemote(ws, asked) : null;
+  if (remote !== null) {
+    // Snapshots other clones pushed are roots on the remote: this clone must see their commits first.
+    await fetchOrigin(ws, remote);
+    await checkRemoteThere(ws, remote, asked);
+  }
   return withStoreLock(ws, 'dws gc', async () => {
     const store = workspaceStore(ws);
     store.reload();
@@ -63,11 +67,14 @@ export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<Res
       for (const id of scannedFileIds(await scanTree(r.storeFiles!.root, r.storeFiles!.cacheFile, undefined, { resource: r.name }))) live.add(id);
     }
     const plan = planGc(store, live);
+    // Interrupted (Ctrl-C, SIGTERM, a cancelled request): stopped between steps; what is gone was unreachable.
+    ctx.signal?.throwIfAborted();
     if (!p.dryRun) {
       applyGc(store, live, plan);
       await new Trash(store.dir).empty(); // what a crashed restore set aside and never freed
     }
     let remoteRemoved: ResultOf<typeof Gc>['remoteRemoved'] = null;
+    ctx.signal?.throwIfAborted();
     if (remote !== null) {
       const remoteRoots = [...roots, ...(await refRoots(ws))];
       const unknown = new Set<string>();
@@ -143,7 +150,10 @@ async function gcRemote(ws: Workspace, remote: string, live: Set<string>, dryRun
       }
     }
     if (!dryRun) {
-      for (const f of doomed) await rclone(ws.ctx, ws.dir, ['deletefile', remoteFile(remote, f)]);
+      for (const f of doomed) {
+        ws.ctx.signal?.throwIfAborted();
+        await rclone(ws.ctx, ws.dir, ['deletefile', remoteFile(remote, f)]);
+      }
     }
   } finally {
     rmSync(stage, { recursive: true, force: true });

@@ -81,7 +81,7 @@ export async function callMethod<M extends MethodName>(ctx: Context, method: M, 
   const lockFile = def.mutates ? workspaceLockFile(ctx.cwd, (parsed.data as { workspaceDir?: unknown }).workspaceDir) : null;
   if (lockFile === null) return run();
   // A change cancelled (server) while it waited for the lock, held by another connection or process, changes nothing.
-  return withLock(lockFile, { log: ctx.log, timeoutMs: ctx.lockTimeoutMs, command: method.replaceAll('/', ' ') }, () => (ctx.signal?.throwIfAborted(), run()));
+  return withLock(lockFile, { log: ctx.log, timeoutMs: ctx.lockTimeoutMs, command: method.replaceAll('/', ' '), signal: () => ctx.signal }, () => (ctx.signal?.throwIfAborted(), run()));
 }
 
 /**

@@ -48,6 +48,9 @@ export async function pull(ctx: Context, p: ValidParamsOf<typeof Pull>): Promise
   for (const r of resources) await r.pullPrecheck?.();
 
   const snapshotted = knownTrees(ws); // before the merge: a resource at one of these has nothing unsnapshotted
+  // Interrupted (Ctrl-C, SIGTERM, a cancelled request) before the merge: nothing changed. After
+  // it, a download stops with its rclone, and the same pull run again completes the rest.
+  ctx.signal?.throwIfAborted();
   await merge(ws);
   faultPoint('pull.after-merge');
   const pulled = Workspace.load(ctx, ws.dir);

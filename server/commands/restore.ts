@@ -84,10 +84,13 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
     }
     await r.restorePrecheck(md.restore_hashes[r.name]!, { force: p.force });
   }
-  if (fileTargets.length === 0) return restoreResources(ctx, ws, md, resources, toRestore, result, p.force);
+  // Interrupted (Ctrl-C, SIGTERM, a cancelled request): stopped only before any file changes (a
+  // download stops with its rclone); once they have begun, the restore is completed.
+  if (fileTargets.length === 0) return (ctx.signal?.throwIfAborted(), restoreResources(ctx, ws, md, resources, toRestore, result, p.force));
   return withStoreLock(ws, 'dws restore', async () => {
     const store = workspaceStore(ws);
     const prepared = await prepareFiles(ws, store, fileTargets, { force: p.force, what: 'restore' });
+    ctx.signal?.throwIfAborted();
     // A client of the server sees no log line: the answer says where the work was kept.
     for (const f of prepared) if (f.kept !== undefined) result.kept.push({ resource: f.target.name, tree: f.kept, files: f.plan.unsaved.length });
     faultPoint('restore.after-prepare');

@@ -11,7 +11,7 @@ import { openResource, resourceType } from '../resources/registry.js';
 import { pushState } from '../resources/git-common.js';
 import { faultPoint } from '../workspace/fault.js';
 import type { ResourceParams, Workspace } from '../workspace/workspace.js';
-import { listRemote, remoteLocation } from '../store/remote.js';
+import { checkRemoteFolder, listRemote, remoteLocation } from '../store/remote.js';
 import { pushStore, warnDataNotPushed } from '../store/share.js';
 import { storeRemoteOf } from '../store/workspace-store.js';
 import { checkResourceNames } from '../workspace/names.js';
@@ -84,6 +84,7 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   // The store remote is listed while git checks the origin (and awaited before anything is
   // pushed: a remote that cannot be used stops the push there).
   const storeRemote = onlyWorkspace ? null : storeRemoteOf(ws);
+  if (storeRemote !== null) checkRemoteFolder(remoteLocation(ws, storeRemote));
   const listing = storeRemote === null ? Promise.resolve(undefined) : listRemote(ws, remoteLocation(ws, storeRemote));
   listing.catch(() => {}); // a check below may fail first: its error is the one to tell
   const branch = await ws.branch();
@@ -102,14 +103,19 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   refuseGitFat('push', gitFatRepositories([ws.dir, ...gitRepositories(resources)]));
   for (const r of resources) await r.pushPrecheck?.();
   const listed = await listing;
+  // Interrupted (Ctrl-C, SIGTERM, a cancelled request): stopped between steps, and always before
+  // the workspace's commits go, so that the origin never names data the store remote lacks.
   for (const r of resources) {
+    ctx.signal?.throwIfAborted();
     ctx.log.info(`[push] pushing resource ${r.name}`);
     await r.push?.();
   }
   if (!onlyWorkspace) ctx.log.info('[push] all resources pushed successfully.');
   faultPoint('push.after-resources');
+  ctx.signal?.throwIfAborted();
   if (!onlyWorkspace) await pushStore(ws, listed); // the data before the metadata that names it
   faultPoint('push.after-store');
+  ctx.signal?.throwIfAborted();
   await ws.git.run(['push', '--quiet', 'origin', branch]);
   faultPoint('push.after-workspace-push');
   if (onlyWorkspace) warnDataNotPushed(ws);

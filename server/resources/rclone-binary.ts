@@ -76,9 +76,12 @@ export function exec(ctx: Context, cwd: string, args: string[], onStats?: (s: Rc
   const argv = onStats ? [...args, '--use-json-log', '--stats', '500ms'] : args;
   ctx.log.debug(`rclone ${argv.join(' ')} [run in ${cwd}]`);
   return new Promise((resolvePromise, reject) => {
-    const child = execFile('rclone', argv, { cwd, env: ctx.env, maxBuffer: 1 << 26, encoding: 'utf8' }, (error, stdout, stderr) => {
+    // Stopped with the command (Ctrl-C, SIGTERM, a cancelled request): left running, a copy would go on
+    // writing into the store or the remote after dws has released its lock, or gone.
+    const child = execFile('rclone', argv, { cwd, env: ctx.env, maxBuffer: 1 << 26, encoding: 'utf8', signal: ctx.signal }, (error, stdout, stderr) => {
       if (stderr && !onStats) ctx.log.debug(stderr.trimEnd());
       if (!error) return resolvePromise(stdout);
+      if (ctx.signal?.aborted) return reject(ctx.signal.reason);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         return reject(new ConfigurationError('rclone executable not found. Install rclone (Debian: apt-get install rclone) and make sure it is on the PATH.'));
       }
@@ -114,12 +117,17 @@ function parseJsonLine(line: string): Record<string, unknown> | undefined {
   }
 }
 
-/** The messages of the error lines of a JSON log (what rclone would have printed as text). */
+/**
+ * The messages of the error lines of a JSON log (what rclone would have printed as text), each
+ * once: rclone tries a failed copy three times, and said the same error six times over.
+ */
 function errorsOfJsonLog(stderr: string): string {
-  return stderr
+  const messages = stderr
     .split('\n')
-    .map((line) => parseJsonLine(line) ?? (line.trim() ? { level: 'error', msg: line } : undefined))
+    // A line that is not JSON (the last word of a failed rclone) as an error, without its time stamp.
+    .map((line) => parseJsonLine(line) ?? (line.trim() ? { level: 'error', msg: line.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '') } : undefined))
     .filter((l) => l !== undefined && (l.level === 'error' || l.level === 'critical' || l.level === 'fatal'))
     .map((l) => String(l!.msg).trim())
-    .join('\n');
+    .filter((m) => !/^Attempt \d+\/\d+ failed with/.test(m));
+  return [...new Set(messages)].join('\n');
 }

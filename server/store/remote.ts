@@ -6,7 +6,7 @@
  * is copied after the pack: a pack is visible on either side only once complete.
  */
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError, NotFoundError } from '../../protocol/errors.js';
@@ -17,13 +17,12 @@ import { ID_BYTES } from './known-ids.js';
 import { DamagedPackIndexError, findEntry, packMismatch, parsePackIndex, type PackIndex } from './pack.js';
 import { CorruptObjectError } from './large-objects.js';
 import type { ContentStore } from './store.js';
-import { storeRemoteOf, strandedObjectsHint } from './workspace-store.js';
+import { isRcloneRemote, storeRemoteOf, strandedObjectsHint } from './workspace-store.js';
 import { faultPoint } from '../workspace/fault.js';
 
 /** The remote as rclone takes it: `name:path` as is, a directory made absolute. */
 export function remoteLocation(ws: Workspace, remote: string): string {
-  if (/^[A-Za-z0-9_. -]+:/.test(remote) && !isAbsolute(remote)) return remote;
-  return resolve(ws.dir, remote);
+  return isRcloneRemote(remote) ? remote : resolve(ws.dir, remote);
 }
 
 export function requireRemote(ws: Workspace, what: string): string {
@@ -32,6 +31,48 @@ export function requireRemote(ws: Workspace, what: string): string {
     throw new ConfigurationError(`${what}, but this workspace has no store remote. Set one with 'dws config store.remote REMOTE' (an rclone remote such as 's3:bucket/path', or a directory).`);
   }
   return remoteLocation(ws, remote);
+}
+
+/**
+ * requireRemote, for a command that reads what the remote holds (fsck --remote, gc --remote): a
+ * remote that is not there lists as empty, so fsck found "no problems" and gc nothing to remove.
+ */
+export async function requireExistingRemote(ws: Workspace, what: string): Promise<string> {
+  const remote = requireRemote(ws, what);
+  await checkRemoteThere(ws, remote, what);
+  return remote;
+}
+
+/** The check of requireExistingRemote, on a `remote` (a location) already required. */
+export async function checkRemoteThere(ws: Workspace, remote: string, what: string): Promise<void> {
+  const kind = await remoteKind(ws, remote);
+  if (kind === 'missing') {
+    throw new NotFoundError(
+      `${what}, but the store remote ${remote} does not exist: nothing was pushed there yet ('dws push' makes it), or it is not where this machine looks (a disk that is not mounted, a path of another machine): check 'dws config store.remote'.`,
+      { remote },
+    );
+  }
+  if (kind === 'file') throw new ConfigurationError(`${what}, but the store remote ${remote} is a file, not a folder: check 'dws config store.remote'.`, { remote });
+}
+
+/**
+ * Before a push, a plain-directory store remote must be a folder, or be made in a folder that
+ * exists: rclone makes every missing folder of the path, so a remote on a disk that is not
+ * mounted (/mnt/usb/store) filled the local disk below the mount point instead, unseen.
+ */
+export function checkRemoteFolder(remote: string): void {
+  if (isRcloneRemote(remote)) return;
+  const st = statSync(remote, { throwIfNoEntry: false });
+  if (st?.isDirectory()) return;
+  const parent = dirname(remote);
+  const fix = "or set another with 'dws config store.remote REMOTE'. Nothing was pushed.";
+  if (st !== undefined) throw new ConfigurationError(`The store remote ${remote} is not a folder (it is a file): remove it, ${fix}`, { remote });
+  if (statSync(parent, { throwIfNoEntry: false })?.isDirectory() !== true) {
+    throw new ConfigurationError(
+      `The store remote ${remote} does not exist, and its parent folder ${parent} does not exist either (a disk that is not mounted?): push makes only the store remote's own folder. Mount the disk or create ${parent}, ${fix}`,
+      { remote },
+    );
+  }
 }
 
 /** A file listed on the remote: its size, and (when asked for) its modification time in ms. */
@@ -46,13 +87,17 @@ function isMissingDirectory(e: unknown): boolean {
   return /directory not found/i.test((e as Error).message);
 }
 
-/** Whether the remote's top directory exists (true when rclone fails otherwise: that error is another matter). */
-async function remoteExists(ws: Workspace, remote: string): Promise<boolean> {
+/**
+ * Whether the remote's top directory is there: 'missing', 'file' (a file at its path, which rclone
+ * lists as a remote holding that one file), else 'dir' (also when rclone fails otherwise: that
+ * error is another matter, met by the listing).
+ */
+async function remoteKind(ws: Workspace, remote: string): Promise<'missing' | 'file' | 'dir'> {
   try {
-    await rclone(ws.ctx, ws.dir, ['lsf', '--max-depth', '1', remote]);
-    return true;
+    const item = JSON.parse(await rclone(ws.ctx, ws.dir, ['lsjson', '--stat', '--no-mimetype', remote])) as { IsDir?: boolean };
+    return item.IsDir === false ? 'file' : 'dir';
   } catch (e) {
-    return !isMissingDirectory(e);
+    return isMissingDirectory(e) ? 'missing' : 'dir';
   }
 }
 
@@ -448,7 +493,7 @@ export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<s
   const location = remoteLocation(ws, remote);
   // A missing directory lists as an empty remote (a first push creates it): here it is more likely
   // not where this machine looks than a remote nobody pushed to, and 'dws push' would not help.
-  if (!(await remoteExists(ws, location))) {
+  if ((await remoteKind(ws, location)) === 'missing') {
     throw new NotFoundError(
       `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and the store remote ${remote} does not exist. Run 'dws push' in the workspace that took the snapshot if nothing was pushed there yet; if it was, the remote is not where this machine looks (a disk that is not mounted, a path of another machine): check 'dws config store.remote'. Then run this command again.${strandedObjectsHint(ws, store.dir)}`,
       { missing: still.size, remote },

@@ -4,7 +4,7 @@
  * to its latest snapshot.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { DwsError } from '../../protocol/errors.js';
+import { ConfigurationError, DwsError, SubprocessError } from '../../protocol/errors.js';
 import { SnapshotStore } from '../backends/git/snapshots.js';
 import type { Resource } from '../resources/types.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -33,7 +33,17 @@ export async function pushStore(ws: Workspace, listing?: Map<string, RemoteFile>
     return { remote: null, objects: 0, files: 0 };
   }
   return withStoreLock(ws, 'dws push', async () => {
-    const r = await pushObjects(ws, workspaceStore(ws), remoteLocation(ws, remote), listing);
+    let r;
+    try {
+      r = await pushObjects(ws, workspaceStore(ws), remoteLocation(ws, remote), listing);
+    } catch (e) {
+      if (!(e instanceof SubprocessError)) throw e;
+      // A remote that cannot be written (read-only, full, no permission): said as such, with what was not pushed.
+      throw new ConfigurationError(
+        `Cannot send the content store's objects to the store remote ${remote}: ${e.message.replace(/^rclone \w+ raised error \S+: /, '')}. The workspace repository was not pushed (its snapshots would name data the remote lacks): make the remote writable, or set another with 'dws config store.remote REMOTE', then run 'dws push' again.`,
+        { remote },
+      );
+    }
     ws.ctx.log.info(r.objects > 0 ? `[push] sent ${r.objects} object(s) in ${r.files} file(s) to the store remote ${remote}` : `[push] the store remote ${remote} has every object already`);
     return { remote, ...r };
   });

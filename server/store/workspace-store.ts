@@ -76,10 +76,15 @@ export function storeDirProblem(ws: Pick<Workspace, 'dir'>, value: unknown): str
  * What is wrong with `value` as store.remote, or null: an rclone remote (`name:path`) is taken as
  * it is; a directory (relative to the workspace) may not be in the workspace or the local store.
  */
+/** Whether a store remote is an rclone remote (`name:path`) rather than a plain directory. */
+export function isRcloneRemote(remote: string): boolean {
+  return /^[A-Za-z0-9_. -]+:/.test(remote) && !isAbsolute(remote);
+}
+
 export function storeRemoteProblem(ws: Workspace, value: unknown): string | null {
   if (typeof value !== 'string' || value === '') return 'must not be empty';
   if (CONTROL.test(value)) return 'may not contain control characters';
-  if (/^[A-Za-z0-9_. -]+:/.test(value) && !isAbsolute(value)) return null;
+  if (isRcloneRemote(value)) return null;
   const dir = realish(resolve(ws.dir, value));
   const root = realish(ws.dir);
   if (isWithin(dir, root) || isWithin(root, dir)) return `the directory ${dir} is inside the workspace ${root} or contains it: choose a directory outside it`;

@@ -36,6 +36,11 @@ export interface LockOptions {
   command: string;
   /** What is locked, in messages; 'workspace' unless given. */
   what?: string;
+  /**
+   * The caller's abort signal, asked for only once it must wait (a server request's is made on
+   * first use): aborted (Ctrl-C, SIGTERM, a cancelled request), the wait stops.
+   */
+  signal?: () => AbortSignal | undefined;
 }
 
 const POLL_MS = 50;
@@ -114,6 +119,7 @@ async function acquire(lockFile: string, o: LockOptions): Promise<string> {
     }
     if (!announced) o.log.warn(`waiting for the ${o.what ?? 'workspace'} lock held by ${who}`);
     announced = true;
+    o.signal?.()?.throwIfAborted();
     await sleep(POLL_MS);
   }
 }

@@ -1,6 +1,6 @@
 /** The workspace lock: changes from separate dws processes run one at a time; a live holder makes the CLI wait, then refuse; a dead one's lock is taken over. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,31 @@ describe('workspace lock', () => {
       const bad = await dws(ws, ['--batch', '--lock-timeout', 'soon', 'snapshot', 'A']);
       expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining("Invalid lock timeout 'soon' (from --lock-timeout)")]);
       expect(fingerprint(ws)).toBe(before);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('stops waiting for the lock on SIGTERM, as on Ctrl-C: exit 143 at once, the holder\'s lock left as it was', async () => {
+    const ws = await newWorkspace();
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      const lock = writeLock(ws, holder.pid!);
+      const child = spawn(process.execPath, [DWS, '--batch', 'gc'], { cwd: ws, env: { ...TEST_ENV, DWS_LOCK_TIMEOUT_MS: '60000' } });
+      let stderr = '';
+      const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      await new Promise<void>((resolve) =>
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('waiting for the workspace lock')) resolve();
+        }),
+      );
+      const sent = Date.now();
+      child.kill('SIGTERM');
+      expect(await closed, stderr).toBe(143);
+      expect(Date.now() - sent).toBeLessThan(10_000); // not the 60 s lock timeout
+      expect(stderr).toContain('Interrupted: gc stopped before it finished');
+      expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(holder.pid);
     } finally {
       holder.kill();
     }

@@ -1,6 +1,6 @@
 /** `dws server --stdio` as a real process, driven by clients/node (the same handlers as the CLI). */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
@@ -107,8 +107,9 @@ describe('dws server --stdio', () => {
       const c = await client(ws);
       const cancel = new CancellationTokenSource();
       const restore = c.request('dws/restore', { tagOrHash: 'v1' }, cancel.token).catch((e: unknown) => e);
-      while (!existsSync(join(ws, '.git', 'dws', 'lock'))) await new Promise((r) => setTimeout(r, 5));
-      cancel.cancel(); // too late: a restore under way is not stopped
+      // Cancelled once data's files are written (cancelled before, it stops with nothing changed).
+      while (readFileSync(join(ws, 'data', 'f7.csv'), 'utf8') !== '7\n') await new Promise((r) => setTimeout(r, 5));
+      cancel.cancel(); // too late: a restore that has begun to change files is not stopped
       const e = (await restore) as DwsError;
       // It was answered 'dws/restore was cancelled before it changed anything' (-32800), and status called data's restored files changes.
       expect(e).toBeInstanceOf(DwsError);

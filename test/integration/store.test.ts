@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempS
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../clients/node/index.js';
-import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, readJson, stdioServer, TEST_ENV, tempDir } from '../helpers.js';
+import { cleanup, DWS, dws, dwsOk, fingerprint, git, newWorkspace, readJson, requireOnPath, stdioServer, TEST_ENV, tempDir } from '../helpers.js';
 import { entryOffset, findEntry, readPackIndex } from '../../server/store/pack.js';
 
 afterAll(cleanup);
@@ -417,6 +417,24 @@ describe('restore of local-files resources from the content store', () => {
     const back = join(tempDir(), 'back');
     await dwsOk(ws, ['--batch', 'store', 'checkout', saved, back]);
     expect([readlinkSync(join(back, 'dangling')), readlinkSync(join(back, 'loop')), readlinkSync(join(back, 'mylink'))]).toEqual(['nowhere', 'loop', '/etc/hostname']);
+  });
+
+  it('dws store checkout names a malformed tree id and says what is expected, as a usage error (exit 2), and a target that is a file, writing nothing', async () => {
+    const ws = await newWorkspace();
+    const target = join(tempDir(), 'out');
+    for (const bad of ['abc', 'A'.repeat(40), `${'0'.repeat(39)}g`]) {
+      const r = await dws(ws, ['--batch', 'store', 'checkout', bad, target]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toContain(`Error: command-argument value '${bad}' is invalid for argument 'TREE'. '${bad}' is not a store tree id: give its 40 lowercase hex digits, as 'dws restore --force' printed them`);
+      expect(r.stderr).not.toContain('✖');
+      expect(existsSync(target)).toBe(false);
+    }
+    // A file where the directory should be is named, not an internal error.
+    writeFileSync(target, 'mine\n');
+    const f = await dws(ws, ['--batch', 'store', 'checkout', '0'.repeat(40), target]);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain(`Configuration error: ${target} is a file, not a directory: give a new or empty directory`);
+    expect(readFileSync(target, 'utf8')).toBe('mine\n');
   });
 
   it('dws diff lists a file whose name has a line feed (1.6’s hash tree file cannot hold it; the store trees can), and a terminal sees such names quoted', async () => {
@@ -930,6 +948,88 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(statSync(join(clone, 'data', 'large.bin')).size).toBe(64 << 20);
   });
 
+  /** Whether a process whose command line matches `pattern` (a regular expression for pgrep -f) is running. */
+  const running = (pattern: string) => spawnSync('pgrep', ['-f', pattern]).status === 0;
+
+  /**
+   * Run dws and send it SIGTERM once its `rclone <command>` runs (a copy slowed by RCLONE_BWLIMIT,
+   * so that it is mid-transfer): its exit code and stderr, once it is gone.
+   */
+  async function terminatedWhileCopying(cwd: string, args: string[], env: NodeJS.ProcessEnv, top: string, command = 'copy'): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [DWS, '--batch', ...args], { cwd, env: { ...env, RCLONE_BWLIMIT: '2M' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    await until(() => running(`rclone ${command} .*${top}`) || child.exitCode !== null, `rclone ${command} of dws ${args.join(' ')}`);
+    child.kill('SIGTERM');
+    return { code: await closed, stderr };
+  }
+
+  /** What an interrupted command must not leave: a lock, a file in the store's tmp/, an rclone still running. */
+  function leftNothing(ws: string, top: string): void {
+    const dwsDir = join(ws, '.git', 'dws');
+    expect(readdirSync(dwsDir, { recursive: true }).map(String).filter((f) => /(^|\/)lock$/.test(f))).toEqual([]);
+    expect(readdirSync(join(dwsDir, 'store', 'tmp'))).toEqual([]);
+    expect(running(`rclone .*${top}`)).toBe(false);
+  }
+
+  it('push, pull, restore, clone and gc stop on SIGTERM as on Ctrl-C while rclone runs: exit 143, say so, release the lock, remove temp files, stop rclone, change nothing a rerun does not complete', async () => {
+    const { env, top, origin, remoteDir, ws, data } = await sharedWorkspace();
+    const x = Buffer.alloc(24 << 20, 1); // each takes seconds at RCLONE_BWLIMIT
+    const y = Buffer.alloc(24 << 20, 2);
+    writeFileSync(join(data, 'large.bin'), x);
+    await ok(ws, ['snapshot', 'v2'], env);
+    await ok(ws, ['config', 'store.remote', remoteDir], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+
+    let r = await terminatedWhileCopying(ws, ['push'], env, top);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toContain("Interrupted: the push stopped before the workspace's commits were pushed. Run 'dws push' again to push everything.");
+    expect(git(top, ['ls-remote', origin])).toBe(''); // the metadata never goes before its data
+    leftNothing(ws, top);
+    await ok(ws, ['push'], env);
+
+    const c = join(top, 'c');
+    await ok(top, ['clone', origin, c], env);
+    writeFileSync(join(data, 'large.bin'), y);
+    await ok(ws, ['snapshot', 'v3'], env);
+    await ok(ws, ['push'], env);
+    r = await terminatedWhileCopying(c, ['pull'], env, top);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toContain("Interrupted: the pull stopped. Run 'dws pull' again to complete it.");
+    leftNothing(c, top);
+    await ok(c, ['pull'], env);
+    expect(readFileSync(join(c, 'data', 'large.bin')).equals(y)).toBe(true);
+
+    // A clone has v3's objects only: restoring v2 downloads x.
+    const c2 = join(top, 'c2');
+    r = await terminatedWhileCopying(top, ['clone', origin, c2], env, top);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toContain('Interrupted: the unfinished clone was removed.');
+    expect(existsSync(c2)).toBe(false);
+    expect(running(`rclone .*${top}`)).toBe(false);
+    await ok(top, ['clone', origin, c2], env);
+    const before = fingerprint(c2);
+    r = await terminatedWhileCopying(c2, ['restore', 'v2'], env, top);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toContain('Interrupted: the restore stopped before it changed any file.');
+    expect(fingerprint(c2)).toBe(before);
+    leftNothing(c2, top);
+    await ok(c2, ['restore', 'v2'], env);
+    expect(readFileSync(join(c2, 'data', 'large.bin')).equals(x)).toBe(true);
+
+    // gc --remote, while it lists the remote (an rclone that takes its time to).
+    const bin = join(top, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'rclone'), `#!/bin/sh\n[ "$1" = lsjson ] && sleep 30\nexec ${requireOnPath(['rclone'], 'apt-get install rclone')} "$@"\n`, { mode: 0o755 });
+    const slow = { ...env, PATH: `${bin}:${env.PATH}` };
+    r = await terminatedWhileCopying(ws, ['gc', '--remote'], slow, top, 'lsjson');
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toContain("Interrupted: gc stopped before it finished; it removed only objects that nothing reaches. Run 'dws gc' again to finish.");
+    leftNothing(ws, top);
+    await ok(ws, ['gc', '--remote'], env);
+  }, 180_000);
+
   it('moving the store remote: config says the old one keeps what was pushed, and how to copy it over', async () => {
     const { env, top, remoteDir, ws } = await sharedWorkspace();
     let r = await ok(ws, ['config', 'store.remote', remoteDir], env);
@@ -1338,6 +1438,78 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(readJson(join(ws, '.dataworkspace', 'config.json')).global_params['store.remote']).toBe(join(dirname(ws), 'remote-store'));
   });
 
+  it('push refuses a directory store remote whose parent folder does not exist (a disk not mounted), naming it, and pushes nothing: no folder made, no data, no commits', async () => {
+    const { env, top, origin, ws } = await sharedWorkspace();
+    git(ws, ['remote', 'add', 'origin', origin]);
+    const remote = join(top, 'mnt', 'usb', 'store');
+    await ok(ws, ['config', 'store.remote', remote], env);
+    const before = fingerprint(ws);
+    const r = await run(ws, ['push'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`The store remote ${remote} does not exist, and its parent folder ${join(top, 'mnt', 'usb')} does not exist either (a disk that is not mounted?)`);
+    expect(r.stderr).toContain('Nothing was pushed.');
+    expect(existsSync(join(top, 'mnt'))).toBe(false);
+    expect(git(top, ['ls-remote', origin])).toBe('');
+    expect(fingerprint(ws)).toBe(before);
+    // A file where the remote should be is named as such; with its parent there, push makes the remote's folder.
+    mkdirSync(join(top, 'mnt', 'usb'), { recursive: true });
+    writeFileSync(remote, 'not a store\n');
+    const f = await run(ws, ['push'], env);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain(`The store remote ${remote} is not a folder (it is a file)`);
+    expect(git(top, ['ls-remote', origin])).toBe('');
+    rmSync(remote);
+    await ok(ws, ['push'], env);
+    expect(readdirSync(remote).sort()).toEqual(['objects', 'packs']);
+  });
+
+  it('fsck --remote, fsck --repair and gc --remote name a store remote that does not exist or is a file (a directory or an rclone path), exit non-zero, and remove nothing', async () => {
+    const { env, top, origin, ws } = await sharedWorkspace();
+    git(ws, ['remote', 'add', 'origin', origin]); // gc --remote fetches it first
+    const missing = join(top, 'not-mounted', 'store');
+    const file = join(top, 'a-file');
+    writeFileSync(file, 'not a store\n');
+    for (const [path, said] of [[missing, 'does not exist'], [file, 'is a file, not a folder']] as const) {
+      for (const remote of [path, `loc:${path}`]) {
+        await ok(ws, ['config', 'store.remote', remote], env);
+        const before = fingerprint(ws);
+        for (const args of [['fsck', '--remote'], ['fsck', '--repair'], ['gc', '--remote']]) {
+          const r = await run(ws, args, env);
+          expect(r.code, `${remote}: dws ${args.join(' ')}\n${r.stdout}`).toBe(1);
+          expect(r.stderr).toContain(`but the store remote ${remote} ${said}`);
+          expect(r.stdout).not.toContain('No problems found');
+        }
+        expect(fingerprint(ws)).toBe(before);
+      }
+    }
+    expect(readFileSync(file, 'utf8')).toBe('not a store\n');
+  });
+
+  it('push to a store remote that cannot be written (a read-only disk) says so once, naming the remote, and pushes nothing of the workspace', async (ctx) => {
+    const { env, top, origin, ws } = await sharedWorkspace();
+    git(ws, ['remote', 'add', 'origin', origin]);
+    const ro = join(top, 'ro');
+    mkdirSync(ro);
+    try {
+      execFileSync('mount', ['--bind', ro, ro], { stdio: 'ignore' });
+    } catch {
+      ctx.skip(); // needs root to mount, as on CI
+    }
+    try {
+      execFileSync('mount', ['-o', 'remount,bind,ro', ro], { stdio: 'ignore' });
+      const remote = join(ro, 'store');
+      await ok(ws, ['config', 'store.remote', remote], env);
+      const r = await run(ws, ['push'], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Cannot send the content store's objects to the store remote ${remote}: `);
+      expect(r.stderr.match(/read-only file system/g), r.stderr).toHaveLength(1);
+      expect(r.stderr).toContain('The workspace repository was not pushed');
+      expect(git(top, ['ls-remote', origin])).toBe('');
+    } finally {
+      execFileSync('umount', [ro]);
+    }
+  });
+
   describe('corrupt objects replaced with the store remote’s copies', () => {
     /** Two contents of v1 that restoring v1 over v2 writes: a large object (a file of its own) and a small one (in a pack). */
     const damaged = (v1: string) => [readFileSync(join(v1, 'model.bin')), readFileSync(join(v1, 'sub', 'f4.csv'))];
@@ -1620,7 +1792,7 @@ describe('gc and fsck', () => {
       expect(fsck).toMatchObject({ ok: true, corrupt: [], missingLocally: 0 });
       expect(fsck.objects).toBe(JSON.parse(await dwsOk(ws, ['--batch', '--json', 'fsck'])).objects);
       expect(await c.request('dws/gc', { dryRun: true })).toMatchObject({ dryRun: true, removed: { objects: 0, bytes: 0 } });
-      await expect(c.request('dws/store/checkout', { tree: 'nothex', directory: join(ws, 'out') })).rejects.toThrow(/a store tree id is 40 lowercase hex digits/);
+      await expect(c.request('dws/store/checkout', { tree: 'nothex', directory: join(ws, 'out') })).rejects.toThrow(/'nothex' is not a store tree id: give its 40 lowercase hex digits/);
     } finally {
       c.close();
     }

@@ -1,6 +1,6 @@
 /** `dws clone [--hostname H] REPOSITORY [DIRECTORY]` */
 import type { Command } from 'commander';
-import { invoke, onInterrupt, withJson } from '../cli.js';
+import { invoke, withJson } from '../cli.js';
 
 export function register(program: Command): void {
   withJson(program.command('clone'))
@@ -10,15 +10,9 @@ export function register(program: Command): void {
     .option('--hostname <NAME>', "this machine's name in snapshot directory paths (default: short hostname)")
     .action(async (repository: string, directory: string | undefined, o: { hostname?: string }, cmd: Command) => {
       // Left to Node's default, Ctrl-C ended dws at once and left a half-made workspace behind.
-      const interrupt = onInterrupt('Interrupted: removing the unfinished clone');
-      try {
-        await invoke(cmd, 'dws/clone', { repository, directory, hostname: o.hostname }, (r) => `Successfully completed clone of workspace ${r.name}.\n`, interrupt.signal);
-      } catch (e) {
-        if (!interrupt.signal.aborted) throw e;
-        process.stderr.write('Interrupted: the unfinished clone was removed.\n');
-        process.exit(interrupt.exitCode);
-      } finally {
-        interrupt.dispose();
-      }
+      await invoke(cmd, 'dws/clone', { repository, directory, hostname: o.hostname }, (r) => `Successfully completed clone of workspace ${r.name}.\n`, {
+        stopping: 'removing the unfinished clone',
+        stopped: 'the unfinished clone was removed.',
+      });
     });
 }

@@ -10,6 +10,6 @@ export function register(program: Command): void {
         const parts = [r.resources.length > 0 ? `Pulled workspace and resources: ${r.resources.join(', ')}` : 'Pulled workspace.'];
         if (r.cloned.length > 0) parts.push(`Cloned new resources: ${r.cloned.join(', ')}`);
         return `${parts.join('\n')}\n`;
-      });
+      }, { stopping: 'stopping the pull', stopped: "the pull stopped. Run 'dws pull' again to complete it." });
     });
 }

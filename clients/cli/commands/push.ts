@@ -8,6 +8,7 @@ export function register(program: Command): void {
     .action(async (o: SyncOptions, cmd: Command) => {
       await invoke(cmd, 'dws/push', syncParams(o), (r) =>
         r.resources.length > 0 ? `Pushed workspace and resources: ${r.resources.join(', ')}\n` : 'Pushed workspace.\n',
+        { stopping: 'stopping the push', stopped: "the push stopped before the workspace's commits were pushed. Run 'dws push' again to push everything." },
       );
     });
 }

@@ -24,6 +24,7 @@ export function register(program: Command): void {
           }
           return out + (r.restored.length === 0 ? 'No resources to restore.\n' : planText(r));
         },
+        { stopping: 'stopping the restore', stopped: 'the restore stopped before it changed any file.' },
       );
     });
 }

@@ -1,7 +1,8 @@
 /** `dws gc [--dry-run] [--remote]`, `dws fsck [--remote] [--repair]`, `dws store checkout TREE DIR`: the content store. */
 import type { Command } from 'commander';
 import { DwsError } from '../../../protocol/errors.js';
-import { invoke, withJson } from '../cli.js';
+import { StoreTreeId } from '../../../protocol/store.js';
+import { bySchema, invoke, withJson } from '../cli.js';
 
 const WS_DIR = ['--workspace-dir <DIR>', 'workspace root (default: found from the current directory)'] as const;
 
@@ -31,7 +32,7 @@ export function register(program: Command): void {
         out += '.\n';
         if (r.remoteRemoved) out += `Store remote: ${verb.toLowerCase()} ${r.remoteRemoved.objects} object(s), ${bytesText(r.remoteRemoved.bytes)}.\n`;
         return out;
-      });
+      }, { stopping: 'stopping gc', stopped: "gc stopped before it finished; it removed only objects that nothing reaches. Run 'dws gc' again to finish." });
     });
 
   withJson(program.command('fsck'))
@@ -61,7 +62,7 @@ export function register(program: Command): void {
   const store = program.command('store').description('The content store of local-files and rclone resources');
   withJson(store.command('checkout'))
     .description('Write a stored tree (e.g. the one kept by restore --force) into a new or empty directory')
-    .argument('<TREE>', 'store tree id (40 hex digits)')
+    .argument('<TREE>', 'store tree id (40 hex digits)', bySchema(StoreTreeId))
     .argument('<DIR>', 'target directory (new or empty)')
     .option(...WS_DIR)
     .action(async (tree: string, directory: string, o: { workspaceDir?: string }, cmd: Command) => {
