@@ -22,7 +22,10 @@ export async function restore(ctx: Context, p: ValidParamsOf<typeof Restore>): P
   if (p.only && p.leave) throw new InvalidParamsError(`Please specify either ${ctx.option('only')} or ${ctx.option('leave')}, but not both`, { only: p.only, leave: p.leave });
   const ws = Workspace.open(ctx, p.workspaceDir);
   const current = ws.resources.map((r) => r.name);
-  checkResourceNames(ctx, current, { only: p.only, leave: p.leave });
+  // 1.6's restore names the first unknown name; the others follow.
+  checkResourceNames(ctx, current, { only: p.only, leave: p.leave }, (option, [first, ...more]) =>
+    `A resource by the name '${first}' does not exist in this workspace (given in ${option}${more.length > 0 ? `; also unknown: ${more.join(', ')}` : ''})`,
+  );
   const md = new SnapshotStore(ws).resolve(p.tagOrHash);
   // Local-files and rclone resources are restored from the content store's trees (store/).
   const storeTrees = readStoreRecord(ws, md.hash) ?? {};

@@ -66,18 +66,22 @@ export function printable(s: string, max = 80): string {
 
 /**
  * Refuse names in a param that lists resources (`only`, `leave`, `skip`) that are not among
- * `known`: one refusal for every method, naming the param, the unknown names and the known ones.
+ * `known`: one refusal (NotFound, data {param, unknown, known}) for every method, naming the
+ * param, the unknown names and the known ones. `sentence`: how the command words it first; by
+ * default 1.6's push and pull text (cli.md), restore passes 1.6's restore text.
  */
-export function checkResourceNames(ctx: Context, known: string[], lists: Record<string, string[] | undefined>): void {
+export function checkResourceNames(
+  ctx: Context,
+  known: string[],
+  lists: Record<string, string[] | undefined>,
+  sentence = (option: string, unknown: string[]) => `Invalid resource names were included with ${option}: ${unknown.join(', ')}`,
+): void {
   for (const [param, names] of Object.entries(lists)) {
     const unknown = [...new Set((names ?? []).filter((n) => !known.includes(n)))].sort();
     if (unknown.length > 0) {
       // A client's names are shown escaped and cut (printable), as every refusal shows them.
-      throw new NotFoundError(`Invalid resource names were included with ${ctx.option(param)}: ${unknown.map((n) => printable(n)).join(', ')}. Resources are: ${known.join(', ') || 'none'}`, {
-        param,
-        unknown,
-        known,
-      });
+      const shown = unknown.map((n) => printable(n));
+      throw new NotFoundError(`${sentence(ctx.option(param), shown)}. Resources are: ${known.join(', ') || 'none'}`, { param, unknown, known });
     }
   }
 }

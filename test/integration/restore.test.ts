@@ -231,8 +231,8 @@ describe('dws restore: choosing resources and bad input', () => {
       [['restore', 'abcdef12'], 1, 'Configuration error: Snapshot match for partial hash abcdef12 not found'],
       [['restore', 'f'.repeat(40)], 1, `Configuration error: No metadata entry for snapshot ${'f'.repeat(40)}`],
       [['restore', v1.slice(0, 7)], 1, `Configuration error: Partial hash ${v1.slice(0, 7)} is ambiguous: it matches`],
-      [['restore', '--only', 'code,nope', 'v1'], 1, 'Configuration error: Invalid resource names were included with --only: nope. Resources are: '],
-      [['restore', '--leave', 'nope', 'v1'], 1, 'Configuration error: Invalid resource names were included with --leave: nope. Resources are: '],
+      [['restore', '--only', 'code,nope', 'v1'], 1, "Configuration error: A resource by the name 'nope' does not exist in this workspace (given in --only). Resources are: "],
+      [['restore', '--leave', 'nope', 'v1'], 1, "Configuration error: A resource by the name 'nope' does not exist in this workspace (given in --leave). Resources are: "],
       [['restore', '--only', 'code', '--leave', 'results', 'v1'], 2, 'Error: Please specify either --only or --leave, but not both'],
     ];
     for (const [args, code, message] of cases) {

@@ -170,7 +170,13 @@ describe('dws server --stdio', () => {
       const unknown = (params[param] as string[]).filter((n) => n !== 'code').sort();
       expect(e, method).toBeInstanceOf(DwsError);
       expect((e as DwsError).rpcCode, method).toBe(1001);
-      expect((e as DwsError).message, method).toBe(`Invalid resource names were included with ${param}: ${unknown.join(', ')}. Resources are: code, results`);
+      // restore keeps 1.6's restore sentence, push and pull 1.6's sync sentence (cli.md).
+      const [first, ...more] = unknown;
+      const sentence =
+        method === 'dws/restore'
+          ? `A resource by the name '${first}' does not exist in this workspace (given in ${param}${more.length > 0 ? `; also unknown: ${more.join(', ')}` : ''})`
+          : `Invalid resource names were included with ${param}: ${unknown.join(', ')}`;
+      expect((e as DwsError).message, method).toBe(`${sentence}. Resources are: code, results`);
       expect((e as DwsError).data, method).toEqual({ param, unknown, known: ['code', 'results'] });
     };
     await refused('dws/publish', { remoteUrl: origin, skip: ['nope'] }, 'skip');
@@ -182,7 +188,7 @@ describe('dws server --stdio', () => {
       ['dws/push', { skip: ['nope'] }, 'skip'],
       ['dws/pull', { only: ['nope'] }, 'only'],
       ['dws/pull', { skip: ['zzz', 'nope'] }, 'skip'],
-      ['dws/restore', { tagOrHash: 'v1', only: ['nope'] }, 'only'],
+      ['dws/restore', { tagOrHash: 'v1', only: ['nope', 'zzz'] }, 'only'],
       ['dws/restore', { tagOrHash: 'v1', leave: ['nope', 'code'] }, 'leave'],
     ];
     for (const [method, params, param] of calls) await refused(method, params, param);
