@@ -34,8 +34,9 @@ export function requireRemote(ws: Workspace, what: string): string {
 }
 
 /**
- * requireRemote, for a command that reads what the remote holds (fsck --remote, gc --remote): a
- * remote that is not there lists as empty, so fsck found "no problems" and gc nothing to remove.
+ * requireRemote, for a command that reads what the remote holds (fsck; gc, which fetches the
+ * origin in between, calls checkRemoteThere itself): a remote that is not there lists as empty,
+ * so fsck found "no problems" and gc nothing to remove.
  */
 export async function requireExistingRemote(ws: Workspace, what: string): Promise<string> {
   const remote = requireRemote(ws, what);

@@ -124,7 +124,7 @@ export class SnapshotStore {
     const carriers = this.tagged(tagOrHash);
     // Taking the first found (1.6) would restore or delete either one, by the directory's order.
     if (carriers.length > 1) {
-      const hashes = carriers.map((c) => c.hash).sort();
+      const hashes = carriers.map((c) => c.hash); // tagged() orders them by hash
       throw new ConflictError(`Tag ${tagOrHash} is carried by ${hashes.length} snapshots: ${hashes.join(', ')}. Give the hash of the one you mean.`, { snapshot: tagOrHash, matches: hashes });
     }
     const md = carriers[0];
