@@ -1,7 +1,7 @@
 /** Shared test helpers: temporary directories, running the built `dws` as a real process, and disk fingerprints. */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,9 +63,25 @@ export function tempDir(prefix = 'dws-test-'): string {
   made.push(d);
   return d;
 }
+/**
+ * Close the servers and remove the temp dirs. A file's dirs can hold gigabytes (store.test.ts
+ * leaves ~2 GB in ~37,000 files): removing them took over a minute on CI's disk while the other
+ * worker wrote, past the hook's timeout. So they are moved (a rename each) into one trash dir,
+ * which a detached `rm -rf` removes while the next tests run.
+ */
 export function cleanup(): void {
   for (const c of servers.splice(0)) c.close();
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  const dirs = made.splice(0);
+  if (dirs.length === 0) return;
+  const trash = mkdtempSync(join(tmpdir(), 'dws-test-trash-'));
+  dirs.forEach((d, i) => {
+    try {
+      renameSync(d, join(trash, String(i)));
+    } catch {
+      rmSync(d, { recursive: true, force: true }); // a mount point (EBUSY) or gone already
+    }
+  });
+  spawn('rm', ['-rf', trash], { detached: true, stdio: 'ignore' }).unref();
 }
 
 /** A real `dws server --stdio` for the workspace at (or above) `cwd`, connected; closed by `cleanup()`. */
