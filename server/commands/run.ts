@@ -19,7 +19,7 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   if (p.dryRun && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError(`${ctx.option('dryRun')} takes no snapshot: drop ${ctx.option('message')}/${ctx.option('tag')}`);
   if (!p.snapshot && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError(`${ctx.option('snapshot', false)} takes no snapshot: drop ${ctx.option('message')}/${ctx.option('tag')}`);
   const ws = Workspace.open(ctx, p.workspaceDir);
-  if (p.tag !== undefined) refuseTag(ctx, new SnapshotStore(ws), p.tag);
+  if (p.tag !== undefined) refuseTag(ctx, ws, new SnapshotStore(ws), p.tag);
   const { loadStepFiles, commandStep, loadWorkspacePipeline } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');
   const { parseParams, planSteps, selectSteps } = await import('../../runner/plan.js');

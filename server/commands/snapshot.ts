@@ -15,8 +15,8 @@ import { buildManifest, SnapshotStore, type SnapshotMetadata } from '../backends
 import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { corrupt, readJsonFile, writeJsonFile } from '../workspace/files.js';
-import { isValidHostname, looksLikeHash, NAME_RULE } from '../workspace/names.js';
-import { expandTemplate, pathProblem, validateTemplate } from '../workspace/results-template.js';
+import { isValidHostname, looksLikeHash, NAME_RULE, printable } from '../workspace/names.js';
+import { expandTemplate, MAX_NAME_BYTES, pathProblem, tagRoom, validateTemplate } from '../workspace/results-template.js';
 import { localIsoTimestamp } from '../workspace/time.js';
 import { localCacheDir, Workspace, type JsonObject } from '../workspace/workspace.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -40,7 +40,7 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
 async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const store = new SnapshotStore(ws);
   const tag = p.tag ?? null;
-  const moveTagFrom = tag === null ? [] : await checkTag(ctx, store, tag);
+  const moveTagFrom = tag === null ? [] : await checkTag(ctx, ws, store, tag);
 
   const timestamp = localIsoTimestamp(ctx.now());
   const template = ws.dirTemplate;
@@ -270,22 +270,34 @@ function distinctManifest(ws: Workspace, store: SnapshotStore, compareHashes: Ma
 }
 
 /**
- * The checks of a tag that ask nothing: bad tags, and in batch mode (nobody to ask whether to move
- * it) used ones are refused. Returns the snapshots that carry it. `dws run --tag` calls it before
- * any step runs, so that a tag the snapshot would refuse does not cost the run.
+ * The checks of a tag that ask nothing: bad tags (as 1.6, and too long for the results directory
+ * name), and in batch mode (nobody to ask whether to move it) used ones. Returns the snapshots
+ * that carry it. `dws run --tag` calls it before any step runs, so that a tag the snapshot would
+ * refuse does not cost the run.
  */
-export function refuseTag(ctx: Context, store: SnapshotStore, tag: string): SnapshotMetadata[] {
+export function refuseTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag: string): SnapshotMetadata[] {
   // A ConfigurationError (exit 1) as in 1.6; only the tag's syntax is a usage error (exit 2).
   if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
   if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${tag}' is not valid: a tag ${NAME_RULE}`, { tag });
+  // The tag goes into the results directory name (results.dir_template): the move would fail with ENAMETOOLONG.
+  const template = ws.dirTemplate;
+  const { limit, name } = tagRoom(template, { username: loginName(ctx.env), hostname: ws.hostname, snapshotNumber: store.nextNumber(), timestamp: localIsoTimestamp(ctx.now()) });
+  const bytes = Buffer.byteLength(tag, 'utf8');
+  if (bytes > limit) {
+    const why =
+      name === null
+        ? `the limit is ${limit} bytes, a file name's (results.dir_template may put the tag in a directory name)`
+        : `the limit here is ${limit} bytes: the tag goes into the results directory name '${printable(name)}' (results.dir_template '${printable(template)}'), and a file name may have at most ${MAX_NAME_BYTES} bytes`;
+    throw new InvalidParamsError(`Tag '${printable(tag)}' is ${bytes} bytes long; ${why}`, { tag, bytes, limit });
+  }
   const owners = store.tagged(tag);
   if (owners.length > 0 && !ctx.prompter) throw new ConflictError(usedTag(tag, owners), { tag, snapshot: owners[0]!.hash, snapshots: owners.map((o) => o.hash) });
   return owners;
 }
 
 /** Refuse bad or used tags; returns the hashes of the snapshots the person agreed to take the tag from. */
-async function checkTag(ctx: Context, store: SnapshotStore, tag: string): Promise<string[]> {
-  const owners = refuseTag(ctx, store, tag);
+async function checkTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag: string): Promise<string[]> {
+  const owners = refuseTag(ctx, ws, store, tag);
   if (owners.length === 0) return [];
   if (!(await ctx.prompter!.confirm(`${usedTag(tag, owners)}. Remove this tag so we can add it to the new snapshot?`, false))) throw new UserAbortError();
   return owners.map((o) => o.hash);

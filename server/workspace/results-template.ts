@@ -49,11 +49,12 @@ export interface TemplateValues {
   tag: string | null;
 }
 
-export function expandTemplate(template: string, v: TemplateValues): string {
+/** Each variable's value. */
+function templateValues(v: TemplateValues): Record<string, string> {
   const ts = v.timestamp;
   const [y, mo, d] = [Number(ts.slice(0, 4)), Number(ts.slice(5, 7)), Number(ts.slice(8, 10))];
   const number = String(v.snapshotNumber).padStart(3, '0');
-  const values: Record<string, string> = {
+  return {
     USERNAME: v.username,
     HOSTNAME: v.hostname,
     SNAPSHOT_NO: number,
@@ -68,17 +69,43 @@ export function expandTemplate(template: string, v: TemplateValues): string {
     DAY_OF_WEEK: DAYS[new Date(y, mo - 1, d).getDay()]!,
     TAG: v.tag ?? number,
   };
+}
+
+export function expandTemplate(template: string, v: TemplateValues): string {
+  const values = templateValues(v);
   const dest = template.replace(VAR_RE, (_, name: string) => values[name]!);
   // Checked on use too: a hand-edited hostname ("../../../esc") or template must not move
   // results out of their resource (issue 13 item 2).
   const problem = pathProblem(dest);
   if (problem !== null) {
     throw new ConfigurationError(
-      `Results directory '${printable(dest)}' (template '${printable(template)}' with hostname '${printable(v.hostname)}', user '${printable(v.username)}', tag '${printable(v.tag ?? number)}') ${problem}. Fix results.dir_template with 'dws config', or the hostname in .dataworkspace/local_params.json ('dws config hostname NAME').`,
+      `Results directory '${printable(dest)}' (template '${printable(template)}' with hostname '${printable(v.hostname)}', user '${printable(v.username)}', tag '${printable(values.TAG!)}') ${problem}. Fix results.dir_template with 'dws config', or the hostname in .dataworkspace/local_params.json ('dws config hostname NAME').`,
       { template: printable(template), destination: printable(dest) },
     );
   }
   return dest;
+}
+
+/** The most bytes a file or directory name may have on Linux's file systems (ext4, XFS, Btrfs; NAME_MAX). */
+export const MAX_NAME_BYTES = 255;
+
+/**
+ * How many bytes (UTF-8) a tag may have: each directory name of the template that holds {TAG}
+ * must fit in MAX_NAME_BYTES once expanded, with the day of the week at its longest (a run may
+ * end on another day). `name`: the tightest such directory name with {TAG} left in
+ * ('laptop-{TAG}'); null when the template has no {TAG} (the limit is then a name's own).
+ */
+export function tagRoom(template: string, v: Omit<TemplateValues, 'tag'>): { limit: number; name: string | null } {
+  const values: Record<string, string> = { ...templateValues({ ...v, tag: null }), DAY_OF_WEEK: 'Wednesday' };
+  let room: { limit: number; name: string | null } = { limit: MAX_NAME_BYTES, name: null };
+  for (const part of template.split('/')) {
+    const tags = part.split('{TAG}').length - 1;
+    if (tags === 0) continue;
+    const name = part.replace(VAR_RE, (m, n: string) => (n === 'TAG' ? m : (values[n] ?? m)));
+    const limit = Math.floor((MAX_NAME_BYTES - Buffer.byteLength(name.replaceAll('{TAG}', ''), 'utf8')) / tags);
+    if (room.name === null || limit < room.limit) room = { limit, name };
+  }
+  return room;
 }
 
 /**

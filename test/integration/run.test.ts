@@ -240,6 +240,15 @@ describe('dws run: bad input changes nothing', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^Configuration error: Tag 'used' already exists for snapshot ${used} taken \\S+\\n$`));
     expect(fingerprint(dir)).toBe(before); // the step did not run
+    // Too long for the results directory name (test-<tag>, at most 255 bytes): the snapshot used to
+    // fail with ENAMETOOLONG after the step ran.
+    const long = Array.from({ length: 251 }, (_, i) => (i % 50 === 25 ? '.' : 'x')).join('');
+    r = await dws(dir, ['run', 'code/t.step.ts', '--tag', long]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(
+      `Error: Tag '${long.slice(0, 80)}...' is 251 bytes long; the limit here is 250 bytes: the tag goes into the results directory name 'test-{TAG}' (results.dir_template 'snapshots/{HOSTNAME}-{TAG}'), and a file name may have at most 255 bytes\n`,
+    );
+    expect(fingerprint(dir)).toBe(before);
   });
 
   it('refuses cycles and two writers of nested outputs before running anything', async () => {

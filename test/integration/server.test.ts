@@ -245,6 +245,32 @@ describe('dws server --stdio', () => {
     expect(readFileSync(join(ws, 'code', 'a.py'), 'utf8')).toBe('b\n');
   });
 
+  it('refuses a tag too long for the results directory name as InvalidParams, like other bad tags, before changing anything', async () => {
+    const ws = await newWorkspace(['--create-resources=code,intermediate-data,results']);
+    writeFileSync(join(ws, 'results', 'r.txt'), 'r');
+    const before = git(ws, ['status', '--porcelain']);
+    const c = await client(ws);
+    // 251 bytes: with the default template the results directory is `test-<tag>`, at most 255 bytes.
+    const tag = Array.from({ length: 251 }, (_, i) => (i % 50 === 25 ? '.' : 'x')).join('');
+    const message = `Tag '${tag.slice(0, 80)}...' is 251 bytes long; the limit here is 250 bytes: the tag goes into the results directory name 'test-{TAG}' (results.dir_template 'snapshots/{HOSTNAME}-{TAG}'), and a file name may have at most 255 bytes`;
+    // dws/snapshot used to answer ConfigurationError (1000): "Snapshot failed ... ENAMETOOLONG", after hashing.
+    const calls: Array<[string, Record<string, unknown>]> = [
+      ['dws/snapshot', { tag }],
+      ['dws/run', { command: { name: 'mark', outputs: ['intermediate-data:/out.txt'], argv: ['sh', '-c', 'echo x > intermediate-data/out.txt'] }, tag }],
+    ];
+    for (const [method, params] of calls) {
+      const e = await c.request(method as 'dws/snapshot', params as never).catch((x: unknown) => x);
+      expect(e, method).toBeInstanceOf(DwsError);
+      expect((e as DwsError).rpcCode, method).toBe(-32602);
+      expect((e as DwsError).code, method).toBe('InvalidParams');
+      expect((e as DwsError).message, method).toBe(message);
+      expect((e as DwsError).data, method).toEqual({ tag, bytes: 251, limit: 250 });
+    }
+    expect(existsSync(join(ws, 'intermediate-data', 'out.txt'))).toBe(false);
+    expect(existsSync(join(ws, 'results', 'snapshots'))).toBe(false);
+    expect(git(ws, ['status', '--porcelain'])).toBe(before);
+  });
+
   it('refuses a NUL character in any string param as InvalidParams naming the param, not an internal error', async () => {
     const ws = await newWorkspace(['--create-resources=code']);
     writeFileSync(join(ws, 'code', 'a.py'), 'a\n');

@@ -7,6 +7,13 @@ import { cleanup, dws, dwsOk, fingerprint, git, gitLog, newWorkspace, tempDir } 
 
 afterAll(cleanup);
 
+/** A valid tag of `n` bytes: 'x's in dot-separated parts of at most 49. */
+const longTag = (n: number) => Array.from({ length: n }, (_, i) => (i % 50 === 25 ? '.' : 'x')).join('');
+
+/** The refusal of a tag too long for the results directory name (default template). */
+const tooLong = (tag: string, limit: number, name = 'test-{TAG}') =>
+  `Error: Tag '${tag.slice(0, 80)}...' is ${Buffer.byteLength(tag)} bytes long; the limit here is ${limit} bytes: the tag goes into the results directory name '${name}' (results.dir_template 'snapshots/{HOSTNAME}-{TAG}'), and a file name may have at most 255 bytes\n`;
+
 describe('dws snapshot', () => {
   it('gives the snapshot hash of dws 1.6 for the same content', async () => {
     // tests/test_snapshots.py of dws 1.6 hard-codes this hash (workspace-format §6).
@@ -132,6 +139,8 @@ describe('dws snapshot', () => {
     // Letters, numbers, '.' and '-' only, and yet refused: the message gives the whole rule.
     ...['a..b', 'v1-', 'v1.', `${'x'.repeat(64)}.y`].map((tag) => [[tag], 2, `Error: Tag '${tag}' is not valid: a tag must be letters, numbers and '-', starting and ending with a letter or number, in parts of at most 63 characters joined by single dots (e.g. v1.2-rc1)\n`] as [string[], number, string]),
     [['used'], 1, "Configuration error: Tag 'used' already exists for snapshot"],
+    // Refused even with no results resource: the tag names the results directory of every snapshot.
+    [[longTag(251)], 2, tooLong(longTag(251), 250)],
   ])('refuses tag %j, leaving every file as it was', async (args, code, message) => {
     const ws = await newWorkspace(['--create-resources=code']);
     await dwsOk(ws, ['--batch', 'snapshot', 'used']);
@@ -141,6 +150,28 @@ describe('dws snapshot', () => {
     expect(r.code).toBe(code);
     expect(r.stderr).toContain(message);
     expect(fingerprint(ws)).toBe(before);
+  });
+
+  it('refuses a tag too long for the results directory name before anything changes, and takes one that just fits', async () => {
+    // The default template makes `snapshots/test-<tag>`: 255 bytes leave 250 for the tag.
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    writeFileSync(join(ws, 'results', 'r.txt'), 'r');
+    const before = fingerprint(ws);
+    const r = await dws(ws, ['--batch', 'snapshot', '-m', 'x', longTag(251)]);
+    // It used to fail after hashing, as a Configuration error: ENAMETOOLONG ... mkdir '.../results/snapshots/test-xxx...'.
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(tooLong(longTag(251), 250));
+    expect(fingerprint(ws)).toBe(before);
+    await dwsOk(ws, ['--batch', 'snapshot', '-m', 'x', longTag(250)]);
+    expect(readFileSync(join(ws, 'results', 'snapshots', `test-${longTag(250)}`, 'r.txt'), 'utf8')).toBe('r');
+    // A longer hostname leaves less room.
+    await dwsOk(ws, ['--batch', 'config', 'hostname', 'a-longer-host']);
+    writeFileSync(join(ws, 'results', 'r.txt'), 'r2');
+    const before2 = fingerprint(ws);
+    const r2 = await dws(ws, ['--batch', 'snapshot', longTag(242)]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain(tooLong(longTag(242), 241, 'a-longer-host-{TAG}'));
+    expect(fingerprint(ws)).toBe(before2);
   });
 
   it('stops before changing anything when a local-files resource cannot be read', async () => {

@@ -1,6 +1,6 @@
 /** The results directory template (workspace-format §9), with dws 1.6's own test cases. */
 import { describe, expect, it } from 'vitest';
-import { expandTemplate, templateExcludeRegex, validateTemplate } from '../../server/workspace/results-template.js';
+import { expandTemplate, tagRoom, templateExcludeRegex, validateTemplate } from '../../server/workspace/results-template.js';
 
 describe('results directory template', () => {
   const base = { username: 'jfischer', hostname: 'localhost', snapshotNumber: 22, timestamp: '2018-09-30T18:19:54.123456' };
@@ -26,6 +26,15 @@ describe('results directory template', () => {
     expect(re.test('snapshots/axb')).toBe(false);
     expect(re.test('snapshots/h1-v1/sub')).toBe(false);
     expect(re.test('snapshots/h1-v2')).toBe(false);
+  });
+
+  it("gives a tag the room its results directory name leaves in a file name's 255 bytes", () => {
+    const v = { username: 'jfischer', hostname: 'localhost', snapshotNumber: 22, timestamp: '2018-09-30T18:19:54.123456' };
+    expect(tagRoom('snapshots/{HOSTNAME}-{TAG}', v)).toEqual({ limit: 245, name: 'localhost-{TAG}' });
+    // The tightest directory name counts; a tag twice in one name shares it; the day at its longest ('Wednesday').
+    expect(tagRoom('snapshots/{TAG}/{USERNAME}-{TAG}.{TAG}', v)).toEqual({ limit: 122, name: 'jfischer-{TAG}.{TAG}' });
+    expect(tagRoom('snapshots/{DAY_OF_WEEK}-{SNAPSHOT_NO}-{TAG}', v)).toEqual({ limit: 241, name: 'Wednesday-022-{TAG}' });
+    expect(tagRoom('snapshots/{HOSTNAME}', v)).toEqual({ limit: 255, name: null });
   });
 
   it('refuses unknown variables and templates outside snapshots/', () => {
