@@ -11,7 +11,7 @@ import { checkMetadata, SnapshotStore, type SnapshotMetadata } from '../backends
 import { openResources } from '../resources/registry.js';
 import { comparedSnapshot, latestTrees, storedResources } from '../store/share.js';
 import { readCheckouts } from '../store/workspace-store.js';
-import { isValidHostname, NAME_RULE } from '../workspace/names.js';
+import { isHashPrefix, isValidHostname, NAME_RULE } from '../workspace/names.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { faultPoint } from '../workspace/fault.js';
 import { Workspace } from '../workspace/workspace.js';
@@ -75,7 +75,7 @@ async function resolveOrHalfDeleted(ws: Workspace, tagOrHash: string): Promise<S
       if (existsSync(join(ws.dir, f))) continue;
       const hash = f.slice(dir.length + 1, -'_md.json'.length);
       const md = checkMetadata(f, parsePyJson(await ws.git.run(['show', `HEAD:${f}`])), hash);
-      if (md.tags.includes(tagOrHash) || hash === tagOrHash.toLowerCase() || (/^[0-9a-f]{6,}$/.test(tagOrHash) && hash.startsWith(tagOrHash))) {
+      if (md.tags.includes(tagOrHash) || hash === tagOrHash.toLowerCase() || (isHashPrefix(tagOrHash) && hash.startsWith(tagOrHash))) {
         ws.ctx.log.warn(`Snapshot ${hash} was being deleted when that command stopped: finishing its deletion.`);
         return md;
       }

@@ -19,9 +19,28 @@ export function isValidHostname(s: string): boolean {
  */
 export const NAME_RULE = "must be letters, numbers and '-', starting and ending with a letter or number, in parts of at most 63 characters joined by single dots (e.g. v1.2-rc1)";
 
+/** Fewest digits of a hash prefix that lookups take (workspace-format §8). */
+export const MIN_HASH_PREFIX = 6;
+
+/** 6+ lowercase hex chars: looked up as a hash prefix (workspace-format §8). */
+export function isHashPrefix(s: string): boolean {
+  return s.length >= MIN_HASH_PREFIX && /^[0-9a-f]+$/.test(s);
+}
+
 /** 40 hex chars in any case, or 6+ lowercase hex chars: would be taken as a hash by lookups. */
 export function looksLikeHash(s: string): boolean {
-  return /^[0-9a-fA-F]{40}$/.test(s) || /^[0-9a-f]{6,}$/.test(s);
+  return /^[0-9a-fA-F]{40}$/.test(s) || isHashPrefix(s);
+}
+
+/**
+ * Hex that lookups took for a tag, though it was perhaps meant as a hash prefix: why it is none
+ * (too short, or in upper case), or null for anything else.
+ */
+export function notAHashPrefix(s: string): string | null {
+  if (!/^[0-9a-fA-F]+$/.test(s) || s.length >= 40) return null;
+  if (s.length < MIN_HASH_PREFIX) return `as a hash prefix, ${s} is too short: give at least ${MIN_HASH_PREFIX} hex digits`;
+  if (s !== s.toLowerCase()) return `as a hash prefix, ${s} would need lowercase digits: ${s.toLowerCase()}`;
+  return null;
 }
 
 const ROLE_ALIASES: Record<string, Role> = { s: 'source-data', i: 'intermediate-data', c: 'code', r: 'results' };

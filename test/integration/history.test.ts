@@ -47,6 +47,7 @@ describe('dws delete-snapshot', () => {
     const before = fingerprint(ws);
     for (const [arg, message] of [
       ['nope', 'Configuration error: Snapshot for tag nope not found'],
+      ['abc12', 'Configuration error: Snapshot for tag abc12 not found; as a hash prefix, abc12 is too short: give at least 6 hex digits\n'],
       ['bad_tag', "Error: Snapshot tag or hash 'bad_tag' is not valid"],
     ] as const) {
       const r = await dws(ws, ['--batch', 'delete-snapshot', arg]);

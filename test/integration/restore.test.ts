@@ -229,6 +229,11 @@ describe('dws restore: choosing resources and bad input', () => {
     const cases: Array<[string[], number, string]> = [
       [['restore', 'nope'], 1, 'Configuration error: Snapshot for tag nope not found'],
       [['restore', 'abcdef12'], 1, 'Configuration error: Snapshot match for partial hash abcdef12 not found'],
+      // Hex too short for a hash prefix, or in upper case (a prefix is lowercase): still looked up as a tag, and said so.
+      [['restore', 'abc12'], 1, 'Configuration error: Snapshot for tag abc12 not found; as a hash prefix, abc12 is too short: give at least 6 hex digits\n'],
+      [['restore', v1.slice(0, 5)], 1, `Configuration error: Snapshot for tag ${v1.slice(0, 5)} not found; as a hash prefix, ${v1.slice(0, 5)} is too short: give at least 6 hex digits\n`],
+      [['diff', 'v2', '0a1'], 1, 'Configuration error: Snapshot for tag 0a1 not found; as a hash prefix, 0a1 is too short: give at least 6 hex digits\n'],
+      [['restore', 'ABCDEF12'], 1, 'Configuration error: Snapshot for tag ABCDEF12 not found; as a hash prefix, ABCDEF12 would need lowercase digits: abcdef12\n'],
       [['restore', 'f'.repeat(40)], 1, `Configuration error: No metadata entry for snapshot ${'f'.repeat(40)}`],
       [['restore', v1.slice(0, 7)], 1, `Configuration error: Partial hash ${v1.slice(0, 7)} is ambiguous: it matches`],
       [['restore', '--only', 'code,nope', 'v1'], 1, "Configuration error: A resource by the name 'nope' does not exist in this workspace (given in --only). Resources are: "],

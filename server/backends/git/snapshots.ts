@@ -9,6 +9,7 @@ import { ConflictError, CorruptMetadataError, DwsError, NotFoundError } from '..
 import type { SnapshotInfo } from '../../../protocol/workspace.js';
 import { corrupt, readJsonFile, writeJsonFile, atomicWriteFile } from '../../workspace/files.js';
 import { dumpPyJson } from '../../workspace/pyjson.js';
+import { isHashPrefix, notAHashPrefix } from '../../workspace/names.js';
 import { templateExcludeRegex } from '../../workspace/results-template.js';
 import type { JsonObject, ResourceParams, Workspace } from '../../workspace/workspace.js';
 
@@ -112,7 +113,7 @@ export class SnapshotStore {
    */
   resolve(tagOrHash: string): SnapshotMetadata {
     if (/^[0-9a-fA-F]{40}$/.test(tagOrHash)) return this.read(tagOrHash.toLowerCase());
-    if (/^[0-9a-f]{6,}$/.test(tagOrHash)) {
+    if (isHashPrefix(tagOrHash)) {
       const matches = this.mdFiles().filter((f) => f.startsWith(tagOrHash));
       if (matches.length === 0) throw new NotFoundError(`Snapshot match for partial hash ${tagOrHash} not found`, { snapshot: tagOrHash });
       if (matches.length > 1) {
@@ -132,7 +133,9 @@ export class SnapshotStore {
       // The tag may be in a metadata file that cannot be read: name that file, not "not found".
       const broken = this.unreadable();
       if (broken !== null) throw new CorruptMetadataError(`Snapshot for tag ${tagOrHash} not found, but a snapshot metadata file is unreadable: ${broken.message}`, { ...broken.data, file: String(broken.data.file), snapshot: tagOrHash });
-      throw new NotFoundError(`Snapshot for tag ${tagOrHash} not found`, { snapshot: tagOrHash });
+      // 1.6's text (workspace-format §8), and why hex given as a hash prefix was taken for a tag.
+      const prefix = notAHashPrefix(tagOrHash);
+      throw new NotFoundError(`Snapshot for tag ${tagOrHash} not found${prefix === null ? '' : `; ${prefix}`}`, { snapshot: tagOrHash });
     }
     return md;
   }
