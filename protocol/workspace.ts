@@ -129,6 +129,12 @@ export const snapshot = defineMethod({
     tag: z.string().optional(),
     /** A state equal to an existing snapshot keeps that snapshot's message, without asking whether to replace it (the runner: its message is made up, and a run asks nothing). */
     keepExistingMessage: z.boolean().default(false),
+    /**
+     * Hashes of the snapshots the caller agreed to take `tag` from (the runner asks before its
+     * steps run): the tag moves from them without a question. Any other snapshot carrying the tag
+     * is asked about, or in batch mode refused.
+     */
+    moveTagFrom: z.array(z.string()).default([]),
   }),
   result: z.object({
     hash: z.string(),

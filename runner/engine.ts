@@ -367,7 +367,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     try {
       // The outputs may come out as an existing snapshot (a --force rerun, a step restored after a
       // failure): that is no new snapshot, whatever its message, and a run asks nothing about it.
-      const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, keepExistingMessage: true, ...(o.tag !== undefined ? { tag: o.tag } : {}) });
+      const r = await callMethod(ctx, 'dws/snapshot', { workspaceDir: ws.dir, message: msg, keepExistingMessage: true, ...(o.tag !== undefined ? { tag: o.tag, moveTagFrom: o.moveTagFrom ?? [] } : {}) });
       snapshot = { hash: r.hash, tag: r.tag, message: msg };
     } catch (e) {
       // Steps that reran (--force, a comment-only change) and wrote the same bytes leave the

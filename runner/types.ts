@@ -77,6 +77,8 @@ export interface RunOptions {
   snapshot: boolean;
   message?: string;
   tag?: string;
+  /** The snapshots that carry `tag` and that the person agreed (before the run) to take it from. */
+  moveTagFrom?: string[];
   /** Aborting stops the run: no new steps, running ones are abandoned, no lineage for them, no snapshot. */
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;

@@ -10,7 +10,7 @@ import type { ResultOf, RunEvent, run as Run, ValidParamsOf } from '../../protoc
 import type { Context } from '../context.js';
 import { SnapshotStore } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
-import { refuseTag } from './snapshot.js';
+import { checkTag, refuseTag } from './snapshot.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<ResultOf<typeof Run>> {
@@ -19,7 +19,8 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   if (p.dryRun && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError(`${ctx.option('dryRun')} takes no snapshot: drop ${ctx.option('message')}/${ctx.option('tag')}`);
   if (!p.snapshot && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError(`${ctx.option('snapshot', false)} takes no snapshot: drop ${ctx.option('message')}/${ctx.option('tag')}`);
   const ws = Workspace.open(ctx, p.workspaceDir);
-  if (p.tag !== undefined) refuseTag(ctx, ws, new SnapshotStore(ws), p.tag);
+  const store = new SnapshotStore(ws);
+  if (p.tag !== undefined) refuseTag(ctx, ws, store, p.tag);
   const { loadStepFiles, commandStep, loadWorkspacePipeline } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');
   const { parseParams, planSteps, selectSteps } = await import('../../runner/plan.js');
@@ -27,6 +28,9 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   let steps = p.command ? [commandStep(ws, ctx.cwd, p.command)] : p.files.length > 0 ? await loadStepFiles(ctx, ws, p.files, params) : await loadWorkspacePipeline(ctx, ws, params);
   // `dws run STEP`: the step and its upstream; the engine skips what is current.
   if (p.steps.length > 0) steps = selectSteps(planSteps(steps, await openResources(ws), ctx.cwd), p.steps);
+  // Whether to move a used tag is asked before any step runs (not after they all ran, as in the
+  // snapshot), and the snapshot takes the answer; a no runs nothing. Batch mode refused it above.
+  const moveTagFrom = p.tag === undefined ? [] : await checkTag(ctx, ws, store, p.tag);
   // Observed writes (runner/observe.ts): the observer follows the run's events to name the step that was running.
   // --executor, else this machine's `runner.executor` setting (dws config), else local.
   const setting = ws.localParams['runner.executor'];
@@ -43,7 +47,7 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
     dryRun: p.dryRun,
     snapshot: p.snapshot,
     ...(p.message !== undefined ? { message: p.message } : {}),
-    ...(p.tag !== undefined ? { tag: p.tag } : {}),
+    ...(p.tag !== undefined ? { tag: p.tag, moveTagFrom } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(onEvent ? { onEvent } : {}),
     // --strict also refuses outputs a symlink leads out of their resource, watched or not.

@@ -40,7 +40,7 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
 async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const store = new SnapshotStore(ws);
   const tag = p.tag ?? null;
-  const moveTagFrom = tag === null ? [] : await checkTag(ctx, ws, store, tag);
+  const moveTagFrom = tag === null ? [] : await checkTag(ctx, ws, store, tag, p.moveTagFrom);
 
   const timestamp = localIsoTimestamp(ctx.now());
   const template = ws.dirTemplate;
@@ -271,11 +271,11 @@ function distinctManifest(ws: Workspace, store: SnapshotStore, compareHashes: Ma
 
 /**
  * The checks of a tag that ask nothing: bad tags (as 1.6, and too long for the results directory
- * name), and in batch mode (nobody to ask whether to move it) used ones. Returns the snapshots
- * that carry it. `dws run --tag` calls it before any step runs, so that a tag the snapshot would
- * refuse does not cost the run.
+ * name), and in batch mode (nobody to ask whether to move it) used ones, unless the caller agreed
+ * to take it from them (`agreed`: their hashes). Returns the snapshots that carry it. `dws run
+ * --tag` calls it first of all, so that a tag the snapshot would refuse does not cost the run.
  */
-export function refuseTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag: string): SnapshotMetadata[] {
+export function refuseTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag: string, agreed: readonly string[] = []): SnapshotMetadata[] {
   // A ConfigurationError (exit 1) as in 1.6; only the tag's syntax is a usage error (exit 2).
   if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
   if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${tag}' is not valid: a tag ${NAME_RULE}`, { tag });
@@ -291,14 +291,18 @@ export function refuseTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag
     throw new InvalidParamsError(`Tag '${printable(tag)}' is ${bytes} bytes long; ${why}`, { tag, bytes, limit });
   }
   const owners = store.tagged(tag);
-  if (owners.length > 0 && !ctx.prompter) throw new ConflictError(usedTag(tag, owners), { tag, snapshot: owners[0]!.hash, snapshots: owners.map((o) => o.hash) });
+  if (owners.some((o) => !agreed.includes(o.hash)) && !ctx.prompter) throw new ConflictError(usedTag(tag, owners), { tag, snapshot: owners[0]!.hash, snapshots: owners.map((o) => o.hash) });
   return owners;
 }
 
-/** Refuse bad or used tags; returns the hashes of the snapshots the person agreed to take the tag from. */
-async function checkTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag: string): Promise<string[]> {
-  const owners = refuseTag(ctx, ws, store, tag);
-  if (owners.length === 0) return [];
+/**
+ * Refuse bad or used tags; returns the hashes of the snapshots the person agreed to take the tag
+ * from: asked, unless `agreed` has them all. `dws run --tag` asks before its steps run and passes
+ * the answer to its snapshot as `moveTagFrom`, so the question is not asked again at the end.
+ */
+export async function checkTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag: string, agreed: readonly string[] = []): Promise<string[]> {
+  const owners = refuseTag(ctx, ws, store, tag, agreed);
+  if (owners.every((o) => agreed.includes(o.hash))) return owners.map((o) => o.hash);
   if (!(await ctx.prompter!.confirm(`${usedTag(tag, owners)}. Remove this tag so we can add it to the new snapshot?`, false))) throw new UserAbortError();
   return owners.map((o) => o.hash);
 }

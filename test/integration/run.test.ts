@@ -251,6 +251,31 @@ describe('dws run: bad input changes nothing', () => {
     expect(fingerprint(dir)).toBe(before);
   });
 
+  it('asks whether to move a used --tag before any step runs, and uses the answer at the end without asking again', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const used = /hash is ([0-9a-f]{40})/.exec(await dwsOk(dir, ['--batch', 'snapshot', 'used']))![1]!;
+    writeFileSync(join(dir, 'code', 't.step.ts'), stepFile({ name: 't', inputs: {}, outputs: { y: 'intermediate-data:/t.txt' }, body: "    writeFileSync(outputs.y, 't');" }));
+    const before = fingerprint(dir);
+    const question = new RegExp(`Tag 'used' already exists for snapshot ${used} taken \\S+\\. Remove this tag so we can add it to the new snapshot\\? \\[y/N\\]: `, 'g');
+    // No: nothing runs (the question used to come after every step had run).
+    const no = await dws(dir, ['run', 'code/t.step.ts', '--tag', 'used'], { input: 'n\n' });
+    expect(no.code, no.stderr).toBe(1);
+    expect(`${no.stdout}${no.stderr}`.match(question)).toHaveLength(1);
+    expect(no.stderr).toContain('Not a positive response, exiting without doing anything');
+    expect(existsSync(join(dir, 'intermediate-data', 't.txt'))).toBe(false);
+    expect(fingerprint(dir)).toBe(before);
+    // Yes: asked once, up front; the step runs and its snapshot takes the tag from the old one.
+    const yes = await dws(dir, ['--json', 'run', 'code/t.step.ts', '--tag', 'used'], { input: 'y\n' });
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(`${yes.stdout}${yes.stderr}`.match(question)).toHaveLength(1);
+    const snap = (JSON.parse(yes.stdout) as { snapshot: { hash: string; tag: string } }).snapshot;
+    expect(snap.tag).toBe('used');
+    const md = (h: string) => JSON.parse(readFileSync(join(dir, '.dataworkspace', 'snapshot_metadata', `${h}_md.json`), 'utf8')) as { tags: string[] };
+    expect(md(snap.hash).tags).toEqual(['used']);
+    expect(md(used).tags).toEqual([]);
+    expect(readFileSync(join(dir, 'intermediate-data', 't.txt'), 'utf8')).toBe('t');
+  });
+
   it('refuses cycles and two writers of nested outputs before running anything', async () => {
     const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
     writeFileSync(

@@ -271,6 +271,23 @@ describe('dws server --stdio', () => {
     expect(git(ws, ['status', '--porcelain'])).toBe(before);
   });
 
+  it('moves a used tag only from the snapshots named in moveTagFrom (no one to ask), else refuses it as a Conflict', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
+    const used = /hash is ([0-9a-f]{40})/.exec(await dwsOk(ws, ['--batch', 'snapshot', 'used']))![1]!;
+    writeFileSync(join(ws, 'code', 'a.py'), 'b\n');
+    const c = await client(ws);
+    for (const moveTagFrom of [[], ['0'.repeat(40)]]) {
+      const e = await c.request('dws/snapshot', { tag: 'used', moveTagFrom }).catch((x: unknown) => x);
+      expect((e as DwsError).rpcCode, JSON.stringify(moveTagFrom)).toBe(1002);
+      expect((e as DwsError).data).toMatchObject({ tag: 'used', snapshots: [used] });
+    }
+    const r = await c.request('dws/snapshot', { tag: 'used', moveTagFrom: [used] });
+    const md = (h: string) => JSON.parse(readFileSync(join(ws, '.dataworkspace', 'snapshot_metadata', `${h}_md.json`), 'utf8')) as { tags: string[] };
+    expect(md(r.hash).tags).toEqual(['used']);
+    expect(md(used).tags).toEqual([]);
+  });
+
   it('refuses a NUL character in any string param as InvalidParams naming the param, not an internal error', async () => {
     const ws = await newWorkspace(['--create-resources=code']);
     writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
