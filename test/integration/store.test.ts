@@ -1540,6 +1540,48 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     expect(readdirSync(remote).sort()).toEqual(['objects', 'packs']);
   });
 
+  it('push refuses an rclone store remote of type local whose parent folder does not exist, as a directory one, with one rclone call more only while the folder is missing; other backends make the path', async () => {
+    const { env, top, origin, ws } = await sharedWorkspace();
+    git(ws, ['remote', 'add', 'origin', origin]);
+    // The remotes' types are in the configuration the environment names (RCLONE_CONFIG), not the user's default one.
+    const elsewhere = join(top, 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(env.RCLONE_CONFIG!, `[loc]\ntype = local\n\n[far]\ntype = alias\nremote = ${elsewhere}\n`);
+    // Every rclone call logged by a wrapper ahead of the real rclone on PATH.
+    const bin = tempDir('dws-rclone-log-');
+    const calls = join(bin, 'calls');
+    writeFileSync(join(bin, 'rclone'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${requireOnPath(['rclone'], 'apt-get install rclone')}' "$@"\n`, { mode: 0o755 });
+    const logged = { ...env, PATH: `${bin}:${env.PATH}` };
+    const called = () => {
+      const all = readFileSync(calls, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '));
+      rmSync(calls);
+      return all;
+    };
+    const usb = join(top, 'mnt', 'usb');
+    const remote = `loc:${join(usb, 'store')}`;
+    await ok(ws, ['config', 'store.remote', remote], env);
+    const before = fingerprint(ws);
+    const r = await run(ws, ['push'], logged);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`The store remote ${remote} does not exist, and its parent folder ${usb} does not exist either (a disk that is not mounted?)`);
+    expect(r.stderr).toContain('Nothing was pushed.');
+    expect(called()).toEqual(['lsf -R', 'listremotes --long']);
+    expect(existsSync(join(top, 'mnt'))).toBe(false);
+    expect(git(top, ['ls-remote', origin])).toBe('');
+    expect(fingerprint(ws)).toBe(before);
+    // With its parent there, push makes the remote's folder (one look at the type, as it is missing); then no look at all.
+    mkdirSync(usb, { recursive: true });
+    await ok(ws, ['push'], logged);
+    expect(called().filter((c) => !c.startsWith('copy'))).toEqual(['lsf -R', 'listremotes --long']);
+    expect(readdirSync(join(usb, 'store')).sort()).toEqual(['objects', 'packs']);
+    await ok(ws, ['push'], logged);
+    expect(called()).toEqual(['lsf -R']);
+    // Another backend (an alias) is left to rclone, which makes the whole path.
+    await ok(ws, ['config', 'store.remote', 'far:mnt/usb/store'], env);
+    await ok(ws, ['push'], env);
+    expect(readdirSync(join(elsewhere, 'mnt', 'usb', 'store')).sort()).toEqual(['objects', 'packs']);
+  });
+
   it('fsck --remote, fsck --repair and gc --remote name a store remote that does not exist or is a file (a directory or an rclone path), exit non-zero, and remove nothing', async () => {
     const { env, top, origin, ws } = await sharedWorkspace();
     git(ws, ['remote', 'add', 'origin', origin]); // gc --remote fetches it first
