@@ -19,6 +19,7 @@ export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise
   } finally {
     task.end();
   }
+  ctx.signal?.throwIfAborted(); // between steps (Ctrl-C, SIGTERM, a cancelled request); a repair under way stops with its rclone
   // Before the snapshots' trees are read below: a corrupt tree would stop that walk.
   let repaired: string[] = [];
   if (repairFrom !== null && checked.corrupt.length > 0) {
@@ -27,6 +28,7 @@ export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise
     repaired = [...new Set(ids)].filter((id) => !failed.has(id)).sort();
     checked.corrupt = checked.corrupt.filter((c) => !repaired.includes(c.id));
   }
+  ctx.signal?.throwIfAborted();
   const incomplete = new Set<string>();
   let missingLocally = 0;
   let missingEverywhere: number | null = null;
@@ -42,6 +44,7 @@ export async function fsck(ctx: Context, p: ValidParamsOf<typeof Fsck>): Promise
   let gone = storeRemote === null ? allMissing : new Set<string>();
   let wrongSize: string[] = [];
   if (remote !== null) {
+    ctx.signal?.throwIfAborted();
     const there = await listRemote(ws, remote);
     wrongSize = unlikeOnRemote(store, there).wrongSize;
     gone = await fetchObjectsDryRun(ws, remote, there, allMissing);

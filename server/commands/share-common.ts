@@ -11,9 +11,9 @@ import { openResource, resourceType } from '../resources/registry.js';
 import { pushState } from '../resources/git-common.js';
 import { faultPoint } from '../workspace/fault.js';
 import type { ResourceParams, Workspace } from '../workspace/workspace.js';
-import { checkRemoteFolder, listRemote, remoteLocation } from '../store/remote.js';
+import { checkLocalRcloneFolder, checkRemoteFolder, listRemote, remoteLocation } from '../store/remote.js';
 import { pushStore, warnDataNotPushed } from '../store/share.js';
-import { storeRemoteOf } from '../store/workspace-store.js';
+import { isRcloneRemote, storeRemoteOf } from '../store/workspace-store.js';
 import { checkResourceNames } from '../workspace/names.js';
 import { someOf } from '../workspace/paths.js';
 
@@ -85,7 +85,8 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   // pushed: a remote that cannot be used stops the push there).
   const storeRemote = onlyWorkspace ? null : storeRemoteOf(ws);
   if (storeRemote !== null) checkRemoteFolder(remoteLocation(ws, storeRemote));
-  const listing = storeRemote === null ? Promise.resolve(undefined) : listRemote(ws, remoteLocation(ws, storeRemote));
+  let missing = false; // the store remote's folder, as its listing found it
+  const listing = storeRemote === null ? Promise.resolve(undefined) : listRemote(ws, remoteLocation(ws, storeRemote), { onMissing: () => (missing = true) });
   listing.catch(() => {}); // a check below may fail first: its error is the one to tell
   const branch = await ws.branch();
   const state = await pushState(ws.git, branch);
@@ -103,6 +104,8 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   refuseGitFat('push', gitFatRepositories([ws.dir, ...gitRepositories(resources)]));
   for (const r of resources) await r.pushPrecheck?.();
   const listed = await listing;
+  // A missing rclone remote of type local: refused as a plain directory is above, if its disk is not there.
+  if (missing && storeRemote !== null && isRcloneRemote(storeRemote)) await checkLocalRcloneFolder(ws, storeRemote);
   // Interrupted (Ctrl-C, SIGTERM, a cancelled request): stopped between steps, and always before
   // the workspace's commits go, so that the origin never names data the store remote lacks.
   for (const r of resources) {

@@ -213,6 +213,7 @@ export async function checkoutTree(ws: Workspace, command: string, t: Omit<Files
   return withStoreLock(ws, command, async () => {
     const store = workspaceStore(ws);
     const prepared = await prepareFiles(ws, store, [{ ...t, cacheFile: null }], { force: false, what });
+    ws.ctx.signal?.throwIfAborted(); // interrupted while it downloaded: nothing written yet
     await applyFiles(ws, store, prepared);
     return prepared[0]!.plan.changes.added.filter((rel) => !rel.endsWith('/')).length; // empty folders are listed as 'path/'
   });

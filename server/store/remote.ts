@@ -59,13 +59,19 @@ export async function checkRemoteThere(ws: Workspace, remote: string, what: stri
 /**
  * Before a push, a plain-directory store remote must be a folder, or be made in a folder that
  * exists: rclone makes every missing folder of the path, so a remote on a disk that is not
- * mounted (/mnt/usb/store) filled the local disk below the mount point instead, unseen.
+ * mounted (/mnt/usb/store) filled the local disk below the mount point instead, unseen. An rclone
+ * remote of type `local` is checked the same way once its listing found it missing
+ * (checkLocalRcloneFolder).
  */
 export function checkRemoteFolder(remote: string): void {
-  if (isRcloneRemote(remote)) return;
-  const st = statSync(remote, { throwIfNoEntry: false });
+  if (!isRcloneRemote(remote)) checkLocalFolder(remote, remote);
+}
+
+/** checkRemoteFolder's check of the local folder `path` of the store remote `remote` (as the user gave it). */
+function checkLocalFolder(remote: string, path: string): void {
+  const st = statSync(path, { throwIfNoEntry: false });
   if (st?.isDirectory()) return;
-  const parent = dirname(remote);
+  const parent = dirname(path);
   const fix = "or set another with 'dws config store.remote REMOTE'. Nothing was pushed.";
   if (st !== undefined) throw new ConfigurationError(`The store remote ${remote} is not a folder (it is a file): remove it, ${fix}`, { remote });
   if (statSync(parent, { throwIfNoEntry: false })?.isDirectory() !== true) {
@@ -74,6 +80,31 @@ export function checkRemoteFolder(remote: string): void {
       { remote },
     );
   }
+}
+
+/**
+ * Before a push to an rclone store remote (`name:path`) whose listing found its folder missing:
+ * when rclone's configuration (the one the environment names: RCLONE_CONFIG, as for every store
+ * remote call) gives the remote the type `local`, its path is a folder of this machine and gets
+ * checkRemoteFolder's check (one `rclone listremotes --long`). Other backends are left to rclone.
+ */
+export async function checkLocalRcloneFolder(ws: Workspace, remote: string): Promise<void> {
+  const colon = remote.indexOf(':');
+  const name = remote.slice(0, colon).split(',')[0]!; // `name,option=value:path` sets backend options
+  let listed: string;
+  try {
+    listed = await rclone(ws.ctx, ws.dir, ['listremotes', '--long']);
+  } catch {
+    return; // what rclone cannot say here, the push's copy reports
+  }
+  // One line per remote: `name:`, spaces, its type.
+  const type = listed
+    .split('\n')
+    .map((line) => /^(.*):\s+(\S+)\s*$/.exec(line))
+    .find((m) => m?.[1] === name)?.[2];
+  if (type !== 'local') return;
+  // rclone runs in the workspace directory: a relative path is taken from there.
+  checkLocalFolder(remote, resolve(ws.dir, remote.slice(colon + 1)));
 }
 
 /** A file listed on the remote: its size, and (when asked for) its modification time in ms. */
@@ -121,7 +152,7 @@ export function indexDamage(e: DamagedPackIndexError): string {
  * empty when the remote does not exist yet, a ConfigurationError naming it when it cannot be
  * listed. `times`: modification times too (costs a look-up per file on some backends).
  */
-export async function listRemote(ws: Workspace, remote: string, opts: { times?: boolean } = {}): Promise<Map<string, RemoteFile>> {
+export async function listRemote(ws: Workspace, remote: string, opts: { times?: boolean; onMissing?: () => void } = {}): Promise<Map<string, RemoteFile>> {
   const there = new Map<string, RemoteFile>();
   try {
     if (opts.times) {
@@ -136,6 +167,7 @@ export async function listRemote(ws: Workspace, remote: string, opts: { times?: 
     }
   } catch (e) {
     if (!isMissingDirectory(e)) throw cannotList(remote, e);
+    opts.onMissing?.();
   }
   return there;
 }

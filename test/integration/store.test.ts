@@ -1030,6 +1030,83 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     await ok(ws, ['gc', '--remote'], env);
   }, 180_000);
 
+  /** sharedWorkspace with a 24 MB file in v2, pushed to a directory store remote; `object`: that file's object in the store. */
+  async function pushedLarge() {
+    const shared = await sharedWorkspace();
+    const { env, origin, remoteDir, ws, data } = shared;
+    const x = Buffer.alloc(24 << 20, 1); // takes seconds to copy at RCLONE_BWLIMIT
+    writeFileSync(join(data, 'large.bin'), x);
+    const v2 = JSON.parse((await ok(ws, ['--json', 'snapshot', 'v2'], env)).stdout).hash as string;
+    await ok(ws, ['config', 'store.remote', remoteDir], env);
+    git(ws, ['remote', 'add', 'origin', origin]);
+    await ok(ws, ['push'], env);
+    const store = join(ws, '.git', 'dws', 'store');
+    const id = createHash('sha1').update(x).digest('hex');
+    return { ...shared, x, v2, store, object: join(store, 'objects', id.slice(0, 2), id.slice(2)) };
+  }
+
+  it('snapshot stops on SIGTERM as on Ctrl-C while it hashes: exit 143, says so, no commit, no results moved, no lock or temp file left', async () => {
+    const { env, top, ws, data, store } = await pushedLarge();
+    const results = join(ws, 'results');
+    mkdirSync(results);
+    writeFileSync(join(results, 'out.txt'), 'a result\n');
+    await ok(ws, ['add', 'local-files', '--role', 'results', 'results'], env);
+    for (let i = 0; i < 8; i++) writeFileSync(join(data, `big-${i}.bin`), Buffer.alloc(24 << 20, 10 + i));
+    const before = fingerprint(ws);
+    const child = spawn(process.execPath, [DWS, '--batch', 'snapshot', 'v3'], { cwd: ws, env });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    // Its large files wait in the store's tmp/ from their hashing to the commit.
+    await until(() => readdirSync(join(store, 'tmp')).length > 0 || child.exitCode !== null, 'a large object of dws snapshot in the store');
+    child.kill('SIGTERM');
+    const code = await closed;
+    expect(code, stderr).toBe(143);
+    expect(stderr).toContain('Interrupted: the snapshot stopped before it recorded anything; the workspace is as it was.');
+    expect(fingerprint(ws)).toBe(before); // no commit, results not moved, no hash-tree files
+    leftNothing(ws, top);
+    await ok(ws, ['snapshot', 'v3'], env);
+    expect(existsSync(join(results, 'out.txt'))).toBe(false); // moved by the snapshot that completed
+  }, 180_000);
+
+  it('fsck --repair stops on SIGTERM while it downloads an intact copy: exit 143, says so, the store as it was, no lock or temp file left', async () => {
+    const { env, top, ws, x, store, object } = await pushedLarge();
+    chmodSync(object, 0o644);
+    writeFileSync(object, Buffer.alloc(x.length, 9));
+    // Every file of the store with its content's hash (the store is no git repository: fingerprint does not apply).
+    const storePrint = () =>
+      readdirSync(store, { recursive: true })
+        .map(String)
+        .sort()
+        .map((f) => (statSync(join(store, f)).isDirectory() ? `d ${f}` : `f ${f} ${createHash('sha1').update(readFileSync(join(store, f))).digest('hex')}`))
+        .join('\n');
+    const corrupt = storePrint();
+    const r = await terminatedWhileCopying(ws, ['fsck', '--repair'], env, top);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toContain("Interrupted: fsck stopped before it finished; objects it replaced so far stay replaced, the others are as they were. Run 'dws fsck --repair' again to finish.");
+    leftNothing(ws, top);
+    expect(storePrint()).toBe(corrupt);
+    await ok(ws, ['fsck', '--repair'], env);
+    expect(readFileSync(object).equals(x)).toBe(true);
+  }, 180_000);
+
+  it('store checkout stops on SIGTERM while it downloads: exit 143, says so, the directory gone (or empty again), no lock or temp file left', async () => {
+    const { env, top, ws, x, v2, object } = await pushedLarge();
+    const tree = readJson(join(ws, '.dataworkspace', 'snapshot_store', `${v2}.json`)).data as string;
+    for (const out of [join(top, 'out-new'), join(top, 'out-empty')]) {
+      rmSync(object, { force: true }); // on the store remote only: the checkout downloads it
+      if (out.endsWith('empty')) mkdirSync(out);
+      const r = await terminatedWhileCopying(ws, ['store', 'checkout', tree, out], env, top);
+      expect(r.code, r.stderr).toBe(143);
+      expect(r.stderr).toContain(`Interrupted: the checkout stopped; it removed what it had written into ${out}.`);
+      leftNothing(ws, top);
+      if (out.endsWith('empty')) expect(readdirSync(out)).toEqual([]);
+      else expect(existsSync(out)).toBe(false);
+      await ok(ws, ['store', 'checkout', tree, out], env);
+      expect(readFileSync(join(out, 'large.bin')).equals(x)).toBe(true);
+    }
+  }, 180_000);
+
   it('moving the store remote: config says the old one keeps what was pushed, and how to copy it over', async () => {
     const { env, top, remoteDir, ws } = await sharedWorkspace();
     let r = await ok(ws, ['config', 'store.remote', remoteDir], env);
@@ -1461,6 +1538,48 @@ describe('data that travels: push to a store remote, clone, pull, restore downlo
     rmSync(remote);
     await ok(ws, ['push'], env);
     expect(readdirSync(remote).sort()).toEqual(['objects', 'packs']);
+  });
+
+  it('push refuses an rclone store remote of type local whose parent folder does not exist, as a directory one, with one rclone call more only while the folder is missing; other backends make the path', async () => {
+    const { env, top, origin, ws } = await sharedWorkspace();
+    git(ws, ['remote', 'add', 'origin', origin]);
+    // The remotes' types are in the configuration the environment names (RCLONE_CONFIG), not the user's default one.
+    const elsewhere = join(top, 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(env.RCLONE_CONFIG!, `[loc]\ntype = local\n\n[far]\ntype = alias\nremote = ${elsewhere}\n`);
+    // Every rclone call logged by a wrapper ahead of the real rclone on PATH.
+    const bin = tempDir('dws-rclone-log-');
+    const calls = join(bin, 'calls');
+    writeFileSync(join(bin, 'rclone'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${requireOnPath(['rclone'], 'apt-get install rclone')}' "$@"\n`, { mode: 0o755 });
+    const logged = { ...env, PATH: `${bin}:${env.PATH}` };
+    const called = () => {
+      const all = readFileSync(calls, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' '));
+      rmSync(calls);
+      return all;
+    };
+    const usb = join(top, 'mnt', 'usb');
+    const remote = `loc:${join(usb, 'store')}`;
+    await ok(ws, ['config', 'store.remote', remote], env);
+    const before = fingerprint(ws);
+    const r = await run(ws, ['push'], logged);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`The store remote ${remote} does not exist, and its parent folder ${usb} does not exist either (a disk that is not mounted?)`);
+    expect(r.stderr).toContain('Nothing was pushed.');
+    expect(called()).toEqual(['lsf -R', 'listremotes --long']);
+    expect(existsSync(join(top, 'mnt'))).toBe(false);
+    expect(git(top, ['ls-remote', origin])).toBe('');
+    expect(fingerprint(ws)).toBe(before);
+    // With its parent there, push makes the remote's folder (one look at the type, as it is missing); then no look at all.
+    mkdirSync(usb, { recursive: true });
+    await ok(ws, ['push'], logged);
+    expect(called().filter((c) => !c.startsWith('copy'))).toEqual(['lsf -R', 'listremotes --long']);
+    expect(readdirSync(join(usb, 'store')).sort()).toEqual(['objects', 'packs']);
+    await ok(ws, ['push'], logged);
+    expect(called()).toEqual(['lsf -R']);
+    // Another backend (an alias) is left to rclone, which makes the whole path.
+    await ok(ws, ['config', 'store.remote', 'far:mnt/usb/store'], env);
+    await ok(ws, ['push'], env);
+    expect(readdirSync(join(elsewhere, 'mnt', 'usb', 'store')).sort()).toEqual(['objects', 'packs']);
   });
 
   it('fsck --remote, fsck --repair and gc --remote name a store remote that does not exist or is a file (a directory or an rclone path), exit non-zero, and remove nothing', async () => {

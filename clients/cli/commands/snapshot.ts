@@ -13,6 +13,8 @@ export function register(program: Command): void {
         r.tag !== null
           ? `Have successfully taken snapshot of workspace, tagged with '${r.tag}', hash is ${r.hash}.\n`
           : `Have successfully taken snapshot of workspace, hash is ${r.hash}.\n`,
+        // Checked between resources and before the results move: from there on the snapshot completes.
+        { stopping: 'stopping the snapshot', stopped: 'the snapshot stopped before it recorded anything; the workspace is as it was.' },
       );
     });
 }

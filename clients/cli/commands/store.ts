@@ -56,6 +56,11 @@ export function register(program: Command): void {
         for (const f of r.wrongSizeOnRemote) out += `wrong size on the store remote: ${f} (cut short; 'dws push' sends it again)\n`;
         if (!r.ok) throw new DwsError('ConfigurationError', out + 'The content store has problems (above).');
         return out + 'No problems found.\n';
+      }, {
+        stopping: 'stopping fsck',
+        stopped: o.repair
+          ? "fsck stopped before it finished; objects it replaced so far stay replaced, the others are as they were. Run 'dws fsck --repair' again to finish."
+          : "fsck stopped before it finished; it changed nothing. Run 'dws fsck' again to check everything.",
       });
     });
 
@@ -66,6 +71,9 @@ export function register(program: Command): void {
     .argument('<DIR>', 'target directory (new or empty)')
     .option(...WS_DIR)
     .action(async (tree: string, directory: string, o: { workspaceDir?: string }, cmd: Command) => {
-      await invoke(cmd, 'dws/store/checkout', { tree, directory, workspaceDir: o.workspaceDir }, (r) => `Wrote ${r.files} file(s) into ${r.directory}.\n`);
+      await invoke(cmd, 'dws/store/checkout', { tree, directory, workspaceDir: o.workspaceDir }, (r) => `Wrote ${r.files} file(s) into ${r.directory}.\n`, {
+        stopping: 'stopping the checkout',
+        stopped: `the checkout stopped; it removed what it had written into ${directory}. Run 'dws store checkout' again to write the tree.`,
+      });
     });
 }
