@@ -57,7 +57,7 @@ describe('workspace lock', () => {
     const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     try {
       const lock = writeLock(ws, holder.pid!);
-      const child = spawn(process.execPath, [DWS, '--batch', 'gc'], { cwd: ws, env: { ...TEST_ENV, DWS_LOCK_TIMEOUT_MS: '60000' } });
+      const child = spawn(process.execPath, [DWS, '--batch', 'gc'], { cwd: ws, env: { ...TEST_ENV, DWS_LOCK_TIMEOUT_MS: '600000' } });
       let stderr = '';
       const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
       await new Promise<void>((resolve) =>
@@ -66,10 +66,9 @@ describe('workspace lock', () => {
           if (stderr.includes('waiting for the workspace lock')) resolve();
         }),
       );
-      const sent = Date.now();
       child.kill('SIGTERM');
+      // A wait for the lock that went on would end at the 10-minute lock timeout: past the test's.
       expect(await closed, stderr).toBe(143);
-      expect(Date.now() - sent).toBeLessThan(10_000); // not the 60 s lock timeout
       expect(stderr).toContain('Interrupted: gc stopped before it finished');
       expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(holder.pid);
     } finally {

@@ -178,10 +178,8 @@ describe('parsePyJson', () => {
     }));
     const text = dumpPyJson({ items, blob: 'x'.repeat(5_000_000) });
     expect(text.length).toBeGreaterThan(9_000_000);
-    const start = performance.now();
+    // Quadratic behaviour on 9 MB would not end within the test's timeout.
     const parsed = parsePyJson(text) as { items: unknown[]; blob: string };
-    // Generous bound: catches quadratic behaviour, not machine speed.
-    expect(performance.now() - start).toBeLessThan(10_000);
     expect(parsed.items[49_999]).toEqual({ name: 'file-49999.csv', size: 849_983, ratio: 49_999.25, note: 'café "q" \\' });
     expect(parsed.blob.length).toBe(5_000_000);
     expect(dumpPyJson(parsed)).toBe(text);
