@@ -71,6 +71,9 @@ describe('workspace lock', () => {
       expect(await closed, stderr).toBe(143);
       expect(Date.now() - sent).toBeLessThan(10_000); // not the 60 s lock timeout
       expect(stderr).toContain('Interrupted: gc stopped before it finished');
+      // Nobody pressed Ctrl-C: the hint names the signal that was sent.
+      expect(stderr).toContain('(SIGTERM again to quit at once)');
+      expect(stderr).not.toContain('Ctrl-C');
       expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(holder.pid);
     } finally {
       holder.kill();
