@@ -3,6 +3,7 @@
  * moves the files of results resources, e.g. `snapshots/{HOSTNAME}-{TAG}` -> `snapshots/laptop-v1`.
  */
 import { ConfigurationError } from '../../protocol/errors.js';
+import { createContext, type Context } from '../context.js';
 import { printable } from './names.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -49,7 +50,8 @@ export interface TemplateValues {
   tag: string | null;
 }
 
-export function expandTemplate(template: string, v: TemplateValues): string {
+/** `command`: how the caller's messages say what to run (Context['command']). */
+export function expandTemplate(template: string, v: TemplateValues, command: Context['command'] = createContext().command): string {
   const ts = v.timestamp;
   const [y, mo, d] = [Number(ts.slice(0, 4)), Number(ts.slice(5, 7)), Number(ts.slice(8, 10))];
   const number = String(v.snapshotNumber).padStart(3, '0');
@@ -74,7 +76,7 @@ export function expandTemplate(template: string, v: TemplateValues): string {
   const problem = pathProblem(dest);
   if (problem !== null) {
     throw new ConfigurationError(
-      `Results directory '${printable(dest)}' (template '${printable(template)}' with hostname '${printable(v.hostname)}', user '${printable(v.username)}', tag '${printable(v.tag ?? number)}') ${problem}. Fix results.dir_template with 'dws config', or the hostname in .dataworkspace/local_params.json ('dws config hostname NAME').`,
+      `Results directory '${printable(dest)}' (template '${printable(template)}' with hostname '${printable(v.hostname)}', user '${printable(v.username)}', tag '${printable(v.tag ?? number)}') ${problem}. Fix results.dir_template with '${command('dws/config')}', or the hostname in .dataworkspace/local_params.json ('${command('dws/config', { name: 'hostname', value: 'NAME' })}').`,
       { template: printable(template), destination: printable(dest) },
     );
   }

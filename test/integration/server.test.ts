@@ -316,6 +316,12 @@ describe('dws server: messages that say what to run name the method and its para
     expect(await cliError(['restore', 'v1'])).toContain("Take a snapshot first ('dws snapshot'), or run again with --force, which keeps");
     expect(await message(c.request('dws/push', {}))).toContain("Check that its origin exists and can be reached (set one with 'dws/publish with {\"remoteUrl\": \"URL\"}').");
     expect(await cliError(['push'])).toContain("Check that its origin exists and can be reached (set one with 'dws publish URL').");
+    // A hostname that would move results out of their resource (local_params.json edited by hand).
+    writeFileSync(join(ws, '.dataworkspace', 'local_params.json'), JSON.stringify({ hostname: '../../../esc' }));
+    expect(await message(c.request('dws/snapshot', {}))).toMatch(
+      /Fix results\.dir_template with 'dws\/config', or the hostname in \.dataworkspace\/local_params\.json \('dws\/config with \{"name": "hostname", "value": "NAME"\}'\)\.$/,
+    );
+    expect(await cliError(['snapshot'])).toMatch(/Fix results\.dir_template with 'dws config', or the hostname in \.dataworkspace\/local_params\.json \('dws config hostname NAME'\)\.\n$/);
   });
 });
 
