@@ -97,7 +97,7 @@ async function fetchOrigin(ws: Workspace, remote: string): Promise<void> {
   } catch (e) {
     const why = e instanceof SubprocessError ? String(e.data.stderr ?? '').trim() || e.message : (e as Error).message;
     throw new ConfigurationError(
-      `gc --remote must first fetch the workspace repository's origin, to know the snapshots other clones pushed, but 'git fetch origin' failed in ${ws.dir}: ${why}. Nothing was removed from the store remote ${remote}. Check that the origin exists and can be reached (set one with '${ws.ctx.command('dws/publish', { remoteUrl: 'URL' })}').`,
+      `gc ${ws.ctx.option('remote')} must first fetch the workspace repository's origin, to know the snapshots other clones pushed, but 'git fetch origin' failed in ${ws.dir}: ${why}. Nothing was removed from the store remote ${remote}. Check that the origin exists and can be reached (set one with '${ws.ctx.command('dws/publish', { remoteUrl: 'URL' })}').`,
       { remote },
     );
   }

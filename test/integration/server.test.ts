@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DwsError } from '../../protocol/index.js';
-import { cleanup, dws, dwsOk, git, newWorkspace, stdioServer, TEST_ENV } from '../helpers.js';
+import { cleanup, dws, dwsOk, git, newWorkspace, stdioServer, tempDir, TEST_ENV } from '../helpers.js';
 import { DOUBLE, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
@@ -321,6 +321,10 @@ describe('dws server: messages that say what to run name the method and its para
     expect(await message(c.request('dws/snapshot', {}))).toMatch(
       /Fix results\.dir_template with 'dws\/config', or the hostname in \.dataworkspace\/local_params\.json \('dws\/config with \{"name": "hostname", "value": "NAME"\}'\)\.$/,
     );
+    // gc with remote fetches the origin first: this workspace has none.
+    await c.request('dws/config', { name: 'store.remote', value: tempDir('dws-remote-') });
+    expect(await message(c.request('dws/gc', { remote: true }))).toMatch(/^gc remote must first fetch .* \(set one with 'dws\/publish with \{"remoteUrl": "URL"\}'\)\.$/s);
+    expect(await cliError(['gc', '--remote'])).toMatch(/^Configuration error: gc --remote must first fetch .* \(set one with 'dws publish URL'\)\.\n$/s);
     expect(await cliError(['snapshot'])).toMatch(/Fix results\.dir_template with 'dws config', or the hostname in \.dataworkspace\/local_params\.json \('dws config hostname NAME'\)\.\n$/);
   });
 });
