@@ -4,6 +4,7 @@
  * Handlers never write to stdout themselves.
  */
 import { BatchModeError } from '../protocol/errors.js';
+import type { MethodName } from '../protocol/index.js';
 import type { RunEvent } from '../protocol/runner.js';
 import type { Resource } from './resources/types.js';
 
@@ -56,6 +57,13 @@ export interface Context {
    * default; the CLI says `--workspace-dir`, `--no-snapshot`.
    */
   option(param: string, value?: unknown): string;
+  /**
+   * How messages tell the person to run a method with `params`, as `option` names one param: the
+   * method and its params (`dws/fsck with {"remote": true}`) for JSON-RPC and API callers, by
+   * default; the CLI says its command line (`dws fsck --remote`). A value in capitals (`REMOTE`) or
+   * in angle brackets (`<hash>`) stands for one the person fills in.
+   */
+  command(method: MethodName, params?: Record<string, unknown>): string;
 }
 
 /** Resources' current hashes, kept by following their files instead of rehashing on every request. */
@@ -87,8 +95,15 @@ export function createContext(overrides: Partial<Context> = {}): Context {
     now: () => new Date(),
     env: process.env,
     option: (param, value) => (value === undefined ? param : `${param}: ${JSON.stringify(value)}`),
+    command: methodCall,
     ...overrides,
   };
+}
+
+/** A method call as messages show it to JSON-RPC clients: `dws/fsck with {"remote": true}`, or the bare name without params. */
+function methodCall(method: MethodName, params: Record<string, unknown> = {}): string {
+  const given = Object.entries(params).filter(([, v]) => v !== undefined);
+  return given.length === 0 ? method : `${method} with {${given.map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')}}`;
 }
 
 /** The prompter, or a BatchModeError naming what would have answered the question (e.g. `ctx.option('role')`). */

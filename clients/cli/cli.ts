@@ -157,7 +157,8 @@ export function onInterrupt(message: string): { signal: AbortSignal; readonly ex
   const handler = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(exitCode);
     exitCode = signal === 'SIGTERM' ? 143 : 130;
-    process.stderr.write(`\n${message} (Ctrl-C again to quit at once)\n`);
+    // Said in the terms of what stopped it: after a `timeout` or a batch system's SIGTERM nobody pressed Ctrl-C.
+    process.stderr.write(`\n${message} (${signal === 'SIGTERM' ? 'SIGTERM' : 'Ctrl-C'} again to quit at once)\n`);
     controller.abort();
   };
   process.on('SIGINT', handler);

@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline';
 import { UserAbortError } from '../../protocol/errors.js';
 import { createContext, type Context, type Logger, type ProgressReporter, type Prompter } from '../../server/context.js';
+import { shellQuote } from '../../server/workspace/paths.js';
 
 export interface TerminalOptions {
   batch: boolean;
@@ -20,6 +21,7 @@ export function terminalContext(o: TerminalOptions): Context {
     progress: process.stdout.isTTY && process.stderr.isTTY && !o.json ? terminalProgress() : { begin: () => ({ report() {}, end() {} }) },
     prompter: o.batch ? null : stdinPrompter(),
     option: cliOption,
+    command: cliCommand,
   });
 }
 
@@ -27,7 +29,33 @@ export function terminalContext(o: TerminalOptions): Context {
 function cliOption(param: string, value?: unknown): string {
   return CLI_WORDS[param] ?? `--${value === false ? 'no-' : ''}${param.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
-const CLI_WORDS: Record<string, string> = { files: 'step files', command: 'a command after --', message: '-m' };
+const CLI_WORDS: Record<string, string> = { files: 'step files', command: 'a command after --', message: '-m', forgetWorkspaces: '--forget-workspace' };
+
+/**
+ * How the CLI says to run a method: its command line, options first (`dws/restore` with
+ * `{ force: true, tagOrHash: 'SNAPSHOT' }` -> `dws restore --force SNAPSHOT`), values quoted for
+ * the shell unless they are placeholders (`<hash>`).
+ */
+function cliCommand(method: string, params: Record<string, unknown> = {}): string {
+  const args = CLI_ARGUMENTS[method] ?? [];
+  const word = (v: unknown) => (/^<[^<>]+>$/.test(String(v)) ? String(v) : shellQuote(String(v)));
+  const given = Object.entries(params).filter(([, v]) => v !== undefined);
+  const options = given
+    .filter(([k]) => !args.includes(k))
+    .flatMap(([k, v]) => (typeof v === 'boolean' ? [cliOption(k, v)] : (Array.isArray(v) ? v : [v]).map((x) => `${cliOption(k)} ${word(x)}`)));
+  const positional = args.filter((a) => params[a] !== undefined).map((a) => word(params[a]));
+  return ['dws', ...method.replace(/^dws\//, '').split('/'), ...options, ...positional].join(' ');
+}
+/** The params each command takes as arguments, in their order; the others are options. */
+const CLI_ARGUMENTS: Record<string, string[]> = {
+  'dws/restore': ['tagOrHash'],
+  'dws/snapshot': ['tag'],
+  'dws/delete-snapshot': ['tagOrHash'],
+  'dws/config': ['name', 'value'],
+  'dws/publish': ['remoteUrl'],
+  'dws/add/local-files': ['path'],
+  'dws/init': ['name'],
+};
 
 function terminalLogger(o: TerminalOptions): Logger {
   const err = (m: string) => process.stderr.write(`${m}\n`);

@@ -258,7 +258,7 @@ export async function config(ctx: Context, p: ValidParamsOf<typeof Config>): Pro
       if (def.name === STORE_REMOTE_PARAM && typeof before === 'string' && before !== '' && before !== value && !unset) {
         // Push sends only what this store holds: objects of snapshots never downloaded here stay on the old remote alone.
         ctx.log.warn(
-          `The store remote ${before} keeps the objects pushed there so far, which 'dws push' sends again only from a store that holds them: so that clones can restore the snapshots taken so far, copy them over: rclone copy ${before} ${String(value)}`,
+          `The store remote ${before} keeps the objects pushed there so far, which '${ctx.command('dws/push')}' sends again only from a store that holds them: so that clones can restore the snapshots taken so far, copy them over: rclone copy ${before} ${String(value)}`,
         );
       }
     } else {

@@ -53,7 +53,7 @@ export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof Delet
   await ws.git.commitStaged(`Deleted snapshot ${name}`);
   for (const r of madeFromIt) {
     ctx.log.warn(
-      `Resource '${r.name}': its files were this snapshot's, so what is left of them is in no snapshot now: 'dws status' counts it as changes, a restore will not replace it without --force, and 'dws gc' would remove its content from the store. Take a snapshot to keep it.`,
+      `Resource '${r.name}': its files were this snapshot's, so what is left of them is in no snapshot now: '${ctx.command('dws/status')}' counts it as changes, a restore will not replace it without ${ctx.option('force')}, and '${ctx.command('dws/gc')}' would remove its content from the store. Take a snapshot to keep it.`,
     );
   }
   return { hash: md.hash, name, deletedDirectories, noRestoreHash };

@@ -12,7 +12,6 @@ import { exec as rclone } from '../resources/rclone-binary.js';
 import { ID_BYTES } from '../store/known-ids.js';
 import { DamagedPackIndexError, parsePackIndex, type PackIndex } from '../store/pack.js';
 import { META_DIR, Workspace } from '../workspace/workspace.js';
-import { shellQuote } from '../workspace/paths.js';
 import type { ContentStore } from '../store/store.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,7 +21,7 @@ import { join, resolve } from 'node:path';
  * workspace sharing the store is not where it was registered: its snapshots cannot be read, and
  * what only they reach would go (a moved workspace registers its new place at its next command).
  */
-function forgetWorkspaces(store: ContentStore, forget: string[], dryRun: boolean): void {
+function forgetWorkspaces(ctx: Context, store: ContentStore, forget: string[], dryRun: boolean): void {
   const { gone } = store.workspaces();
   const unknown = forget.filter((f) => !gone.includes(f));
   if (unknown.length > 0) {
@@ -34,7 +33,7 @@ function forgetWorkspaces(store: ContentStore, forget: string[], dryRun: boolean
   if (left.length > 0) {
     throw new ConfigurationError(
       `The content store at ${store.dir} is shared with ${left.length === 1 ? 'a workspace that is' : 'workspaces that are'} no longer where ${left.length === 1 ? 'it was' : 'they were'} registered: ${left.join(', ')}. gc cannot read their snapshots, so it removed nothing. ` +
-        `A workspace that moved: run 'dws fsck' in it at its new place, which registers it there. A place where no workspace will be again (one deleted, or moved before dws recorded where it was registered): dws gc ${left.map((g) => `--forget-workspace ${shellQuote(g)}`).join(' ')}`,
+        `A workspace that moved: run '${ctx.command('dws/fsck')}' in it at its new place, which registers it there. A place where no workspace will be again (one deleted, or moved before dws recorded where it was registered): ${ctx.command('dws/gc', { forgetWorkspaces: left })}`,
       { workspaces: left },
     );
   }
@@ -59,7 +58,7 @@ export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<Res
   return withStoreLock(ws, 'dws gc', async () => {
     const store = workspaceStore(ws);
     store.reload();
-    forgetWorkspaces(store, p.forgetWorkspaces.map((f) => resolve(ctx.cwd, f)), p.dryRun);
+    forgetWorkspaces(ctx, store, p.forgetWorkspaces.map((f) => resolve(ctx.cwd, f)), p.dryRun);
     // The run cache's entries keep their outputs, as snapshots do (server/store/run-cache.ts).
     const roots = keptRoots(store, ws.dir);
     const live = reachableFrom(store, roots);
@@ -81,7 +80,7 @@ export async function gc(ctx: Context, p: ValidParamsOf<typeof Gc>): Promise<Res
       reachableFrom(store, remoteRoots, unknown);
       // Trees not here are fetched first: what they reach must be known before anything there goes.
       if (unknown.size > 0 && (await fetchObjects(ws, store, remote, unknown)).size > 0) {
-        throw new ConfigurationError(`Some snapshots' trees are neither here nor on ${remote}: cannot tell what the remote's objects are for, so nothing was removed there. Run 'dws fsck --remote'.`);
+        throw new ConfigurationError(`Some snapshots' trees are neither here nor on ${remote}: cannot tell what the remote's objects are for, so nothing was removed there. Run '${ws.ctx.command('dws/fsck', { remote: true })}'.`);
       }
       const reached = reachableFrom(store, remoteRoots);
       for (const id of live) reached.add(id); // current files, not yet in a snapshot
@@ -98,7 +97,7 @@ async function fetchOrigin(ws: Workspace, remote: string): Promise<void> {
   } catch (e) {
     const why = e instanceof SubprocessError ? String(e.data.stderr ?? '').trim() || e.message : (e as Error).message;
     throw new ConfigurationError(
-      `gc --remote must first fetch the workspace repository's origin, to know the snapshots other clones pushed, but 'git fetch origin' failed in ${ws.dir}: ${why}. Nothing was removed from the store remote ${remote}. Check that the origin exists and can be reached (set one with 'dws publish URL').`,
+      `gc ${ws.ctx.option('remote')} must first fetch the workspace repository's origin, to know the snapshots other clones pushed, but 'git fetch origin' failed in ${ws.dir}: ${why}. Nothing was removed from the store remote ${remote}. Check that the origin exists and can be reached (set one with '${ws.ctx.command('dws/publish', { remoteUrl: 'URL' })}').`,
       { remote },
     );
   }
@@ -131,7 +130,7 @@ async function gcRemote(ws: Workspace, remote: string, live: Set<string>, dryRun
       } catch (e) {
         if (!(e instanceof DamagedPackIndexError)) throw e;
         // Its pack's objects cannot be known: kept, as anything gc cannot account for.
-        ws.ctx.log.warn(`Kept ${f} and its pack on the store remote ${remote}: ${indexDamage(e)}; 'dws fsck --remote' checks the remote.`);
+        ws.ctx.log.warn(`Kept ${f} and its pack on the store remote ${remote}: ${indexDamage(e)}; '${ws.ctx.command('dws/fsck', { remote: true })}' checks the remote.`);
         continue;
       }
       let anyLive = false;

@@ -104,7 +104,7 @@ async function noteUntracked(ctx: Context, git: Git): Promise<void> {
   if (left.length === 0) return;
   const shown = left.slice(0, 5).join(', ') + (left.length > 5 ? `, ... (${left.length} in all)` : '');
   ctx.log.info(
-    `Not committed to git: ${shown}. dws commits only its own metadata and git-subdirectory resources; add data folders as resources ('dws add local-files DIR') and commit code yourself ('git add'), or add them to .gitignore.`,
+    `Not committed to git: ${shown}. dws commits only its own metadata and git-subdirectory resources; add data folders as resources ('${ctx.command('dws/add/local-files', { path: 'DIR' })}') and commit code yourself ('git add'), or add them to .gitignore.`,
   );
 }
 

@@ -11,7 +11,7 @@ export async function publish(ctx: Context, p: ValidParamsOf<typeof Publish>): P
   // 1.6 let `git remote add` fail here; we say what to do instead.
   if (await ws.git.succeeds(['config', '--get', 'remote.origin.url'])) {
     const current = (await ws.git.run(['config', '--get', 'remote.origin.url'])).trim();
-    throw new ConflictError(`The workspace repository at ${ws.dir} already has the origin ${current}. Use 'dws push', or change it with 'git remote set-url origin URL'.`, {
+    throw new ConflictError(`The workspace repository at ${ws.dir} already has the origin ${current}. Use '${ctx.command('dws/push')}', or change it with 'git remote set-url origin URL'.`, {
       origin: current,
     });
   }

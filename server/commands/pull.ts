@@ -100,7 +100,7 @@ async function merge(ws: Workspace): Promise<void> {
     if (await mergeSnapshotMetadata(ws, conflicted)) return;
     await ws.git.run(['merge', '--abort']);
     throw new ConflictError(
-      `The commits of the workspace's origin conflict with those of ${ws.dir} in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (${conflictHint(conflicted)}), 'git commit', then 'dws pull' again.`,
+      `The commits of the workspace's origin conflict with those of ${ws.dir} in ${conflicted.join(', ')}; nothing was changed. Merge by hand: in ${ws.dir} run 'git merge FETCH_HEAD', resolve the conflicts (${conflictHint(conflicted)}), 'git commit', then '${ws.ctx.command('dws/pull')}' again.`,
       { path: ws.dir, files: conflicted },
     );
   }
@@ -138,7 +138,7 @@ function warnAmbiguousTags(ws: Workspace): void {
   for (const [tag, hashes] of carriers) {
     if (hashes.length < 2) continue;
     ws.ctx.log.warn(
-      `Tag '${tag}' is carried by ${hashes.length} snapshots: ${hashes.sort().join(', ')}. Commands refuse it until one carries it: 'dws restore <hash>' the one you mean, then 'dws snapshot ${tag}' and agree to move the tag (or delete the others by their hash).`,
+      `Tag '${tag}' is carried by ${hashes.length} snapshots: ${hashes.sort().join(', ')}. Commands refuse it until one carries it: '${ws.ctx.command('dws/restore', { tagOrHash: '<hash>' })}' the one you mean, then '${ws.ctx.command('dws/snapshot', { tag })}' and agree to move the tag (or delete the others by their hash).`,
     );
   }
 }

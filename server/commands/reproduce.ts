@@ -73,7 +73,7 @@ async function replay(
   restoreHashes: Record<string, string | null>,
 ): Promise<Omit<Result, 'hash' | 'tags' | 'scratchDir'>> {
   const dir = join(scratch, 'workspace');
-  const quiet = createContext({ cwd: dir, env: ctx.env, log: ctx.log, option: ctx.option });
+  const quiet = createContext({ cwd: dir, env: ctx.env, log: ctx.log, option: ctx.option, command: ctx.command });
   await ws.git.run(['clone', '--quiet', '--no-checkout', ws.dir, dir]);
   const sgit = new Git(dir, quiet);
   await sgit.run(['checkout', '--quiet', '--detach', commit]);

@@ -61,7 +61,7 @@ export function gitRepositories(resources: Array<{ params: ResourceParams; local
 
 export function unreachableOrigin(ws: Workspace, detail = ''): ConfigurationError {
   return new ConfigurationError(
-    `Problem in accessing remote repository associated with '${ws.dir}'${detail ? `: ${detail}` : ''}. Check that its origin exists and can be reached (set one with 'dws publish URL').`,
+    `Problem in accessing remote repository associated with '${ws.dir}'${detail ? `: ${detail}` : ''}. Check that its origin exists and can be reached (set one with '${ws.ctx.command('dws/publish', { remoteUrl: 'URL' })}').`,
     { path: ws.dir },
   );
 }
@@ -84,7 +84,7 @@ export async function pushWorkspace(ctx: Context, ws: Workspace, sel: Selection,
   // The store remote is listed while git checks the origin (and awaited before anything is
   // pushed: a remote that cannot be used stops the push there).
   const storeRemote = onlyWorkspace ? null : storeRemoteOf(ws);
-  if (storeRemote !== null) checkRemoteFolder(remoteLocation(ws, storeRemote));
+  if (storeRemote !== null) checkRemoteFolder(ws, remoteLocation(ws, storeRemote));
   let missing = false; // the store remote's folder, as its listing found it
   const listing = storeRemote === null ? Promise.resolve(undefined) : listRemote(ws, remoteLocation(ws, storeRemote), { onMissing: () => (missing = true) });
   listing.catch(() => {}); // a check below may fail first: its error is the one to tell

@@ -51,7 +51,7 @@ async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof
     snapshotNumber: store.nextNumber(),
     timestamp,
     tag,
-  });
+  }, ctx.command);
 
   const resources = await openResources(ws);
   // A snapshot killed after moving results (item 6): this one finishes it, in the same directory.

@@ -89,7 +89,7 @@ export class GitRepoResource implements Resource {
       if (!(e instanceof SubprocessError)) throw e;
       if (e.data.exitCode !== 1) return; // not a conflict: an older git, an unrelated history...
       throw new ConflictError(
-        `The commits of the origin of git resource '${this.name}' (branch ${this.branch}) conflict with those of ${this.localPath}; nothing was changed. Merge by hand: in ${this.localPath} run 'git pull --no-rebase origin ${this.branch}', resolve the conflicts, 'git commit', then 'dws pull' again.`,
+        `The commits of the origin of git resource '${this.name}' (branch ${this.branch}) conflict with those of ${this.localPath}; nothing was changed. Merge by hand: in ${this.localPath} run 'git pull --no-rebase origin ${this.branch}', resolve the conflicts, 'git commit', then '${this.ws.ctx.command('dws/pull')}' again.`,
         { resource: this.name, path: this.localPath },
       );
     }

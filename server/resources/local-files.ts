@@ -11,7 +11,6 @@ import { needPrompter } from '../context.js';
 import { localCacheDir, type JsonObject, type ResourceParams, type Workspace } from '../workspace/workspace.js';
 import { BlobPackWriter, packDirOf } from '../backends/git/pack.js';
 import { cloneInside, pathInsideClone, placeInWorkspace, recordedPath } from './clone-path.js';
-import { shellQuote } from '../workspace/paths.js';
 import { computeHashTree } from './hashtree/index.js';
 import { contentStoreEnabled, workspaceStore } from '../store/workspace-store.js';
 import { latestTrees } from '../store/share.js';
@@ -54,7 +53,7 @@ export class LocalFilesResource implements Resource {
   async snapshotPrecheck(): Promise<void> {
     if (!existsSync(this.localPath)) {
       throw new ConfigurationError(
-        `Local path ${this.localPath} of resource '${this.name}' does not exist. If the data moved, set its new place on this machine with: dws config --resource ${shellQuote(this.name)} local_path NEW_PATH`,
+        `Local path ${this.localPath} of resource '${this.name}' does not exist. If the data moved, set its new place on this machine with: ${this.ws.ctx.command('dws/config', { resource: this.name, name: 'local_path', value: 'NEW_PATH' })}`,
         { resource: this.name, path: this.localPath },
       );
     }

@@ -45,8 +45,11 @@ export interface Rejection {
   reply?: boolean;
 }
 
-/** Extra checks on a well-formed message before it is delivered (the LSP params schemas); a string is the -32602 message. */
-export type MessageCheck = (m: Message) => string | null;
+/**
+ * Extra checks on a well-formed message before it is delivered: a string is the -32602 message
+ * (the LSP params schemas); a refusal with another code says so (a second `initialize`).
+ */
+export type MessageCheck = (m: Message) => string | { code: number; message: string } | null;
 
 type State = 'header' | 'body' | 'skip' | 'resync' | 'closed';
 
@@ -286,9 +289,10 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
     const m = message as Message;
     const invalid = this.check(m);
     if (invalid !== null) {
-      if (this.limits.strict) return this.fatal(INVALID_PARAMS, invalid);
+      const { code, message: why } = typeof invalid === 'string' ? { code: INVALID_PARAMS, message: invalid } : invalid;
+      if (this.limits.strict) return this.fatal(code, why);
       const id = (m as { id?: string | number | null }).id;
-      this.reject({ id: id === undefined ? null : id, code: INVALID_PARAMS, message: invalid, fatal: false, reply: id !== undefined });
+      this.reject({ id: id === undefined ? null : id, code, message: why, fatal: false, reply: id !== undefined });
       return;
     }
     arrived++;

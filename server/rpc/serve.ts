@@ -17,6 +17,7 @@ import { findWorkspaceDir } from '../workspace/workspace.js';
 import { serveLsp } from './lsp/index.js';
 import { Workspaces } from './lsp/workspaces.js';
 import { requestContext, unlessGone } from './progress.js';
+import { unknownMethod } from './unknown-method.js';
 
 export interface ServeOptions {
   /** Directory that requests without `workspaceDir` are resolved against (when the client named no workspace folder). */
@@ -112,6 +113,9 @@ export function serve(connection: Connection, options: ServeOptions): void {
       return call(name, params, { tokens: [token], ...(progress ? { progress } : {}) });
     });
   }
+  // Any other request (a typo, an LSP feature this server does not offer): -32601 naming the nearest dws method.
+  // Unknown notifications stay unanswered, as JSON-RPC asks.
+  connection.onRequest((method) => Promise.reject(unknownMethod(method)));
   serveLsp(connection, { workspaces, call, log: options.log });
 }
 

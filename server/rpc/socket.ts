@@ -14,7 +14,7 @@ import { workspaceChanged } from '../../protocol/server-events.js';
 import type { Logger } from '../context.js';
 import { checkFirstMessage, defaultTokenFile, GuardedReader, writeTokenFile } from './auth.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, FramedMessageReader, type Rejection } from './framing.js';
-import { checkLspParams } from './lsp/params.js';
+import { connectionChecks } from './lsp/lifecycle.js';
 import { serve } from './serve.js';
 import { BatchingMessageWriter } from './writer.js';
 import { WorkspaceWatcher } from './watch.js';
@@ -136,7 +136,7 @@ function serveSocket(socket: Socket, o: { cwd: string; log: Logger; token: strin
       o.log.warn(`dws server: refused a message from ${peer}: ${r.message}`);
       if (r.reply !== false) void answer(r);
     },
-    checkLspParams,
+    connectionChecks(),
   );
   // Idle or slow connections without the token are not kept (nothing is served before it).
   const authTimer = o.token === null ? undefined : setTimeout(() => close(`no token within ${o.authTimeoutMs} ms`), o.authTimeoutMs);

@@ -3,7 +3,7 @@ import { createConnection, ProposedFeatures, type Message } from 'vscode-languag
 import { workspaceChanged } from '../../protocol/server-events.js';
 import type { Logger } from '../context.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, FramedMessageReader } from './framing.js';
-import { checkLspParams } from './lsp/params.js';
+import { connectionChecks } from './lsp/lifecycle.js';
 import { serve } from './serve.js';
 import { BatchingMessageWriter } from './writer.js';
 import { WorkspaceWatcher } from './watch.js';
@@ -16,6 +16,7 @@ export async function runStdioServer(options: { cwd: string; verbose: boolean; m
   for (const m of ['log', 'info', 'debug', 'dir', 'table'] as const) console[m] = console.error;
   const writer = new BatchingMessageWriter(process.stdout);
   let shutdownRequested = false;
+  const check = connectionChecks();
   // A bad frame is answered and skipped (framing.ts): one client owns this stream, so recovering
   // is better than closing it.
   const reader = new FramedMessageReader(
@@ -27,7 +28,7 @@ export async function runStdioServer(options: { cwd: string; verbose: boolean; m
     },
     (m) => {
       if ((m as { method?: unknown }).method === 'shutdown') shutdownRequested = true;
-      return checkLspParams(m);
+      return check(m);
     },
   );
   // Given a reader (not a stream), vscode-languageserver leaves console.* alone but does not

@@ -55,7 +55,7 @@ export async function prepareFiles(ws: Workspace, store: ContentStore, targets: 
   if (unsaved.length > 0 && !opts.force) {
     const shown = unsaved.slice(0, SHOWN).join(', ');
     throw new ConflictError(
-      `${unsaved.length} file(s) hold changes that are in no snapshot and would be lost by the ${opts.what}: ${shown}${unsaved.length > SHOWN ? ', ...' : ''}. Take a snapshot first ('dws snapshot'), or run again with ${ws.ctx.option('force')}, which keeps their content in the store before it replaces them.`,
+      `${unsaved.length} file(s) hold changes that are in no snapshot and would be lost by the ${opts.what}: ${shown}${unsaved.length > SHOWN ? ', ...' : ''}. Take a snapshot first ('${ws.ctx.command('dws/snapshot')}'), or run again with ${ws.ctx.option('force')}, which keeps their content in the store before it replaces them.`,
       { files: unsaved.slice(0, SHOWN), count: unsaved.length },
     );
   }

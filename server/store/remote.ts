@@ -28,7 +28,7 @@ export function remoteLocation(ws: Workspace, remote: string): string {
 export function requireRemote(ws: Workspace, what: string): string {
   const remote = storeRemoteOf(ws);
   if (remote === null) {
-    throw new ConfigurationError(`${what}, but this workspace has no store remote. Set one with 'dws config store.remote REMOTE' (an rclone remote such as 's3:bucket/path', or a directory).`);
+    throw new ConfigurationError(`${what}, but this workspace has no store remote. Set one with '${ws.ctx.command('dws/config', { name: 'store.remote', value: 'REMOTE' })}' (an rclone remote such as 's3:bucket/path', or a directory).`);
   }
   return remoteLocation(ws, remote);
 }
@@ -49,11 +49,11 @@ export async function checkRemoteThere(ws: Workspace, remote: string, what: stri
   const kind = await remoteKind(ws, remote);
   if (kind === 'missing') {
     throw new NotFoundError(
-      `${what}, but the store remote ${remote} does not exist: nothing was pushed there yet ('dws push' makes it), or it is not where this machine looks (a disk that is not mounted, a path of another machine): check 'dws config store.remote'.`,
+      `${what}, but the store remote ${remote} does not exist: nothing was pushed there yet ('${ws.ctx.command('dws/push')}' makes it), or it is not where this machine looks (a disk that is not mounted, a path of another machine): check '${ws.ctx.command('dws/config', { name: 'store.remote' })}'.`,
       { remote },
     );
   }
-  if (kind === 'file') throw new ConfigurationError(`${what}, but the store remote ${remote} is a file, not a folder: check 'dws config store.remote'.`, { remote });
+  if (kind === 'file') throw new ConfigurationError(`${what}, but the store remote ${remote} is a file, not a folder: check '${ws.ctx.command('dws/config', { name: 'store.remote' })}'.`, { remote });
 }
 
 /**
@@ -63,16 +63,16 @@ export async function checkRemoteThere(ws: Workspace, remote: string, what: stri
  * remote of type `local` is checked the same way once its listing found it missing
  * (checkLocalRcloneFolder).
  */
-export function checkRemoteFolder(remote: string): void {
-  if (!isRcloneRemote(remote)) checkLocalFolder(remote, remote);
+export function checkRemoteFolder(ws: Workspace, remote: string): void {
+  if (!isRcloneRemote(remote)) checkLocalFolder(ws, remote, remote);
 }
 
 /** checkRemoteFolder's check of the local folder `path` of the store remote `remote` (as the user gave it). */
-function checkLocalFolder(remote: string, path: string): void {
+function checkLocalFolder(ws: Workspace, remote: string, path: string): void {
   const st = statSync(path, { throwIfNoEntry: false });
   if (st?.isDirectory()) return;
   const parent = dirname(path);
-  const fix = "or set another with 'dws config store.remote REMOTE'. Nothing was pushed.";
+  const fix = `or set another with '${ws.ctx.command('dws/config', { name: 'store.remote', value: 'REMOTE' })}'. Nothing was pushed.`;
   if (st !== undefined) throw new ConfigurationError(`The store remote ${remote} is not a folder (it is a file): remove it, ${fix}`, { remote });
   if (statSync(parent, { throwIfNoEntry: false })?.isDirectory() !== true) {
     throw new ConfigurationError(
@@ -104,7 +104,7 @@ export async function checkLocalRcloneFolder(ws: Workspace, remote: string): Pro
     .find((m) => m?.[1] === name)?.[2];
   if (type !== 'local') return;
   // rclone runs in the workspace directory: a relative path is taken from there.
-  checkLocalFolder(remote, resolve(ws.dir, remote.slice(colon + 1)));
+  checkLocalFolder(ws, remote, resolve(ws.dir, remote.slice(colon + 1)));
 }
 
 /** A file listed on the remote: its size, and (when asked for) its modification time in ms. */
@@ -325,7 +325,7 @@ export class RemoteFetcher {
   private skip(f: string, why: string): void {
     if (this.unusable.has(f)) return;
     this.unusable.set(f, why);
-    this.ws.ctx.log.warn(`${unusableOnRemote(this.remote!, f, why)}; left aside ('dws fsck --remote' checks the remote).`);
+    this.ws.ctx.log.warn(`${unusableOnRemote(this.remote!, f, why)}; left aside ('${this.ws.ctx.command('dws/fsck', { remote: true })}' checks the remote).`);
   }
 
   /**
@@ -519,7 +519,7 @@ export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<s
   const remote = storeRemoteOf(ws);
   if (remote === null) {
     throw new NotFoundError(
-      `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and no store remote is set. If another copy of this workspace pushed them, set its remote with 'dws config store.remote REMOTE' and run the command again.${strandedObjectsHint(ws, store.dir)}`,
+      `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and no store remote is set. If another copy of this workspace pushed them, set its remote with '${ws.ctx.command('dws/config', { name: 'store.remote', value: 'REMOTE' })}' and run the command again.${strandedObjectsHint(ws, store.dir)}`,
       { missing: still.size },
     );
   }
@@ -528,7 +528,7 @@ export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<s
   // not where this machine looks than a remote nobody pushed to, and 'dws push' would not help.
   if ((await remoteKind(ws, location)) === 'missing') {
     throw new NotFoundError(
-      `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and the store remote ${remote} does not exist. Run 'dws push' in the workspace that took the snapshot if nothing was pushed there yet; if it was, the remote is not where this machine looks (a disk that is not mounted, a path of another machine): check 'dws config store.remote'. Then run this command again.${strandedObjectsHint(ws, store.dir)}`,
+      `${still.size} object(s) needed for ${what} are not in the content store at ${store.dir}, and the store remote ${remote} does not exist. Run '${ws.ctx.command('dws/push')}' in the workspace that took the snapshot if nothing was pushed there yet; if it was, the remote is not where this machine looks (a disk that is not mounted, a path of another machine): check '${ws.ctx.command('dws/config', { name: 'store.remote' })}'. Then run this command again.${strandedObjectsHint(ws, store.dir)}`,
       { missing: still.size, remote },
     );
   }
@@ -536,9 +536,9 @@ export async function fetchOrFail(ws: Workspace, store: ContentStore, ids: Set<s
   const unusable =
     skipped.length === 0
       ? ''
-      : ` Some may be in files of the remote that could not be used: ${skipped.join('; ')}. Run 'dws fsck --remote' to check the remote; remove a damaged file there and run 'dws push' in a workspace whose store has it, to send it again.`;
+      : ` Some may be in files of the remote that could not be used: ${skipped.join('; ')}. Run '${ws.ctx.command('dws/fsck', { remote: true })}' to check the remote; remove a damaged file there and run '${ws.ctx.command('dws/push')}' in a workspace whose store has it, to send it again.`;
   throw new NotFoundError(
-    `${still.size} object(s) needed for ${what} are neither in the content store at ${store.dir} nor on the store remote ${remote}. Run 'dws push' in the workspace that took the snapshot, then run this command again.${unusable}${strandedObjectsHint(ws, store.dir)}`,
+    `${still.size} object(s) needed for ${what} are neither in the content store at ${store.dir} nor on the store remote ${remote}. Run '${ws.ctx.command('dws/push')}' in the workspace that took the snapshot, then run this command again.${unusable}${strandedObjectsHint(ws, store.dir)}`,
     { missing: still.size, remote, ...(skipped.length > 0 ? { unusable: skipped } : {}) },
   );
 }

@@ -27,7 +27,7 @@ export async function pushStore(ws: Workspace, listing?: Map<string, RemoteFile>
   if (remote === null) {
     if (recordedSnapshots(ws).length > 0) {
       ws.ctx.log.warn(
-        "The files of local-files and rclone resources are in this machine's content store only: set a store remote ('dws config store.remote REMOTE') so that push sends them and clones can get them.",
+        `The files of local-files and rclone resources are in this machine's content store only: set a store remote ('${ws.ctx.command('dws/config', { name: 'store.remote', value: 'REMOTE' })}') so that push sends them and clones can get them.`,
       );
     }
     return { remote: null, objects: 0, files: 0 };
@@ -40,7 +40,7 @@ export async function pushStore(ws: Workspace, listing?: Map<string, RemoteFile>
       if (!(e instanceof SubprocessError)) throw e;
       // A remote that cannot be written (read-only, full, no permission): said as such, with what was not pushed.
       throw new ConfigurationError(
-        `Cannot send the content store's objects to the store remote ${remote}: ${e.message.replace(/^rclone \w+ raised error \S+: /, '')}. The workspace repository was not pushed (its snapshots would name data the remote lacks): make the remote writable, or set another with 'dws config store.remote REMOTE', then run 'dws push' again.`,
+        `Cannot send the content store's objects to the store remote ${remote}: ${e.message.replace(/^rclone \w+ raised error \S+: /, '')}. The workspace repository was not pushed (its snapshots would name data the remote lacks): make the remote writable, or set another with '${ws.ctx.command('dws/config', { name: 'store.remote', value: 'REMOTE' })}', then run '${ws.ctx.command('dws/push')}' again.`,
         { remote },
       );
     }
@@ -57,7 +57,7 @@ export function warnDataNotPushed(ws: Workspace): void {
   const remote = storeRemoteOf(ws);
   if (remote === null || recordedSnapshots(ws).length === 0) return;
   ws.ctx.log.warn(
-    `[push] ${ws.ctx.option('onlyWorkspace')}: no data objects were sent to the store remote ${remote}; until 'dws push' is run here, clones cannot restore the files of snapshots whose objects are not there yet.`,
+    `[push] ${ws.ctx.option('onlyWorkspace')}: no data objects were sent to the store remote ${remote}; until '${ws.ctx.command('dws/push')}' is run here, clones cannot restore the files of snapshots whose objects are not there yet.`,
   );
 }
 
@@ -120,12 +120,13 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
         // A snapshot the pull deleted (delete-snapshot in another clone) no longer holds them: replaced, they would be lost at the next gc.
         const deleted = unchangedSince.get(r.name)?.has(current) === true && !(knownNow ??= knownTrees(ws)).get(r.name)?.has(current);
         if (!unchangedSince.get(r.name)?.has(current) || deleted) {
-          const restore = "restore the latest snapshot ('dws restore SNAPSHOT', with its tag or hash from 'dws report history')";
+          const history = ws.ctx.command('dws/report/history');
+          const restore = `restore the latest snapshot ('${ws.ctx.command('dws/restore', { tagOrHash: 'SNAPSHOT' })}', with its tag or hash from '${history}')`;
           // Files in no snapshot make a plain restore refuse: the advice names the option that replaces them.
-          const force = "restore the latest snapshot with --force, which keeps them in the store first ('dws restore --force SNAPSHOT', with its tag or hash from 'dws report history'),";
+          const force = `restore the latest snapshot with ${ws.ctx.option('force')}, which keeps them in the store first ('${ws.ctx.command('dws/restore', { force: true, tagOrHash: 'SNAPSHOT' })}', with its tag or hash from '${history}'),`;
           ws.ctx.log.warn(
             deleted
-              ? `Resource '${r.name}': its files are those of a snapshot that the pull deleted (by 'dws delete-snapshot' in another clone), so they are in no snapshot now: left as it is. Snapshot them to keep them, or ${force} to get the pulled files.`
+              ? `Resource '${r.name}': its files are those of a snapshot that the pull deleted (by '${ws.ctx.command('dws/delete-snapshot')}' in another clone), so they are in no snapshot now: left as it is. Snapshot them to keep them, or ${force} to get the pulled files.`
               : existsSync(root)
                 ? `Resource '${r.name}' has changes that are in no snapshot: left as it is. Snapshot them, or ${force} to get the pulled files.`
                 : `Resource '${r.name}': its folder ${root} does not exist: left as it is. To get the pulled files, ${restore}.`,
@@ -134,7 +135,7 @@ export async function materializeLatest(ws: Workspace, resources: Resource[], un
         }
         const made = checkouts.get(r.name);
         if (made?.tree === current && made.latest === snapshot) {
-          ws.ctx.log.info(`Resource '${r.name}' was restored to an older snapshot than its latest (${snapshot.slice(0, 7)}), and no newer one came: left as it is ('dws restore ${snapshot.slice(0, 7)}' brings it).`);
+          ws.ctx.log.info(`Resource '${r.name}' was restored to an older snapshot than its latest (${snapshot.slice(0, 7)}), and no newer one came: left as it is ('${ws.ctx.command('dws/restore', { tagOrHash: snapshot.slice(0, 7) })}' brings it).`);
           continue;
         }
       }

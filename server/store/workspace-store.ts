@@ -107,7 +107,7 @@ export function storeDirOf(ws: Workspace): string {
     return resolve(ws.dir, set as string);
   }
   const local = defaultStoreDir(ws);
-  if (local === null) throw new ConfigurationError(`Workspace ${ws.dir} has no git directory for its content store; set one with 'dws config store.dir PATH'`);
+  if (local === null) throw new ConfigurationError(`Workspace ${ws.dir} has no git directory for its content store; set one with '${ws.ctx.command('dws/config', { name: 'store.dir', value: 'PATH' })}'`);
   return local;
 }
 

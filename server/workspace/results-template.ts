@@ -3,6 +3,7 @@
  * moves the files of results resources, e.g. `snapshots/{HOSTNAME}-{TAG}` -> `snapshots/laptop-v1`.
  */
 import { ConfigurationError } from '../../protocol/errors.js';
+import { createContext, type Context } from '../context.js';
 import { printable } from './names.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -71,7 +72,8 @@ function templateValues(v: TemplateValues): Record<string, string> {
   };
 }
 
-export function expandTemplate(template: string, v: TemplateValues): string {
+/** `command`: how the caller's messages say what to run (Context['command']). */
+export function expandTemplate(template: string, v: TemplateValues, command: Context['command'] = createContext().command): string {
   const values = templateValues(v);
   const dest = template.replace(VAR_RE, (_, name: string) => values[name]!);
   // Checked on use too: a hand-edited hostname ("../../../esc") or template must not move
@@ -79,7 +81,7 @@ export function expandTemplate(template: string, v: TemplateValues): string {
   const problem = pathProblem(dest);
   if (problem !== null) {
     throw new ConfigurationError(
-      `Results directory '${printable(dest)}' (template '${printable(template)}' with hostname '${printable(v.hostname)}', user '${printable(v.username)}', tag '${printable(values.TAG!)}') ${problem}. Fix results.dir_template with 'dws config', or the hostname in .dataworkspace/local_params.json ('dws config hostname NAME').`,
+      `Results directory '${printable(dest)}' (template '${printable(template)}' with hostname '${printable(v.hostname)}', user '${printable(v.username)}', tag '${printable(values.TAG!)}') ${problem}. Fix results.dir_template with '${command('dws/config')}', or the hostname in .dataworkspace/local_params.json ('${command('dws/config', { name: 'hostname', value: 'NAME' })}').`,
       { template: printable(template), destination: printable(dest) },
     );
   }

@@ -57,7 +57,7 @@ export class Workspace {
     const meta = join(root, META_DIR);
     if (!existsSync(meta)) {
       throw new NotFoundError(
-        `Workspace directory ${root} does not correspond to an initialized git-backend workspace. Run 'dws init' there, or pass ${ctx.option('workspaceDir')}.`,
+        `Workspace directory ${root} does not correspond to an initialized git-backend workspace. Run '${ctx.command('dws/init')}' there, or pass ${ctx.option('workspaceDir')}.`,
         { path: root },
       );
     }
@@ -74,7 +74,7 @@ export class Workspace {
     const found = findWorkspaceDir(ctx.cwd);
     if (!found) {
       throw new NotFoundError(
-        `No workspace found: neither ${ctx.cwd} nor any directory above it has a ${META_DIR} directory. Run 'dws init' to create one, or pass ${ctx.option('workspaceDir')}.`,
+        `No workspace found: neither ${ctx.cwd} nor any directory above it has a ${META_DIR} directory. Run '${ctx.command('dws/init')}' to create one, or pass ${ctx.option('workspaceDir')}.`,
         { cwd: ctx.cwd },
       );
     }

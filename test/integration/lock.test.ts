@@ -70,6 +70,9 @@ describe('workspace lock', () => {
       // A wait for the lock that went on would end at the 10-minute lock timeout: past the test's.
       expect(await closed, stderr).toBe(143);
       expect(stderr).toContain('Interrupted: gc stopped before it finished');
+      // Nobody pressed Ctrl-C: the hint names the signal that was sent.
+      expect(stderr).toContain('(SIGTERM again to quit at once)');
+      expect(stderr).not.toContain('Ctrl-C');
       expect(JSON.parse(readFileSync(lock, 'utf8')).pid).toBe(holder.pid);
     } finally {
       holder.kill();

@@ -161,6 +161,28 @@ describe('dws server --stdio as a language server', () => {
     expect((await lsp.request('dws/report/history', {})).result.snapshots[0].hash).toBe(snapshotHash);
   });
 
+  it('answers an unknown method with -32601 naming it and the nearest dws method, and ignores unknown notifications', async () => {
+    const unknown = async (method: string) => (await lsp.request(method, {})).error;
+    const LISTED = 'dws/methods lists every dws method.';
+    expect(await unknown('dws/snapshoot')).toEqual({
+      code: -32601,
+      message: `Unknown method 'dws/snapshoot': did you mean 'dws/snapshot'? ${LISTED}`,
+      data: { method: 'dws/snapshoot', suggestions: ['dws/snapshot'] },
+    });
+    // A name without the dws/ prefix (a CLI command's words) is matched with it.
+    expect(await unknown('report/history')).toMatchObject({ code: -32601, data: { suggestions: ['dws/report/history'] } });
+    expect(await unknown('status')).toMatchObject({ code: -32601, message: `Unknown method 'status': did you mean 'dws/status'? ${LISTED}` });
+    expect(await unknown('dws/no-such-method')).toEqual({ code: -32601, message: `Unknown method 'dws/no-such-method': ${LISTED}`, data: { method: 'dws/no-such-method', suggestions: [] } });
+    // LSP: a request starting with $/ that the server does not know is answered MethodNotFound.
+    expect(await unknown('$/no-such-request')).toMatchObject({ code: -32601, message: `Unknown method '$/no-such-request': ${LISTED}` });
+    // Notifications are never answered, known or not.
+    const before = lsp.messages.length;
+    lsp.notify('dws/snapshoot', {});
+    lsp.notify('$/no-such-notification', {});
+    expect((await lsp.request('dws/version', {})).result.formatVersion).toBe('1.6.0');
+    expect(lsp.messages.slice(before).filter((m) => m.error !== undefined || (m.id === undefined && JSON.stringify(m).includes('snapshoot')))).toEqual([]);
+  });
+
   it('reports $/progress for a snapshot and runs executeCommand snapshot', async () => {
     const r = await lsp.request('dws/snapshot', { tag: 'with-progress', workDoneToken: 'snap-1' });
     expect(r.error).toBeUndefined();

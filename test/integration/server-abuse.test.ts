@@ -129,6 +129,43 @@ describe('dws server --stdio: bad frames are answered and the stream recovers', 
   });
 });
 
+/** What a second `initialize` on a connection is answered (LSP: initialize is sent once). */
+const SECOND_INITIALIZE = {
+  code: -32600,
+  message: "initialize refused: this connection was initialized already, and LSP sends initialize once per connection; the first initialize's settings stay. To start over, end the connection ('shutdown', then 'exit') and open a new one.",
+};
+
+describe('dws server: initialize is accepted once per connection', () => {
+  it('stdio: refuses a second initialize with -32600 (InvalidRequest), keeps the first one\'s workspace folder, and keeps serving', async () => {
+    const c = stdioServer();
+    const folder = (dir: string) => ({ uri: pathToFileURL(dir).href, name: 'ws' });
+    const first = await c.request('initialize', { processId: null, rootUri: null, capabilities: { workspace: { workspaceFolders: true } }, workspaceFolders: [folder(ws)] });
+    expect(first.result.serverInfo.name).toBe('dws');
+    c.notify('initialized', {});
+    // The second names another folder: refused, it changes nothing.
+    const other = tempDir('dws-other-');
+    const second = await c.request('initialize', { processId: null, rootUri: null, capabilities: {}, workspaceFolders: [folder(other)] });
+    expect(second.error).toEqual(SECOND_INITIALIZE);
+    expect(second.result).toBeUndefined();
+    // Requests without workspaceDir still resolve against the first initialize's folder.
+    const status = await c.request('dws/report/status', {});
+    expect(status.result.resources.map((r: { name: string }) => r.name)).toEqual(['source-data', 'code']);
+    expect((await c.request('initialize', { processId: null, rootUri: null, capabilities: {} })).error).toEqual(SECOND_INITIALIZE);
+  });
+
+  it('socket: refuses a second initialize after the token one, and keeps serving the connection', async () => {
+    const s = await tcpServer();
+    const c = new Raw(s.port);
+    await c.authenticate(s.tokenFile);
+    const token = readFileSync(s.tokenFile, 'utf8').trim();
+    c.write(frame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {}, initializationOptions: { token } } }));
+    c.write(frame({ jsonrpc: '2.0', id: 2, method: 'dws/version' }));
+    expect((await c.wait((m) => m.id === 1)).error).toEqual(SECOND_INITIALIZE);
+    expect((await c.wait((m) => m.id === 2)).result.formatVersion).toBe('1.6.0');
+    c.socket.destroy();
+  });
+});
+
 describe('dws server --stdio: LSP requests are schema-checked', () => {
   const stepText = `import { defineStep } from 'dataworkspaces';
 export default defineStep({ name: 's', inputs: { up: 'source-data:/../../..', sub: 'source-data:/sub/a.csv' }, outputs: {}, async run() {} });

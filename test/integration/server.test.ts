@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DwsError } from '../../protocol/index.js';
-import { cleanup, dwsOk, git, newWorkspace, stdioServer, TEST_ENV } from '../helpers.js';
+import { cleanup, dws, dwsOk, git, newWorkspace, stdioServer, tempDir, TEST_ENV } from '../helpers.js';
 import { DOUBLE, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
@@ -321,8 +321,8 @@ describe('dws server --stdio', () => {
     mkdirSync(join(ws, 'data'));
     const c = await client(join(ws, '..'));
     const message = (p: Promise<unknown>) => p.then(() => 'no error', (e: DwsError) => e.message);
-    expect(await message(c.request('dws/status', {}))).toMatch(/Run 'dws init' to create one, or pass workspaceDir\.$/);
-    expect(await message(c.request('dws/status', { workspaceDir: join(ws, 'data') }))).toMatch(/Run 'dws init' there, or pass workspaceDir\.$/);
+    expect(await message(c.request('dws/status', {}))).toMatch(/Run 'dws\/init' to create one, or pass workspaceDir\.$/);
+    expect(await message(c.request('dws/status', { workspaceDir: join(ws, 'data') }))).toMatch(/Run 'dws\/init' there, or pass workspaceDir\.$/);
     expect(await message(c.request('dws/restore', { workspaceDir: ws, tagOrHash: 'v1', only: ['code'], leave: ['code'] }))).toBe('Please specify either only or leave, but not both');
     expect(await message(c.request('dws/push', { workspaceDir: ws, only: ['code'], onlyWorkspace: true }))).toBe('Please specify at most one of only, skip, or onlyWorkspace');
     // Before it fetches: this workspace has no origin, whose error came first.
@@ -335,6 +335,40 @@ describe('dws server --stdio', () => {
     writeFileSync(join(ws, 'code', 'a.py'), 'changed\n');
     expect(await message(c.request('dws/lineage/forget', { workspaceDir: ws, step: 'nope' }))).not.toContain('--');
     expect(git(ws, ['status', '--porcelain'])).toBe(' M code/a.py\n');
+  });
+});
+
+describe('dws server: messages that say what to run name the method and its params', () => {
+  it('says dws/config with {...}, dws/snapshot, dws/publish, not CLI command lines, where the CLI says dws config ..., dws snapshot, dws publish', async () => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'a.csv'), '1\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    writeFileSync(join(ws, 'data', 'a.csv'), '2\n');
+    const c = await client(ws);
+    const message = (p: Promise<unknown>) => p.then(() => 'no error', (e: DwsError) => e.message);
+    const cliError = async (args: string[]) => (await dws(ws, ['--batch', ...args])).stderr;
+
+    const noRemote = "but this workspace has no store remote. Set one with 'dws/config with {\"name\": \"store.remote\", \"value\": \"REMOTE\"}' (an rclone remote such as 's3:bucket/path', or a directory).";
+    expect(await message(c.request('dws/fsck', { remote: true }))).toBe(`fsck remote was asked for, ${noRemote}`);
+    expect(await cliError(['fsck', '--remote'])).toBe(
+      "Configuration error: fsck --remote was asked for, but this workspace has no store remote. Set one with 'dws config store.remote REMOTE' (an rclone remote such as 's3:bucket/path', or a directory).\n",
+    );
+    expect(await message(c.request('dws/restore', { tagOrHash: 'v1' }))).toContain("Take a snapshot first ('dws/snapshot'), or run again with force, which keeps");
+    expect(await cliError(['restore', 'v1'])).toContain("Take a snapshot first ('dws snapshot'), or run again with --force, which keeps");
+    expect(await message(c.request('dws/push', {}))).toContain("Check that its origin exists and can be reached (set one with 'dws/publish with {\"remoteUrl\": \"URL\"}').");
+    expect(await cliError(['push'])).toContain("Check that its origin exists and can be reached (set one with 'dws publish URL').");
+    // A hostname that would move results out of their resource (local_params.json edited by hand).
+    writeFileSync(join(ws, '.dataworkspace', 'local_params.json'), JSON.stringify({ hostname: '../../../esc' }));
+    expect(await message(c.request('dws/snapshot', {}))).toMatch(
+      /Fix results\.dir_template with 'dws\/config', or the hostname in \.dataworkspace\/local_params\.json \('dws\/config with \{"name": "hostname", "value": "NAME"\}'\)\.$/,
+    );
+    // gc with remote fetches the origin first: this workspace has none.
+    await c.request('dws/config', { name: 'store.remote', value: tempDir('dws-remote-') });
+    expect(await message(c.request('dws/gc', { remote: true }))).toMatch(/^gc remote must first fetch .* \(set one with 'dws\/publish with \{"remoteUrl": "URL"\}'\)\.$/s);
+    expect(await cliError(['gc', '--remote'])).toMatch(/^Configuration error: gc --remote must first fetch .* \(set one with 'dws publish URL'\)\.\n$/s);
+    expect(await cliError(['snapshot'])).toMatch(/Fix results\.dir_template with 'dws config', or the hostname in \.dataworkspace\/local_params\.json \('dws config hostname NAME'\)\.\n$/);
   });
 });
 

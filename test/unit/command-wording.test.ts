@@ -1,0 +1,25 @@
+/** ctx.command: what to run, as the CLI says it (its command line) and as JSON-RPC/API callers get it (the method and params). */
+import { describe, expect, it } from 'vitest';
+import { terminalContext } from '../../clients/cli/terminal.js';
+import { createContext } from '../../server/context.js';
+
+const cli = terminalContext({ batch: true, verbose: false, json: false });
+const rpc = createContext();
+
+describe('ctx.command', () => {
+  it('gives the CLI its command line: options first, then arguments; values quoted for the shell except placeholders', () => {
+    expect(cli.command('dws/fsck', { remote: true })).toBe('dws fsck --remote');
+    expect(cli.command('dws/report/history')).toBe('dws report history');
+    expect(cli.command('dws/restore', { force: true, tagOrHash: 'SNAPSHOT' })).toBe('dws restore --force SNAPSHOT');
+    expect(cli.command('dws/restore', { tagOrHash: '<hash>' })).toBe('dws restore <hash>');
+    expect(cli.command('dws/config', { resource: 'my data', name: 'local_path', value: 'NEW_PATH' })).toBe("dws config --resource 'my data' local_path NEW_PATH");
+    expect(cli.command('dws/gc', { forgetWorkspaces: ['/a', "/b c"] })).toBe("dws gc --forget-workspace /a --forget-workspace '/b c'");
+  });
+
+  it('gives JSON-RPC and API callers the method and its params', () => {
+    expect(rpc.command('dws/fsck', { remote: true })).toBe('dws/fsck with {"remote": true}');
+    expect(rpc.command('dws/report/history')).toBe('dws/report/history');
+    expect(rpc.command('dws/config', { name: 'store.remote', value: 'REMOTE' })).toBe('dws/config with {"name": "store.remote", "value": "REMOTE"}');
+    expect(rpc.command('dws/gc', { forgetWorkspaces: ['/a'] })).toBe('dws/gc with {"forgetWorkspaces": ["/a"]}');
+  });
+});
