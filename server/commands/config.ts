@@ -14,7 +14,7 @@ import type { Context } from '../context.js';
 import { EXECUTORS } from '../../runner/executor.js';
 import { openResource } from '../resources/registry.js';
 import { parsePyJson } from '../workspace/pyjson.js';
-import { isValidHostname, NAME_RULE, printable, shortHostname } from '../workspace/names.js';
+import { hostnameLengthProblem, isValidHostname, NAME_RULE, printable, shortHostname } from '../workspace/names.js';
 import { validateTemplate } from '../workspace/results-template.js';
 import { remoteLocation } from '../store/remote.js';
 import { copyStoreAdvice, holdsObjects, STORE_DIR_PARAM, STORE_REMOTE_PARAM, storeDirOf, storeDirProblem, storeRemoteProblem } from '../store/workspace-store.js';
@@ -96,7 +96,7 @@ const WORKSPACE_PARAMS: ParamDef[] = [
     default: shortHostname(osHostname()),
     kind: 'string',
     description: 'Hostname to identify this machine in snapshots.',
-    validate: (v) => (isValidHostname(String(v)) ? null : NAME_RULE),
+    validate: (v) => (isValidHostname(String(v)) ? hostnameLengthProblem(String(v)) : NAME_RULE),
   },
   {
     name: 'local_scratch_directory',

@@ -12,7 +12,7 @@ import { ensureGitignoreEntry } from '../backends/git/gitignore.js';
 import { atomicWriteFile, writeJsonFile } from '../workspace/files.js';
 import { Git } from '../workspace/git.js';
 import { linkStepTypes, writeStepTsconfig } from '../workspace/step-types.js';
-import { isValidHostname, NAME_RULE, shortHostname } from '../workspace/names.js';
+import { hostnameLengthProblem, isValidHostname, NAME_RULE, printable, shortHostname } from '../workspace/names.js';
 import { isWithin, relativePosix } from '../workspace/paths.js';
 import { DEFAULT_DIR_TEMPLATE, DEFAULT_MOVE_EXCLUDE_FILES, META_DIR, Workspace } from '../workspace/workspace.js';
 import { FORMAT_VERSION } from './version.js';
@@ -127,7 +127,11 @@ export async function checkGitIdentity(ctx: Context, git: Git): Promise<void> {
 }
 
 export async function chooseHostname(ctx: Context, given: string | undefined): Promise<string> {
-  const check = (h: string) => (isValidHostname(h) ? null : `Hostname '${h}' is not valid: it ${NAME_RULE}`);
+  const check = (h: string) => {
+    if (!isValidHostname(h)) return `Hostname '${h}' is not valid: it ${NAME_RULE}`;
+    const tooLong = hostnameLengthProblem(h);
+    return tooLong === null ? null : `Hostname '${printable(h)}' is not valid: ${tooLong}`;
+  };
   if (given !== undefined) {
     const problem = check(given);
     if (problem) throw new InvalidParamsError(problem, { hostname: given });

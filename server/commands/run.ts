@@ -10,7 +10,7 @@ import type { ResultOf, RunEvent, run as Run, ValidParamsOf } from '../../protoc
 import type { Context } from '../context.js';
 import { SnapshotStore } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
-import { checkTag, refuseTag } from './snapshot.js';
+import { checkTag, refuseNoRoom, refuseTag } from './snapshot.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<ResultOf<typeof Run>> {
@@ -21,6 +21,7 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   const ws = Workspace.open(ctx, p.workspaceDir);
   const store = new SnapshotStore(ws);
   if (p.tag !== undefined) refuseTag(ctx, ws, store, p.tag);
+  else if (p.snapshot && !p.dryRun) refuseNoRoom(ctx, ws, store, false);
   const { loadStepFiles, commandStep, loadWorkspacePipeline } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');
   const { parseParams, planSteps, selectSteps } = await import('../../runner/plan.js');

@@ -16,7 +16,7 @@ import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { corrupt, readJsonFile, writeJsonFile } from '../workspace/files.js';
 import { isValidHostname, looksLikeHash, NAME_RULE, printable } from '../workspace/names.js';
-import { expandTemplate, MAX_NAME_BYTES, pathProblem, tagRoom, validateTemplate } from '../workspace/results-template.js';
+import { expandTemplate, MAX_NAME_BYTES, noRoomForTag, pathProblem, tagRoom, validateTemplate } from '../workspace/results-template.js';
 import { localIsoTimestamp } from '../workspace/time.js';
 import { localCacheDir, Workspace, type JsonObject } from '../workspace/workspace.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -40,6 +40,7 @@ export async function snapshot(ctx: Context, p: ValidParamsOf<typeof Snapshot>):
 async function takeSnapshot(ctx: Context, ws: Workspace, p: ValidParamsOf<typeof Snapshot>): Promise<ResultOf<typeof Snapshot>> {
   const store = new SnapshotStore(ws);
   const tag = p.tag ?? null;
+  if (tag === null) refuseNoRoom(ctx, ws, store, false);
   const moveTagFrom = tag === null ? [] : await checkTag(ctx, ws, store, tag, p.moveTagFrom);
 
   const timestamp = localIsoTimestamp(ctx.now());
@@ -279,9 +280,10 @@ export function refuseTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag
   // A ConfigurationError (exit 1) as in 1.6; only the tag's syntax is a usage error (exit 2).
   if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
   if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${tag}' is not valid: a tag ${NAME_RULE}`, { tag });
+  refuseNoRoom(ctx, ws, store, true);
   // The tag goes into the results directory name (results.dir_template): the move would fail with ENAMETOOLONG.
   const template = ws.dirTemplate;
-  const { limit, name } = tagRoom(template, { username: loginName(ctx.env), hostname: ws.hostname, snapshotNumber: store.nextNumber(), timestamp: localIsoTimestamp(ctx.now()) });
+  const { limit, name } = tagRoom(template, templateValuesNow(ctx, ws, store));
   const bytes = Buffer.byteLength(tag, 'utf8');
   if (bytes > limit) {
     const why =
@@ -293,6 +295,29 @@ export function refuseTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag
   const owners = store.tagged(tag);
   if (owners.some((o) => !agreed.includes(o.hash)) && !ctx.prompter) throw new ConflictError(usedTag(tag, owners), { tag, snapshot: owners[0]!.hash, snapshots: owners.map((o) => o.hash) });
   return owners;
+}
+
+function templateValuesNow(ctx: Context, ws: Workspace, store: SnapshotStore) {
+  return { username: loginName(ctx.env), hostname: ws.hostname, snapshotNumber: store.nextNumber(), timestamp: localIsoTimestamp(ctx.now()) };
+}
+
+/**
+ * Refuse, before anything changes, a snapshot whose results directory name cannot be made: the
+ * hostname (a hand-edited local_params.json; dws config and init refuse long ones) or the
+ * template leave no room for the tag (`tagged`) or the untagged snapshot's number. The move of the
+ * results would fail with ENAMETOOLONG. `dws run` calls it before its steps run.
+ */
+export function refuseNoRoom(ctx: Context, ws: Workspace, store: SnapshotStore, tagged: boolean): void {
+  const template = ws.dirTemplate;
+  validateTemplate(template);
+  const full = noRoomForTag(template, templateValuesNow(ctx, ws, store), tagged);
+  if (full === null) return;
+  const what = tagged ? 'a tag' : "the snapshot number that stands for the tag of an untagged snapshot";
+  const why = full.tags === 0 ? `has ${full.bytes} bytes` : `has ${full.bytes} bytes without {TAG}, which leaves no room for ${what}`;
+  throw new ConfigurationError(
+    `Results directory name '${printable(full.name)}' (results.dir_template '${printable(template)}' with hostname '${printable(ws.hostname)}') ${why}: a file name may have at most ${MAX_NAME_BYTES} bytes. No snapshot was taken. Choose a shorter hostname ('${ctx.command('dws/config', { name: 'hostname', value: 'NAME' })}') or fix results.dir_template ('${ctx.command('dws/config', { name: 'results.dir_template', value: 'TEMPLATE' })}').`,
+    { hostname: printable(ws.hostname), template: printable(template), name: printable(full.name), bytes: full.bytes },
+  );
 }
 
 /**

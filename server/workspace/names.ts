@@ -14,6 +14,20 @@ export function isValidHostname(s: string): boolean {
 }
 
 /**
+ * Longest hostname (this machine's name in the workspace), in characters (the rule allows ASCII
+ * only): Linux's HOST_NAME_MAX, so the default (the machine's name) always fits. The hostname goes
+ * into results directory names (results.dir_template, default 'snapshots/{HOSTNAME}-{TAG}'),
+ * whose 255 bytes must leave room for a tag; 1.6 had no limit, and its snapshots failed instead.
+ */
+export const MAX_HOSTNAME_LENGTH = 64;
+
+/** Why a hostname is too long, or null (isValidHostname is checked on its own). */
+export function hostnameLengthProblem(s: string): string | null {
+  if (s.length <= MAX_HOSTNAME_LENGTH) return null;
+  return `it is ${s.length} characters long; the limit is ${MAX_HOSTNAME_LENGTH}, so that the results directory names it goes into (results.dir_template) leave room for a tag`;
+}
+
+/**
  * HOSTNAME_RE in words. 1.6's text says '_' is allowed, but its regex rejects it, as it rejects a
  * name ending in '-' or with two dots in a row: we say what is really accepted.
  */

@@ -111,6 +111,25 @@ export function tagRoom(template: string, v: Omit<TemplateValues, 'tag'>): { lim
 }
 
 /**
+ * A directory name of the template that is too long before the tag goes in: the hostname (or user
+ * name, or the template itself) leaves no room for a tag (`tagged`), or for the snapshot number an
+ * untagged snapshot puts in its place. Null when every name has room. `name`: the expanded name
+ * with {TAG} left in; `bytes`: its length without {TAG}.
+ */
+export function noRoomForTag(template: string, v: Omit<TemplateValues, 'tag'>, tagged: boolean): { name: string; bytes: number; tags: number } | null {
+  const values: Record<string, string> = { ...templateValues({ ...v, tag: null }), DAY_OF_WEEK: 'Wednesday' };
+  // The shortest tag is one character; an untagged snapshot's is its number ('001').
+  const least = tagged ? 1 : values.SNAPSHOT_NO!.length;
+  for (const part of template.split('/')) {
+    const tags = part.split('{TAG}').length - 1;
+    const name = part.replace(VAR_RE, (m, n: string) => (n === 'TAG' ? m : (values[n] ?? m)));
+    const bytes = Buffer.byteLength(name.replaceAll('{TAG}', ''), 'utf8');
+    if (bytes + tags * least > MAX_NAME_BYTES) return { name, bytes, tags };
+  }
+  return null;
+}
+
+/**
  * Why a relative path made from a template could leave its resource, or null: every component
  * must be an ordinary name (no '..', '.', empty or absolute part, no '\\', no control characters).
  */

@@ -83,6 +83,20 @@ describe('dws init', () => {
     expect(existsSync(join(dir, '.git'))).toBe(false);
   });
 
+  it('refuses a hostname too long for the results directory names, naming its length and the limit', async () => {
+    // Five parts of 63: valid for the rule, but every snapshot failed with ENAMETOOLONG.
+    const long = Array.from({ length: 5 }, () => 'h'.repeat(63)).join('.');
+    const dir = tempDir();
+    const r = await dws(dir, ['--batch', 'init', '--hostname', long]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `Error: Hostname '${long.slice(0, 80)}...' is not valid: it is 319 characters long; the limit is 64, so that the results directory names it goes into (results.dir_template) leave room for a tag\n`,
+    );
+    expect(existsSync(join(dir, '.dataworkspace'))).toBe(false);
+    // 64 is taken.
+    await dwsOk(dir, ['--batch', 'init', '--hostname', `${'h'.repeat(32)}.${'h'.repeat(31)}`]);
+  });
+
   it('refuses to run when git has no user identity, writing nothing', async () => {
     const dir = tempDir();
     const env = { ...TEST_ENV, GIT_CONFIG_GLOBAL: join(dir, 'no-such-config'), HOME: dir };

@@ -251,6 +251,22 @@ describe('dws run: bad input changes nothing', () => {
     expect(fingerprint(dir)).toBe(before);
   });
 
+  it('refuses a run before any step runs when the hostname leaves no room for the results directory name', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    writeFileSync(join(dir, 'code', 't.step.ts'), stepFile({ name: 't', inputs: {}, outputs: { y: 'intermediate-data:/t.txt' }, body: "    writeFileSync(outputs.y, 't');" }));
+    // Hand-edited (dws config refuses it): the snapshot at the end used to fail with ENAMETOOLONG after the step ran.
+    const long = Array.from({ length: 5 }, () => 'h'.repeat(63)).join('.');
+    writeFileSync(join(dir, '.dataworkspace', 'local_params.json'), JSON.stringify({ hostname: long }, null, 2));
+    const before = fingerprint(dir);
+    const r = await dws(dir, ['--batch', 'run', 'code/t.step.ts']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`Configuration error: Results directory name '${long.slice(0, 80)}...' (results.dir_template 'snapshots/{HOSTNAME}-{TAG}' with hostname '${long.slice(0, 80)}...') has 320 bytes without {TAG}`);
+    expect(fingerprint(dir)).toBe(before); // the step did not run
+    // --no-snapshot takes none: the run goes ahead.
+    await dwsOk(dir, ['--batch', 'run', 'code/t.step.ts', '--no-snapshot']);
+    expect(readFileSync(join(dir, 'intermediate-data', 't.txt'), 'utf8')).toBe('t');
+  });
+
   it('asks whether to move a used --tag before any step runs, and uses the answer at the end without asking again', async () => {
     const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
     const used = /hash is ([0-9a-f]{40})/.exec(await dwsOk(dir, ['--batch', 'snapshot', 'used']))![1]!;

@@ -174,6 +174,51 @@ describe('dws snapshot', () => {
     expect(fingerprint(ws)).toBe(before2);
   });
 
+  it('refuses a hostname too long for the results directory names in dws config', async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    const local = readFileSync(join(ws, '.dataworkspace', 'local_params.json'), 'utf8');
+    const r = await dws(ws, ['--batch', 'config', 'hostname', 'h'.repeat(63) + '.' + 'h'.repeat(63)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "Configuration error: Error in validation of configuration parameter 'hostname': it is 127 characters long; the limit is 64, so that the results directory names it goes into (results.dir_template) leave room for a tag\n",
+    );
+    expect(readFileSync(join(ws, '.dataworkspace', 'local_params.json'), 'utf8')).toBe(local);
+  });
+
+  it('refuses a snapshot up front when the hostname or template leave no room for the tag in the results directory name', async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    writeFileSync(join(ws, 'results', 'r.txt'), 'r');
+    // A hand-edited hostname (dws config and init refuse it): 5 parts of 63 (319 characters).
+    const long = Array.from({ length: 5 }, () => 'h'.repeat(63)).join('.');
+    writeFileSync(join(ws, '.dataworkspace', 'local_params.json'), JSON.stringify({ hostname: long }, null, 2));
+    const before = fingerprint(ws);
+    const noRoom = (what: string, name = `${long}-{TAG}`.slice(0, 80) + '...', template = 'snapshots/{HOSTNAME}-{TAG}', bytes = 320) =>
+      `Configuration error: Results directory name '${name}' (results.dir_template '${template}' with hostname '${long.slice(0, 80)}...') has ${bytes} bytes without {TAG}, which leaves no room for ${what}: a file name may have at most 255 bytes. No snapshot was taken. Choose a shorter hostname ('dws config hostname NAME') or fix results.dir_template ('dws config results.dir_template TEMPLATE').\n`;
+    // Untagged, it used to fail after hashing (ENAMETOOLONG); tagged, with "the limit here is -65 bytes".
+    let r = await dws(ws, ['--batch', 'snapshot']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(noRoom('the snapshot number that stands for the tag of an untagged snapshot'));
+    expect(fingerprint(ws)).toBe(before);
+    r = await dws(ws, ['--batch', 'snapshot', 'v1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(noRoom('a tag'));
+    expect(fingerprint(ws)).toBe(before);
+    // A template that leaves no room with a hostname of the most dws config takes (64 characters).
+    const host = `${'h'.repeat(32)}.${'h'.repeat(31)}`;
+    await dwsOk(ws, ['--batch', 'config', 'hostname', host]);
+    const template = 'snapshots/{HOSTNAME}{HOSTNAME}{HOSTNAME}{HOSTNAME}-{TAG}';
+    await dwsOk(ws, ['--batch', 'config', 'results.dir_template', template]);
+    const before2 = fingerprint(ws);
+    r = await dws(ws, ['--batch', 'snapshot', 'v1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(noRoom('a tag', `${host}${host}`.slice(0, 80) + '...', template, 257).replace(`hostname '${long.slice(0, 80)}...'`, `hostname '${host}'`));
+    expect(fingerprint(ws)).toBe(before2);
+    // Three times leave room: the snapshot is taken.
+    await dwsOk(ws, ['--batch', 'config', 'results.dir_template', 'snapshots/{HOSTNAME}{HOSTNAME}{HOSTNAME}-{TAG}']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    expect(readFileSync(join(ws, 'results', 'snapshots', `${host}${host}${host}-v1`, 'r.txt'), 'utf8')).toBe('r');
+  });
+
   it('stops before changing anything when a local-files resource cannot be read', async () => {
     const ws = await newWorkspace(['--create-resources=results']);
     mkdirSync(join(ws, 'data'));

@@ -1,6 +1,6 @@
 /** The results directory template (workspace-format §9), with dws 1.6's own test cases. */
 import { describe, expect, it } from 'vitest';
-import { expandTemplate, tagRoom, templateExcludeRegex, validateTemplate } from '../../server/workspace/results-template.js';
+import { expandTemplate, noRoomForTag, tagRoom, templateExcludeRegex, validateTemplate } from '../../server/workspace/results-template.js';
 
 describe('results directory template', () => {
   const base = { username: 'jfischer', hostname: 'localhost', snapshotNumber: 22, timestamp: '2018-09-30T18:19:54.123456' };
@@ -35,6 +35,20 @@ describe('results directory template', () => {
     expect(tagRoom('snapshots/{TAG}/{USERNAME}-{TAG}.{TAG}', v)).toEqual({ limit: 122, name: 'jfischer-{TAG}.{TAG}' });
     expect(tagRoom('snapshots/{DAY_OF_WEEK}-{SNAPSHOT_NO}-{TAG}', v)).toEqual({ limit: 241, name: 'Wednesday-022-{TAG}' });
     expect(tagRoom('snapshots/{HOSTNAME}', v)).toEqual({ limit: 255, name: null });
+  });
+
+  it('finds the directory name a hostname or template leave no room in for the tag (or the untagged number)', () => {
+    const v = { username: 'jfischer', hostname: 'localhost', snapshotNumber: 22, timestamp: '2018-09-30T18:19:54.123456' };
+    expect(noRoomForTag('snapshots/{HOSTNAME}-{TAG}', v, true)).toBeNull();
+    const h = { ...v, hostname: 'h'.repeat(254) };
+    // 255 bytes with '-': one more for the shortest tag is too many; an untagged snapshot needs 3 ('022').
+    expect(noRoomForTag('snapshots/{HOSTNAME}-{TAG}', { ...v, hostname: 'h'.repeat(253) }, true)).toBeNull();
+    expect(noRoomForTag('snapshots/{HOSTNAME}-{TAG}', { ...v, hostname: 'h'.repeat(253) }, false)).toEqual({ name: `${'h'.repeat(253)}-{TAG}`, bytes: 254, tags: 1 });
+    expect(noRoomForTag('snapshots/{HOSTNAME}-{TAG}', h, true)).toEqual({ name: `${'h'.repeat(254)}-{TAG}`, bytes: 255, tags: 1 });
+    // A name without {TAG} counts too; a tag twice needs room twice.
+    expect(noRoomForTag('snapshots/{HOSTNAME}x/{TAG}', h, true)).toBeNull();
+    expect(noRoomForTag('snapshots/{HOSTNAME}xy/{TAG}', h, true)).toEqual({ name: `${'h'.repeat(254)}xy`, bytes: 256, tags: 0 });
+    expect(noRoomForTag('snapshots/{TAG}.{TAG}', { ...v, hostname: 'x' }, false)).toBeNull();
   });
 
   it('refuses unknown variables and templates outside snapshots/', () => {
