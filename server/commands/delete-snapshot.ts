@@ -11,14 +11,14 @@ import { checkMetadata, SnapshotStore, type SnapshotMetadata } from '../backends
 import { openResources } from '../resources/registry.js';
 import { comparedSnapshot, latestTrees, storedResources } from '../store/share.js';
 import { readCheckouts } from '../store/workspace-store.js';
-import { isHashPrefix, isValidHostname, NAME_RULE } from '../workspace/names.js';
+import { isHashPrefix, isValidHostname, NAME_RULE, printable } from '../workspace/names.js';
 import { parsePyJson } from '../workspace/pyjson.js';
 import { faultPoint } from '../workspace/fault.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function deleteSnapshot(ctx: Context, p: ValidParamsOf<typeof DeleteSnapshot>): Promise<ResultOf<typeof DeleteSnapshot>> {
   if (!isValidHostname(p.tagOrHash)) {
-    throw new InvalidParamsError(`Snapshot tag or hash '${p.tagOrHash}' is not valid: it ${NAME_RULE}`, { tagOrHash: p.tagOrHash });
+    throw new InvalidParamsError(`Snapshot tag or hash '${printable(p.tagOrHash)}' is not valid: it ${NAME_RULE}`, { tagOrHash: p.tagOrHash });
   }
   const ws = Workspace.open(ctx, p.workspaceDir);
   const md = await resolveOrHalfDeleted(ws, p.tagOrHash);

@@ -278,8 +278,9 @@ function distinctManifest(ws: Workspace, store: SnapshotStore, compareHashes: Ma
  */
 export function refuseTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag: string, agreed: readonly string[] = []): SnapshotMetadata[] {
   // A ConfigurationError (exit 1) as in 1.6; only the tag's syntax is a usage error (exit 2).
-  if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${tag}' looks like a git hash. Please pick something else.`, { tag });
-  if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${tag}' is not valid: a tag ${NAME_RULE}`, { tag });
+  // Every message shows the tag as printable() does (cut at 80 characters): as 1.6 for a usual one.
+  if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${printable(tag)}' looks like a git hash. Please pick something else.`, { tag });
+  if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${printable(tag)}' is not valid: a tag ${NAME_RULE}`, { tag });
   refuseNoRoom(ctx, ws, store, true);
   // The tag goes into the results directory name (results.dir_template): the move would fail with ENAMETOOLONG.
   const template = ws.dirTemplate;
@@ -333,7 +334,7 @@ export async function checkTag(ctx: Context, ws: Workspace, store: SnapshotStore
 }
 
 function usedTag(tag: string, owners: SnapshotMetadata[]): string {
-  return `Tag '${tag}' already exists for snapshot ${owners.map((o) => `${o.hash} taken ${o.timestamp}`).join(' and for snapshot ')}`;
+  return `Tag '${printable(tag)}' already exists for snapshot ${owners.map((o) => `${o.hash} taken ${o.timestamp}`).join(' and for snapshot ')}`;
 }
 
 /** `metrics` of the first results resource whose root results.json has them (read before the move). */

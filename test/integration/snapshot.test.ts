@@ -174,6 +174,39 @@ describe('dws snapshot', () => {
     expect(fingerprint(ws)).toBe(before2);
   });
 
+  it('shows a long tag cut at 80 characters in every tag message, and a usual one as 1.6 does', async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    const cut = (t: string) => `${t.slice(0, 80)}...`;
+    const before = fingerprint(ws);
+    const bad = `${'x'.repeat(40)}_${'x'.repeat(300)}`;
+    const hex = 'a'.repeat(300);
+    for (const [tag, code, message] of [
+      [bad, 2, `Error: Tag '${cut(bad)}' is not valid: a tag must be letters, numbers and '-', starting and ending with a letter or number, in parts of at most 63 characters joined by single dots (e.g. v1.2-rc1)\n`],
+      [hex, 1, `Configuration error: Tag '${cut(hex)}' looks like a git hash. Please pick something else.\n`],
+      ['abcdef', 1, "Configuration error: Tag 'abcdef' looks like a git hash. Please pick something else.\n"],
+      ['bad_tag', 2, "Error: Tag 'bad_tag' is not valid: a tag must be"],
+    ] as const) {
+      const r = await dws(ws, ['--batch', 'snapshot', tag]);
+      expect(r.code).toBe(code);
+      expect(r.stderr).toContain(message);
+      expect(fingerprint(ws)).toBe(before);
+    }
+    // A used tag (batch), a tag no snapshot carries, a bad one to delete-snapshot.
+    const used = longTag(200);
+    const h = /hash is ([0-9a-f]{40})/.exec(await dwsOk(ws, ['--batch', 'snapshot', used]))![1]!;
+    writeFileSync(join(ws, 'results', 'r.txt'), 'r');
+    let r = await dws(ws, ['--batch', 'snapshot', used]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^Configuration error: Tag '${cut(used).replaceAll('.', '\\.')}' already exists for snapshot ${h} taken \\S+\\n$`));
+    r = await dws(ws, ['--batch', 'restore', longTag(300)]);
+    expect(r.stderr).toBe(`Configuration error: Snapshot for tag ${cut(longTag(300))} not found\n`);
+    r = await dws(ws, ['--batch', 'restore', hex]);
+    expect(r.stderr).toBe(`Configuration error: Snapshot match for partial hash ${cut(hex)} not found\n`);
+    r = await dws(ws, ['--batch', 'delete-snapshot', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`Error: Snapshot tag or hash '${cut(bad)}' is not valid: it must be`);
+  });
+
   it('refuses a hostname too long for the results directory names in dws config', async () => {
     const ws = await newWorkspace(['--create-resources=code,results']);
     const local = readFileSync(join(ws, '.dataworkspace', 'local_params.json'), 'utf8');

@@ -9,7 +9,7 @@ import { ConflictError, CorruptMetadataError, DwsError, NotFoundError } from '..
 import type { SnapshotInfo } from '../../../protocol/workspace.js';
 import { corrupt, readJsonFile, writeJsonFile, atomicWriteFile } from '../../workspace/files.js';
 import { dumpPyJson } from '../../workspace/pyjson.js';
-import { isHashPrefix, notAHashPrefix } from '../../workspace/names.js';
+import { isHashPrefix, notAHashPrefix, printable } from '../../workspace/names.js';
 import { templateExcludeRegex } from '../../workspace/results-template.js';
 import type { JsonObject, ResourceParams, Workspace } from '../../workspace/workspace.js';
 
@@ -115,7 +115,7 @@ export class SnapshotStore {
     if (/^[0-9a-fA-F]{40}$/.test(tagOrHash)) return this.read(tagOrHash.toLowerCase());
     if (isHashPrefix(tagOrHash)) {
       const matches = this.mdFiles().filter((f) => f.startsWith(tagOrHash));
-      if (matches.length === 0) throw new NotFoundError(`Snapshot match for partial hash ${tagOrHash} not found`, { snapshot: tagOrHash });
+      if (matches.length === 0) throw new NotFoundError(`Snapshot match for partial hash ${printable(tagOrHash)} not found`, { snapshot: tagOrHash });
       if (matches.length > 1) {
         const hashes = matches.map((f) => f.slice(0, 40)).sort();
         throw new ConflictError(`Partial hash ${tagOrHash} is ambiguous: it matches ${hashes.join(', ')}. Give more digits.`, { snapshot: tagOrHash, matches: hashes });
@@ -126,16 +126,16 @@ export class SnapshotStore {
     // Taking the first found (1.6) would restore or delete either one, by the directory's order.
     if (carriers.length > 1) {
       const hashes = carriers.map((c) => c.hash); // tagged() orders them by hash
-      throw new ConflictError(`Tag ${tagOrHash} is carried by ${hashes.length} snapshots: ${hashes.join(', ')}. Give the hash of the one you mean.`, { snapshot: tagOrHash, matches: hashes });
+      throw new ConflictError(`Tag ${printable(tagOrHash)} is carried by ${hashes.length} snapshots: ${hashes.join(', ')}. Give the hash of the one you mean.`, { snapshot: tagOrHash, matches: hashes });
     }
     const md = carriers[0];
     if (!md) {
       // The tag may be in a metadata file that cannot be read: name that file, not "not found".
       const broken = this.unreadable();
-      if (broken !== null) throw new CorruptMetadataError(`Snapshot for tag ${tagOrHash} not found, but a snapshot metadata file is unreadable: ${broken.message}`, { ...broken.data, file: String(broken.data.file), snapshot: tagOrHash });
+      if (broken !== null) throw new CorruptMetadataError(`Snapshot for tag ${printable(tagOrHash)} not found, but a snapshot metadata file is unreadable: ${broken.message}`, { ...broken.data, file: String(broken.data.file), snapshot: tagOrHash });
       // 1.6's text (workspace-format §8), and why hex given as a hash prefix was taken for a tag.
       const prefix = notAHashPrefix(tagOrHash);
-      throw new NotFoundError(`Snapshot for tag ${tagOrHash} not found${prefix === null ? '' : `; ${prefix}`}`, { snapshot: tagOrHash });
+      throw new NotFoundError(`Snapshot for tag ${printable(tagOrHash)} not found${prefix === null ? '' : `; ${prefix}`}`, { snapshot: tagOrHash });
     }
     return md;
   }
