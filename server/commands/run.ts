@@ -20,8 +20,8 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   if (!p.snapshot && (p.tag !== undefined || p.message !== undefined)) throw new InvalidParamsError(`${ctx.option('snapshot', false)} takes no snapshot: drop ${ctx.option('message')}/${ctx.option('tag')}`);
   const ws = Workspace.open(ctx, p.workspaceDir);
   const store = new SnapshotStore(ws);
-  if (p.tag !== undefined) refuseTag(ctx, ws, store, p.tag);
-  else if (p.snapshot && !p.dryRun) refuseNoRoom(ctx, ws, store, false);
+  const owners = p.tag === undefined ? [] : refuseTag(ctx, ws, store, p.tag);
+  if (p.tag === undefined && p.snapshot && !p.dryRun) refuseNoRoom(ctx, ws, store, false);
   const { loadStepFiles, commandStep, loadWorkspacePipeline } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');
   const { parseParams, planSteps, selectSteps } = await import('../../runner/plan.js');
@@ -29,13 +29,21 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   let steps = p.command ? [commandStep(ws, ctx.cwd, p.command)] : p.files.length > 0 ? await loadStepFiles(ctx, ws, p.files, params) : await loadWorkspacePipeline(ctx, ws, params);
   // `dws run STEP`: the step and its upstream; the engine skips what is current.
   if (p.steps.length > 0) steps = selectSteps(planSteps(steps, await openResources(ws), ctx.cwd), p.steps);
-  // Whether to move a used tag is asked before any step runs (not after they all ran, as in the
-  // snapshot), and the snapshot takes the answer; a no runs nothing. Batch mode refused it above.
-  const moveTagFrom = p.tag === undefined ? [] : await checkTag(ctx, ws, store, p.tag);
   // Observed writes (runner/observe.ts): the observer follows the run's events to name the step that was running.
   // --executor, else this machine's `runner.executor` setting (dws config), else local.
   const setting = ws.localParams['runner.executor'];
   const executor = p.executor ?? (setting === 'slurm' ? 'slurm' : 'local');
+  // Whether to move a used tag is asked before any step runs (not after they all ran, as in the
+  // snapshot), and the snapshot takes the answer; a no runs nothing. Batch mode refused it above.
+  // Asked only when a snapshot follows: the run takes one when a step runs or is restored from the
+  // run cache, which is what --dry-run's plan says (every step current: no snapshot, no question;
+  // the plan's fingerprints are stat-cached for the run). Should a step turn stale meanwhile, the
+  // snapshot asks at the end.
+  let moveTagFrom: string[] = [];
+  if (p.tag !== undefined && owners.length > 0 && p.snapshot && !p.dryRun) {
+    const planned = await runPipeline(ctx, ws, { steps, params, jobs: 1, executor, force: p.force, dryRun: true, snapshot: false, strict: p.strict });
+    if (planned.steps.some((s) => s.status === 'would-run')) moveTagFrom = await checkTag(ctx, ws, store, p.tag);
+  }
   const observer = p.observe && !p.dryRun ? new (await import('../../runner/observe.js')).WriteObserver() : undefined;
   const onEvent = observer ? (e: RunEvent) => (observer.onRunEvent(e), ctx.onRunEvent?.(e)) : ctx.onRunEvent;
   return runPipeline(ctx, ws, {

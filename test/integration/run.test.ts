@@ -292,6 +292,27 @@ describe('dws run: bad input changes nothing', () => {
     expect(readFileSync(join(dir, 'intermediate-data', 't.txt'), 'utf8')).toBe('t');
   });
 
+  it('asks nothing about a used --tag when every step is current: no snapshot follows', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    const used = /hash is ([0-9a-f]{40})/.exec(await dwsOk(dir, ['--batch', 'snapshot', 'used']))![1]!;
+    writeFileSync(join(dir, 'code', 't.step.ts'), stepFile({ name: 't', inputs: {}, outputs: { y: 'intermediate-data:/t.txt' }, body: "    writeFileSync(outputs.y, 't');" }));
+    await dwsOk(dir, ['--batch', 'run', 'code/t.step.ts']);
+    const before = fingerprint(dir);
+    // It used to ask, and a no failed the run (exit 1) that had nothing to do; a yes moved nothing.
+    const r = await dws(dir, ['run', 'code/t.step.ts', '--tag', 'used'], { input: 'n\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('Remove this tag');
+    expect(r.stdout).toContain('Every step was current: nothing changed, no snapshot taken.\n');
+    const md = JSON.parse(readFileSync(join(dir, '.dataworkspace', 'snapshot_metadata', `${used}_md.json`), 'utf8')) as { tags: string[] };
+    expect(md.tags).toEqual(['used']);
+    expect(fingerprint(dir)).toBe(before);
+    // --force reruns the step, so a snapshot follows: it asks.
+    const forced = await dws(dir, ['run', 'code/t.step.ts', '--tag', 'used', '--force'], { input: 'n\n' });
+    expect(forced.code, forced.stderr).toBe(1);
+    expect(`${forced.stdout}${forced.stderr}`).toContain(`Tag 'used' already exists for snapshot ${used} taken`);
+    expect(fingerprint(dir)).toBe(before);
+  });
+
   it('refuses cycles and two writers of nested outputs before running anything', async () => {
     const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
     writeFileSync(
