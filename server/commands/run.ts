@@ -10,7 +10,7 @@ import type { ResultOf, RunEvent, run as Run, ValidParamsOf } from '../../protoc
 import type { Context } from '../context.js';
 import { SnapshotStore } from '../backends/git/snapshots.js';
 import { openResources } from '../resources/registry.js';
-import { checkTag, refuseNoRoom, refuseTag } from './snapshot.js';
+import { checkTag, noRoomError, refuseTag } from './snapshot.js';
 import { Workspace } from '../workspace/workspace.js';
 
 export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<ResultOf<typeof Run>> {
@@ -21,7 +21,8 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   const ws = Workspace.open(ctx, p.workspaceDir);
   const store = new SnapshotStore(ws);
   const owners = p.tag === undefined ? [] : refuseTag(ctx, ws, store, p.tag);
-  if (p.tag === undefined && p.snapshot && !p.dryRun) refuseNoRoom(ctx, ws, store, false);
+  // Untagged: whether the hostname or template leave the snapshot's number no room (refused below, if a snapshot follows).
+  const noRoom = p.tag === undefined && p.snapshot && !p.dryRun ? noRoomError(ctx, ws, store, false) : null;
   const { loadStepFiles, commandStep, loadWorkspacePipeline } = await import('../../runner/load.js');
   const { runPipeline } = await import('../../runner/engine.js');
   const { parseParams, planSteps, selectSteps } = await import('../../runner/plan.js');
@@ -35,14 +36,17 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   const executor = p.executor ?? (setting === 'slurm' ? 'slurm' : 'local');
   // Whether to move a used tag is asked before any step runs (not after they all ran, as in the
   // snapshot), and the snapshot takes the answer; a no runs nothing. Batch mode refused it above.
-  // Asked only when a snapshot follows: the run takes one when a step runs or is restored from the
-  // run cache, which is what --dry-run's plan says (every step current: no snapshot, no question;
-  // the plan's fingerprints are stat-cached for the run). Should a step turn stale meanwhile, the
-  // snapshot asks at the end.
+  // Asked (and a results directory with no room refused) only when a snapshot follows: the run
+  // takes one when a step runs or is restored from the run cache, which is what --dry-run's plan
+  // says (every step current: no snapshot, no question; the plan's fingerprints are stat-cached
+  // for the run). Should a step turn stale meanwhile, the snapshot asks, or refuses, at the end.
   let moveTagFrom: string[] = [];
-  if (p.tag !== undefined && owners.length > 0 && p.snapshot && !p.dryRun) {
+  const ask = p.tag !== undefined && owners.length > 0 && p.snapshot && !p.dryRun;
+  if (ask || noRoom !== null) {
     const planned = await runPipeline(ctx, ws, { steps, params, jobs: 1, executor, force: p.force, dryRun: true, snapshot: false, strict: p.strict });
-    if (planned.steps.some((s) => s.status === 'would-run')) moveTagFrom = await checkTag(ctx, ws, store, p.tag);
+    const snapshotFollows = planned.steps.some((s) => s.status === 'would-run');
+    if (snapshotFollows && noRoom !== null) throw noRoom;
+    if (snapshotFollows && p.tag !== undefined && ask) moveTagFrom = await checkTag(ctx, ws, store, p.tag);
   }
   const observer = p.observe && !p.dryRun ? new (await import('../../runner/observe.js')).WriteObserver() : undefined;
   const onEvent = observer ? (e: RunEvent) => (observer.onRunEvent(e), ctx.onRunEvent?.(e)) : ctx.onRunEvent;

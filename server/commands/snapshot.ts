@@ -309,13 +309,19 @@ function templateValuesNow(ctx: Context, ws: Workspace, store: SnapshotStore) {
  * results would fail with ENAMETOOLONG. `dws run` calls it before its steps run.
  */
 export function refuseNoRoom(ctx: Context, ws: Workspace, store: SnapshotStore, tagged: boolean): void {
+  const e = noRoomError(ctx, ws, store, tagged);
+  if (e !== null) throw e;
+}
+
+/** refuseNoRoom's error, or null. */
+export function noRoomError(ctx: Context, ws: Workspace, store: SnapshotStore, tagged: boolean): ConfigurationError | null {
   const template = ws.dirTemplate;
   validateTemplate(template);
   const full = noRoomForTag(template, templateValuesNow(ctx, ws, store), tagged);
-  if (full === null) return;
+  if (full === null) return null;
   const what = tagged ? 'a tag' : "the snapshot number that stands for the tag of an untagged snapshot";
   const why = full.tags === 0 ? `has ${full.bytes} bytes` : `has ${full.bytes} bytes without {TAG}, which leaves no room for ${what}`;
-  throw new ConfigurationError(
+  return new ConfigurationError(
     `Results directory name '${printable(full.name)}' (results.dir_template '${printable(template)}' with hostname '${printable(ws.hostname)}') ${why}: a file name may have at most ${MAX_NAME_BYTES} bytes. No snapshot was taken. Choose a shorter hostname ('${ctx.command('dws/config', { name: 'hostname', value: 'NAME' })}') or fix results.dir_template ('${ctx.command('dws/config', { name: 'results.dir_template', value: 'TEMPLATE' })}').`,
     { hostname: printable(ws.hostname), template: printable(template), name: printable(full.name), bytes: full.bytes },
   );

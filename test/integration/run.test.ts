@@ -265,6 +265,8 @@ describe('dws run: bad input changes nothing', () => {
     // --no-snapshot takes none: the run goes ahead.
     await dwsOk(dir, ['--batch', 'run', 'code/t.step.ts', '--no-snapshot']);
     expect(readFileSync(join(dir, 'intermediate-data', 't.txt'), 'utf8')).toBe('t');
+    // Nor does a run whose steps are all current: nothing to refuse.
+    expect(await dwsOk(dir, ['--batch', 'run', 'code/t.step.ts'])).toContain('Every step was current: nothing changed, no snapshot taken.\n');
   });
 
   it('asks whether to move a used --tag before any step runs, and uses the answer at the end without asking again', async () => {
