@@ -271,6 +271,31 @@ describe('dws server --stdio', () => {
     expect(git(ws, ['status', '--porcelain'])).toBe(before);
   });
 
+  it('refuses a hostname over 64 characters (dws/config) and a snapshot its results directory name has no room for, as ConfigurationError (1000), before changing anything', async () => {
+    const ws = await newWorkspace(['--create-resources=code,results']);
+    writeFileSync(join(ws, 'results', 'r.txt'), 'r');
+    const c = await client(ws);
+    const long = Array.from({ length: 5 }, () => 'h'.repeat(63)).join('.');
+    const e1 = (await c.request('dws/config', { name: 'hostname', value: long }).catch((x: unknown) => x)) as DwsError;
+    expect(e1).toBeInstanceOf(DwsError);
+    expect(e1.rpcCode).toBe(1000);
+    expect(e1.message).toBe(
+      "Error in validation of configuration parameter 'hostname': it is 319 characters long; the limit is 64, so that the results directory names it goes into (results.dir_template) leave room for a tag",
+    );
+    // Edited by hand: the snapshot is refused before it hashes or moves anything.
+    writeFileSync(join(ws, '.dataworkspace', 'local_params.json'), JSON.stringify({ hostname: long }));
+    const before = git(ws, ['status', '--porcelain']);
+    const e2 = (await c.request('dws/snapshot', {}).catch((x: unknown) => x)) as DwsError;
+    expect(e2).toBeInstanceOf(DwsError);
+    expect(e2.rpcCode).toBe(1000);
+    expect(e2.message).toBe(
+      `Results directory name '${`${long}-{TAG}`.slice(0, 80)}...' (results.dir_template 'snapshots/{HOSTNAME}-{TAG}' with hostname '${long.slice(0, 80)}...') has 320 bytes without {TAG}, which leaves no room for the snapshot number that stands for the tag of an untagged snapshot: a file name may have at most 255 bytes. No snapshot was taken. Choose a shorter hostname ('dws/config with {"name": "hostname", "value": "NAME"}') or fix results.dir_template ('dws/config with {"name": "results.dir_template", "value": "TEMPLATE"}').`,
+    );
+    expect(e2.data).toEqual({ hostname: `${long.slice(0, 80)}...`, template: 'snapshots/{HOSTNAME}-{TAG}', name: `${`${long}-{TAG}`.slice(0, 80)}...`, bytes: 320 });
+    expect(existsSync(join(ws, 'results', 'snapshots'))).toBe(false);
+    expect(git(ws, ['status', '--porcelain'])).toBe(before);
+  });
+
   it('moves a used tag only from the snapshots named in moveTagFrom (no one to ask), else refuses it as a Conflict', async () => {
     const ws = await newWorkspace(['--create-resources=code']);
     writeFileSync(join(ws, 'code', 'a.py'), 'a\n');
