@@ -128,7 +128,8 @@ export async function checkGitIdentity(ctx: Context, git: Git): Promise<void> {
 
 export async function chooseHostname(ctx: Context, given: string | undefined): Promise<string> {
   const check = (h: string) => {
-    if (!isValidHostname(h)) return `Hostname '${h}' is not valid: it ${NAME_RULE}`;
+    // Shown as printable() shows it (cut at 80 characters), as every long name in a message.
+    if (!isValidHostname(h)) return `Hostname '${printable(h)}' is not valid: it ${NAME_RULE}`;
     const tooLong = hostnameLengthProblem(h);
     return tooLong === null ? null : `Hostname '${printable(h)}' is not valid: ${tooLong}`;
   };

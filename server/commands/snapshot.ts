@@ -306,7 +306,8 @@ function templateValuesNow(ctx: Context, ws: Workspace, store: SnapshotStore) {
  * Refuse, before anything changes, a snapshot whose results directory name cannot be made: the
  * hostname (a hand-edited local_params.json; dws config and init refuse long ones) or the
  * template leave no room for the tag (`tagged`) or the untagged snapshot's number. The move of the
- * results would fail with ENAMETOOLONG. `dws run` calls it before its steps run.
+ * results would fail with ENAMETOOLONG. `dws run` makes the same check (noRoomError) before its
+ * steps run, when a snapshot follows.
  */
 export function refuseNoRoom(ctx: Context, ws: Workspace, store: SnapshotStore, tagged: boolean): void {
   const e = noRoomError(ctx, ws, store, tagged);

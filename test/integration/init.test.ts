@@ -93,6 +93,12 @@ describe('dws init', () => {
       `Error: Hostname '${long.slice(0, 80)}...' is not valid: it is 319 characters long; the limit is 64, so that the results directory names it goes into (results.dir_template) leave room for a tag\n`,
     );
     expect(existsSync(join(dir, '.dataworkspace'))).toBe(false);
+    // One that breaks the rule is cut too.
+    const bad = `${'h'.repeat(100)}_`;
+    const r2 = await dws(dir, ['--batch', 'init', '--hostname', bad]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain(`Error: Hostname '${bad.slice(0, 80)}...' is not valid: it must be letters, numbers and '-'`);
+    expect(existsSync(join(dir, '.dataworkspace'))).toBe(false);
     // 64 is taken.
     await dwsOk(dir, ['--batch', 'init', '--hostname', `${'h'.repeat(32)}.${'h'.repeat(31)}`]);
   });
