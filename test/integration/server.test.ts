@@ -213,6 +213,28 @@ describe('dws server --stdio', () => {
     expect(git(ws, ['status', '--porcelain'])).toBe('?? code/a.py\n');
   });
 
+  it('refuses every request after shutdown with -32600, an unknown method and LSP features too, naming the method', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    const c = await client(ws);
+    const doc = { textDocument: { uri: pathToFileURL(join(ws, 'code', 'a.py')).href }, position: { line: 0, character: 0 } };
+    // Before shutdown an unknown method is -32601; after it, like every other request, -32600.
+    expect(await c.connection.sendRequest('dws/no-such-method', {}).catch((e: ResponseError<unknown>) => e)).toMatchObject({ code: -32601 });
+    expect(await c.connection.sendRequest('shutdown')).toBeNull();
+    const refused = (method: string) => `${method} refused: the server was asked to shut down and serves no more requests`;
+    for (const [method, params] of [
+      ['dws/no-such-method', {}],
+      ['textDocument/hover', doc],
+      ['textDocument/completion', doc],
+      ['textDocument/codeLens', { textDocument: doc.textDocument }],
+      ['workspace/executeCommand', { command: 'dws.status', arguments: [] }],
+      ['dws/version', {}],
+      ['shutdown', undefined],
+    ] as const) {
+      const e = await c.connection.sendRequest(method, params).catch((x: ResponseError<unknown>) => x);
+      expect(e, method).toMatchObject({ code: -32600, message: refused(method) });
+    }
+  });
+
   it('refuses a workDoneToken that is not a string or an integer, naming it', async () => {
     const ws = await newWorkspace();
     const c = await client(ws);
