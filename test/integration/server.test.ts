@@ -392,6 +392,16 @@ describe('dws server: messages that say what to run name the method and its para
     expect(await cliError(['gc', '--remote'])).toMatch(/^Configuration error: gc --remote must first fetch .* \(set one with 'dws publish URL'\)\.\n$/s);
     expect(await cliError(['snapshot'])).toMatch(/Fix results\.dir_template with 'dws config', or the hostname in \.dataworkspace\/local_params\.json \('dws config hostname NAME'\)\.\n$/);
   });
+
+  it("names a bad store tree id's source for every client (the protocol schema is shared): dws/restore with force, and the CLI's command", async () => {
+    const ws = await newWorkspace();
+    const c = await client(ws);
+    const said = "'nothex' is not a store tree id: give its 40 lowercase hex digits, as dws/restore with force (the CLI's 'dws restore --force') reported them";
+    const e = await c.request('dws/store/checkout', { tree: 'nothex', directory: join(ws, 'out') }).catch((x: DwsError) => x);
+    expect((e as DwsError).rpcCode).toBe(-32602);
+    expect((e as DwsError).message).toContain(said);
+    expect((await dws(ws, ['--batch', 'store', 'checkout', 'nothex', join(ws, 'out')])).stderr).toContain(said);
+  });
 });
 
 describe('dws/run over the server', () => {

@@ -425,7 +425,7 @@ describe('restore of local-files resources from the content store', () => {
     for (const bad of ['abc', 'A'.repeat(40), `${'0'.repeat(39)}g`]) {
       const r = await dws(ws, ['--batch', 'store', 'checkout', bad, target]);
       expect(r.code, bad).toBe(2);
-      expect(r.stderr).toContain(`Error: command-argument value '${bad}' is invalid for argument 'TREE'. '${bad}' is not a store tree id: give its 40 lowercase hex digits, as 'dws restore --force' printed them`);
+      expect(r.stderr).toContain(`Error: command-argument value '${bad}' is invalid for argument 'TREE'. '${bad}' is not a store tree id: give its 40 lowercase hex digits, as dws/restore with force (the CLI's 'dws restore --force') reported them`);
       expect(r.stderr).not.toContain('✖');
       expect(existsSync(target)).toBe(false);
     }
