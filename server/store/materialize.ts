@@ -107,7 +107,7 @@ function keepUnsaved(ws: Workspace, store: ContentStore, current: ScannedTree, u
   const tree = saveCurrent(store, current, unsaved);
   keepSaved(store, tree, `${ws.dir} ${name} ${ws.ctx.now().toISOString()}`);
   faultPoint('restore.after-force-save');
-  ws.ctx.log.warn(`Kept the unsnapshotted content of ${unsaved.length} file(s) of '${name}' in the store${before}, as tree ${tree}. To get it back: dws store checkout ${tree} DIR`);
+  ws.ctx.log.warn(`Kept the unsnapshotted content of ${unsaved.length} file(s) of '${name}' in the store${before}, as tree ${tree}. To get it back: ${ws.ctx.command('dws/store/checkout', { tree, directory: 'DIR' })}`);
   return tree;
 }
 

@@ -393,6 +393,26 @@ describe('dws server: messages that say what to run name the method and its para
     expect(await cliError(['snapshot'])).toMatch(/Fix results\.dir_template with 'dws config', or the hostname in \.dataworkspace\/local_params\.json \('dws config hostname NAME'\)\.\n$/);
   });
 
+  it('says how to get back what restore with force kept as dws/store/checkout with {...}, where the CLI says dws store checkout TREE DIR', async () => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'a.csv'), '1\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    writeFileSync(join(ws, 'data', 'a.csv'), '2\n');
+    const c = await client(ws);
+    const messages: string[] = [];
+    c.connection.onNotification('window/logMessage', (m: { message: string }) => messages.push(m.message));
+    await c.request('dws/restore', { tagOrHash: 'v1', force: true });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the notification is sent before the answer, but read on its own turn
+    const kept = messages.find((m) => m.startsWith('Kept the unsnapshotted content'));
+    const tree = /as tree ([0-9a-f]{40})\./.exec(kept ?? '')?.[1];
+    expect(kept).toBe(`Kept the unsnapshotted content of 1 file(s) of 'data' in the store, as tree ${tree}. To get it back: dws/store/checkout with {"tree": "${tree}", "directory": "DIR"}`);
+    writeFileSync(join(ws, 'data', 'a.csv'), '3\n');
+    const cli = await dws(ws, ['--batch', 'restore', '--force', 'v1']);
+    expect(cli.stderr).toMatch(/as tree [0-9a-f]{40}\. To get it back: dws store checkout [0-9a-f]{40} DIR\n/);
+  });
+
   it("names a bad store tree id's source for every client (the protocol schema is shared): dws/restore with force, and the CLI's command", async () => {
     const ws = await newWorkspace();
     const c = await client(ws);
