@@ -10,9 +10,13 @@ const WorkspaceParams = z.object({
   workspaceDir: z.string().optional(),
 });
 
-/** A store tree id (40 hex digits), as `restore --force` prints it; a bad one is named in the message. */
+/**
+ * A store tree id (40 hex digits), as a restore with `force` reports it; a bad one is named in the
+ * message, which every client gets (a schema has no context to word it for one): it names the
+ * method and the CLI's command.
+ */
 export const StoreTreeId = z.string().regex(/^[0-9a-f]{40}$/, {
-  error: (issue) => `'${String(issue.input)}' is not a store tree id: give its 40 lowercase hex digits, as 'dws restore --force' printed them`,
+  error: (issue) => `'${String(issue.input)}' is not a store tree id: give its 40 lowercase hex digits, as dws/restore with force (the CLI's 'dws restore --force') reported them`,
 });
 
 const Counts = z.object({ objects: z.number().int(), bytes: z.number() });

@@ -21,6 +21,7 @@ import { covers, ref, refEquals, refName, type ObservedWriteRecord } from '../li
 import { recordObservedWrites } from '../lineage/store.js';
 import { callMethod } from '../server/commands/index.js';
 import type { Context, ProgressTask } from '../server/context.js';
+import { wordedFor } from '../server/store/advice.js';
 import { openResources } from '../server/resources/registry.js';
 import { keptByMove } from '../server/resources/results-move.js';
 import type { Resource } from '../server/resources/types.js';
@@ -194,7 +195,7 @@ export async function runPipeline(ctx: Context, ws: Workspace, o: RunOptions): P
     } catch (e) {
       writesStarted(false);
       outputsPlaced(false);
-      emit({ type: 'log', step: name, message: `the run cache has this run (${describeRun(await finding)}) but cannot restore it: ${errorText(e)} Running the step instead.` });
+      emit({ type: 'log', step: name, message: `the run cache has this run (${describeRun(await finding)}) but cannot restore it: ${errorText(wordedFor(ws.ctx, e))} Running the step instead.` });
       return null;
     }
     outputsPlaced(true);

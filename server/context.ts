@@ -101,7 +101,7 @@ export function createContext(overrides: Partial<Context> = {}): Context {
 }
 
 /** A method call as messages show it to JSON-RPC clients: `dws/fsck with {"remote": true}`, or the bare name without params. */
-function methodCall(method: MethodName, params: Record<string, unknown> = {}): string {
+export function methodCall(method: MethodName, params: Record<string, unknown> = {}): string {
   const given = Object.entries(params).filter(([, v]) => v !== undefined);
   return given.length === 0 ? method : `${method} with {${given.map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ')}}`;
 }

@@ -55,6 +55,7 @@ const CLI_ARGUMENTS: Record<string, string[]> = {
   'dws/publish': ['remoteUrl'],
   'dws/add/local-files': ['path'],
   'dws/init': ['name'],
+  'dws/store/checkout': ['tree', 'directory'],
 };
 
 function terminalLogger(o: TerminalOptions): Logger {

@@ -27,6 +27,7 @@ import { openResources } from '../resources/registry.js';
 import type { Resource } from '../resources/types.js';
 import { writeJsonFile } from '../workspace/files.js';
 import { checkoutTree } from '../store/materialize.js';
+import { messageIn } from '../store/advice.js';
 import { contentStoreEnabled, readStoreRecord } from '../store/workspace-store.js';
 import { Git } from '../workspace/git.js';
 import { isWithin } from '../workspace/paths.js';
@@ -179,7 +180,7 @@ async function fromStore(ws: Workspace, name: string, tree: string | undefined, 
     return true;
   } catch (e) {
     rmSync(dest, { recursive: true, force: true });
-    notes.push(`${name}: its files at the snapshot could not be taken from the content store (${e instanceof Error ? e.message : String(e)}); its current data was used`);
+    notes.push(`${name}: its files at the snapshot could not be taken from the content store (${messageIn(ws.ctx, e)}); its current data was used`);
     return false;
   }
 }

@@ -14,6 +14,7 @@ import { cloneInside, pathInsideClone, placeInWorkspace, recordedPath } from './
 import { computeHashTree } from './hashtree/index.js';
 import { contentStoreEnabled, workspaceStore } from '../store/workspace-store.js';
 import { latestTrees } from '../store/share.js';
+import { messageIn } from '../store/advice.js';
 import { checkDestinationFree, filesToMove, moveFiles } from './results-move.js';
 import type { Resource, ResourceType, SnapshotHashes } from './types.js';
 
@@ -119,7 +120,7 @@ export class LocalFilesResource implements Resource {
       return r.rootHash;
     } catch (e) {
       const into = store !== null ? ` (storing its files in the content store at ${store.dir})` : '';
-      throw new ConfigurationError(`Cannot hash resource '${this.name}' at ${this.localPath}${into}: ${(e as Error).message}`, {
+      throw new ConfigurationError(`Cannot hash resource '${this.name}' at ${this.localPath}${into}: ${messageIn(this.ws.ctx, e)}`, {
         resource: this.name,
       });
     } finally {

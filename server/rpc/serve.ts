@@ -5,10 +5,11 @@
  * the server. Methods that change the workspace run one at a time.
  *
  * Requests need no `initialize` first (vscode-languageserver does not refuse them), so scripts
- * like clients/node may call `dws/*` methods straight away.
+ * like clients/node may call `dws/*` methods straight away. Those after `shutdown` never get here:
+ * each connection's reader refuses them (lsp/lifecycle.ts).
  */
 import { resolve } from 'node:path';
-import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from 'vscode-languageserver/node.js';
+import { LSPErrorCodes, ResponseError, type CancellationToken, type Connection, type WorkDoneProgressReporter } from 'vscode-languageserver/node.js';
 import { DwsError, InternalError, InvalidParamsError, METHODS, runProgress, type MethodName } from '../../protocol/index.js';
 import { callMethod } from '../commands/index.js';
 import { createContext, type Context, type Logger, type WatchedState } from '../context.js';
@@ -52,10 +53,6 @@ export function serve(connection: Connection, options: ServeOptions): void {
   };
   const base: Context = createContext({ cwd: options.cwd, log, watched: options.watched });
   const workspaces = new Workspaces(options.cwd);
-  let shutDown = false;
-  connection.onShutdown(() => {
-    shutDown = true;
-  });
   // A kept answer (watch.ts) is the same object each time it is given: made plain once.
   const plain = new WeakMap<object, unknown>();
   const plainJson = (result: unknown): unknown => {
@@ -65,8 +62,6 @@ export function serve(connection: Connection, options: ServeOptions): void {
   };
 
   const call: Call = async (name, given, o = {}) => {
-    // LSP: a request after `shutdown` is an error; a change made then would surprise a client that is closing.
-    if (shutDown) throw new ResponseError(ErrorCodes.InvalidRequest, `${name} refused: the server was asked to shut down and serves no more requests`);
     const tokens = o.tokens ?? [];
     const { cwd, params } = requestDir(o.cwd ?? workspaces.defaultDir(), given);
     // A run's step events go to the client as `dws/run/progress` notifications.

@@ -9,17 +9,24 @@ import { chmodSync, closeSync, constants, openSync, readSync, rmSync, statSync }
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileStamp, readIfExists, writeCacheFile } from '../workspace/files.js';
+import { AdvisedError } from './advice.js';
 
 const CHUNK = 1 << 20;
 
-export class CorruptObjectError extends Error {
+export class CorruptObjectError extends AdvisedError {
   /** `remedy`: what to do, when not the default (a repair from the store remote, repair.ts, failed). */
   constructor(
     readonly id: string,
     readonly where: string,
-    remedy = "Run 'dws fsck' to check the whole store; with a store remote that holds a good copy ('dws config store.remote REMOTE'), restore, pull, clone and 'dws fsck --repair' replace it.",
+    remedy?: string,
   ) {
-    super(`Object ${id} in the content store is corrupt (${where}: its bytes do not hash to its id). ${remedy}`);
+    super(
+      (command) =>
+        `Object ${id} in the content store is corrupt (${where}: its bytes do not hash to its id). ${
+          remedy ??
+          `Run '${command('dws/fsck')}' to check the whole store; with a store remote that holds a good copy ('${command('dws/config', { name: 'store.remote', value: 'REMOTE' })}'), restore, pull, clone and '${command('dws/fsck', { repair: true })}' replace it.`
+        }`,
+    );
     this.name = 'CorruptObjectError';
   }
 }

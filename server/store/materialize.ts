@@ -10,6 +10,7 @@ import { fetchOrFail, RemoteFetcher } from './remote.js';
 import { Repairs } from './repair.js';
 import { applyRestore, PartlyRestoredError, planRestore, planWithTrees, saveCurrent, scanTree, type RestorePlan, type ScannedTree } from './restore-files.js';
 import type { ContentStore } from './store.js';
+import { messageIn } from './advice.js';
 import { Trash } from './trash.js';
 import { EMPTY_TREE, MODE_DIR, readTree } from './trees.js';
 import { withStoreLock, workspaceStore } from './workspace-store.js';
@@ -106,7 +107,7 @@ function keepUnsaved(ws: Workspace, store: ContentStore, current: ScannedTree, u
   const tree = saveCurrent(store, current, unsaved);
   keepSaved(store, tree, `${ws.dir} ${name} ${ws.ctx.now().toISOString()}`);
   faultPoint('restore.after-force-save');
-  ws.ctx.log.warn(`Kept the unsnapshotted content of ${unsaved.length} file(s) of '${name}' in the store${before}, as tree ${tree}. To get it back: dws store checkout ${tree} DIR`);
+  ws.ctx.log.warn(`Kept the unsnapshotted content of ${unsaved.length} file(s) of '${name}' in the store${before}, as tree ${tree}. To get it back: ${ws.ctx.command('dws/store/checkout', { tree, directory: 'DIR' })}`);
   return tree;
 }
 
@@ -192,7 +193,7 @@ export async function applyFiles(ws: Workspace, store: ContentStore, prepared: P
         await repairs.retrying(() => applyRestore(store, p.target.root, p.plan, (done, total) => task.report(done, total), trash), written);
       } catch (e) {
         const state = e instanceof PartlyRestoredError ? 'Some of its files were changed: run the same command again to complete it.' : 'None of its files was changed.';
-        throw writeError(p.target, e, state);
+        throw writeError(ws, p.target, e, state);
       } finally {
         task.end();
       }
@@ -223,9 +224,9 @@ export async function checkoutTree(ws: Workspace, command: string, t: Omit<Files
  * A failure to write a target's files (a full or read-only disk, a corrupt object in the store) as
  * the user's error, naming the resource and saying what state its files are in.
  */
-function writeError(t: FilesTarget, e: unknown, state: string): Error {
+function writeError(ws: Workspace, t: FilesTarget, e: unknown, state: string): Error {
   if (e instanceof DwsError) return e;
-  const message = e instanceof Error ? e.message : String(e);
+  const message = messageIn(ws.ctx, e instanceof PartlyRestoredError ? e.cause : e);
   return new ConfigurationError(`Cannot write the files of resource '${t.name}' at ${t.root}: ${message}${/[.!]$/.test(message) ? '' : '.'} ${state}`, { resource: t.name });
 }
 

@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fchmodSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { AdvisedError } from './advice.js';
 import { ID_BYTES } from './known-ids.js';
 import { oneShotSha1 } from '../resources/hashtree/hash-files.js';
 import { faultPoint } from '../workspace/fault.js';
@@ -124,12 +125,19 @@ export function readPackIndex(dir: string, name: string, verified?: string): Pac
 }
 
 /** A pack index that cannot be read; `why` says what is wrong (callers reading a remote's indexes go on without it). */
-export class DamagedPackIndexError extends Error {
+export class DamagedPackIndexError extends AdvisedError {
   constructor(
     readonly file: string,
     readonly why: string,
   ) {
-    super(`Pack index ${file} is damaged (${why}); run 'dws fsck' for the whole store`);
+    super((command) => `Pack index ${file} is damaged (${why}); run '${command('dws/fsck')}' for the whole store`);
+  }
+}
+
+/** A pack shorter than its index says (cut short by a full disk, a copy stopped part-way). */
+export class TruncatedPackError extends AdvisedError {
+  constructor(name: string, dir: string) {
+    super((command) => `Pack ${name} in ${dir} is truncated; run '${command('dws/fsck')}'`);
   }
 }
 

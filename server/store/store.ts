@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import type { StoreSink } from '../resources/hashtree/index.js';
 import { oneShotSha1, writeAll } from '../resources/hashtree/hash-files.js';
 import { KnownIds, ID_BYTES } from './known-ids.js';
-import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, type PackEntry, type PackIndex } from './pack.js';
+import { entryLength, entryOffset, findEntry, publishPack, readPackIndex, syncDir, TruncatedPackError, type PackEntry, type PackIndex } from './pack.js';
 import { faultPoint } from '../workspace/fault.js';
 import { atomicWriteFile } from '../workspace/files.js';
 import { processAlive } from '../workspace/lock.js';
@@ -457,7 +457,7 @@ export class ContentStore {
       fd = openSync(join(this.packDir, `${this.packNames[i]}.pack`), 'r');
       if (fstatSync(fd).size < this.packIndex(i).packSize) {
         closeSync(fd);
-        throw new Error(`Pack ${this.packNames[i]} in ${this.packDir} is truncated; run 'dws fsck'`);
+        throw new TruncatedPackError(String(this.packNames[i]), this.packDir);
       }
       this.packFds.set(i, fd);
     }

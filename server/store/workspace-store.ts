@@ -17,6 +17,7 @@ import { withLock } from '../workspace/lock.js';
 import { corrupt, readIfExists, readJsonFile, writeCacheFile, writeJsonFile } from '../workspace/files.js';
 import { isWithin, shellQuote } from '../workspace/paths.js';
 import { localCacheDir, META_DIR, type ResourceParams, type Workspace } from '../workspace/workspace.js';
+import { messageIn } from './advice.js';
 import { ContentStore } from './store.js';
 
 export const STORE_DIR_PARAM = 'store.dir';
@@ -168,7 +169,7 @@ export function workspaceStore(ws: Workspace): ContentStore {
       s = ContentStore.open(dir);
       registerHere(ws, s);
     } catch (e) {
-      throw new ConfigurationError(`Cannot use the content store at ${dir}: ${(e as Error).message}`, { store: dir });
+      throw new ConfigurationError(`Cannot use the content store at ${dir}: ${messageIn(ws.ctx, e)}`, { store: dir });
     }
     opened.set(ws, s);
   }

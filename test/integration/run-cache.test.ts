@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, git, readJson, tempDir, TEST_ENV } from '../helpers.js';
+import { cleanup, dws, dwsOk, git, readJson, stdioServer, tempDir, TEST_ENV } from '../helpers.js';
 import { currentSteps, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
@@ -410,6 +410,34 @@ writeFileSync(o + '/note.txt', 'v' + v);
     expect(output(dir)).toBe('42\n');
     expect(runs(counter)).toBe(2);
   }, 120_000);
+
+  it("says what to run about a corrupt object of an entry as the client words it: dws fsck ... on the CLI, dws/fsck ... in a server's dws/run/progress", async () => {
+    const dir = await stepWorkspace({});
+    const big = bigFileStep(dir);
+    for (const v of [1, 2]) expect((await big(v)).code).toBe(0);
+    const id = createHash('sha1').update(Buffer.alloc(3 << 20, 1)).digest('hex');
+    const object = join(dir, '.git', 'dws', 'store', 'objects', id.slice(0, 2), id.slice(2));
+    const corrupt = () => (chmodSync(object, 0o644), writeFileSync(object, Buffer.alloc(3 << 20, 9)));
+    corrupt();
+    const cli = await big(1);
+    expect(cli.stderr).toContain(
+      `cannot restore it: CorruptObjectError: Object ${id} in the content store is corrupt (${object}: its bytes do not hash to its id). Run 'dws fsck' to check the whole store; with a store remote that holds a good copy ('dws config store.remote REMOTE'), restore, pull, clone and 'dws fsck --repair' replace it. Running the step instead.`,
+    );
+    expect((await big(2)).code).toBe(0);
+    corrupt();
+    const c = await stdioServer(dir);
+    const logs: string[] = [];
+    c.connection.onNotification('dws/run/progress', (p: { event: { type: string; message?: string } }) => void (p.event.type === 'log' && logs.push(p.event.message!)));
+    const command = { name: 'big', outputs: ['intermediate-data:/big.bin'], argv: [process.execPath, 'big.mjs'] };
+    const r = await c.request('dws/run', { command, param: ['v=1'], snapshot: false });
+    expect(r.steps[0]!.status).toBe('succeeded');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // notifications are read on their own turn
+    const said = logs.find((m) => m.includes('cannot restore it'));
+    expect(said).toContain(`cannot restore it: CorruptObjectError: Object ${id} in the content store is corrupt`);
+    expect(said).toContain(
+      `Run 'dws/fsck' to check the whole store; with a store remote that holds a good copy ('dws/config with {"name": "store.remote", "value": "REMOTE"}'), restore, pull, clone and 'dws/fsck with {"repair": true}' replace it. Running the step instead.`,
+    );
+  });
 
   it('runs the step when the large object of an entry is corrupt, saying so; the output it had is not set aside', async () => {
     const dir = await stepWorkspace({});

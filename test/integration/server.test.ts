@@ -213,6 +213,28 @@ describe('dws server --stdio', () => {
     expect(git(ws, ['status', '--porcelain'])).toBe('?? code/a.py\n');
   });
 
+  it('refuses every request after shutdown with -32600, an unknown method and LSP features too, naming the method', async () => {
+    const ws = await newWorkspace(['--create-resources=code']);
+    const c = await client(ws);
+    const doc = { textDocument: { uri: pathToFileURL(join(ws, 'code', 'a.py')).href }, position: { line: 0, character: 0 } };
+    // Before shutdown an unknown method is -32601; after it, like every other request, -32600.
+    expect(await c.connection.sendRequest('dws/no-such-method', {}).catch((e: ResponseError<unknown>) => e)).toMatchObject({ code: -32601 });
+    expect(await c.connection.sendRequest('shutdown')).toBeNull();
+    const refused = (method: string) => `${method} refused: the server was asked to shut down and serves no more requests`;
+    for (const [method, params] of [
+      ['dws/no-such-method', {}],
+      ['textDocument/hover', doc],
+      ['textDocument/completion', doc],
+      ['textDocument/codeLens', { textDocument: doc.textDocument }],
+      ['workspace/executeCommand', { command: 'dws.status', arguments: [] }],
+      ['dws/version', {}],
+      ['shutdown', undefined],
+    ] as const) {
+      const e = await c.connection.sendRequest(method, params).catch((x: ResponseError<unknown>) => x);
+      expect(e, method).toMatchObject({ code: -32600, message: refused(method) });
+    }
+  });
+
   it('refuses a workDoneToken that is not a string or an integer, naming it', async () => {
     const ws = await newWorkspace();
     const c = await client(ws);
@@ -394,6 +416,36 @@ describe('dws server: messages that say what to run name the method and its para
     expect(await message(c.request('dws/gc', { remote: true }))).toMatch(/^gc remote must first fetch .* \(set one with 'dws\/publish with \{"remoteUrl": "URL"\}'\)\.$/s);
     expect(await cliError(['gc', '--remote'])).toMatch(/^Configuration error: gc --remote must first fetch .* \(set one with 'dws publish URL'\)\.\n$/s);
     expect(await cliError(['snapshot'])).toMatch(/Fix results\.dir_template with 'dws config', or the hostname in \.dataworkspace\/local_params\.json \('dws config hostname NAME'\)\.\n$/);
+  });
+
+  it('says how to get back what restore with force kept as dws/store/checkout with {...}, where the CLI says dws store checkout TREE DIR', async () => {
+    const ws = await newWorkspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'a.csv'), '1\n');
+    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
+    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
+    writeFileSync(join(ws, 'data', 'a.csv'), '2\n');
+    const c = await client(ws);
+    const messages: string[] = [];
+    c.connection.onNotification('window/logMessage', (m: { message: string }) => messages.push(m.message));
+    await c.request('dws/restore', { tagOrHash: 'v1', force: true });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the notification is sent before the answer, but read on its own turn
+    const kept = messages.find((m) => m.startsWith('Kept the unsnapshotted content'));
+    const tree = /as tree ([0-9a-f]{40})\./.exec(kept ?? '')?.[1];
+    expect(kept).toBe(`Kept the unsnapshotted content of 1 file(s) of 'data' in the store, as tree ${tree}. To get it back: dws/store/checkout with {"tree": "${tree}", "directory": "DIR"}`);
+    writeFileSync(join(ws, 'data', 'a.csv'), '3\n');
+    const cli = await dws(ws, ['--batch', 'restore', '--force', 'v1']);
+    expect(cli.stderr).toMatch(/as tree [0-9a-f]{40}\. To get it back: dws store checkout [0-9a-f]{40} DIR\n/);
+  });
+
+  it("names a bad store tree id's source for every client (the protocol schema is shared): dws/restore with force, and the CLI's command", async () => {
+    const ws = await newWorkspace();
+    const c = await client(ws);
+    const said = "'nothex' is not a store tree id: give its 40 lowercase hex digits, as dws/restore with force (the CLI's 'dws restore --force') reported them";
+    const e = await c.request('dws/store/checkout', { tree: 'nothex', directory: join(ws, 'out') }).catch((x: DwsError) => x);
+    expect((e as DwsError).rpcCode).toBe(-32602);
+    expect((e as DwsError).message).toContain(said);
+    expect((await dws(ws, ['--batch', 'store', 'checkout', 'nothex', join(ws, 'out')])).stderr).toContain(said);
   });
 });
 

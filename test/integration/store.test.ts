@@ -425,7 +425,7 @@ describe('restore of local-files resources from the content store', () => {
     for (const bad of ['abc', 'A'.repeat(40), `${'0'.repeat(39)}g`]) {
       const r = await dws(ws, ['--batch', 'store', 'checkout', bad, target]);
       expect(r.code, bad).toBe(2);
-      expect(r.stderr).toContain(`Error: command-argument value '${bad}' is invalid for argument 'TREE'. '${bad}' is not a store tree id: give its 40 lowercase hex digits, as 'dws restore --force' printed them`);
+      expect(r.stderr).toContain(`Error: command-argument value '${bad}' is invalid for argument 'TREE'. '${bad}' is not a store tree id: give its 40 lowercase hex digits, as dws/restore with force (the CLI's 'dws restore --force') reported them`);
       expect(r.stderr).not.toContain('✖');
       expect(existsSync(target)).toBe(false);
     }
@@ -2272,5 +2272,61 @@ describe('a store that cannot be used', () => {
       await dwsOk(ws, ['--batch', 'restore', 'v1']);
       expect(readFileSync(join(ws, 'data', 'x'), 'utf8')).toBe(`${['one', 'two'][i]}\n`);
     }
+  });
+});
+
+describe("a damaged store's errors, worded for each client", () => {
+  /** A workspace with snapshots v1 and v2 of `data` (packed files and a large object), at v2. */
+  async function twoSnapshots(): Promise<{ ws: string; store: string }> {
+    const { ws, data } = await workspaceWithData();
+    changeToV2(data);
+    writeFileSync(join(data, 'model.bin'), Buffer.alloc(3 << 20, 6));
+    await dwsOk(ws, ['--batch', 'snapshot', 'v2']);
+    return { ws, store: join(ws, '.git', 'dws', 'store') };
+  }
+  const damage = (file: string, change: (f: string) => void) => (chmodSync(file, 0o644), change(file));
+  const files = (dir: string, ext: string) => readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => join(dir, f));
+  /** The restore of v1's error: the CLI's stderr and the server's message. */
+  async function restoreErrors(ws: string): Promise<{ cli: string; rpc: string }> {
+    const cli = await dws(ws, ['--batch', 'restore', 'v1']);
+    expect(cli.code).toBe(1);
+    const c = await stdioServer(ws);
+    const rpc = await c.request('dws/restore', { tagOrHash: 'v1' }).then(() => 'no error', (e: Error) => e.message);
+    return { cli: cli.stderr, rpc };
+  }
+
+  it('a corrupt object: fsck, store.remote and fsck with repair, as the client says them (the CLI unchanged)', async () => {
+    const { ws, store } = await twoSnapshots();
+    const objects = join(store, 'objects');
+    for (const d of readdirSync(objects)) for (const f of readdirSync(join(objects, d))) damage(join(objects, d, f), (p) => writeFileSync(p, Buffer.alloc(3 << 20, 9)));
+    const { cli, rpc } = await restoreErrors(ws);
+    const where = /is corrupt \((.*?): its bytes/.exec(cli)![1]!;
+    const id = /Object ([0-9a-f]{40})/.exec(cli)![1]!;
+    const head = `Cannot write the files of resource 'data' at ${join(ws, 'data')}: Object ${id} in the content store is corrupt (${where}: its bytes do not hash to its id).`;
+    expect(cli).toBe(
+      `Configuration error: ${head} Run 'dws fsck' to check the whole store; with a store remote that holds a good copy ('dws config store.remote REMOTE'), restore, pull, clone and 'dws fsck --repair' replace it. None of its files was changed.\n`,
+    );
+    expect(rpc).toBe(
+      `${head} Run 'dws/fsck' to check the whole store; with a store remote that holds a good copy ('dws/config with {"name": "store.remote", "value": "REMOTE"}'), restore, pull, clone and 'dws/fsck with {"repair": true}' replace it. None of its files was changed.`,
+    );
+  });
+
+  it('a truncated pack: fsck, as the client says it (the CLI unchanged)', async () => {
+    const { ws, store } = await twoSnapshots();
+    for (const f of files(join(store, 'packs'), '.pack')) damage(f, (p) => truncateSync(p, 10));
+    const { cli, rpc } = await restoreErrors(ws);
+    const pack = /Pack ([0-9a-f]{40}) in/.exec(cli)![1]!;
+    const head = `Pack ${pack} in ${join(store, 'packs')} is truncated`;
+    expect(cli).toBe(`Aborting due to internal error: unexpected exception: ${head}; run 'dws fsck'\n`);
+    expect(rpc).toBe(`unexpected exception: ${head}; run 'dws/fsck'`);
+  });
+
+  it('a damaged pack index: fsck, as the client says it (the CLI unchanged)', async () => {
+    const { ws, store } = await twoSnapshots();
+    for (const f of files(join(store, 'packs'), '.idx')) damage(f, (p) => writeFileSync(p, 'garbage'));
+    const { cli, rpc } = await restoreErrors(ws);
+    const index = /Pack index (\S+) is damaged/.exec(cli)![1]!;
+    expect(cli).toBe(`Aborting due to internal error: unexpected exception: Pack index ${index} is damaged (not a dws pack index); run 'dws fsck' for the whole store\n`);
+    expect(rpc).toBe(`unexpected exception: Pack index ${index} is damaged (not a dws pack index); run 'dws/fsck' for the whole store`);
   });
 });
