@@ -335,9 +335,29 @@ export function noRoomError(ctx: Context, ws: Workspace, store: SnapshotStore, t
  */
 export async function checkTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag: string, agreed: readonly string[] = []): Promise<string[]> {
   const owners = refuseTag(ctx, ws, store, tag, agreed);
+  if (owners.length > 0) await refuseTakenResultsDir(ctx, ws, store, tag, owners);
   if (owners.every((o) => agreed.includes(o.hash))) return owners.map((o) => o.hash);
   if (!(await ctx.prompter!.confirm(`${usedTag(tag, owners)}. Remove this tag so we can add it to the new snapshot?`, false))) throw new UserAbortError();
   return owners.map((o) => o.hash);
+}
+
+/**
+ * A tag in results.dir_template names the results directory: when a snapshot that carries the tag
+ * moved its results there, the new snapshot's results cannot go there too (checkDestinationFree
+ * would refuse after the question, or after a run's steps), so moving the tag is refused first.
+ */
+async function refuseTakenResultsDir(ctx: Context, ws: Workspace, store: SnapshotStore, tag: string, owners: SnapshotMetadata[]): Promise<void> {
+  const dest = expandTemplate(ws.dirTemplate, { ...templateValuesNow(ctx, ws, store), tag }, ctx.command);
+  const holder = owners.find((o) => o.relative_destination_path === dest);
+  if (holder === undefined) return;
+  for (const r of await openResources(ws)) {
+    if (r.role !== 'results' || r.localPath === null || !existsSync(join(r.localPath, dest))) continue;
+    const dir = join(r.localPath, dest);
+    throw new ConflictError(
+      `Tag '${printable(tag)}' cannot move to a new snapshot: the results directory it names, ${dir} (results.dir_template '${printable(ws.dirTemplate)}'), holds the results of snapshot ${holder.hash}, which carries it. Pick another tag, or put {SNAPSHOT_NO} in results.dir_template ('${ctx.command('dws/config', { name: 'results.dir_template', value: 'TEMPLATE' })}').`,
+      { tag, snapshot: holder.hash, path: dir },
+    );
+  }
 }
 
 function usedTag(tag: string, owners: SnapshotMetadata[]): string {

@@ -294,6 +294,21 @@ describe('dws run: bad input changes nothing', () => {
     expect(readFileSync(join(dir, 'intermediate-data', 't.txt'), 'utf8')).toBe('t');
   });
 
+  it('refuses --tag for a tag whose snapshot holds the results directory it names before any step runs, asking nothing', async () => {
+    const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
+    writeFileSync(join(dir, 'results', 'r.txt'), 'old');
+    await dwsOk(dir, ['--batch', 'snapshot', 'used']); // its results went to results/snapshots/test-used
+    writeFileSync(join(dir, 'code', 't.step.ts'), stepFile({ name: 't', inputs: {}, outputs: { y: 'results:/r.txt' }, body: "    writeFileSync(outputs.y, 'new');" }));
+    const before = fingerprint(dir);
+    // The step used to run, the question come, and the snapshot then fail on the existing directory.
+    const r = await dws(dir, ['run', 'code/t.step.ts', '--tag', 'used'], { input: 'y\n' });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).not.toContain('Remove this tag');
+    expect(r.stderr).toContain(`Configuration error: Tag 'used' cannot move to a new snapshot: the results directory it names, ${join(dir, 'results', 'snapshots', 'test-used')}`);
+    expect(existsSync(join(dir, 'results', 'r.txt'))).toBe(false);
+    expect(fingerprint(dir)).toBe(before);
+  });
+
   it('asks nothing about a used --tag when every step is current: no snapshot follows', async () => {
     const dir = await newWorkspace(['--create-resources', 'source-data,code,intermediate-data,results']);
     const used = /hash is ([0-9a-f]{40})/.exec(await dwsOk(dir, ['--batch', 'snapshot', 'used']))![1]!;

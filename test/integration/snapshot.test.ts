@@ -389,6 +389,25 @@ describe('questions, when not in batch mode', () => {
     expect(JSON.parse(readFileSync(join(ws, '.dataworkspace', 'resources.json'), 'utf8'))[0]).toMatchObject({ name: 'data', role: 'intermediate-data' });
   });
 
+  it('refuses to move a tag whose snapshot holds the results directory the tag names, before asking, changing nothing', async () => {
+    const ws = await newWorkspace(['--create-resources', 'results']);
+    writeFileSync(join(ws, 'results', 'out.txt'), 'v1');
+    const old = /hash is ([0-9a-f]{40})/.exec(await dwsOk(ws, ['--batch', 'snapshot', 'v2']))![1]!;
+    writeFileSync(join(ws, 'results', 'out.txt'), 'v2');
+    const before = fingerprint(ws);
+    // The question used to be asked and a yes then met 'Results directory ... already exists'.
+    const r = await dws(ws, ['snapshot', 'v2'], { input: 'y\n' });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).not.toContain('Remove this tag');
+    expect(r.stderr).toContain(
+      `Configuration error: Tag 'v2' cannot move to a new snapshot: the results directory it names, ${join(ws, 'results', 'snapshots', 'test-v2')} (results.dir_template 'snapshots/{HOSTNAME}-{TAG}'), holds the results of snapshot ${old}, which carries it. Pick another tag, or put {SNAPSHOT_NO} in results.dir_template ('dws config results.dir_template TEMPLATE').`,
+    );
+    expect(fingerprint(ws)).toBe(before);
+    // Another tag goes ahead.
+    await dwsOk(ws, ['--batch', 'snapshot', 'v3']);
+    expect(readFileSync(join(ws, 'results', 'snapshots', 'test-v3', 'out.txt'), 'utf8')).toBe('v2');
+  });
+
   it('stops cleanly when standard input ends before an answer', async () => {
     const ws = await newWorkspace();
     mkdirSync(join(ws, 'data'));
