@@ -426,13 +426,15 @@ writeFileSync(o + '/note.txt', 'v' + v);
     expect((await big(2)).code).toBe(0);
     corrupt();
     const c = await stdioServer(dir);
-    const logs: string[] = [];
-    c.connection.onNotification('dws/run/progress', (p: { event: { type: string; message?: string } }) => void (p.event.type === 'log' && logs.push(p.event.message!)));
+    const cannotRestore = new Promise<string>((resolve) =>
+      c.connection.onNotification('dws/run/progress', (p: { event: { type: string; message?: string } }) => {
+        if (p.event.type === 'log' && p.event.message!.includes('cannot restore it')) resolve(p.event.message!);
+      }),
+    );
     const command = { name: 'big', outputs: ['intermediate-data:/big.bin'], argv: [process.execPath, 'big.mjs'] };
     const r = await c.request('dws/run', { command, param: ['v=1'], snapshot: false });
     expect(r.steps[0]!.status).toBe('succeeded');
-    await new Promise((resolve) => setTimeout(resolve, 100)); // notifications are read on their own turn
-    const said = logs.find((m) => m.includes('cannot restore it'));
+    const said = await cannotRestore;
     expect(said).toContain(`cannot restore it: CorruptObjectError: Object ${id} in the content store is corrupt`);
     expect(said).toContain(
       `Run 'dws/fsck' to check the whole store; with a store remote that holds a good copy ('dws/config with {"name": "store.remote", "value": "REMOTE"}'), restore, pull, clone and 'dws/fsck with {"repair": true}' replace it. Running the step instead.`,

@@ -386,13 +386,19 @@ describe('dws server --stdio', () => {
 });
 
 describe('dws server: messages that say what to run name the method and its params', () => {
-  it('says dws/config with {...}, dws/snapshot, dws/publish, not CLI command lines, where the CLI says dws config ..., dws snapshot, dws publish', async () => {
+  /** A workspace whose local-files resource 'data' changed since snapshot v1. */
+  async function changedSinceV1(): Promise<string> {
     const ws = await newWorkspace();
     mkdirSync(join(ws, 'data'));
     writeFileSync(join(ws, 'data', 'a.csv'), '1\n');
     await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
     await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
     writeFileSync(join(ws, 'data', 'a.csv'), '2\n');
+    return ws;
+  }
+
+  it('says dws/config with {...}, dws/snapshot, dws/publish, not CLI command lines, where the CLI says dws config ..., dws snapshot, dws publish', async () => {
+    const ws = await changedSinceV1();
     const c = await client(ws);
     const message = (p: Promise<unknown>) => p.then(() => 'no error', (e: DwsError) => e.message);
     const cliError = async (args: string[]) => (await dws(ws, ['--batch', ...args])).stderr;
@@ -419,18 +425,15 @@ describe('dws server: messages that say what to run name the method and its para
   });
 
   it('says how to get back what restore with force kept as dws/store/checkout with {...}, where the CLI says dws store checkout TREE DIR', async () => {
-    const ws = await newWorkspace();
-    mkdirSync(join(ws, 'data'));
-    writeFileSync(join(ws, 'data', 'a.csv'), '1\n');
-    await dwsOk(ws, ['--batch', 'add', 'local-files', '--role', 'source-data', 'data']);
-    await dwsOk(ws, ['--batch', 'snapshot', 'v1']);
-    writeFileSync(join(ws, 'data', 'a.csv'), '2\n');
+    const ws = await changedSinceV1();
     const c = await client(ws);
-    const messages: string[] = [];
-    c.connection.onNotification('window/logMessage', (m: { message: string }) => messages.push(m.message));
+    const keptMessage = new Promise<string>((resolve) =>
+      c.connection.onNotification('window/logMessage', (m: { message: string }) => {
+        if (m.message.startsWith('Kept the unsnapshotted content')) resolve(m.message);
+      }),
+    );
     await c.request('dws/restore', { tagOrHash: 'v1', force: true });
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the notification is sent before the answer, but read on its own turn
-    const kept = messages.find((m) => m.startsWith('Kept the unsnapshotted content'));
+    const kept = await keptMessage;
     const tree = /as tree ([0-9a-f]{40})\./.exec(kept ?? '')?.[1];
     expect(kept).toBe(`Kept the unsnapshotted content of 1 file(s) of 'data' in the store, as tree ${tree}. To get it back: dws/store/checkout with {"tree": "${tree}", "directory": "DIR"}`);
     writeFileSync(join(ws, 'data', 'a.csv'), '3\n');
