@@ -92,19 +92,28 @@ export function expandTemplate(template: string, v: TemplateValues, command: Con
 export const MAX_NAME_BYTES = 255;
 
 /**
+ * Each directory name of the template expanded but for {TAG}, with the day of the week at its
+ * longest (a run may end on another day): the name with {TAG} left in ('laptop-{TAG}'), its bytes
+ * (UTF-8) without {TAG}, and how many {TAG} it holds.
+ */
+function namesBeforeTag(template: string, v: Omit<TemplateValues, 'tag'>): Array<{ name: string; bytes: number; tags: number }> {
+  const values: Record<string, string> = { ...templateValues({ ...v, tag: null }), DAY_OF_WEEK: 'Wednesday' };
+  return template.split('/').map((part) => {
+    const name = part.replace(VAR_RE, (m, n: string) => (n === 'TAG' ? m : (values[n] ?? m)));
+    return { name, bytes: Buffer.byteLength(name.replaceAll('{TAG}', ''), 'utf8'), tags: part.split('{TAG}').length - 1 };
+  });
+}
+
+/**
  * How many bytes (UTF-8) a tag may have: each directory name of the template that holds {TAG}
- * must fit in MAX_NAME_BYTES once expanded, with the day of the week at its longest (a run may
- * end on another day). `name`: the tightest such directory name with {TAG} left in
- * ('laptop-{TAG}'); null when the template has no {TAG} (the limit is then a name's own).
+ * must fit in MAX_NAME_BYTES once expanded. `name`: the tightest such directory name with {TAG}
+ * left in; null when the template has no {TAG} (the limit is then a name's own).
  */
 export function tagRoom(template: string, v: Omit<TemplateValues, 'tag'>): { limit: number; name: string | null } {
-  const values: Record<string, string> = { ...templateValues({ ...v, tag: null }), DAY_OF_WEEK: 'Wednesday' };
   let room: { limit: number; name: string | null } = { limit: MAX_NAME_BYTES, name: null };
-  for (const part of template.split('/')) {
-    const tags = part.split('{TAG}').length - 1;
+  for (const { name, bytes, tags } of namesBeforeTag(template, v)) {
     if (tags === 0) continue;
-    const name = part.replace(VAR_RE, (m, n: string) => (n === 'TAG' ? m : (values[n] ?? m)));
-    const limit = Math.floor((MAX_NAME_BYTES - Buffer.byteLength(name.replaceAll('{TAG}', ''), 'utf8')) / tags);
+    const limit = Math.floor((MAX_NAME_BYTES - bytes) / tags);
     if (room.name === null || limit < room.limit) room = { limit, name };
   }
   return room;
@@ -113,20 +122,12 @@ export function tagRoom(template: string, v: Omit<TemplateValues, 'tag'>): { lim
 /**
  * A directory name of the template that is too long before the tag goes in: the hostname (or user
  * name, or the template itself) leaves no room for a tag (`tagged`), or for the snapshot number an
- * untagged snapshot puts in its place. Null when every name has room. `name`: the expanded name
- * with {TAG} left in; `bytes`: its length without {TAG}.
+ * untagged snapshot puts in its place. Null when every name has room.
  */
 export function noRoomForTag(template: string, v: Omit<TemplateValues, 'tag'>, tagged: boolean): { name: string; bytes: number; tags: number } | null {
-  const values: Record<string, string> = { ...templateValues({ ...v, tag: null }), DAY_OF_WEEK: 'Wednesday' };
   // The shortest tag is one character; an untagged snapshot's is its number ('001').
-  const least = tagged ? 1 : values.SNAPSHOT_NO!.length;
-  for (const part of template.split('/')) {
-    const tags = part.split('{TAG}').length - 1;
-    const name = part.replace(VAR_RE, (m, n: string) => (n === 'TAG' ? m : (values[n] ?? m)));
-    const bytes = Buffer.byteLength(name.replaceAll('{TAG}', ''), 'utf8');
-    if (bytes + tags * least > MAX_NAME_BYTES) return { name, bytes, tags };
-  }
-  return null;
+  const least = tagged ? 1 : String(v.snapshotNumber).padStart(3, '0').length;
+  return namesBeforeTag(template, v).find((p) => p.bytes + p.tags * least > MAX_NAME_BYTES) ?? null;
 }
 
 /**
