@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { InvalidParamsError, METHODS, type MethodName, type ResultOf, type ValidParamsOf } from '../../protocol/index.js';
 import type { Context } from '../context.js';
-import { wordedFor } from '../store/advice.js';
+import { asAnswer } from '../store/advice.js';
 import { withLock, workspaceLockFile } from '../workspace/lock.js';
 
 type Handler<M extends MethodName> = (ctx: Context, params: ValidParamsOf<(typeof METHODS)[M]>) => Promise<ResultOf<(typeof METHODS)[M]>>;
@@ -78,7 +78,7 @@ export async function callMethod<M extends MethodName>(ctx: Context, method: M, 
   checkNoNul(method, parsed.data); // after the schema: what is walked has its bounded shape
   const handler = await handlerOf(method);
   // The content store words no command it names (advice.ts): its errors are worded here for this front end.
-  const run = () => handler(ctx, parsed.data as ValidParamsOf<(typeof METHODS)[M]>).catch((e: unknown) => Promise.reject(wordedFor(ctx, e)));
+  const run = () => handler(ctx, parsed.data as ValidParamsOf<(typeof METHODS)[M]>).catch((e: unknown) => Promise.reject(asAnswer(ctx, e)));
   // Changes are serialized by the workspace lock, across this process and any other dws.
   const lockFile = def.mutates ? workspaceLockFile(ctx.cwd, (parsed.data as { workspaceDir?: unknown }).workspaceDir) : null;
   if (lockFile === null) return run();

@@ -26,6 +26,7 @@ export class CorruptObjectError extends AdvisedError {
           remedy ??
           `Run '${command('dws/fsck')}' to check the whole store; with a store remote that holds a good copy ('${command('dws/config', { name: 'store.remote', value: 'REMOTE' })}'), restore, pull, clone and '${command('dws/fsck', { repair: true })}' replace it.`
         }`,
+      { id, where },
     );
     this.name = 'CorruptObjectError';
   }

@@ -130,14 +130,14 @@ export class DamagedPackIndexError extends AdvisedError {
     readonly file: string,
     readonly why: string,
   ) {
-    super((command) => `Pack index ${file} is damaged (${why}); run '${command('dws/fsck')}' for the whole store`);
+    super((command) => `Pack index ${file} is damaged (${why}); run '${command('dws/fsck')}' for the whole store`, { file });
   }
 }
 
 /** A pack shorter than its index says (cut short by a full disk, a copy stopped part-way). */
 export class TruncatedPackError extends AdvisedError {
   constructor(name: string, dir: string) {
-    super((command) => `Pack ${name} in ${dir} is truncated; run '${command('dws/fsck')}'`);
+    super((command) => `Pack ${name} in ${dir} is truncated; run '${command('dws/fsck')}'`, { file: join(dir, `${name}.pack`) });
   }
 }
 

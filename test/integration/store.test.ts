@@ -2311,22 +2311,22 @@ describe("a damaged store's errors, worded for each client", () => {
     );
   });
 
-  it('a truncated pack: fsck, as the client says it (the CLI unchanged)', async () => {
+  it('a truncated pack: a configuration error (not an internal one) naming it, with fsck as the client says it', async () => {
     const { ws, store } = await twoSnapshots();
     for (const f of files(join(store, 'packs'), '.pack')) damage(f, (p) => truncateSync(p, 10));
     const { cli, rpc } = await restoreErrors(ws);
     const pack = /Pack ([0-9a-f]{40}) in/.exec(cli)![1]!;
     const head = `Pack ${pack} in ${join(store, 'packs')} is truncated`;
-    expect(cli).toBe(`Aborting due to internal error: unexpected exception: ${head}; run 'dws fsck'\n`);
-    expect(rpc).toBe(`unexpected exception: ${head}; run 'dws/fsck'`);
+    expect(cli).toBe(`Configuration error: ${head}; run 'dws fsck'\n`);
+    expect(rpc).toBe(`${head}; run 'dws/fsck'`);
   });
 
-  it('a damaged pack index: fsck, as the client says it (the CLI unchanged)', async () => {
+  it('a damaged pack index: a configuration error (not an internal one) naming it, with fsck as the client says it', async () => {
     const { ws, store } = await twoSnapshots();
     for (const f of files(join(store, 'packs'), '.idx')) damage(f, (p) => writeFileSync(p, 'garbage'));
     const { cli, rpc } = await restoreErrors(ws);
     const index = /Pack index (\S+) is damaged/.exec(cli)![1]!;
-    expect(cli).toBe(`Aborting due to internal error: unexpected exception: Pack index ${index} is damaged (not a dws pack index); run 'dws fsck' for the whole store\n`);
-    expect(rpc).toBe(`unexpected exception: Pack index ${index} is damaged (not a dws pack index); run 'dws/fsck' for the whole store`);
+    expect(cli).toBe(`Configuration error: Pack index ${index} is damaged (not a dws pack index); run 'dws fsck' for the whole store\n`);
+    expect(rpc).toBe(`Pack index ${index} is damaged (not a dws pack index); run 'dws/fsck' for the whole store`);
   });
 });
