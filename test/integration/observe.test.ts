@@ -3,11 +3,10 @@
  * a write outside the declared outputs is a warning (the run still succeeds and snapshots), an
  * error with --strict (exit 1, no snapshot). The flush markers leave nothing behind.
  */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, dws, dwsOk, gitLog } from '../helpers.js';
+import { cleanup, dws, dwsOk, gitLog, tempDir } from '../helpers.js';
 import { currentSteps, DOUBLE, stepSource, stepWorkspace } from '../runner-fixture.js';
 
 afterAll(cleanup);
@@ -197,7 +196,7 @@ describe('observed writes in lineage (issue 12 item 3)', () => {
 });
 
 describe('writes through a symlink out of the workspace (issue 12 item 9)', () => {
-  const outsideDir = () => realpathSync(mkdtempSync(join(tmpdir(), 'dws-outside-')));
+  const outsideDir = () => realpathSync(tempDir('dws-outside-'));
 
   it('an output that is a link out of its resource is recorded in lineage; --strict refuses it before anything runs', async () => {
     const dir = await stepWorkspace({ 'double.step.mjs': DOUBLE });
