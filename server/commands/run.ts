@@ -41,12 +41,12 @@ export async function run(ctx: Context, p: ValidParamsOf<typeof Run>): Promise<R
   // says (every step current: no snapshot, no question; the plan's fingerprints are stat-cached
   // for the run). Should a step turn stale meanwhile, the snapshot asks, or refuses, at the end.
   let moveTagFrom: string[] = [];
-  const ask = p.tag !== undefined && owners.length > 0 && p.snapshot && !p.dryRun;
-  if (ask || noRoom !== null) {
+  const usedTag = owners.length > 0 && p.snapshot && !p.dryRun ? p.tag : undefined;
+  if (usedTag !== undefined || noRoom !== null) {
     const planned = await runPipeline(ctx, ws, { steps, params, jobs: 1, executor, force: p.force, dryRun: true, snapshot: false, strict: p.strict });
     const snapshotFollows = planned.steps.some((s) => s.status === 'would-run');
     if (snapshotFollows && noRoom !== null) throw noRoom;
-    if (snapshotFollows && p.tag !== undefined && ask) moveTagFrom = await checkTag(ctx, ws, store, p.tag);
+    if (snapshotFollows && usedTag !== undefined) moveTagFrom = await checkTag(ctx, ws, store, usedTag);
   }
   const observer = p.observe && !p.dryRun ? new (await import('../../runner/observe.js')).WriteObserver() : undefined;
   const onEvent = observer ? (e: RunEvent) => (observer.onRunEvent(e), ctx.onRunEvent?.(e)) : ctx.onRunEvent;

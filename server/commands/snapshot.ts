@@ -281,10 +281,11 @@ export function refuseTag(ctx: Context, ws: Workspace, store: SnapshotStore, tag
   // Every message shows the tag as printable() does (cut at 80 characters): as 1.6 for a usual one.
   if (looksLikeHash(tag)) throw new ConfigurationError(`Tag '${printable(tag)}' looks like a git hash. Please pick something else.`, { tag });
   if (!isValidHostname(tag)) throw new InvalidParamsError(`Tag '${printable(tag)}' is not valid: a tag ${NAME_RULE}`, { tag });
-  refuseNoRoom(ctx, ws, store, true);
+  const values = templateValuesNow(ctx, ws, store);
+  refuseNoRoom(ctx, ws, store, true, values);
   // The tag goes into the results directory name (results.dir_template): the move would fail with ENAMETOOLONG.
   const template = ws.dirTemplate;
-  const { limit, name } = tagRoom(template, templateValuesNow(ctx, ws, store));
+  const { limit, name } = tagRoom(template, values);
   const bytes = Buffer.byteLength(tag, 'utf8');
   if (bytes > limit) {
     const why =
@@ -309,16 +310,16 @@ function templateValuesNow(ctx: Context, ws: Workspace, store: SnapshotStore) {
  * results would fail with ENAMETOOLONG. `dws run` makes the same check (noRoomError) before its
  * steps run, when a snapshot follows.
  */
-export function refuseNoRoom(ctx: Context, ws: Workspace, store: SnapshotStore, tagged: boolean): void {
-  const e = noRoomError(ctx, ws, store, tagged);
+export function refuseNoRoom(ctx: Context, ws: Workspace, store: SnapshotStore, tagged: boolean, values = templateValuesNow(ctx, ws, store)): void {
+  const e = noRoomError(ctx, ws, store, tagged, values);
   if (e !== null) throw e;
 }
 
-/** refuseNoRoom's error, or null. */
-export function noRoomError(ctx: Context, ws: Workspace, store: SnapshotStore, tagged: boolean): ConfigurationError | null {
+/** refuseNoRoom's error, or null. `values`: the template's values now, when the caller has them. */
+export function noRoomError(ctx: Context, ws: Workspace, store: SnapshotStore, tagged: boolean, values = templateValuesNow(ctx, ws, store)): ConfigurationError | null {
   const template = ws.dirTemplate;
   validateTemplate(template);
-  const full = noRoomForTag(template, templateValuesNow(ctx, ws, store), tagged);
+  const full = noRoomForTag(template, values, tagged);
   if (full === null) return null;
   const what = tagged ? 'a tag' : "the snapshot number that stands for the tag of an untagged snapshot";
   const why = full.tags === 0 ? `has ${full.bytes} bytes` : `has ${full.bytes} bytes without {TAG}, which leaves no room for ${what}`;
